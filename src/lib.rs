@@ -1,2 +1,19 @@
-//! cryptomeria-bff: a Kubernetes-style reconciler for the Cryptomeria testbed, served as a REST API.
+//! cryptomeria-bff: a Kubernetes-style reconciler for the Cryptomeria testbed, served as a
+//! REST API from outside the cluster through a kubeconfig.
+//!
+//! ```text
+//!   kube API ──watch──▶ cache ──reads──▶ api (/api/v1: system, chains, utils)
+//!                         │                 │ POST start/connect/restart
+//!                         ▼                 ▼
+//!   pods/exec ◀──act── reconcile steps ◀── jobs (runner, logs, cancel)
+//!   chain RPC/REST ◀── chain clients
+//! ```
+//! `testbed` is the embedded simulated cluster used by `demo` and the tests; product
+//! modules never import it and reach it only through a kubeconfig and HTTP.
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod telemetry;
 pub mod testbed;

@@ -1,1 +1,135 @@
+//! The embedded simulated Cryptomeria cluster (shared/TESTBED.md): a Kubernetes API server
+//! with the chart's objects, pods with an in-pod world behind `exec`, and a control handle
+//! for faults and churn. Product code never imports this module; it reaches the testbed
+//! only through the kubeconfig written here, as it would a real cluster.
+//!
+//! ```text
+//! Testbed ─┬─ apiserver (HTTP: discovery, list/watch, log, exec) ── reads/writes ─┐
+//!          ├─ cluster (controllers: pod lifecycle, endpoints, churn) ─────────────┤ store
+//!          ├─ pod/* (per-pod filesystem, processes, shell)                        │
+//!          └─ control (faults + churn for tests) ──────────────────────────────────┘
+//! ```
+
+mod apiserver;
+pub mod cluster;
+pub mod control;
+mod daemons;
+mod faults;
+pub mod kinds;
+mod kubeconfig;
+pub mod mnemonics;
+pub mod objects;
 pub mod pod;
+pub mod selectors;
+pub mod store;
+
+pub use cluster::{ClusterConfig, NodePorts};
+pub use control::Control;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How to build a testbed; `Testbed::builder()` starts from the chart's defaults.
+#[derive(Debug, Clone)]
+pub struct TestbedBuilder {
+    cluster: ClusterConfig,
+    api_bind: SocketAddr,
+    kubeconfig: Option<PathBuf>,
+}
+
+impl TestbedBuilder {
+    /// Number of data chains `fdsc-0..n-1` (default 2).
+    pub fn fdsc(mut self, n: usize) -> Self {
+        self.cluster.fdsc = n;
+        self
+    }
+
+    /// Pending → Running/Ready delay of new pods.
+    pub fn ready_delay(mut self, d: Duration) -> Self {
+        self.cluster.ready_delay = d;
+        self
+    }
+
+    pub fn node_ports(mut self, p: NodePorts) -> Self {
+        self.cluster.node_ports = p;
+        self
+    }
+
+    pub fn namespace(mut self, ns: &str) -> Self {
+        self.cluster.namespace = ns.to_string();
+        self
+    }
+
+    /// Where the API server listens (default 127.0.0.1 on a free port).
+    pub fn api_bind(mut self, addr: SocketAddr) -> Self {
+        self.api_bind = addr;
+        self
+    }
+
+    /// Where to write the kubeconfig (default: a fresh temporary directory).
+    pub fn kubeconfig(mut self, path: impl Into<PathBuf>) -> Self {
+        self.kubeconfig = Some(path.into());
+        self
+    }
+
+    pub async fn start(self) -> std::io::Result<Testbed> {
+        let shutdown = CancellationToken::new();
+        let cluster = cluster::Cluster::install(self.cluster)?;
+        let faults = Arc::new(faults::Faults::default());
+        let addr = apiserver::start(cluster.clone(), faults.clone(), self.api_bind, shutdown.clone()).await?;
+        let (kubeconfig, tempdir) = match self.kubeconfig {
+            Some(p) => (p, None),
+            None => {
+                let dir = tempfile::Builder::new().prefix("cryptomeria-testbed-").tempdir()?;
+                (dir.path().join("kubeconfig"), Some(dir))
+            }
+        };
+        let api_url = format!("http://{addr}");
+        kubeconfig::write(&kubeconfig, &api_url, &cluster.config.namespace)?;
+        Ok(Testbed { api_url, kubeconfig, control: Control { cluster, faults }, shutdown, _tempdir: tempdir })
+    }
+}
+
+/// A running testbed. Dropping it stops the API server and every pod.
+pub struct Testbed {
+    /// `http://127.0.0.1:PORT` of the API server.
+    pub api_url: String,
+    /// The kubeconfig that points at it.
+    pub kubeconfig: PathBuf,
+    pub control: Control,
+    shutdown: CancellationToken,
+    _tempdir: Option<tempfile::TempDir>,
+}
+
+impl Testbed {
+    pub fn builder() -> TestbedBuilder {
+        TestbedBuilder {
+            cluster: ClusterConfig::default(),
+            api_bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            kubeconfig: None,
+        }
+    }
+
+    /// Where each chain's NodePorts are, for humans: `gwc rpc=http://127.0.0.1:30007 …`.
+    pub fn chain_summary(&self) -> Vec<String> {
+        let ip = &self.control.cluster.config.node_ip;
+        self.control
+            .chain_ids()
+            .into_iter()
+            .filter_map(|id| {
+                let (rpc, api, grpc) = self.control.node_ports(&id)?;
+                Some(format!("{id} rpc=http://{ip}:{rpc} api=http://{ip}:{api} grpc={ip}:{grpc}"))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Testbed {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        self.control.cluster.shutdown();
+    }
+}

@@ -1,1 +1,6 @@
+//! One integration-test binary (links once on 2-core CI), one module per area.
 
+mod cli;
+mod common;
+mod testbed_kube_rs;
+mod testbed_kubectl;

@@ -1,0 +1,137 @@
+//! The `cryptomeria-bff` command line: `serve`, `testbed` and `demo`.
+
+use crate::app::{self, AppState};
+use crate::config::Settings;
+use crate::telemetry::LogFormat;
+use crate::testbed::{NodePorts, Testbed};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, clap::Parser)]
+#[command(name = "cryptomeria-bff", version, about = "Reconciler and REST API for the Cryptomeria testbed")]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Serve the API against a cluster reached through a kubeconfig.
+    Serve(Settings),
+    /// Run the embedded simulated cluster alone and write its kubeconfig.
+    Testbed(TestbedArgs),
+    /// Run the embedded testbed and the API together (no cluster needed).
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct TestbedOptions {
+    /// Number of data chains fdsc-0..N-1.
+    #[arg(long, default_value_t = 2)]
+    pub fdsc: usize,
+    /// How long a new pod stays Pending before it runs and turns Ready.
+    #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub ready_delay: Duration,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TestbedArgs {
+    #[command(flatten)]
+    pub options: TestbedOptions,
+    /// Where to write the kubeconfig.
+    #[arg(long, default_value = "testbed.kubeconfig")]
+    pub kubeconfig: PathBuf,
+    /// Address of the simulated API server (port 0 = any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub api_listen: SocketAddr,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub options: TestbedOptions,
+    /// Address the API listens on.
+    #[arg(long, env = "BFF_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        crate::telemetry::init(self.log_format);
+        match self.command {
+            Command::Serve(settings) => serve(settings).await,
+            Command::Testbed(args) => testbed(args).await,
+            Command::Demo(args) => demo(args).await,
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+    let state = AppState::connect(settings).await?;
+    tracing::info!(addr = %listener.local_addr()?, "serving");
+    app::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+fn builder(options: &TestbedOptions) -> crate::testbed::TestbedBuilder {
+    Testbed::builder().fdsc(options.fdsc).ready_delay(options.ready_delay)
+}
+
+async fn testbed(args: TestbedArgs) -> anyhow::Result<()> {
+    let testbed = builder(&args.options)
+        .node_ports(NodePorts::Chart)
+        .api_bind(args.api_listen)
+        .kubeconfig(&args.kubeconfig)
+        .start()
+        .await?;
+    let path = std::path::absolute(&testbed.kubeconfig)?;
+    println!("testbed ready kubeconfig={}", path.display());
+    for line in testbed.chain_summary() {
+        println!("  chain {line}");
+    }
+    shutdown_signal().await;
+    Ok(())
+}
+
+async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let testbed = builder(&args.options).node_ports(NodePorts::Chart).start().await?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let addr = listener.local_addr()?;
+    // The BFF half knows the testbed only by the kubeconfig it wrote, as it would a cluster.
+    let state = AppState::connect(Settings::for_kubeconfig(testbed.kubeconfig.clone(), addr)).await?;
+    println!("demo ready api=http://{addr}");
+    println!("  kubeconfig={}", testbed.kubeconfig.display());
+    for line in testbed.chain_summary() {
+        println!("  chain {line}");
+    }
+    app::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}

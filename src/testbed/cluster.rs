@@ -1,0 +1,364 @@
+//! The simulated cluster's controllers: it installs the chart's objects, runs each pod's
+//! in-pod world, moves pods Pending → Running → Ready, keeps Endpoints and workload status
+//! in step with the pods, and carries out churn (delete/recreate, scale, hold not-ready).
+
+use super::daemons;
+use super::kinds::{CONFIGMAPS, DEPLOYMENTS, ENDPOINTS, NAMESPACES, NODES, PODS, SECRETS, SERVICES, STATEFULSETS};
+use super::mnemonics::mnemonic_files;
+use super::objects::{self, Chain, RELEASE};
+use super::pod::{PodRuntime, PodSpec, Programs, Volume};
+use super::store::Store;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Where the relayer's `rly` home lives; a PersistentVolumeClaim in the chart.
+pub const RELAYER_HOME: &str = "/home/relayer/.relayer";
+
+/// How NodePort numbers are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodePorts {
+    /// The chart's numbers (gwc 30007/30003/30000, …), for demo mode.
+    Chart,
+    /// Free ports picked by the OS and held, so parallel test suites never collide.
+    Ephemeral,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    pub namespace: String,
+    pub fdsc: usize,
+    /// Pending → Running/Ready delay of a new pod.
+    pub ready_delay: Duration,
+    /// The node's InternalIP; NodePorts are reachable on it.
+    pub node_ip: String,
+    pub node_ports: NodePorts,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            namespace: RELEASE.into(),
+            fdsc: 2,
+            ready_delay: Duration::from_millis(200),
+            node_ip: "127.0.0.1".into(),
+            node_ports: NodePorts::Ephemeral,
+        }
+    }
+}
+
+/// A live pod: its in-pod world and a token cancelled when the pod goes away.
+#[derive(Clone)]
+pub struct LivePod {
+    pub runtime: PodRuntime,
+    pub gone: CancellationToken,
+    pub uid: String,
+}
+
+#[derive(Default)]
+struct State {
+    chains: Vec<Chain>,
+    pods: BTreeMap<String, LivePod>,
+    held_not_ready: BTreeSet<String>,
+    node_ports: BTreeMap<String, (u16, u16, u16)>,
+    /// Listeners holding ephemeral NodePorts until the chain nodes take them over.
+    reserved: BTreeMap<String, Vec<std::net::TcpListener>>,
+    next_ip: u32,
+}
+
+/// Cheap to clone; all clones drive one cluster.
+#[derive(Clone)]
+pub struct Cluster {
+    pub store: Store,
+    pub config: Arc<ClusterConfig>,
+    relayer_volume: Volume,
+    state: Arc<Mutex<State>>,
+}
+
+impl Cluster {
+    /// Installs every object of a fresh chart install and starts its pods.
+    pub fn install(config: ClusterConfig) -> std::io::Result<Self> {
+        let cluster = Self {
+            store: Store::default(),
+            config: Arc::new(config),
+            relayer_volume: Volume::new(),
+            state: Arc::default(),
+        };
+        let ns = cluster.config.namespace.clone();
+        for name in ["default", "kube-system", ns.as_str()] {
+            cluster.store.create(&NAMESPACES, objects::namespace(name));
+        }
+        cluster.store.create(&NODES, objects::node(&cluster.config.node_ip));
+        cluster.store.create(&CONFIGMAPS, objects::scripts_configmap(&ns));
+        cluster.store.create(&SERVICES, objects::headless_service(&ns));
+        cluster.store.create(&DEPLOYMENTS, objects::relayer_deployment(&ns));
+        for chain in Chain::all(cluster.config.fdsc) {
+            cluster.add_chain(chain)?;
+        }
+        cluster.sync_secret();
+        cluster.spawn_relayer_pod();
+        cluster.sync();
+        Ok(cluster)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn ns(&self) -> &str {
+        &self.config.namespace
+    }
+
+    pub fn chains(&self) -> Vec<Chain> {
+        self.lock().chains.clone()
+    }
+
+    /// `(rpc, api, grpc)` NodePorts of a chain.
+    pub fn node_ports(&self, instance: &str) -> Option<(u16, u16, u16)> {
+        self.lock().node_ports.get(instance).copied()
+    }
+
+    /// Takes the listeners reserved for a chain's NodePorts (rpc, api, grpc order).
+    pub fn take_reserved_listeners(&self, instance: &str) -> Vec<std::net::TcpListener> {
+        self.lock().reserved.remove(instance).unwrap_or_default()
+    }
+
+    pub fn pod(&self, name: &str) -> Option<LivePod> {
+        self.lock().pods.get(name).cloned()
+    }
+
+    /// The relayer pod's current name (it changes when the pod is recreated).
+    pub fn relayer_pod_name(&self) -> Option<String> {
+        let prefix = format!("{RELEASE}-relayer-");
+        self.lock().pods.keys().find(|n| n.starts_with(&prefix)).cloned()
+    }
+
+    fn add_chain(&self, chain: Chain) -> std::io::Result<()> {
+        let ns = self.ns().to_string();
+        let (ports, reserved) = self.allocate_node_ports(&chain)?;
+        let cluster_ip = {
+            let mut st = self.lock();
+            st.next_ip += 1;
+            st.node_ports.insert(chain.instance.clone(), ports);
+            st.reserved.insert(chain.instance.clone(), reserved);
+            st.chains.push(chain.clone());
+            format!("10.96.0.{}", 10 + st.next_ip)
+        };
+        self.store.create(&STATEFULSETS, objects::chain_statefulset(&chain, &ns));
+        self.store.create(&SERVICES, objects::chain_service(&chain, &ns, &cluster_ip, ports));
+        self.spawn_chain_pod(&chain);
+        Ok(())
+    }
+
+    fn allocate_node_ports(&self, chain: &Chain) -> std::io::Result<((u16, u16, u16), Vec<std::net::TcpListener>)> {
+        let ip = self.config.node_ip.as_str();
+        let chart = chain.chart_node_ports();
+        if self.config.node_ports == NodePorts::Chart {
+            let bound: Result<Vec<_>, _> =
+                [chart.0, chart.1, chart.2].iter().map(|p| std::net::TcpListener::bind((ip, *p))).collect();
+            if let Ok(listeners) = bound {
+                return Ok((chart, listeners));
+            }
+        }
+        let listeners = (0..3).map(|_| std::net::TcpListener::bind((ip, 0))).collect::<Result<Vec<_>, _>>()?;
+        let port = |i: usize| listeners[i].local_addr().map(|a| a.port());
+        Ok(((port(0)?, port(1)?, port(2)?), listeners))
+    }
+
+    fn sync_secret(&self) {
+        let ids: Vec<String> = self.chains().into_iter().map(|c| c.instance).collect();
+        self.store.create(&SECRETS, objects::mnemonics_secret(self.ns(), &mnemonic_files(&ids)));
+        // A mounted Secret volume follows the Secret: refresh the files in running pods.
+        let files = mnemonic_files(&ids);
+        for pod in self.lock().pods.values() {
+            for (name, words) in &files {
+                pod.runtime.fs().write_file(&format!("/etc/mnemonics/{name}"), words.as_bytes());
+            }
+        }
+    }
+
+    fn mnemonic_mounts(&self) -> Vec<(String, Vec<u8>)> {
+        let ids: Vec<String> = self.chains().into_iter().map(|c| c.instance).collect();
+        mnemonic_files(&ids).into_iter().map(|(n, w)| (format!("/etc/mnemonics/{n}"), w.into_bytes())).collect()
+    }
+
+    fn spawn_chain_pod(&self, chain: &Chain) {
+        let spec = PodSpec {
+            hostname: chain.pod_name(),
+            mounts: vec![],
+            files: self.mnemonic_mounts(),
+            pid1: vec![chain.binary(), "start".into(), "--home".into(), format!("/home/{}/.{}", chain.component, chain.component)],
+            programs: Programs::new().with(&chain.binary(), daemons::ChainDaemon::new(chain)),
+        };
+        let template = self.store.get(&STATEFULSETS, Some(self.ns()), &chain.workload_name()).map(|s| s["spec"]["template"].clone());
+        self.spawn_pod(&chain.pod_name(), spec, template.unwrap_or_default(), ("StatefulSet", &chain.workload_name()));
+    }
+
+    fn spawn_relayer_pod(&self) {
+        // A Deployment's pod: <deployment>-<pod-template-hash>-<5 random chars>.
+        let name = format!("{RELEASE}-relayer-{}-{}", random_suffix(10), random_suffix(5));
+        let spec = PodSpec {
+            hostname: name.clone(),
+            mounts: vec![(RELAYER_HOME.to_string(), self.relayer_volume.clone())],
+            files: self.mnemonic_mounts(),
+            pid1: vec!["sleep".into(), "infinity".into()],
+            programs: Programs::new(),
+        };
+        let template = self.store.get(&DEPLOYMENTS, Some(self.ns()), &format!("{RELEASE}-relayer")).map(|d| d["spec"]["template"].clone());
+        let live = self.spawn_pod(&name, spec, template.unwrap_or_default(), ("ReplicaSet", &format!("{RELEASE}-relayer")));
+        live.runtime.log().append(b"relayer container started; rly idles until configured\n");
+    }
+
+    fn spawn_pod(&self, name: &str, spec: PodSpec, template: Value, owner: (&str, &str)) -> LivePod {
+        let runtime = PodRuntime::start(spec);
+        let pod = self.store.create(&PODS, objects::pending_pod(name, self.ns(), &template, owner, &self.config.node_ip));
+        let uid = pod["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+        let live = LivePod { runtime, gone: CancellationToken::new(), uid: uid.clone() };
+        self.lock().pods.insert(name.to_string(), live.clone());
+        let (cluster, name, delay) = (self.clone(), name.to_string(), self.config.ready_delay);
+        let gone = live.gone.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => cluster.start_containers(&name, &uid),
+                _ = gone.cancelled() => {}
+            }
+        });
+        live
+    }
+
+    fn start_containers(&self, name: &str, uid: &str) {
+        let ip = {
+            let mut st = self.lock();
+            st.next_ip += 1;
+            format!("10.244.0.{}", 10 + st.next_ip % 240)
+        };
+        let ready = !self.lock().held_not_ready.contains(name);
+        self.store.update(&PODS, Some(self.ns()), name, |pod| {
+            if pod["metadata"]["uid"] == json!(uid) {
+                objects::set_running(pod, &ip, ready);
+            }
+        });
+        self.sync();
+    }
+
+    /// Deletes a pod the way a user or eviction would; its controller recreates it
+    /// (same name for a StatefulSet, a new name for the relayer Deployment).
+    /// Processes die; the relayer's persistent volume survives. Returns the new pod's name.
+    pub fn delete_pod(&self, name: &str) -> Option<String> {
+        let live = self.lock().pods.remove(name)?;
+        live.runtime.shutdown();
+        live.gone.cancel();
+        self.store.delete(&PODS, Some(self.ns()), name);
+        self.sync();
+        if name.starts_with(&format!("{RELEASE}-relayer-")) {
+            self.spawn_relayer_pod();
+            self.sync();
+            return self.relayer_pod_name();
+        }
+        let chain = self.chains().into_iter().find(|c| c.pod_name() == name)?;
+        self.spawn_chain_pod(&chain);
+        self.sync();
+        Some(name.to_string())
+    }
+
+    /// Holds a pod not-ready (its readiness probe fails) or releases it.
+    pub fn set_held_not_ready(&self, name: &str, held: bool) {
+        if held {
+            self.lock().held_not_ready.insert(name.to_string());
+        } else {
+            self.lock().held_not_ready.remove(name);
+        }
+        self.store.update(&PODS, Some(self.ns()), name, |pod| {
+            if let Some(ip) = pod["status"]["podIP"].as_str().map(str::to_string) {
+                objects::set_running(pod, &ip, !held);
+            }
+        });
+        self.sync();
+    }
+
+    /// Scales the data chains to `n` (adds `fdsc-<i>` or removes the highest ones).
+    pub fn scale_fdsc(&self, n: usize) -> std::io::Result<()> {
+        let current = self.chains().iter().filter(|c| c.component == "fdsc").count();
+        for i in current..n {
+            self.add_chain(Chain::fdsc(i))?;
+        }
+        for i in (n..current).rev() {
+            let chain = Chain::fdsc(i);
+            if let Some(live) = self.lock().pods.remove(&chain.pod_name()) {
+                live.runtime.shutdown();
+                live.gone.cancel();
+            }
+            let ns = self.ns().to_string();
+            self.store.delete(&PODS, Some(&ns), &chain.pod_name());
+            self.store.delete(&SERVICES, Some(&ns), &chain.workload_name());
+            self.store.delete(&ENDPOINTS, Some(&ns), &chain.workload_name());
+            self.store.delete(&STATEFULSETS, Some(&ns), &chain.workload_name());
+            let mut st = self.lock();
+            st.chains.retain(|c| *c != chain);
+            st.node_ports.remove(&chain.instance);
+            st.reserved.remove(&chain.instance);
+        }
+        self.sync_secret();
+        self.sync();
+        Ok(())
+    }
+
+    /// Recomputes what follows from the pods: Endpoints of every Service and the ready
+    /// counts of the workloads. Unchanged objects cost no event.
+    fn sync(&self) {
+        let ns = self.ns().to_string();
+        let (pods, _) = self.store.list(&PODS, Some(&ns));
+        let (services, _) = self.store.list(&SERVICES, Some(&ns));
+        for svc in &services {
+            let selector: BTreeMap<String, String> = serde_json::from_value(svc["spec"]["selector"].clone()).unwrap_or_default();
+            let selected: Vec<&Value> = pods.iter().filter(|p| selects(&selector, p)).collect();
+            let endpoints = objects::endpoints_for(svc, &selected);
+            let name = svc["metadata"]["name"].as_str().unwrap_or_default();
+            let existing = self.store.update(&ENDPOINTS, Some(&ns), name, |e| {
+                e["subsets"] = endpoints["subsets"].clone();
+            });
+            if existing.is_none() {
+                self.store.create(&ENDPOINTS, endpoints);
+            }
+        }
+        for (kind, name) in self.workloads() {
+            let Some(workload) = self.store.get(kind, Some(&ns), &name) else { continue };
+            let selector: BTreeMap<String, String> =
+                serde_json::from_value(workload["spec"]["selector"]["matchLabels"].clone()).unwrap_or_default();
+            let owned: Vec<&Value> = pods.iter().filter(|p| selects(&selector, p)).collect();
+            let ready = owned.iter().filter(|p| objects::is_pod_ready(p)).count();
+            self.store.update(kind, Some(&ns), &name, |w| {
+                w["status"]["replicas"] = json!(owned.len());
+                w["status"]["readyReplicas"] = json!(ready);
+                w["status"]["availableReplicas"] = json!(ready);
+            });
+        }
+    }
+
+    fn workloads(&self) -> Vec<(&'static super::kinds::Kind, String)> {
+        let mut out: Vec<_> = self.chains().iter().map(|c| (&STATEFULSETS, c.workload_name())).collect();
+        out.push((&DEPLOYMENTS, format!("{RELEASE}-relayer")));
+        out
+    }
+
+    /// Stops every pod's processes (testbed shutdown).
+    pub fn shutdown(&self) {
+        for pod in std::mem::take(&mut self.lock().pods).into_values() {
+            pod.runtime.shutdown();
+            pod.gone.cancel();
+        }
+    }
+}
+
+fn selects(selector: &BTreeMap<String, String>, pod: &Value) -> bool {
+    !selector.is_empty() && selector.iter().all(|(k, v)| pod["metadata"]["labels"][k] == json!(v))
+}
+
+fn random_suffix(len: usize) -> String {
+    // Kubernetes' SafeEncodeString alphabet: no vowels, no confusable characters.
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    (0..len).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
+}
+

@@ -1,0 +1,102 @@
+//! The control handle: how tests and demo users drive churn and faults (TESTBED.md §5).
+//! Product code never holds one; it sees the effects only through the API server.
+
+use super::cluster::{Cluster, LivePod};
+use super::faults::Faults;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Control {
+    pub(crate) cluster: Cluster,
+    pub(crate) faults: Arc<Faults>,
+}
+
+impl Control {
+    pub fn namespace(&self) -> &str {
+        &self.cluster.config.namespace
+    }
+
+    /// The relayer pod's current name (a new one after each recreation).
+    pub fn relayer_pod(&self) -> Option<String> {
+        self.cluster.relayer_pod_name()
+    }
+
+    /// Instance labels of the chains, gwc first.
+    pub fn chain_ids(&self) -> Vec<String> {
+        self.cluster.chains().into_iter().map(|c| c.instance).collect()
+    }
+
+    /// `(rpc, api, grpc)` NodePorts of a chain.
+    pub fn node_ports(&self, chain_id: &str) -> Option<(u16, u16, u16)> {
+        self.cluster.node_ports(chain_id)
+    }
+
+    /// A pod's in-pod world, to inspect its files and processes.
+    pub fn pod(&self, name: &str) -> Option<LivePod> {
+        self.cluster.pod(name)
+    }
+
+    /// Deletes a pod; its controller recreates it. Returns the replacement's name.
+    pub fn delete_pod(&self, name: &str) -> Option<String> {
+        self.cluster.delete_pod(name)
+    }
+
+    /// Holds a pod not-ready (Ready=False, out of Endpoints) until released.
+    pub fn hold_not_ready(&self, name: &str) {
+        self.cluster.set_held_not_ready(name, true);
+    }
+
+    pub fn release_not_ready(&self, name: &str) {
+        self.cluster.set_held_not_ready(name, false);
+    }
+
+    /// Scales the data chains to `n` (`fdsc-0..n-1`).
+    pub fn scale_fdsc(&self, n: usize) -> std::io::Result<()> {
+        self.cluster.scale_fdsc(n)
+    }
+
+    /// Ends every open watch stream (clients re-watch from their last resourceVersion).
+    pub fn drop_watches(&self) {
+        self.faults.drop_watches();
+    }
+
+    /// Makes every resourceVersion handed out so far too old and ends every watch, so
+    /// watchers get `410 Expired` and must relist.
+    pub fn expire_resource_versions(&self) {
+        self.cluster.store.expire_all();
+        self.faults.drop_watches();
+    }
+
+    /// Adds `latency` before every exec runs (zero turns it off).
+    pub fn set_exec_latency(&self, latency: Duration) {
+        self.faults.set_exec_latency(latency);
+    }
+
+    /// Cuts the next `n` exec streams mid-command: the command runs, the client sees a
+    /// broken stream and no exit status.
+    pub fn abort_next_execs(&self, n: u32) {
+        self.faults.abort_next_execs(n);
+    }
+
+    /// Answers every API request with 500 InternalError for `d`.
+    pub fn fail_api_for(&self, d: Duration) {
+        self.faults.fail_for(d);
+    }
+
+    /// Closes the API server's listener (connection refused) for `d`, cutting open
+    /// connections. Returns once the listener is closed, so the next request is refused.
+    pub async fn refuse_connections_for(&self, d: Duration) {
+        let mut listening = self.faults.listening.subscribe();
+        self.faults.refuse_for(d);
+        let closed = listening.wait_for(|open| !open);
+        let _ = tokio::time::timeout(Duration::from_secs(5), closed).await;
+    }
+
+    /// Requests served so far by `verb resource[/subresource]`, e.g. `list pods`,
+    /// `watch endpoints`, `create pods/exec`.
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        self.faults.request_counts()
+    }
+}

@@ -1,0 +1,151 @@
+//! The real `kubectl` is the judge of the testbed's Kubernetes wire protocol: every command
+//! the original shell scripts run must work against it.
+
+use crate::common::TestEnv;
+
+const NS: &str = "cryptomeria";
+
+#[tokio::test]
+async fn kubectl_lists_running_chain_pods_by_label_and_field_selector() {
+    let env = TestEnv::ready().await;
+    let (code, out, err) = env
+        .kubectl(
+            &[
+                "get", "pods", "-n", NS, "-l", "app.kubernetes.io/category=chain",
+                "--field-selector=status.phase=Running",
+                "-o", r#"jsonpath={range .items[*]}{.metadata.labels.app\.kubernetes\.io/instance}{"\n"}{end}"#,
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(code, 0, "stderr: {err}");
+    let mut ids: Vec<&str> = out.lines().collect();
+    ids.sort();
+    assert_eq!(ids, ["fdsc-0", "fdsc-1", "gwc", "mdsc"]);
+}
+
+#[tokio::test]
+async fn kubectl_field_selector_excludes_pods_in_other_phases() {
+    let env = TestEnv::ready().await;
+    let (code, out, err) = env
+        .kubectl(&["get", "pods", "-n", NS, "--field-selector=status.phase=Pending", "-o", "jsonpath={.items[*].metadata.name}"], None)
+        .await;
+    assert_eq!(code, 0, "stderr: {err}");
+    assert_eq!(out.trim(), "");
+    let (code, _, err) = env.kubectl(&["get", "pods", "-n", NS, "--field-selector=spec.bogus=1"], None).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("field label not supported: spec.bogus"), "{err}");
+}
+
+#[tokio::test]
+async fn kubectl_finds_the_relayer_pod_by_component_label() {
+    let env = TestEnv::ready().await;
+    let (code, out, err) = env
+        .kubectl(&["get", "pod", "-n", NS, "-l", "app.kubernetes.io/component=relayer", "-o", "jsonpath={.items[0].metadata.name}"], None)
+        .await;
+    assert_eq!(code, 0, "stderr: {err}");
+    assert_eq!(out, env.relayer());
+    assert!(out.starts_with("cryptomeria-relayer-"));
+}
+
+#[tokio::test]
+async fn kubectl_wait_succeeds_when_ready_and_fails_while_a_pod_is_held_not_ready() {
+    let env = TestEnv::ready().await;
+    let (code, out, err) = env.kubectl(&["wait", "--for=condition=ready", "pod", "--all", "-n", NS, "--timeout=60s"], None).await;
+    assert_eq!(code, 0, "stderr: {err}");
+    assert_eq!(out.lines().count(), 5, "one line per pod: {out}");
+
+    env.testbed.control.hold_not_ready("cryptomeria-mdsc-0");
+    let (code, _, err) = env.kubectl(&["wait", "--for=condition=ready", "pod", "--all", "-n", NS, "--timeout=2s"], None).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("timed out waiting for the condition on pods/cryptomeria-mdsc-0"), "{err}");
+
+    env.testbed.control.release_not_ready("cryptomeria-mdsc-0");
+    let (code, _, err) =
+        env.kubectl(&["wait", "--for=condition=ready", "pod/cryptomeria-mdsc-0", "-n", NS, "--timeout=60s"], None).await;
+    assert_eq!(code, 0, "stderr: {err}");
+}
+
+#[tokio::test]
+async fn kubectl_exec_pipes_stdin_into_a_file_and_reads_it_back() {
+    let env = TestEnv::ready().await;
+    let relayer = env.relayer();
+    let (code, _, err) =
+        env.kubectl(&["exec", "-i", "-n", NS, &relayer, "--", "sh", "-c", "cat > /tmp/x.json"], Some(br#"{"a":1}"#)).await;
+    assert_eq!(code, 0, "stderr: {err}");
+    let (code, out, err) = env.kubectl(&["exec", "-n", NS, &relayer, "--", "cat", "/tmp/x.json"], None).await;
+    assert_eq!(code, 0, "stderr: {err}");
+    assert_eq!(out, r#"{"a":1}"#);
+}
+
+#[tokio::test]
+async fn kubectl_exec_propagates_exit_codes() {
+    let env = TestEnv::ready().await;
+    let relayer = env.relayer();
+    let (code, _, _) = env.kubectl(&["exec", "-n", NS, &relayer, "--", "test", "-f", "/nope"], None).await;
+    assert_eq!(code, 1);
+    let (code, _, err) = env.kubectl(&["exec", "-n", NS, &relayer, "--", "nosuchcmd"], None).await;
+    assert_eq!(code, 127);
+    assert!(err.contains("nosuchcmd"), "{err}");
+    let (code, _, err) = env.kubectl(&["exec", "-n", NS, &relayer, "--", "sh", "-c", "exit 42"], None).await;
+    assert_eq!(code, 42);
+    assert!(err.contains("command terminated with exit code 42"), "{err}");
+}
+
+#[tokio::test]
+async fn kubectl_exec_runs_the_scripts_mnemonic_loop() {
+    let env = TestEnv::ready().await;
+    let script = r#"for c in gwc mdsc; do if [ -f /etc/mnemonics/$c.relayer.mnemonic ]; then echo "$c"; fi; done"#;
+    let (code, out, err) = env.kubectl(&["exec", "-n", NS, &env.relayer(), "--", "sh", "-c", script], None).await;
+    assert_eq!(code, 0, "stderr: {err}");
+    assert_eq!(out, "gwc\nmdsc\n");
+}
+
+#[tokio::test]
+async fn kubectl_logs_tail_returns_the_last_lines_written_to_pid1_stdout() {
+    let env = TestEnv::ready().await;
+    let pod = "cryptomeria-fdsc-0-0";
+    let script = "for i in 1 2 3 4 5 6 7; do echo line$i > /proc/1/fd/1; done";
+    let (code, _, err) = env.kubectl(&["exec", "-n", NS, pod, "--", "sh", "-c", script], None).await;
+    assert_eq!(code, 0, "stderr: {err}");
+    let (code, out, err) = env.kubectl(&["logs", "-n", NS, pod, "--tail=5"], None).await;
+    assert_eq!(code, 0, "stderr: {err}");
+    assert_eq!(out, "line3\nline4\nline5\nline6\nline7\n");
+}
+
+#[tokio::test]
+async fn kubectl_get_pods_prints_a_table_with_ready_and_status_columns() {
+    let env = TestEnv::ready().await;
+    env.testbed.control.hold_not_ready("cryptomeria-gwc-0");
+    let (code, out, err) = env.kubectl(&["get", "pods", "-n", NS], None).await;
+    assert_eq!(code, 0, "stderr: {err}");
+    let mut lines = out.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows.len(), 5);
+    let gwc = rows.iter().find(|r| r[0] == "cryptomeria-gwc-0").expect("gwc row");
+    assert_eq!(&gwc[1..3], ["0/1", "Running"]);
+    let mdsc = rows.iter().find(|r| r[0] == "cryptomeria-mdsc-0").expect("mdsc row");
+    assert_eq!(&mdsc[1..3], ["1/1", "Running"]);
+}
+
+#[tokio::test]
+async fn kubectl_reports_missing_pods_as_not_found() {
+    let env = TestEnv::ready().await;
+    let (code, _, err) = env.kubectl(&["get", "pod", "nope", "-n", NS], None).await;
+    assert_eq!(code, 1);
+    assert!(err.contains(r#"pods "nope" not found"#), "{err}");
+}
+
+#[tokio::test]
+async fn kubectl_delete_pod_gets_it_recreated_by_its_controller() {
+    let env = TestEnv::ready().await;
+    let old = env.relayer();
+    let (code, _, err) = env.kubectl(&["delete", "pod", "-n", NS, &old, "--wait=false"], None).await;
+    assert_eq!(code, 0, "stderr: {err}");
+    let new = env.relayer();
+    assert_ne!(new, old);
+    let (code, _, err) = env.kubectl(&["wait", "--for=condition=ready", &format!("pod/{new}"), "-n", NS, "--timeout=60s"], None).await;
+    assert_eq!(code, 0, "stderr: {err}");
+}
