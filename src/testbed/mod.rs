@@ -38,6 +38,7 @@ pub struct TestbedBuilder {
     cluster: ClusterConfig,
     api_bind: SocketAddr,
     kubeconfig: Option<PathBuf>,
+    bookmark_interval: Duration,
 }
 
 impl TestbedBuilder {
@@ -69,6 +70,12 @@ impl TestbedBuilder {
         self
     }
 
+    /// How often watches that allow bookmarks get one (default 5 s).
+    pub fn bookmark_interval(mut self, d: Duration) -> Self {
+        self.bookmark_interval = d;
+        self
+    }
+
     /// Where to write the kubeconfig (default: a fresh temporary directory).
     pub fn kubeconfig(mut self, path: impl Into<PathBuf>) -> Self {
         self.kubeconfig = Some(path.into());
@@ -79,7 +86,7 @@ impl TestbedBuilder {
         let shutdown = CancellationToken::new();
         let cluster = cluster::Cluster::install(self.cluster)?;
         let faults = Arc::new(faults::Faults::default());
-        let addr = apiserver::start(cluster.clone(), faults.clone(), self.api_bind, shutdown.clone()).await?;
+        let addr = apiserver::start(cluster.clone(), faults.clone(), self.api_bind, self.bookmark_interval, shutdown.clone()).await?;
         let (kubeconfig, tempdir) = match self.kubeconfig {
             Some(p) => (p, None),
             None => {
@@ -110,6 +117,7 @@ impl Testbed {
             cluster: ClusterConfig::default(),
             api_bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             kubeconfig: None,
+            bookmark_interval: Duration::from_secs(5),
         }
     }
 

@@ -4,3 +4,4 @@ mod cli;
 mod common;
 mod testbed_kube_rs;
 mod testbed_kubectl;
+mod testbed_wire;

@@ -36,6 +36,7 @@ struct Shared {
     cluster: Cluster,
     faults: Arc<Faults>,
     addr: SocketAddr,
+    bookmark_interval: Duration,
 }
 
 /// Binds `bind`, serves until `shutdown`, and returns the bound address.
@@ -43,11 +44,12 @@ pub async fn start(
     cluster: Cluster,
     faults: Arc<Faults>,
     bind: SocketAddr,
+    bookmark_interval: Duration,
     shutdown: CancellationToken,
 ) -> std::io::Result<SocketAddr> {
     let listener = listen(bind)?;
     let addr = listener.local_addr()?;
-    let shared = Shared { cluster, faults: faults.clone(), addr };
+    let shared = Shared { cluster, faults: faults.clone(), addr, bookmark_interval };
     let app = router(shared);
     tokio::spawn(accept_loop(listener, addr, app, faults, shutdown));
     Ok(addr)
@@ -196,7 +198,7 @@ fn watch_collection(s: &Shared, t: &Target, q: &Query) -> Response {
         fields,
         resource_version,
         timeout: timeout.map(Duration::from_secs),
-        bookmarks: q.flag("allowWatchBookmarks"),
+        bookmarks: q.flag("allowWatchBookmarks").then_some(s.bookmark_interval),
     };
     watch::serve(s.cluster.store.clone(), req, s.faults.watch_epoch())
 }

@@ -14,8 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
 
-/// How often an idle watch gets a BOOKMARK when it asked for them.
-const BOOKMARK_INTERVAL: Duration = Duration::from_secs(5);
 /// The server-side cap on a watch's life, as the apiserver's `--min-request-timeout` ×2.
 const MAX_WATCH: Duration = Duration::from_secs(1800);
 
@@ -27,7 +25,8 @@ pub struct WatchRequest {
     /// None or 0: start with synthetic ADDED events for the current state.
     pub resource_version: Option<u64>,
     pub timeout: Option<Duration>,
-    pub bookmarks: bool,
+    /// Send a BOOKMARK this often (the client asked for them with `allowWatchBookmarks`).
+    pub bookmarks: Option<Duration>,
 }
 
 pub fn serve(store: Store, req: WatchRequest, epoch: watch::Receiver<u64>) -> Response {
@@ -81,7 +80,8 @@ async fn run(store: Store, req: WatchRequest, mut epoch: watch::Receiver<u64>, t
     }
     let deadline = tokio::time::sleep(req.timeout.unwrap_or(MAX_WATCH).min(MAX_WATCH));
     tokio::pin!(deadline);
-    let mut bookmark = tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_INTERVAL, BOOKMARK_INTERVAL);
+    let every = req.bookmarks.unwrap_or(MAX_WATCH);
+    let mut bookmark = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tokio::select! {
             received = live.recv() => match received {
@@ -94,7 +94,7 @@ async fn run(store: Store, req: WatchRequest, mut epoch: watch::Receiver<u64>, t
                 // Too slow to keep up, or the store is gone: end; the client re-watches.
                 Err(broadcast::error::RecvError::Lagged(_) | broadcast::error::RecvError::Closed) => return,
             },
-            _ = bookmark.tick(), if req.bookmarks => {
+            _ = bookmark.tick(), if req.bookmarks.is_some() => {
                 let object = json!({"kind": req.kind.kind, "apiVersion": req.kind.api_version(),
                                     "metadata": {"resourceVersion": last_rv.to_string(), "creationTimestamp": null}});
                 if tx.send(line("BOOKMARK", &object)).await.is_err() {

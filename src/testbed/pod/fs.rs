@@ -112,8 +112,12 @@ impl Tree {
             return Err(FsError::NotFound);
         }
         let prefix = format!("{rel}/");
-        let doomed: Vec<String> =
-            self.nodes.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
+        let doomed: Vec<String> = self
+            .nodes
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
         for key in doomed {
             self.nodes.remove(&key);
         }
@@ -126,7 +130,13 @@ impl Tree {
         }
         let prefix = if rel.is_empty() { String::new() } else { format!("{rel}/") };
         let names = self.nodes.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix));
-        Some(names.filter_map(|(k, _)| k.strip_prefix(&prefix)).filter(|n| !n.contains('/')).map(String::from).collect())
+        Some(
+            names
+                .filter_map(|(k, _)| k.strip_prefix(&prefix))
+                .filter(|n| !n.contains('/'))
+                .map(String::from)
+                .collect(),
+        )
     }
 }
 
@@ -193,7 +203,9 @@ impl Fs {
     /// Each mount point must exist as a directory in whatever contains it.
     fn make_mount_points(&self) {
         for (point, _) in self.mounts.iter().rev() {
-            let Some((parent, name)) = point.rsplit_once('/').filter(|(_, n)| !n.is_empty()) else { continue };
+            let Some((parent, name)) = point.rsplit_once('/').filter(|(_, n)| !n.is_empty()) else {
+                continue;
+            };
             let parent = if parent.is_empty() { "/" } else { parent };
             let _ = self.mkdir_p(parent);
             let (vol, rel) = self.resolve(parent);
@@ -209,10 +221,10 @@ impl Fs {
             if point == "/" {
                 return (vol, path.trim_start_matches('/').to_string());
             }
-            if let Some(rest) = path.strip_prefix(point.as_str()) {
-                if rest.is_empty() || rest.starts_with('/') {
-                    return (vol, rest.trim_start_matches('/').to_string());
-                }
+            if let Some(rest) = path.strip_prefix(point.as_str())
+                && (rest.is_empty() || rest.starts_with('/'))
+            {
+                return (vol, rest.trim_start_matches('/').to_string());
             }
         }
         (&self.root, path.trim_start_matches('/').to_string())
@@ -369,7 +381,8 @@ mod tests {
     #[test]
     fn mounts_resolve_by_longest_prefix() {
         let (data, inner) = (Volume::new(), Volume::new());
-        let fs = Fs::new(Volume::new(), vec![("/data".into(), data.clone()), ("/data/in/".into(), inner.clone())]);
+        let fs =
+            Fs::new(Volume::new(), vec![("/data".into(), data.clone()), ("/data/in/".into(), inner.clone())]);
         fs.write_file("/data/f", b"1");
         fs.write_file("/data/in/g", b"2");
         assert_eq!(data.fs().read_file("/f").as_deref(), Some(&b"1"[..]));

@@ -40,7 +40,8 @@ impl AsyncWrite for Sink {
                 if buf.is_empty() {
                     return Poll::Ready(Ok(0));
                 }
-                let sent = ready!(tx.poll_reserve(cx)).is_ok() && tx.send_item(Bytes::copy_from_slice(buf)).is_ok();
+                let sent =
+                    ready!(tx.poll_reserve(cx)).is_ok() && tx.send_item(Bytes::copy_from_slice(buf)).is_ok();
                 if !sent {
                     return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
                 }
@@ -149,7 +150,11 @@ pub(crate) struct Fds {
 /// Copies what processes write into `out` (flushing every chunk) until every writer is
 /// gone, or `finish` fires — then what is already queued is still delivered and later
 /// writers get a broken pipe.
-pub(crate) async fn pump_out(mut rx: mpsc::Receiver<Bytes>, mut out: Box<dyn AsyncWrite + Send + Unpin>, finish: CancellationToken) {
+pub(crate) async fn pump_out(
+    mut rx: mpsc::Receiver<Bytes>,
+    mut out: Box<dyn AsyncWrite + Send + Unpin>,
+    finish: CancellationToken,
+) {
     let mut finishing = false;
     loop {
         let chunk = if finishing {
@@ -172,7 +177,11 @@ pub(crate) async fn pump_out(mut rx: mpsc::Receiver<Bytes>, mut out: Box<dyn Asy
 }
 
 /// Feeds `input` into a pipe until EOF, the reader goes away, or `finish` fires.
-pub(crate) async fn pump_in(mut input: Box<dyn AsyncRead + Send + Unpin>, tx: mpsc::Sender<Bytes>, finish: CancellationToken) {
+pub(crate) async fn pump_in(
+    mut input: Box<dyn AsyncRead + Send + Unpin>,
+    tx: mpsc::Sender<Bytes>,
+    finish: CancellationToken,
+) {
     let mut buf = vec![0u8; 8192];
     loop {
         let n = tokio::select! {

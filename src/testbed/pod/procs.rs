@@ -198,7 +198,10 @@ mod tests {
         let a = table.register(&argv("/bin/sleep infinity")).unwrap();
         let b = table.register(&argv("rly start")).unwrap();
         assert_eq!((a.pid, b.pid), (1, 2));
-        assert_eq!(table.list()[0], ProcInfo { pid: 1, cmdline: "/bin/sleep infinity".into(), name: "sleep".into() });
+        assert_eq!(
+            table.list()[0],
+            ProcInfo { pid: 1, cmdline: "/bin/sleep infinity".into(), name: "sleep".into() }
+        );
         drop(a);
         assert_eq!(table.list().len(), 1);
         table.shutdown();

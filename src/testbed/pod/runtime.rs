@@ -17,7 +17,8 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// Directories every pod starts with.
-const SKELETON: &[&str] = &["/bin", "/dev", "/etc", "/home", "/proc/1/fd", "/root", "/tmp", "/usr/bin", "/var/log"];
+const SKELETON: &[&str] =
+    &["/bin", "/dev", "/etc", "/home", "/proc/1/fd", "/root", "/tmp", "/usr/bin", "/var/log"];
 
 /// A running pod's in-pod world. Cheap to clone (Arc inside).
 #[derive(Clone)]
@@ -118,8 +119,9 @@ impl PodRuntime {
         let (out, err) = (Collect::default(), Collect::default());
         let argv = argv.iter().map(|s| s.to_string()).collect();
         let input = Box::new(io::Cursor::new(stdin.to_vec()));
-        let code =
-            self.exec(argv, input, Box::new(out.clone()), Box::new(err.clone()), CancellationToken::new()).await;
+        let code = self
+            .exec(argv, input, Box::new(out.clone()), Box::new(err.clone()), CancellationToken::new())
+            .await;
         ExecOutput { code, stdout: out.take(), stderr: err.take() }
     }
 

@@ -153,7 +153,8 @@ impl PodRuntime {
         let cancel = handle.term.clone();
         // `make` runs inside the task so a program that panics while starting only takes
         // its own task down.
-        let join = runtime.spawn(async move { supervise(handle, async move { make(pid, cancel).await }).await });
+        let join =
+            runtime.spawn(async move { supervise(handle, async move { make(pid, cancel).await }).await });
         Ok(Child { pid, join: Some(join), table: self.procs().clone() })
     }
 }

@@ -8,7 +8,8 @@ use tokio::io::AsyncReadExt as _;
 use tokio_util::sync::CancellationToken;
 
 pub(super) fn spec() -> PodSpec {
-    let mnemonic = |c: &str| (format!("/etc/mnemonics/{c}.relayer.mnemonic"), b"abandon abandon about".to_vec());
+    let mnemonic =
+        |c: &str| (format!("/etc/mnemonics/{c}.relayer.mnemonic"), b"abandon abandon about".to_vec());
     PodSpec {
         hostname: "relayer-0".into(),
         mounts: vec![],
@@ -98,8 +99,14 @@ async fn output_is_streamed_while_the_process_runs() {
         let pod = pod.clone();
         async move {
             let argv = ["sh", "-c", "echo first; sleep 10; echo second"].map(String::from).to_vec();
-            pod.exec(argv, Box::new(tokio::io::empty()), Box::new(writer), Box::new(tokio::io::sink()), CancellationToken::new())
-                .await
+            pod.exec(
+                argv,
+                Box::new(tokio::io::empty()),
+                Box::new(writer),
+                Box::new(tokio::io::sink()),
+                CancellationToken::new(),
+            )
+            .await
         }
     });
     let mut buf = [0u8; 6];
@@ -120,8 +127,14 @@ async fn cancel_kills_the_foreground_but_not_background_jobs() {
         let (pod, cancel) = (pod.clone(), cancel.clone());
         async move {
             let argv = ["sh", "-c", "sleep 1000 & sleep 2000"].map(String::from).to_vec();
-            pod.exec(argv, Box::new(tokio::io::empty()), Box::new(tokio::io::sink()), Box::new(tokio::io::sink()), cancel)
-                .await
+            pod.exec(
+                argv,
+                Box::new(tokio::io::empty()),
+                Box::new(tokio::io::sink()),
+                Box::new(tokio::io::sink()),
+                cancel,
+            )
+            .await
         }
     });
     until("both sleeps", || names(&pod).contains(&"sleep 2000".to_string())).await;
@@ -177,7 +190,10 @@ async fn pkill_kill_drops_a_program_that_ignores_term() {
 
 #[tokio::test]
 async fn pid1_writes_to_the_log() {
-    let spec = PodSpec { pid1: vec!["sh".into(), "-c".into(), "echo hello from pid 1; echo oops >&2".into()], ..spec() };
+    let spec = PodSpec {
+        pid1: vec!["sh".into(), "-c".into(), "echo hello from pid 1; echo oops >&2".into()],
+        ..spec()
+    };
     let pod = PodRuntime::start(spec);
     assert_eq!(pod.wait_pid1().await, 0);
     let lines: Vec<String> = pod.log().lines().into_iter().map(|l| l.text).collect();
@@ -200,12 +216,103 @@ async fn a_panicking_program_only_fails_itself() {
 async fn garbage_never_panics() {
     let pod = PodRuntime::start(spec());
     let tokens = [
-        "echo", "cat", "test", "[", "]", "if", "then", "elif", "else", "fi", "for", "in", "do", "done", "case", "esac",
-        ";;", "while", "false", "true", ";", "&&", "||", "|", "&", "$(", ")", "(", "'", "\"", "`", "\\", "$X", "${",
-        "}", "{", "${X:-", "${#", "$((", "1+", "/", ">", ">>", "<", "<<", "EOF", "2>&1", ">&2", "/dev/null", "*", "?",
-        "~", "=", "!", "#", "\n", "x=1", "$?", "$@", "\"$@\"", "3>&1", "exit", "break", "continue", "f()", "return",
-        "eval", "set", "-e", "-u", "shift", "read", "wait", "pgrep", "pkill", "-f", "export", "local", "unset", "cd",
-        "printf", "%s", "%d", "%", "ls", "rm", "-rf", "/tmp", "mkdir", "-p", "head", "-n", "grep", "wc", "-l", "é", "\t",
+        "echo",
+        "cat",
+        "test",
+        "[",
+        "]",
+        "if",
+        "then",
+        "elif",
+        "else",
+        "fi",
+        "for",
+        "in",
+        "do",
+        "done",
+        "case",
+        "esac",
+        ";;",
+        "while",
+        "false",
+        "true",
+        ";",
+        "&&",
+        "||",
+        "|",
+        "&",
+        "$(",
+        ")",
+        "(",
+        "'",
+        "\"",
+        "`",
+        "\\",
+        "$X",
+        "${",
+        "}",
+        "{",
+        "${X:-",
+        "${#",
+        "$((",
+        "1+",
+        "/",
+        ">",
+        ">>",
+        "<",
+        "<<",
+        "EOF",
+        "2>&1",
+        ">&2",
+        "/dev/null",
+        "*",
+        "?",
+        "~",
+        "=",
+        "!",
+        "#",
+        "\n",
+        "x=1",
+        "$?",
+        "$@",
+        "\"$@\"",
+        "3>&1",
+        "exit",
+        "break",
+        "continue",
+        "f()",
+        "return",
+        "eval",
+        "set",
+        "-e",
+        "-u",
+        "shift",
+        "read",
+        "wait",
+        "pgrep",
+        "pkill",
+        "-f",
+        "export",
+        "local",
+        "unset",
+        "cd",
+        "printf",
+        "%s",
+        "%d",
+        "%",
+        "ls",
+        "rm",
+        "-rf",
+        "/tmp",
+        "mkdir",
+        "-p",
+        "head",
+        "-n",
+        "grep",
+        "wc",
+        "-l",
+        "é",
+        "\t",
     ];
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     for _ in 0..400 {
@@ -220,11 +327,19 @@ async fn garbage_never_panics() {
             assert!((0..=255).contains(&out.code), "{script:?} → {}", out.code);
         }
     }
-    for argv in [&[""][..], &["", ""], &["/"], &["sh"], &["sh", "-c"], &["sh", "-Z"], &["sh", "/nope"], &["nohup"]] {
+    for argv in
+        [&[""][..], &["", ""], &["/"], &["sh"], &["sh", "-c"], &["sh", "-Z"], &["sh", "/nope"], &["nohup"]]
+    {
         let out = pod.exec_collect(argv, b"\xff\xfe").await;
         assert!(out.code != 0 || argv == ["sh"], "{argv:?}");
     }
-    for deep in ["(".repeat(5000), "$(".repeat(3000), "{ ".repeat(3000), "if true; then ".repeat(1000), "a|".repeat(5000)] {
+    for deep in [
+        "(".repeat(5000),
+        "$(".repeat(3000),
+        "{ ".repeat(3000),
+        "if true; then ".repeat(1000),
+        "a|".repeat(5000),
+    ] {
         assert_eq!(sh(&pod, &deep).await.code, 2, "{}", &deep[..10]);
     }
     let recursion = sh(&pod, "f() { f; }; f").await;

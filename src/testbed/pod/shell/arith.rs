@@ -2,7 +2,10 @@
 //! wrapping integers, as dash does.
 
 use super::lower::on_big_stack;
-use brush_parser::ast::{ArithmeticExpr as E, ArithmeticTarget, BinaryOperator as B, UnaryAssignmentOperator as UA, UnaryOperator as U};
+use brush_parser::ast::{
+    ArithmeticExpr as E, ArithmeticTarget, BinaryOperator as B, UnaryAssignmentOperator as UA,
+    UnaryOperator as U,
+};
 use std::collections::BTreeMap;
 
 const MAX_LEN: usize = 1024;
@@ -126,14 +129,16 @@ fn number(s: &str) -> Option<i64> {
 
 pub(crate) fn is_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn apply(op: &B, a: i64, b: i64) -> Result<i64, String> {
     let shift = |b: i64| u32::try_from(b.rem_euclid(64)).unwrap_or(0);
     Ok(match op {
         B::Power => {
-            let exp = u32::try_from(b).map_err(|_| "arithmetic expression: exponent less than 0".to_string())?;
+            let exp =
+                u32::try_from(b).map_err(|_| "arithmetic expression: exponent less than 0".to_string())?;
             a.wrapping_pow(exp)
         }
         B::Multiply => a.wrapping_mul(b),
@@ -165,7 +170,8 @@ mod tests {
 
     #[test]
     fn evaluates() {
-        let mut vars = BTreeMap::from([("i".to_string(), "41".to_string()), ("r".to_string(), "i".to_string())]);
+        let mut vars =
+            BTreeMap::from([("i".to_string(), "41".to_string()), ("r".to_string(), "i".to_string())]);
         assert_eq!(eval("1 + 2 * 3", &mut vars), Ok(7));
         assert_eq!(eval("i += 1", &mut vars), Ok(42));
         assert_eq!(vars["i"], "42");

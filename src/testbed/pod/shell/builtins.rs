@@ -16,8 +16,21 @@ const MAX_LINE: usize = 1 << 20;
 pub(crate) fn is_special(name: &str) -> bool {
     matches!(
         name,
-        ":" | "." | "source" | "break" | "continue" | "eval" | "exec" | "exit" | "export" | "readonly" | "return"
-            | "set" | "shift" | "unset" | "trap" | "local"
+        ":" | "."
+            | "source"
+            | "break"
+            | "continue"
+            | "eval"
+            | "exec"
+            | "exit"
+            | "export"
+            | "readonly"
+            | "return"
+            | "set"
+            | "shift"
+            | "unset"
+            | "trap"
+            | "local"
     )
 }
 
@@ -34,7 +47,12 @@ fn number(name: &str, arg: Option<&String>, default: i64) -> Result<i64, String>
 
 impl Shell {
     /// Runs a builtin (boxed: `command` and `eval` come back through `dispatch`).
-    pub(crate) fn builtin<'a>(&'a mut self, name: &'a str, argv: &'a [String], fds: &'a Fds) -> BoxFuture<'a, Res> {
+    pub(crate) fn builtin<'a>(
+        &'a mut self,
+        name: &'a str,
+        argv: &'a [String],
+        fds: &'a Fds,
+    ) -> BoxFuture<'a, Res> {
         Box::pin(self.builtin_inner(name, argv, fds))
     }
 
@@ -42,8 +60,11 @@ impl Shell {
         let args = argv.get(1..).unwrap_or_default();
         let result: Result<Res, String> = match name {
             ":" | "umask" => Ok(Ok(0)),
-            "exit" => number(name, args.first(), i64::from(self.status)).map(|n| Err(Flow::Exit((n & 0xff) as i32))),
-            "return" => number(name, args.first(), i64::from(self.status)).map(|n| Err(Flow::Return((n & 0xff) as i32))),
+            "exit" => {
+                number(name, args.first(), i64::from(self.status)).map(|n| Err(Flow::Exit((n & 0xff) as i32)))
+            }
+            "return" => number(name, args.first(), i64::from(self.status))
+                .map(|n| Err(Flow::Return((n & 0xff) as i32))),
             "break" | "continue" => match number(name, args.first(), 1) {
                 Ok(n) if n < 1 => Err(format!("sh: {name}: Illegal number: {n}")),
                 // Outside a loop they do nothing, as in dash.
@@ -80,7 +101,9 @@ impl Shell {
                 None => Err(format!("sh: {name}: filename argument required")),
                 Some(file) => match self.pod.fs().read(&join(&self.cwd(), file)) {
                     Ok(bytes) => self.run_source(&String::from_utf8_lossy(&bytes), fds).await,
-                    Err(_) => return self.fatal(fds, &format!("{name}: cannot open {file}: No such file")).await,
+                    Err(_) => {
+                        return self.fatal(fds, &format!("{name}: cannot open {file}: No such file")).await;
+                    }
                 },
             },
             "exec" if args.is_empty() => Ok(Ok(0)),
@@ -123,7 +146,11 @@ impl Shell {
             return Err("sh: local: not in a function".into());
         }
         if args.first().is_some_and(|a| a == "-p") || (args.is_empty() && name != "local") {
-            let listing: String = self.vars.iter().map(|(k, v)| format!("export {k}='{}'\n", v.replace('\'', "'\\''"))).collect();
+            let listing: String = self
+                .vars
+                .iter()
+                .map(|(k, v)| format!("export {k}='{}'\n", v.replace('\'', "'\\''")))
+                .collect();
             let _ = fds.stdout.write_all_to(listing.as_bytes()).await;
             return Ok(Ok(0));
         }
@@ -150,7 +177,8 @@ impl Shell {
 
     async fn set_builtin(&mut self, args: &[String], fds: &Fds) -> Result<Res, String> {
         if args.is_empty() {
-            let listing: String = self.vars.iter().map(|(k, v)| format!("{k}='{}'\n", v.replace('\'', "'\\''"))).collect();
+            let listing: String =
+                self.vars.iter().map(|(k, v)| format!("{k}='{}'\n", v.replace('\'', "'\\''"))).collect();
             let _ = fds.stdout.write_all_to(listing.as_bytes()).await;
             return Ok(Ok(0));
         }
@@ -169,7 +197,9 @@ impl Shell {
                 }
                 a if a.len() > 1 && (a.starts_with('-') || a.starts_with('+')) => {
                     for c in a.chars().skip(1) {
-                        self.set_flag(c, on).map_err(|_| format!("sh: set: Illegal option {}{c}", if on { '-' } else { '+' }))?;
+                        self.set_flag(c, on).map_err(|_| {
+                            format!("sh: set: Illegal option {}{c}", if on { '-' } else { '+' })
+                        })?;
                     }
                     i += 1;
                 }
@@ -240,7 +270,9 @@ impl Shell {
                     let prompt = it.next().cloned().unwrap_or_default();
                     let _ = fds.stderr.write_all_to(prompt.as_bytes()).await;
                 }
-                o if o.starts_with('-') && names.is_empty() => return Err(format!("sh: read: unsupported option {o}")),
+                o if o.starts_with('-') && names.is_empty() => {
+                    return Err(format!("sh: read: unsupported option {o}"));
+                }
                 n => names.push(n.to_string()),
             }
         }
@@ -258,7 +290,10 @@ impl Shell {
                 let end = rest.find(|c| ifs.contains(c)).unwrap_or(rest.len());
                 let (field, tail) = rest.split_at(end);
                 rest = tail.trim_start_matches(blank);
-                rest = rest.strip_prefix(|c: char| ifs.contains(c) && !c.is_whitespace()).unwrap_or(rest).trim_start_matches(blank);
+                rest = rest
+                    .strip_prefix(|c: char| ifs.contains(c) && !c.is_whitespace())
+                    .unwrap_or(rest)
+                    .trim_start_matches(blank);
                 field.to_string()
             };
             self.vars.insert(name.clone(), value);

@@ -19,8 +19,11 @@ impl Shell {
                 return self.fatal(fds, "nesting too deep").await;
             }
             self.depth += 1;
-            let result =
-                if self.depth % HOP_EVERY == 0 { self.run_on_fresh_task(list, fds).await } else { self.run_items(list, fds).await };
+            let result = if self.depth.is_multiple_of(HOP_EVERY) {
+                self.run_on_fresh_task(list, fds).await
+            } else {
+                self.run_items(list, fds).await
+            };
             self.depth -= 1;
             result
         })
@@ -96,12 +99,13 @@ impl Shell {
                 let mut stages = Vec::with_capacity(cmds.len());
                 let mut input = fds.stdin.clone();
                 for (i, cmd) in cmds.iter().enumerate() {
-                    let (stdout, next) = if i + 1 < cmds.len() {
-                        pipe()
-                    } else {
-                        (fds.stdout.clone(), Source::empty())
+                    let (stdout, next) =
+                        if i + 1 < cmds.len() { pipe() } else { (fds.stdout.clone(), Source::empty()) };
+                    let stage_fds = Fds {
+                        stdin: std::mem::replace(&mut input, next),
+                        stdout,
+                        stderr: fds.stderr.clone(),
                     };
-                    let stage_fds = Fds { stdin: std::mem::replace(&mut input, next), stdout, stderr: fds.stderr.clone() };
                     let mut sub = self.subshell();
                     stages.push(async move {
                         let result = sub.run_command(cmd, &stage_fds).await;
@@ -110,7 +114,11 @@ impl Shell {
                 }
                 let codes = futures::future::join_all(stages).await;
                 let last = codes.last().copied().unwrap_or(0);
-                if self.opts.pipefail { codes.iter().rev().find(|&&c| c != 0).copied().unwrap_or(0) } else { last }
+                if self.opts.pipefail {
+                    codes.iter().rev().find(|&&c| c != 0).copied().unwrap_or(0)
+                } else {
+                    last
+                }
             }
         };
         Ok(if p.bang { i32::from(status == 0) } else { status })
@@ -281,4 +289,3 @@ fn loop_step(result: Res) -> Result<Step, Flow> {
         Err(flow) => Err(flow),
     }
 }
-

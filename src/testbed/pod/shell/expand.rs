@@ -163,7 +163,13 @@ impl Shell {
         })
     }
 
-    async fn param(&mut self, pe: &ParamExp, quoted: bool, out: &mut Fields, fds: &Fds) -> Result<(), String> {
+    async fn param(
+        &mut self,
+        pe: &ParamExp,
+        quoted: bool,
+        out: &mut Fields,
+        fds: &Fds,
+    ) -> Result<(), String> {
         if let (Param::All { concat }, ParamOp::Plain) = (&pe.param, &pe.op) {
             let args = self.args.clone();
             if *concat && quoted {
@@ -180,7 +186,11 @@ impl Shell {
             return Ok(());
         }
         let value = self.param_value(pe, fds).await?;
-        if quoted { out.quoted(&value) } else { out.split(&value) }
+        if quoted {
+            out.quoted(&value)
+        } else {
+            out.split(&value)
+        }
         Ok(())
     }
 
@@ -200,7 +210,11 @@ impl Shell {
 
     pub(crate) fn flags(&self) -> String {
         let o = &self.opts;
-        [(o.errexit, 'e'), (o.noglob, 'f'), (o.nounset, 'u'), (o.xtrace, 'x')].iter().filter(|(on, _)| *on).map(|(_, c)| *c).collect()
+        [(o.errexit, 'e'), (o.noglob, 'f'), (o.nounset, 'u'), (o.xtrace, 'x')]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, c)| *c)
+            .collect()
     }
 
     async fn param_value(&mut self, pe: &ParamExp, fds: &Fds) -> Result<String, String> {
@@ -218,7 +232,9 @@ impl Shell {
             ParamOp::Default { colon, word } if missing(*colon) => self.expand_string(word, fds).await?,
             ParamOp::Assign { colon, word } if missing(*colon) => {
                 let v = self.expand_string(word, fds).await?;
-                let Param::Named(n) = &pe.param else { return Err(format!("{name}: cannot assign in this way")) };
+                let Param::Named(n) = &pe.param else {
+                    return Err(format!("{name}: cannot assign in this way"));
+                };
                 self.vars.insert(n.clone(), v.clone());
                 v
             }

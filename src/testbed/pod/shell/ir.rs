@@ -143,7 +143,9 @@ pub(crate) enum Param {
     /// `$#`
     Count,
     /// `$@` (false) / `$*` (true)
-    All { concat: bool },
+    All {
+        concat: bool,
+    },
     /// `$$`
     Pid,
     /// `$!`
@@ -160,17 +162,35 @@ pub(crate) enum ParamOp {
     /// `${#x}`
     Length,
     /// `${x-w}` / `${x:-w}` (`colon`: empty counts as unset)
-    Default { colon: bool, word: Word },
+    Default {
+        colon: bool,
+        word: Word,
+    },
     /// `${x=w}` / `${x:=w}`
-    Assign { colon: bool, word: Word },
+    Assign {
+        colon: bool,
+        word: Word,
+    },
     /// `${x+w}` / `${x:+w}`
-    Alt { colon: bool, word: Word },
+    Alt {
+        colon: bool,
+        word: Word,
+    },
     /// `${x?w}` / `${x:?w}`
-    Error { colon: bool, word: Option<Word> },
+    Error {
+        colon: bool,
+        word: Option<Word>,
+    },
     /// `${x%p}` / `${x%%p}`
-    TrimSuffix { longest: bool, pattern: Word },
+    TrimSuffix {
+        longest: bool,
+        pattern: Word,
+    },
     /// `${x#p}` / `${x##p}`
-    TrimPrefix { longest: bool, pattern: Word },
+    TrimPrefix {
+        longest: bool,
+        pattern: Word,
+    },
 }
 
 impl Word {

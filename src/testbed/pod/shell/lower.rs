@@ -50,16 +50,21 @@ pub(crate) fn parse(script: &str) -> R<List> {
 /// [`PARSE_TIMEOUT`]; a runaway thread is left to finish on its own).
 pub(crate) fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> R<T> + Send + 'static) -> R<T> {
     let (tx, rx) = std::sync::mpsc::channel();
-    let spawned = std::thread::Builder::new().name("sh-parse".into()).stack_size(PARSER_STACK).spawn(move || {
-        let _ = tx.send(f());
-    });
+    let spawned =
+        std::thread::Builder::new().name("sh-parse".into()).stack_size(PARSER_STACK).spawn(move || {
+            let _ = tx.send(f());
+        });
     if spawned.is_err() {
         return Err(ParseFail::Syntax("cannot start the parser".into()));
     }
     match rx.recv_timeout(PARSE_TIMEOUT) {
         Ok(result) => result,
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => unsupported("a script this convoluted (parsing timed out)"),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(ParseFail::Syntax("the parser crashed".into())),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            unsupported("a script this convoluted (parsing timed out)")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            Err(ParseFail::Syntax("the parser crashed".into()))
+        }
     }
 }
 
@@ -120,10 +125,15 @@ fn pipeline(p: &ast::Pipeline, d: usize) -> R<Pipeline> {
 fn command(c: &ast::Command, d: usize) -> R<Command> {
     match c {
         ast::Command::Simple(sc) => Ok(Command::Simple(simple(sc, d)?)),
-        ast::Command::Compound(cc, rl) => Ok(Command::Compound(compound(cc, d + 1)?, redirs(rl.as_ref(), d)?)),
+        ast::Command::Compound(cc, rl) => {
+            Ok(Command::Compound(compound(cc, d + 1)?, redirs(rl.as_ref(), d)?))
+        }
         ast::Command::Function(f) => {
             let ast::FunctionBody(body, rl) = &f.body;
-            Ok(Command::FuncDef(f.fname.value.clone(), Arc::new((compound(body, d + 1)?, redirs(rl.as_ref(), d)?))))
+            Ok(Command::FuncDef(
+                f.fname.value.clone(),
+                Arc::new((compound(body, d + 1)?, redirs(rl.as_ref(), d)?)),
+            ))
         }
         ast::Command::ExtendedTest(..) => unsupported("[[ … ]]"),
     }
@@ -136,7 +146,11 @@ fn compound(cc: &ast::CompoundCommand, d: usize) -> R<Compound> {
         C::Subshell(s) => Compound::Subshell(list(&s.list, d)?),
         C::ForClause(f) => Compound::For {
             var: f.variable_name.clone(),
-            items: f.values.as_ref().map(|ws| ws.iter().map(|w| word(&w.value, d)).collect::<R<_>>()).transpose()?,
+            items: f
+                .values
+                .as_ref()
+                .map(|ws| ws.iter().map(|w| word(&w.value, d)).collect::<R<_>>())
+                .transpose()?,
             body: list(&f.body.list, d)?,
         },
         C::CaseClause(c) => Compound::Case {
@@ -154,7 +168,9 @@ fn compound(cc: &ast::CompoundCommand, d: usize) -> R<Compound> {
             }
             Compound::If { branches, otherwise }
         }
-        C::WhileClause(w) => Compound::While { until: false, cond: list(&w.0, d)?, body: list(&w.1.list, d)? },
+        C::WhileClause(w) => {
+            Compound::While { until: false, cond: list(&w.0, d)?, body: list(&w.1.list, d)? }
+        }
         C::UntilClause(w) => Compound::While { until: true, cond: list(&w.0, d)?, body: list(&w.1.list, d)? },
         C::Arithmetic(_) => return unsupported("(( … ))"),
         C::ArithmeticForClause(_) => return unsupported("for (( … ))"),
@@ -202,7 +218,8 @@ fn simple(sc: &ast::SimpleCommand, d: usize) -> R<Simple> {
 }
 
 fn assign(a: &ast::Assignment, d: usize) -> R<Assign> {
-    let (ast::AssignmentName::VariableName(name), ast::AssignmentValue::Scalar(value)) = (&a.name, &a.value) else {
+    let (ast::AssignmentName::VariableName(name), ast::AssignmentValue::Scalar(value)) = (&a.name, &a.value)
+    else {
         return unsupported("arrays");
     };
     Ok(Assign { name: name.clone(), value: word(&value.value, d)?, append: a.append })
@@ -228,7 +245,9 @@ fn redir(r: &ast::IoRedirect, d: usize) -> R<Redir> {
                 (K::Write | K::Clobber, T::Filename(w)) => RedirOp::Write(word(&w.value, d)?),
                 (K::Append, T::Filename(w)) => RedirOp::Append(word(&w.value, d)?),
                 (K::DuplicateInput | K::DuplicateOutput, T::Duplicate(w)) => RedirOp::Dup(word(&w.value, d)?),
-                (K::DuplicateInput | K::DuplicateOutput, T::Fd(n)) => RedirOp::Dup(Word::quoted(n.to_string())),
+                (K::DuplicateInput | K::DuplicateOutput, T::Fd(n)) => {
+                    RedirOp::Dup(Word::quoted(n.to_string()))
+                }
                 (K::ReadAndWrite, _) => return unsupported("<> redirection"),
                 (_, T::ProcessSubstitution(..)) => return unsupported("process substitution"),
                 _ => return unsupported(format!("redirection `{r}`")),
@@ -250,7 +269,9 @@ fn redir(r: &ast::IoRedirect, d: usize) -> R<Redir> {
             body.0.push(Piece::Quoted("\n".into()));
             Redir { fd: checked(*fd, 0)?, op: RedirOp::Here(body) }
         }
-        ast::IoRedirect::OutputAndError(w, append) => Redir { fd: 1, op: RedirOp::Both(word(&w.value, d)?, *append) },
+        ast::IoRedirect::OutputAndError(w, append) => {
+            Redir { fd: 1, op: RedirOp::Both(word(&w.value, d)?, *append) }
+        }
     })
 }
 
@@ -279,7 +300,9 @@ fn pieces_of(ps: &[WordPieceWithSource], quoted: bool, d: usize) -> R<Vec<Piece>
             WordPiece::TildeExpansion(_) => return unsupported("~user, ~+ and ~- expansion"),
             WordPiece::ParameterExpansion(pe) => Piece::Param(Box::new(param_exp(pe, d)?)),
             WordPiece::CommandSubstitution(s) => Piece::Subst(Arc::new(parse_at(s, d + 1)?)),
-            WordPiece::BackquotedCommandSubstitution(s) => Piece::Subst(Arc::new(parse_at(&unbackquote(s), d + 1)?)),
+            WordPiece::BackquotedCommandSubstitution(s) => {
+                Piece::Subst(Arc::new(parse_at(&unbackquote(s), d + 1)?))
+            }
             WordPiece::ArithmeticExpression(e) => Piece::Arith(word(&e.value, d + 1)?),
             WordPiece::AnsiCQuotedText(_) => return unsupported("$'…' quoting"),
             WordPiece::GettextDoubleQuotedSequence(_) => return unsupported("$\"…\" quoting"),
@@ -306,19 +329,24 @@ fn unbackquote(s: &str) -> String {
 
 fn param_exp(pe: &P, d: usize) -> R<ParamExp> {
     let colon = |t: &ParameterTestType| matches!(t, ParameterTestType::UnsetOrNull);
-    let opt_word = |w: &Option<String>| w.as_deref().map(|w| word(w, d + 1)).transpose().map(Option::unwrap_or_default);
+    let opt_word =
+        |w: &Option<String>| w.as_deref().map(|w| word(w, d + 1)).transpose().map(Option::unwrap_or_default);
     let (parameter, indirect, op) = match pe {
         P::Parameter { parameter, indirect } => (parameter, indirect, ParamOp::Plain),
         P::ParameterLength { parameter, indirect } => (parameter, indirect, ParamOp::Length),
-        P::UseDefaultValues { parameter, indirect, test_type, default_value } => {
-            (parameter, indirect, ParamOp::Default { colon: colon(test_type), word: opt_word(default_value)? })
-        }
+        P::UseDefaultValues { parameter, indirect, test_type, default_value } => (
+            parameter,
+            indirect,
+            ParamOp::Default { colon: colon(test_type), word: opt_word(default_value)? },
+        ),
         P::AssignDefaultValues { parameter, indirect, test_type, default_value } => {
             (parameter, indirect, ParamOp::Assign { colon: colon(test_type), word: opt_word(default_value)? })
         }
-        P::UseAlternativeValue { parameter, indirect, test_type, alternative_value } => {
-            (parameter, indirect, ParamOp::Alt { colon: colon(test_type), word: opt_word(alternative_value)? })
-        }
+        P::UseAlternativeValue { parameter, indirect, test_type, alternative_value } => (
+            parameter,
+            indirect,
+            ParamOp::Alt { colon: colon(test_type), word: opt_word(alternative_value)? },
+        ),
         P::IndicateErrorIfNullOrUnset { parameter, indirect, test_type, error_message } => {
             let word = error_message.as_deref().map(|w| word(w, d + 1)).transpose()?;
             (parameter, indirect, ParamOp::Error { colon: colon(test_type), word })

@@ -173,9 +173,16 @@ async fn sh_main(ctx: ProcCtx) -> i32 {
     } else if let Some(file) = rest.first() {
         let cwd = env.get("PWD").map_or("/", String::as_str);
         match pod.fs().read(&super::fs::join(cwd, file)) {
-            Ok(bytes) => (String::from_utf8_lossy(&bytes).into_owned(), file.clone(), rest.get(1..).unwrap_or_default().to_vec()),
+            Ok(bytes) => (
+                String::from_utf8_lossy(&bytes).into_owned(),
+                file.clone(),
+                rest.get(1..).unwrap_or_default().to_vec(),
+            ),
             Err(_) => {
-                let _ = fds.stderr.write_all_to(format!("sh: cannot open {file}: No such file\n").as_bytes()).await;
+                let _ = fds
+                    .stderr
+                    .write_all_to(format!("sh: cannot open {file}: No such file\n").as_bytes())
+                    .await;
                 return 2;
             }
         }
@@ -210,7 +217,7 @@ async fn sh_main(ctx: ProcCtx) -> i32 {
     tokio::select! {
         biased;
         _ = cancel.cancelled() => 143,
-        r = shell.run_list(&list, &fds) => r.unwrap_or_else(|f| shell_status(f)),
+        r = shell.run_list(&list, &fds) => r.unwrap_or_else(shell_status),
     }
 }
 

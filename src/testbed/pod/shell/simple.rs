@@ -50,7 +50,8 @@ impl Shell {
             assigns.push((a.name.clone(), value));
         }
         if self.opts.xtrace {
-            let words: Vec<String> = assigns.iter().map(|(k, v)| format!("{k}={v}")).chain(argv.iter().cloned()).collect();
+            let words: Vec<String> =
+                assigns.iter().map(|(k, v)| format!("{k}={v}")).chain(argv.iter().cloned()).collect();
             self.report(fds, &format!("+ {}", words.join(" "))).await;
         }
         Ok((argv, assigns))
@@ -58,7 +59,13 @@ impl Shell {
 
     /// Runs an expanded command line: function (unless `functions` is off), builtin or
     /// program.
-    pub(crate) async fn dispatch(&mut self, argv: Vec<String>, assigns: Assigns, fds: &Fds, functions: bool) -> Res {
+    pub(crate) async fn dispatch(
+        &mut self,
+        argv: Vec<String>,
+        assigns: Assigns,
+        fds: &Fds,
+        functions: bool,
+    ) -> Res {
         let name = argv.first().cloned().unwrap_or_default();
         if let Some(body) = self.funcs.get(&name).filter(|_| functions).cloned() {
             self.vars.extend(assigns);
@@ -181,7 +188,8 @@ impl Shell {
     /// Either way stdin is `/dev/null` and the job is not killed with the exec session.
     pub(crate) async fn spawn_background(&mut self, chain: &AndOr, fds: &Fds) -> Res {
         let bg_fds = Fds { stdin: Source::empty(), ..fds.clone() };
-        if let (true, false, [Command::Simple(s)]) = (chain.rest.is_empty(), chain.first.bang, chain.first.cmds.as_slice())
+        if let (true, false, [Command::Simple(s)]) =
+            (chain.rest.is_empty(), chain.first.bang, chain.first.cmds.as_slice())
             && !self.is_builtin_or_function(s)
         {
             let (argv, assigns) = match self.expand_simple(s, &bg_fds).await {
@@ -217,7 +225,11 @@ impl Shell {
         self.record_job(spawned, fds).await
     }
 
-    async fn record_job(&mut self, spawned: Result<crate::testbed::pod::spawn::Child, crate::testbed::pod::spawn::SpawnError>, fds: &Fds) -> Res {
+    async fn record_job(
+        &mut self,
+        spawned: Result<crate::testbed::pod::spawn::Child, crate::testbed::pod::spawn::SpawnError>,
+        fds: &Fds,
+    ) -> Res {
         match spawned {
             Ok(child) => {
                 let pid = child.pid;

@@ -20,7 +20,11 @@ async fn options(ctx: &mut ProcCtx, tool: &str, known: &str) -> Result<(Vec<char
 }
 
 fn long_entry(fs: &Fs, path: &str, name: &str) -> String {
-    let (kind, size) = if fs.is_dir(path) { ("drwxr-xr-x", 4096) } else { ("-rw-r--r--", fs.read_file(path).map_or(0, |d| d.len())) };
+    let (kind, size) = if fs.is_dir(path) {
+        ("drwxr-xr-x", 4096)
+    } else {
+        ("-rw-r--r--", fs.read_file(path).map_or(0, |d| d.len()))
+    };
     format!("{kind} 1 root root {size:>8} Jan  1 00:00 {name}\n")
 }
 
@@ -29,7 +33,8 @@ pub(super) async fn ls(mut ctx: ProcCtx) -> i32 {
         Ok(parsed) => parsed,
         Err(code) => return code,
     };
-    let (all, long, dir_itself) = (flags.contains(&'a') || flags.contains(&'A'), flags.contains(&'l'), flags.contains(&'d'));
+    let (all, long, dir_itself) =
+        (flags.contains(&'a') || flags.contains(&'A'), flags.contains(&'l'), flags.contains(&'d'));
     if paths.is_empty() {
         paths.push(".".into());
     }
@@ -50,7 +55,8 @@ pub(super) async fn ls(mut ctx: ProcCtx) -> i32 {
         if many {
             out.push_str(&format!("{}{p}:\n", if i > 0 { "\n" } else { "" }));
         }
-        for name in fs.list_dir(&full).unwrap_or_default().into_iter().filter(|n| all || !n.starts_with('.')) {
+        for name in fs.list_dir(&full).unwrap_or_default().into_iter().filter(|n| all || !n.starts_with('.'))
+        {
             let child = crate::testbed::pod::fs::join(&full, &name);
             out.push_str(&if long { long_entry(&fs, &child, &name) } else { format!("{name}\n") });
         }
@@ -226,7 +232,11 @@ pub(super) async fn basename(mut ctx: ProcCtx) -> i32 {
         return 1;
     };
     let trimmed = path.trim_end_matches('/');
-    let mut base = if trimmed.is_empty() && !path.is_empty() { "/" } else { trimmed.rsplit('/').next().unwrap_or_default() };
+    let mut base = if trimmed.is_empty() && !path.is_empty() {
+        "/"
+    } else {
+        trimmed.rsplit('/').next().unwrap_or_default()
+    };
     if let Some(suffix) = args.get(1) {
         base = base.strip_suffix(suffix.as_str()).filter(|b| !b.is_empty()).unwrap_or(base);
     }

@@ -74,13 +74,25 @@ pub(super) fn builtins() -> Programs {
         .with("seq", Util(procs::seq))
         .with("which", Util(procs::which))
         .with("whoami", Util(|mut ctx: ProcCtx| async move { i32::from(!ctx.out("root\n").await) }))
-        .with("id", Util(|mut ctx: ProcCtx| async move { i32::from(!ctx.out("uid=0(root) gid=0(root) groups=0(root)\n").await) }))
+        .with(
+            "id",
+            Util(|mut ctx: ProcCtx| async move {
+                i32::from(!ctx.out("uid=0(root) gid=0(root) groups=0(root)\n").await)
+            }),
+        )
 }
+
+/// Parsed options: (flag, value — empty for flags without one).
+pub(super) type Options = Vec<(char, String)>;
 
 /// Splits leading `-abc` option clusters from operands (stopping at `--` or the first
 /// operand). Options that take a value (`takes_value`) consume the rest of their cluster or
 /// the next argument. Returns `(options as (flag, value), operands)` or the bad flag.
-pub(super) fn getopt(args: &[String], known: &str, takes_value: &str) -> Result<(Vec<(char, String)>, Vec<String>), char> {
+pub(super) fn getopt(
+    args: &[String],
+    known: &str,
+    takes_value: &str,
+) -> Result<(Options, Vec<String>), char> {
     let mut opts = Vec::new();
     let mut i = 0;
     while let Some(arg) = args.get(i) {
@@ -90,8 +102,7 @@ pub(super) fn getopt(args: &[String], known: &str, takes_value: &str) -> Result<
         }
         let Some(cluster) = arg.strip_prefix('-').filter(|c| !c.is_empty()) else { break };
         i += 1;
-        let mut chars = cluster.char_indices();
-        while let Some((at, c)) = chars.next() {
+        for (at, c) in cluster.char_indices() {
             if takes_value.contains(c) {
                 let rest = cluster.split_at(at + c.len_utf8()).1;
                 let value = if rest.is_empty() {
@@ -143,7 +154,11 @@ impl<'a> Lines<'a> {
 
 /// The inputs of a filter: named files (`-` is stdin), or stdin when none. Missing files
 /// are reported as `tool: NAME: No such file or directory` and skipped.
-pub(super) async fn each_input(ctx: &mut ProcCtx, tool: &str, files: &[String]) -> (Vec<Option<(String, Vec<u8>)>>, bool) {
+pub(super) async fn each_input(
+    ctx: &mut ProcCtx,
+    tool: &str,
+    files: &[String],
+) -> (Vec<Option<(String, Vec<u8>)>>, bool) {
     if files.is_empty() {
         return (vec![None], true);
     }
@@ -171,7 +186,8 @@ mod tests {
 
     #[test]
     fn option_clusters() {
-        let args: Vec<String> = ["-rf", "-n5", "-e", "pat", "x", "-y"].iter().map(|s| s.to_string()).collect();
+        let args: Vec<String> =
+            ["-rf", "-n5", "-e", "pat", "x", "-y"].iter().map(|s| s.to_string()).collect();
         let (opts, rest) = getopt(&args, "rf", "ne").unwrap();
         assert_eq!(opts, [('r', "".into()), ('f', "".into()), ('n', "5".into()), ('e', "pat".into())]);
         assert_eq!(rest, ["x", "-y"]);

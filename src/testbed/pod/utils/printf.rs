@@ -20,7 +20,13 @@ pub(super) fn format(fmt: &str, args: &[String]) -> (Vec<u8>, Vec<String>) {
 }
 
 /// One pass over the format; true if `\c` stopped all output.
-fn format_once(fmt: &str, args: &[String], next: &mut usize, out: &mut Vec<u8>, errors: &mut Vec<String>) -> bool {
+fn format_once(
+    fmt: &str,
+    args: &[String],
+    next: &mut usize,
+    out: &mut Vec<u8>,
+    errors: &mut Vec<String>,
+) -> bool {
     let chars: Vec<char> = fmt.chars().collect();
     let mut i = 0;
     let take = |next: &mut usize| {
@@ -61,7 +67,10 @@ fn format_once(fmt: &str, args: &[String], next: &mut usize, out: &mut Vec<u8>, 
                 i += 1;
                 let arg = take(next);
                 let (text, stop) = convert(conv, &spec, arg.as_deref().unwrap_or(""), arg.is_some(), errors);
-                out.extend_from_slice(&spec.pad(text, matches!(conv, 'd' | 'i' | 'u' | 'o' | 'x' | 'X' | 'f' | 'e' | 'g' | 'E' | 'G')));
+                out.extend_from_slice(&spec.pad(
+                    text,
+                    matches!(conv, 'd' | 'i' | 'u' | 'o' | 'x' | 'X' | 'f' | 'e' | 'g' | 'E' | 'G'),
+                ));
                 if stop {
                     return true;
                 }
@@ -116,7 +125,17 @@ fn number_or_star(chars: &[char], i: &mut usize, mut star: impl FnMut() -> Optio
 
 /// One conversion; true in the second slot if a `%b` argument said `\c`.
 fn convert(conv: char, spec: &Spec, arg: &str, present: bool, errors: &mut Vec<String>) -> (Vec<u8>, bool) {
-    let sign = |neg: bool| if neg { "-" } else if spec.flags.contains(&'+') { "+" } else if spec.flags.contains(&' ') { " " } else { "" };
+    let sign = |neg: bool| {
+        if neg {
+            "-"
+        } else if spec.flags.contains(&'+') {
+            "+"
+        } else if spec.flags.contains(&' ') {
+            " "
+        } else {
+            ""
+        }
+    };
     let text = match conv {
         's' => match spec.precision {
             Some(p) => arg.chars().take(p).collect(),
@@ -209,7 +228,9 @@ fn exp(v: f64, p: usize) -> String {
 fn general(v: f64, p: usize) -> String {
     let p = p.max(1);
     let e = if v == 0.0 { 0 } else { v.log10().floor() as i64 };
-    let trim = |s: String| if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    let trim = |s: String| {
+        if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+    };
     if e < -4 || e >= i64::try_from(p).unwrap_or(i64::MAX) {
         let s = exp(v, p - 1);
         match s.split_once('e') {
@@ -263,7 +284,8 @@ fn escape(chars: &[char], i: usize, b_style: bool) -> (Vec<u8>, usize, bool) {
         '\'' => simple(b'\''),
         'c' => (Vec::new(), 1, true),
         'x' => {
-            let digits: String = chars.iter().skip(i + 1).take(2).take_while(|c| c.is_ascii_hexdigit()).collect();
+            let digits: String =
+                chars.iter().skip(i + 1).take(2).take_while(|c| c.is_ascii_hexdigit()).collect();
             match u8::from_str_radix(&digits, 16) {
                 Ok(b) => (vec![b], 1 + digits.len(), false),
                 Err(_) => (b"\\x".to_vec(), 1, false),
@@ -271,7 +293,8 @@ fn escape(chars: &[char], i: usize, b_style: bool) -> (Vec<u8>, usize, bool) {
         }
         '0'..='7' => {
             let skip = usize::from(b_style && c == '0');
-            let digits: String = chars.iter().skip(i + skip).take(3).take_while(|c| ('0'..='7').contains(c)).collect();
+            let digits: String =
+                chars.iter().skip(i + skip).take(3).take_while(|c| ('0'..='7').contains(c)).collect();
             let value = u32::from_str_radix(&digits, 8).unwrap_or(0);
             (vec![u8::try_from(value & 0xff).unwrap_or(0)], skip + digits.len().max(1), false)
         }

@@ -89,7 +89,11 @@ async fn select(ctx: &mut ProcCtx, tool: &str) -> Result<Selection, i32> {
         };
     }
     let [pattern] = operands.as_slice() else {
-        ctx.err(format!("{tool}: {} pattern\n", if operands.is_empty() { "no matching criteria: need a" } else { "only one" })).await;
+        ctx.err(format!(
+            "{tool}: {} pattern\n",
+            if operands.is_empty() { "no matching criteria: need a" } else { "only one" }
+        ))
+        .await;
         return Err(2);
     };
     let anchored = if has('x') { format!("^(?:{pattern})$") } else { pattern.clone() };
@@ -101,13 +105,21 @@ async fn select(ctx: &mut ProcCtx, tool: &str) -> Result<Selection, i32> {
         }
     };
     let matched = pick(&re, has('f'), ctx.pid, ctx.pod.procs().list(), has('n'), has('o'));
-    let list = if has('a') { Some('a') } else if has('l') { Some('l') } else { None };
+    let list = if has('a') {
+        Some('a')
+    } else if has('l') {
+        Some('l')
+    } else {
+        None
+    };
     Ok(Selection { matched, signal, list, count: has('c') })
 }
 
 fn pick(re: &Regex, full: bool, me: u32, procs: Vec<ProcInfo>, newest: bool, oldest: bool) -> Vec<ProcInfo> {
-    let mut matched: Vec<ProcInfo> =
-        procs.into_iter().filter(|p| p.pid != me && re.is_match(if full { &p.cmdline } else { &p.name })).collect();
+    let mut matched: Vec<ProcInfo> = procs
+        .into_iter()
+        .filter(|p| p.pid != me && re.is_match(if full { &p.cmdline } else { &p.name }))
+        .collect();
     if newest {
         matched = matched.pop().into_iter().collect();
     } else if oldest {
@@ -167,15 +179,13 @@ pub(super) async fn kill(mut ctx: ProcCtx) -> i32 {
             "-0" => signal = None,
             "--" => pids.extend(args.by_ref()),
             // `-9`, `-KILL`, `-SIGTERM` (negative pids, i.e. process groups, don't exist here).
-            s if s.starts_with('-') => {
-                match s.strip_prefix('-').and_then(Signal::parse) {
-                    Some(sig) => signal = Some(sig),
-                    None => {
-                        ctx.err(format!("kill: invalid signal {s}\n")).await;
-                        return 2;
-                    }
+            s if s.starts_with('-') => match s.strip_prefix('-').and_then(Signal::parse) {
+                Some(sig) => signal = Some(sig),
+                None => {
+                    ctx.err(format!("kill: invalid signal {s}\n")).await;
+                    return 2;
                 }
-            }
+            },
             _ => pids.push(a),
         }
     }
@@ -241,7 +251,9 @@ pub(super) async fn env(mut ctx: ProcCtx) -> i32 {
         Ok(child) => child.wait().await,
         Err(e) => {
             let msg = match &e {
-                crate::testbed::pod::spawn::SpawnError::NotFound(n) => format!("env: '{n}': No such file or directory\n"),
+                crate::testbed::pod::spawn::SpawnError::NotFound(n) => {
+                    format!("env: '{n}': No such file or directory\n")
+                }
                 other => other.shell_message(),
             };
             ctx.err(msg).await;

@@ -42,11 +42,31 @@ struct Eval<'a> {
 }
 
 fn unary(op: &str) -> bool {
-    matches!(op, "-e" | "-f" | "-d" | "-s" | "-r" | "-w" | "-x" | "-z" | "-n" | "-L" | "-h" | "-p" | "-S" | "-b" | "-c" | "-t")
+    matches!(
+        op,
+        "-e" | "-f"
+            | "-d"
+            | "-s"
+            | "-r"
+            | "-w"
+            | "-x"
+            | "-z"
+            | "-n"
+            | "-L"
+            | "-h"
+            | "-p"
+            | "-S"
+            | "-b"
+            | "-c"
+            | "-t"
+    )
 }
 
 fn binary(op: &str) -> bool {
-    matches!(op, "=" | "==" | "!=" | "<" | ">" | "-eq" | "-ne" | "-lt" | "-le" | "-gt" | "-ge" | "-nt" | "-ot" | "-ef")
+    matches!(
+        op,
+        "=" | "==" | "!=" | "<" | ">" | "-eq" | "-ne" | "-lt" | "-le" | "-gt" | "-ge" | "-nt" | "-ot" | "-ef"
+    )
 }
 
 impl Eval<'_> {

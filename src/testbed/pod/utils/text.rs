@@ -18,7 +18,9 @@ pub(super) async fn echo(mut ctx: ProcCtx) -> i32 {
     let (mut newline, mut escapes) = (true, false);
     let mut words = args.as_slice();
     while let Some((flag, rest)) = words.split_first() {
-        let Some(letters) = flag.strip_prefix('-').filter(|l| !l.is_empty() && l.chars().all(|c| "neE".contains(c))) else {
+        let Some(letters) =
+            flag.strip_prefix('-').filter(|l| !l.is_empty() && l.chars().all(|c| "neE".contains(c)))
+        else {
             break;
         };
         for c in letters.chars() {
@@ -79,7 +81,9 @@ fn numeric_shorthand(args: Vec<String>) -> Vec<String> {
     let mut out = Vec::new();
     for a in args {
         match a.strip_prefix('-') {
-            Some(n) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => out.extend(["-n".to_string(), n.to_string()]),
+            Some(n) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => {
+                out.extend(["-n".to_string(), n.to_string()])
+            }
             _ => out.push(a),
         }
     }
@@ -110,7 +114,8 @@ pub(super) async fn head(mut ctx: ProcCtx) -> i32 {
         match (input, bytes) {
             (Some((_, data)), Some(n)) => out.extend(data.iter().take(n)),
             (None, Some(n)) => {
-                let _ = (&mut ctx.stdin).take(u64::try_from(n).unwrap_or(u64::MAX)).read_to_end(&mut out).await;
+                let _ =
+                    (&mut ctx.stdin).take(u64::try_from(n).unwrap_or(u64::MAX)).read_to_end(&mut out).await;
             }
             (input, None) => {
                 let mut reader = match &input {
@@ -228,10 +233,30 @@ pub(super) async fn grep(mut ctx: ProcCtx) -> i32 {
     let max: Option<usize> = opts.iter().find(|(f, _)| *f == 'm').and_then(|(_, v)| v.parse().ok());
     let alternatives: Vec<String> = patterns
         .iter()
-        .map(|p| if has('F') { regex::escape(p) } else if has('E') { p.clone() } else { bre_to_ere(p) })
-        .map(|p| if has('x') { format!("^(?:{p})$") } else if has('w') { format!(r"\b(?:{p})\b") } else { p })
+        .map(|p| {
+            if has('F') {
+                regex::escape(p)
+            } else if has('E') {
+                p.clone()
+            } else {
+                bre_to_ere(p)
+            }
+        })
+        .map(|p| {
+            if has('x') {
+                format!("^(?:{p})$")
+            } else if has('w') {
+                format!(r"\b(?:{p})\b")
+            } else {
+                p
+            }
+        })
         .collect();
-    let re = match RegexBuilder::new(&alternatives.join("|")).case_insensitive(has('i')).size_limit(1 << 22).build() {
+    let re = match RegexBuilder::new(&alternatives.join("|"))
+        .case_insensitive(has('i'))
+        .size_limit(1 << 22)
+        .build()
+    {
         Ok(re) => re,
         Err(e) => {
             ctx.err(format!("grep: invalid pattern: {e}\n")).await;
@@ -282,9 +307,13 @@ async fn grep_input(
         }
         count += 1;
         if !has('q') && !has('c') && !has('l') {
-            let prefix = format!("{name_prefix}{}", if has('n') { format!("{number}:") } else { String::new() });
-            let pieces: Vec<&[u8]> =
-                if has('o') && !has('v') { re.find_iter(body).map(|m| m.as_bytes()).collect() } else { vec![body] };
+            let prefix =
+                format!("{name_prefix}{}", if has('n') { format!("{number}:") } else { String::new() });
+            let pieces: Vec<&[u8]> = if has('o') && !has('v') {
+                re.find_iter(body).map(|m| m.as_bytes()).collect()
+            } else {
+                vec![body]
+            };
             for piece in pieces {
                 out.extend_from_slice(prefix.as_bytes());
                 out.extend_from_slice(piece);
@@ -312,7 +341,8 @@ pub(super) async fn wc(mut ctx: ProcCtx) -> i32 {
         ctx.err("wc: invalid option\n").await;
         return 1;
     };
-    let pick: Vec<char> = if opts.is_empty() { vec!['l', 'w', 'c'] } else { opts.iter().map(|(c, _)| *c).collect() };
+    let pick: Vec<char> =
+        if opts.is_empty() { vec!['l', 'w', 'c'] } else { opts.iter().map(|(c, _)| *c).collect() };
     let (inputs, ok) = each_input(&mut ctx, "wc", &files).await;
     let mut out = String::new();
     for input in inputs {
