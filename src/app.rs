@@ -1,7 +1,9 @@
-//! Wiring: builds the shared state from the settings and serves the API on a bound listener
-//! until a shutdown future resolves (main, demo mode and tests all go through `serve`).
+//! Wiring: builds the shared state from the settings (kube client, cluster cache, HTTP
+//! client) and serves the API on a bound listener until a shutdown future resolves. main,
+//! demo mode and tests all go through `AppState::connect` and `serve`.
 
 use crate::api;
+use crate::cache::{Cache, CacheOptions};
 use crate::config::Settings;
 use std::future::Future;
 use std::sync::Arc;
@@ -11,7 +13,14 @@ use tokio::net::TcpListener;
 #[derive(Clone)]
 pub struct AppState {
     pub kube: kube::Client,
+    pub cache: Cache,
+    /// Client for chain RPC/REST.
+    pub http: reqwest::Client,
+    /// Recent node statuses for the often-polled pages.
+    pub chain_status: crate::chain::StatusCache,
     pub settings: Arc<Settings>,
+    /// Host of the kubeconfig's API server URL: the last resort for nodeHost.
+    pub api_host: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -22,22 +31,39 @@ pub enum StartError {
     Infer(#[source] kube::config::InferConfigError),
     #[error("failed to build the Kubernetes client: {0}")]
     Client(#[source] kube::Error),
+    #[error("failed to build the HTTP client: {0}")]
+    Http(#[source] reqwest::Error),
 }
 
 impl AppState {
-    /// Builds the Kubernetes client from the kubeconfig (or standard inference). No request
-    /// is sent yet: an unreachable cluster shows in `/readyz`, not as a start failure.
+    /// Builds the clients and starts the cache's reflectors. No request is awaited: an
+    /// unreachable cluster shows in `/readyz`, not as a start failure.
     pub async fn connect(settings: Settings) -> Result<Self, StartError> {
-        let options = kube::config::KubeConfigOptions { context: settings.context.clone(), ..Default::default() };
+        let options =
+            kube::config::KubeConfigOptions { context: settings.context.clone(), ..Default::default() };
         let config = match &settings.kubeconfig {
             Some(path) => {
                 let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(StartError::Kubeconfig)?;
-                kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(StartError::Kubeconfig)?
+                kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                    .await
+                    .map_err(StartError::Kubeconfig)?
             }
             None => kube::Config::infer().await.map_err(StartError::Infer)?,
         };
+        let api_host = config.cluster_url.host().map(str::to_string);
         let kube = kube::Client::try_from(config).map_err(StartError::Client)?;
-        Ok(Self { kube, settings: Arc::new(settings) })
+        let cache = Cache::start(
+            kube.clone(),
+            &CacheOptions {
+                namespaces: vec![settings.namespace.clone()],
+                watch_nodes: settings.node_host.is_none(),
+                probe_interval: settings.timeouts.k8s_probe_interval,
+                unreachable_grace: settings.timeouts.k8s_unreachable_grace,
+            },
+        );
+        let http = reqwest::Client::builder().build().map_err(StartError::Http)?;
+        let chain_status = crate::chain::StatusCache::new(settings.timeouts.chain_status_ttl);
+        Ok(Self { kube, cache, http, chain_status, settings: Arc::new(settings), api_host })
     }
 }
 

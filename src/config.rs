@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
@@ -24,6 +25,40 @@ pub struct Settings {
     /// Address the API listens on. No authentication: keep it on loopback unless the network is closed.
     #[arg(long, env = "BFF_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    #[command(flatten)]
+    pub timeouts: Timeouts,
+}
+
+/// How long the BFF waits on others, and how it judges the API server's health.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Timeouts {
+    /// Interval of the API-server reachability probe behind `/readyz`.
+    #[arg(long, env = "K8S_PROBE_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub k8s_probe_interval: Duration,
+    /// How long the API server may be unreachable before `/readyz` answers 503.
+    #[arg(long, env = "K8S_UNREACHABLE_GRACE", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub k8s_unreachable_grace: Duration,
+    /// Per-call timeout of chain RPC reads made for status pages (best effort).
+    #[arg(long, env = "CHAIN_STATUS_TIMEOUT", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub chain_status_timeout: Duration,
+    /// How long a chain's status read is reused by status pages.
+    #[arg(long, env = "CHAIN_STATUS_TTL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub chain_status_ttl: Duration,
+    /// Timeout of one command run in a pod.
+    #[arg(long, env = "EXEC_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub exec_timeout: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            k8s_probe_interval: Duration::from_secs(2),
+            k8s_unreachable_grace: Duration::from_secs(15),
+            chain_status_timeout: Duration::from_secs(2),
+            chain_status_ttl: Duration::from_secs(1),
+            exec_timeout: Duration::from_secs(60),
+        }
+    }
 }
 
 impl Settings {
@@ -36,6 +71,7 @@ impl Settings {
             release: "cryptomeria".into(),
             node_host: None,
             listen,
+            timeouts: Timeouts::default(),
         }
     }
 }

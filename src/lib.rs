@@ -13,7 +13,10 @@
 
 pub mod api;
 pub mod app;
+pub mod cache;
+pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod k8s;
 pub mod telemetry;
 pub mod testbed;

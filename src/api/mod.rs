@@ -1,16 +1,47 @@
-//! The HTTP API: `/healthz`, `/readyz` and the `/api/v1` scopes (system, chains, utils),
-//! built once by `router` for main and tests alike.
+//! The HTTP API: `/healthz`, `/readyz`, and `/api/v1` (system reads so far), every route
+//! registered through one `OpenApiRouter` so the served routes and the OpenAPI document
+//! cannot drift apart. `router` is the single value main and the tests serve.
+
+pub mod error;
+pub mod extract;
+mod health;
+mod k8s;
+mod openapi;
+mod preflight;
+mod system;
 
 use crate::app::AppState;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::json;
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use error::ApiError;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 
-pub fn router(state: AppState) -> Router {
-    Router::new().route("/healthz", get(healthz)).with_state(state)
+/// The success envelope of reads: `{"ok": true, "data": …}`.
+#[derive(Serialize, ToSchema)]
+pub struct Ok<T> {
+    /// Always true.
+    pub ok: bool,
+    pub data: T,
 }
 
-/// Alive: the process answers. Readiness (caches synced) is `/readyz`.
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"ok": true, "data": {"status": "alive"}}))
+pub fn ok<T: Serialize>(data: T) -> Response {
+    Json(Ok { ok: true, data }).into_response()
+}
+
+/// The application: health endpoints, `/api/v1`, its OpenAPI document and docs page.
+pub fn router(state: AppState) -> axum::Router {
+    let (router, doc) = OpenApiRouter::with_openapi(openapi::base())
+        .merge(health::router())
+        .nest("/api/v1/system", system::router().merge(preflight::router()).merge(k8s::router()))
+        .split_for_parts();
+    router
+        .merge(openapi::docs(doc))
+        .fallback(|uri: axum::http::Uri| async move { ApiError::route_not_found(uri.path()) })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(error::ErrorCode::MethodNotAllowed, "method not allowed on this route")
+        })
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
 }

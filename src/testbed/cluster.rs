@@ -3,7 +3,9 @@
 //! in step with the pods, and carries out churn (delete/recreate, scale, hold not-ready).
 
 use super::daemons;
-use super::kinds::{CONFIGMAPS, DEPLOYMENTS, ENDPOINTS, NAMESPACES, NODES, PODS, SECRETS, SERVICES, STATEFULSETS};
+use super::kinds::{
+    CONFIGMAPS, DEPLOYMENTS, ENDPOINTS, NAMESPACES, NODES, PODS, SECRETS, SERVICES, STATEFULSETS,
+};
 use super::mnemonics::mnemonic_files;
 use super::objects::{self, Chain, RELEASE};
 use super::pod::{PodRuntime, PodSpec, Programs, Volume};
@@ -152,7 +154,10 @@ impl Cluster {
         Ok(())
     }
 
-    fn allocate_node_ports(&self, chain: &Chain) -> std::io::Result<((u16, u16, u16), Vec<std::net::TcpListener>)> {
+    fn allocate_node_ports(
+        &self,
+        chain: &Chain,
+    ) -> std::io::Result<((u16, u16, u16), Vec<std::net::TcpListener>)> {
         let ip = self.config.node_ip.as_str();
         let chart = chain.chart_node_ports();
         if self.config.node_ports == NodePorts::Chart {
@@ -162,7 +167,8 @@ impl Cluster {
                 return Ok((chart, listeners));
             }
         }
-        let listeners = (0..3).map(|_| std::net::TcpListener::bind((ip, 0))).collect::<Result<Vec<_>, _>>()?;
+        let listeners =
+            (0..3).map(|_| std::net::TcpListener::bind((ip, 0))).collect::<Result<Vec<_>, _>>()?;
         let port = |i: usize| listeners[i].local_addr().map(|a| a.port());
         Ok(((port(0)?, port(1)?, port(2)?), listeners))
     }
@@ -181,7 +187,10 @@ impl Cluster {
 
     fn mnemonic_mounts(&self) -> Vec<(String, Vec<u8>)> {
         let ids: Vec<String> = self.chains().into_iter().map(|c| c.instance).collect();
-        mnemonic_files(&ids).into_iter().map(|(n, w)| (format!("/etc/mnemonics/{n}"), w.into_bytes())).collect()
+        mnemonic_files(&ids)
+            .into_iter()
+            .map(|(n, w)| (format!("/etc/mnemonics/{n}"), w.into_bytes()))
+            .collect()
     }
 
     fn spawn_chain_pod(&self, chain: &Chain) {
@@ -189,11 +198,24 @@ impl Cluster {
             hostname: chain.pod_name(),
             mounts: vec![],
             files: self.mnemonic_mounts(),
-            pid1: vec![chain.binary(), "start".into(), "--home".into(), format!("/home/{}/.{}", chain.component, chain.component)],
+            pid1: vec![
+                chain.binary(),
+                "start".into(),
+                "--home".into(),
+                format!("/home/{}/.{}", chain.component, chain.component),
+            ],
             programs: Programs::new().with(&chain.binary(), daemons::ChainDaemon::new(chain)),
         };
-        let template = self.store.get(&STATEFULSETS, Some(self.ns()), &chain.workload_name()).map(|s| s["spec"]["template"].clone());
-        self.spawn_pod(&chain.pod_name(), spec, template.unwrap_or_default(), ("StatefulSet", &chain.workload_name()));
+        let template = self
+            .store
+            .get(&STATEFULSETS, Some(self.ns()), &chain.workload_name())
+            .map(|s| s["spec"]["template"].clone());
+        self.spawn_pod(
+            &chain.pod_name(),
+            spec,
+            template.unwrap_or_default(),
+            ("StatefulSet", &chain.workload_name()),
+        );
     }
 
     fn spawn_relayer_pod(&self) {
@@ -206,14 +228,24 @@ impl Cluster {
             pid1: vec!["sleep".into(), "infinity".into()],
             programs: Programs::new(),
         };
-        let template = self.store.get(&DEPLOYMENTS, Some(self.ns()), &format!("{RELEASE}-relayer")).map(|d| d["spec"]["template"].clone());
-        let live = self.spawn_pod(&name, spec, template.unwrap_or_default(), ("ReplicaSet", &format!("{RELEASE}-relayer")));
+        let template = self
+            .store
+            .get(&DEPLOYMENTS, Some(self.ns()), &format!("{RELEASE}-relayer"))
+            .map(|d| d["spec"]["template"].clone());
+        let live = self.spawn_pod(
+            &name,
+            spec,
+            template.unwrap_or_default(),
+            ("ReplicaSet", &format!("{RELEASE}-relayer")),
+        );
         live.runtime.log().append(b"relayer container started; rly idles until configured\n");
     }
 
     fn spawn_pod(&self, name: &str, spec: PodSpec, template: Value, owner: (&str, &str)) -> LivePod {
         let runtime = PodRuntime::start(spec);
-        let pod = self.store.create(&PODS, objects::pending_pod(name, self.ns(), &template, owner, &self.config.node_ip));
+        let pod = self
+            .store
+            .create(&PODS, objects::pending_pod(name, self.ns(), &template, owner, &self.config.node_ip));
         let uid = pod["metadata"]["uid"].as_str().unwrap_or_default().to_string();
         let live = LivePod { runtime, gone: CancellationToken::new(), uid: uid.clone() };
         self.lock().pods.insert(name.to_string(), live.clone());
@@ -312,7 +344,8 @@ impl Cluster {
         let (pods, _) = self.store.list(&PODS, Some(&ns));
         let (services, _) = self.store.list(&SERVICES, Some(&ns));
         for svc in &services {
-            let selector: BTreeMap<String, String> = serde_json::from_value(svc["spec"]["selector"].clone()).unwrap_or_default();
+            let selector: BTreeMap<String, String> =
+                serde_json::from_value(svc["spec"]["selector"].clone()).unwrap_or_default();
             let selected: Vec<&Value> = pods.iter().filter(|p| selects(&selector, p)).collect();
             let endpoints = objects::endpoints_for(svc, &selected);
             let name = svc["metadata"]["name"].as_str().unwrap_or_default();
@@ -326,7 +359,8 @@ impl Cluster {
         for (kind, name) in self.workloads() {
             let Some(workload) = self.store.get(kind, Some(&ns), &name) else { continue };
             let selector: BTreeMap<String, String> =
-                serde_json::from_value(workload["spec"]["selector"]["matchLabels"].clone()).unwrap_or_default();
+                serde_json::from_value(workload["spec"]["selector"]["matchLabels"].clone())
+                    .unwrap_or_default();
             let owned: Vec<&Value> = pods.iter().filter(|p| selects(&selector, p)).collect();
             let ready = owned.iter().filter(|p| objects::is_pod_ready(p)).count();
             self.store.update(kind, Some(&ns), &name, |w| {
@@ -361,4 +395,3 @@ fn random_suffix(len: usize) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     (0..len).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
 }
-

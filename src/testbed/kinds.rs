@@ -40,7 +40,8 @@ const fn core(
     Kind { plural, singular, kind, group: "", version: "v1", namespaced, short_names, subresources: &[] }
 }
 
-pub static PODS: Kind = Kind { subresources: &["exec", "log", "status"], ..core("pods", "pod", "Pod", true, &["po"]) };
+pub static PODS: Kind =
+    Kind { subresources: &["exec", "log", "status"], ..core("pods", "pod", "Pod", true, &["po"]) };
 pub static SERVICES: Kind = core("services", "service", "Service", true, &["svc"]);
 pub static ENDPOINTS: Kind = core("endpoints", "endpoints", "Endpoints", true, &["ep"]);
 pub static CONFIGMAPS: Kind = core("configmaps", "configmap", "ConfigMap", true, &["cm"]);
@@ -67,6 +68,9 @@ pub fn lookup(group: &str, version: &str, plural: &str) -> Option<&'static Kind>
 }
 
 /// Kinds of one group/version, for its discovery document.
-pub fn in_group_version<'a>(group: &'a str, version: &'a str) -> impl Iterator<Item = &'static Kind> + use<'a> {
+pub fn in_group_version<'a>(
+    group: &'a str,
+    version: &'a str,
+) -> impl Iterator<Item = &'static Kind> + use<'a> {
     ALL.iter().copied().filter(move |k| k.group == group && k.version == version)
 }

@@ -19,7 +19,9 @@ pub fn test_mnemonic(chain_id: &str, role: &str) -> String {
 pub fn mnemonic_files(chain_ids: &[String]) -> Vec<(String, String)> {
     chain_ids
         .iter()
-        .flat_map(|id| ROLES.iter().map(move |role| (format!("{id}.{role}.mnemonic"), test_mnemonic(id, role))))
+        .flat_map(|id| {
+            ROLES.iter().map(move |role| (format!("{id}.{role}.mnemonic"), test_mnemonic(id, role)))
+        })
         .collect()
 }
 

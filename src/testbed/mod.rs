@@ -86,7 +86,14 @@ impl TestbedBuilder {
         let shutdown = CancellationToken::new();
         let cluster = cluster::Cluster::install(self.cluster)?;
         let faults = Arc::new(faults::Faults::default());
-        let addr = apiserver::start(cluster.clone(), faults.clone(), self.api_bind, self.bookmark_interval, shutdown.clone()).await?;
+        let addr = apiserver::start(
+            cluster.clone(),
+            faults.clone(),
+            self.api_bind,
+            self.bookmark_interval,
+            shutdown.clone(),
+        )
+        .await?;
         let (kubeconfig, tempdir) = match self.kubeconfig {
             Some(p) => (p, None),
             None => {

@@ -219,7 +219,11 @@ pub fn set_running(pod: &mut Value, pod_ip: &str, ready: bool) {
         for c in containers {
             if c["state"].get("running").is_none() {
                 c["state"] = json!({"running": {"startedAt": now}});
-                c["imageID"] = json!(format!("docker.io/{}@sha256:{}", c["image"].as_str().unwrap_or(""), "0".repeat(64)));
+                c["imageID"] = json!(format!(
+                    "docker.io/{}@sha256:{}",
+                    c["image"].as_str().unwrap_or(""),
+                    "0".repeat(64)
+                ));
                 c["containerID"] = json!(format!("containerd://{:064x}", rand::random::<u128>()));
             }
             c["started"] = json!(true);

@@ -114,7 +114,11 @@ fn parse_label_term(term: &str) -> Result<LabelReq, SelectorError> {
 fn valid_key(key: &str, term: &str) -> Result<String, SelectorError> {
     let ok = !key.is_empty()
         && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '-' | '_'));
-    if ok { Ok(key.to_string()) } else { Err(SelectorError(format!("unable to parse requirement: {term:?}"))) }
+    if ok {
+        Ok(key.to_string())
+    } else {
+        Err(SelectorError(format!("unable to parse requirement: {term:?}")))
+    }
 }
 
 /// A conjunction of `field=value` / `field!=value` terms over the fields a kind supports.
@@ -238,8 +242,11 @@ mod tests {
 
     #[test]
     fn field_selector_matches_equality_inequality_and_escapes() {
-        let sel = FieldSelector::parse("status.phase=Running,metadata.name!=a\\,b", &["status.phase", "metadata.name"])
-            .unwrap();
+        let sel = FieldSelector::parse(
+            "status.phase=Running,metadata.name!=a\\,b",
+            &["status.phase", "metadata.name"],
+        )
+        .unwrap();
         assert!(sel.matches(|f| if f == "status.phase" { "Running".into() } else { "c".into() }));
         assert!(!sel.matches(|f| if f == "status.phase" { "Running".into() } else { "a,b".into() }));
         assert!(!sel.matches(|_| "Pending".into()));

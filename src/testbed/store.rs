@@ -180,7 +180,9 @@ impl Store {
         let items = inner
             .objects
             .iter()
-            .filter(|((plural, obj_ns, _), _)| *plural == kind.plural && (ns.is_none() || obj_ns.as_deref() == ns))
+            .filter(|((plural, obj_ns, _), _)| {
+                *plural == kind.plural && (ns.is_none() || obj_ns.as_deref() == ns)
+            })
             .map(|(_, v)| v.clone())
             .collect();
         (items, inner.rv)

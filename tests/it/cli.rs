@@ -44,7 +44,11 @@ async fn testbed_subcommand_writes_a_kubeconfig_kubectl_can_use() {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kc.yaml");
     let kc = kubeconfig.to_str().unwrap();
-    let (child, line) = spawn_until_line(&["testbed", "--fdsc", "1", "--kubeconfig", kc, "--ready-delay", "10ms"], "testbed ready").await;
+    let (child, line) = spawn_until_line(
+        &["testbed", "--fdsc", "1", "--kubeconfig", kc, "--ready-delay", "10ms"],
+        "testbed ready",
+    )
+    .await;
     assert_eq!(line, format!("testbed ready kubeconfig={kc}"));
     let (code, out, err) = kubectl(
         &kubeconfig,

@@ -30,7 +30,10 @@ impl Reflected {
                 tx.send_modify(|n| *n += 1);
             }
         });
-        tokio::time::timeout(WAIT, store.wait_until_ready()).await.expect("synced in time").expect("reflector alive");
+        tokio::time::timeout(WAIT, store.wait_until_ready())
+            .await
+            .expect("synced in time")
+            .expect("reflector alive");
         Self { store, changed }
     }
 
@@ -60,11 +63,27 @@ fn ready(store: &Store<Pod>, name: &str) -> bool {
 #[tokio::test]
 async fn typed_list_honours_label_and_field_selectors() {
     let env = TestEnv::ready().await;
-    let chains = env.pods().list(&ListParams::default().labels("app.kubernetes.io/category=chain").fields("status.phase=Running")).await.unwrap();
+    let chains = env
+        .pods()
+        .list(
+            &ListParams::default().labels("app.kubernetes.io/category=chain").fields("status.phase=Running"),
+        )
+        .await
+        .unwrap();
     let names: BTreeSet<_> = chains.items.iter().filter_map(|p| p.metadata.name.clone()).collect();
-    let want: BTreeSet<String> = ["cryptomeria-gwc-0", "cryptomeria-mdsc-0", "cryptomeria-fdsc-0-0", "cryptomeria-fdsc-1-0"].map(String::from).into();
+    let want: BTreeSet<String> =
+        ["cryptomeria-gwc-0", "cryptomeria-mdsc-0", "cryptomeria-fdsc-0-0", "cryptomeria-fdsc-1-0"]
+            .map(String::from)
+            .into();
     assert_eq!(names, want);
-    let fdsc = env.pods().list(&ListParams::default().labels("app.kubernetes.io/component in (fdsc),app.kubernetes.io/instance!=fdsc-0")).await.unwrap();
+    let fdsc = env
+        .pods()
+        .list(
+            &ListParams::default()
+                .labels("app.kubernetes.io/component in (fdsc),app.kubernetes.io/instance!=fdsc-0"),
+        )
+        .await
+        .unwrap();
     assert_eq!(fdsc.items.len(), 1);
     assert_eq!(fdsc.items[0].metadata.name.as_deref(), Some("cryptomeria-fdsc-1-0"));
     let err = env.pods().list(&ListParams::default().fields("spec.bogus=x")).await.unwrap_err();
@@ -78,12 +97,24 @@ async fn reflector_converges_after_a_pod_is_deleted_and_recreated() {
     let old = env.relayer();
     assert!(pods.names().contains(&old));
     let new = env.testbed.control.delete_pod(&old).expect("relayer recreated");
-    pods.until("old relayer gone, new relayer Ready", |s| ready(s, &new) && !s.state().iter().any(|p| p.metadata.name.as_deref() == Some(old.as_str()))).await;
+    pods.until("old relayer gone, new relayer Ready", |s| {
+        ready(s, &new) && !s.state().iter().any(|p| p.metadata.name.as_deref() == Some(old.as_str()))
+    })
+    .await;
 
-    let uid_before = pods.store.state().iter().find(|p| p.metadata.name.as_deref() == Some("cryptomeria-gwc-0")).and_then(|p| p.metadata.uid.clone());
+    let uid_before = pods
+        .store
+        .state()
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some("cryptomeria-gwc-0"))
+        .and_then(|p| p.metadata.uid.clone());
     env.testbed.control.delete_pod("cryptomeria-gwc-0");
     pods.until("gwc recreated under the same name with a new uid", |s| {
-        s.state().iter().any(|p| p.metadata.name.as_deref() == Some("cryptomeria-gwc-0") && p.metadata.uid != uid_before && crate::common::is_ready(p))
+        s.state().iter().any(|p| {
+            p.metadata.name.as_deref() == Some("cryptomeria-gwc-0")
+                && p.metadata.uid != uid_before
+                && crate::common::is_ready(p)
+        })
     })
     .await;
 }
@@ -108,7 +139,9 @@ async fn reflector_relists_after_resource_versions_expire() {
     env.testbed.control.expire_resource_versions();
     env.testbed.control.hold_not_ready("cryptomeria-fdsc-1-0");
     pods.until("fdsc-1 seen not ready", |s| {
-        s.state().iter().any(|p| p.metadata.name.as_deref() == Some("cryptomeria-fdsc-1-0") && !crate::common::is_ready(p))
+        s.state().iter().any(|p| {
+            p.metadata.name.as_deref() == Some("cryptomeria-fdsc-1-0") && !crate::common::is_ready(p)
+        })
     })
     .await;
     let lists_after = env.testbed.control.request_counts().get("list pods").copied().unwrap_or(0);
@@ -120,7 +153,14 @@ async fn endpoints_follow_pod_readiness() {
     let env = TestEnv::ready().await;
     let eps: Api<Endpoints> = Api::namespaced(env.client.clone(), &env.ns());
     let addresses = |e: &Endpoints, not_ready: bool| -> usize {
-        e.subsets.iter().flatten().map(|s| if not_ready { s.not_ready_addresses.as_ref() } else { s.addresses.as_ref() }.map_or(0, Vec::len)).sum()
+        e.subsets
+            .iter()
+            .flatten()
+            .map(|s| {
+                if not_ready { s.not_ready_addresses.as_ref() } else { s.addresses.as_ref() }
+                    .map_or(0, Vec::len)
+            })
+            .sum()
     };
     let mdsc = eps.get("cryptomeria-mdsc").await.unwrap();
     assert_eq!((addresses(&mdsc, false), addresses(&mdsc, true)), (1, 0));
@@ -136,7 +176,11 @@ async fn exec_with_stdin_returns_output_and_exit_status() {
     let env = TestEnv::ready().await;
     let relayer = env.relayer();
     let params = AttachParams::default().stdin(true).stdout(true).stderr(true);
-    let mut proc = env.pods().exec(&relayer, ["sh", "-c", "cat > /tmp/in.txt; cat /tmp/in.txt; echo oops >&2; exit 3"], &params).await.unwrap();
+    let mut proc = env
+        .pods()
+        .exec(&relayer, ["sh", "-c", "cat > /tmp/in.txt; cat /tmp/in.txt; echo oops >&2; exit 3"], &params)
+        .await
+        .unwrap();
     let mut stdin = proc.stdin().expect("stdin");
     stdin.write_all(b"hello from kube-rs\n").await.unwrap();
     stdin.shutdown().await.unwrap();
@@ -149,7 +193,11 @@ async fn exec_with_stdin_returns_output_and_exit_status() {
     assert_eq!(err, "oops\n");
     assert_eq!(status.status.as_deref(), Some("Failure"));
     assert_eq!(status.reason.as_deref(), Some("NonZeroExitCode"));
-    let code = status.details.and_then(|d| d.causes).and_then(|c| c.into_iter().find(|c| c.reason.as_deref() == Some("ExitCode"))).and_then(|c| c.message);
+    let code = status
+        .details
+        .and_then(|d| d.causes)
+        .and_then(|c| c.into_iter().find(|c| c.reason.as_deref() == Some("ExitCode")))
+        .and_then(|c| c.message);
     assert_eq!(code.as_deref(), Some("3"));
     assert!(env.testbed.control.request_counts().get("create pods/exec").copied().unwrap_or(0) >= 1);
 }
@@ -160,7 +208,8 @@ async fn an_aborted_exec_stream_gives_no_status_but_the_command_still_ran() {
     let relayer = env.relayer();
     env.testbed.control.abort_next_execs(1);
     let params = AttachParams::default().stdout(true).stderr(true);
-    let mut proc = env.pods().exec(&relayer, ["sh", "-c", "echo done > /tmp/aborted"], &params).await.unwrap();
+    let mut proc =
+        env.pods().exec(&relayer, ["sh", "-c", "echo done > /tmp/aborted"], &params).await.unwrap();
     let status = proc.take_status().expect("status channel").await;
     assert!(status.is_none(), "a cut stream carries no status: {status:?}");
     // The command ran in the pod regardless: the next exec sees its effect.
@@ -175,7 +224,10 @@ async fn api_server_500s_and_refused_connections_surface_as_errors_then_recover(
     let env = TestEnv::ready().await;
     env.testbed.control.fail_api_for(Duration::from_secs(600));
     let err = env.pods().list(&ListParams::default()).await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref s) if s.code == 500 && s.reason == "InternalError"), "{err:?}");
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 500 && s.reason == "InternalError"),
+        "{err:?}"
+    );
     env.testbed.control.fail_api_for(Duration::ZERO);
     assert_eq!(env.pods().list(&ListParams::default()).await.unwrap().items.len(), 5);
 

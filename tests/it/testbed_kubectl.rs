@@ -11,9 +11,15 @@ async fn kubectl_lists_running_chain_pods_by_label_and_field_selector() {
     let (code, out, err) = env
         .kubectl(
             &[
-                "get", "pods", "-n", NS, "-l", "app.kubernetes.io/category=chain",
+                "get",
+                "pods",
+                "-n",
+                NS,
+                "-l",
+                "app.kubernetes.io/category=chain",
                 "--field-selector=status.phase=Running",
-                "-o", r#"jsonpath={range .items[*]}{.metadata.labels.app\.kubernetes\.io/instance}{"\n"}{end}"#,
+                "-o",
+                r#"jsonpath={range .items[*]}{.metadata.labels.app\.kubernetes\.io/instance}{"\n"}{end}"#,
             ],
             None,
         )
@@ -28,7 +34,18 @@ async fn kubectl_lists_running_chain_pods_by_label_and_field_selector() {
 async fn kubectl_field_selector_excludes_pods_in_other_phases() {
     let env = TestEnv::ready().await;
     let (code, out, err) = env
-        .kubectl(&["get", "pods", "-n", NS, "--field-selector=status.phase=Pending", "-o", "jsonpath={.items[*].metadata.name}"], None)
+        .kubectl(
+            &[
+                "get",
+                "pods",
+                "-n",
+                NS,
+                "--field-selector=status.phase=Pending",
+                "-o",
+                "jsonpath={.items[*].metadata.name}",
+            ],
+            None,
+        )
         .await;
     assert_eq!(code, 0, "stderr: {err}");
     assert_eq!(out.trim(), "");
@@ -41,7 +58,19 @@ async fn kubectl_field_selector_excludes_pods_in_other_phases() {
 async fn kubectl_finds_the_relayer_pod_by_component_label() {
     let env = TestEnv::ready().await;
     let (code, out, err) = env
-        .kubectl(&["get", "pod", "-n", NS, "-l", "app.kubernetes.io/component=relayer", "-o", "jsonpath={.items[0].metadata.name}"], None)
+        .kubectl(
+            &[
+                "get",
+                "pod",
+                "-n",
+                NS,
+                "-l",
+                "app.kubernetes.io/component=relayer",
+                "-o",
+                "jsonpath={.items[0].metadata.name}",
+            ],
+            None,
+        )
         .await;
     assert_eq!(code, 0, "stderr: {err}");
     assert_eq!(out, env.relayer());
@@ -51,18 +80,25 @@ async fn kubectl_finds_the_relayer_pod_by_component_label() {
 #[tokio::test]
 async fn kubectl_wait_succeeds_when_ready_and_fails_while_a_pod_is_held_not_ready() {
     let env = TestEnv::ready().await;
-    let (code, out, err) = env.kubectl(&["wait", "--for=condition=ready", "pod", "--all", "-n", NS, "--timeout=60s"], None).await;
+    let (code, out, err) = env
+        .kubectl(&["wait", "--for=condition=ready", "pod", "--all", "-n", NS, "--timeout=60s"], None)
+        .await;
     assert_eq!(code, 0, "stderr: {err}");
     assert_eq!(out.lines().count(), 5, "one line per pod: {out}");
 
     env.testbed.control.hold_not_ready("cryptomeria-mdsc-0");
-    let (code, _, err) = env.kubectl(&["wait", "--for=condition=ready", "pod", "--all", "-n", NS, "--timeout=2s"], None).await;
+    let (code, _, err) =
+        env.kubectl(&["wait", "--for=condition=ready", "pod", "--all", "-n", NS, "--timeout=2s"], None).await;
     assert_ne!(code, 0);
     assert!(err.contains("timed out waiting for the condition on pods/cryptomeria-mdsc-0"), "{err}");
 
     env.testbed.control.release_not_ready("cryptomeria-mdsc-0");
-    let (code, _, err) =
-        env.kubectl(&["wait", "--for=condition=ready", "pod/cryptomeria-mdsc-0", "-n", NS, "--timeout=60s"], None).await;
+    let (code, _, err) = env
+        .kubectl(
+            &["wait", "--for=condition=ready", "pod/cryptomeria-mdsc-0", "-n", NS, "--timeout=60s"],
+            None,
+        )
+        .await;
     assert_eq!(code, 0, "stderr: {err}");
 }
 
@@ -70,8 +106,12 @@ async fn kubectl_wait_succeeds_when_ready_and_fails_while_a_pod_is_held_not_read
 async fn kubectl_exec_pipes_stdin_into_a_file_and_reads_it_back() {
     let env = TestEnv::ready().await;
     let relayer = env.relayer();
-    let (code, _, err) =
-        env.kubectl(&["exec", "-i", "-n", NS, &relayer, "--", "sh", "-c", "cat > /tmp/x.json"], Some(br#"{"a":1}"#)).await;
+    let (code, _, err) = env
+        .kubectl(
+            &["exec", "-i", "-n", NS, &relayer, "--", "sh", "-c", "cat > /tmp/x.json"],
+            Some(br#"{"a":1}"#),
+        )
+        .await;
     assert_eq!(code, 0, "stderr: {err}");
     let (code, out, err) = env.kubectl(&["exec", "-n", NS, &relayer, "--", "cat", "/tmp/x.json"], None).await;
     assert_eq!(code, 0, "stderr: {err}");
@@ -95,8 +135,10 @@ async fn kubectl_exec_propagates_exit_codes() {
 #[tokio::test]
 async fn kubectl_exec_runs_the_scripts_mnemonic_loop() {
     let env = TestEnv::ready().await;
-    let script = r#"for c in gwc mdsc; do if [ -f /etc/mnemonics/$c.relayer.mnemonic ]; then echo "$c"; fi; done"#;
-    let (code, out, err) = env.kubectl(&["exec", "-n", NS, &env.relayer(), "--", "sh", "-c", script], None).await;
+    let script =
+        r#"for c in gwc mdsc; do if [ -f /etc/mnemonics/$c.relayer.mnemonic ]; then echo "$c"; fi; done"#;
+    let (code, out, err) =
+        env.kubectl(&["exec", "-n", NS, &env.relayer(), "--", "sh", "-c", script], None).await;
     assert_eq!(code, 0, "stderr: {err}");
     assert_eq!(out, "gwc\nmdsc\n");
 }
@@ -146,6 +188,8 @@ async fn kubectl_delete_pod_gets_it_recreated_by_its_controller() {
     assert_eq!(code, 0, "stderr: {err}");
     let new = env.relayer();
     assert_ne!(new, old);
-    let (code, _, err) = env.kubectl(&["wait", "--for=condition=ready", &format!("pod/{new}"), "-n", NS, "--timeout=60s"], None).await;
+    let (code, _, err) = env
+        .kubectl(&["wait", "--for=condition=ready", &format!("pod/{new}"), "-n", NS, "--timeout=60s"], None)
+        .await;
     assert_eq!(code, 0, "stderr: {err}");
 }

@@ -49,7 +49,8 @@ impl Lines {
 }
 
 async fn list_rv(env: &TestEnv) -> String {
-    let list: Value = reqwest::get(format!("{}{PODS}", env.testbed.api_url)).await.unwrap().json().await.unwrap();
+    let list: Value =
+        reqwest::get(format!("{}{PODS}", env.testbed.api_url)).await.unwrap().json().await.unwrap();
     list["metadata"]["resourceVersion"].as_str().expect("list carries a resourceVersion").to_string()
 }
 
@@ -73,7 +74,11 @@ async fn watch_replays_only_matching_changes_after_the_requested_version() {
     let rv = list_rv(&env).await;
     env.testbed.control.hold_not_ready("cryptomeria-gwc-0");
     env.testbed.control.hold_not_ready("cryptomeria-mdsc-0");
-    let mut lines = Lines::open(&env, &format!("&watch=true&resourceVersion={rv}&labelSelector=app.kubernetes.io%2Finstance%3Dmdsc")).await;
+    let mut lines = Lines::open(
+        &env,
+        &format!("&watch=true&resourceVersion={rv}&labelSelector=app.kubernetes.io%2Finstance%3Dmdsc"),
+    )
+    .await;
     let event = lines.next().await.expect("an event");
     assert_eq!(event["type"], "MODIFIED");
     assert_eq!(event["object"]["kind"], "Pod");
@@ -99,7 +104,8 @@ async fn watch_without_a_version_starts_with_the_current_state_and_honours_its_t
 async fn watch_sends_bookmarks_when_the_client_allows_them() {
     let env = TestEnv::ready_with(Testbed::builder().bookmark_interval(Duration::from_millis(50))).await;
     let rv = list_rv(&env).await;
-    let mut lines = Lines::open(&env, &format!("watch=true&allowWatchBookmarks=true&resourceVersion={rv}")).await;
+    let mut lines =
+        Lines::open(&env, &format!("watch=true&allowWatchBookmarks=true&resourceVersion={rv}")).await;
     let event = lines.next().await.expect("an event");
     assert_eq!(event["type"], "BOOKMARK");
     assert_eq!(event["object"]["kind"], "Pod");
@@ -118,8 +124,19 @@ async fn discovery_selects_kubectl_1_32_and_lists_the_served_resources() {
     assert_eq!(get("/api").await["versions"], serde_json::json!(["v1"]));
     assert_eq!(get("/apis").await["groups"][0]["name"], "apps");
     let core = get("/api/v1").await;
-    let names: Vec<&str> = core["resources"].as_array().unwrap().iter().filter_map(|r| r["name"].as_str()).collect();
-    for want in ["pods", "pods/exec", "pods/log", "services", "endpoints", "configmaps", "secrets", "nodes", "namespaces"] {
+    let names: Vec<&str> =
+        core["resources"].as_array().unwrap().iter().filter_map(|r| r["name"].as_str()).collect();
+    for want in [
+        "pods",
+        "pods/exec",
+        "pods/log",
+        "services",
+        "endpoints",
+        "configmaps",
+        "secrets",
+        "nodes",
+        "namespaces",
+    ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
     let pods = core["resources"].as_array().unwrap().iter().find(|r| r["name"] == "pods").unwrap();
@@ -148,7 +165,11 @@ async fn errors_are_metav1_status_objects() {
 #[tokio::test]
 async fn exec_speaks_the_v4_channel_protocol_too() {
     let env = TestEnv::ready().await;
-    let url = format!("{}{PODS}/{}/exec?command=sh&command=-c&command=echo+hi%3B+exit+7&stdout=true&stderr=true", env.testbed.api_url.replace("http", "ws"), env.relayer());
+    let url = format!(
+        "{}{PODS}/{}/exec?command=sh&command=-c&command=echo+hi%3B+exit+7&stdout=true&stderr=true",
+        env.testbed.api_url.replace("http", "ws"),
+        env.relayer()
+    );
     let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert("Sec-WebSocket-Protocol", "v4.channel.k8s.io".parse().unwrap());
     let (mut ws, resp) = tokio_tungstenite::connect_async(req).await.expect("upgrade");
@@ -157,7 +178,9 @@ async fn exec_speaks_the_v4_channel_protocol_too() {
     while let Some(msg) = tokio::time::timeout(WAIT, ws.next()).await.expect("frames in time") {
         match msg.expect("frame") {
             Message::Binary(data) if data.first() == Some(&1) => stdout.extend_from_slice(&data[1..]),
-            Message::Binary(data) if data.first() == Some(&3) => status = Some(serde_json::from_slice::<Value>(&data[1..]).unwrap()),
+            Message::Binary(data) if data.first() == Some(&3) => {
+                status = Some(serde_json::from_slice::<Value>(&data[1..]).unwrap())
+            }
             Message::Close(frame) => {
                 close = frame.map(|f| u16::from(f.code));
                 let _ = ws.send(Message::Close(None)).await;
@@ -193,18 +216,28 @@ async fn pod_log_follows_new_lines_with_timestamps() {
     let params = LogParams { follow: true, timestamps: true, tail_lines: Some(0), ..Default::default() };
     let stream = pods.log_stream("cryptomeria-gwc-0", &params).await.unwrap();
     let mut lines = futures::AsyncBufReadExt::lines(stream);
-    let mut proc = pods.exec("cryptomeria-gwc-0", ["sh", "-c", "echo followed > /proc/1/fd/1"], &AttachParams::default()).await.unwrap();
+    let mut proc = pods
+        .exec("cryptomeria-gwc-0", ["sh", "-c", "echo followed > /proc/1/fd/1"], &AttachParams::default())
+        .await
+        .unwrap();
     proc.take_status().unwrap().await;
-    let line = tokio::time::timeout(WAIT, lines.next()).await.expect("line in time").expect("a line").unwrap();
+    let line =
+        tokio::time::timeout(WAIT, lines.next()).await.expect("line in time").expect("a line").unwrap();
     let (stamp, text) = line.split_once(' ').expect("timestamp prefix");
     assert!(stamp.parse::<jiff::Timestamp>().is_ok(), "{stamp} is RFC 3339");
     assert_eq!(text, "followed");
 
-    let future = LogParams { since_time: Some(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1)), ..Default::default() };
+    let future = LogParams {
+        since_time: Some(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1)),
+        ..Default::default()
+    };
     assert_eq!(pods.logs("cryptomeria-gwc-0", &future).await.unwrap(), "");
     let limited = LogParams { limit_bytes: Some(10), ..Default::default() };
     assert_eq!(pods.logs("cryptomeria-gwc-0", &limited).await.unwrap().len(), 10);
     let wrong = LogParams { container: Some("nope".into()), ..Default::default() };
     let err = pods.logs("cryptomeria-gwc-0", &wrong).await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref s) if s.code == 400 && s.message.contains("not valid")), "{err:?}");
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 400 && s.message.contains("not valid")),
+        "{err:?}"
+    );
 }

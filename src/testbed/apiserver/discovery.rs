@@ -45,7 +45,9 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
         return None;
     }
     let group_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}))
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}),
+    )
 }
 
 fn resource_entry(kind: &Kind) -> Value {

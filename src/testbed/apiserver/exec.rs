@@ -121,8 +121,10 @@ async fn session(socket: WebSocket, req: ExecRequest) {
     let (err_reader, err_writer) = tokio::io::duplex(64 * 1024);
     let pump_out = tokio::spawn(pump(out_reader, STDOUT, out_tx.clone()));
     let pump_err = tokio::spawn(pump(err_reader, STDERR, out_tx.clone()));
-    let stdin: Box<dyn AsyncRead + Send + Unpin> = if stdin { Box::new(stdin_reader) } else { Box::new(tokio::io::empty()) };
-    let code = runtime.exec(argv, stdin, Box::new(out_writer), Box::new(err_writer), client_gone.clone()).await;
+    let stdin: Box<dyn AsyncRead + Send + Unpin> =
+        if stdin { Box::new(stdin_reader) } else { Box::new(tokio::io::empty()) };
+    let code =
+        runtime.exec(argv, stdin, Box::new(out_writer), Box::new(err_writer), client_gone.clone()).await;
     let _ = pump_out.await;
     let _ = pump_err.await;
 

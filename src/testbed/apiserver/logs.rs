@@ -37,7 +37,9 @@ pub fn check_container(pod: &Value, requested: Option<&str>) -> Result<String, R
         .find(|c| c["name"] == chosen.as_str())
         .and_then(|c| c["state"]["waiting"]["reason"].as_str().map(str::to_string));
     if let Some(reason) = waiting {
-        return Err(bad_request(&format!("container \"{chosen}\" in pod \"{name}\" is waiting to start: {reason}")));
+        return Err(bad_request(&format!(
+            "container \"{chosen}\" in pod \"{name}\" is waiting to start: {reason}"
+        )));
     }
     Ok(chosen)
 }
@@ -46,7 +48,8 @@ pub fn serve(live: LivePod, pod: &Value, q: &Query) -> Response {
     if let Err(resp) = check_container(pod, q.get("container")) {
         return resp;
     }
-    let parsed = (q.number::<usize>("tailLines"), q.number::<i64>("sinceSeconds"), q.number::<usize>("limitBytes"));
+    let parsed =
+        (q.number::<usize>("tailLines"), q.number::<i64>("sinceSeconds"), q.number::<usize>("limitBytes"));
     let (Ok(tail), Ok(since_seconds), Ok(limit_bytes)) = parsed else {
         return bad_request("invalid log options");
     };

@@ -65,13 +65,21 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 fn router(shared: Shared) -> Router {
     Router::new()
         .route("/version", get(|| async { Json(discovery::version()) }))
-        .route("/api", get(|State(s): State<Shared>| async move { Json(discovery::api_versions(&s.addr.to_string())) }))
+        .route(
+            "/api",
+            get(|State(s): State<Shared>| async move { Json(discovery::api_versions(&s.addr.to_string())) }),
+        )
         .route("/apis", get(|| async { Json(discovery::api_group_list()) }))
         .route("/apis/apps", get(|| async { Json(discovery::apps_group()) }))
-        .route("/api/{version}", get(|axum::extract::Path(v): axum::extract::Path<String>| async move { resource_list("", &v) }))
+        .route(
+            "/api/{version}",
+            get(|axum::extract::Path(v): axum::extract::Path<String>| async move { resource_list("", &v) }),
+        )
         .route(
             "/apis/{group}/{version}",
-            get(|axum::extract::Path((g, v)): axum::extract::Path<(String, String)>| async move { resource_list(&g, &v) }),
+            get(|axum::extract::Path((g, v)): axum::extract::Path<(String, String)>| async move {
+                resource_list(&g, &v)
+            }),
         )
         .fallback(resources)
         .layer(middleware::from_fn_with_state(shared.clone(), injected_failures))
@@ -79,7 +87,8 @@ fn router(shared: Shared) -> Router {
 }
 
 fn resource_list(group: &str, version: &str) -> Response {
-    discovery::resource_list(group, version).map_or_else(status::no_such_path, |doc| Json(doc).into_response())
+    discovery::resource_list(group, version)
+        .map_or_else(status::no_such_path, |doc| Json(doc).into_response())
 }
 
 /// The "API server answers 500" fault, applied before any handler.
@@ -187,7 +196,8 @@ fn watch_collection(s: &Shared, t: &Target, q: &Query) -> Response {
         Ok(sel) => sel,
         Err(e) => return status::bad_request(&e.0),
     };
-    let (Ok(resource_version), Ok(timeout)) = (q.number::<u64>("resourceVersion"), q.number::<u64>("timeoutSeconds"))
+    let (Ok(resource_version), Ok(timeout)) =
+        (q.number::<u64>("resourceVersion"), q.number::<u64>("timeoutSeconds"))
     else {
         return status::bad_request("invalid resourceVersion or timeoutSeconds");
     };
@@ -206,7 +216,11 @@ fn watch_collection(s: &Shared, t: &Target, q: &Query) -> Response {
 /// The pod object and its live in-pod world, or the error response to send.
 fn live_pod(s: &Shared, t: &Target) -> Result<(serde_json::Value, super::cluster::LivePod), Response> {
     let name = t.name.as_deref().unwrap_or_default();
-    let obj = s.cluster.store.get(&PODS, t.namespace.as_deref(), name).ok_or_else(|| status::not_found("pods", name))?;
+    let obj = s
+        .cluster
+        .store
+        .get(&PODS, t.namespace.as_deref(), name)
+        .ok_or_else(|| status::not_found("pods", name))?;
     let live = s.cluster.pod(name).ok_or_else(|| status::not_found("pods", name))?;
     Ok((obj, live))
 }
@@ -233,9 +247,15 @@ async fn pod_exec(s: &Shared, t: &Target, q: &Query, req: Request) -> Response {
     let (mut parts, _body) = req.into_parts();
     let Ok(ws) = axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &()).await else {
         // kubectl falls back to SPDY (a POST) only when the WebSocket upgrade failed.
-        return status::status(400, "BadRequest", "Upgrade request required: use a v5.channel.k8s.io WebSocket", None);
+        return status::status(
+            400,
+            "BadRequest",
+            "Upgrade request required: use a v5.channel.k8s.io WebSocket",
+            None,
+        );
     };
-    let req = exec::ExecRequest { runtime: live.runtime, argv, stdin: q.flag("stdin"), faults: s.faults.clone() };
+    let req =
+        exec::ExecRequest { runtime: live.runtime, argv, stdin: q.flag("stdin"), faults: s.faults.clone() };
     exec::upgrade(ws, req)
 }
 

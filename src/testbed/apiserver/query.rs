@@ -12,7 +12,10 @@ pub struct Query {
 
 impl Query {
     pub fn parse(raw: Option<&str>) -> Self {
-        let pairs = form_urlencoded::parse(raw.unwrap_or("").as_bytes()).into_owned().filter(|(k, _)| !k.is_empty()).collect();
+        let pairs = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+            .into_owned()
+            .filter(|(k, _)| !k.is_empty())
+            .collect();
         Self { pairs }
     }
 
@@ -72,8 +75,12 @@ pub fn field_value(obj: &Value, field: &str) -> String {
     let s = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
     match field {
         "spec.host" => s("/spec/nodeName"),
-        "spec.hostNetwork" => obj.pointer("/spec/hostNetwork").and_then(Value::as_bool).unwrap_or(false).to_string(),
-        "spec.unschedulable" => obj.pointer("/spec/unschedulable").and_then(Value::as_bool).unwrap_or(false).to_string(),
+        "spec.hostNetwork" => {
+            obj.pointer("/spec/hostNetwork").and_then(Value::as_bool).unwrap_or(false).to_string()
+        }
+        "spec.unschedulable" => {
+            obj.pointer("/spec/unschedulable").and_then(Value::as_bool).unwrap_or(false).to_string()
+        }
         "status.podIPs" => s("/status/podIPs/0/ip"),
         "type" => s("/type"),
         other => s(&format!("/{}", other.replace('.', "/"))),

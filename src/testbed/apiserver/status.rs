@@ -15,7 +15,12 @@ pub fn status(code: u16, reason: &str, message: &str, details: Option<Value>) ->
 }
 
 pub fn not_found(plural: &str, name: &str) -> Response {
-    status(404, "NotFound", &format!("{plural} \"{name}\" not found"), Some(json!({"name": name, "kind": plural})))
+    status(
+        404,
+        "NotFound",
+        &format!("{plural} \"{name}\" not found"),
+        Some(json!({"name": name, "kind": plural})),
+    )
 }
 
 /// What client-go says for a bare 404: the path names no resource.
@@ -37,5 +42,10 @@ pub fn internal(message: &str) -> Response {
 }
 
 pub fn method_not_allowed(method: &str) -> Response {
-    status(405, "MethodNotAllowed", &format!("the server does not allow this method on the requested resource ({method})"), Some(json!({})))
+    status(
+        405,
+        "MethodNotAllowed",
+        &format!("the server does not allow this method on the requested resource ({method})"),
+        Some(json!({})),
+    )
 }

@@ -45,11 +45,15 @@ fn pod_columns() -> Value {
 fn pod_cells(pod: &Value) -> Value {
     let statuses = pod["status"]["containerStatuses"].as_array().cloned().unwrap_or_default();
     let total = pod["spec"]["containers"].as_array().map_or(0, Vec::len);
-    let ready = statuses.iter().filter(|c| c["ready"] == json!(true) && c["state"].get("running").is_some()).count();
+    let ready =
+        statuses.iter().filter(|c| c["ready"] == json!(true) && c["state"].get("running").is_some()).count();
     let restarts: u64 = statuses.iter().filter_map(|c| c["restartCount"].as_u64()).sum();
-    let mut reason = pod["status"]["reason"].as_str().or(pod["status"]["phase"].as_str()).unwrap_or("Unknown").to_string();
+    let mut reason =
+        pod["status"]["reason"].as_str().or(pod["status"]["phase"].as_str()).unwrap_or("Unknown").to_string();
     for c in &statuses {
-        if let Some(r) = c["state"]["waiting"]["reason"].as_str().or(c["state"]["terminated"]["reason"].as_str()) {
+        if let Some(r) =
+            c["state"]["waiting"]["reason"].as_str().or(c["state"]["terminated"]["reason"].as_str())
+        {
             reason = r.to_string();
         }
     }
@@ -75,7 +79,9 @@ fn generic_cells(obj: &Value) -> Value {
 
 /// kubectl's short human duration: `45s`, `5m`, `3h`, `2d`.
 fn age(created: &Value) -> String {
-    let Some(t) = created.as_str().and_then(|s| s.parse::<jiff::Timestamp>().ok()) else { return "<unknown>".into() };
+    let Some(t) = created.as_str().and_then(|s| s.parse::<jiff::Timestamp>().ok()) else {
+        return "<unknown>".into();
+    };
     let secs = (jiff::Timestamp::now().as_second() - t.as_second()).max(0);
     match secs {
         s if s < 120 => format!("{s}s"),

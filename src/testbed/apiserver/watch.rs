@@ -32,7 +32,11 @@ pub struct WatchRequest {
 pub fn serve(store: Store, req: WatchRequest, epoch: watch::Receiver<u64>) -> Response {
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     tokio::spawn(run(store, req, epoch, tx));
-    let body = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx)) });
+    let body =
+        futures::stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx)) },
+        );
     Response::builder()
         .header("content-type", "application/json")
         .header("cache-control", "no-cache, private")
@@ -48,7 +52,8 @@ fn line(event_type: &str, object: &Value) -> Bytes {
 
 async fn run(store: Store, req: WatchRequest, mut epoch: watch::Receiver<u64>, tx: mpsc::Sender<Bytes>) {
     epoch.mark_unchanged();
-    let in_scope = |e: &Event| e.kind == req.kind && (req.namespace.is_none() || e.namespace == req.namespace);
+    let in_scope =
+        |e: &Event| e.kind == req.kind && (req.namespace.is_none() || e.namespace == req.namespace);
     let start = req.resource_version.filter(|rv| *rv != 0);
     let (mut last_rv, backlog, mut live) = match start {
         Some(rv) => match store.watch_from(rv) {

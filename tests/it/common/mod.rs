@@ -84,7 +84,8 @@ impl TestEnv {
 
 pub async fn client_for(kubeconfig: &std::path::Path) -> kube::Client {
     let kc = kube::config::Kubeconfig::read_from(kubeconfig).expect("kubeconfig parses");
-    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.expect("kubeconfig loads");
+    let config =
+        kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.expect("kubeconfig loads");
     kube::Client::try_from(config).expect("client builds")
 }
 
@@ -95,7 +96,12 @@ pub fn is_ready(p: &Pod) -> bool {
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
-pub async fn kubectl(kubeconfig: &std::path::Path, home: &std::path::Path, args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
+pub async fn kubectl(
+    kubeconfig: &std::path::Path,
+    home: &std::path::Path,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+) -> (i32, String, String) {
     use tokio::io::AsyncWriteExt as _;
     let mut cmd = tokio::process::Command::new("kubectl");
     cmd.arg("--kubeconfig")
@@ -113,6 +119,91 @@ pub async fn kubectl(kubeconfig: &std::path::Path, home: &std::path::Path, args:
         pipe.write_all(input).await.expect("write kubectl stdin");
         drop(pipe);
     }
-    let out = tokio::time::timeout(WAIT * 2, child.wait_with_output()).await.expect("kubectl finished in time").expect("kubectl ran");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = tokio::time::timeout(WAIT * 2, child.wait_with_output())
+        .await
+        .expect("kubectl finished in time")
+        .expect("kubectl ran");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The BFF served on a free port against the testbed's kubeconfig, as `demo` runs it.
+pub struct Bff {
+    pub url: String,
+    pub http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Bff {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Bff {
+    /// Starts the BFF (not waiting for readiness).
+    pub async fn start(kubeconfig: &std::path::Path) -> Self {
+        init_crypto();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut settings = bff::config::Settings::for_kubeconfig(kubeconfig.to_path_buf(), addr);
+        settings.timeouts.k8s_probe_interval = Duration::from_millis(50);
+        settings.timeouts.k8s_unreachable_grace = Duration::from_millis(300);
+        settings.timeouts.chain_status_timeout = Duration::from_millis(500);
+        let state = bff::app::AppState::connect(settings).await.expect("BFF state");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(bff::app::serve(listener, state, async move {
+            let _ = rx.await;
+        }));
+        Self { url: format!("http://{addr}"), http: reqwest::Client::new(), shutdown: Some(tx) }
+    }
+
+    /// Starts the BFF and waits until `/readyz` says ready.
+    pub async fn ready(kubeconfig: &std::path::Path) -> Self {
+        let bff = Self::start(kubeconfig).await;
+        bff.wait_readyz(200).await;
+        bff
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let resp = self.http.get(format!("{}{path}", self.url)).send().await.expect("BFF answers");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let resp = self.http.get(format!("{}{path}", self.url)).send().await.expect("BFF answers");
+        (resp.status().as_u16(), resp.text().await.expect("body"))
+    }
+
+    /// Re-reads `path` until `pred` holds for its JSON (a condition wait, bounded by WAIT).
+    pub async fn until(
+        &self,
+        path: &str,
+        what: &str,
+        pred: impl Fn(u16, &serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let (status, body) = self.get(path).await;
+            if pred(status, &body) {
+                return body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{path} never showed {what}; last: {status} {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn wait_readyz(&self, want: u16) -> serde_json::Value {
+        self.until("/readyz", &format!("status {want}"), |s, _| s == want).await
+    }
 }

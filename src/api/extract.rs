@@ -1,0 +1,42 @@
+//! axum's extractors, wrapped so their rejections use our envelope: a malformed body is a
+//! 400, a query value out of range or of the wrong type a 422 naming the field.
+
+use super::error::ApiError;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+/// `axum::Json` with 400 envelope rejections.
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::bad_request(rejection.body_text())
+    }
+}
+
+/// `axum::extract::Query` whose failures are 422 VALIDATION_ERROR naming the field.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Self(v)),
+            Err(rejection) => Err(query_error(&rejection)),
+        }
+    }
+}
+
+fn query_error(rejection: &QueryRejection) -> ApiError {
+    // serde_urlencoded says e.g. "Failed to deserialize query string: tail: invalid digit found in string".
+    let text = rejection.body_text();
+    let detail = text.trim_start_matches("Failed to deserialize query string: ");
+    let field = detail.split_once(':').map(|(f, _)| f.trim()).filter(|f| !f.contains(' ')).unwrap_or("query");
+    ApiError::validation(field, format!("invalid query parameter: {detail}"))
+}

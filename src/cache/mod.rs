@@ -1,0 +1,84 @@
+//! The live cluster cache: kube-runtime reflectors keep Pods, Services, Endpoints and
+//! ConfigMaps of each watched namespace (and Nodes, for nodeHost detection) in memory.
+//! Every HTTP read about cluster state is served from here, never by a LIST per request.
+
+mod health;
+mod reflectors;
+pub mod views;
+
+pub use health::{ApiHealth, Readiness};
+
+use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Node, Pod, Service};
+use kube::runtime::reflector::Store;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The readers of one namespace's reflectors.
+#[derive(Clone)]
+pub struct NamespaceCache {
+    pub pods: Store<Pod>,
+    pub services: Store<Service>,
+    pub endpoints: Store<Endpoints>,
+    pub configmaps: Store<ConfigMap>,
+}
+
+/// Cheap to clone: store readers and shared health.
+#[derive(Clone)]
+pub struct Cache {
+    namespaces: Arc<BTreeMap<String, NamespaceCache>>,
+    /// Cluster-wide Nodes, only when nodeHost is not configured.
+    pub nodes: Option<Store<Node>>,
+    pub health: ApiHealth,
+    changed: watch::Receiver<u64>,
+}
+
+/// How the cache watches the API server.
+#[derive(Debug, Clone)]
+pub struct CacheOptions {
+    pub namespaces: Vec<String>,
+    /// Watch Nodes (cluster-wide) for nodeHost auto-detection.
+    pub watch_nodes: bool,
+    /// How often the API server is probed (`GET /version`) for `/readyz`.
+    pub probe_interval: Duration,
+    /// How long the API server may be unreachable before `/readyz` turns 503.
+    pub unreachable_grace: Duration,
+}
+
+impl Cache {
+    /// Starts one reflector per kind and namespace, and the API-server probe. Returns at
+    /// once; `health` reports when every reflector has synced.
+    pub fn start(client: kube::Client, options: &CacheOptions) -> Self {
+        let health = ApiHealth::new(options.unreachable_grace);
+        let (bump, changed) = watch::channel(0u64);
+        let mut spawner =
+            reflectors::Spawner { client: client.clone(), health: health.clone(), bump: Arc::new(bump) };
+        let namespaces = options
+            .namespaces
+            .iter()
+            .map(|ns| {
+                let cache = NamespaceCache {
+                    pods: spawner.namespaced(ns),
+                    services: spawner.namespaced(ns),
+                    endpoints: spawner.namespaced(ns),
+                    configmaps: spawner.namespaced(ns),
+                };
+                (ns.clone(), cache)
+            })
+            .collect();
+        let nodes = options.watch_nodes.then(|| spawner.cluster_wide());
+        health::spawn_probe(client, health.clone(), options.probe_interval);
+        Self { namespaces: Arc::new(namespaces), nodes, health, changed }
+    }
+
+    /// The cache of a watched namespace.
+    pub fn namespace(&self, ns: &str) -> Option<&NamespaceCache> {
+        self.namespaces.get(ns)
+    }
+
+    /// A receiver that changes whenever any reflector applies an event.
+    pub fn changed(&self) -> watch::Receiver<u64> {
+        self.changed.clone()
+    }
+}

@@ -1,0 +1,83 @@
+//! Spawns the reflectors: each owns its store writer, runs under its own span, marks its
+//! kind synced on the first complete list, and bumps the cache's change counter per event.
+
+use super::health::ApiHealth;
+use futures::StreamExt as _;
+use kube::api::Api;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::{Resource, ResourceExt as _};
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+use std::sync::Arc;
+use tokio::sync::watch;
+use tracing::Instrument as _;
+
+pub(super) struct Spawner {
+    pub client: kube::Client,
+    pub health: ApiHealth,
+    pub bump: Arc<watch::Sender<u64>>,
+}
+
+impl Spawner {
+    pub fn namespaced<K>(&mut self, ns: &str) -> Store<K>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        let name = format!("{}/{ns}", K::plural(&()));
+        self.spawn(Api::namespaced(self.client.clone(), ns), name)
+    }
+
+    pub fn cluster_wide<K>(&mut self) -> Store<K>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::ClusterResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        let name = K::plural(&()).to_string();
+        self.spawn(Api::all(self.client.clone()), name)
+    }
+
+    fn spawn<K>(&mut self, api: Api<K>, name: String) -> Store<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    {
+        let (reader, writer) = reflector::store();
+        self.health.register(&name);
+        let (health, bump) = (self.health.clone(), self.bump.clone());
+        let span = tracing::info_span!("reflector", kind = %name);
+        let stream = reflector::reflector(writer, watcher(api, watcher::Config::default()).default_backoff());
+        tokio::spawn(
+            async move {
+                let mut stream = std::pin::pin!(stream);
+                while let Some(event) = stream.next().await {
+                    match event {
+                        Ok(watcher::Event::InitDone) => {
+                            health.mark_synced(&name);
+                            tracing::debug!("synced");
+                        }
+                        Ok(watcher::Event::Apply(ref obj) | watcher::Event::Delete(ref obj)) => {
+                            tracing::trace!(object = %obj.name_any(), "changed");
+                        }
+                        Ok(_) => {}
+                        // The watcher retries with backoff; the probe decides readiness.
+                        Err(error) => tracing::warn!(%error, "watch failed; retrying"),
+                    }
+                    bump.send_modify(|n| *n += 1);
+                }
+            }
+            .instrument(span),
+        );
+        reader
+    }
+}

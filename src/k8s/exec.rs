@@ -1,0 +1,120 @@
+//! Runs a command in a pod over `pods/exec` and returns its stdout, stderr and exit code.
+//! The exit code comes from the status channel (`NonZeroExitCode` → the `ExitCode` cause).
+//! Arguments are logged by the caller only when they carry no secrets.
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, AttachParams};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The API server refused or failed the exec request.
+    #[error("failed to start exec in pod {pod}: {source}")]
+    Start {
+        pod: String,
+        #[source]
+        source: kube::Error,
+    },
+    /// The stream ended without an exit status (connection cut mid-command).
+    #[error("exec stream in pod {pod} ended without an exit status")]
+    NoStatus { pod: String },
+    #[error("exec in pod {pod} timed out after {after:?}")]
+    Timeout { pod: String, after: Duration },
+    #[error("failed to stream exec i/o in pod {pod}: {source}")]
+    Io {
+        pod: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs `argv` in `pod` (optionally in `container`), feeding `stdin` if given.
+pub async fn exec(
+    pods: &Api<Pod>,
+    pod: &str,
+    container: Option<&str>,
+    argv: &[&str],
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<ExecOutput, ExecError> {
+    match tokio::time::timeout(timeout, run(pods, pod, container, argv, stdin)).await {
+        Ok(result) => result,
+        Err(_) => Err(ExecError::Timeout { pod: pod.to_string(), after: timeout }),
+    }
+}
+
+async fn run(
+    pods: &Api<Pod>,
+    pod: &str,
+    container: Option<&str>,
+    argv: &[&str],
+    stdin: Option<&[u8]>,
+) -> Result<ExecOutput, ExecError> {
+    let mut params = AttachParams::default().stdin(stdin.is_some()).stdout(true).stderr(true);
+    if let Some(c) = container {
+        params = params.container(c);
+    }
+    let io = |source| ExecError::Io { pod: pod.to_string(), source };
+    let mut proc = pods
+        .exec(pod, argv.iter().copied(), &params)
+        .await
+        .map_err(|source| ExecError::Start { pod: pod.to_string(), source })?;
+    if let Some(input) = stdin {
+        let mut writer = proc.stdin().ok_or_else(|| ExecError::NoStatus { pod: pod.to_string() })?;
+        writer.write_all(input).await.map_err(io)?;
+        // kube-rs signals EOF only on shutdown; dropping the writer would leave `cat` waiting.
+        writer.shutdown().await.map_err(io)?;
+    }
+    let status = proc.take_status();
+    let (mut out_reader, mut err_reader) = (proc.stdout(), proc.stderr());
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let read_out = async {
+        if let Some(r) = out_reader.as_mut() {
+            r.read_to_end(&mut stdout).await?;
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    let read_err = async {
+        if let Some(r) = err_reader.as_mut() {
+            r.read_to_end(&mut stderr).await?;
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    let (o, e) = tokio::join!(read_out, read_err);
+    o.map_err(io)?;
+    e.map_err(io)?;
+    let status = match status {
+        Some(s) => s.await,
+        None => None,
+    };
+    let _ = proc.join().await;
+    let code = status.map(|s| exit_code(&s)).ok_or_else(|| ExecError::NoStatus { pod: pod.to_string() })?;
+    Ok(ExecOutput {
+        code,
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    })
+}
+
+/// The exit code a `pods/exec` Status reports: 0 on Success, the `ExitCode` cause on
+/// `NonZeroExitCode`, 1 for any other failure.
+fn exit_code(status: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Status) -> i32 {
+    if status.status.as_deref() == Some("Success") {
+        return 0;
+    }
+    status
+        .details
+        .as_ref()
+        .and_then(|d| d.causes.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.reason.as_deref() == Some("ExitCode")))
+        .and_then(|c| c.message.as_deref()?.parse().ok())
+        .unwrap_or(1)
+}

@@ -1,0 +1,5 @@
+//! Commands in pods through `pods/exec`, and pod logs through `pods/log`.
+
+mod exec;
+
+pub use exec::{ExecError, ExecOutput, exec};
