@@ -13,4 +13,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
 fi
 
+# The OpenAPI document is checked by an independent validator (PyPI).
+if ! python3 -c "import openapi_spec_validator" 2>/dev/null; then
+  echo "installing: openapi-spec-validator (pip)"
+  python3 -m pip install -q openapi-spec-validator 2>/dev/null \
+    || python3 -m pip install -q --user --break-system-packages openapi-spec-validator
+fi
+
 cargo test --locked "$@"
