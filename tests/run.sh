@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v kubectl >/dev/null || { echo "kubectl is required (the suite judges the testbed with the real kubectl)" >&2; exit 1; }
 command -v jq >/dev/null || need_apt+=(jq)
+python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
