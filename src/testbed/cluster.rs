@@ -2,6 +2,7 @@
 //! in-pod world, moves pods Pending → Running → Ready, keeps Endpoints and workload status
 //! in step with the pods, and carries out churn (delete/recreate, scale, hold not-ready).
 
+use super::chain::{Chains, NodeConfig};
 use super::daemons;
 use super::kinds::{
     CONFIGMAPS, DEPLOYMENTS, ENDPOINTS, NAMESPACES, NODES, PODS, SECRETS, SERVICES, STATEFULSETS,
@@ -37,6 +38,8 @@ pub struct ClusterConfig {
     /// The node's InternalIP; NodePorts are reachable on it.
     pub node_ip: String,
     pub node_ports: NodePorts,
+    /// Time between blocks on every chain; `None` = manual.
+    pub block_interval: Option<Duration>,
 }
 
 impl Default for ClusterConfig {
@@ -47,6 +50,8 @@ impl Default for ClusterConfig {
             ready_delay: Duration::from_millis(200),
             node_ip: "127.0.0.1".into(),
             node_ports: NodePorts::Ephemeral,
+            // CometBFT 0.38's default `timeout_commit` (config/config.go).
+            block_interval: Some(Duration::from_secs(1)),
         }
     }
 }
@@ -65,8 +70,6 @@ struct State {
     pods: BTreeMap<String, LivePod>,
     held_not_ready: BTreeSet<String>,
     node_ports: BTreeMap<String, (u16, u16, u16)>,
-    /// Listeners holding ephemeral NodePorts until the chain nodes take them over.
-    reserved: BTreeMap<String, Vec<std::net::TcpListener>>,
     next_ip: u32,
 }
 
@@ -75,6 +78,8 @@ struct State {
 pub struct Cluster {
     pub store: Store,
     pub config: Arc<ClusterConfig>,
+    /// One chain node per chain, serving on the chain's NodePorts.
+    pub chains: Chains,
     relayer_volume: Volume,
     state: Arc<Mutex<State>>,
 }
@@ -85,6 +90,7 @@ impl Cluster {
         let cluster = Self {
             store: Store::default(),
             config: Arc::new(config),
+            chains: Chains::default(),
             relayer_volume: Volume::new(),
             state: Arc::default(),
         };
@@ -122,11 +128,6 @@ impl Cluster {
         self.lock().node_ports.get(instance).copied()
     }
 
-    /// Takes the listeners reserved for a chain's NodePorts (rpc, api, grpc order).
-    pub fn take_reserved_listeners(&self, instance: &str) -> Vec<std::net::TcpListener> {
-        self.lock().reserved.remove(instance).unwrap_or_default()
-    }
-
     pub fn pod(&self, name: &str) -> Option<LivePod> {
         self.lock().pods.get(name).cloned()
     }
@@ -139,12 +140,19 @@ impl Cluster {
 
     fn add_chain(&self, chain: Chain) -> std::io::Result<()> {
         let ns = self.ns().to_string();
-        let (ports, reserved) = self.allocate_node_ports(&chain)?;
+        // The node serves on the listeners that hold its NodePorts, so no one else takes them.
+        let (ports, listeners) = self.allocate_node_ports(&chain)?;
+        let node = NodeConfig {
+            chain_id: chain.instance.clone(),
+            app_name: chain.component.to_string(),
+            moniker: chain.pod_name(),
+            block_interval: self.config.block_interval,
+        };
+        self.chains.start(node, listeners)?;
         let cluster_ip = {
             let mut st = self.lock();
             st.next_ip += 1;
             st.node_ports.insert(chain.instance.clone(), ports);
-            st.reserved.insert(chain.instance.clone(), reserved);
             st.chains.push(chain.clone());
             format!("10.96.0.{}", 10 + st.next_ip)
         };
@@ -327,10 +335,10 @@ impl Cluster {
             self.store.delete(&SERVICES, Some(&ns), &chain.workload_name());
             self.store.delete(&ENDPOINTS, Some(&ns), &chain.workload_name());
             self.store.delete(&STATEFULSETS, Some(&ns), &chain.workload_name());
+            self.chains.remove(&chain.instance);
             let mut st = self.lock();
             st.chains.retain(|c| *c != chain);
             st.node_ports.remove(&chain.instance);
-            st.reserved.remove(&chain.instance);
         }
         self.sync_secret();
         self.sync();
@@ -377,8 +385,9 @@ impl Cluster {
         out
     }
 
-    /// Stops every pod's processes (testbed shutdown).
+    /// Stops every pod's processes and every chain node (testbed shutdown).
     pub fn shutdown(&self) {
+        self.chains.shutdown_all();
         for pod in std::mem::take(&mut self.lock().pods).into_values() {
             pod.runtime.shutdown();
             pod.gone.cancel();

@@ -1,6 +1,7 @@
 //! The control handle: how tests and demo users drive churn and faults (TESTBED.md §5).
 //! Product code never holds one; it sees the effects only through the API server.
 
+use super::chain::{ChainNode, Chains};
 use super::cluster::{Cluster, LivePod};
 use super::faults::Faults;
 use std::collections::BTreeMap;
@@ -92,6 +93,46 @@ impl Control {
         self.faults.refuse_for(d);
         let closed = listening.wait_for(|open| !open);
         let _ = tokio::time::timeout(Duration::from_secs(5), closed).await;
+    }
+
+    /// The chain registry (a handle on every running chain node).
+    pub fn chains(&self) -> Chains {
+        self.cluster.chains.clone()
+    }
+
+    /// The node of one chain, for block production, state and faults.
+    pub fn chain(&self, chain_id: &str) -> Option<ChainNode> {
+        self.cluster.chains.get(chain_id)
+    }
+
+    /// Commits `n` blocks on a chain now (any mode); returns their heights, empty for an
+    /// unknown chain.
+    pub fn produce_blocks(&self, chain_id: &str, n: u64) -> Vec<u64> {
+        self.chain(chain_id).map(|c| c.produce_blocks(n)).unwrap_or_default()
+    }
+
+    /// Sets a chain's block interval; `None` = manual.
+    pub fn set_block_interval(&self, chain_id: &str, interval: Option<Duration>) {
+        if let Some(c) = self.chain(chain_id) {
+            c.set_block_interval(interval);
+        }
+    }
+
+    /// Closes a chain's RPC NodePort (connection refused) until `start_chain_rpc`.
+    pub async fn stop_chain_rpc(&self, chain_id: &str) {
+        if let Some(c) = self.chain(chain_id) {
+            c.stop_rpc().await;
+        }
+    }
+
+    /// Opens a chain's RPC NodePort again.
+    pub fn start_chain_rpc(&self, chain_id: &str) -> std::io::Result<()> {
+        self.chain(chain_id).map_or(Ok(()), |c| c.start_rpc())
+    }
+
+    /// Requests a chain served, by `rpc <method>` and `rest <route template>`.
+    pub fn chain_request_counts(&self, chain_id: &str) -> BTreeMap<String, u64> {
+        self.chain(chain_id).map(|c| c.request_counts()).unwrap_or_default()
     }
 
     /// Requests served so far by `verb resource[/subresource]`, e.g. `list pods`,

@@ -7,10 +7,12 @@
 //! Testbed ─┬─ apiserver (HTTP: discovery, list/watch, log, exec) ── reads/writes ─┐
 //!          ├─ cluster (controllers: pod lifecycle, endpoints, churn) ─────────────┤ store
 //!          ├─ pod/* (per-pod filesystem, processes, shell)                        │
+//!          ├─ chain/* (one CometBFT + SDK node per chain, on its NodePorts)        │
 //!          └─ control (faults + churn for tests) ──────────────────────────────────┘
 //! ```
 
 mod apiserver;
+pub mod chain;
 pub mod cluster;
 pub mod control;
 mod daemons;
@@ -61,6 +63,13 @@ impl TestbedBuilder {
 
     pub fn namespace(mut self, ns: &str) -> Self {
         self.cluster.namespace = ns.to_string();
+        self
+    }
+
+    /// Time between blocks on every chain; `None` = manual (blocks only through
+    /// `Control::produce_blocks`). Default 1 s, CometBFT 0.38's `timeout_commit`.
+    pub fn block_interval(mut self, interval: Option<Duration>) -> Self {
+        self.cluster.block_interval = interval;
         self
     }
 

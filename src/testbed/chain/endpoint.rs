@@ -1,0 +1,92 @@
+//! One served port of a chain (RPC or REST) on a NodePort listener the cluster reserved.
+//! Stopping closes the listening socket and cuts open connections, so clients get
+//! "connection refused"; starting binds the same port again.
+
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio_util::sync::CancellationToken;
+
+pub struct Endpoint {
+    pub addr: SocketAddr,
+    router: Router,
+    /// Cancels the running accept loop and its connections; `None` while stopped.
+    running: Mutex<Option<Running>>,
+}
+
+struct Running {
+    cancel: CancellationToken,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl Endpoint {
+    /// Serves `router` on an already bound std listener.
+    pub fn serve(listener: std::net::TcpListener, router: Router) -> std::io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let endpoint = Self { addr, router, running: Mutex::new(None) };
+        endpoint.run(TcpListener::from_std(listener)?);
+        Ok(endpoint)
+    }
+
+    fn run(&self, listener: TcpListener) {
+        let cancel = CancellationToken::new();
+        let done = tokio::spawn(accept_loop(listener, self.router.clone(), cancel.clone()));
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(Running { cancel, done });
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    /// Closes the port; returns once the socket is closed, so the next connect is refused.
+    pub async fn stop(&self) {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(Running { cancel, done }) = running {
+            cancel.cancel();
+            let _ = done.await;
+        }
+    }
+
+    /// Binds the port again (no-op when already serving).
+    pub fn start(&self) -> std::io::Result<()> {
+        if self.is_running() {
+            return Ok(());
+        }
+        let socket = if self.addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        socket.set_reuseaddr(true)?;
+        socket.bind(self.addr)?;
+        self.run(socket.listen(1024)?);
+        Ok(())
+    }
+
+    /// Stops without waiting (testbed shutdown, chain removal).
+    pub fn shut(&self) {
+        if let Some(running) = self.running.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            running.cancel.cancel();
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, router: Router, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => if let Ok((stream, _)) = accepted {
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(serve_connection(stream, router.clone(), cancel.clone()));
+            },
+            _ = cancel.cancelled() => return,
+        }
+    }
+}
+
+async fn serve_connection(stream: tokio::net::TcpStream, router: Router, cancel: CancellationToken) {
+    let service = hyper_util::service::TowerToHyperService::new(router);
+    let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    tokio::select! {
+        _ = conn => {}
+        _ = cancel.cancelled() => {}
+    }
+}

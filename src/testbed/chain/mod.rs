@@ -1,0 +1,98 @@
+//! The testbed's chains (TESTBED.md §4): one simulated CometBFT 0.38 + Cosmos SDK v0.50 node
+//! per chain pod, serving CometBFT RPC and Cosmos REST on the chain's NodePorts, producing
+//! blocks with real header times, and verifying transactions for real.
+//!
+//! ```text
+//! rpc/ (26657) ─┐                       ┌─ execute (CheckTx / deliver / simulate)
+//! rest/ (1317) ─┼─▶ node (ChainNode) ──▶ state ─┤     └─ ante → keys, gas, sdk_error
+//! control ──────┘     │ producer (interval)     ├─ mempool, block (hashes, precommit)
+//!                     └ watch: heights, mempool └─ ledger (accounts, balances, ibc, gateway)
+//! ```
+//! `Chains` is the registry the cluster fills as chains are added and removed.
+
+pub mod ante;
+pub mod block;
+pub mod coins;
+mod counters;
+mod endpoint;
+pub mod events;
+pub mod execute;
+pub mod gas;
+pub mod gateway;
+pub mod genesis;
+pub mod ibc;
+pub mod keys;
+pub mod ledger;
+pub mod mempool;
+pub mod msgs;
+mod node;
+#[cfg(test)]
+mod node_tests;
+pub mod pagination;
+mod producer;
+pub mod query;
+mod rest;
+pub mod rpc;
+pub mod sdk_error;
+mod state;
+pub mod tx_codec;
+
+pub use node::{
+    APP_VERSION, BROADCAST_TX_COMMIT_TIMEOUT, ChainNode, CheckOutcome, IndexedTx, MempoolStatus, NodeConfig,
+};
+
+use endpoint::Endpoint;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+/// The running chains by chain id. Cheap to clone; all clones see one registry.
+#[derive(Clone, Default)]
+pub struct Chains {
+    nodes: Arc<RwLock<BTreeMap<String, ChainNode>>>,
+}
+
+impl Chains {
+    pub fn get(&self, chain_id: &str) -> Option<ChainNode> {
+        self.nodes.read().unwrap_or_else(|e| e.into_inner()).get(chain_id).cloned()
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.nodes.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect()
+    }
+
+    /// Starts a chain's node and serves it on the listeners reserved for its NodePorts, in
+    /// `(rpc, api, grpc)` order. gRPC is not served; its port stays held.
+    pub fn start(
+        &self,
+        config: NodeConfig,
+        listeners: Vec<std::net::TcpListener>,
+    ) -> std::io::Result<ChainNode> {
+        let node = ChainNode::new(config);
+        let mut listeners = listeners.into_iter();
+        if let Some(rpc) = listeners.next() {
+            let _ = node.0.rpc.set(Endpoint::serve(rpc, rpc::router(node.clone()))?);
+        }
+        if let Some(api) = listeners.next() {
+            let _ = node.0.api.set(Endpoint::serve(api, rest::router(node.clone()))?);
+        }
+        *node.0.grpc_port.lock().unwrap_or_else(|e| e.into_inner()) = listeners.next();
+        self.nodes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(node.chain_id().to_string(), node.clone());
+        Ok(node)
+    }
+
+    /// Stops and forgets a chain (scale-down).
+    pub fn remove(&self, chain_id: &str) {
+        if let Some(node) = self.nodes.write().unwrap_or_else(|e| e.into_inner()).remove(chain_id) {
+            node.shutdown();
+        }
+    }
+
+    pub fn shutdown_all(&self) {
+        for (_, node) in std::mem::take(&mut *self.nodes.write().unwrap_or_else(|e| e.into_inner())) {
+            node.shutdown();
+        }
+    }
+}

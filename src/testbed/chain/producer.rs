@@ -1,0 +1,30 @@
+//! The block producer: commits a block every interval, or waits while the interval is
+//! `None` (manual mode, where tests call `produce_blocks`). A changed interval applies at
+//! once; the node's shutdown ends the task.
+
+use super::node::ChainNode;
+
+pub fn spawn(node: ChainNode) {
+    tokio::spawn(run(node));
+}
+
+async fn run(node: ChainNode) {
+    let mut interval = node.interval_watch();
+    let shutdown = node.0.shutdown.clone();
+    loop {
+        let current = *interval.borrow_and_update();
+        match current {
+            None => tokio::select! {
+                changed = interval.changed() => if changed.is_err() { return },
+                _ = shutdown.cancelled() => return,
+            },
+            Some(period) => tokio::select! {
+                _ = tokio::time::sleep(period) => {
+                    node.produce_blocks(1);
+                }
+                changed = interval.changed() => if changed.is_err() { return },
+                _ = shutdown.cancelled() => return,
+            },
+        }
+    }
+}
