@@ -348,3 +348,44 @@ async fn garbage_never_panics() {
     assert_eq!(huge.stdout.len(), (1 << 20) + 1);
     assert_eq!(sh(&pod, "echo $((1/0))").await.code, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn interactive_cat_on_a_multi_threaded_runtime() {
+    let pod = PodRuntime::start(spec());
+    let (mut client_in, stdin) = tokio::io::duplex(64);
+    let (stdout, mut client_out) = tokio::io::duplex(64);
+    let exec = tokio::spawn({
+        let pod = pod.clone();
+        let argv = ["sh", "-c", "cat | grep --line-buffered -v skip"].map(String::from).to_vec();
+        async move {
+            pod.exec(
+                argv,
+                Box::new(stdin),
+                Box::new(stdout),
+                Box::new(tokio::io::sink()),
+                CancellationToken::new(),
+            )
+            .await
+        }
+    });
+    use tokio::io::AsyncWriteExt as _;
+    let mut line = [0u8; 6];
+    for word in ["ping1\n", "ping2\n"] {
+        client_in.write_all(b"skip\n").await.unwrap();
+        client_in.write_all(word.as_bytes()).await.unwrap();
+        let read = tokio::time::timeout(Duration::from_secs(10), client_out.read_exact(&mut line)).await;
+        assert!(matches!(read, Ok(Ok(_))), "no echo for {word:?}");
+        assert_eq!(&line, word.as_bytes());
+    }
+    drop(client_in);
+    assert_eq!(exec.await.unwrap(), 0);
+    let runs = (0..20).map(|_| {
+        let pod = pod.clone();
+        tokio::spawn(
+            async move { sh(&pod, "for i in 1 2 3; do echo $i; done | wc -l; sleep 0.01 &").await.out() },
+        )
+    });
+    for run in runs {
+        assert_eq!(run.await.unwrap(), "3\n");
+    }
+}

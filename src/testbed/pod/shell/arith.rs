@@ -1,7 +1,7 @@
 //! `$((…))`: brush-parser's arithmetic grammar evaluated over shell variables with 64-bit
 //! wrapping integers, as dash does.
 
-use super::lower::on_big_stack;
+use super::parse::{ParseFail, on_big_stack};
 use brush_parser::ast::{
     ArithmeticExpr as E, ArithmeticTarget, BinaryOperator as B, UnaryAssignmentOperator as UA,
     UnaryOperator as U,
@@ -20,7 +20,7 @@ pub(crate) fn eval(expr: &str, vars: &mut BTreeMap<String, String>) -> Result<i6
     let owned = expr.to_string();
     // Parsed apart: brush-parser's arithmetic grammar recurses deeply on `((((…`.
     let parsed = on_big_stack(move || {
-        brush_parser::arithmetic::parse(&owned).map_err(|e| super::lower::ParseFail::Syntax(e.to_string()))
+        brush_parser::arithmetic::parse(&owned).map_err(|e| ParseFail::Syntax(e.to_string()))
     })
     .map_err(|_| format!("arithmetic expression: syntax error: \"{}\"", expr.trim()))?;
     Eval { vars }.eval(&parsed)

@@ -2,7 +2,7 @@
 //! control flow, `cd`, `read`, `wait`, `eval`, `.`, `exec`, `command`.
 
 use super::arith::is_name;
-use super::{Flow, Res, Shell, lower};
+use super::{Flow, Res, Shell, parse};
 use crate::testbed::pod::fs::join;
 use crate::testbed::pod::io::Fds;
 use crate::testbed::pod::spawn::exit_code;
@@ -134,7 +134,7 @@ impl Shell {
 
     /// Parses and runs text in this shell (`eval`, `.`).
     async fn run_source(&mut self, script: &str, fds: &Fds) -> Result<Res, String> {
-        let list = lower::parse(script).map_err(|e| e.message())?;
+        let list = parse::parse(script).map_err(|e| e.message())?;
         Ok(match self.run_list(&list, fds).await {
             Err(Flow::Return(n)) => Ok(n),
             other => other,

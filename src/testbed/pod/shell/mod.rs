@@ -1,4 +1,4 @@
-//! `sh`: a POSIX-shell subset. brush-parser parses (see [`lower`]), the interpreter here
+//! `sh`: a POSIX-shell subset. brush-parser parses (see [`parse`], [`lower`]); the interpreter
 //! runs the checked tree: control flow in [`exec`], simple commands and redirections in
 //! [`simple`], words in [`expand`], state-changing builtins in [`builtins`].
 
@@ -10,6 +10,7 @@ mod glob;
 mod ir;
 mod lower;
 mod nesting;
+mod parse;
 mod simple;
 
 #[cfg(test)]
@@ -155,6 +156,25 @@ async fn sh_main(ctx: ProcCtx) -> i32 {
                 'x' => opts.xtrace = true,
                 'f' => opts.noglob = true,
                 's' | 'i' | 'l' | 'v' => {}
+                // `-o NAME` (pipefail, errexit, …) takes the next argument.
+                'o' => {
+                    let name = argv.get(i).map(String::as_str).unwrap_or_default();
+                    i += 1;
+                    match name {
+                        "pipefail" => opts.pipefail = true,
+                        "errexit" => opts.errexit = true,
+                        "nounset" => opts.nounset = true,
+                        "xtrace" => opts.xtrace = true,
+                        "noglob" => opts.noglob = true,
+                        _ => {
+                            let _ = fds
+                                .stderr
+                                .write_all_to(format!("sh: Illegal option -o {name}\n").as_bytes())
+                                .await;
+                            return 2;
+                        }
+                    }
+                }
                 c => {
                     let _ = fds.stderr.write_all_to(format!("sh: Illegal option -{c}\n").as_bytes()).await;
                     return 2;
@@ -189,7 +209,7 @@ async fn sh_main(ctx: ProcCtx) -> i32 {
     } else {
         (String::from_utf8_lossy(&fds.stdin.read_all(MAX_SCRIPT).await).into_owned(), name, Vec::new())
     };
-    let list = match lower::parse(&script) {
+    let list = match parse::parse(&script) {
         Ok(list) => list,
         Err(e) => {
             let _ = fds.stderr.write_all_to(e.message().as_bytes()).await;

@@ -42,12 +42,28 @@ impl Shell {
     async fn expand_simple(&mut self, s: &Simple, fds: &Fds) -> Result<(Vec<String>, Assigns), String> {
         let argv = self.expand_words(&s.words, fds).await?;
         let mut assigns = Vec::new();
+        // Each assignment sees the ones before it (`a=1 b=$a`); the caller decides what stays.
+        let mut saved = Vec::new();
+        let mut failed = None;
         for a in &s.assigns {
-            let mut value = self.expand_string(&a.value, fds).await?;
+            let mut value = match self.expand_string(&a.value, fds).await {
+                Ok(v) => v,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            };
             if a.append {
                 value.insert_str(0, self.vars.get(&a.name).map_or("", String::as_str));
             }
+            saved.push((a.name.clone(), self.vars.insert(a.name.clone(), value.clone())));
             assigns.push((a.name.clone(), value));
+        }
+        for (var, old) in saved.into_iter().rev() {
+            self.restore(var, old);
+        }
+        if let Some(e) = failed {
+            return Err(e);
         }
         if self.opts.xtrace {
             let words: Vec<String> =

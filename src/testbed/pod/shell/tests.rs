@@ -74,7 +74,7 @@ async fn variables_and_expansions() {
         out("i=0; while [ $i -lt 3 ]; do i=$((i + 1)); done; echo $i $((2 * (3 + 4))) $((7 % 3))").await,
         "3 14 1\n"
     );
-    assert_eq!(out("A=1 sh -c 'echo $A'; echo \"[$A]\"").await, "1\n[]\n");
+    assert_eq!(out("A=1 sh -c 'echo $A'; echo \"[$A]\"; a=1 b=$a; echo $b").await, "1\n[]\n1\n");
     assert_eq!(out("IFS=: ; x=a:b:c; for p in $x; do echo $p; done").await, "a\nb\nc\n");
     assert_eq!(out("echo ~ ~/x \"~\"").await, "/root /root/x ~\n");
     assert_eq!(out("echo a\\ b \"c\\\"d\" 'e\\f'").await, "a b c\"d e\\f\n");
@@ -144,6 +144,7 @@ async fn errexit_and_xtrace() {
     assert_eq!(run("sh -ec 'false && true; echo ok'").await.1, "ok\n");
     assert_eq!(run("set -x; echo hi").await, (0, "hi\n".into(), "+ echo hi\n".into()));
     assert_eq!(run("set -o pipefail; false | true; echo $?").await.1, "1\n");
+    assert_eq!(run("sh -eo pipefail -c 'false | true; echo never'").await.0, 1);
 }
 
 #[tokio::test(start_paused = true)]

@@ -2,10 +2,14 @@
 //! [`Program`]s that end at once (143) when signalled. Shared argument and input helpers.
 
 mod files;
+mod grep;
 mod printf;
 mod procs;
 mod test;
 mod text;
+
+#[cfg(test)]
+mod tests;
 
 use super::shell::Sh;
 use super::{ProcCtx, Program, Programs};
@@ -49,7 +53,7 @@ pub(super) fn builtins() -> Programs {
         .with("cat", Util(text::cat))
         .with("head", Util(text::head))
         .with("tail", Util(text::tail))
-        .with("grep", Util(text::grep))
+        .with("grep", Util(grep::grep))
         .with("wc", Util(text::wc))
         .with("tee", Util(text::tee))
         .with("ls", Util(files::ls))
@@ -178,19 +182,4 @@ pub(super) async fn each_input(
         }
     }
     (out, ok)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::getopt;
-
-    #[test]
-    fn option_clusters() {
-        let args: Vec<String> =
-            ["-rf", "-n5", "-e", "pat", "x", "-y"].iter().map(|s| s.to_string()).collect();
-        let (opts, rest) = getopt(&args, "rf", "ne").unwrap();
-        assert_eq!(opts, [('r', "".into()), ('f', "".into()), ('n', "5".into()), ('e', "pat".into())]);
-        assert_eq!(rest, ["x", "-y"]);
-        assert_eq!(getopt(&args, "r", "").unwrap_err(), 'f');
-    }
 }

@@ -293,8 +293,7 @@ fn escape(chars: &[char], i: usize, b_style: bool) -> (Vec<u8>, usize, bool) {
         }
         '0'..='7' => {
             let skip = usize::from(b_style && c == '0');
-            let digits: String =
-                chars.iter().skip(i + skip).take(3).take_while(|c| ('0'..='7').contains(c)).collect();
+            let digits: String = chars.iter().skip(i + skip).take(3).take_while(|c| c.is_digit(8)).collect();
             let value = u32::from_str_radix(&digits, 8).unwrap_or(0);
             (vec![u8::try_from(value & 0xff).unwrap_or(0)], skip + digits.len().max(1), false)
         }
