@@ -16,6 +16,8 @@ pub struct AppState {
     pub cache: Cache,
     /// Client for chain RPC/REST.
     pub http: reqwest::Client,
+    /// Jobs of both scopes.
+    pub jobs: crate::jobs::JobStore,
     /// Recent node statuses for the often-polled pages.
     pub chain_status: crate::chain::StatusCache,
     pub settings: Arc<Settings>,
@@ -63,7 +65,8 @@ impl AppState {
         );
         let http = reqwest::Client::builder().build().map_err(StartError::Http)?;
         let chain_status = crate::chain::StatusCache::new(settings.timeouts.chain_status_ttl);
-        Ok(Self { kube, cache, http, chain_status, settings: Arc::new(settings), api_host })
+        let jobs = crate::jobs::JobStore::new(settings.jobs.limits(), crate::jobs::Redactor::default());
+        Ok(Self { kube, cache, http, chain_status, jobs, settings: Arc::new(settings), api_host })
     }
 }
 
@@ -73,5 +76,14 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown).await
+    serve_router(listener, api::router(state), shutdown).await
+}
+
+/// Serves a router built from `api::router` (tests add routes of their own to it).
+pub async fn serve_router(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }

@@ -27,6 +27,45 @@ pub struct Settings {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub timeouts: Timeouts,
+    #[command(flatten)]
+    pub jobs: JobSettings,
+}
+
+/// Bounds of the job engine.
+#[derive(Debug, Clone, clap::Args)]
+pub struct JobSettings {
+    /// Utils jobs queued or running at once (`maxRunningJobs`).
+    #[arg(long, env = "JOB_MAX_RUNNING", default_value_t = 4)]
+    pub max_running_jobs: usize,
+    /// Finished jobs kept in memory; the oldest are dropped first.
+    #[arg(long, env = "JOB_RETAINED", default_value_t = 200)]
+    pub retained_jobs: usize,
+    /// Per-job log cap in bytes (oldest lines dropped, with a marker).
+    #[arg(long, env = "JOB_LOG_CAP_BYTES", default_value_t = 5 * 1024 * 1024)]
+    pub job_log_cap_bytes: usize,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        let crate::jobs::JobLimits { max_running_utils, retained_finished, log_cap_bytes } =
+            crate::jobs::JobLimits::default();
+        Self {
+            max_running_jobs: max_running_utils,
+            retained_jobs: retained_finished,
+            job_log_cap_bytes: log_cap_bytes,
+        }
+    }
+}
+
+impl JobSettings {
+    pub fn limits(&self) -> crate::jobs::JobLimits {
+        let Self { max_running_jobs, retained_jobs, job_log_cap_bytes } = self;
+        crate::jobs::JobLimits {
+            max_running_utils: *max_running_jobs,
+            retained_finished: *retained_jobs,
+            log_cap_bytes: *job_log_cap_bytes,
+        }
+    }
 }
 
 /// How long the BFF waits on others, and how it judges the API server's health.
@@ -72,6 +111,7 @@ impl Settings {
             node_host: None,
             listen,
             timeouts: Timeouts::default(),
+            jobs: JobSettings::default(),
         }
     }
 }

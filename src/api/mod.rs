@@ -5,6 +5,7 @@
 pub mod error;
 pub mod extract;
 mod health;
+pub mod jobs;
 mod k8s;
 mod openapi;
 mod preflight;
@@ -34,7 +35,11 @@ pub fn ok<T: Serialize>(data: T) -> Response {
 pub fn router(state: AppState) -> axum::Router {
     let (router, doc) = OpenApiRouter::with_openapi(openapi::base())
         .merge(health::router())
-        .nest("/api/v1/system", system::router().merge(preflight::router()).merge(k8s::router()))
+        .nest(
+            "/api/v1/system",
+            system::router().merge(preflight::router()).merge(k8s::router()).merge(jobs::system::router()),
+        )
+        .nest("/api/v1/utils", jobs::utils::router())
         .split_for_parts();
     router
         .merge(openapi::docs(doc))

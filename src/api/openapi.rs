@@ -15,6 +15,8 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "health", description = "liveness and readiness"),
         (name = "system", description = "Layer 1: the testbed's state, from the live cache"),
         (name = "k8s", description = "Layer 1: Kubernetes objects of the namespace"),
+        (name = "system jobs", description = "start/connect/restart jobs: one at a time"),
+        (name = "utils jobs", description = "utility jobs: bounded by maxRunningJobs"),
     )
 )]
 struct Base;

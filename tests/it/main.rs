@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod jobs;
 mod system_reads;
 mod testbed_kube_rs;
 mod testbed_kubectl;

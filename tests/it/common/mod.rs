@@ -148,6 +148,16 @@ impl Drop for Bff {
 impl Bff {
     /// Starts the BFF (not waiting for readiness).
     pub async fn start(kubeconfig: &std::path::Path) -> Self {
+        Self::start_with(kubeconfig, |_| {}, |_| axum::Router::new()).await.0
+    }
+
+    /// Starts the BFF with adjusted settings and extra routes merged into its router (tests
+    /// mount job types of their own this way); returns it with its state.
+    pub async fn start_with(
+        kubeconfig: &std::path::Path,
+        adjust: impl FnOnce(&mut bff::config::Settings),
+        extra: impl FnOnce(bff::app::AppState) -> axum::Router,
+    ) -> (Self, bff::app::AppState) {
         init_crypto();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -155,12 +165,14 @@ impl Bff {
         settings.timeouts.k8s_probe_interval = Duration::from_millis(50);
         settings.timeouts.k8s_unreachable_grace = Duration::from_millis(300);
         settings.timeouts.chain_status_timeout = Duration::from_millis(500);
+        adjust(&mut settings);
         let state = bff::app::AppState::connect(settings).await.expect("BFF state");
+        let router = bff::api::router(state.clone()).merge(extra(state.clone()));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(bff::app::serve(listener, state, async move {
+        tokio::spawn(bff::app::serve_router(listener, router, async move {
             let _ = rx.await;
         }));
-        Self { url: format!("http://{addr}"), http: reqwest::Client::new(), shutdown: Some(tx) }
+        (Self { url: format!("http://{addr}"), http: reqwest::Client::new(), shutdown: Some(tx) }, state)
     }
 
     /// Starts the BFF and waits until `/readyz` says ready.

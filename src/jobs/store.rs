@@ -1,0 +1,244 @@
+//! The in-memory job store: admission (system jobs exclusive, utils jobs bounded) decided
+//! under one lock so concurrent submissions cannot race, lookup and listing, cancel, and
+//! retention of finished jobs. A restart loses every job (SPEC §5): steps are idempotent.
+
+use super::log::JobLog;
+use super::model::{Job, JobStatus, Links, Progress, Scope, StepRecord, StepStatus, new_job_id, rfc3339};
+use super::redact::Redactor;
+use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct JobLimits {
+    /// Utils jobs queued or running at once (`maxRunningJobs`).
+    pub max_running_utils: usize,
+    /// Finished jobs kept for reading; older ones are dropped first.
+    pub retained_finished: usize,
+    /// Per-job log cap in bytes (oldest lines dropped beyond it).
+    pub log_cap_bytes: usize,
+}
+
+impl Default for JobLimits {
+    fn default() -> Self {
+        Self { max_running_utils: 4, retained_finished: 200, log_cap_bytes: 5 * 1024 * 1024 }
+    }
+}
+
+/// Why a submission was refused.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum Refused {
+    #[error("a system job is already {status:?}: {job_id} ({type_})")]
+    Conflict { job_id: String, type_: String, status: JobStatus },
+    #[error("limit {limit} reached ({value})")]
+    Limit { limit: &'static str, value: usize },
+}
+
+/// One job: its view, log, cancel token and a "finished" signal.
+pub struct JobCell {
+    view: Mutex<Job>,
+    pub log: JobLog,
+    pub cancel: CancellationToken,
+    finished: watch::Sender<bool>,
+}
+
+impl JobCell {
+    pub fn snapshot(&self) -> Job {
+        self.view.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn update(&self, change: impl FnOnce(&mut Job)) {
+        let mut view = self.view.lock().unwrap_or_else(|e| e.into_inner());
+        change(&mut view);
+        let done = view.status.is_finished();
+        drop(view);
+        if done {
+            self.finished.send_replace(true);
+        }
+    }
+
+    /// Resolves once the job has finished.
+    pub async fn finished(&self) {
+        let mut rx = self.finished.subscribe();
+        let _ = rx.wait_for(|done| *done).await;
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    jobs: HashMap<String, Arc<JobCell>>,
+    /// Ids in submission order (oldest first).
+    order: VecDeque<String>,
+}
+
+/// Cheap to clone; all clones share one store.
+#[derive(Clone)]
+pub struct JobStore {
+    inner: Arc<Mutex<Inner>>,
+    pub limits: Arc<JobLimits>,
+    pub redactor: Redactor,
+}
+
+/// What cancel did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CancelOutcome {
+    pub status: JobStatus,
+    pub message: String,
+}
+
+impl JobStore {
+    pub fn new(limits: JobLimits, redactor: Redactor) -> Self {
+        Self { inner: Arc::default(), limits: Arc::new(limits), redactor }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Admits a job (queued) or refuses it; the check and the insert share one lock.
+    pub fn submit(
+        &self,
+        scope: Scope,
+        type_: &str,
+        request: &Value,
+        steps: &[&str],
+    ) -> Result<Arc<JobCell>, Refused> {
+        let mut inner = self.lock();
+        let active: Vec<Job> = inner
+            .order
+            .iter()
+            .filter_map(|id| inner.jobs.get(id))
+            .map(|c| c.snapshot())
+            .filter(|j| j.scope == scope && !j.status.is_finished())
+            .collect();
+        match scope {
+            Scope::System => {
+                if let Some(j) = active.first() {
+                    return Err(Refused::Conflict {
+                        job_id: j.job_id.clone(),
+                        type_: j.type_.clone(),
+                        status: j.status,
+                    });
+                }
+            }
+            Scope::Utils => {
+                if active.len() >= self.limits.max_running_utils {
+                    return Err(Refused::Limit {
+                        limit: "maxRunningJobs",
+                        value: self.limits.max_running_utils,
+                    });
+                }
+            }
+        }
+        let now = jiff::Timestamp::now();
+        let job_id = new_job_id(now);
+        let base = format!("/api/v1/{}/jobs/{job_id}", scope.as_str());
+        let job = Job {
+            job_id: job_id.clone(),
+            type_: type_.to_string(),
+            scope,
+            status: JobStatus::Queued,
+            created_at: rfc3339(now),
+            started_at: None,
+            finished_at: None,
+            progress: Progress { current_step: None, completed_steps: 0, total_steps: steps.len() },
+            steps: steps
+                .iter()
+                .map(|s| StepRecord {
+                    name: s.to_string(),
+                    status: StepStatus::Pending,
+                    started_at: None,
+                    finished_at: None,
+                    message: None,
+                })
+                .collect(),
+            request: self.redactor.json(request),
+            result: None,
+            error: None,
+            links: Links { self_: base.clone(), logs: format!("{base}/logs") },
+        };
+        let cell = Arc::new(JobCell {
+            view: Mutex::new(job),
+            log: JobLog::new(self.limits.log_cap_bytes, self.redactor.clone()),
+            cancel: CancellationToken::new(),
+            finished: watch::channel(false).0,
+        });
+        inner.jobs.insert(job_id.clone(), cell.clone());
+        inner.order.push_back(job_id);
+        Ok(cell)
+    }
+
+    pub fn get(&self, scope: Scope, id: &str) -> Option<Arc<JobCell>> {
+        self.lock().jobs.get(id).filter(|c| c.snapshot().scope == scope).cloned()
+    }
+
+    /// Jobs of a scope, newest first.
+    pub fn list(&self, scope: Scope) -> Vec<Job> {
+        let inner = self.lock();
+        inner
+            .order
+            .iter()
+            .rev()
+            .filter_map(|id| inner.jobs.get(id))
+            .map(|c| c.snapshot())
+            .filter(|j| j.scope == scope)
+            .collect()
+    }
+
+    /// Requests cancellation. A queued or running job is canceled (best effort: no rollback,
+    /// later steps never start); a finished job is left as it is and its status returned.
+    pub fn cancel(&self, scope: Scope, id: &str) -> Option<CancelOutcome> {
+        let cell = self.get(scope, id)?;
+        let status = cell.snapshot().status;
+        if status.is_finished() {
+            return Some(CancelOutcome {
+                status,
+                message: format!("job already finished ({status:?}); nothing to cancel").to_lowercase(),
+            });
+        }
+        cell.cancel.cancel();
+        if status == JobStatus::Queued {
+            finish_canceled(&cell, "canceled before it started");
+        }
+        Some(CancelOutcome { status: JobStatus::Canceled, message: "cancel requested".into() })
+    }
+
+    /// Drops the oldest finished jobs beyond the retention cap.
+    pub fn retire(&self) {
+        let mut inner = self.lock();
+        let finished: Vec<String> = inner
+            .order
+            .iter()
+            .filter(|id| inner.jobs.get(*id).is_some_and(|c| c.snapshot().status.is_finished()))
+            .cloned()
+            .collect();
+        let excess = finished.len().saturating_sub(self.limits.retained_finished);
+        for id in finished.into_iter().take(excess) {
+            inner.jobs.remove(&id);
+            inner.order.retain(|x| *x != id);
+        }
+    }
+}
+
+/// Marks a job canceled and every step that had not finished as canceled.
+pub(crate) fn finish_canceled(cell: &JobCell, why: &str) {
+    let now = rfc3339(jiff::Timestamp::now());
+    cell.update(|job| {
+        if job.status.is_finished() {
+            return;
+        }
+        job.status = JobStatus::Canceled;
+        job.finished_at = Some(now.clone());
+        for step in &mut job.steps {
+            if matches!(step.status, StepStatus::Pending | StepStatus::Running) {
+                step.status = StepStatus::Canceled;
+                step.message = Some(why.to_string());
+                if step.started_at.is_some() {
+                    step.finished_at = Some(now.clone());
+                }
+            }
+        }
+    });
+}
