@@ -13,6 +13,16 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tracing::Instrument as _;
 
+/// What a reflected kind must be (every k8s-openapi core type is).
+pub(super) trait Reflected:
+    Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static
+{
+}
+impl<K> Reflected for K where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static
+{
+}
+
 pub(super) struct Spawner {
     pub client: kube::Client,
     pub health: ApiHealth,
@@ -22,13 +32,7 @@ pub(super) struct Spawner {
 impl Spawner {
     pub fn namespaced<K>(&mut self, ns: &str) -> Store<K>
     where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + DeserializeOwned
-            + Debug
-            + Send
-            + Sync
-            + 'static,
+        K: Reflected + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     {
         let name = format!("{}/{ns}", K::plural(&()));
         self.spawn(Api::namespaced(self.client.clone(), ns), name)
@@ -36,22 +40,13 @@ impl Spawner {
 
     pub fn cluster_wide<K>(&mut self) -> Store<K>
     where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::ClusterResourceScope>
-            + Clone
-            + DeserializeOwned
-            + Debug
-            + Send
-            + Sync
-            + 'static,
+        K: Reflected + Resource<Scope = k8s_openapi::ClusterResourceScope>,
     {
         let name = K::plural(&()).to_string();
         self.spawn(Api::all(self.client.clone()), name)
     }
 
-    fn spawn<K>(&mut self, api: Api<K>, name: String) -> Store<K>
-    where
-        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-    {
+    fn spawn<K: Reflected>(&mut self, api: Api<K>, name: String) -> Store<K> {
         let (reader, writer) = reflector::store();
         self.health.register(&name);
         let (health, bump) = (self.health.clone(), self.bump.clone());
