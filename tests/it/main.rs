@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod jobs;
 mod system_reads;
+mod testbed_chains;
 mod testbed_kube_rs;
 mod testbed_kubectl;
 mod testbed_wire;

@@ -1,12 +1,15 @@
 //! One served port of a chain (RPC or REST) on a NodePort listener the cluster reserved.
-//! Stopping closes the listening socket and cuts open connections, so clients get
-//! "connection refused"; starting binds the same port again.
+//! Stopping closes the listening socket at once (before returning) and cuts open
+//! connections, so clients get "connection refused"; starting binds the same port again.
 
 use axum::Router;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
+
+/// Pause after a failed accept (Go's `net/http` starts its backoff at 5 ms).
+const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(5);
 
 pub struct Endpoint {
     pub addr: SocketAddr,
@@ -16,8 +19,18 @@ pub struct Endpoint {
 }
 
 struct Running {
+    listener: Arc<TcpListener>,
     cancel: CancellationToken,
     done: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops listening now: `shutdown(SHUT_RD)` on a listening socket closes it on Linux
+    /// (new connects are refused) even while the accept task still holds the descriptor.
+    fn close(&self) {
+        let _ = socket2::SockRef::from(self.listener.as_ref()).shutdown(std::net::Shutdown::Read);
+        self.cancel.cancel();
+    }
 }
 
 impl Endpoint {
@@ -31,9 +44,10 @@ impl Endpoint {
     }
 
     fn run(&self, listener: TcpListener) {
+        let listener = Arc::new(listener);
         let cancel = CancellationToken::new();
-        let done = tokio::spawn(accept_loop(listener, self.router.clone(), cancel.clone()));
-        *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(Running { cancel, done });
+        let done = tokio::spawn(accept_loop(listener.clone(), self.router.clone(), cancel.clone()));
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(Running { listener, cancel, done });
     }
 
     pub fn is_running(&self) -> bool {
@@ -43,9 +57,9 @@ impl Endpoint {
     /// Closes the port; returns once the socket is closed, so the next connect is refused.
     pub async fn stop(&self) {
         let running = self.running.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(Running { cancel, done }) = running {
-            cancel.cancel();
-            let _ = done.await;
+        if let Some(running) = running {
+            running.close();
+            let _ = running.done.await;
         }
     }
 
@@ -64,17 +78,22 @@ impl Endpoint {
     /// Stops without waiting (testbed shutdown, chain removal).
     pub fn shut(&self) {
         if let Some(running) = self.running.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            running.cancel.cancel();
+            running.close();
         }
     }
 }
 
-async fn accept_loop(listener: TcpListener, router: Router, cancel: CancellationToken) {
+async fn accept_loop(listener: Arc<TcpListener>, router: Router, cancel: CancellationToken) {
     loop {
         tokio::select! {
-            accepted = listener.accept() => if let Ok((stream, _)) = accepted {
-                let _ = stream.set_nodelay(true);
-                tokio::spawn(serve_connection(stream, router.clone(), cancel.clone()));
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(serve_connection(stream, router.clone(), cancel.clone()));
+                }
+                Err(_) if cancel.is_cancelled() => return,
+                // Out of descriptors and the like: back off briefly, as a Go server does.
+                Err(_) => tokio::time::sleep(ACCEPT_RETRY).await,
             },
             _ = cancel.cancelled() => return,
         }
