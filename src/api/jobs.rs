@@ -53,6 +53,7 @@ pub struct ListQuery {
     #[param(rename = "type")]
     type_: Option<String>,
     /// Only jobs in this status.
+    #[param(inline)]
     status: Option<JobStatus>,
     /// At most this many (default 20, 1..=1000).
     limit: Option<usize>,
@@ -113,6 +114,7 @@ pub struct LogQuery {
     /// Only lines at or after this RFC 3339 time.
     since: Option<String>,
     /// `text` (default) or `jsonl`.
+    #[param(inline)]
     format: Option<LogFormat>,
     /// Stream new lines as Server-Sent Events until the job ends.
     follow: Option<bool>,
@@ -202,7 +204,7 @@ macro_rules! scoped_job_routes {
             }
 
             /// Jobs of this scope, newest first.
-            #[utoipa::path(get, path = "/jobs", tag = $tag, params(ListQuery), responses(
+            #[utoipa::path(get, path = "/jobs", operation_id = concat!(stringify!($module), "_list_jobs"), tag = $tag, params(ListQuery), responses(
                 (status = 200, description = "OK", body = crate::api::Ok<JobList>),
                 (status = 422, description = "invalid parameter, in the error envelope", body = crate::api::error::ErrorEnvelope),
             ))]
@@ -211,7 +213,7 @@ macro_rules! scoped_job_routes {
             }
 
             /// One job: status, progress, steps (a skipped step says why), result, error.
-            #[utoipa::path(get, path = "/jobs/{id}", tag = $tag, params(("id" = String, Path, description = "job id")), responses(
+            #[utoipa::path(get, path = "/jobs/{id}", operation_id = concat!(stringify!($module), "_get_job"), tag = $tag, params(("id" = String, Path, description = "job id")), responses(
                 (status = 200, description = "OK", body = crate::api::Ok<Job>),
                 (status = 404, description = "JOB_NOT_FOUND", body = crate::api::error::ErrorEnvelope),
             ))]
@@ -220,7 +222,7 @@ macro_rules! scoped_job_routes {
             }
 
             /// The job's log: text lines `[HH:MM:SSZ] step=… cmd="…" outcome`, JSON lines, or an SSE stream.
-            #[utoipa::path(get, path = "/jobs/{id}/logs", tag = $tag, params(("id" = String, Path, description = "job id"), LogQuery), responses(
+            #[utoipa::path(get, path = "/jobs/{id}/logs", operation_id = concat!(stringify!($module), "_job_logs"), tag = $tag, params(("id" = String, Path, description = "job id"), LogQuery), responses(
                 (status = 200, description = "text/plain, application/x-ndjson, or text/event-stream with follow=true", body = String),
                 (status = 404, description = "JOB_NOT_FOUND", body = crate::api::error::ErrorEnvelope),
                 (status = 422, description = "invalid parameter, in the error envelope", body = crate::api::error::ErrorEnvelope),
@@ -231,7 +233,7 @@ macro_rules! scoped_job_routes {
 
             /// Cancels a queued or running job (best effort, no rollback; later steps never
             /// start). A finished job is left unchanged and its final status returned.
-            #[utoipa::path(post, path = "/jobs/{id}/cancel", tag = $tag, params(("id" = String, Path, description = "job id")), responses(
+            #[utoipa::path(post, path = "/jobs/{id}/cancel", operation_id = concat!(stringify!($module), "_cancel_job"), tag = $tag, params(("id" = String, Path, description = "job id")), responses(
                 (status = 200, description = "OK", body = CancelAnswer),
                 (status = 404, description = "JOB_NOT_FOUND", body = crate::api::error::ErrorEnvelope),
             ))]
