@@ -30,6 +30,12 @@ async fn status_is_served_from_the_cache_without_listing_the_api_server() {
     let chains: Vec<&str> =
         data["chains"].as_array().unwrap().iter().map(|c| c["chainId"].as_str().unwrap()).collect();
     assert_eq!(chains, ["gwc", "mdsc", "fdsc-0", "fdsc-1"]);
+    for chain in data["chains"].as_array().unwrap() {
+        assert_eq!(chain["error"], Value::Null, "{chain}");
+        assert_eq!(chain["network"], chain["chainId"], "each node reports its own chain id");
+        assert!(chain["latestHeight"].as_str().unwrap().parse::<u64>().is_ok(), "{chain}");
+        assert_eq!(chain["catchingUp"], false);
+    }
     let gwc_svc =
         data["services"].as_array().unwrap().iter().find(|s| s["name"] == "cryptomeria-gwc").unwrap();
     let (rpc, _, _) = env.testbed.control.node_ports("gwc").unwrap();
@@ -97,6 +103,10 @@ async fn ports_give_node_port_urls_outside_and_service_dns_inside() {
         assert_eq!(chain["external"]["grpc"], format!("127.0.0.1:{grpc}"));
         assert_eq!(chain["internal"]["rpc"], format!("http://cryptomeria-{id}:26657"));
         assert_eq!(chain["internal"]["grpc"], format!("cryptomeria-{id}:9090"));
+        // The external URL really reaches that chain's node.
+        let url = format!("{}/status", chain["external"]["rpc"].as_str().unwrap());
+        let status: Value = bff.http.get(url).send().await.unwrap().json().await.unwrap();
+        assert_eq!(status["result"]["node_info"]["network"], id, "{id}'s NodePort answers as {id}");
     }
 }
 
