@@ -20,6 +20,12 @@ pub struct AppState {
     pub jobs: crate::jobs::JobStore,
     /// Recent node statuses for the often-polled pages.
     pub chain_status: crate::chain::StatusCache,
+    /// Layer 2 upstream calls: the same pooled client with the chains API's timeout.
+    pub chains: crate::chain::ChainClient,
+    /// Header times per chain for `/chains/{id}/blocktime`.
+    pub blocktimes: crate::chain::blocktime::HeaderCache,
+    /// The BFF runs in a pod (`mode=auto` then resolves to internal endpoints).
+    pub in_cluster: bool,
     pub settings: Arc<Settings>,
     /// Host of the kubeconfig's API server URL: the last resort for nodeHost.
     pub api_host: Option<String>,
@@ -63,10 +69,32 @@ impl AppState {
                 unreachable_grace: settings.timeouts.k8s_unreachable_grace,
             },
         );
-        let http = reqwest::Client::builder().build().map_err(StartError::Http)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.chains.chain_connect_timeout)
+            .build()
+            .map_err(StartError::Http)?;
+        let chains = crate::chain::ChainClient::new(http.clone(), settings.chains.chain_http_timeout);
+        let blocktimes = crate::chain::blocktime::HeaderCache::new(
+            settings.chains.blocktime_cache_blocks,
+            settings.chains.blocktime_cache_chains,
+        );
+        let in_cluster = crate::chain::endpoints::running_in_cluster(
+            std::env::var("KUBERNETES_SERVICE_HOST").ok().as_deref(),
+        );
         let chain_status = crate::chain::StatusCache::new(settings.timeouts.chain_status_ttl);
         let jobs = crate::jobs::JobStore::new(settings.jobs.limits(), crate::jobs::Redactor::default());
-        Ok(Self { kube, cache, http, chain_status, jobs, settings: Arc::new(settings), api_host })
+        Ok(Self {
+            kube,
+            cache,
+            http,
+            chain_status,
+            chains,
+            blocktimes,
+            in_cluster,
+            jobs,
+            settings: Arc::new(settings),
+            api_host,
+        })
     }
 }
 

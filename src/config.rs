@@ -29,6 +29,52 @@ pub struct Settings {
     pub timeouts: Timeouts,
     #[command(flatten)]
     pub jobs: JobSettings,
+    /// Boxed: keeps `Settings` small inside the CLI's command enum.
+    #[command(flatten)]
+    pub chains: Box<ChainSettings>,
+}
+
+/// Layer 2: fixed chain endpoints, upstream timeouts, the block-time header cache.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChainSettings {
+    /// Fixed endpoints of a chain, winning over discovery field by field:
+    /// `gwc=rpc=http://127.0.0.1:26657,api=http://127.0.0.1:1317,grpc=127.0.0.1:9090`.
+    /// Repeat the flag, or separate entries with `;` in the variable.
+    #[arg(long = "chain-endpoint", env = "CHAIN_ENDPOINTS", value_delimiter = ';')]
+    pub fixed_endpoints: Vec<crate::chain::endpoints::FixedEndpoint>,
+    /// Timeout of one upstream call of the chains API (RPC or REST).
+    #[arg(long, env = "CHAIN_HTTP_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub chain_http_timeout: Duration,
+    /// TCP connect timeout of the shared HTTP client.
+    #[arg(long, env = "CHAIN_CONNECT_TIMEOUT", default_value = "3s", value_parser = humantime::parse_duration)]
+    pub chain_connect_timeout: Duration,
+    /// How long `broadcastMode=block` waits for inclusion before 504 (CometBFT's own
+    /// `timeout_broadcast_tx_commit` default is 10s; a busy testbed needs more).
+    #[arg(long, env = "BROADCAST_BLOCK_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub broadcast_block_timeout: Duration,
+    /// Interval between inclusion checks of `broadcastMode=block`.
+    #[arg(long, env = "BROADCAST_POLL_INTERVAL", default_value = "200ms", value_parser = humantime::parse_duration)]
+    pub broadcast_poll_interval: Duration,
+    /// Header times kept per chain for blocktime (at least the largest window, 2000).
+    #[arg(long, env = "BLOCKTIME_CACHE_BLOCKS", default_value_t = 4000)]
+    pub blocktime_cache_blocks: usize,
+    /// Chains whose header times are kept at once.
+    #[arg(long, env = "BLOCKTIME_CACHE_CHAINS", default_value_t = 64)]
+    pub blocktime_cache_chains: usize,
+}
+
+impl Default for ChainSettings {
+    fn default() -> Self {
+        Self {
+            fixed_endpoints: Vec::new(),
+            chain_http_timeout: Duration::from_secs(10),
+            chain_connect_timeout: Duration::from_secs(3),
+            broadcast_block_timeout: Duration::from_secs(30),
+            broadcast_poll_interval: Duration::from_millis(200),
+            blocktime_cache_blocks: 4000,
+            blocktime_cache_chains: 64,
+        }
+    }
 }
 
 /// Bounds of the job engine.
@@ -112,6 +158,7 @@ impl Settings {
             listen,
             timeouts: Timeouts::default(),
             jobs: JobSettings::default(),
+            chains: Box::default(),
         }
     }
 }

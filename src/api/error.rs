@@ -18,6 +18,8 @@ pub enum ErrorCode {
     JobNotFound,
     PodNotFound,
     ChainNotFound,
+    /// A tx hash the chain does not know (yet): details say why it may be missing.
+    TxNotFound,
     MethodNotAllowed,
     JobConflict,
     ValidationError,
@@ -37,9 +39,11 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             Self::BadRequest => StatusCode::BAD_REQUEST,
-            Self::NotFound | Self::JobNotFound | Self::PodNotFound | Self::ChainNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            Self::NotFound
+            | Self::JobNotFound
+            | Self::PodNotFound
+            | Self::ChainNotFound
+            | Self::TxNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::JobConflict => StatusCode::CONFLICT,
             Self::ValidationError | Self::InvalidAddress | Self::InvalidHeight | Self::InvalidTxBytes => {
@@ -140,3 +144,52 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Layer 2: chain calls. Upstream errors keep the node's code and text in `details`; the
+/// URL goes to the log only (it may be a configured endpoint with credentials in it).
+impl From<crate::chain::Error> for ApiError {
+    fn from(e: crate::chain::Error) -> Self {
+        use crate::chain::Error as E;
+        match e {
+            E::ChainNotFound(id) => Self::new(ErrorCode::ChainNotFound, format!("chain {id} not found"))
+                .with_details(json!({"chainId": id})),
+            E::NoEndpoint { chain, kind } => {
+                Self::new(ErrorCode::UpstreamUnreachable, format!("no {kind} endpoint resolved for chain {chain}"))
+                    .with_details(json!({"chainId": chain, "endpoint": kind}))
+            }
+            E::InvalidAddress(reason) => {
+                Self::new(ErrorCode::InvalidAddress, "invalid bech32 address").with_details(json!({"reason": reason}))
+            }
+            E::InvalidHeight(reason) => {
+                Self::new(ErrorCode::InvalidHeight, "invalid height").with_details(json!({"reason": reason}))
+            }
+            E::InvalidTxBytes(reason) => Self::new(ErrorCode::InvalidTxBytes, "txBytes cannot be decoded")
+                .with_details(json!({"field": "txBytes", "reason": reason})),
+            E::Validation { field, message } => Self::validation(field, message),
+            ref unreachable @ E::Unreachable { .. } => {
+                Self::new(ErrorCode::UpstreamUnreachable, "chain node unreachable").with_internal(unreachable)
+            }
+            E::Timeout { timeout_ms, .. } => {
+                Self::new(ErrorCode::Timeout, format!("chain node did not answer within {timeout_ms} ms"))
+                    .with_details(json!({"timeoutMs": timeout_ms}))
+                    .with_internal(&e)
+            }
+            E::Upstream { ref status, ref code, ref message, .. } => {
+                Self::new(ErrorCode::UpstreamError, format!("chain node answered an error: {message}"))
+                    .with_details(json!({"upstreamStatus": status, "upstreamCode": code, "upstreamLog": message}))
+                    .with_internal(&e)
+            }
+            E::NotFound { what: "tx", reason } => Self::new(ErrorCode::TxNotFound, "tx not found (yet)").with_details(json!({
+                "reason": "not in any committed block: not included yet, rejected at CheckTx, or tx indexing is off",
+                "upstream": reason,
+            })),
+            E::NotFound { what, reason } => Self::new(ErrorCode::NotFound, format!("{what} not found"))
+                .with_details(json!({"upstream": reason})),
+            E::InclusionTimeout { txhash, timeout_ms } => Self::new(
+                ErrorCode::Timeout,
+                format!("tx was accepted but not included in a block within {timeout_ms} ms"),
+            )
+            .with_details(json!({"txhash": txhash, "timeoutMs": timeout_ms})),
+        }
+    }
+}

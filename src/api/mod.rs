@@ -2,6 +2,7 @@
 //! registered through one `OpenApiRouter` so the served routes and the OpenAPI document
 //! cannot drift apart. `router` is the single value main and the tests serve.
 
+mod chains;
 pub mod error;
 pub mod extract;
 mod health;
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> axum::Router {
             "/api/v1/system",
             system::router().merge(preflight::router()).merge(k8s::router()).merge(jobs::system::router()),
         )
+        .nest("/api/v1/chains", chains::router())
         .nest("/api/v1/utils", jobs::utils::router())
         .split_for_parts();
     router

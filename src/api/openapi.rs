@@ -16,6 +16,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "system", description = "Layer 1: the testbed's state, from the live cache"),
         (name = "k8s", description = "Layer 1: Kubernetes objects of the namespace"),
         (name = "system jobs", description = "start/connect/restart jobs: one at a time"),
+        (name = "chains", description = "Layer 2: chain discovery, reads, txs and block time"),
         (name = "utils jobs", description = "utility jobs: bounded by maxRunningJobs"),
     )
 )]

@@ -1,6 +1,50 @@
-//! Clients of the chains' own APIs (CometBFT RPC, Cosmos REST).
+//! Clients of the chains' own APIs (CometBFT RPC, Cosmos REST) and the chain-side domain of
+//! Layer 2: endpoint resolution, tx decode/build, block-time statistics. Nothing here knows
+//! axum or kube; `api::chains` turns these results and `Error` into HTTP.
 
+pub mod blocktime;
+pub mod client;
+pub mod endpoints;
+pub mod rest;
 pub mod rpc;
 mod status_cache;
+pub mod tx;
 
+pub use client::ChainClient;
 pub use status_cache::StatusCache;
+
+/// Why a chain call failed, in terms the API layer maps to SPEC §3 codes.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No chain pod and no fixed endpoint carries this id.
+    #[error("chain {0} not found")]
+    ChainNotFound(String),
+    /// The chain exists but the endpoint kind (`rpc`/`api`) could not be resolved.
+    #[error("no {kind} endpoint resolved for chain {chain}")]
+    NoEndpoint { chain: String, kind: &'static str },
+    #[error("invalid address: {0}")]
+    InvalidAddress(String),
+    #[error("invalid height: {0}")]
+    InvalidHeight(String),
+    #[error("invalid txBytes: {0}")]
+    InvalidTxBytes(String),
+    /// A request field out of range or of the wrong form.
+    #[error("invalid {field}: {message}")]
+    Validation { field: &'static str, message: String },
+    /// Connection refused, DNS failure, reset: the node is not there.
+    #[error("failed to reach {url}: {message}")]
+    Unreachable { url: String, message: String },
+    #[error("{url} did not answer within {timeout_ms} ms")]
+    Timeout { url: String, timeout_ms: u128 },
+    /// The node answered with an error (JSON-RPC error, REST error body, non-2xx).
+    #[error("{url} answered an error: {message}")]
+    Upstream { url: String, status: Option<u16>, code: Option<i64>, message: String },
+    /// The node asked about an object it does not have (REST gRPC code 5).
+    #[error("{what} not found: {reason}")]
+    NotFound { what: &'static str, reason: String },
+    /// A broadcast tx was not included within the wait of `broadcastMode=block`.
+    #[error("tx {txhash} was not included in a block within {timeout_ms} ms")]
+    InclusionTimeout { txhash: String, timeout_ms: u128 },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

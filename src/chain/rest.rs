@@ -1,0 +1,202 @@
+//! Cosmos REST (gRPC-gateway, SDK v0.50) reads and tx submission, shaped from the JSON forms
+//! in chain-shapes.md §2. Errors keep the upstream gRPC code; NotFound answers become
+//! `Error::NotFound` with the node's own text as the reason.
+
+use super::{ChainClient, Error, Result};
+use serde_json::{Value, json};
+
+fn u64_field(v: &Value, key: &str) -> Option<u64> {
+    match v.get(key)? {
+        Value::String(s) => s.parse().ok(),
+        Value::Number(n) => n.as_u64(),
+        _ => None,
+    }
+}
+
+fn not_found(what: &'static str) -> impl Fn(Error) -> Error {
+    move |e| match e {
+        e if e.is_upstream_not_found() => {
+            let reason = match &e {
+                Error::Upstream { message, .. } => message.clone(),
+                _ => String::new(),
+            };
+            Error::NotFound { what, reason }
+        }
+        other => other,
+    }
+}
+
+/// `account_number` and `sequence` of an auth account JSON, whatever its type: a
+/// BaseAccount, a ModuleAccount (`base_account`), or a vesting account
+/// (`base_vesting_account.base_account`).
+pub fn account_numbers(account: &Value) -> Option<(u64, u64)> {
+    let candidates =
+        [Some(account), account.get("base_account"), account.pointer("/base_vesting_account/base_account")];
+    candidates
+        .into_iter()
+        .flatten()
+        .find_map(|a| Some((u64_field(a, "account_number")?, u64_field(a, "sequence")?)))
+}
+
+/// The secp256k1 public key of an account, base64, when the chain knows it.
+pub fn account_public_key(account: &Value) -> Option<String> {
+    [account.get("pub_key"), account.pointer("/base_account/pub_key")]
+        .into_iter()
+        .flatten()
+        .find_map(|k| k.get("key").and_then(Value::as_str).map(str::to_string))
+}
+
+/// `GET /cosmos/auth/v1beta1/accounts/{address}` → the `account` object.
+pub async fn account(client: &ChainClient, api: &str, address: &str) -> Result<Value> {
+    let body = client
+        .rest_get(api, &format!("/cosmos/auth/v1beta1/accounts/{address}"), &[])
+        .await
+        .map_err(not_found("account"))?;
+    body.get("account").cloned().ok_or_else(|| super::rpc::malformed(api, "no account in answer"))
+}
+
+/// Balances of an address: one denom through `by_denom`, else the full list.
+pub async fn balances(
+    client: &ChainClient,
+    api: &str,
+    address: &str,
+    denom: Option<&str>,
+) -> Result<(Vec<Value>, Value)> {
+    match denom {
+        Some(denom) => {
+            let path = format!("/cosmos/bank/v1beta1/balances/{address}/by_denom");
+            let raw = client.rest_get(api, &path, &[("denom", denom)]).await?;
+            let balance =
+                raw.get("balance").cloned().unwrap_or_else(|| json!({"denom": denom, "amount": "0"}));
+            Ok((vec![balance], raw))
+        }
+        None => {
+            let path = format!("/cosmos/bank/v1beta1/balances/{address}");
+            let raw = client.rest_get(api, &path, &[]).await?;
+            let list = raw.get("balances").and_then(Value::as_array).cloned().unwrap_or_default();
+            Ok((list, raw))
+        }
+    }
+}
+
+/// `GET /cosmos/tx/v1beta1/txs/{hash}`: the whole answer (`tx` + `tx_response`).
+pub async fn tx_by_hash(client: &ChainClient, api: &str, hash: &str) -> Result<Value> {
+    client.rest_get(api, &format!("/cosmos/tx/v1beta1/txs/{hash}"), &[]).await.map_err(not_found("tx"))
+}
+
+/// `POST /cosmos/tx/v1beta1/simulate`.
+pub async fn simulate(client: &ChainClient, api: &str, tx_base64: &str) -> Result<Value> {
+    client.rest_post(api, "/cosmos/tx/v1beta1/simulate", &json!({"tx_bytes": tx_base64})).await
+}
+
+/// The broadcast modes the SDK v0.50 REST accepts (BLOCK was removed in v0.47).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamBroadcastMode {
+    Sync,
+    Async,
+}
+
+/// `POST /cosmos/tx/v1beta1/txs` → the `tx_response`.
+pub async fn broadcast(
+    client: &ChainClient,
+    api: &str,
+    tx_base64: &str,
+    mode: UpstreamBroadcastMode,
+) -> Result<Value> {
+    let mode = match mode {
+        UpstreamBroadcastMode::Sync => "BROADCAST_MODE_SYNC",
+        UpstreamBroadcastMode::Async => "BROADCAST_MODE_ASYNC",
+    };
+    let body = client
+        .rest_post(api, "/cosmos/tx/v1beta1/txs", &json!({"tx_bytes": tx_base64, "mode": mode}))
+        .await?;
+    body.get("tx_response").cloned().ok_or_else(|| super::rpc::malformed(api, "no tx_response in answer"))
+}
+
+/// `broadcastMode=block` on SDK v0.47+: a SYNC broadcast, then the tx is looked up every
+/// `poll` until it is in a block or `timeout` passes. A CheckTx failure returns at once.
+pub async fn broadcast_and_wait(
+    client: &ChainClient,
+    api: &str,
+    tx_base64: &str,
+    timeout: std::time::Duration,
+    poll: std::time::Duration,
+) -> Result<Value> {
+    let checked = broadcast(client, api, tx_base64, UpstreamBroadcastMode::Sync).await?;
+    let view = tx_response_view(&checked);
+    if view.code != 0 {
+        return Ok(checked);
+    }
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match tx_by_hash(client, api, &view.txhash).await {
+            Ok(found) => {
+                return found
+                    .get("tx_response")
+                    .cloned()
+                    .ok_or_else(|| super::rpc::malformed(api, "no tx_response"));
+            }
+            Err(Error::NotFound { .. }) => {}
+            Err(other) => return Err(other),
+        }
+        if tokio::time::Instant::now() + poll > deadline {
+            return Err(Error::InclusionTimeout { txhash: view.txhash, timeout_ms: timeout.as_millis() });
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+/// The shaped fields of a `tx_response`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TxResponseView {
+    pub txhash: String,
+    pub height: String,
+    pub code: i64,
+    pub codespace: String,
+    pub raw_log: String,
+    pub gas_wanted: String,
+    pub gas_used: String,
+    pub timestamp: String,
+    pub events: Value,
+}
+
+pub fn tx_response_view(r: &Value) -> TxResponseView {
+    let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    TxResponseView {
+        txhash: text("txhash"),
+        height: text("height"),
+        code: r.get("code").and_then(Value::as_i64).unwrap_or_default(),
+        codespace: text("codespace"),
+        raw_log: text("raw_log"),
+        gas_wanted: text("gas_wanted"),
+        gas_used: text("gas_used"),
+        timestamp: text("timestamp"),
+        events: r.get("events").cloned().unwrap_or_else(|| json!([])),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_numbers_are_found_in_base_module_and_vesting_accounts() {
+        let base =
+            json!({"@type": "/cosmos.auth.v1beta1.BaseAccount", "account_number": "7", "sequence": "3"});
+        assert_eq!(account_numbers(&base), Some((7, 3)));
+        let module = json!({"base_account": {"account_number": "1", "sequence": "0"}, "name": "bonded"});
+        assert_eq!(account_numbers(&module), Some((1, 0)));
+        let vesting =
+            json!({"base_vesting_account": {"base_account": {"account_number": "9", "sequence": "2"}}});
+        assert_eq!(account_numbers(&vesting), Some((9, 2)));
+        assert_eq!(account_numbers(&json!({})), None);
+    }
+
+    #[test]
+    fn tx_responses_are_shaped_with_defaults_for_missing_fields() {
+        let view =
+            tx_response_view(&json!({"txhash": "AB", "height": "5", "code": 32, "raw_log": "bad seq"}));
+        assert_eq!((view.txhash.as_str(), view.code, view.raw_log.as_str()), ("AB", 32, "bad seq"));
+        assert_eq!(view.events, json!([]));
+    }
+}

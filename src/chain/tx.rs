@@ -1,0 +1,403 @@
+//! Transactions as protobuf (SDK v0.50 `cosmos.tx.v1beta1`): decode client `txBytes` into
+//! JSON (messages with their type URL, decoded values for the types whose protos we have,
+//! memo, fee, signer infos, signatures) and build sign-doc material for client-side signing.
+//! The bytes themselves are never returned or logged; errors name the failure, not the input.
+
+use super::{Error, Result};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use cosmrs::proto::Any;
+use cosmrs::proto::cosmos::bank::v1beta1::{Input, MsgMultiSend, MsgSend, Output};
+use cosmrs::proto::cosmos::base::v1beta1::Coin;
+use cosmrs::proto::cosmos::crypto::secp256k1::PubKey;
+use cosmrs::proto::cosmos::tx::signing::v1beta1::SignMode;
+use cosmrs::proto::cosmos::tx::v1beta1::{
+    AuthInfo, Fee, ModeInfo, SignDoc, SignerInfo, TxBody, TxRaw, mode_info,
+};
+use prost::Message;
+use serde_json::{Value, json};
+use std::str::FromStr;
+
+pub const MSG_SEND: &str = "/cosmos.bank.v1beta1.MsgSend";
+pub const MSG_MULTI_SEND: &str = "/cosmos.bank.v1beta1.MsgMultiSend";
+pub const MSG_TRANSFER: &str = "/ibc.applications.transfer.v1.MsgTransfer";
+pub const SECP256K1_PUBKEY: &str = "/cosmos.crypto.secp256k1.PubKey";
+
+/// Bech32 address with a valid checksum (any prefix).
+pub fn validate_address(address: &str) -> Result<cosmrs::AccountId> {
+    cosmrs::AccountId::from_str(address).map_err(|e| Error::InvalidAddress(format!("{address}: {e}")))
+}
+
+/// `txBytes` from base64 (standard alphabet, padding optional); empty is invalid.
+pub fn tx_bytes_from_base64(text: &str) -> Result<Vec<u8>> {
+    let trimmed = text.trim();
+    let bytes = BASE64
+        .decode(trimmed)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed.trim_end_matches('=')))
+        .map_err(|e| Error::InvalidTxBytes(format!("not base64: {e}")))?;
+    if bytes.is_empty() {
+        return Err(Error::InvalidTxBytes("empty".into()));
+    }
+    Ok(bytes)
+}
+
+/// The three parts of a tx, decoded.
+pub struct DecodedParts {
+    pub body: TxBody,
+    pub auth_info: AuthInfo,
+    pub signatures: Vec<Vec<u8>>,
+}
+
+/// Decodes `TxRaw`, then its body and auth info.
+pub fn decode_parts(bytes: &[u8]) -> Result<DecodedParts> {
+    let raw = TxRaw::decode(bytes).map_err(|e| Error::InvalidTxBytes(format!("not a TxRaw: {e}")))?;
+    let body = TxBody::decode(raw.body_bytes.as_slice())
+        .map_err(|e| Error::InvalidTxBytes(format!("body is not a TxBody: {e}")))?;
+    let auth_info = AuthInfo::decode(raw.auth_info_bytes.as_slice())
+        .map_err(|e| Error::InvalidTxBytes(format!("authInfo is not an AuthInfo: {e}")))?;
+    Ok(DecodedParts { body, auth_info, signatures: raw.signatures })
+}
+
+fn coins_json(coins: &[Coin]) -> Value {
+    coins.iter().map(|c| json!({"denom": c.denom, "amount": c.amount})).collect()
+}
+
+/// `ibc.applications.transfer.v1.MsgTransfer` (ibc-go v8 `transfer/v1/tx.proto`); no
+/// ibc-proto crate is in the dependency graph, so its fields are declared here.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct MsgTransfer {
+    #[prost(string, tag = "1")]
+    pub source_port: String,
+    #[prost(string, tag = "2")]
+    pub source_channel: String,
+    #[prost(message, optional, tag = "3")]
+    pub token: Option<Coin>,
+    #[prost(string, tag = "4")]
+    pub sender: String,
+    #[prost(string, tag = "5")]
+    pub receiver: String,
+    #[prost(message, optional, tag = "6")]
+    pub timeout_height: Option<IbcHeight>,
+    #[prost(uint64, tag = "7")]
+    pub timeout_timestamp: u64,
+    #[prost(string, tag = "8")]
+    pub memo: String,
+}
+
+/// `ibc.core.client.v1.Height`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct IbcHeight {
+    #[prost(uint64, tag = "1")]
+    pub revision_number: u64,
+    #[prost(uint64, tag = "2")]
+    pub revision_height: u64,
+}
+
+/// The decoded value of a known message type; `None` for a type we have no proto for or
+/// bytes that do not decode as it.
+pub fn message_value(any: &Any) -> Option<Value> {
+    let bytes = any.value.as_slice();
+    match any.type_url.as_str() {
+        MSG_SEND => MsgSend::decode(bytes).ok().map(|m| {
+            json!({"fromAddress": m.from_address, "toAddress": m.to_address, "amount": coins_json(&m.amount)})
+        }),
+        MSG_MULTI_SEND => MsgMultiSend::decode(bytes).ok().map(|m| {
+            let side = |address: &str, coins: &[Coin]| json!({"address": address, "coins": coins_json(coins)});
+            json!({
+                "inputs": m.inputs.iter().map(|i| side(&i.address, &i.coins)).collect::<Vec<_>>(),
+                "outputs": m.outputs.iter().map(|o| side(&o.address, &o.coins)).collect::<Vec<_>>(),
+            })
+        }),
+        MSG_TRANSFER => MsgTransfer::decode(bytes).ok().map(|m| {
+            json!({
+                "sourcePort": m.source_port,
+                "sourceChannel": m.source_channel,
+                "token": m.token.map(|c| json!({"denom": c.denom, "amount": c.amount})),
+                "sender": m.sender,
+                "receiver": m.receiver,
+                "timeoutHeight": m.timeout_height.map(|h| json!({
+                    "revisionNumber": h.revision_number.to_string(),
+                    "revisionHeight": h.revision_height.to_string(),
+                })),
+                "timeoutTimestamp": m.timeout_timestamp.to_string(),
+                "memo": m.memo,
+            })
+        }),
+        _ => None,
+    }
+}
+
+fn any_json(any: &Any) -> Value {
+    match message_value(any) {
+        Some(value) => json!({"typeUrl": any.type_url, "decoded": true, "value": value}),
+        None => json!({"typeUrl": any.type_url, "decoded": false, "valueSize": any.value.len()}),
+    }
+}
+
+fn public_key_json(any: &Any) -> Value {
+    match any.type_url.as_str() {
+        SECP256K1_PUBKEY => match PubKey::decode(any.value.as_slice()) {
+            Ok(k) => json!({"typeUrl": any.type_url, "key": BASE64.encode(k.key)}),
+            Err(_) => json!({"typeUrl": any.type_url}),
+        },
+        _ => json!({"typeUrl": any.type_url}),
+    }
+}
+
+fn mode_json(mode: Option<&ModeInfo>) -> Value {
+    let name = |m: i32| SignMode::try_from(m).map(|m| m.as_str_name()).unwrap_or("UNKNOWN");
+    match mode.and_then(|m| m.sum.as_ref()) {
+        Some(mode_info::Sum::Single(s)) => json!({"single": {"mode": name(s.mode)}}),
+        Some(mode_info::Sum::Multi(m)) => {
+            json!({"multi": {"modeInfos": m.mode_infos.iter().map(|i| mode_json(Some(i))).collect::<Vec<_>>()}})
+        }
+        None => Value::Null,
+    }
+}
+
+/// The JSON view of a tx (SPEC §7 `tx/decode`): body, authInfo, signatures (base64), txhash.
+pub fn decode_json(bytes: &[u8]) -> Result<Value> {
+    let DecodedParts { body, auth_info, signatures } = decode_parts(bytes)?;
+    let fee = auth_info.fee.unwrap_or_default();
+    Ok(json!({
+        "txhash": super::rpc::tx_hash_hex(bytes),
+        "body": {
+            "messages": body.messages.iter().map(any_json).collect::<Vec<_>>(),
+            "memo": body.memo,
+            "timeoutHeight": body.timeout_height.to_string(),
+            "extensionOptions": body.extension_options.iter().map(any_json).collect::<Vec<_>>(),
+            "nonCriticalExtensionOptions": body.non_critical_extension_options.iter().map(any_json).collect::<Vec<_>>(),
+        },
+        "authInfo": {
+            "signerInfos": auth_info.signer_infos.iter().map(|s| json!({
+                "publicKey": s.public_key.as_ref().map(public_key_json),
+                "modeInfo": mode_json(s.mode_info.as_ref()),
+                "sequence": s.sequence.to_string(),
+            })).collect::<Vec<_>>(),
+            "fee": {
+                "amount": coins_json(&fee.amount),
+                "gasLimit": fee.gas_limit.to_string(),
+                "payer": fee.payer,
+                "granter": fee.granter,
+            },
+        },
+        "signatures": signatures.iter().map(|s| BASE64.encode(s)).collect::<Vec<_>>(),
+    }))
+}
+
+// ----- build --------------------------------------------------------------------------------
+
+fn text<'a>(value: &'a Value, camel: &str, snake: &str) -> Option<&'a str> {
+    value.get(camel).or_else(|| value.get(snake)).and_then(Value::as_str)
+}
+
+/// Coins from `[{"denom","amount"}]` (amount as string or number).
+pub fn coins_from_json(value: Option<&Value>, field: &'static str) -> Result<Vec<Coin>> {
+    let invalid = |message: String| Error::Validation { field, message };
+    let Some(value) = value else { return Ok(Vec::new()) };
+    let list = value.as_array().ok_or_else(|| invalid("must be a list of {denom, amount}".into()))?;
+    list.iter()
+        .map(|c| {
+            let denom = c.get("denom").and_then(Value::as_str).filter(|d| !d.is_empty());
+            let amount = match c.get("amount") {
+                Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                    Some(s.clone())
+                }
+                Some(Value::Number(n)) if n.is_u64() => Some(n.to_string()),
+                _ => None,
+            };
+            match (denom, amount) {
+                (Some(denom), Some(amount)) => Ok(Coin { denom: denom.to_string(), amount }),
+                _ => Err(invalid("each coin needs a denom and a non-negative integer amount".into())),
+            }
+        })
+        .collect()
+}
+
+/// A message from `{typeUrl, value}` JSON (camelCase or proto snake_case field names).
+pub fn message_from_json(type_url: &str, value: &Value) -> Result<Any> {
+    let address = |camel: &str, snake: &str| -> Result<String> {
+        let a = text(value, camel, snake).ok_or_else(|| Error::Validation {
+            field: "messages",
+            message: format!("{camel} is required"),
+        })?;
+        validate_address(a).map(|_| a.to_string())
+    };
+    let encoded = match type_url {
+        MSG_SEND => MsgSend {
+            from_address: address("fromAddress", "from_address")?,
+            to_address: address("toAddress", "to_address")?,
+            amount: coins_from_json(value.get("amount"), "messages")?,
+        }
+        .encode_to_vec(),
+        MSG_MULTI_SEND => {
+            let side = |key: &str| -> Result<Vec<(String, Vec<Coin>)>> {
+                let list = value.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+                list.iter()
+                    .map(|e| {
+                        let a = e.get("address").and_then(Value::as_str).unwrap_or_default();
+                        validate_address(a)?;
+                        Ok((a.to_string(), coins_from_json(e.get("coins"), "messages")?))
+                    })
+                    .collect()
+            };
+            MsgMultiSend {
+                inputs: side("inputs")?
+                    .into_iter()
+                    .map(|(address, coins)| Input { address, coins })
+                    .collect(),
+                outputs: side("outputs")?
+                    .into_iter()
+                    .map(|(address, coins)| Output { address, coins })
+                    .collect(),
+            }
+            .encode_to_vec()
+        }
+        other => {
+            return Err(Error::Validation {
+                field: "messages",
+                message: format!("cannot build {other}; supported: {MSG_SEND}, {MSG_MULTI_SEND}"),
+            });
+        }
+    };
+    Ok(Any { type_url: type_url.to_string(), value: encoded })
+}
+
+/// What the client signs (SIGN_MODE_DIRECT) and the parts it puts in its `TxRaw`.
+pub struct SignMaterial {
+    pub body_bytes: Vec<u8>,
+    pub auth_info_bytes: Vec<u8>,
+    pub sign_doc_bytes: Vec<u8>,
+}
+
+/// Everything a sign doc needs besides the messages.
+pub struct SignParams<'a> {
+    pub memo: String,
+    pub timeout_height: u64,
+    pub fee: Vec<Coin>,
+    pub gas_limit: u64,
+    /// Compressed secp256k1 public key of the single signer (33 bytes).
+    pub public_key: &'a [u8],
+    pub sequence: u64,
+    /// The chain id the node reports (`node_info.network`), not the API key.
+    pub network: &'a str,
+    pub account_number: u64,
+}
+
+pub fn sign_material(messages: Vec<Any>, p: SignParams<'_>) -> Result<SignMaterial> {
+    if p.public_key.len() != 33 {
+        return Err(Error::Validation {
+            field: "publicKey",
+            message: "must be a 33-byte compressed secp256k1 key".into(),
+        });
+    }
+    let body = TxBody { messages, memo: p.memo, timeout_height: p.timeout_height, ..Default::default() };
+    let signer = SignerInfo {
+        public_key: Some(Any {
+            type_url: SECP256K1_PUBKEY.into(),
+            value: PubKey { key: p.public_key.to_vec() }.encode_to_vec(),
+        }),
+        mode_info: Some(ModeInfo {
+            sum: Some(mode_info::Sum::Single(mode_info::Single { mode: SignMode::Direct as i32 })),
+        }),
+        sequence: p.sequence,
+    };
+    let auth_info = AuthInfo {
+        signer_infos: vec![signer],
+        fee: Some(Fee { amount: p.fee, gas_limit: p.gas_limit, ..Default::default() }),
+        ..Default::default()
+    };
+    let (body_bytes, auth_info_bytes) = (body.encode_to_vec(), auth_info.encode_to_vec());
+    let sign_doc = SignDoc {
+        body_bytes: body_bytes.clone(),
+        auth_info_bytes: auth_info_bytes.clone(),
+        chain_id: p.network.to_string(),
+        account_number: p.account_number,
+    };
+    Ok(SignMaterial { body_bytes, auth_info_bytes, sign_doc_bytes: sign_doc.encode_to_vec() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALICE: &str = "cosmos19rl4cm2hmr8afy4kldpxz3fka4jguq0auqdal4";
+
+    fn send(amount: &str) -> Any {
+        message_from_json(MSG_SEND, &json!({"fromAddress": ALICE, "toAddress": ALICE, "amount": [{"denom": "uatom", "amount": amount}]}))
+            .unwrap()
+    }
+
+    #[test]
+    fn bad_bech32_checksums_are_invalid_addresses() {
+        assert!(validate_address(ALICE).is_ok());
+        let broken = format!("{}5", &ALICE[..ALICE.len() - 1]);
+        assert!(matches!(validate_address(&broken), Err(Error::InvalidAddress(_))));
+        assert!(matches!(validate_address("nope"), Err(Error::InvalidAddress(_))));
+    }
+
+    #[test]
+    fn garbage_is_invalid_tx_bytes_and_never_panics() {
+        assert!(matches!(tx_bytes_from_base64("%%%"), Err(Error::InvalidTxBytes(_))));
+        assert!(matches!(tx_bytes_from_base64(""), Err(Error::InvalidTxBytes(_))));
+        for junk in [&b"\xff\xff\xff"[..], b"\x0a\x05abc", b"hello world"] {
+            assert!(matches!(decode_json(junk), Err(Error::InvalidTxBytes(_))));
+        }
+    }
+
+    #[test]
+    fn a_built_tx_decodes_back_to_its_message_fee_and_signer() {
+        let key = [2u8; 33];
+        let m = sign_material(
+            vec![send("5")],
+            SignParams {
+                memo: "hi".into(),
+                timeout_height: 0,
+                fee: vec![Coin { denom: "uatom".into(), amount: "200".into() }],
+                gas_limit: 200_000,
+                public_key: &key,
+                sequence: 4,
+                network: "gwc",
+                account_number: 1,
+            },
+        )
+        .unwrap();
+        let raw = TxRaw {
+            body_bytes: m.body_bytes,
+            auth_info_bytes: m.auth_info_bytes,
+            signatures: vec![vec![1; 64]],
+        };
+        let view = decode_json(&raw.encode_to_vec()).unwrap();
+        assert_eq!(view["body"]["messages"][0]["value"]["amount"][0]["amount"], "5");
+        assert_eq!(view["body"]["memo"], "hi");
+        assert_eq!(view["authInfo"]["fee"]["gasLimit"], "200000");
+        assert_eq!(view["authInfo"]["signerInfos"][0]["sequence"], "4");
+        assert_eq!(view["authInfo"]["signerInfos"][0]["modeInfo"]["single"]["mode"], "SIGN_MODE_DIRECT");
+        let doc = SignDoc::decode(m.sign_doc_bytes.as_slice()).unwrap();
+        assert_eq!((doc.chain_id.as_str(), doc.account_number), ("gwc", 1));
+    }
+
+    #[test]
+    fn ibc_transfers_decode_and_unknown_types_only_show_their_size() {
+        let transfer = MsgTransfer {
+            source_port: "transfer".into(),
+            source_channel: "channel-0".into(),
+            token: Some(Coin { denom: "uatom".into(), amount: "7".into() }),
+            sender: ALICE.into(),
+            receiver: ALICE.into(),
+            ..Default::default()
+        };
+        let any = Any { type_url: MSG_TRANSFER.into(), value: transfer.encode_to_vec() };
+        assert_eq!(message_value(&any).unwrap()["sourceChannel"], "channel-0");
+        let unknown = any_json(&Any { type_url: "/gwc.gateway.v1.MsgX".into(), value: vec![1, 2, 3] });
+        assert_eq!(unknown, json!({"typeUrl": "/gwc.gateway.v1.MsgX", "decoded": false, "valueSize": 3}));
+    }
+
+    #[test]
+    fn unsupported_build_types_and_bad_amounts_are_validation_errors() {
+        assert!(matches!(message_from_json("/x.Msg", &json!({})), Err(Error::Validation { .. })));
+        let bad =
+            json!({"fromAddress": ALICE, "toAddress": ALICE, "amount": [{"denom": "uatom", "amount": "-1"}]});
+        assert!(matches!(message_from_json(MSG_SEND, &bad), Err(Error::Validation { .. })));
+    }
+}
