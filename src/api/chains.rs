@@ -148,7 +148,7 @@ pub struct ChainList {
 const INCLUDE_PARTS: [&str; 3] = ["endpoints", "ports", "meta"];
 
 /// The chains and where to reach them.
-#[utoipa::path(get, path = "/", tag = "chains", params(ListQuery), responses(
+#[utoipa::path(get, operation_id = "chains_list_chains", path = "/", tag = "chains", params(ListQuery), responses(
     (status = 200, description = "OK", body = super::Ok<ChainList>),
     (status = 422, description = "invalid mode or include, in the error envelope", body = ErrorEnvelope),
     (status = 500, description = "the cache is not available, in the error envelope", body = ErrorEnvelope),
@@ -223,7 +223,7 @@ pub struct ChainInfo {
 }
 
 /// Node info and app version.
-#[utoipa::path(get, path = "/{chainId}/info", tag = "chains",
+#[utoipa::path(get, operation_id = "chains_info", path = "/{chainId}/info", tag = "chains",
     params(("chainId" = String, Path, description = "chain id (instance label)")),
     responses(
         (status = 200, description = "OK", body = super::Ok<ChainInfo>),
@@ -274,7 +274,7 @@ pub struct ChainStatus {
 }
 
 /// Sync state: latest height and time, catching up.
-#[utoipa::path(get, path = "/{chainId}/status", tag = "chains",
+#[utoipa::path(get, operation_id = "chains_status", path = "/{chainId}/status", tag = "chains",
     params(("chainId" = String, Path, description = "chain id (instance label)")),
     responses(
         (status = 200, description = "OK", body = super::Ok<ChainStatus>),
@@ -312,7 +312,7 @@ pub struct AccountView {
 }
 
 /// Account number and sequence (for signing).
-#[utoipa::path(get, path = "/{chainId}/accounts/{address}", tag = "chains",
+#[utoipa::path(get, operation_id = "chains_account", path = "/{chainId}/accounts/{address}", tag = "chains",
     params(("chainId" = String, Path, description = "chain id"), ("address" = String, Path, description = "bech32 address")),
     responses(
         (status = 200, description = "OK", body = super::Ok<AccountView>),
@@ -365,7 +365,7 @@ pub struct BalancesView {
 }
 
 /// Balances of an address, all denoms or one.
-#[utoipa::path(get, path = "/{chainId}/balances/{address}", tag = "chains",
+#[utoipa::path(get, operation_id = "chains_balances", path = "/{chainId}/balances/{address}", tag = "chains",
     params(("chainId" = String, Path, description = "chain id"), ("address" = String, Path, description = "bech32 address"), DenomQuery),
     responses(
         (status = 200, description = "OK", body = super::Ok<BalancesView>),
@@ -406,7 +406,7 @@ pub struct MempoolView {
 }
 
 /// Pending txs in the node's mempool.
-#[utoipa::path(get, path = "/{chainId}/mempool", tag = "chains",
+#[utoipa::path(get, operation_id = "chains_mempool", path = "/{chainId}/mempool", tag = "chains",
     params(("chainId" = String, Path, description = "chain id")),
     responses(
         (status = 200, description = "OK", body = super::Ok<MempoolView>),
@@ -464,7 +464,7 @@ async fn block_summary(
 }
 
 /// The latest block.
-#[utoipa::path(get, path = "/{chainId}/blocks/latest", tag = "chains",
+#[utoipa::path(get, operation_id = "chains_latest_block", path = "/{chainId}/blocks/latest", tag = "chains",
     params(("chainId" = String, Path, description = "chain id")),
     responses(
         (status = 200, description = "OK", body = super::Ok<BlockSummary>),
@@ -489,7 +489,7 @@ fn parse_height(text: &str) -> Result<u64, chain::Error> {
 }
 
 /// The block at a height.
-#[utoipa::path(get, path = "/{chainId}/blocks/{height}", tag = "chains",
+#[utoipa::path(get, operation_id = "chains_block", path = "/{chainId}/blocks/{height}", tag = "chains",
     params(("chainId" = String, Path, description = "chain id"), ("height" = String, Path, description = "block height (positive integer)")),
     responses(
         (status = 200, description = "OK", body = super::Ok<BlockSummary>),
@@ -542,7 +542,7 @@ pub struct BlockTxs {
 }
 
 /// The txs of a block, as hashes, summaries or decoded.
-#[utoipa::path(get, path = "/{chainId}/blocks/{height}/txs", tag = "chains",
+#[utoipa::path(get, operation_id = "chains_block_txs", path = "/{chainId}/blocks/{height}/txs", tag = "chains",
     params(("chainId" = String, Path, description = "chain id"), ("height" = String, Path, description = "block height"), TxsQuery),
     responses(
         (status = 200, description = "OK", body = super::Ok<BlockTxs>),
@@ -630,7 +630,7 @@ pub struct TxResult {
 const TX_HASH_HEX_LEN: usize = 64;
 
 /// A committed tx by hash; 404 TX_NOT_FOUND (with the reason) until it is in a block.
-#[utoipa::path(get, path = "/{chainId}/tx/{hash}", tag = "chains",
+#[utoipa::path(get, operation_id = "chains_tx_by_hash", path = "/{chainId}/tx/{hash}", tag = "chains",
     params(("chainId" = String, Path, description = "chain id"), ("hash" = String, Path, description = "tx hash, 64 hex digits")),
     responses(
         (status = 200, description = "OK", body = super::Ok<TxResult>),
@@ -701,7 +701,7 @@ pub struct SimulateResult {
 }
 
 /// Runs a signed tx without committing it: gas used and wanted.
-#[utoipa::path(post, path = "/{chainId}/simulate", tag = "chains", request_body = TxBytesRequest,
+#[utoipa::path(post, operation_id = "chains_simulate", path = "/{chainId}/simulate", tag = "chains", request_body = TxBytesRequest,
     params(("chainId" = String, Path, description = "chain id")),
     responses(
         (status = 200, description = "OK", body = super::Ok<SimulateResult>),
@@ -760,7 +760,7 @@ pub struct BroadcastResult {
 }
 
 /// Submits a signed tx (`sync`, `async`, or `block` = sync + wait for inclusion, 504 on timeout).
-#[utoipa::path(post, path = "/{chainId}/broadcast", tag = "chains", request_body = BroadcastRequest,
+#[utoipa::path(post, operation_id = "chains_broadcast", path = "/{chainId}/broadcast", tag = "chains", request_body = BroadcastRequest,
     params(("chainId" = String, Path, description = "chain id")),
     responses(
         (status = 200, description = "OK (a non-zero code is the chain's verdict on the tx)", body = super::Ok<BroadcastResult>),
@@ -828,7 +828,7 @@ pub struct DecodedTx {
 }
 
 /// Decodes a tx's protobuf: messages, memo, fee, signer infos, signatures.
-#[utoipa::path(post, path = "/{chainId}/tx/decode", tag = "chains", request_body = TxBytesRequest,
+#[utoipa::path(post, operation_id = "chains_decode", path = "/{chainId}/tx/decode", tag = "chains", request_body = TxBytesRequest,
     params(("chainId" = String, Path, description = "chain id")),
     responses(
         (status = 200, description = "OK", body = super::Ok<DecodedTx>),
@@ -925,7 +925,7 @@ fn gas_limit(value: Option<&Value>) -> Result<u64, chain::Error> {
 }
 
 /// Sign-doc material for client-side signing (account number and sequence from the chain).
-#[utoipa::path(post, path = "/{chainId}/tx/build", tag = "chains", request_body = BuildRequest,
+#[utoipa::path(post, operation_id = "chains_build", path = "/{chainId}/tx/build", tag = "chains", request_body = BuildRequest,
     params(("chainId" = String, Path, description = "chain id")),
     responses(
         (status = 200, description = "OK", body = super::Ok<BuildResult>),
@@ -1031,7 +1031,7 @@ pub struct BlocktimeView {
 }
 
 /// Block-time statistics over the latest `window` blocks (seconds).
-#[utoipa::path(get, path = "/{chainId}/blocktime", tag = "chains",
+#[utoipa::path(get, operation_id = "chains_blocktime", path = "/{chainId}/blocktime", tag = "chains",
     params(("chainId" = String, Path, description = "chain id"), BlocktimeQuery),
     responses(
         (status = 200, description = "OK", body = super::Ok<BlocktimeView>),
