@@ -778,13 +778,16 @@ async fn broadcast(
 ) -> Result<Response, ApiError> {
     let api = upstream(&state, &chain_id, "api")?;
     let mode = body.broadcast_mode.as_deref().unwrap_or("sync").to_ascii_lowercase();
+    let upstream_mode = match mode.as_str() {
+        "sync" => Some(rest::UpstreamBroadcastMode::Sync),
+        "async" => Some(rest::UpstreamBroadcastMode::Async),
+        "block" => None,
+        _ => return Err(ApiError::validation("broadcastMode", "broadcastMode must be sync, async or block")),
+    };
     let (_, tx_base64) = checked_tx(&body.tx_bytes)?;
-    let raw = match mode.as_str() {
-        "sync" => rest::broadcast(&state.chains, &api, &tx_base64, rest::UpstreamBroadcastMode::Sync).await?,
-        "async" => {
-            rest::broadcast(&state.chains, &api, &tx_base64, rest::UpstreamBroadcastMode::Async).await?
-        }
-        "block" => {
+    let raw = match upstream_mode {
+        Some(upstream_mode) => rest::broadcast(&state.chains, &api, &tx_base64, upstream_mode).await?,
+        None => {
             let settings = &state.settings.chains;
             rest::broadcast_and_wait(
                 &state.chains,
@@ -795,7 +798,6 @@ async fn broadcast(
             )
             .await?
         }
-        _ => return Err(ApiError::validation("broadcastMode", "broadcastMode must be sync, async or block")),
     };
     let view = rest::tx_response_view(&raw);
     Ok(super::ok(BroadcastResult {

@@ -237,7 +237,7 @@ pub async fn measure(
     if let Some(report) = cache.memo(rpc, &memo_key) {
         return Ok(Measured { report, cached: true, latest_height: latest, network: status.network });
     }
-    let from = latest.saturating_sub(window - 1).max(1);
+    let from = latest.saturating_sub(window.saturating_sub(1)).max(1);
     if latest <= from {
         return Err(super::Error::Validation {
             field: "window",

@@ -323,6 +323,13 @@ async fn tx_build_output_signed_by_the_test_key_broadcasts_in_block_mode() {
     assert_eq!(sent["data"]["height"], height.to_string());
     assert_eq!(sent["data"]["broadcastMode"], "block");
     assert_eq!(node.balance(&to, "uatom"), recipient_before + 777);
+
+    // The same bytes again fail CheckTx (sequence used): block mode answers at once with the code.
+    let (code, again) =
+        post(&bff, "/api/v1/chains/gwc/broadcast", &json!({"txBytes": tx, "broadcastMode": "block"})).await;
+    assert_eq!(code, 200, "{again}");
+    assert_ne!(again["data"]["code"], 0, "{again}");
+    assert_eq!(again["data"]["height"], "0");
     let (_, after) = bff.get(&format!("/api/v1/chains/gwc/accounts/{admin}")).await;
     assert_eq!(after["data"]["sequence"], "1");
 
@@ -534,7 +541,7 @@ async fn bad_input_and_upstream_failures_have_their_codes() {
     let (code, body) =
         post(&bff, "/api/v1/chains/gwc/broadcast", &json!({"txBytes": "AA==", "broadcastMode": "commit"}))
             .await;
-    assert_eq!(code, 422, "{body}");
+    assert_eq!((code, error_code(&body)), (422, "VALIDATION_ERROR"), "{body}");
     let (code, body) = post(&bff, "/api/v1/chains/gwc/simulate", &json!({})).await;
     assert_eq!((code, error_code(&body)), (400, "BAD_REQUEST"));
 
