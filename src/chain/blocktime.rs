@@ -178,6 +178,20 @@ impl HeaderCache {
         f(chains.entry(key.to_string()).or_default())
     }
 
+    /// Forgets a chain's headers when they cannot be its history any more: heights above
+    /// the node's tip, or a different time at the tip (the chain was reset or the endpoint
+    /// now points at another node).
+    pub fn check_tip(&self, key: &str, latest: u64, latest_time: Option<Timestamp>) {
+        self.with(key, |c| {
+            let went_back = c.times.last_key_value().is_some_and(|(h, _)| *h > latest);
+            let rewritten =
+                matches!((c.times.get(&latest), latest_time), (Some(cached), Some(t)) if *cached != t);
+            if went_back || rewritten {
+                *c = ChainHeaders::default();
+            }
+        });
+    }
+
     /// The memoized report for exactly this key, if any.
     pub fn memo(&self, key: &str, memo: &MemoKey) -> Option<Report> {
         self.with(key, |c| c.memo.as_ref().filter(|(k, _)| k == memo).map(|(_, r)| r.clone()))
@@ -233,6 +247,7 @@ pub async fn measure(
     use futures::{StreamExt as _, TryStreamExt as _};
     let (status, _) = super::rpc::node_status(client, rpc).await?;
     let latest = status.latest_height.unwrap_or_default();
+    cache.check_tip(rpc, latest, status.latest_time.as_deref().and_then(|t| t.parse().ok()));
     let memo_key = MemoKey { latest_height: latest, window, percentiles: percentiles.to_vec() };
     if let Some(report) = cache.memo(rpc, &memo_key) {
         return Ok(Measured { report, cached: true, latest_height: latest, network: status.network });
@@ -323,5 +338,18 @@ mod tests {
         assert!(cache.missing("gwc", 101, 2100).is_empty());
         assert_eq!(cache.window("gwc", 2099, 2100).unwrap().len(), 2);
         assert!(cache.window("gwc", 100, 101).is_none());
+    }
+
+    #[test]
+    fn a_chain_that_went_back_or_rewrote_its_tip_is_forgotten() {
+        let cache = HeaderCache::new(0, 4);
+        cache.insert("gwc", (1..=10).map(|h| (h, at(h as f64))));
+        cache.check_tip("gwc", 10, Some(at(10.0)));
+        assert!(cache.missing("gwc", 1, 10).is_empty(), "same tip, same time: kept");
+        cache.check_tip("gwc", 10, Some(at(99.0)));
+        assert_eq!(cache.missing("gwc", 1, 10).len(), 10, "another time at the tip: forgotten");
+        cache.insert("gwc", (1..=10).map(|h| (h, at(h as f64))));
+        cache.check_tip("gwc", 5, None);
+        assert_eq!(cache.missing("gwc", 1, 5).len(), 5, "tip below the cache: forgotten");
     }
 }
