@@ -282,6 +282,17 @@ async fn a_signed_send_simulates_decodes_broadcasts_and_is_found_once_in_a_block
     );
     let (_, block) = bff.get(&format!("/api/v1/chains/gwc/blocks/{height}")).await;
     assert_eq!(block["data"]["txCount"], 1);
+
+    // async: the node takes the next sequence without waiting for CheckTx's verdict.
+    let next = signed_send(&key, &to, 1, number, sequence + 1, "async");
+    let (code, queued) =
+        post(&bff, "/api/v1/chains/gwc/broadcast", &json!({"txBytes": next, "broadcastMode": "async"})).await;
+    assert_eq!(code, 200, "{queued}");
+    assert_eq!(
+        (queued["data"]["broadcastMode"].as_str(), queued["data"]["code"].as_i64()),
+        (Some("async"), Some(0))
+    );
+    assert_eq!(queued["data"]["height"], "0");
 }
 
 #[tokio::test]
