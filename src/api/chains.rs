@@ -110,7 +110,8 @@ fn upstream(state: &AppState, chain_id: &str, kind: &'static str) -> Result<Stri
 pub struct ListQuery {
     /// `external` (NodePort), `internal` (cluster DNS) or `auto` (default).
     mode: Option<Mode>,
-    /// Comma list of `endpoints`, `ports`, `meta`; default all.
+    /// Comma list of `endpoints`, `ports`, `meta`, `network`; default all. `network` asks
+    /// each node (memoized, short timeout); leave it out for a pure cache read.
     include: Option<String>,
 }
 
@@ -135,6 +136,9 @@ pub struct ChainSummary {
     pub ports: Option<BTreeMap<String, i32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meta: Option<ChainMeta>,
+    /// What the node reports as its chain id (`node_info.network`); null when unreachable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<Option<String>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -145,7 +149,7 @@ pub struct ChainList {
     pub items: Vec<ChainSummary>,
 }
 
-const INCLUDE_PARTS: [&str; 3] = ["endpoints", "ports", "meta"];
+const INCLUDE_PARTS: [&str; 4] = ["endpoints", "ports", "meta", "network"];
 
 /// The chains and where to reach them.
 #[utoipa::path(get, operation_id = "chains_list_chains", path = "/", tag = "chains", params(ListQuery), responses(
@@ -164,15 +168,27 @@ async fn list_chains(
     if let Some(bad) = include.iter().find(|p| !INCLUDE_PARTS.contains(p)) {
         return Err(ApiError::validation(
             "include",
-            format!("unknown part {bad}; use endpoints, ports, meta"),
+            format!("unknown part {bad}; use {}", INCLUDE_PARTS.join(", ")),
         ));
     }
     let mode = q.mode.unwrap_or_default();
-    let items = chain_ids(&state)?
+    let ids = chain_ids(&state)?;
+    let networks: Vec<Option<Option<String>>> = if include.contains(&"network") {
+        futures::future::join_all(ids.iter().map(|id| reported_network(&state, id)))
+            .await
+            .into_iter()
+            .map(Some)
+            .collect()
+    } else {
+        vec![None; ids.len()]
+    };
+    let items = ids
         .into_iter()
-        .map(|id| {
+        .zip(networks)
+        .map(|(id, network)| {
             let r = resolve(&state, &id, mode)?;
             Ok(ChainSummary {
+                network,
                 endpoints: include.contains(&"endpoints").then_some(r.endpoints),
                 ports: if include.contains(&"ports") { r.ports } else { None },
                 meta: include.contains(&"meta").then(|| ChainMeta {
@@ -185,6 +201,14 @@ async fn list_chains(
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     Ok(super::ok(ChainList { mode: mode.effective(state.in_cluster), items }))
+}
+
+/// The node's own chain id through the BFF's endpoint, from the status memo; `None` when
+/// the node cannot be asked.
+async fn reported_network(state: &AppState, chain_id: &str) -> Option<String> {
+    let rpc_url = upstream(state, chain_id, "rpc").ok()?;
+    let timeout = state.settings.timeouts.chain_status_timeout;
+    state.chain_status.status(&state.http, &rpc_url, timeout).await.ok().map(|s| s.network)
 }
 
 // ----- reads ----------------------------------------------------------------------------------

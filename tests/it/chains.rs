@@ -114,12 +114,16 @@ async fn chains_are_listed_with_endpoints_ports_and_meta_in_every_mode() {
     assert!(gwc["endpoints"]["grpc"].as_str().unwrap().ends_with(&format!(":{grpc_port}")), "{gwc}");
     assert_eq!(gwc["ports"], json!({"rpc": 26657, "api": 1317, "grpc": 9090}));
     assert_eq!(gwc["meta"], json!({"component": "gwc", "instance": "gwc", "source": "k8s.service.nodeport"}));
+    assert_eq!(gwc["network"], "gwc", "the node's own chain id, next to the API key");
 
     let (_, internal) = bff.get("/api/v1/chains?mode=internal&include=endpoints").await;
     let gwc = &internal["data"]["items"][0];
     assert_eq!(gwc["endpoints"]["rpc"], "http://cryptomeria-gwc:26657");
     assert_eq!(gwc["endpoints"]["grpc"], "cryptomeria-gwc:9090");
-    assert!(gwc.get("meta").is_none() && gwc.get("ports").is_none(), "include limits the parts: {gwc}");
+    assert!(
+        gwc.get("meta").is_none() && gwc.get("ports").is_none() && gwc.get("network").is_none(),
+        "include limits the parts: {gwc}"
+    );
 
     let (code, body) = bff.get("/api/v1/chains?mode=sideways").await;
     assert_eq!((code, error_code(&body)), (422, "VALIDATION_ERROR"));
@@ -153,6 +157,7 @@ async fn fixed_endpoints_win_over_discovery_and_add_chains_of_their_own() {
     assert_eq!(gwc["meta"]["source"], "config");
     assert!(gwc["endpoints"]["api"].as_str().is_some(), "unfixed fields still come from discovery");
     assert!(items.iter().any(|i| i["chainId"] == "elsewhere"));
+    assert_eq!(gwc["network"], "mdsc", "the list shows the API key and the node's network apart");
     // gwc's key now reads mdsc's node: chainId and the upstream network differ.
     let (code, status) = bff.get("/api/v1/chains/gwc/status").await;
     assert_eq!(code, 200, "{status}");
