@@ -582,3 +582,40 @@ async fn bad_input_and_upstream_failures_have_their_codes() {
     let (code, _) = bff.get("/api/v1/chains/gwc/status").await;
     assert_eq!(code, 200);
 }
+
+#[tokio::test]
+async fn a_node_that_accepts_but_never_answers_is_a_504_timeout() {
+    let env = manual_env().await;
+    // A listener that takes connections and says nothing: a hung node.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let (bff, _) = Bff::start_with(
+        &env.testbed.kubeconfig,
+        |s| {
+            s.chains.fixed_endpoints =
+                vec![format!("hung=rpc={silent_url},api={silent_url}").parse().unwrap()];
+            s.chains.chain_http_timeout = Duration::from_millis(300);
+        },
+        |_| axum::Router::new(),
+    )
+    .await;
+    bff.wait_readyz(200).await;
+    for path in ["/api/v1/chains/hung/status", "/api/v1/chains/hung/blocktime"] {
+        let (code, body) = bff.get(path).await;
+        assert_eq!((code, error_code(&body)), (504, "TIMEOUT"), "{path}: {body}");
+    }
+    let (code, body) = post(
+        &bff,
+        "/api/v1/chains/hung/simulate",
+        &json!({"txBytes": signed_send(&admin_key(CHAIN), &recipient(CHAIN), 1, 0, 0, "")}),
+    )
+    .await;
+    assert_eq!((code, error_code(&body)), (504, "TIMEOUT"), "{body}");
+    holder.abort();
+}
