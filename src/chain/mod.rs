@@ -5,6 +5,7 @@
 pub mod blocktime;
 pub mod client;
 pub mod endpoints;
+pub mod ibc;
 pub mod rest;
 pub mod rpc;
 mod status_cache;

@@ -20,7 +20,6 @@ use std::str::FromStr;
 
 pub const MSG_SEND: &str = "/cosmos.bank.v1beta1.MsgSend";
 pub const MSG_MULTI_SEND: &str = "/cosmos.bank.v1beta1.MsgMultiSend";
-pub const MSG_TRANSFER: &str = "/ibc.applications.transfer.v1.MsgTransfer";
 pub const SECP256K1_PUBKEY: &str = "/cosmos.crypto.secp256k1.PubKey";
 
 /// Bech32 address with a valid checksum (any prefix).
@@ -62,37 +61,6 @@ fn coins_json(coins: &[Coin]) -> Value {
     coins.iter().map(|c| json!({"denom": c.denom, "amount": c.amount})).collect()
 }
 
-/// `ibc.applications.transfer.v1.MsgTransfer` (ibc-go v8 `transfer/v1/tx.proto`); no
-/// ibc-proto crate is in the dependency graph, so its fields are declared here.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct MsgTransfer {
-    #[prost(string, tag = "1")]
-    pub source_port: String,
-    #[prost(string, tag = "2")]
-    pub source_channel: String,
-    #[prost(message, optional, tag = "3")]
-    pub token: Option<Coin>,
-    #[prost(string, tag = "4")]
-    pub sender: String,
-    #[prost(string, tag = "5")]
-    pub receiver: String,
-    #[prost(message, optional, tag = "6")]
-    pub timeout_height: Option<IbcHeight>,
-    #[prost(uint64, tag = "7")]
-    pub timeout_timestamp: u64,
-    #[prost(string, tag = "8")]
-    pub memo: String,
-}
-
-/// `ibc.core.client.v1.Height`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct IbcHeight {
-    #[prost(uint64, tag = "1")]
-    pub revision_number: u64,
-    #[prost(uint64, tag = "2")]
-    pub revision_height: u64,
-}
-
 /// The decoded value of a known message type; `None` for a type we have no proto for or
 /// bytes that do not decode as it.
 pub fn message_value(any: &Any) -> Option<Value> {
@@ -108,22 +76,7 @@ pub fn message_value(any: &Any) -> Option<Value> {
                 "outputs": m.outputs.iter().map(|o| side(&o.address, &o.coins)).collect::<Vec<_>>(),
             })
         }),
-        MSG_TRANSFER => MsgTransfer::decode(bytes).ok().map(|m| {
-            json!({
-                "sourcePort": m.source_port,
-                "sourceChannel": m.source_channel,
-                "token": m.token.map(|c| json!({"denom": c.denom, "amount": c.amount})),
-                "sender": m.sender,
-                "receiver": m.receiver,
-                "timeoutHeight": m.timeout_height.map(|h| json!({
-                    "revisionNumber": h.revision_number.to_string(),
-                    "revisionHeight": h.revision_height.to_string(),
-                })),
-                "timeoutTimestamp": m.timeout_timestamp.to_string(),
-                "memo": m.memo,
-            })
-        }),
-        _ => None,
+        _ => super::ibc::message_value(any),
     }
 }
 
@@ -379,7 +332,7 @@ mod tests {
 
     #[test]
     fn ibc_transfers_decode_and_unknown_types_only_show_their_size() {
-        let transfer = MsgTransfer {
+        let transfer = super::super::ibc::MsgTransfer {
             source_port: "transfer".into(),
             source_channel: "channel-0".into(),
             token: Some(Coin { denom: "uatom".into(), amount: "7".into() }),
@@ -387,7 +340,7 @@ mod tests {
             receiver: ALICE.into(),
             ..Default::default()
         };
-        let any = Any { type_url: MSG_TRANSFER.into(), value: transfer.encode_to_vec() };
+        let any = Any { type_url: super::super::ibc::MSG_TRANSFER.into(), value: transfer.encode_to_vec() };
         assert_eq!(message_value(&any).unwrap()["sourceChannel"], "channel-0");
         let unknown = any_json(&Any { type_url: "/gwc.gateway.v1.MsgX".into(), value: vec![1, 2, 3] });
         assert_eq!(unknown, json!({"typeUrl": "/gwc.gateway.v1.MsgX", "decoded": false, "valueSize": 3}));
