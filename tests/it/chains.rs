@@ -619,3 +619,51 @@ async fn a_node_that_accepts_but_never_answers_is_a_504_timeout() {
     assert_eq!((code, error_code(&body)), (504, "TIMEOUT"), "{body}");
     holder.abort();
 }
+
+/// Everything the BFF logs while the test runs (the test runtime is single-threaded, so the
+/// BFF's tasks log through this thread's default subscriber).
+#[derive(Clone, Default)]
+struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn tx_bytes_never_reach_the_logs_or_the_error_bodies() {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let env = manual_env().await;
+    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let key = admin_key(CHAIN);
+    let (number, sequence) = admin_account(&bff, &address_of(&key)).await;
+    let good = signed_send(&key, &recipient(CHAIN), 5, number, sequence, "logged?");
+    let overspend = signed_send(&key, &recipient(CHAIN), 10_000_000_000_000, number, sequence, "too much");
+    let garbage = BASE64.encode(b"definitely not a protobuf tx, but valid base64");
+    let mut bodies = String::new();
+    for tx in [&good, &overspend, &garbage] {
+        for route in ["simulate", "broadcast", "tx/decode"] {
+            let (_, body) = post(&bff, &format!("/api/v1/chains/gwc/{route}"), &json!({"txBytes": tx})).await;
+            bodies.push_str(&body.to_string());
+        }
+    }
+    assert!(bodies.contains("UPSTREAM_ERROR") && bodies.contains("INVALID_TX_BYTES"), "{bodies}");
+    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(logged.contains("request failed"), "the upstream error was logged: {logged}");
+    for tx in [&good, &overspend, &garbage] {
+        assert!(!logged.contains(tx.as_str()), "txBytes in the logs");
+        assert!(!bodies.contains(tx.as_str()), "txBytes in a response");
+    }
+}
