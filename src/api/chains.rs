@@ -4,13 +4,13 @@
 //! `crate::chain`; this file resolves the chain, validates input and shapes the answer.
 
 use super::error::{ApiError, ErrorEnvelope};
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::system::{namespace_cache, node_host};
 use crate::app::AppState;
 use crate::cache::views::{self, EndpointSet};
 use crate::chain::endpoints::{self, ChainEndpoints, Mode};
 use crate::chain::{self, blocktime, rest, rpc, tx};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -256,7 +256,10 @@ pub struct ChainInfo {
         (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
         (status = 504, description = "TIMEOUT: the node did not answer in time", body = ErrorEnvelope),
     ))]
-async fn info(State(state): State<AppState>, Path(chain_id): Path<String>) -> Result<Response, ApiError> {
+async fn info(
+    State(state): State<AppState>,
+    ApiPath(chain_id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     let rpc_url = upstream(&state, &chain_id, "rpc")?;
     let (status, abci) = tokio::try_join!(
         state.chains.rpc(&rpc_url, "status", &[]),
@@ -307,7 +310,10 @@ pub struct ChainStatus {
         (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
         (status = 504, description = "TIMEOUT: the node did not answer in time", body = ErrorEnvelope),
     ))]
-async fn status(State(state): State<AppState>, Path(chain_id): Path<String>) -> Result<Response, ApiError> {
+async fn status(
+    State(state): State<AppState>,
+    ApiPath(chain_id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     let rpc_url = upstream(&state, &chain_id, "rpc")?;
     let (view, raw) = rpc::node_status(&state.chains, &rpc_url).await?;
     Ok(super::ok(ChainStatus {
@@ -348,7 +354,7 @@ pub struct AccountView {
     ))]
 async fn account(
     State(state): State<AppState>,
-    Path((chain_id, address)): Path<(String, String)>,
+    ApiPath((chain_id, address)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let api = upstream(&state, &chain_id, "api")?;
     tx::validate_address(&address)?;
@@ -401,7 +407,7 @@ pub struct BalancesView {
     ))]
 async fn balances(
     State(state): State<AppState>,
-    Path((chain_id, address)): Path<(String, String)>,
+    ApiPath((chain_id, address)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<DenomQuery>,
 ) -> Result<Response, ApiError> {
     let api = upstream(&state, &chain_id, "api")?;
@@ -439,7 +445,10 @@ pub struct MempoolView {
         (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
         (status = 504, description = "TIMEOUT: the node did not answer in time", body = ErrorEnvelope),
     ))]
-async fn mempool(State(state): State<AppState>, Path(chain_id): Path<String>) -> Result<Response, ApiError> {
+async fn mempool(
+    State(state): State<AppState>,
+    ApiPath(chain_id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     let rpc_url = upstream(&state, &chain_id, "rpc")?;
     let raw = state.chains.rpc(&rpc_url, "num_unconfirmed_txs", &[]).await?;
     Ok(super::ok(MempoolView {
@@ -499,7 +508,7 @@ async fn block_summary(
     ))]
 async fn latest_block(
     State(state): State<AppState>,
-    Path(chain_id): Path<String>,
+    ApiPath(chain_id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     block_summary(&state, chain_id, None).await
 }
@@ -525,7 +534,7 @@ fn parse_height(text: &str) -> Result<u64, chain::Error> {
     ))]
 async fn block(
     State(state): State<AppState>,
-    Path((chain_id, height)): Path<(String, String)>,
+    ApiPath((chain_id, height)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     upstream(&state, &chain_id, "rpc")?;
     let height = parse_height(&height)?;
@@ -578,7 +587,7 @@ pub struct BlockTxs {
     ))]
 async fn block_txs(
     State(state): State<AppState>,
-    Path((chain_id, height)): Path<(String, String)>,
+    ApiPath((chain_id, height)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<TxsQuery>,
 ) -> Result<Response, ApiError> {
     let rpc_url = upstream(&state, &chain_id, "rpc")?;
@@ -666,7 +675,7 @@ const TX_HASH_HEX_LEN: usize = 64;
     ))]
 async fn tx_by_hash(
     State(state): State<AppState>,
-    Path((chain_id, hash)): Path<(String, String)>,
+    ApiPath((chain_id, hash)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let api = upstream(&state, &chain_id, "api")?;
     let hash = hash.trim_start_matches("0x").to_ascii_uppercase();
@@ -738,7 +747,7 @@ pub struct SimulateResult {
     ))]
 async fn simulate(
     State(state): State<AppState>,
-    Path(chain_id): Path<String>,
+    ApiPath(chain_id): ApiPath<String>,
     ApiJson(body): ApiJson<TxBytesRequest>,
 ) -> Result<Response, ApiError> {
     let api = upstream(&state, &chain_id, "api")?;
@@ -797,7 +806,7 @@ pub struct BroadcastResult {
     ))]
 async fn broadcast(
     State(state): State<AppState>,
-    Path(chain_id): Path<String>,
+    ApiPath(chain_id): ApiPath<String>,
     ApiJson(body): ApiJson<BroadcastRequest>,
 ) -> Result<Response, ApiError> {
     let api = upstream(&state, &chain_id, "api")?;
@@ -864,7 +873,7 @@ pub struct DecodedTx {
     ))]
 async fn decode(
     State(state): State<AppState>,
-    Path(chain_id): Path<String>,
+    ApiPath(chain_id): ApiPath<String>,
     ApiJson(body): ApiJson<TxBytesRequest>,
 ) -> Result<Response, ApiError> {
     resolve(&state, &chain_id, Mode::Auto)?;
@@ -964,7 +973,7 @@ fn gas_limit(value: Option<&Value>) -> Result<u64, chain::Error> {
     ))]
 async fn build(
     State(state): State<AppState>,
-    Path(chain_id): Path<String>,
+    ApiPath(chain_id): ApiPath<String>,
     ApiJson(req): ApiJson<BuildRequest>,
 ) -> Result<Response, ApiError> {
     let (api, rpc_url) = (upstream(&state, &chain_id, "api")?, upstream(&state, &chain_id, "rpc")?);
@@ -1069,7 +1078,7 @@ pub struct BlocktimeView {
     ))]
 async fn blocktime(
     State(state): State<AppState>,
-    Path(chain_id): Path<String>,
+    ApiPath(chain_id): ApiPath<String>,
     ApiQuery(q): ApiQuery<BlocktimeQuery>,
 ) -> Result<Response, ApiError> {
     let rpc_url = upstream(&state, &chain_id, "rpc")?;

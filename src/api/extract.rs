@@ -2,7 +2,7 @@
 //! 400, a query value out of range or of the wrong type a 422 naming the field.
 
 use super::error::ApiError;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -39,4 +39,15 @@ fn query_error(rejection: &QueryRejection) -> ApiError {
     let detail = text.trim_start_matches("Failed to deserialize query string: ");
     let field = detail.split_once(':').map(|(f, _)| f.trim()).filter(|f| !f.contains(' ')).unwrap_or("query");
     ApiError::validation(field, format!("invalid query parameter: {detail}"))
+}
+
+/// `axum::extract::Path` with 400 envelope rejections (e.g. a segment that is not UTF-8).
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::bad_request(format!("invalid path: {}", rejection.body_text()))
+    }
 }

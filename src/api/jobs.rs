@@ -192,7 +192,8 @@ macro_rules! scoped_job_routes {
     ($module:ident, $scope:expr, $tag:literal) => {
         pub mod $module {
             use super::*;
-            use axum::extract::{Path, State};
+            use axum::extract::State;
+use crate::api::extract::ApiPath;
             use utoipa_axum::{router::OpenApiRouter, routes};
 
             pub fn router() -> OpenApiRouter<AppState> {
@@ -217,7 +218,7 @@ macro_rules! scoped_job_routes {
                 (status = 200, description = "OK", body = crate::api::Ok<Job>),
                 (status = 404, description = "JOB_NOT_FOUND", body = crate::api::error::ErrorEnvelope),
             ))]
-            async fn get_job(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+            async fn get_job(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
                 super::detail(&s.jobs, $scope, &id)
             }
 
@@ -227,7 +228,7 @@ macro_rules! scoped_job_routes {
                 (status = 404, description = "JOB_NOT_FOUND", body = crate::api::error::ErrorEnvelope),
                 (status = 422, description = "invalid parameter, in the error envelope", body = crate::api::error::ErrorEnvelope),
             ))]
-            async fn job_logs(State(s): State<AppState>, Path(id): Path<String>, ApiQuery(q): ApiQuery<LogQuery>) -> Result<Response, ApiError> {
+            async fn job_logs(State(s): State<AppState>, ApiPath(id): ApiPath<String>, ApiQuery(q): ApiQuery<LogQuery>) -> Result<Response, ApiError> {
                 super::logs(&s.jobs, $scope, &id, q)
             }
 
@@ -237,7 +238,7 @@ macro_rules! scoped_job_routes {
                 (status = 200, description = "OK", body = CancelAnswer),
                 (status = 404, description = "JOB_NOT_FOUND", body = crate::api::error::ErrorEnvelope),
             ))]
-            async fn cancel_job(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+            async fn cancel_job(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
                 super::cancel(&s.jobs, $scope, &id)
             }
         }

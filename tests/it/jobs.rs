@@ -506,4 +506,10 @@ async fn job_routes_validate_their_input_and_keep_scopes_apart() {
     }
     let (code, _) = h.bff.get(&format!("/api/v1/system/jobs/{id}/logs?format=xml")).await;
     assert_eq!(code, 422);
+    let (code, body) = h.bff.get("/api/v1/system/jobs/%FF%FE").await;
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (400, Some("BAD_REQUEST")),
+        "a non-UTF-8 path segment: {body}"
+    );
 }
