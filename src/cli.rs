@@ -36,6 +36,25 @@ pub struct TestbedOptions {
     /// How long a new pod stays Pending before it runs and turns Ready.
     #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
     pub ready_delay: Duration,
+    /// Time between blocks on every chain (CometBFT's default timeout_commit is 1s), or
+    /// `manual` for blocks only on demand through the testbed's control handle.
+    #[arg(long, default_value = "1s", value_parser = parse_block_interval)]
+    pub block_interval: BlockInterval,
+}
+
+/// A chain block interval; `None` = manual block production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockInterval(pub Option<Duration>);
+
+fn parse_block_interval(text: &str) -> Result<BlockInterval, String> {
+    match text {
+        "manual" => Ok(BlockInterval(None)),
+        _ => match humantime::parse_duration(text) {
+            Ok(d) if !d.is_zero() => Ok(BlockInterval(Some(d))),
+            Ok(_) => Err("a block interval must be positive (or `manual`)".into()),
+            Err(e) => Err(e.to_string()),
+        },
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,7 +98,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 fn builder(options: &TestbedOptions) -> crate::testbed::TestbedBuilder {
-    Testbed::builder().fdsc(options.fdsc).ready_delay(options.ready_delay)
+    Testbed::builder()
+        .fdsc(options.fdsc)
+        .ready_delay(options.ready_delay)
+        .block_interval(options.block_interval.0)
 }
 
 async fn testbed(args: TestbedArgs) -> anyhow::Result<()> {

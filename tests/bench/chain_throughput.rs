@@ -13,6 +13,7 @@ use bff::testbed::chain::keys::TestKey;
 use bff::testbed::chain::msgs::msg_send;
 use bff::testbed::chain::tx_codec::{UnsignedTx, hash_hex, tx_hash};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -72,28 +73,36 @@ async fn main() {
             let (http, url) = (http.clone(), url.clone());
             tokio::spawn(async move {
                 let mut accepted = Vec::new();
-                let mut rejected = 0u64;
+                let mut rejected: BTreeMap<String, u64> = BTreeMap::new();
                 for tx in batch {
                     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "broadcast_tx_sync",
                                       "params": {"tx": base64::engine::general_purpose::STANDARD.encode(&tx)}});
                     let answer: Value = http.post(&url).json(&body).send().await.expect("rpc").json().await.expect("json");
-                    if answer["result"]["code"] == 0 {
-                        accepted.push(tx_hash(&tx));
-                    } else {
-                        rejected += 1;
-                    }
+                    let why = match (&answer["result"]["code"], &answer["error"]["data"]) {
+                        (Value::Number(code), _) if code.as_u64() == Some(0) => {
+                            accepted.push(tx_hash(&tx));
+                            continue;
+                        }
+                        (Value::Number(code), _) => format!("CheckTx code {code}"),
+                        (_, Value::String(error)) => error.split(':').next().unwrap_or_default().to_string(),
+                        _ => "no answer".to_string(),
+                    };
+                    *rejected.entry(why).or_default() += 1;
                 }
                 (accepted, rejected)
             })
         })
         .collect();
     let mut accepted = Vec::new();
-    let mut rejected = 0;
+    let mut rejected: BTreeMap<String, u64> = BTreeMap::new();
     for task in tasks {
         let (ok, bad) = task.await.expect("sender task");
         accepted.extend(ok);
-        rejected += bad;
+        for (why, n) in bad {
+            *rejected.entry(why).or_default() += n;
+        }
     }
+    let rejected_total: u64 = rejected.values().sum();
     let broadcast_time = started.elapsed();
 
     // Inclusion: wait (on mempool events) until every accepted tx left the mempool.
@@ -111,7 +120,7 @@ async fn main() {
 
     println!("chain_throughput: gwc, {senders} senders x {per_sender} txs, block interval {interval:?}");
     println!(
-        "  broadcast_tx_sync: {total} sent, {} accepted, {rejected} rejected in {broadcast_time:.2?}",
+        "  broadcast_tx_sync: {total} sent, {} accepted, {rejected_total} rejected {rejected:?} in {broadcast_time:.2?}",
         accepted.len()
     );
     println!("  accepted tx/s:     {:.0}", accepted.len() as f64 / broadcast_time.as_secs_f64());

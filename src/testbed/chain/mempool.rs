@@ -66,16 +66,18 @@ impl Mempool {
         if size > MAX_TX_BYTES {
             return Err(MempoolError::TooLarge { max: MAX_TX_BYTES, got: size });
         }
-        if self.txs.len() >= MAX_TXS || self.bytes + size > MAX_TXS_BYTES {
-            return Err(MempoolError::Full {
-                txs: self.txs.len(),
-                max_txs: MAX_TXS,
-                bytes: self.bytes,
-                max_bytes: MAX_TXS_BYTES,
-            });
-        }
+        self.ensure_room(size)?;
         if !self.cache.push(hash) {
             return Err(MempoolError::InCache);
+        }
+        Ok(())
+    }
+
+    /// `isFull`: room for one more tx of `size` bytes.
+    pub fn ensure_room(&self, size: usize) -> Result<(), MempoolError> {
+        if self.txs.len() >= MAX_TXS || self.bytes + size > MAX_TXS_BYTES {
+            let (txs, bytes) = (self.txs.len(), self.bytes);
+            return Err(MempoolError::Full { txs, max_txs: MAX_TXS, bytes, max_bytes: MAX_TXS_BYTES });
         }
         Ok(())
     }

@@ -158,7 +158,7 @@ impl ChainNode {
     // ----- blocks -------------------------------------------------------------------------
 
     pub fn latest_height(&self) -> u64 {
-        *self.0.heights.borrow()
+        self.lock().height()
     }
 
     pub fn latest_block(&self) -> Option<Arc<Block>> {
@@ -179,8 +179,9 @@ impl ChainNode {
                 (block, state.mempool.len())
             };
             heights.push(block.header.height);
-            self.0.mempool.send_modify(|s| s.pending = status);
+            // Height first: whoever wakes on the mempool change sees the new block.
             self.0.heights.send_replace(block.header.height);
+            self.0.mempool.send_modify(|s| s.pending = status);
         }
         heights
     }
@@ -252,6 +253,11 @@ impl ChainNode {
         let inputs = ante::signature_inputs(&tx, &signers, &self.lock().check);
         let verified = ante::verify_ahead(&tx, inputs, self.chain_id());
         let mut state = self.lock();
+        // Other txs may have filled the mempool meanwhile (CometBFT checks again on add).
+        if let Err(full) = state.mempool.ensure_room(bytes.len()) {
+            state.mempool.forget(&hash);
+            return Err(full);
+        }
         let params = AnteParams { chain_id: self.chain_id(), mode: Mode::Check, height: state.height() + 1 };
         let result = execute::check_tx(&mut state.check, &tx, &self.0.registry, &verified, params);
         if !result.is_ok() {
