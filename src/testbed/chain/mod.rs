@@ -68,6 +68,16 @@ impl Chains {
         listeners: Vec<std::net::TcpListener>,
     ) -> std::io::Result<ChainNode> {
         let node = ChainNode::new(config);
+        if let Err(e) = Self::serve(&node, listeners) {
+            node.shutdown();
+            return Err(e);
+        }
+        let mut nodes = self.nodes.write().unwrap_or_else(|e| e.into_inner());
+        nodes.insert(node.chain_id().to_string(), node.clone());
+        Ok(node)
+    }
+
+    fn serve(node: &ChainNode, listeners: Vec<std::net::TcpListener>) -> std::io::Result<()> {
         let mut listeners = listeners.into_iter();
         if let Some(rpc) = listeners.next() {
             let _ = node.0.rpc.set(Endpoint::serve(rpc, rpc::router(node.clone()))?);
@@ -76,11 +86,7 @@ impl Chains {
             let _ = node.0.api.set(Endpoint::serve(api, rest::router(node.clone()))?);
         }
         *node.0.grpc_port.lock().unwrap_or_else(|e| e.into_inner()) = listeners.next();
-        self.nodes
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(node.chain_id().to_string(), node.clone());
-        Ok(node)
+        Ok(())
     }
 
     /// Stops and forgets a chain (scale-down).
