@@ -23,6 +23,7 @@ pub mod mnemonics;
 pub mod objects;
 pub mod pod;
 pub mod selectors;
+mod serve;
 pub mod store;
 
 pub use cluster::{ClusterConfig, NodePorts};

@@ -308,7 +308,7 @@ async fn accept_loop(
             let refuse = faults.refuse_now.notified();
             tokio::select! {
                 accepted = l.accept() => if let Ok((stream, _)) = accepted {
-                    tokio::spawn(serve_connection(stream, app.clone(), conns.child_token()));
+                    tokio::spawn(crate::testbed::serve::serve_connection(stream, app.clone(), conns.child_token()));
                 },
                 _ = refuse => break,
                 _ = shutdown.cancelled() => {
@@ -322,15 +322,5 @@ async fn accept_loop(
         }
         conns.cancel();
         drop(l);
-    }
-}
-
-async fn serve_connection(stream: tokio::net::TcpStream, app: Router, cancel: CancellationToken) {
-    let service = hyper_util::service::TowerToHyperService::new(app);
-    let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-    let conn = builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), service);
-    tokio::select! {
-        _ = conn => {}
-        _ = cancel.cancelled() => {}
     }
 }

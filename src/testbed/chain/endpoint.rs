@@ -89,7 +89,7 @@ async fn accept_loop(listener: Arc<TcpListener>, router: Router, cancel: Cancell
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(serve_connection(stream, router.clone(), cancel.clone()));
+                    tokio::spawn(crate::testbed::serve::serve_connection(stream, router.clone(), cancel.clone()));
                 }
                 Err(_) if cancel.is_cancelled() => return,
                 // Out of descriptors and the like: back off briefly, as a Go server does.
@@ -97,15 +97,5 @@ async fn accept_loop(listener: Arc<TcpListener>, router: Router, cancel: Cancell
             },
             _ = cancel.cancelled() => return,
         }
-    }
-}
-
-async fn serve_connection(stream: tokio::net::TcpStream, router: Router, cancel: CancellationToken) {
-    let service = hyper_util::service::TowerToHyperService::new(router);
-    let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-    tokio::select! {
-        _ = conn => {}
-        _ = cancel.cancelled() => {}
     }
 }
