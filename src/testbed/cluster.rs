@@ -234,7 +234,7 @@ impl Cluster {
             mounts: vec![(RELAYER_HOME.to_string(), self.relayer_volume.clone())],
             files: self.mnemonic_mounts(),
             pid1: vec!["sleep".into(), "infinity".into()],
-            programs: Programs::new(),
+            programs: Programs::new().with("rly", super::programs::Rly::new(self.chains.clone())),
         };
         let template = self
             .store

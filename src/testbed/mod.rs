@@ -22,6 +22,7 @@ mod kubeconfig;
 pub mod mnemonics;
 pub mod objects;
 pub mod pod;
+mod programs;
 pub mod selectors;
 mod serve;
 pub mod store;

@@ -8,4 +8,5 @@ mod system_reads;
 mod testbed_chains;
 mod testbed_kube_rs;
 mod testbed_kubectl;
+mod testbed_programs;
 mod testbed_wire;

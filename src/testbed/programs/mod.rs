@@ -1,0 +1,8 @@
+//! Simulated programs that run inside the testbed's pods: the relayer's `rly`, backed by
+//! the in-process chains.
+
+mod rly;
+mod rly_config;
+mod yaml;
+
+pub use rly::Rly;
