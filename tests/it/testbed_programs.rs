@@ -140,3 +140,111 @@ async fn rly_config_and_keys_survive_relayer_pod_recreation() {
     let (code, _, _) = sh(&env, "test -f /tmp/gwc.json", None).await;
     assert_ne!(code, 0, "/tmp is wiped on recreation");
 }
+
+/// The storage chains' gateway counterparty port (SPEC §6: datastore/metastore).
+fn dst_port(id: &str) -> &'static str {
+    if id.starts_with("mdsc") { "metastore" } else { "datastore" }
+}
+
+/// `rly paths new` then `rly transact link` from gwc to `id`, as SPEC §6 connectChain runs them.
+async fn link(env: &TestEnv, id: &str) -> (i32, String, String) {
+    let path = format!("gwc-{id}");
+    let flags = ["--src-port", "gateway", "--dst-port", dst_port(id), "--version", "cryptomeria-1"];
+    let mut new = vec!["paths", "new", "gwc", id, path.as_str()];
+    new.extend_from_slice(&flags);
+    let (code, out, err) = rly(env, &new).await;
+    assert_eq!((code, out.as_str()), (0, ""), "paths new {id}: {err}");
+    let mut args = vec!["transact", "link", path.as_str()];
+    args.extend_from_slice(&flags);
+    rly(env, &args).await
+}
+
+#[tokio::test]
+async fn rly_transact_link_opens_gateway_channels_seen_by_q_channels() {
+    let env = TestEnv::ready().await;
+    let ids = init_relayer(&env).await;
+    let storage: Vec<&String> = ids.iter().filter(|id| id.as_str() != "gwc").collect();
+    for id in &storage {
+        let (code, out, err) = link(&env, id).await;
+        assert_eq!((code, out.as_str()), (0, ""), "link {id}: {err}");
+        assert!(err.contains("Successfully created new channel"), "{err}");
+    }
+    // One compact JSON object per line; one OPEN gateway channel per storage chain.
+    let (code, out, err) = rly(&env, &["q", "channels", "gwc"]).await;
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> =
+        out.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(lines.len(), storage.len(), "{out}");
+    for id in &storage {
+        let ch = lines
+            .iter()
+            .find(|c| c["counterparty"]["chain_id"] == id.as_str())
+            .unwrap_or_else(|| panic!("no channel to {id}: {out}"));
+        assert_eq!(ch["port_id"], "gateway");
+        assert_eq!(ch["state"], "STATE_OPEN");
+        assert_eq!(ch["version"], "cryptomeria-1");
+        assert_eq!(ch["counterparty"]["port_id"], dst_port(id));
+        // The other end is OPEN on the storage chain, pointing back at gwc.
+        let (code, theirs, _) = rly(&env, &["q", "channels", id]).await;
+        assert_eq!(code, 0);
+        let theirs: serde_json::Value =
+            serde_json::from_str(theirs.lines().next().unwrap_or_default()).expect("JSON");
+        assert_eq!(theirs["counterparty"]["chain_id"], "gwc");
+        assert_eq!(theirs["counterparty"]["channel_id"], ch["channel_id"]);
+        assert_eq!(theirs["channel_id"], ch["counterparty"]["channel_id"]);
+        assert_eq!(theirs["state"], "STATE_OPEN");
+    }
+    let ids_on_gwc: std::collections::BTreeSet<&str> =
+        lines.iter().filter_map(|c| c["channel_id"].as_str()).collect();
+    assert_eq!(ids_on_gwc.len(), storage.len(), "channel ids are numbered per chain");
+    // Client and connection ids are written back into the path.
+    let (code, out, _) = rly(&env, &["paths", "show", "gwc-mdsc", "--json"]).await;
+    assert_eq!(code, 0);
+    let p: serde_json::Value = serde_json::from_str(&out).expect("paths show --json");
+    assert_eq!(p["status"], serde_json::json!({"chains": true, "clients": true, "connection": true}));
+    let (code, out, _) = rly(&env, &["paths", "list"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), storage.len());
+    assert!(out.contains(" -> chns(✔) clnts(✔) conn(✔) (gwc<>mdsc)"), "{out}");
+    // Linking again on the same ports: rly's "already exists" error.
+    let (code, _, err) = link(&env, "mdsc").await;
+    assert_eq!(code, 1);
+    assert!(
+        first(&err).starts_with("Error: channel {channel-")
+            && first(&err).ends_with("with port {gateway} already exists on chain {gwc}"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn rly_transact_link_needs_restored_and_funded_keys() {
+    let env = TestEnv::ready().await;
+    let (code, _, _) = rly(&env, &["config", "init"]).await;
+    assert_eq!(code, 0);
+    for id in ["gwc", "mdsc"] {
+        let (code, _, err) =
+            sh(&env, &format!("cat > /tmp/{id}.json"), Some(chain_json(id).as_bytes())).await;
+        assert_eq!(code, 0, "{err}");
+        let (code, _, err) = rly(&env, &["chains", "add", "--file", &format!("/tmp/{id}.json")]).await;
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, out, err) = link(&env, "mdsc").await;
+    assert_eq!((code, out.as_str(), first(&err)), (1, "", "Error: key relayer not found on src chain gwc"));
+    // Keys restored from mnemonics nobody funded: the fee tx fails, nothing is opened.
+    for id in ["gwc", "mdsc"] {
+        let words = bff::testbed::mnemonics::test_mnemonic(id, "unfunded");
+        let (code, _, err) = rly(&env, &["keys", "restore", id, "relayer", &words]).await;
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, _, err) = link(&env, "mdsc").await;
+    assert_eq!(code, 1);
+    assert!(first(&err).starts_with("Error: error creating clients: "), "{err}");
+    let (code, out, _) = rly(&env, &["q", "channels", "gwc"]).await;
+    assert_eq!((code, out.as_str()), (0, ""));
+    let (code, out, _) = rly(&env, &["paths", "show", "gwc-mdsc"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("Path \"gwc-mdsc\":\n  SRC(gwc)\n") && out.contains("    Clients:      ✘\n"),
+        "{out}"
+    );
+}

@@ -3,6 +3,7 @@
 
 mod rly;
 mod rly_config;
+mod rly_link;
 mod yaml;
 
 pub use rly::Rly;

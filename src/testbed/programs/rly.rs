@@ -1,4 +1,5 @@
-//! `rly` (cosmos/relayer v2.6) in the relayer pod: the config, chain and key subcommands,
+//! `rly` (cosmos/relayer v2.6) in the relayer pod: the config, chain, key, path, channel
+//! query and link subcommands (paths and links in `rly_link`),
 //! with the real command's output formats and error texts (`shared/reference/chain-shapes.md`
 //! §3). Config and keys live under the relayer home on the pod's persistent volume. Errors
 //! go to stderr as cobra prints them (`Error: <msg>`), exit 1. No mnemonic is ever written
@@ -36,7 +37,11 @@ impl Program for Rly {
         let me = self.clone();
         async move {
             let args = Args::parse(ctx.argv.get(1..).unwrap_or_default());
-            let outcome = me.dispatch(&ctx, &args);
+            let outcome = if args.pos.iter().take(2).map(String::as_str).eq(["transact", "link"]) {
+                me.transact_link(Self::home(&ctx, &args), &args).await
+            } else {
+                me.dispatch(&ctx, &args)
+            };
             if !outcome.stdout.is_empty() {
                 ctx.out(&outcome.stdout).await;
             }
@@ -108,10 +113,59 @@ impl Args {
 }
 
 impl Rly {
-    fn dispatch(&self, ctx: &ProcCtx, args: &Args) -> Outcome {
+    fn home(ctx: &ProcCtx, args: &Args) -> Home {
         let home = args.flag(&["--home"]).map(|h| ctx.path(h)).unwrap_or_else(|| RELAYER_HOME.to_string());
-        let fs = ctx.pod.fs().clone();
-        let state = Home { fs, home };
+        Home { fs: ctx.pod.fs().clone(), home }
+    }
+
+    /// `rly transact link <path> --src-port P --dst-port Q --version V`.
+    async fn transact_link(&self, state: Home, args: &Args) -> Outcome {
+        let Some(mut cfg) = state.load() else {
+            return Outcome { code: 2, stdout: String::new(), stderr: NIL_CONFIG_PANIC.into() };
+        };
+        let Some(name) = args.pos(2) else {
+            return Outcome::error("accepts 1 arg(s), received 0");
+        };
+        let Some(path) = cfg.paths.iter().find(|(n, _)| n == name).map(|(_, p)| p.clone()) else {
+            return Outcome::error(format!("path with name {name} does not exist"));
+        };
+        let mut ends = Vec::new();
+        for (side, end) in [("src", &path.src), ("dst", &path.dst)] {
+            let Some((_, ch)) = cfg.chain_by_id(&end.chain_id) else {
+                return Outcome::error(format!("chain with ID {} is not configured", end.chain_id));
+            };
+            let Some(key) = state.signing_key(ch, &ch.key) else {
+                return Outcome::error(format!("key {} not found on {side} chain {}", ch.key, ch.chain_id));
+            };
+            ends.push((ch.clone(), key));
+        }
+        let (Some((dst, dst_key)), Some((src, src_key))) = (ends.pop(), ends.pop()) else {
+            return Outcome::error("path has no ends");
+        };
+        let link = super::rly_link::LinkEnds {
+            src: (&src, src_key),
+            dst: (&dst, dst_key),
+            src_port: args.flag(&["--src-port"]).unwrap_or("transfer"),
+            dst_port: args.flag(&["--dst-port"]).unwrap_or("transfer"),
+            version: args.flag(&["--version"]).unwrap_or("ics20-1"),
+        };
+        match super::rly_link::link(&self.chains, link).await {
+            Ok((src_end, dst_end, log)) => {
+                if let Some((_, p)) = cfg.paths.iter_mut().find(|(n, _)| n == name) {
+                    p.src = src_end;
+                    p.dst = dst_end;
+                }
+                if let Err(e) = state.save(&cfg) {
+                    return Outcome::error(e);
+                }
+                Outcome { code: 0, stdout: String::new(), stderr: log }
+            }
+            Err(e) => Outcome::error(e),
+        }
+    }
+
+    fn dispatch(&self, ctx: &ProcCtx, args: &Args) -> Outcome {
+        let state = Self::home(ctx, args);
         let cmd: Vec<&str> = args.pos.iter().take(2).map(String::as_str).collect();
         match cmd.as_slice() {
             ["config", "init"] => state.config_init(args.flag(&["--memo"]).unwrap_or("")),
@@ -123,6 +177,31 @@ impl Rly {
             ["keys", "show"] => state.keys_show(args.pos(2), args.pos(3)),
             ["keys", "restore"] => state.keys_restore(args.pos(2), args.pos(3), args.pos(4)),
             ["keys", "list"] => state.keys_list(args.pos(2)),
+            ["paths", "new"] => state.update_config(|c| match (args.pos(2), args.pos(3), args.pos(4)) {
+                (Some(src), Some(dst), Some(name)) => super::rly_link::paths_new(c, src, dst, name),
+                _ => Err(format!("accepts 3 arg(s), received {}", args.pos.len().saturating_sub(2))),
+            }),
+            ["paths", "show"] => state.with_config(|c| {
+                let name = args.pos(2).unwrap_or_default();
+                match super::rly_link::paths_show(c, name, args.has(&["--json", "-j"])) {
+                    Ok(out) => Outcome::ok(out),
+                    Err(e) => Outcome::error(e),
+                }
+            }),
+            ["paths", "list"] => state.with_config(|c| Outcome::ok(super::rly_link::paths_list(c))),
+            ["q" | "query", "channels"] => state.with_config(|c| {
+                let ch = match state.chain_named(c, args.pos(2)) {
+                    Ok(ch) => ch,
+                    Err(o) => return o,
+                };
+                match super::rly_link::q_channels(&self.chains, &ch.chain_id) {
+                    Some(out) => Outcome { code: 0, stdout: out, stderr: "\nPagination next key: \n".into() },
+                    None => Outcome::error(format!(
+                        "post failed: Post \"{}\": dial tcp: connection refused",
+                        ch.rpc_addr
+                    )),
+                }
+            }),
             ["version"] | ["version", _] => Outcome::ok("version: 2.6.0\n"),
             [] => Outcome::ok(
                 "rly has:\n   1. Configuration management for Chains and Paths\n   2. Key management\n",
@@ -201,6 +280,17 @@ impl Home {
         }
     }
 
+    /// Loads, changes and saves the config; `f`'s error becomes rly's error.
+    fn update_config(&self, f: impl FnOnce(&mut RlyConfig) -> Result<(), String>) -> Outcome {
+        let Some(mut cfg) = self.load() else {
+            return Outcome { code: 2, stdout: String::new(), stderr: NIL_CONFIG_PANIC.into() };
+        };
+        match f(&mut cfg).and_then(|()| self.save(&cfg)) {
+            Ok(()) => Outcome::ok(""),
+            Err(e) => Outcome::error(e),
+        }
+    }
+
     fn config_init(&self, memo: &str) -> Outcome {
         let path = self.config_path();
         if self.fs.exists(&path) {
@@ -260,7 +350,6 @@ impl Home {
     }
 
     /// The signing key of a restored key (for `transact`).
-    #[allow(dead_code)]
     fn signing_key(&self, chain: &ChainCfg, key: &str) -> Option<TestKey> {
         TestKey::from_mnemonic(self.key_record(chain, key)?["mnemonic"].as_str()?).ok()
     }
