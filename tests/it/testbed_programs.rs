@@ -26,6 +26,14 @@ async fn rly(env: &TestEnv, args: &[&str]) -> (i32, String, String) {
     env.kubectl(&argv, None).await
 }
 
+/// A plain exec (no shell: `sh -c "pgrep -f 'rly start'"` would find its own shell).
+async fn exec(env: &TestEnv, cmd: &[&str]) -> (i32, String, String) {
+    let relayer = env.relayer();
+    let mut argv = vec!["exec", "-n", NS, relayer.as_str(), "--"];
+    argv.extend_from_slice(cmd);
+    env.kubectl(&argv, None).await
+}
+
 async fn sh(env: &TestEnv, script: &str, stdin: Option<&[u8]>) -> (i32, String, String) {
     let relayer = env.relayer();
     let mut argv = vec!["exec"];
@@ -247,4 +255,36 @@ async fn rly_transact_link_needs_restored_and_funded_keys() {
         out.starts_with("Path \"gwc-mdsc\":\n  SRC(gwc)\n") && out.contains("    Clients:      ✘\n"),
         "{out}"
     );
+}
+
+#[tokio::test]
+async fn rly_start_runs_in_the_background_logs_json_and_stops_on_pkill() {
+    let env = TestEnv::ready().await;
+    let ids = init_relayer(&env).await;
+    let (code, _, _) = exec(&env, &["pgrep", "-f", "rly start"]).await;
+    assert_ne!(code, 0, "not running yet");
+    let (code, _, err) =
+        sh(&env, "nohup rly start --log-format json > /proc/1/fd/1 2>&1 < /dev/null &", None).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = exec(&env, &["pgrep", "-f", "rly start"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    // The pod log (kubectl logs) carries rly's zap JSON lines.
+    let relayer = env.relayer();
+    let (code, logs, err) = env.kubectl(&["logs", "-n", NS, &relayer], None).await;
+    assert_eq!(code, 0, "{err}");
+    let json: Vec<serde_json::Value> = logs.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    for id in &ids {
+        assert!(
+            json.iter().any(|l| l["lvl"] == "info"
+                && l["msg"] == "Chain is in sync"
+                && l["chain_id"] == id.as_str()),
+            "{logs}"
+        );
+    }
+    assert!(json.iter().all(|l| l["ts"].as_str().is_some_and(|t| t.ends_with('Z'))), "{logs}");
+    let (code, _, err) = exec(&env, &["pkill", "-x", "rly"]).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = exec(&env, &["pgrep", "-f", "rly start"]).await;
+    assert_ne!(code, 0, "stopped: {out}");
 }

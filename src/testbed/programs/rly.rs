@@ -37,6 +37,9 @@ impl Program for Rly {
         let me = self.clone();
         async move {
             let args = Args::parse(ctx.argv.get(1..).unwrap_or_default());
+            if args.pos.first().map(String::as_str) == Some("start") {
+                return me.start(&mut ctx, &args).await;
+            }
             let outcome = if args.pos.iter().take(2).map(String::as_str).eq(["transact", "link"]) {
                 me.transact_link(Self::home(&ctx, &args), &args).await
             } else {
@@ -116,6 +119,39 @@ impl Rly {
     fn home(ctx: &ProcCtx, args: &Args) -> Home {
         let home = args.flag(&["--home"]).map(|h| ctx.path(h)).unwrap_or_else(|| RELAYER_HOME.to_string());
         Home { fs: ctx.pod.fs().clone(), home }
+    }
+
+    /// `rly start [path...] --log-format json`: zap JSON lines on stderr (`cmd/root.go
+    /// newRootLogger`), one "Chain is in sync" per configured chain, then runs until
+    /// signalled (`pkill -x rly`).
+    async fn start(&self, ctx: &mut ProcCtx, args: &Args) -> i32 {
+        let Some(cfg) = Self::home(ctx, args).load() else {
+            ctx.err(NIL_CONFIG_PANIC).await;
+            return 2;
+        };
+        let json = args.flag(&["--log-format"]) == Some("json");
+        let mut lines = String::new();
+        for (name, ch) in &cfg.chains {
+            let ts = humantime::format_rfc3339_micros(std::time::SystemTime::now());
+            let in_sync = self.chains.get(&ch.chain_id).is_some();
+            let (lvl, msg) = if in_sync {
+                ("info", "Chain is in sync")
+            } else {
+                ("warn", "Failed to query latest height")
+            };
+            if json {
+                let v = serde_json::json!({"lvl": lvl, "ts": ts.to_string(), "msg": msg, "chain_name": name, "chain_id": ch.chain_id});
+                lines.push_str(&format!("{v}\n"));
+            } else {
+                lines.push_str(&format!(
+                    "{ts}\t{lvl}\t{msg}\t{{\"chain_name\": \"{name}\", \"chain_id\": \"{}\"}}\n",
+                    ch.chain_id
+                ));
+            }
+        }
+        ctx.err(lines).await;
+        ctx.cancel.cancelled().await;
+        0
     }
 
     /// `rly transact link <path> --src-port P --dst-port Q --version V`.
