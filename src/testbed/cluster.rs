@@ -212,7 +212,7 @@ impl Cluster {
                 "--home".into(),
                 format!("/home/{}/.{}", chain.component, chain.component),
             ],
-            programs: Programs::new().with(&chain.binary(), daemons::ChainDaemon::new(chain)),
+            programs: Programs::new().with(&chain.binary(), daemons::ChainDaemon::new(chain, self.chains.clone())),
         };
         let template = self
             .store

@@ -1,27 +1,135 @@
-//! pid 1 of the chain pods: `<component>d start --home …`. It logs its start-up the way a
-//! Cosmos SDK node does and then runs until the pod dies. The node's RPC/REST and its
-//! client subcommands are served by the chain simulation.
+//! The chain binaries in the chain pods (`gwcd`, `mdscd`, `fdscd`). `start` is pid 1: it
+//! logs its start-up the way a Cosmos SDK node does and then runs until the pod dies. The
+//! client subcommands the scripts run (SPEC §6) answer from the in-process chain: `status`
+//! (over the node's own RPC port, so it fails while that is stopped), `keys show NAME -a`,
+//! `q bank balances ADDR -o json`, and on gwc `q gateway endpoints -o json`.
 
+use super::chain::coins::DENOM;
+use super::chain::gateway::storage_endpoints_json;
+use super::chain::keys::TestKey;
+use super::chain::{ChainNode, Chains};
+use super::mnemonics::ROLES;
 use super::objects::Chain;
 use super::pod::{ProcCtx, Program};
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// Where the CLI's `--node` points by default (SDK client config `node`).
+const DEFAULT_NODE: &str = "tcp://localhost:26657";
 
 pub struct ChainDaemon {
     binary: String,
     chain_id: String,
+    chains: Chains,
 }
 
 impl ChainDaemon {
-    pub fn new(chain: &Chain) -> Self {
-        Self { binary: chain.binary(), chain_id: chain.instance.clone() }
+    pub fn new(chain: &Chain, chains: Chains) -> Self {
+        Self { binary: chain.binary(), chain_id: chain.instance.clone(), chains }
     }
+}
+
+/// What a client subcommand produced: (exit code, stdout, stderr).
+type Reply = (i32, String, String);
+
+fn error(msg: impl std::fmt::Display) -> Reply {
+    (1, String::new(), format!("Error: {msg}\n"))
+}
+
+/// `status`: GET /status on the node's RPC port; prints the `result` object.
+async fn status(node: &ChainNode) -> Reply {
+    let refused = || {
+        error(
+            "post failed: Post \"http://localhost:26657\": dial tcp 127.0.0.1:26657: connect: connection refused",
+        )
+    };
+    let Some(addr) = node.rpc_addr() else { return refused() };
+    let Ok(mut conn) = tokio::net::TcpStream::connect(addr).await else { return refused() };
+    let req = "GET /status HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    let mut buf = Vec::new();
+    if conn.write_all(req.as_bytes()).await.is_err() || conn.read_to_end(&mut buf).await.is_err() {
+        return refused();
+    }
+    let text = String::from_utf8_lossy(&buf);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(v) if v.get("result").is_some() => (0, format!("{}\n", v["result"]), String::new()),
+        _ => refused(),
+    }
+}
+
+fn keys_show(chain_id: &str, name: Option<&str>) -> Reply {
+    let Some(name) = name else { return error("accepts at least 1 arg(s), received 0") };
+    if ROLES.contains(&name) {
+        return (0, format!("{}\n", TestKey::for_role(chain_id, name).address), String::new());
+    }
+    error(format!(
+        "{name} is not a valid name or address: decoding bech32 failed: invalid separator index -1"
+    ))
+}
+
+fn bank_balances(node: &ChainNode, addr: Option<&str>) -> Reply {
+    let Some(addr) = addr else { return error("accepts 1 arg(s), received 0") };
+    if let Err(e) = super::chain::keys::validate_address(addr) {
+        return error(e.to_string());
+    }
+    let amount = node.balance(addr, DENOM);
+    let balances: Vec<serde_json::Value> = if amount > 0 {
+        vec![serde_json::json!({"denom": DENOM, "amount": amount.to_string()})]
+    } else {
+        Vec::new()
+    };
+    let v = serde_json::json!({"balances": balances, "pagination": {"next_key": null, "total": "0"}});
+    (0, format!("{v}\n"), String::new())
+}
+
+impl ChainDaemon {
+    async fn client(&self, args: &[String]) -> Reply {
+        let pos: Vec<&str> = positionals(args);
+        let Some(node) = self.chains.get(&self.chain_id) else {
+            return error(format!("post failed: Post \"{DEFAULT_NODE}\": connection refused"));
+        };
+        match pos.as_slice() {
+            ["status", ..] => status(&node).await,
+            ["keys", "show", rest @ ..] => keys_show(&self.chain_id, rest.first().copied()),
+            ["q" | "query", "bank", "balances", rest @ ..] => bank_balances(&node, rest.first().copied()),
+            ["q" | "query", "gateway", "endpoints", ..] if self.binary == "gwcd" => {
+                (0, format!("{}\n", storage_endpoints_json(&node.storage_endpoints())), String::new())
+            }
+            [cmd, ..] => error(format!("unknown command \"{cmd}\" for \"{}\"", self.binary)),
+            [] => error(format!("unknown command \"\" for \"{}\"", self.binary)),
+        }
+    }
+}
+
+/// Flags that take no value in the subcommands above.
+const BOOL_FLAGS: &[&str] = &["-a", "--address", "-y", "--yes"];
+
+/// argv without its flags (`--x v`, `--x=v`, bool flags).
+fn positionals(args: &[String]) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a.starts_with('-') && a.len() > 1 {
+            if !a.contains('=') && !BOOL_FLAGS.contains(&a.as_str()) {
+                it.next();
+            }
+        } else {
+            out.push(a.as_str());
+        }
+    }
+    out
 }
 
 impl Program for ChainDaemon {
     fn run(&self, mut ctx: ProcCtx) -> BoxFuture<'static, i32> {
-        let (binary, chain_id) = (self.binary.clone(), self.chain_id.clone());
+        let chain_id = self.chain_id.clone();
+        let me = ChainDaemon {
+            binary: self.binary.clone(),
+            chain_id: chain_id.clone(),
+            chains: self.chains.clone(),
+        };
         async move {
             match ctx.argv.get(1).map(String::as_str) {
                 Some("start") => {
@@ -39,14 +147,40 @@ impl Program for ChainDaemon {
                     ctx.cancel.cancelled().await;
                     0
                 }
-                other => {
-                    let cmd = other.unwrap_or("");
-                    let msg = format!("Error: unknown command \"{cmd}\" for \"{binary}\"\n");
-                    let _ = ctx.stderr.write_all(msg.as_bytes()).await;
-                    1
+                _ => {
+                    let (code, out, err) = me.client(ctx.argv.get(1..).unwrap_or_default()).await;
+                    if !out.is_empty() {
+                        ctx.out(out).await;
+                    }
+                    if !err.is_empty() {
+                        ctx.err(err).await;
+                    }
+                    code
                 }
             }
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positionals_skip_flags_and_their_values() {
+        let argv: Vec<String> = "keys show relayer -a --keyring-backend test --home=/h q"
+            .split(' ')
+            .map(str::to_string)
+            .collect();
+        assert_eq!(positionals(&argv), ["keys", "show", "relayer", "q"]);
+        assert!(positionals(&["--node".to_string()]).is_empty());
+    }
+
+    #[test]
+    fn keys_show_knows_the_chart_roles_only() {
+        assert_eq!(keys_show("gwc", Some("local-admin")).0, 0);
+        assert_eq!(keys_show("gwc", Some("x")).0, 1);
+        assert_eq!(keys_show("gwc", None).0, 1);
     }
 }

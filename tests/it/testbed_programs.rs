@@ -288,3 +288,45 @@ async fn rly_start_runs_in_the_background_logs_json_and_stops_on_pkill() {
     let (code, out, _) = exec(&env, &["pgrep", "-f", "rly start"]).await;
     assert_ne!(code, 0, "stopped: {out}");
 }
+
+async fn chain_cli(env: &TestEnv, id: &str, args: &[&str]) -> (i32, String, String) {
+    let pod = format!("cryptomeria-{id}-0");
+    let bin = format!("{}d", id.split('-').next().unwrap_or(id));
+    let mut argv = vec!["exec", "-n", NS, pod.as_str(), "--", bin.as_str()];
+    argv.extend_from_slice(args);
+    env.kubectl(&argv, None).await
+}
+
+#[tokio::test]
+async fn chain_clis_answer_status_keys_balances_and_gateway_endpoints() {
+    let env = TestEnv::ready().await;
+    for id in env.testbed.control.chain_ids() {
+        let (code, out, err) = chain_cli(&env, &id, &["status"]).await;
+        assert_eq!(code, 0, "{id}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("status JSON");
+        assert_eq!(v["node_info"]["network"], id.as_str(), "{out}");
+        let (code, out, err) =
+            chain_cli(&env, &id, &["keys", "show", "relayer", "-a", "--keyring-backend", "test"]).await;
+        let addr = TestKey::for_role(&id, "relayer").address;
+        assert_eq!((code, out.trim()), (0, addr.as_str()), "{err}");
+        let (code, out, err) = chain_cli(&env, &id, &["q", "bank", "balances", &addr, "-o", "json"]).await;
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("balances JSON");
+        assert_eq!(v["balances"][0]["denom"], "uatom", "{out}");
+        assert_eq!(v["balances"][0]["amount"], "100000", "{out}");
+    }
+    let (code, _, err) =
+        chain_cli(&env, "gwc", &["keys", "show", "nobody", "-a", "--keyring-backend", "test"]).await;
+    assert_eq!(code, 1);
+    assert!(first(&err).starts_with("Error: nobody is not a valid name or address"), "{err}");
+    let (code, out, err) = chain_cli(&env, "gwc", &["q", "gateway", "endpoints", "-o", "json"]).await;
+    assert_eq!((code, out.as_str()), (0, "{\"storage_infos\":[]}\n"), "{err}");
+    // status fails while the node's RPC is stopped, and recovers with it.
+    env.testbed.control.stop_chain_rpc("mdsc").await;
+    let (code, out, err) = chain_cli(&env, "mdsc", &["status"]).await;
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(first(&err).contains("connection refused"), "{err}");
+    env.testbed.control.start_chain_rpc("mdsc").expect("RPC restarts");
+    let (code, _, err) = chain_cli(&env, "mdsc", &["status"]).await;
+    assert_eq!(code, 0, "{err}");
+}
