@@ -330,3 +330,25 @@ async fn chain_clis_answer_status_keys_balances_and_gateway_endpoints() {
     let (code, _, err) = chain_cli(&env, "mdsc", &["status"]).await;
     assert_eq!(code, 0, "{err}");
 }
+
+#[tokio::test]
+async fn two_links_racing_on_one_key_one_fails_with_a_sequence_mismatch() {
+    let env = TestEnv::ready().await;
+    init_relayer(&env).await;
+    // gwc commits only on demand: both fee txs reach its mempool against the same committed
+    // sequence; the second CheckTx is rejected, the first waits for the block.
+    env.testbed.control.set_block_interval("gwc", None);
+    let a = Box::pin(link(&env, "mdsc"));
+    let b = Box::pin(link(&env, "fdsc-0"));
+    let (loser, winner) = match futures::future::select(a, b).await {
+        futures::future::Either::Left((done, other)) => (done, other),
+        futures::future::Either::Right((done, other)) => (done, other),
+    };
+    assert_eq!(loser.0, 1, "{}", loser.2);
+    assert!(first(&loser.2).contains("account sequence mismatch"), "{}", loser.2);
+    assert!(!env.testbed.control.produce_blocks("gwc", 1).is_empty());
+    let winner = winner.await;
+    assert_eq!(winner.0, 0, "{}", winner.2);
+    let (code, out, _) = rly(&env, &["q", "channels", "gwc"]).await;
+    assert_eq!((code, out.lines().count()), (0, 1), "{out}");
+}

@@ -138,18 +138,26 @@ pub fn channel_line(chain_id: &str, c: &IbcChannel, counterparty: (&str, &str)) 
 }
 
 /// Pays one fee tx from `key` on `node` and waits for it to commit.
-async fn pay_fee(node: &ChainNode, chain: &ChainCfg, key: &TestKey) -> Result<(), String> {
+/// `counterparty` goes into the memo: a real link's txs differ by their MsgCreateClient
+/// contents, so two links on one chain never share a tx hash.
+async fn pay_fee(
+    node: &ChainNode,
+    chain: &ChainCfg,
+    key: &TestKey,
+    counterparty: &str,
+) -> Result<(), String> {
     let denom = chain.fee_denom().to_string();
     let price: f64 = chain.gas_prices.trim_end_matches(denom.as_str()).parse().unwrap_or(0.0);
     let fee = (LINK_GAS as f64 * price).ceil() as u128;
     let account = node
         .account(&key.address)
         .ok_or_else(|| format!("account {} not found on chain {}", key.address, chain.chain_id))?;
-    let tx = UnsignedTx::new(
+    let mut tx = UnsignedTx::new(
         vec![msg_send(&key.address, &key.address, &[Coin::new(1, &denom)])],
         Coin::new(fee, &denom),
         LINK_GAS,
     );
+    tx.memo = format!("rly transact link {} <> {counterparty}", chain.chain_id);
     let bytes = tx.sign(key, &chain.chain_id, account.number, account.sequence);
     let outcome = node.check_tx(&bytes).map_err(|e| e.to_string())?;
     if outcome.result.code != 0 {
@@ -194,7 +202,10 @@ pub async fn link(chains: &Chains, ends: LinkEnds<'_>) -> Result<(PathEnd, PathE
             ch.channel_id, ends.src_port, src_cfg.chain_id
         ));
     }
-    let (a, b) = tokio::join!(pay_fee(&src, src_cfg, src_key), pay_fee(&dst, dst_cfg, dst_key));
+    let (a, b) = tokio::join!(
+        pay_fee(&src, src_cfg, src_key, &dst_cfg.chain_id),
+        pay_fee(&dst, dst_cfg, dst_key, &src_cfg.chain_id)
+    );
     a.map_err(|e| format!("error creating clients: {e}"))?;
     b.map_err(|e| format!("error creating clients: {e}"))?;
     let (src_chans, dst_chans) = (src.channels(), dst.channels());
