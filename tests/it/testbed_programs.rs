@@ -138,6 +138,11 @@ async fn rly_config_chains_and_keys_follow_the_real_cli() {
 async fn rly_config_and_keys_survive_relayer_pod_recreation() {
     let env = TestEnv::ready().await;
     init_relayer(&env).await;
+    let (code, _, err) =
+        sh(&env, "nohup rly start --log-format json > /proc/1/fd/1 2>&1 < /dev/null &", None).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, _) = exec(&env, &["pgrep", "-f", "rly start"]).await;
+    assert_eq!(code, 0);
     let old = env.relayer();
     let new = env.testbed.control.delete_pod(&old).expect("the Deployment recreates the relayer pod");
     assert_ne!(new, old);
@@ -147,6 +152,10 @@ async fn rly_config_and_keys_survive_relayer_pod_recreation() {
     assert_eq!((code, out), (0, format!("{}\n", TestKey::for_role("mdsc", "relayer").address)), "{err}");
     let (code, _, _) = sh(&env, "test -f /tmp/gwc.json", None).await;
     assert_ne!(code, 0, "/tmp is wiped on recreation");
+    let (code, _, _) = exec(&env, &["pgrep", "-f", "rly start"]).await;
+    assert_ne!(code, 0, "rly start died with the old pod");
+    let (code, out, _) = rly(&env, &["paths", "list"]).await;
+    assert_eq!((code, out.as_str()), (0, ""), "config.yaml survived");
 }
 
 /// The storage chains' gateway counterparty port (SPEC §6: datastore/metastore).
