@@ -361,3 +361,113 @@ async fn two_links_racing_on_one_key_one_fails_with_a_sequence_mismatch() {
     let (code, out, _) = rly(&env, &["q", "channels", "gwc"]).await;
     assert_eq!((code, out.lines().count()), (0, 1), "{out}");
 }
+
+/// The whole manual bring-up of SPEC §6, in order, through the real kubectl.
+#[tokio::test]
+async fn the_scripts_whole_bring_up_runs_through_kubectl() {
+    let env = TestEnv::ready().await;
+    let ids = init_relayer(&env).await;
+    let storage: Vec<&String> = ids.iter().filter(|id| id.as_str() != "gwc").collect();
+    for id in &storage {
+        let (code, _, err) = link(&env, id).await;
+        assert_eq!(code, 0, "link {id}: {err}");
+        // The channel id as the scripts find it (`rly q channels gwc | jq`, jq on the host).
+        let (code, out, _) = rly(&env, &["q", "channels", "gwc"]).await;
+        assert_eq!(code, 0);
+        let channel = out
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|c| c["port_id"] == "gateway" && c["counterparty"]["chain_id"] == id.as_str())
+            .and_then(|c| c["channel_id"].as_str().map(str::to_string))
+            .expect("a gateway channel");
+        let api = format!("http://cryptomeria-{id}-0.cryptomeria-chain-headless:1317");
+        let (code, out, err) = chain_cli(
+            &env,
+            "gwc",
+            &[
+                "tx",
+                "gateway",
+                "register-storage",
+                &channel,
+                id,
+                &api,
+                dst_port(id),
+                "--from",
+                "local-admin",
+                "--chain-id",
+                "gwc",
+                "--gas",
+                "auto",
+                "--gas-adjustment",
+                "1.5",
+                "--gas-prices",
+                "0.1uatom",
+                "--broadcast-mode",
+                "sync",
+                "-o",
+                "json",
+                "-y",
+                "--keyring-backend",
+                "test",
+                "--home",
+                "/home/gwc/.gwc",
+            ],
+        )
+        .await;
+        assert_eq!(code, 0, "{err}");
+        let resp: serde_json::Value = serde_json::from_str(&out).expect("TxResponse JSON");
+        assert_eq!(resp["code"], 0, "{out}");
+        assert_eq!(resp["txhash"].as_str().map(str::len), Some(64), "{out}");
+        // Committed before the next chain's tx from the same key (the CLI reads the
+        // committed sequence, as the real one does).
+        let gwc = env.testbed.control.chain("gwc").expect("gwc");
+        let hash: Vec<u8> = (0..32)
+            .filter_map(|i| {
+                resp["txhash"].as_str().and_then(|h| u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok())
+            })
+            .collect();
+        let hash: [u8; 32] = hash.try_into().expect("32-byte hash");
+        let tx = gwc.wait_for_tx(&hash, crate::common::WAIT).await.expect("the tx commits");
+        assert_eq!(tx.result().code, 0, "{:?}", tx.result().log);
+    }
+    let (code, _, err) =
+        sh(&env, "nohup rly start --log-format json > /proc/1/fd/1 2>&1 < /dev/null &", None).await;
+    assert_eq!(code, 0, "{err}");
+
+    // One OPEN gateway channel per storage chain with the right counterparty and port.
+    let (_, out, _) = rly(&env, &["q", "channels", "gwc"]).await;
+    let chans: Vec<serde_json::Value> = out.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    for id in &storage {
+        let open: Vec<_> = chans
+            .iter()
+            .filter(|c| {
+                c["port_id"] == "gateway"
+                    && c["state"] == "STATE_OPEN"
+                    && c["counterparty"]["chain_id"] == id.as_str()
+                    && c["counterparty"]["port_id"] == dst_port(id)
+            })
+            .collect();
+        assert_eq!(open.len(), 1, "{id}: {out}");
+    }
+    // gwcd lists every storage chain.
+    let (code, out, _) = chain_cli(&env, "gwc", &["q", "gateway", "endpoints", "-o", "json"]).await;
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("endpoints JSON");
+    let mut listed: Vec<&str> =
+        v["storage_infos"].as_array().into_iter().flatten().filter_map(|i| i["chain_id"].as_str()).collect();
+    listed.sort();
+    let mut want: Vec<&str> = storage.iter().map(|s| s.as_str()).collect();
+    want.sort();
+    assert_eq!(listed, want, "{out}");
+    // rly start runs and logs JSON into the pod log.
+    let (code, _, _) = exec(&env, &["pgrep", "-f", "rly start"]).await;
+    assert_eq!(code, 0);
+    let (code, logs, _) = env.kubectl(&["logs", "-n", NS, &env.relayer()], None).await;
+    assert_eq!(code, 0);
+    assert!(
+        logs.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .any(|l| l["msg"] == "Chain is in sync"),
+        "{logs}"
+    );
+}

@@ -1,6 +1,7 @@
 //! Simulated programs that run inside the testbed's pods: the relayer's `rly`, backed by
 //! the in-process chains.
 
+pub(super) mod gateway_tx;
 mod rly;
 mod rly_config;
 mod rly_link;
