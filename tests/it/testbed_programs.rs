@@ -459,6 +459,17 @@ async fn the_scripts_whole_bring_up_runs_through_kubectl() {
     let mut want: Vec<&str> = storage.iter().map(|s| s.as_str()).collect();
     want.sort();
     assert_eq!(listed, want, "{out}");
+    // gwc's REST storage endpoints list them too.
+    let (_, api, _) = env.testbed.control.node_ports("gwc").expect("gwc NodePorts");
+    let rest: serde_json::Value = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{api}/gwc/gateway/v1/storage_endpoints"))
+        .send()
+        .await
+        .expect("REST answers")
+        .json()
+        .await
+        .expect("REST JSON");
+    assert_eq!(rest["storage_infos"].as_array().map(Vec::len), Some(storage.len()), "{rest}");
     // rly start runs and logs JSON into the pod log.
     let (code, _, _) = exec(&env, &["pgrep", "-f", "rly start"]).await;
     assert_eq!(code, 0);
