@@ -81,6 +81,8 @@ pub struct Cluster {
     /// One chain node per chain, serving on the chain's NodePorts.
     pub chains: Chains,
     relayer_volume: Volume,
+    /// `transact link` faults armed by tests; shared by every relayer pod.
+    pub link_faults: Arc<super::programs::LinkFaults>,
     state: Arc<Mutex<State>>,
 }
 
@@ -92,6 +94,7 @@ impl Cluster {
             config: Arc::new(config),
             chains: Chains::default(),
             relayer_volume: Volume::new(),
+            link_faults: Arc::default(),
             state: Arc::default(),
         };
         let ns = cluster.config.namespace.clone();
@@ -212,7 +215,8 @@ impl Cluster {
                 "--home".into(),
                 format!("/home/{}/.{}", chain.component, chain.component),
             ],
-            programs: Programs::new().with(&chain.binary(), daemons::ChainDaemon::new(chain, self.chains.clone())),
+            programs: Programs::new()
+                .with(&chain.binary(), daemons::ChainDaemon::new(chain, self.chains.clone())),
         };
         let template = self
             .store
@@ -234,7 +238,8 @@ impl Cluster {
             mounts: vec![(RELAYER_HOME.to_string(), self.relayer_volume.clone())],
             files: self.mnemonic_mounts(),
             pid1: vec!["sleep".into(), "infinity".into()],
-            programs: Programs::new().with("rly", super::programs::Rly::new(self.chains.clone())),
+            programs: Programs::new()
+                .with("rly", super::programs::Rly::new(self.chains.clone(), self.link_faults.clone())),
         };
         let template = self
             .store

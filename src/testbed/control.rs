@@ -81,6 +81,19 @@ impl Control {
         self.faults.abort_next_execs(n);
     }
 
+    /// Makes the next `n` `rly transact link` calls fail (exit 1, rly's error text) before
+    /// creating anything.
+    pub fn fail_next_links(&self, n: u32) {
+        self.cluster.link_faults.fail_next(n);
+    }
+
+    /// Makes the next `n` `rly transact link` calls exit 0 with the channel handshake
+    /// unfinished (source end in STATE_INIT, nothing on the destination), as a real handshake
+    /// timeout does.
+    pub fn stall_next_links(&self, n: u32) {
+        self.cluster.link_faults.stall_next(n);
+    }
+
     /// Answers every API request with 500 InternalError for `d`.
     pub fn fail_api_for(&self, d: Duration) {
         self.faults.fail_for(d);

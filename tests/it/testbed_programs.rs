@@ -482,3 +482,54 @@ async fn the_scripts_whole_bring_up_runs_through_kubectl() {
         "{logs}"
     );
 }
+
+/// `rly transact link` on the existing `gwc-<id>` path.
+async fn transact(env: &TestEnv, id: &str) -> (i32, String, String) {
+    let path = format!("gwc-{id}");
+    let args = [
+        "transact",
+        "link",
+        &path,
+        "--src-port",
+        "gateway",
+        "--dst-port",
+        dst_port(id),
+        "--version",
+        "cryptomeria-1",
+    ];
+    rly(env, &args).await
+}
+
+#[tokio::test]
+async fn link_knobs_fail_the_next_links_or_leave_the_handshake_unfinished_with_exit_0() {
+    let env = TestEnv::ready().await;
+    init_relayer(&env).await;
+    env.testbed.control.fail_next_links(2);
+    let (code, _, err) = link(&env, "mdsc").await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.starts_with("Error: error creating clients"), "{err}");
+    let (code, _, err) = transact(&env, "mdsc").await;
+    assert_eq!(code, 1, "the second armed failure: {err}");
+    let (code, out, err) = rly(&env, &["q", "channels", "gwc"]).await;
+    assert_eq!((code, out.as_str()), (0, ""), "a failed link creates nothing: {err}");
+
+    env.testbed.control.stall_next_links(1);
+    let (code, _, err) = transact(&env, "mdsc").await;
+    assert_eq!(code, 0, "a handshake timeout still exits 0: {err}");
+    assert!(err.contains("timed out"), "{err}");
+    let (code, out, q_err) = rly(&env, &["q", "channels", "gwc"]).await;
+    assert_eq!(code, 0, "q channels: {q_err}");
+    let ch: serde_json::Value = serde_json::from_str(
+        out.lines().next().unwrap_or_else(|| panic!("no channel end: out={out:?} err={err:?}")),
+    )
+    .unwrap();
+    assert_eq!(ch["state"], "STATE_INIT", "not OPEN: {out}");
+    let (code, theirs, q_err) = rly(&env, &["q", "channels", "mdsc"]).await;
+    assert_eq!((code, theirs.as_str()), (0, ""), "nothing on the destination: {q_err}");
+
+    let (code, _, err) = transact(&env, "mdsc").await;
+    assert_eq!(code, 0, "knobs spent, the next link works: {err}");
+    let (code, out, q_err) = rly(&env, &["q", "channels", "gwc"]).await;
+    assert_eq!(code, 0, "q channels: {q_err}");
+    assert!(out.lines().any(|l| l.contains("\"state\":\"STATE_OPEN\"")), "{out}");
+}

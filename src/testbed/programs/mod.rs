@@ -8,3 +8,4 @@ mod rly_link;
 mod yaml;
 
 pub use rly::Rly;
+pub use rly_link::LinkFaults;

@@ -24,11 +24,12 @@ const NIL_CONFIG_PANIC: &str = "panic: runtime error: invalid memory address or 
 #[derive(Clone)]
 pub struct Rly {
     chains: Chains,
+    faults: std::sync::Arc<super::rly_link::LinkFaults>,
 }
 
 impl Rly {
-    pub fn new(chains: Chains) -> Self {
-        Self { chains }
+    pub fn new(chains: Chains, faults: std::sync::Arc<super::rly_link::LinkFaults>) -> Self {
+        Self { chains, faults }
     }
 }
 
@@ -185,7 +186,7 @@ impl Rly {
             dst_port: args.flag(&["--dst-port"]).unwrap_or("transfer"),
             version: args.flag(&["--version"]).unwrap_or("ics20-1"),
         };
-        match super::rly_link::link(&self.chains, link).await {
+        match super::rly_link::link(&self.chains, &self.faults, link).await {
             Ok((src_end, dst_end, log)) => {
                 if let Some((_, p)) = cfg.paths.iter_mut().find(|(n, _)| n == name) {
                     p.src = src_end;

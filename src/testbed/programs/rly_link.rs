@@ -182,7 +182,36 @@ pub struct LinkEnds<'a> {
 /// Runs the handshake: fees on both chains, then client/connection/channel OPEN on both.
 /// Returns the (src, dst) path ends with their new client and connection ids, and the
 /// stderr log lines.
-pub async fn link(chains: &Chains, ends: LinkEnds<'_>) -> Result<(PathEnd, PathEnd, String), String> {
+/// Link faults a test arms through the control handle; shared by every relayer pod so they
+/// outlive pod recreation.
+#[derive(Debug, Default)]
+pub struct LinkFaults {
+    /// The next N links fail before creating anything.
+    fail_next: std::sync::atomic::AtomicU32,
+    /// The next N links exit 0 with the channel handshake left unfinished.
+    stall_next: std::sync::atomic::AtomicU32,
+}
+
+impl LinkFaults {
+    pub fn fail_next(&self, n: u32) {
+        self.fail_next.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn stall_next(&self, n: u32) {
+        self.stall_next.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn take(counter: &std::sync::atomic::AtomicU32) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        counter.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok()
+    }
+}
+
+pub async fn link(
+    chains: &Chains,
+    faults: &LinkFaults,
+    ends: LinkEnds<'_>,
+) -> Result<(PathEnd, PathEnd, String), String> {
     let (src_cfg, src_key) = &ends.src;
     let (dst_cfg, dst_key) = &ends.dst;
     let node = |c: &ChainCfg| {
@@ -200,6 +229,12 @@ pub async fn link(chains: &Chains, ends: LinkEnds<'_>) -> Result<(PathEnd, PathE
         return Err(format!(
             "channel {{{}}} with port {{{}}} already exists on chain {{{}}}",
             ch.channel_id, ends.src_port, src_cfg.chain_id
+        ));
+    }
+    if LinkFaults::take(&faults.fail_next) {
+        return Err(format!(
+            "error creating clients: failed to query latest heights: post failed: Post \"{}\": context deadline exceeded",
+            src_cfg.rpc_addr
         ));
     }
     let (a, b) = tokio::join!(
@@ -234,9 +269,24 @@ pub async fn link(chains: &Chains, ends: LinkEnds<'_>) -> Result<(PathEnd, PathE
         client_id: me.client_id.clone(),
         counterparty_chain_id: other.chain_id.clone(),
     };
+    let log = |msg: &str, extra: &str| format!("{{\"lvl\":\"info\",\"msg\":\"{msg}\"{extra}}}\n");
+    if LinkFaults::take(&faults.stall_next) {
+        // As the real rly does when the handshake times out: the channel stays in INIT on
+        // the source, nothing on the destination, and the command still exits 0.
+        src.upsert_channel(IbcChannel {
+            state: ChannelState::Init,
+            ..end(&src_end, ends.src_port, &src_ch, &dst_end, ends.dst_port, "")
+        });
+        let warn =
+            "{\"lvl\":\"warn\",\"msg\":\"Channel handshake termination condition not met; timed out\"}\n";
+        return Ok((
+            src_end,
+            dst_end,
+            format!("{}{warn}", log("Starting event processor for channel handshake", "")),
+        ));
+    }
     src.upsert_channel(end(&src_end, ends.src_port, &src_ch, &dst_end, ends.dst_port, &dst_ch));
     dst.upsert_channel(end(&dst_end, ends.dst_port, &dst_ch, &src_end, ends.src_port, &src_ch));
-    let log = |msg: &str, extra: &str| format!("{{\"lvl\":\"info\",\"msg\":\"{msg}\"{extra}}}\n");
     let mut lines = String::new();
     lines.push_str(&log("Clients created", &format!(",\"src_client_id\":\"{}\",\"src_chain_id\":\"{}\",\"dst_client_id\":\"{}\",\"dst_chain_id\":\"{}\"", src_end.client_id, src_end.chain_id, dst_end.client_id, dst_end.chain_id)));
     lines.push_str(&log("Starting event processor for connection handshake", ""));
