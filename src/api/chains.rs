@@ -644,16 +644,8 @@ async fn block_txs(
 #[serde(rename_all = "camelCase")]
 pub struct TxResult {
     pub chain_id: String,
-    pub txhash: String,
-    pub height: String,
-    pub code: i64,
-    pub codespace: String,
-    pub raw_log: String,
-    pub gas_wanted: String,
-    pub gas_used: String,
-    pub timestamp: String,
-    #[schema(value_type = Vec<Object>)]
-    pub events: Value,
+    #[serde(flatten)]
+    pub tx: rest::TxResponseView,
     /// `{tx, tx_response}` as the node answered.
     #[schema(value_type = Object)]
     pub raw: Value,
@@ -683,20 +675,8 @@ async fn tx_by_hash(
         return Err(ApiError::validation("hash", "a tx hash is 64 hex digits"));
     }
     let raw = rest::tx_by_hash(&state.chains, &api, &hash).await?;
-    let view = rest::tx_response_view(raw.get("tx_response").unwrap_or(&Value::Null));
-    Ok(super::ok(TxResult {
-        chain_id,
-        txhash: view.txhash,
-        height: view.height,
-        code: view.code,
-        codespace: view.codespace,
-        raw_log: view.raw_log,
-        gas_wanted: view.gas_wanted,
-        gas_used: view.gas_used,
-        timestamp: view.timestamp,
-        events: view.events,
-        raw,
-    }))
+    let tx = rest::tx_response_view(raw.get("tx_response").unwrap_or(&Value::Null));
+    Ok(super::ok(TxResult { chain_id, tx, raw }))
 }
 
 // ----- tx submission --------------------------------------------------------------------------

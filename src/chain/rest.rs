@@ -146,8 +146,9 @@ pub async fn broadcast_and_wait(
     }
 }
 
-/// The shaped fields of a `tx_response`.
-#[derive(Debug, Clone, PartialEq)]
+/// The shaped fields of a `tx_response` (the API returns them as they are).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct TxResponseView {
     pub txhash: String,
     pub height: String,
@@ -157,6 +158,7 @@ pub struct TxResponseView {
     pub gas_wanted: String,
     pub gas_used: String,
     pub timestamp: String,
+    #[schema(value_type = Vec<Object>)]
     pub events: Value,
 }
 
