@@ -98,6 +98,43 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Where NodePorts are reached, and how that was decided: the `NODE_HOST` setting, else
+    /// a Node's InternalIP, else the kubeconfig server's host.
+    pub fn node_host(&self) -> (Option<String>, &'static str) {
+        if let Some(h) = &self.settings.node_host {
+            return (Some(h.clone()), "config");
+        }
+        let internal_ip = self.cache.nodes.as_ref().and_then(|nodes| {
+            nodes.state().iter().find_map(|n| {
+                let addresses = n.status.as_ref()?.addresses.as_ref()?;
+                addresses.iter().find(|a| a.type_ == "InternalIP").map(|a| a.address.clone())
+            })
+        });
+        match internal_ip {
+            Some(ip) => (Some(ip), "nodeInternalIP"),
+            None => (self.api_host.clone(), "kubeconfigServer"),
+        }
+    }
+
+    /// The endpoints the BFF itself uses to reach `chain_id` (`mode=auto`): fixed
+    /// configuration first, then the chain's Service from the cache.
+    pub fn chain_upstream(&self, chain_id: &str) -> crate::chain::endpoints::ChainEndpoints {
+        use crate::chain::endpoints::{self, ChainEndpoints, Mode};
+        let discovered = self.cache.namespace(&self.settings.namespace).and_then(|cache| {
+            let services = cache.services.state();
+            let svc = crate::cache::views::chain_service(&services, chain_id)?;
+            let (external, internal) =
+                crate::cache::views::chain_endpoints(svc, self.node_host().0.as_deref());
+            let set =
+                |s: crate::cache::views::EndpointSet| ChainEndpoints { rpc: s.rpc, api: s.api, grpc: s.grpc };
+            Some((set(external), set(internal)))
+        });
+        let fixed = self.settings.chains.fixed_endpoints.iter().find(|f| f.chain_id == chain_id);
+        endpoints::resolve(discovered, fixed, Mode::Auto.effective(self.in_cluster)).0
+    }
+}
+
 /// Serves the API on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,

@@ -51,3 +51,25 @@ impl From<PathRejection> for ApiError {
         ApiError::bad_request(format!("invalid path: {}", rejection.body_text()))
     }
 }
+
+/// A JSON body that may be absent: an empty body is `T::default()` (SPEC §4: "body (all
+/// optional)"). Malformed JSON is a 400; a well-formed body of the wrong shape a 422.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("failed to read the body: {}", e.body_text())))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        serde_json::from_slice(&bytes).map(Self).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => ApiError::validation("body", format!("invalid body: {e}")),
+            _ => ApiError::bad_request(format!("malformed JSON body: {e}")),
+        })
+    }
+}

@@ -10,6 +10,7 @@ pub mod jobs;
 mod k8s;
 mod openapi;
 mod preflight;
+mod reconcile;
 mod system;
 
 use crate::app::AppState;
@@ -38,7 +39,11 @@ pub fn router(state: AppState) -> axum::Router {
         .merge(health::router())
         .nest(
             "/api/v1/system",
-            system::router().merge(preflight::router()).merge(k8s::router()).merge(jobs::system::router()),
+            system::router()
+                .merge(preflight::router())
+                .merge(k8s::router())
+                .merge(reconcile::router())
+                .merge(jobs::system::router()),
         )
         .nest("/api/v1/chains", chains::router())
         .nest("/api/v1/utils", jobs::utils::router())

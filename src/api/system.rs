@@ -175,24 +175,7 @@ async fn chain_heights(
 
 /// Where NodePorts are reached, and how that was decided.
 pub(super) fn node_host(state: &AppState) -> (Option<String>, &'static str) {
-    if let Some(h) = &state.settings.node_host {
-        return (Some(h.clone()), "config");
-    }
-    let internal_ip = state.cache.nodes.as_ref().and_then(|nodes| {
-        nodes.state().iter().find_map(|n| {
-            n.status
-                .as_ref()?
-                .addresses
-                .as_ref()?
-                .iter()
-                .find(|a| a.type_ == "InternalIP")
-                .map(|a| a.address.clone())
-        })
-    });
-    match internal_ip {
-        Some(ip) => (Some(ip), "nodeInternalIP"),
-        None => (state.api_host.clone(), "kubeconfigServer"),
-    }
+    state.node_host()
 }
 
 #[derive(Serialize, ToSchema)]

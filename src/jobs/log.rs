@@ -82,6 +82,11 @@ pub struct JobLog {
 }
 
 impl JobLog {
+    /// The redactor every line passes through; the runner applies it to messages too.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
     pub fn new(cap_bytes: usize, redactor: Redactor) -> Self {
         let inner = Inner { lines: VecDeque::new(), bytes: 0, dropped: 0 };
         Self { inner: Arc::new(Mutex::new(inner)), cap_bytes, redactor, tx: broadcast::channel(1024).0 }

@@ -67,6 +67,11 @@ impl StepCtx {
         self.line(Level::Info, Some(cmd), Some(outcome), None);
     }
 
+    /// Logs a command, its outcome and why (`skipped: config exists`).
+    pub fn command_because(&self, cmd: &str, outcome: &str, why: &str) {
+        self.line(Level::Info, Some(cmd), Some(outcome), Some(why));
+    }
+
     pub fn info(&self, message: &str) {
         self.line(Level::Info, None, None, Some(message));
     }
@@ -77,7 +82,7 @@ impl StepCtx {
 
     /// Shows progress in the job's step record while the step runs.
     pub fn progress(&self, message: &str) {
-        let (step, message) = (self.step.clone(), message.to_string());
+        let (step, message) = (self.step.clone(), self.cell.log.redactor().text(message));
         self.cell.update(|job| {
             if let Some(s) = job.steps.iter_mut().find(|s| s.name == step) {
                 s.message = Some(message);
@@ -178,7 +183,8 @@ async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration) {
             return;
         }
     }
-    let result = result.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let result =
+        result.lock().unwrap_or_else(|e| e.into_inner()).take().map(|r| cell.log.redactor().json(&r));
     cell.update(|job| {
         job.status = JobStatus::Succeeded;
         job.finished_at = Some(now());
@@ -199,7 +205,14 @@ fn record(cell: &JobCell, ctx: &StepCtx, index: usize, outcome: Result<StepOutco
         StepStatus::Skipped => ctx.line(Level::Info, None, Some("skipped"), Some(&message)),
         _ => ctx.line(Level::Info, None, Some("ok"), Some(&message)),
     }
-    let redactor_message = message;
+    // Step messages and errors may quote command output: they pass the log's redactor too.
+    let redactor = cell.log.redactor();
+    let redactor_message = redactor.text(&message);
+    let failure = failure.map(|f| StepFailure {
+        message: redactor.text(&f.message),
+        details: redactor.json(&f.details),
+        code: f.code,
+    });
     cell.update(|job| {
         let finished = now();
         let step = &mut job.steps[index];

@@ -206,14 +206,30 @@ impl Rly {
         let cmd: Vec<&str> = args.pos.iter().take(2).map(String::as_str).collect();
         match cmd.as_slice() {
             ["config", "init"] => state.config_init(args.flag(&["--memo"]).unwrap_or("")),
-            ["config", "show"] => state.with_config(|c| Outcome::ok(c.render())),
+            ["config", "show"] => state.with_config(|c| {
+                if args.has(&["--json", "-j"]) {
+                    // The same tree as the YAML, marshalled as JSON (`cmd/config.go configShowCmd`).
+                    Outcome::ok(format!("{}\n", super::yaml::parse(&c.render())))
+                } else {
+                    Outcome::ok(c.render())
+                }
+            }),
             ["chains", "list"] => {
                 state.with_config(|c| self.chains_list(&state, c, args.has(&["--json", "-j"])))
             }
             ["chains", "add"] => state.chains_add(ctx, args),
+            ["chains", "delete" | "d"] => state.update_config(|c| match args.pos(2) {
+                Some(name) if c.chain(name).is_some() => {
+                    c.chains.retain(|(n, _)| n != name);
+                    Ok(())
+                }
+                Some(name) => Err(format!("chain {name} not found in config")),
+                None => Err("accepts 1 arg(s), received 0".into()),
+            }),
             ["keys", "show"] => state.keys_show(args.pos(2), args.pos(3)),
             ["keys", "restore"] => state.keys_restore(args.pos(2), args.pos(3), args.pos(4)),
             ["keys", "list"] => state.keys_list(args.pos(2)),
+            ["keys", "delete" | "d"] => state.keys_delete(args.pos(2), args.pos(3)),
             ["paths", "new"] => state.update_config(|c| match (args.pos(2), args.pos(3), args.pos(4)) {
                 (Some(src), Some(dst), Some(name)) => super::rly_link::paths_new(c, src, dst, name),
                 _ => Err(format!("accepts 3 arg(s), received {}", args.pos.len().saturating_sub(2))),
@@ -436,6 +452,24 @@ impl Home {
             let record = serde_json::json!({"name": key, "address": k.address, "mnemonic": mnemonic.trim()});
             match self.fs.try_write_file(&self.key_path(ch, key), record.to_string()) {
                 Ok(()) => Outcome::ok(format!("{}\n", k.address)),
+                Err(e) => Outcome::error(e),
+            }
+        })
+    }
+
+    /// `rly keys delete <chain> <key> -y`: removes the key record, prints the deleted key.
+    fn keys_delete(&self, chain: Option<&str>, key: Option<&str>) -> Outcome {
+        self.with_config(|cfg| {
+            let ch = match self.chain_named(cfg, chain) {
+                Ok(c) => c,
+                Err(o) => return o,
+            };
+            let key = key.unwrap_or(&ch.key);
+            if self.key_record(ch, key).is_none() {
+                return Outcome::error(format!("key {key} does not exist for chain {}", ch.chain_id));
+            }
+            match self.fs.remove(&self.key_path(ch, key)) {
+                Ok(()) => Outcome::ok(format!("key {key} deleted\n")),
                 Err(e) => Outcome::error(e),
             }
         })

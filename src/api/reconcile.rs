@@ -1,0 +1,169 @@
+//! `POST /system/start`, `/system/connect`, `/system/relayer/restart`: validate the request,
+//! then admit a reconcile job (SPEC §4, §6) and answer 202 with it. Only one system job is
+//! queued or running at a time (409 names it).
+
+use super::error::{ApiError, ErrorCode};
+use super::extract::OptionalJson;
+use super::jobs::accepted;
+use super::system::namespace_cache;
+use crate::app::AppState;
+use crate::cache::views;
+use crate::jobs::model::Accepted;
+use crate::reconcile::{self, Session, StepName, Target};
+use axum::extract::State;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::time::Duration;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(start)).routes(routes!(connect)).routes(routes!(restart))
+}
+
+/// Longest accepted `timeoutSeconds` (one day).
+const MAX_TIMEOUT_SECONDS: u64 = 86_400;
+
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartRequest {
+    /// Must be the namespace the BFF watches (`K8S_NAMESPACE`), if given.
+    pub namespace: Option<String>,
+    /// Whole-job timeout, 1..=86400 (default: the `RECONCILE_JOB_TIMEOUT` setting, 30 min).
+    pub timeout_seconds: Option<u64>,
+    /// Subset of `initRelayer`, `connectAll`, `startRelayer`, `waitIbcReady`; they always run
+    /// in that order, after `discover`. Default: all.
+    pub steps: Option<Vec<String>>,
+    /// Re-do each step's actions (see the README for what each step re-does).
+    pub force: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectRequest {
+    /// `all` (default) or `chain:<chainId>`.
+    pub target: Option<String>,
+    pub force: Option<bool>,
+    pub timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RestartRequest {
+    pub timeout_seconds: Option<u64>,
+}
+
+fn timeout(state: &AppState, seconds: Option<u64>) -> Result<Duration, ApiError> {
+    match seconds {
+        None => Ok(state.settings.reconcile.job_timeout),
+        Some(s) if (1..=MAX_TIMEOUT_SECONDS).contains(&s) => Ok(Duration::from_secs(s)),
+        Some(s) => Err(ApiError::validation(
+            "timeoutSeconds",
+            format!("timeoutSeconds must be 1..={MAX_TIMEOUT_SECONDS}, got {s}"),
+        )),
+    }
+}
+
+fn admit(state: &AppState, spec: crate::jobs::JobSpec) -> Result<Response, ApiError> {
+    Ok(accepted(&state.jobs.start(spec)?))
+}
+
+/// Brings the system to "experiments can run": relayer configured, every storage chain
+/// linked to gwc and registered, `rly start` running, IBC ready.
+#[utoipa::path(post, path = "/start", tag = "system", request_body(content = StartRequest, description = "optional"), responses(
+    (status = 202, description = "job admitted", body = Accepted),
+    (status = 409, description = "JOB_CONFLICT: another system job is queued or running", body = super::error::ErrorEnvelope),
+    (status = 422, description = "VALIDATION_ERROR (unknown step, bad timeout, other namespace)", body = super::error::ErrorEnvelope),
+))]
+async fn start(
+    State(state): State<AppState>,
+    OptionalJson(req): OptionalJson<StartRequest>,
+) -> Result<Response, ApiError> {
+    if let Some(ns) = req.namespace.as_deref().filter(|ns| *ns != state.settings.namespace) {
+        return Err(ApiError::validation(
+            "namespace",
+            format!(
+                "this BFF reconciles namespace {}; run one with K8S_NAMESPACE={ns} for {ns}",
+                state.settings.namespace
+            ),
+        ));
+    }
+    let steps = match &req.steps {
+        None => StepName::START.to_vec(),
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                StepName::parse_start(n).ok_or_else(|| {
+                    ApiError::validation("steps", format!("unknown step {n:?}; steps are initRelayer, connectAll, startRelayer, waitIbcReady"))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let timeout = timeout(&state, req.timeout_seconds)?;
+    let force = req.force.unwrap_or(false);
+    let request = json!({"namespace": state.settings.namespace, "steps": steps.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "force": force, "timeoutSeconds": timeout.as_secs()});
+    let session = Session::new(state.clone(), Target::All, force);
+    admit(&state, reconcile::job("system.start", request, session, &steps, timeout))
+}
+
+/// Links storage chains to gwc and registers them (all, or one).
+#[utoipa::path(post, path = "/connect", tag = "system", request_body(content = ConnectRequest, description = "optional"), responses(
+    (status = 202, description = "job admitted", body = Accepted),
+    (status = 404, description = "CHAIN_NOT_FOUND", body = super::error::ErrorEnvelope),
+    (status = 409, description = "JOB_CONFLICT", body = super::error::ErrorEnvelope),
+    (status = 422, description = "VALIDATION_ERROR (bad target)", body = super::error::ErrorEnvelope),
+))]
+async fn connect(
+    State(state): State<AppState>,
+    OptionalJson(req): OptionalJson<ConnectRequest>,
+) -> Result<Response, ApiError> {
+    let text = req.target.as_deref().unwrap_or("all");
+    let target = Target::parse(text).ok_or_else(|| {
+        ApiError::validation("target", format!("target must be \"all\" or \"chain:<chainId>\", got {text:?}"))
+    })?;
+    if let Target::Chain(id) = &target {
+        if id == reconcile::gateway::GWC {
+            return Err(ApiError::validation(
+                "target",
+                "gwc is the gateway every link starts at; name a storage chain",
+            ));
+        }
+        let pods = namespace_cache(&state)?.pods.state();
+        let known = views::chain_pods(&pods)
+            .iter()
+            .any(|p| p.metadata.labels.as_ref().and_then(|l| l.get(views::INSTANCE_LABEL)) == Some(id));
+        if !known {
+            return Err(ApiError::new(
+                ErrorCode::ChainNotFound,
+                format!("chain {id} not found: no chain pod has instance {id}"),
+            )
+            .with_details(json!({"chainId": id})));
+        }
+    }
+    let timeout = timeout(&state, req.timeout_seconds)?;
+    let force = req.force.unwrap_or(false);
+    let request = json!({"target": text, "force": force, "timeoutSeconds": timeout.as_secs()});
+    let session = Session::new(state.clone(), target, force);
+    admit(&state, reconcile::job("system.connect", request, session, &[StepName::Connect], timeout))
+}
+
+/// Stops `rly start` if it runs, starts it, and checks it keeps running.
+#[utoipa::path(post, path = "/relayer/restart", tag = "system", request_body(content = RestartRequest, description = "optional"), responses(
+    (status = 202, description = "job admitted", body = Accepted),
+    (status = 409, description = "JOB_CONFLICT", body = super::error::ErrorEnvelope),
+    (status = 422, description = "VALIDATION_ERROR", body = super::error::ErrorEnvelope),
+))]
+async fn restart(
+    State(state): State<AppState>,
+    OptionalJson(req): OptionalJson<RestartRequest>,
+) -> Result<Response, ApiError> {
+    let timeout = timeout(&state, req.timeout_seconds)?;
+    let request = json!({"timeoutSeconds": timeout.as_secs()});
+    let session = Session::new(state.clone(), Target::All, true);
+    admit(
+        &state,
+        reconcile::job("system.relayer.restart", request, session, &[StepName::RestartRelayer], timeout),
+    )
+}

@@ -1,0 +1,184 @@
+//! discover: the relayer pod and the Running chain pods, read from the cache (no API
+//! request, no exec). Everything later steps touch is named here.
+
+use super::journal::Journal;
+use super::script::is_plain;
+use super::session::{Session, Target, Topology};
+use crate::cache::{Readiness, views};
+use crate::jobs::{StepFailure, StepOutcome};
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::json;
+use std::sync::Arc;
+
+const GWC: &str = super::gateway::GWC;
+
+fn instance(p: &Pod) -> Option<String> {
+    p.metadata.labels.as_ref()?.get(views::INSTANCE_LABEL).cloned()
+}
+
+fn name(p: &Pod) -> String {
+    p.metadata.name.clone().unwrap_or_default()
+}
+
+fn usable(p: &Pod) -> bool {
+    p.metadata.deletion_timestamp.is_none() && views::phase(p) == "Running" && views::is_ready(p)
+}
+
+/// The topology in `pods`, or why the system can't be reconciled.
+pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Topology, StepFailure> {
+    let relayers: Vec<&Arc<Pod>> = pods
+        .iter()
+        .filter(|p| {
+            p.metadata.labels.as_ref().and_then(|l| l.get(views::COMPONENT_LABEL)).map(String::as_str)
+                == Some("relayer")
+        })
+        .collect();
+    let relayer = match relayers.iter().find(|p| usable(p)) {
+        Some(p) => p,
+        None => match relayers.first().copied().or_else(|| views::relayer_pod(pods, release)) {
+            Some(p) if usable(p) => p,
+            Some(p) => {
+                return Err(StepFailure::new(
+                    "RELAYER_NOT_READY",
+                    format!(
+                        "relayer pod {} is {}{}",
+                        name(p),
+                        views::phase(p),
+                        if views::is_ready(p) { "" } else { " and not Ready" }
+                    ),
+                )
+                .with_details(
+                    json!({"pod": name(p), "hint": "wait for the relayer Deployment's pod to be Ready"}),
+                ));
+            }
+            None => {
+                return Err(StepFailure::new(
+                    "RELAYER_NOT_FOUND",
+                    format!(
+                        "no relayer pod (label {}=relayer or name prefix {release}-relayer)",
+                        views::COMPONENT_LABEL
+                    ),
+                )
+                .with_details(json!({"hint": "install the chart; its relayer Deployment creates the pod"})));
+            }
+        },
+    };
+    let running: Vec<&Arc<Pod>> =
+        views::chain_pods(pods).into_iter().filter(|p| views::phase(p) == "Running").collect();
+    let mut chains: Vec<String> = running.iter().filter_map(|p| instance(p)).collect();
+    chains.dedup();
+    if let Some(bad) = chains.iter().find(|c| !is_plain(c)) {
+        return Err(StepFailure::new("VALIDATION_ERROR", format!("chain id {bad:?} is not a plain name")));
+    }
+    let gwc_pod =
+        running.iter().find(|p| instance(p).as_deref() == Some(GWC)).map(|p| name(p)).ok_or_else(|| {
+            StepFailure::new("CHAIN_NOT_FOUND", "no Running gwc pod: every link starts at gwc")
+        })?;
+    let storage = chains.iter().filter(|c| *c != GWC).cloned();
+    let targets: Vec<String> = match target {
+        Target::All => storage.collect(),
+        Target::Chain(id) if id != GWC && chains.contains(id) => vec![id.clone()],
+        Target::Chain(id) => {
+            return Err(StepFailure::new(
+                "CHAIN_NOT_FOUND",
+                format!("chain {id} has no Running chain pod (or is gwc itself)"),
+            )
+            .with_details(json!({"chainId": id})));
+        }
+    };
+    Ok(Topology { relayer_pod: name(relayer), gwc_pod, chains, targets })
+}
+
+pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome, StepFailure> {
+    let state = &session.state;
+    // The cache is the only source: wait until it has synced (a fresh BFF) before judging.
+    let mut changed = state.cache.changed();
+    while let Readiness::NotReady(reasons) = state.cache.health.readiness() {
+        journal.progress(&format!("waiting for the cache: {}", reasons.join("; ")));
+        let _ = tokio::time::timeout(session.settings().poll_interval, changed.changed()).await;
+    }
+    let cache = state.cache.namespace(&state.settings.namespace).ok_or_else(|| {
+        StepFailure::new("INTERNAL_ERROR", format!("namespace {} is not watched", state.settings.namespace))
+    })?;
+    let pods = cache.pods.state();
+    let topo = topology(&pods, session.release(), &session.target)?;
+    let not_running: Vec<String> = views::chain_pods(&pods)
+        .into_iter()
+        .filter(|p| views::phase(p) != "Running")
+        .map(|p| format!("{} ({})", name(p), views::phase(p)))
+        .collect();
+    if !not_running.is_empty() {
+        journal.warn(&format!("chain pods not Running are left out of this run: {}", not_running.join(", ")));
+    }
+    let message = format!(
+        "relayer {}; chains {}; targets {}",
+        topo.relayer_pod,
+        topo.chains.join(", "),
+        if topo.targets.is_empty() { "none".to_string() } else { topo.targets.join(", ") }
+    );
+    journal.info(&message);
+    session.set_topology(topo);
+    Ok(StepOutcome::Done(message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(name: &str, labels: serde_json::Value, phase: &str, ready: bool) -> Arc<Pod> {
+        Arc::new(
+            serde_json::from_value(json!({
+                "metadata": {"name": name, "labels": labels},
+                "status": {"phase": phase, "conditions": [{"type": "Ready", "status": if ready {"True"} else {"False"}}]}
+            }))
+            .unwrap(),
+        )
+    }
+
+    fn chain(id: &str, phase: &str) -> Arc<Pod> {
+        pod(
+            &format!("cryptomeria-{id}-0"),
+            json!({"app.kubernetes.io/category": "chain", "app.kubernetes.io/instance": id}),
+            phase,
+            phase == "Running",
+        )
+    }
+
+    fn relayer(ready: bool) -> Arc<Pod> {
+        pod("cryptomeria-relayer-abc", json!({"app.kubernetes.io/component": "relayer"}), "Running", ready)
+    }
+
+    #[test]
+    fn finds_relayer_gwc_and_orders_targets() {
+        let pods = vec![
+            chain("fdsc-1", "Running"),
+            chain("gwc", "Running"),
+            chain("mdsc", "Running"),
+            relayer(true),
+        ];
+        let t = topology(&pods, "cryptomeria", &Target::All).unwrap();
+        assert_eq!(t.relayer_pod, "cryptomeria-relayer-abc");
+        assert_eq!(t.gwc_pod, "cryptomeria-gwc-0");
+        assert_eq!(t.chains, ["gwc", "mdsc", "fdsc-1"]);
+        assert_eq!(t.targets, ["mdsc", "fdsc-1"]);
+        let one = topology(&pods, "cryptomeria", &Target::Chain("fdsc-1".into())).unwrap();
+        assert_eq!(one.targets, ["fdsc-1"]);
+    }
+
+    #[test]
+    fn pending_chains_are_left_out() {
+        let pods = vec![chain("gwc", "Running"), chain("fdsc-0", "Pending"), relayer(true)];
+        assert!(topology(&pods, "cryptomeria", &Target::All).unwrap().targets.is_empty());
+    }
+
+    #[test]
+    fn missing_or_unready_relayer_and_unknown_targets_fail_with_their_codes() {
+        let code = |pods: Vec<Arc<Pod>>, t: Target| topology(&pods, "cryptomeria", &t).unwrap_err().code;
+        assert_eq!(code(vec![chain("gwc", "Running")], Target::All), "RELAYER_NOT_FOUND");
+        assert_eq!(code(vec![chain("gwc", "Running"), relayer(false)], Target::All), "RELAYER_NOT_READY");
+        assert_eq!(code(vec![chain("mdsc", "Running"), relayer(true)], Target::All), "CHAIN_NOT_FOUND");
+        let pods = vec![chain("gwc", "Running"), relayer(true)];
+        assert_eq!(code(pods.clone(), Target::Chain("fdsc-9".into())), "CHAIN_NOT_FOUND");
+        assert_eq!(code(pods, Target::Chain("gwc".into())), "CHAIN_NOT_FOUND");
+    }
+}

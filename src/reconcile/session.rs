@@ -1,0 +1,196 @@
+//! What the steps of one reconcile run share: the application state, the request's
+//! target and force flag, the topology discover found, and the relayer's last observed
+//! state (reused by later steps until an action changes it, so a warm run execs once).
+
+use super::journal::Journal;
+use super::relayer_state::RelayerState;
+use crate::app::AppState;
+use crate::config::ReconcileSettings;
+use crate::jobs::StepFailure;
+use crate::k8s::{ExecError, ExecOutput, exec};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::Api;
+use serde_json::json;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Which storage chains a run links to gwc.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    All,
+    Chain(String),
+}
+
+impl Target {
+    /// `all` or `chain:<chainId>`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "all" => Some(Self::All),
+            _ => text.strip_prefix("chain:").filter(|id| !id.is_empty()).map(|id| Self::Chain(id.into())),
+        }
+    }
+}
+
+/// The system as discover saw it in the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    pub relayer_pod: String,
+    pub gwc_pod: String,
+    /// Every Running chain, gwc first.
+    pub chains: Vec<String>,
+    /// The storage chains this run links (all non-gwc chains, or the one asked for).
+    pub targets: Vec<String>,
+}
+
+pub struct Session {
+    pub state: AppState,
+    pub target: Target,
+    pub force: bool,
+    topology: Mutex<Option<Topology>>,
+    relayer: Mutex<Option<RelayerState>>,
+    /// Counterparty chain of each gateway channel seen (a channel's client never changes).
+    channel_chains: Mutex<std::collections::BTreeMap<String, String>>,
+    execs: AtomicU64,
+}
+
+/// Why an exec did not produce an exit code.
+pub enum ExecTrouble {
+    /// The pod is gone (deleted or recreated under another name).
+    PodGone(String),
+    Other(String),
+}
+
+impl ExecTrouble {
+    pub fn message(&self) -> &str {
+        match self {
+            Self::PodGone(m) | Self::Other(m) => m,
+        }
+    }
+
+    /// The step failure for a trouble in `pod`: a vanished relayer pod is RELAYER_NOT_FOUND.
+    pub fn failure(&self, relayer_pod: &str, pod: &str) -> StepFailure {
+        match self {
+            Self::PodGone(m) if pod == relayer_pod => StepFailure::new(
+                "RELAYER_NOT_FOUND",
+                format!("{m}; the relayer pod was deleted or recreated mid-job: run the job again, it resumes from what it observes"),
+            )
+            .with_details(json!({"pod": pod})),
+            _ => StepFailure::new("EXEC_FAILED", self.message().to_string()).with_details(json!({"pod": pod})),
+        }
+    }
+}
+
+impl Session {
+    pub fn new(state: AppState, target: Target, force: bool) -> Self {
+        Self {
+            state,
+            target,
+            force,
+            topology: Mutex::new(None),
+            relayer: Mutex::new(None),
+            channel_chains: Mutex::default(),
+            execs: AtomicU64::new(0),
+        }
+    }
+
+    pub fn settings(&self) -> &ReconcileSettings {
+        &self.state.settings.reconcile
+    }
+
+    pub fn release(&self) -> &str {
+        &self.state.settings.release
+    }
+
+    /// Execs this run made so far.
+    pub fn exec_count(&self) -> u64 {
+        self.execs.load(Ordering::Relaxed)
+    }
+
+    pub fn set_topology(&self, t: Topology) {
+        *self.topology.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
+    }
+
+    /// The topology discover found (discover always runs first).
+    pub fn topology(&self) -> Result<Topology, StepFailure> {
+        self.topology
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| StepFailure::new("INTERNAL_ERROR", "discover did not run before this step"))
+    }
+
+    pub fn cached_relayer(&self) -> Option<RelayerState> {
+        self.relayer.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn remember_relayer(&self, s: Option<RelayerState>) {
+        *self.relayer.lock().unwrap_or_else(|e| e.into_inner()) = s;
+    }
+
+    pub fn channel_chain(&self, channel: &str) -> Option<String> {
+        self.channel_chains.lock().unwrap_or_else(|e| e.into_inner()).get(channel).cloned()
+    }
+
+    pub fn remember_channel_chain(&self, channel: &str, chain: &str) {
+        self.channel_chains.lock().unwrap_or_else(|e| e.into_inner()).insert(channel.into(), chain.into());
+    }
+
+    /// Forgets the relayer's observed state: an action may have changed it.
+    pub fn invalidate(&self) {
+        self.remember_relayer(None);
+    }
+
+    /// Runs `argv` in `pod` and logs `display` (never a secret) with its outcome.
+    pub async fn exec(
+        &self,
+        journal: &dyn Journal,
+        pod: &str,
+        argv: &[&str],
+        display: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<ExecOutput, ExecTrouble> {
+        let pods: Api<Pod> = Api::namespaced(self.state.kube.clone(), &self.state.settings.namespace);
+        self.execs.fetch_add(1, Ordering::Relaxed);
+        let timeout = self.state.settings.timeouts.exec_timeout;
+        match exec(&pods, pod, None, argv, stdin, timeout).await {
+            Ok(out) => {
+                let outcome = if out.code == 0 { "ok".to_string() } else { format!("exit {}", out.code) };
+                journal.command(display, &outcome, "");
+                Ok(out)
+            }
+            Err(e) => {
+                journal.command(display, "error", &e.to_string());
+                Err(match &e {
+                    ExecError::Start { source: kube::Error::Api(s), .. } if s.code == 404 => {
+                        ExecTrouble::PodGone(format!("pod {pod} not found"))
+                    }
+                    _ => ExecTrouble::Other(e.to_string()),
+                })
+            }
+        }
+    }
+
+    /// Runs a shell script in `pod` (`sh -c`).
+    pub async fn script(
+        &self,
+        journal: &dyn Journal,
+        pod: &str,
+        script: &str,
+        display: &str,
+    ) -> Result<ExecOutput, ExecTrouble> {
+        self.exec(journal, pod, &["sh", "-c", script], display, None).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_all_or_one_chain() {
+        assert_eq!(Target::parse("all"), Some(Target::All));
+        assert_eq!(Target::parse("chain:fdsc-1"), Some(Target::Chain("fdsc-1".into())));
+        assert_eq!(Target::parse("chain:"), None);
+        assert_eq!(Target::parse("fdsc-1"), None);
+    }
+}

@@ -1,0 +1,146 @@
+//! startRelayer: `rly start` runs in the relayer pod. Observe: the relayer report's `pgrep`
+//! (no extra exec on a warm run). Act: start it detached with its log on the pod's stdout,
+//! then verify it still runs a moment later. With `force` (and for `system.relayer.restart`)
+//! a running `rly` is stopped first: `pkill -x rly`, up to the stop wait, then `pkill -KILL`.
+
+use super::journal::Journal;
+use super::plan::{Act, Plan};
+use super::relayer_state;
+use super::script::quote;
+use super::session::{Session, Topology};
+use crate::jobs::{StepFailure, StepOutcome};
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartAction {
+    Stop,
+    Start,
+}
+
+impl Act for StartAction {
+    fn command(&self) -> String {
+        match self {
+            Self::Stop => "pkill -x rly".into(),
+            Self::Start => "nohup rly start --log-format json > /proc/1/fd/1 2>&1 < /dev/null &".into(),
+        }
+    }
+}
+
+pub fn plan(running: &[u32], restart: bool) -> Plan<StartAction> {
+    let mut plan = Plan::default();
+    let pids = running.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    match (running.is_empty(), restart) {
+        (true, _) => {
+            plan.skip(StartAction::Stop.command(), "rly start is not running");
+            plan.act(StartAction::Start, "rly start is not running");
+        }
+        (false, true) => {
+            plan.act(StartAction::Stop, format!("restart: stop rly start (pid {pids})"));
+            plan.act(StartAction::Start, "restart");
+        }
+        (false, false) => {
+            plan.skip(StartAction::Start.command(), format!("rly start is running (pid {pids})"))
+        }
+    }
+    plan
+}
+
+/// `pgrep -f 'rly start'` run directly (through `sh -c` it would match its own shell).
+async fn running(session: &Session, journal: &dyn Journal, topo: &Topology) -> Result<bool, StepFailure> {
+    let out = session
+        .exec(journal, &topo.relayer_pod, &["pgrep", "-f", "rly start"], "pgrep -f 'rly start'", None)
+        .await
+        .map_err(|t| t.failure(&topo.relayer_pod, &topo.relayer_pod))?;
+    Ok(out.code == 0 && !out.stdout.trim().is_empty())
+}
+
+async fn stop(session: &Session, journal: &dyn Journal, topo: &Topology) -> Result<(), StepFailure> {
+    let pod = &topo.relayer_pod;
+    let fail = |t: super::session::ExecTrouble| t.failure(pod, pod);
+    session.exec(journal, pod, &["pkill", "-x", "rly"], "pkill -x rly", None).await.map_err(fail)?;
+    let settings = session.settings();
+    let deadline = tokio::time::Instant::now() + settings.relayer_stop_wait;
+    while running(session, journal, topo).await? {
+        if tokio::time::Instant::now() >= deadline {
+            journal.warn(&format!(
+                "rly still runs after {}; killing it",
+                humantime::format_duration(settings.relayer_stop_wait)
+            ));
+            session
+                .exec(journal, pod, &["pkill", "-KILL", "-x", "rly"], "pkill -KILL -x rly", None)
+                .await
+                .map_err(fail)?;
+            break;
+        }
+        tokio::time::sleep(settings.poll_interval).await;
+    }
+    Ok(())
+}
+
+async fn start(session: &Session, journal: &dyn Journal, topo: &Topology) -> Result<(), StepFailure> {
+    let pod = &topo.relayer_pod;
+    let line = format!(
+        "nohup rly start --log-format json --home {} > /proc/1/fd/1 2>&1 < /dev/null &",
+        quote(&session.settings().rly_home)
+    );
+    let out = session
+        .script(journal, pod, &line, &StartAction::Start.command())
+        .await
+        .map_err(|t| t.failure(pod, pod))?;
+    if out.code != 0 {
+        return Err(StepFailure::new(
+            "EXEC_FAILED",
+            format!("starting rly exited {}: {}", out.code, out.stderr.trim()),
+        ));
+    }
+    let delay = session.settings().relayer_verify_delay;
+    journal.progress(&format!("checking rly start still runs after {}", humantime::format_duration(delay)));
+    tokio::time::sleep(delay).await;
+    if !running(session, journal, topo).await? {
+        return Err(StepFailure::new(
+            "EXEC_FAILED",
+            format!("rly start exited within {}", humantime::format_duration(delay)),
+        )
+        .with_details(
+            json!({"pod": pod, "hint": "read its output: GET /api/v1/system/k8s/logs?component=relayer"}),
+        ));
+    }
+    Ok(())
+}
+
+/// startRelayer (`restart` = stop a running one first: force, or `system.relayer.restart`).
+pub async fn run(
+    session: &Session,
+    journal: &dyn Journal,
+    restart: bool,
+) -> Result<StepOutcome, StepFailure> {
+    let topo = session.topology()?;
+    let observed = relayer_state::observe(session, journal).await?;
+    let plan = plan(&observed.running, restart);
+    plan.record(journal);
+    if plan.is_empty() {
+        return Ok(StepOutcome::Skipped(plan.summary()));
+    }
+    session.invalidate();
+    for p in &plan.actions {
+        match p.action {
+            StartAction::Stop => stop(session, journal, &topo).await?,
+            StartAction::Start => start(session, journal, &topo).await?,
+        }
+    }
+    Ok(StepOutcome::Done(format!("{}; rly start is running", plan.summary())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_only_when_not_running_and_restart_stops_first() {
+        assert!(plan(&[7], false).is_empty());
+        let acts = |p: Plan<StartAction>| p.actions.into_iter().map(|a| a.action).collect::<Vec<_>>();
+        assert_eq!(acts(plan(&[], false)), [StartAction::Start]);
+        assert_eq!(acts(plan(&[7], true)), [StartAction::Stop, StartAction::Start]);
+        assert_eq!(acts(plan(&[], true)), [StartAction::Start]);
+    }
+}
