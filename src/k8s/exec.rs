@@ -74,34 +74,47 @@ async fn run(
         writer.shutdown().await.map_err(io)?;
     }
     let status = proc.take_status();
-    let (mut out_reader, mut err_reader) = (proc.stdout(), proc.stderr());
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let read_out = async {
-        if let Some(r) = out_reader.as_mut() {
-            r.read_to_end(&mut stdout).await?;
-        }
-        Ok::<_, std::io::Error>(())
+    let (out_reader, err_reader) = (proc.stdout(), proc.stderr());
+    let reads = async move {
+        let (o, e) = tokio::join!(drain(out_reader), drain(err_reader));
+        Ok::<_, std::io::Error>((o?, e?))
     };
-    let read_err = async {
-        if let Some(r) = err_reader.as_mut() {
-            r.read_to_end(&mut stderr).await?;
+    let status = async move {
+        match status {
+            Some(s) => s.await,
+            None => None,
         }
-        Ok::<_, std::io::Error>(())
     };
-    let (o, e) = tokio::join!(read_out, read_err);
-    o.map_err(io)?;
-    e.map_err(io)?;
-    let status = match status {
-        Some(s) => s.await,
-        None => None,
+    tokio::pin!(reads, status);
+    // A stream cut mid-command resolves the status channel empty while the output readers may
+    // never see EOF: that ends the exec at once instead of at the timeout.
+    let (status, output) = tokio::select! {
+        s = &mut status => (s, None),
+        r = &mut reads => (status.await, Some(r.map_err(io)?)),
+    };
+    let Some(status) = status else {
+        return Err(ExecError::NoStatus { pod: pod.to_string() });
+    };
+    let (stdout, stderr) = match output {
+        Some(o) => o,
+        None => reads.await.map_err(io)?,
     };
     let _ = proc.join().await;
-    let code = status.map(|s| exit_code(&s)).ok_or_else(|| ExecError::NoStatus { pod: pod.to_string() })?;
+    let code = exit_code(&status);
     Ok(ExecOutput {
         code,
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
     })
+}
+
+/// Reads an output stream of the exec to its end.
+async fn drain(reader: Option<impl tokio::io::AsyncRead + Unpin>) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    if let Some(mut r) = reader {
+        r.read_to_end(&mut buf).await?;
+    }
+    Ok(buf)
 }
 
 /// The exit code a `pods/exec` Status reports: 0 on Success, the `ExitCode` cause on

@@ -19,6 +19,9 @@ use std::collections::BTreeSet;
 
 pub const VERSION: &str = "cryptomeria-1";
 
+/// Cosmos SDK `ErrWrongSequence` (codespace sdk).
+const SDK_WRONG_SEQUENCE: i64 = 32;
+
 /// The port a storage chain's end of the gateway channel binds.
 pub fn dst_port(chain: &str) -> &'static str {
     if chain == "mdsc" { "metastore" } else { "datastore" }
@@ -363,7 +366,13 @@ async fn register(
         .map_err(|t| t.failure(&topo.relayer_pod, &topo.gwc_pod))?;
     let resp: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
     let code = resp["code"].as_i64();
-    if out.code != 0 || code != Some(0) {
+    // Code 32 (wrong sequence): another local-admin tx is pending — most likely this chain's
+    // registration from a run cut off before it saw the answer. Wait for the listing instead.
+    let pending_elsewhere = code == Some(SDK_WRONG_SEQUENCE);
+    if pending_elsewhere {
+        journal.warn(&format!("a local-admin tx is pending on gwc; waiting to see whether it registers {id}"));
+    }
+    if !pending_elsewhere && (out.code != 0 || code != Some(0)) {
         let said = resp["raw_log"]
             .as_str()
             .map(str::to_string)
@@ -387,6 +396,7 @@ async fn register(
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
+            let txhash = if pending_elsewhere { "pending".to_string() } else { txhash };
             return Err(failed(
                 format!(
                     "tx {txhash} was accepted but gwc does not list {id} after {}",

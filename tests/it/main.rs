@@ -2,6 +2,7 @@
 
 mod chains;
 mod cli;
+mod fault_schedules;
 mod common;
 mod jobs;
 mod reconcile;

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 /// A testbed with fast blocks and a BFF whose reconcile waits are short (tests never sleep
 /// on the scripts' 10 s).
-struct Harness {
-    env: TestEnv,
-    bff: Bff,
+pub struct Harness {
+    pub env: TestEnv,
+    pub bff: Bff,
 }
 
 const STORAGE_PORTS: [(&str, &str); 2] = [("mdsc", "metastore"), ("fdsc", "datastore")];
@@ -23,7 +23,12 @@ fn dst_port(id: &str) -> &'static str {
 }
 
 impl Harness {
-    async fn new(fdsc: usize) -> Self {
+    pub async fn new(fdsc: usize) -> Self {
+        Self::with(fdsc, |_| {}).await
+    }
+
+    /// A harness whose BFF settings `adjust` changes after the fast defaults.
+    pub async fn with(fdsc: usize, adjust: impl FnOnce(&mut bff::config::Settings)) -> Self {
         let env = TestEnv::ready_with(
             Testbed::builder().fdsc(fdsc).block_interval(Some(Duration::from_millis(40))),
         )
@@ -38,6 +43,7 @@ impl Harness {
                 r.poll_interval = Duration::from_millis(20);
                 r.registration_timeout = Duration::from_secs(10);
                 r.ibc_ready_timeout = Duration::from_secs(10);
+                adjust(s);
             },
             |_| axum::Router::new(),
         )
@@ -46,7 +52,18 @@ impl Harness {
         Self { env, bff }
     }
 
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+    /// Waits until the BFF's cache shows a Running and Ready relayer pod named as the testbed's.
+    pub async fn wait_relayer_in_cache(&self) {
+        self.env.wait_all_pods_ready().await;
+        let name = self.env.relayer();
+        self.bff
+            .until("/api/v1/system/status", "the relayer Ready in the cache", |_, b| {
+                b["data"]["relayer"]["pod"] == name.as_str() && b["data"]["relayer"]["running"] == true
+            })
+            .await;
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let resp = self
             .bff
             .http
@@ -59,14 +76,14 @@ impl Harness {
     }
 
     /// Posts a job and waits for it to end by following its log stream; the finished job.
-    async fn run(&self, path: &str, body: Value) -> Value {
+    pub async fn run(&self, path: &str, body: Value) -> Value {
         let (status, accepted) = self.post(path, body).await;
         assert_eq!(status, 202, "{accepted}");
         let id = accepted["jobId"].as_str().expect("jobId").to_string();
         self.finish(&id).await
     }
 
-    async fn finish(&self, id: &str) -> Value {
+    pub async fn finish(&self, id: &str) -> Value {
         let url = format!("{}/api/v1/system/jobs/{id}/logs?follow=true", self.bff.url);
         let body =
             tokio::time::timeout(WAIT, async { self.bff.http.get(url).send().await.unwrap().text().await })
@@ -76,7 +93,7 @@ impl Harness {
         self.bff.get(&format!("/api/v1/system/jobs/{id}")).await.1["data"].clone()
     }
 
-    async fn log(&self, job: &Value) -> Vec<Value> {
+    pub async fn log(&self, job: &Value) -> Vec<Value> {
         let id = job["jobId"].as_str().unwrap();
         let (_, text) =
             self.bff.get_text(&format!("/api/v1/system/jobs/{id}/logs?format=jsonl&tail=100000")).await;
@@ -84,7 +101,7 @@ impl Harness {
     }
 
     /// Commands the job planned (each then ran), in order.
-    async fn planned(&self, job: &Value) -> Vec<String> {
+    pub async fn planned(&self, job: &Value) -> Vec<String> {
         self.log(job)
             .await
             .iter()
@@ -93,17 +110,17 @@ impl Harness {
             .collect()
     }
 
-    fn execs(&self) -> u64 {
+    pub fn execs(&self) -> u64 {
         self.env.testbed.control.request_counts().get("create pods/exec").copied().unwrap_or(0)
     }
 
-    fn storage_ids(&self) -> Vec<String> {
+    pub fn storage_ids(&self) -> Vec<String> {
         self.env.testbed.control.chain_ids().into_iter().filter(|c| c != "gwc").collect()
     }
 
     /// Everything a run could mutate: channels and registrations on every chain, every
     /// signing account's sequence, the relayer config and its processes.
-    fn fingerprint(&self) -> Value {
+    pub fn fingerprint(&self) -> Value {
         let control = &self.env.testbed.control;
         let chains: Vec<Value> = control
             .chain_ids()
@@ -123,7 +140,7 @@ impl Harness {
 
     /// SPEC §6's end state: an OPEN gateway channel per storage chain to its port, storage
     /// registered on gwc for each, `rly start` running.
-    fn assert_end_state(&self) {
+    pub fn assert_end_state(&self) {
         let control = &self.env.testbed.control;
         let gwc = control.chain("gwc").expect("gwc");
         for id in self.storage_ids() {
@@ -144,13 +161,13 @@ impl Harness {
         assert!(self.rly_running(), "rly start runs");
     }
 
-    fn rly_running(&self) -> bool {
+    pub fn rly_running(&self) -> bool {
         let relayer = self.env.testbed.control.pod(&self.env.relayer()).expect("relayer pod");
         relayer.runtime.procs().list().iter().any(|p| p.cmdline.starts_with("rly start"))
     }
 
     /// Runs a shell script in the relayer pod through the real kubectl.
-    async fn relayer_sh(&self, script: &str) {
+    pub async fn relayer_sh(&self, script: &str) {
         let ns = self.env.ns();
         let relayer = self.env.relayer();
         let (code, _, err) =
@@ -159,11 +176,11 @@ impl Harness {
     }
 }
 
-fn assert_succeeded(job: &Value) {
+pub fn assert_succeeded(job: &Value) {
     assert_eq!(job["status"], "succeeded", "{job:#}");
 }
 
-fn step<'a>(job: &'a Value, name: &str) -> &'a Value {
+pub fn step<'a>(job: &'a Value, name: &str) -> &'a Value {
     job["steps"]
         .as_array()
         .unwrap()
@@ -519,4 +536,52 @@ async fn no_mnemonic_word_sequence_reaches_job_logs_responses_or_the_service_log
         }
     }
     assert!(seen.contains("rly keys restore"), "the restore commands are logged, without their secret");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_under_load_succeed_while_a_start_runs_and_64_concurrent_starts_admit_one() {
+    let h = Harness::new(2).await;
+    let posts = (0..64).map(|_| {
+        let (http, url) = (h.bff.http.clone(), format!("{}/api/v1/system/start", h.bff.url));
+        async move {
+            let resp = http.post(url).json(&json!({})).send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    });
+    let answers = futures::future::join_all(posts).await;
+    let admitted: Vec<&Value> = answers.iter().filter(|(s, _)| *s == 202).map(|(_, b)| b).collect();
+    assert_eq!(admitted.len(), 1, "exactly one start is admitted");
+    let id = admitted[0]["jobId"].as_str().unwrap().to_string();
+    for (status, body) in answers.iter().filter(|(s, _)| *s != 202) {
+        assert_eq!(*status, 409, "{body}");
+        assert_eq!(body["error"]["details"]["jobId"], id.as_str());
+    }
+    // 32 clients read status and chains until the job ends; every read succeeds.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..32)
+        .map(|i| {
+            let (http, base, done) = (h.bff.http.clone(), h.bff.url.clone(), done.clone());
+            tokio::spawn(async move {
+                let path = if i % 2 == 0 { "/api/v1/system/status" } else { "/api/v1/chains" };
+                let mut reads = 0u32;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) || reads == 0 {
+                    let resp = http.get(format!("{base}{path}")).send().await.expect("BFF answers");
+                    assert_eq!(resp.status(), 200, "{path}");
+                    let body: Value = resp.json().await.expect("JSON");
+                    assert_eq!(body["ok"], true);
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    let job = h.finish(&id).await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut total = 0;
+    for r in readers {
+        total += r.await.expect("reader ends without a failed read");
+    }
+    assert_succeeded(&job);
+    h.assert_end_state();
+    println!("reads during start: {total} by 32 clients, all 200");
 }
