@@ -21,3 +21,4 @@ pub mod jobs;
 pub mod k8s;
 pub mod telemetry;
 pub mod testbed;
+pub mod utils;

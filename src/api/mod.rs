@@ -11,6 +11,7 @@ mod k8s;
 mod openapi;
 mod preflight;
 mod system;
+mod utils;
 
 use crate::app::AppState;
 use axum::Json;
@@ -41,7 +42,7 @@ pub fn router(state: AppState) -> axum::Router {
             system::router().merge(preflight::router()).merge(k8s::router()).merge(jobs::system::router()),
         )
         .nest("/api/v1/chains", chains::router())
-        .nest("/api/v1/utils", jobs::utils::router())
+        .nest("/api/v1/utils", utils::router().merge(jobs::utils::router()))
         .split_for_parts();
     router
         .merge(openapi::docs(doc))
