@@ -129,6 +129,8 @@ async fn broadcast_batch_of_500_presigned_sends_is_accepted_confirmed_and_its_th
     let env = manual_env().await;
     let bff = bff_with(&env, |_| {}).await;
     let signed = presign(&env, 500).await;
+    // A fresh block as the start mark, so the committed rate does not span the signing.
+    node(&env).produce_blocks(1);
     let producer = blocks_on_demand(node(&env));
 
     let id = start_job(
