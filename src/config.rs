@@ -27,8 +27,9 @@ pub struct Settings {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub timeouts: Timeouts,
+    /// Boxed, as `chains`: keeps `Settings` small inside the CLI's command enum.
     #[command(flatten)]
-    pub jobs: JobSettings,
+    pub jobs: Box<JobSettings>,
     /// Boxed: keeps `Settings` small inside the CLI's command enum.
     #[command(flatten)]
     pub chains: Box<ChainSettings>,
@@ -144,27 +145,84 @@ pub struct JobSettings {
     /// Per-job log cap in bytes (oldest lines dropped, with a marker).
     #[arg(long, env = "JOB_LOG_CAP_BYTES", default_value_t = 5 * 1024 * 1024)]
     pub job_log_cap_bytes: usize,
+    /// Broadcasts in flight at once in one broadcast-batch (`maxConcurrency`).
+    #[arg(long, env = "UTILS_MAX_CONCURRENCY", default_value_t = crate::utils::Limits::DEFAULT.max_concurrency)]
+    pub max_concurrency: usize,
+    /// Txs in one broadcast-batch, hashes in one confirm-batch (`maxBatchSize`).
+    #[arg(long, env = "UTILS_MAX_BATCH_SIZE", default_value_t = crate::utils::Limits::DEFAULT.max_batch_size)]
+    pub max_batch_size: usize,
+    /// Blocks one throughput measurement may span (`maxThroughputWindow`).
+    #[arg(long, env = "UTILS_MAX_THROUGHPUT_WINDOW", default_value_t = crate::utils::Limits::DEFAULT.max_throughput_window)]
+    pub max_throughput_window: u64,
+    /// Longest `timeoutSeconds` a utils job may ask for (`maxTimeoutSeconds`).
+    #[arg(long, env = "UTILS_MAX_TIMEOUT_SECONDS", default_value_t = crate::utils::Limits::DEFAULT.max_timeout_seconds)]
+    pub max_timeout_seconds: u64,
+    /// How often confirmation follows the chain for new blocks (one `blockchain` call each).
+    #[arg(long, env = "UTILS_POLL_INTERVAL", default_value = "250ms", value_parser = humantime::parse_duration)]
+    pub poll_interval: Duration,
 }
 
 impl Default for JobSettings {
     fn default() -> Self {
         let crate::jobs::JobLimits { max_running_utils, retained_finished, log_cap_bytes } =
             crate::jobs::JobLimits::default();
+        let crate::utils::Limits {
+            max_concurrency,
+            max_batch_size,
+            max_throughput_window,
+            max_timeout_seconds,
+            poll_interval,
+        } = crate::utils::Limits::DEFAULT;
         Self {
             max_running_jobs: max_running_utils,
             retained_jobs: retained_finished,
             job_log_cap_bytes: log_cap_bytes,
+            max_concurrency,
+            max_batch_size,
+            max_throughput_window,
+            max_timeout_seconds,
+            poll_interval,
         }
     }
 }
 
 impl JobSettings {
     pub fn limits(&self) -> crate::jobs::JobLimits {
-        let Self { max_running_jobs, retained_jobs, job_log_cap_bytes } = self;
+        let Self {
+            max_running_jobs,
+            retained_jobs,
+            job_log_cap_bytes,
+            max_concurrency: _,
+            max_batch_size: _,
+            max_throughput_window: _,
+            max_timeout_seconds: _,
+            poll_interval: _,
+        } = self;
         crate::jobs::JobLimits {
             max_running_utils: *max_running_jobs,
             retained_finished: *retained_jobs,
             log_cap_bytes: *job_log_cap_bytes,
+        }
+    }
+
+    /// The bounds of the utilities (Layer 3).
+    pub fn utils_limits(&self) -> crate::utils::Limits {
+        let Self {
+            max_running_jobs: _,
+            retained_jobs: _,
+            job_log_cap_bytes: _,
+            max_concurrency,
+            max_batch_size,
+            max_throughput_window,
+            max_timeout_seconds,
+            poll_interval,
+        } = self;
+        crate::utils::Limits {
+            max_concurrency: *max_concurrency,
+            max_batch_size: *max_batch_size,
+            max_throughput_window: *max_throughput_window,
+            max_timeout_seconds: *max_timeout_seconds,
+            poll_interval: *poll_interval,
         }
     }
 }
@@ -212,7 +270,7 @@ impl Settings {
             node_host: None,
             listen,
             timeouts: Timeouts::default(),
-            jobs: JobSettings::default(),
+            jobs: Box::default(),
             chains: Box::default(),
             reconcile: Box::default(),
         }

@@ -22,3 +22,4 @@ pub mod k8s;
 pub mod reconcile;
 pub mod telemetry;
 pub mod testbed;
+pub mod utils;

@@ -56,7 +56,7 @@ struct Resolved {
 }
 
 /// Chain ids known to the cache (chain pods by instance label) and to the configuration.
-fn chain_ids(state: &AppState) -> Result<Vec<String>, ApiError> {
+pub(super) fn chain_ids(state: &AppState) -> Result<Vec<String>, ApiError> {
     let pods = namespace_cache(state)?.pods.state();
     let mut ids: Vec<String> = views::chain_pods(&pods)
         .iter()
@@ -97,7 +97,7 @@ fn resolve(state: &AppState, chain_id: &str, mode: Mode) -> Result<Resolved, Api
 }
 
 /// The URL the BFF itself calls for `kind`, as `mode=auto` resolves it.
-fn upstream(state: &AppState, chain_id: &str, kind: &'static str) -> Result<String, ApiError> {
+pub(super) fn upstream(state: &AppState, chain_id: &str, kind: &'static str) -> Result<String, ApiError> {
     let eps = resolve(state, chain_id, Mode::Auto)?.endpoints;
     let url = if kind == "rpc" { eps.rpc } else { eps.api };
     url.ok_or_else(|| chain::Error::NoEndpoint { chain: chain_id.to_string(), kind }.into())
@@ -654,6 +654,12 @@ pub struct TxResult {
 /// Length of a CometBFT tx hash in hex (sha256).
 const TX_HASH_HEX_LEN: usize = 64;
 
+/// A tx hash as CometBFT writes it (uppercase hex, no `0x`), if `text` is one.
+pub(super) fn tx_hash(text: &str) -> Option<String> {
+    let hash = text.trim_start_matches("0x").to_ascii_uppercase();
+    (hash.len() == TX_HASH_HEX_LEN && hash.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hash)
+}
+
 /// A committed tx by hash; 404 TX_NOT_FOUND (with the reason) until it is in a block.
 #[utoipa::path(get, operation_id = "chains_tx_by_hash", path = "/{chainId}/tx/{hash}", tag = "chains",
     params(("chainId" = String, Path, description = "chain id"), ("hash" = String, Path, description = "tx hash, 64 hex digits")),
@@ -670,10 +676,7 @@ async fn tx_by_hash(
     ApiPath((chain_id, hash)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let api = upstream(&state, &chain_id, "api")?;
-    let hash = hash.trim_start_matches("0x").to_ascii_uppercase();
-    if hash.len() != TX_HASH_HEX_LEN || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::validation("hash", "a tx hash is 64 hex digits"));
-    }
+    let hash = tx_hash(&hash).ok_or_else(|| ApiError::validation("hash", "a tx hash is 64 hex digits"))?;
     let raw = rest::tx_by_hash(&state.chains, &api, &hash).await?;
     let tx = rest::tx_response_view(raw.get("tx_response").unwrap_or(&Value::Null));
     Ok(super::ok(TxResult { chain_id, tx, raw }))
@@ -696,7 +699,7 @@ impl std::fmt::Debug for TxBytesRequest {
 }
 
 /// Base64 → bytes that decode as a tx; the base64 text back for the upstream call.
-fn checked_tx(text: &str) -> Result<(Vec<u8>, String), chain::Error> {
+pub(super) fn checked_tx(text: &str) -> Result<(Vec<u8>, String), chain::Error> {
     let bytes = tx::tx_bytes_from_base64(text)?;
     tx::decode_parts(&bytes)?;
     let canonical = BASE64.encode(&bytes);

@@ -12,6 +12,7 @@ mod openapi;
 mod preflight;
 mod reconcile;
 mod system;
+mod utils;
 
 use crate::app::AppState;
 use axum::Json;
@@ -46,7 +47,7 @@ pub fn router(state: AppState) -> axum::Router {
                 .merge(jobs::system::router()),
         )
         .nest("/api/v1/chains", chains::router())
-        .nest("/api/v1/utils", jobs::utils::router())
+        .nest("/api/v1/utils", utils::router().merge(jobs::utils::router()))
         .split_for_parts();
     router
         .merge(openapi::docs(doc))

@@ -87,7 +87,12 @@ pub struct SystemStatus {
     (status = 500, description = "internal error, in the error envelope", body = super::error::ErrorEnvelope),
 ))]
 async fn status(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let cache = namespace_cache(&state)?;
+    Ok(super::ok(system_status(&state).await?))
+}
+
+/// What `/system/status` answers (also a section of the resource snapshot).
+pub(super) async fn system_status(state: &AppState) -> Result<SystemStatus, ApiError> {
+    let cache = namespace_cache(state)?;
     let pods = cache.pods.state();
     let services = cache.services.state();
     let mut pod_rows: Vec<StatusPod> = pods
@@ -120,8 +125,8 @@ async fn status(State(state): State<AppState>) -> Result<Response, ApiError> {
         running: relayer.is_some_and(|p| views::phase(p) == "Running" && views::is_ready(p)),
         hint: "pod state only; rly process and IBC readiness: run /system/start or /system/preflight".into(),
     };
-    let chains = chain_heights(&state, &pods, &services).await;
-    Ok(super::ok(SystemStatus {
+    let chains = chain_heights(state, &pods, &services).await;
+    Ok(SystemStatus {
         namespace: state.settings.namespace.clone(),
         timestamp: jiff::Timestamp::now()
             .round(jiff::Unit::Second)
@@ -130,7 +135,7 @@ async fn status(State(state): State<AppState>) -> Result<Response, ApiError> {
         services: service_rows,
         relayer,
         chains,
-    }))
+    })
 }
 
 /// Asks every chain's RPC for its status at once; each answer or error stands alone.
@@ -200,8 +205,13 @@ pub struct PortsView {
 /// Connection endpoints per chain: NodePort URLs outside the cluster, Service DNS inside.
 #[utoipa::path(get, path = "/ports", tag = "system", responses((status = 200, description = "OK", body = super::Ok<PortsView>)))]
 async fn ports(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let cache = namespace_cache(&state)?;
-    let (host, source) = node_host(&state);
+    Ok(super::ok(ports_view(&state)?))
+}
+
+/// What `/system/ports` answers (also a section of the resource snapshot).
+pub(super) fn ports_view(state: &AppState) -> Result<PortsView, ApiError> {
+    let cache = namespace_cache(state)?;
+    let (host, source) = node_host(state);
     let services = cache.services.state();
     let mut instances: Vec<String> = services
         .iter()
@@ -222,12 +232,12 @@ async fn ports(State(state): State<AppState>) -> Result<Response, ApiError> {
             })
         })
         .collect();
-    Ok(super::ok(PortsView {
+    Ok(PortsView {
         namespace: state.settings.namespace.clone(),
         node_host: host,
         node_host_source: source.into(),
         chains,
-    }))
+    })
 }
 
 #[derive(Serialize, ToSchema)]

@@ -133,7 +133,7 @@ pub async fn node_status(client: &ChainClient, rpc: &str) -> Result<(StatusView,
     Ok((view, raw))
 }
 
-pub(super) fn malformed(url: &str, what: &str) -> Error {
+pub fn malformed(url: &str, what: &str) -> Error {
     Error::Upstream {
         url: url.to_string(),
         status: None,
@@ -194,19 +194,62 @@ pub fn tx_hash_hex(tx: &[u8]) -> String {
     )))
 }
 
-/// `blockchain(minHeight, maxHeight)`: `(height, header time)` of each meta returned.
-pub async fn header_times(client: &ChainClient, rpc: &str, min: u64, max: u64) -> Result<Vec<(u64, String)>> {
+/// One `block_metas` entry of `blockchain`, shaped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockMeta {
+    pub height: u64,
+    /// Header time, RFC 3339 as the node wrote it.
+    pub time: String,
+    pub num_txs: u64,
+}
+
+/// `blockchain(minHeight, maxHeight)`: the metas returned (newest first, as CometBFT sends
+/// them, at most `BLOCKCHAIN_PAGE`) and the node's `last_height`.
+pub async fn block_metas(
+    client: &ChainClient,
+    rpc: &str,
+    min: u64,
+    max: u64,
+) -> Result<(Vec<BlockMeta>, u64)> {
     let params = [("minHeight", min.to_string()), ("maxHeight", max.to_string())];
     let result = client.rpc(rpc, "blockchain", &params).await.map_err(height_error)?;
     let metas = result
         .get("block_metas")
         .and_then(Value::as_array)
         .ok_or_else(|| malformed(rpc, "no block_metas"))?;
-    metas
+    let metas = metas
         .iter()
-        .map(|m| Some((u64_at(m, "/header/height")?, str_at(m, "/header/time")?.to_string())))
+        .map(|m| {
+            Some(BlockMeta {
+                height: u64_at(m, "/header/height")?,
+                time: str_at(m, "/header/time")?.to_string(),
+                num_txs: u64_at(m, "/num_txs").unwrap_or_default(),
+            })
+        })
         .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| malformed(rpc, "block meta without header height/time"))
+        .ok_or_else(|| malformed(rpc, "block meta without header height/time"))?;
+    let last =
+        u64_at(&result, "/last_height").unwrap_or_else(|| metas.iter().map(|m| m.height).max().unwrap_or(0));
+    Ok((metas, last))
+}
+
+/// `blockchain(minHeight, maxHeight)`: `(height, header time)` of each meta returned.
+pub async fn header_times(client: &ChainClient, rpc: &str, min: u64, max: u64) -> Result<Vec<(u64, String)>> {
+    let (metas, _) = block_metas(client, rpc, min, max).await?;
+    Ok(metas.into_iter().map(|m| (m.height, m.time)).collect())
+}
+
+/// The hashes of a block's txs (base64 `data.txs`), in block order; an undecodable entry
+/// hashes to an empty string.
+pub fn block_tx_hashes(block: &BlockView) -> Vec<String> {
+    use base64::Engine as _;
+    block
+        .txs
+        .iter()
+        .map(|t| {
+            base64::engine::general_purpose::STANDARD.decode(t).map(|b| tx_hash_hex(&b)).unwrap_or_default()
+        })
+        .collect()
 }
 
 /// `num_unconfirmed_txs`: the pending count (`total`, else `n_txs`).

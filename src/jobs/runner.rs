@@ -180,6 +180,10 @@ async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration) {
         let ok = outcome.is_ok();
         record(cell, &ctx, index, outcome);
         if !ok {
+            // A failed job keeps the partial result its steps set (e.g. a batch cut short).
+            if let Some(partial) = result.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                cell.update(|job| job.result = Some(partial));
+            }
             return;
         }
     }

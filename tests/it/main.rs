@@ -12,3 +12,4 @@ mod testbed_kube_rs;
 mod testbed_kubectl;
 mod testbed_programs;
 mod testbed_wire;
+mod utils;
