@@ -19,5 +19,6 @@ pub mod cli;
 pub mod config;
 pub mod jobs;
 pub mod k8s;
+pub mod metrics;
 pub mod telemetry;
 pub mod testbed;

@@ -4,6 +4,7 @@ mod chains;
 mod cli;
 mod common;
 mod jobs;
+mod metrics;
 mod system_reads;
 mod testbed_chains;
 mod testbed_kube_rs;
