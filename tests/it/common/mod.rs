@@ -20,6 +20,9 @@ pub const WAIT: Duration = Duration::from_secs(30);
 pub const KUBECONFIG_VAR: &str = "CRYPTOMERIA_KUBECONFIG";
 /// The chart's namespace in real-cluster mode (default `cryptomeria`).
 pub const NAMESPACE_VAR: &str = "CRYPTOMERIA_NAMESPACE";
+/// In real-cluster mode, a running `cryptomeria-bff serve` that `Bff::ready` uses instead of
+/// starting one in the test process (kind/e2e.sh starts it).
+pub const BFF_URL_VAR: &str = "CRYPTOMERIA_BFF_URL";
 
 /// The real cluster's kubeconfig, when the suite runs in real-cluster mode.
 pub fn real_cluster() -> Option<PathBuf> {
@@ -227,9 +230,21 @@ impl Bff {
         (Self { url: format!("http://{addr}"), http: reqwest::Client::new(), shutdown: Some(tx) }, state)
     }
 
-    /// Starts the BFF and waits until `/readyz` says ready.
+    /// Starts the BFF and waits until `/readyz` says ready; in real-cluster mode with
+    /// `CRYPTOMERIA_BFF_URL` set, the running BFF there instead.
     pub async fn ready(kubeconfig: &std::path::Path) -> Self {
-        let bff = Self::start(kubeconfig).await;
+        let external = std::env::var(BFF_URL_VAR).ok().filter(|u| !u.is_empty() && real_cluster().is_some());
+        let bff = match external {
+            Some(url) => {
+                init_crypto();
+                Self {
+                    url: url.trim_end_matches('/').to_string(),
+                    http: reqwest::Client::new(),
+                    shutdown: None,
+                }
+            }
+            None => Self::start(kubeconfig).await,
+        };
         bff.wait_readyz(200).await;
         bff
     }
