@@ -17,6 +17,7 @@ pub mod cache;
 pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod ctl;
 pub mod jobs;
 pub mod k8s;
 pub mod metrics;

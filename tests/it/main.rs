@@ -3,6 +3,7 @@
 mod chains;
 mod cli;
 mod common;
+mod ctl;
 mod deploy;
 mod jobs;
 mod metrics;
