@@ -76,7 +76,6 @@ async fn demo_subcommand_answers_healthz() {
 
 #[tokio::test]
 async fn log_format_json_writes_one_json_object_per_line() {
-    crate::testbed_only!("serves against a kubeconfig written by the embedded testbed");
     let env = crate::common::TestEnv::ready().await;
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--kubeconfig"])
