@@ -79,7 +79,9 @@ helm dependency update "$chart" >/dev/null
 log "installing the chart (release $release, namespace $namespace, $fdsc data chains)"
 helm upgrade --install "$release" "$chart" --namespace "$namespace" --create-namespace \
   --set "fdsc.replicas=$fdsc" --wait --timeout 15m
-kubectl -n "$namespace" wait --for=condition=ready pod --all --timeout=600s
+# Finished Job pods (the chart's mnemonic generator) never turn Ready: leave them out.
+kubectl -n "$namespace" wait --for=condition=ready pod --all --field-selector=status.phase!=Succeeded \
+  --timeout=600s
 
 # 4. The BFF against the kind kubeconfig.
 log "building and starting cryptomeria-bff serve on $listen"

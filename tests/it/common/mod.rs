@@ -113,6 +113,10 @@ impl TestEnv {
         let done = tokio::time::timeout(WAIT, async {
             while let Some(event) = stream.next().await {
                 match event.expect("watch works") {
+                    // A finished pod (a chart's Job, phase Succeeded) never turns Ready.
+                    watcher::Event::Apply(p) | watcher::Event::InitApply(p) if has_finished(&p) => {
+                        pods.remove(p.metadata.name.as_deref().unwrap_or_default());
+                    }
                     watcher::Event::Apply(p) | watcher::Event::InitApply(p) => {
                         pods.insert(p.metadata.name.clone().unwrap_or_default(), is_ready(&p));
                     }
@@ -142,6 +146,10 @@ pub async fn client_for(kubeconfig: &std::path::Path) -> kube::Client {
     let config =
         kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.expect("kubeconfig loads");
     kube::Client::try_from(config).expect("client builds")
+}
+
+fn has_finished(p: &Pod) -> bool {
+    matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded" | "Failed"))
 }
 
 pub fn is_ready(p: &Pod) -> bool {
