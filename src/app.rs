@@ -29,6 +29,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Host of the kubeconfig's API server URL: the last resort for nodeHost.
     pub api_host: Option<String>,
+    /// The registry `/metrics` serves; the runner, reflectors and chain client record into it.
+    pub metrics: crate::metrics::Metrics,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +62,7 @@ impl AppState {
         };
         let api_host = config.cluster_url.host().map(str::to_string);
         let kube = kube::Client::try_from(config).map_err(StartError::Client)?;
+        let metrics = crate::metrics::Metrics::new();
         let cache = Cache::start(
             kube.clone(),
             &CacheOptions {
@@ -67,13 +70,15 @@ impl AppState {
                 watch_nodes: settings.node_host.is_none(),
                 probe_interval: settings.timeouts.k8s_probe_interval,
                 unreachable_grace: settings.timeouts.k8s_unreachable_grace,
+                metrics: metrics.clone(),
             },
         );
         let http = reqwest::Client::builder()
             .connect_timeout(settings.chains.chain_connect_timeout)
             .build()
             .map_err(StartError::Http)?;
-        let chains = crate::chain::ChainClient::new(http.clone(), settings.chains.chain_http_timeout);
+        let chains = crate::chain::ChainClient::new(http.clone(), settings.chains.chain_http_timeout)
+            .with_metrics(metrics.clone());
         let blocktimes = crate::chain::blocktime::HeaderCache::new(
             settings.chains.blocktime_cache_blocks,
             settings.chains.blocktime_cache_chains,
@@ -82,7 +87,8 @@ impl AppState {
             std::env::var("KUBERNETES_SERVICE_HOST").ok().as_deref(),
         );
         let chain_status = crate::chain::StatusCache::new(settings.timeouts.chain_status_ttl);
-        let jobs = crate::jobs::JobStore::new(settings.jobs.limits(), crate::jobs::Redactor::default());
+        let jobs = crate::jobs::JobStore::new(settings.jobs.limits(), crate::jobs::Redactor::default())
+            .with_metrics(metrics.clone());
         Ok(Self {
             kube,
             cache,
@@ -94,6 +100,7 @@ impl AppState {
             jobs,
             settings: Arc::new(settings),
             api_host,
+            metrics,
         })
     }
 }

@@ -1,4 +1,4 @@
-//! The `cryptomeria-bff` command line: `serve`, `testbed` and `demo`.
+//! The `cryptomeria-bff` command line: `serve`, `testbed`, `demo` and `ctl`.
 
 use crate::app::{self, AppState};
 use crate::config::Settings;
@@ -26,6 +26,8 @@ pub enum Command {
     Testbed(TestbedArgs),
     /// Run the embedded testbed and the API together (no cluster needed).
     Demo(DemoArgs),
+    /// Talk to a running BFF: start, connect, jobs, logs.
+    Ctl(crate::ctl::CtlArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -80,8 +82,14 @@ pub struct DemoArgs {
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
+        let command = match self.command {
+            // A client: its output is for the user, so no log subscriber.
+            Command::Ctl(args) => std::process::exit(args.run().await),
+            server => server,
+        };
         crate::telemetry::init(self.log_format);
-        match self.command {
+        match command {
+            Command::Ctl(_) => Ok(()),
             Command::Serve(settings) => serve(settings).await,
             Command::Testbed(args) => testbed(args).await,
             Command::Demo(args) => demo(args).await,

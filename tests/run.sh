@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v kubectl >/dev/null || { echo "kubectl is required (the suite judges the testbed with the real kubectl)" >&2; exit 1; }
 command -v jq >/dev/null || need_apt+=(jq)
+command -v shellcheck >/dev/null || need_apt+=(shellcheck)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -20,6 +21,13 @@ if ! python3 -c "import openapi_spec_validator" 2>/dev/null; then
   echo "installing: openapi-spec-validator (pip)"
   python3 -m pip install -q openapi-spec-validator 2>/dev/null \
     || python3 -m pip install -q --user --break-system-packages openapi-spec-validator
+fi
+
+# /metrics is judged by the Prometheus project's own Python parsers (PyPI).
+if ! python3 -c "import prometheus_client" 2>/dev/null; then
+  echo "installing: prometheus-client (pip)"
+  python3 -m pip install -q prometheus-client 2>/dev/null \
+    || python3 -m pip install -q --user --break-system-packages prometheus-client
 fi
 
 # The chains are judged by an independent Cosmos client, CosmJS (npm, lock file committed).

@@ -261,10 +261,9 @@ async fn info(
     ApiPath(chain_id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let rpc_url = upstream(&state, &chain_id, "rpc")?;
-    let (status, abci) = tokio::try_join!(
-        state.chains.rpc(&rpc_url, "status", &[]),
-        state.chains.rpc(&rpc_url, "abci_info", &[])
-    )?;
+    let client = state.chains.for_chain(&chain_id);
+    let (status, abci) =
+        tokio::try_join!(client.rpc(&rpc_url, "status", &[]), client.rpc(&rpc_url, "abci_info", &[]))?;
     let view = rpc::status_view(&status);
     let text = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
     let protocol = abci
@@ -315,7 +314,7 @@ async fn status(
     ApiPath(chain_id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let rpc_url = upstream(&state, &chain_id, "rpc")?;
-    let (view, raw) = rpc::node_status(&state.chains, &rpc_url).await?;
+    let (view, raw) = rpc::node_status(&state.chains.for_chain(&chain_id), &rpc_url).await?;
     Ok(super::ok(ChainStatus {
         chain_id,
         network: view.network,
@@ -358,7 +357,7 @@ async fn account(
 ) -> Result<Response, ApiError> {
     let api = upstream(&state, &chain_id, "api")?;
     tx::validate_address(&address)?;
-    let raw = rest::account(&state.chains, &api, &address).await?;
+    let raw = rest::account(&state.chains.for_chain(&chain_id), &api, &address).await?;
     let (number, sequence) = rest::account_numbers(&raw).unwrap_or_default();
     Ok(super::ok(AccountView {
         chain_id,
@@ -413,7 +412,7 @@ async fn balances(
     let api = upstream(&state, &chain_id, "api")?;
     tx::validate_address(&address)?;
     let denom = q.denom.as_deref().filter(|d| !d.is_empty());
-    let (list, raw) = rest::balances(&state.chains, &api, &address, denom).await?;
+    let (list, raw) = rest::balances(&state.chains.for_chain(&chain_id), &api, &address, denom).await?;
     let balances = list
         .iter()
         .map(|c| CoinView {
@@ -450,7 +449,7 @@ async fn mempool(
     ApiPath(chain_id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let rpc_url = upstream(&state, &chain_id, "rpc")?;
-    let raw = state.chains.rpc(&rpc_url, "num_unconfirmed_txs", &[]).await?;
+    let raw = state.chains.for_chain(&chain_id).rpc(&rpc_url, "num_unconfirmed_txs", &[]).await?;
     Ok(super::ok(MempoolView {
         chain_id,
         pending_count: rpc::pending_count(&raw).unwrap_or_default(),
@@ -478,7 +477,7 @@ async fn block_summary(
     height: Option<u64>,
 ) -> Result<Response, ApiError> {
     let rpc_url = upstream(state, &chain_id, "rpc")?;
-    let raw = rpc::block(&state.chains, &rpc_url, height).await?;
+    let raw = rpc::block(&state.chains.for_chain(&chain_id), &rpc_url, height).await?;
     let view = rpc::block_view(&raw).ok_or_else(|| chain::Error::Upstream {
         url: rpc_url,
         status: None,
@@ -593,7 +592,7 @@ async fn block_txs(
     let rpc_url = upstream(&state, &chain_id, "rpc")?;
     let height = parse_height(&height)?;
     let format = q.format.unwrap_or_default();
-    let raw = rpc::block(&state.chains, &rpc_url, Some(height)).await?;
+    let raw = rpc::block(&state.chains.for_chain(&chain_id), &rpc_url, Some(height)).await?;
     let txs: Vec<Vec<u8>> = rpc::block_view(&raw)
         .map(|b| b.txs.iter().filter_map(|t| BASE64.decode(t).ok()).collect())
         .unwrap_or_default();
@@ -601,7 +600,7 @@ async fn block_txs(
     let shown = &txs[..q.limit.unwrap_or(total).min(total)];
     let results = match format {
         TxsFormat::Hashes => Value::Null,
-        _ => rpc::block_results(&state.chains, &rpc_url, height).await?,
+        _ => rpc::block_results(&state.chains.for_chain(&chain_id), &rpc_url, height).await?,
     };
     let result_of = |i: usize| results.pointer(&format!("/txs_results/{i}")).cloned().unwrap_or(Value::Null);
     let items = shown
@@ -677,7 +676,7 @@ async fn tx_by_hash(
 ) -> Result<Response, ApiError> {
     let api = upstream(&state, &chain_id, "api")?;
     let hash = tx_hash(&hash).ok_or_else(|| ApiError::validation("hash", "a tx hash is 64 hex digits"))?;
-    let raw = rest::tx_by_hash(&state.chains, &api, &hash).await?;
+    let raw = rest::tx_by_hash(&state.chains.for_chain(&chain_id), &api, &hash).await?;
     let tx = rest::tx_response_view(raw.get("tx_response").unwrap_or(&Value::Null));
     Ok(super::ok(TxResult { chain_id, tx, raw }))
 }
@@ -735,7 +734,7 @@ async fn simulate(
 ) -> Result<Response, ApiError> {
     let api = upstream(&state, &chain_id, "api")?;
     let (_, tx_base64) = checked_tx(&body.tx_bytes)?;
-    let raw = rest::simulate(&state.chains, &api, &tx_base64).await?;
+    let raw = rest::simulate(&state.chains.for_chain(&chain_id), &api, &tx_base64).await?;
     let gas =
         |k: &str| raw.pointer(&format!("/gas_info/{k}")).and_then(Value::as_str).unwrap_or("0").to_string();
     Ok(super::ok(SimulateResult { chain_id, gas_used: gas("gas_used"), gas_wanted: gas("gas_wanted"), raw }))
@@ -802,11 +801,13 @@ async fn broadcast(
     };
     let (_, tx_base64) = checked_tx(&body.tx_bytes)?;
     let raw = match upstream_mode {
-        Some(upstream_mode) => rest::broadcast(&state.chains, &api, &tx_base64, upstream_mode).await?,
+        Some(upstream_mode) => {
+            rest::broadcast(&state.chains.for_chain(&chain_id), &api, &tx_base64, upstream_mode).await?
+        }
         None => {
             let settings = &state.settings.chains;
             rest::broadcast_and_wait(
-                &state.chains,
+                &state.chains.for_chain(&chain_id),
                 &api,
                 &tx_base64,
                 settings.broadcast_block_timeout,
@@ -978,9 +979,10 @@ async fn build(
             h.parse().map_err(|_| ApiError::validation("timeoutHeight", "must be a non-negative integer"))?
         }
     };
+    let client = state.chains.for_chain(&chain_id);
     let (account, (status, _)) = tokio::try_join!(
-        rest::account(&state.chains, &api, &req.from_address),
-        rpc::node_status(&state.chains, &rpc_url)
+        rest::account(&client, &api, &req.from_address),
+        rpc::node_status(&client, &rpc_url)
     )?;
     let (account_number, sequence) = rest::account_numbers(&account)
         .ok_or_else(|| ApiError::internal("account without account_number/sequence"))?;
@@ -1078,8 +1080,14 @@ async fn blocktime(
             blocktime::parse_percentiles(list).map_err(|m| ApiError::validation("percentiles", m))?
         }
     };
-    let measured =
-        blocktime::measure(&state.chains, &state.blocktimes, &rpc_url, window, &percentiles).await?;
+    let measured = blocktime::measure(
+        &state.chains.for_chain(&chain_id),
+        &state.blocktimes,
+        &rpc_url,
+        window,
+        &percentiles,
+    )
+    .await?;
     Ok(super::ok(BlocktimeView {
         chain_id,
         network: measured.network,

@@ -1,4 +1,4 @@
-//! The HTTP API: `/healthz`, `/readyz`, and `/api/v1` (system reads so far), every route
+//! The HTTP API: `/healthz`, `/readyz`, `/metrics`, and `/api/v1` (system reads so far), every route
 //! registered through one `OpenApiRouter` so the served routes and the OpenAPI document
 //! cannot drift apart. `router` is the single value main and the tests serve.
 
@@ -8,6 +8,7 @@ pub mod extract;
 mod health;
 pub mod jobs;
 mod k8s;
+mod metrics;
 mod openapi;
 mod preflight;
 mod reconcile;
@@ -38,6 +39,7 @@ pub fn ok<T: Serialize>(data: T) -> Response {
 pub fn router(state: AppState) -> axum::Router {
     let (router, doc) = OpenApiRouter::with_openapi(openapi::base())
         .merge(health::router())
+        .merge(metrics::router())
         .nest(
             "/api/v1/system",
             system::router()

@@ -12,7 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
     info(title = "cryptomeria-bff", description = "Reconciler and REST API for the Cryptomeria testbed"),
     components(schemas(super::error::ErrorEnvelope, super::error::ErrorCode)),
     tags(
-        (name = "health", description = "liveness and readiness"),
+        (name = "health", description = "liveness, readiness and Prometheus metrics"),
         (name = "system", description = "Layer 1: the testbed's state, from the live cache"),
         (name = "k8s", description = "Layer 1: Kubernetes objects of the namespace"),
         (name = "system jobs", description = "start/connect/restart jobs: one at a time"),

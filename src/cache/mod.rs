@@ -44,6 +44,8 @@ pub struct CacheOptions {
     pub probe_interval: Duration,
     /// How long the API server may be unreachable before `/readyz` turns 503.
     pub unreachable_grace: Duration,
+    /// Where the reflectors count their watch restarts.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Cache {
@@ -52,8 +54,12 @@ impl Cache {
     pub fn start(client: kube::Client, options: &CacheOptions) -> Self {
         let health = ApiHealth::new(options.unreachable_grace);
         let (bump, changed) = watch::channel(0u64);
-        let mut spawner =
-            reflectors::Spawner { client: client.clone(), health: health.clone(), bump: Arc::new(bump) };
+        let mut spawner = reflectors::Spawner {
+            client: client.clone(),
+            health: health.clone(),
+            bump: Arc::new(bump),
+            metrics: options.metrics.clone(),
+        };
         let namespaces = options
             .namespaces
             .iter()
@@ -75,6 +81,21 @@ impl Cache {
     /// The cache of a watched namespace.
     pub fn namespace(&self, ns: &str) -> Option<&NamespaceCache> {
         self.namespaces.get(ns)
+    }
+
+    /// Objects held per reflector, named as the reflectors are (`pods/<ns>`, `nodes`).
+    pub fn object_counts(&self) -> Vec<(String, usize)> {
+        let mut counts = Vec::new();
+        for (ns, c) in self.namespaces.iter() {
+            counts.push((format!("pods/{ns}"), c.pods.state().len()));
+            counts.push((format!("services/{ns}"), c.services.state().len()));
+            counts.push((format!("endpoints/{ns}"), c.endpoints.state().len()));
+            counts.push((format!("configmaps/{ns}"), c.configmaps.state().len()));
+        }
+        if let Some(nodes) = &self.nodes {
+            counts.push(("nodes".to_string(), nodes.state().len()));
+        }
+        counts
     }
 
     /// A receiver that changes whenever any reflector applies an event.

@@ -27,6 +27,7 @@ pub(super) struct Spawner {
     pub client: kube::Client,
     pub health: ApiHealth,
     pub bump: Arc<watch::Sender<u64>>,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Spawner {
@@ -49,14 +50,20 @@ impl Spawner {
     fn spawn<K: Reflected>(&mut self, api: Api<K>, name: String) -> Store<K> {
         let (reader, writer) = reflector::store();
         self.health.register(&name);
-        let (health, bump) = (self.health.clone(), self.bump.clone());
+        let (health, bump, metrics) = (self.health.clone(), self.bump.clone(), self.metrics.clone());
         let span = tracing::info_span!("reflector", kind = %name);
         let stream = reflector::reflector(writer, watcher(api, watcher::Config::default()).default_backoff());
         tokio::spawn(
             async move {
                 let mut stream = std::pin::pin!(stream);
+                let mut listed_once = false;
                 while let Some(event) = stream.next().await {
                     match event {
+                        // Every initial list after the first is a restart (410 Expired, a
+                        // desync): the store is rebuilt from a fresh list.
+                        Ok(watcher::Event::Init) if std::mem::replace(&mut listed_once, true) => {
+                            metrics.watch_restarted(&name, "relist");
+                        }
                         Ok(watcher::Event::InitDone) => {
                             health.mark_synced(&name);
                             tracing::debug!("synced");
@@ -66,7 +73,10 @@ impl Spawner {
                         }
                         Ok(_) => {}
                         // The watcher retries with backoff; the probe decides readiness.
-                        Err(error) => tracing::warn!(%error, "watch failed; retrying"),
+                        Err(error) => {
+                            metrics.watch_restarted(&name, "error");
+                            tracing::warn!(%error, "watch failed; retrying");
+                        }
                     }
                     bump.send_modify(|n| *n += 1);
                 }

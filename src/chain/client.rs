@@ -11,11 +11,23 @@ use std::time::Duration;
 pub struct ChainClient {
     http: reqwest::Client,
     timeout: Duration,
+    metrics: crate::metrics::Metrics,
+    /// The chain id the latency metric is labelled with (see `for_chain`).
+    chain: Option<std::sync::Arc<str>>,
 }
 
 impl ChainClient {
     pub fn new(http: reqwest::Client, timeout: Duration) -> Self {
-        Self { http, timeout }
+        Self { http, timeout, metrics: crate::metrics::Metrics::default(), chain: None }
+    }
+
+    pub fn with_metrics(self, metrics: crate::metrics::Metrics) -> Self {
+        Self { metrics, ..self }
+    }
+
+    /// The same client, its calls measured under `chain`.
+    pub fn for_chain(&self, chain: &str) -> Self {
+        Self { chain: Some(chain.into()), ..self.clone() }
     }
 
     /// `GET <rpc>/<method>?k=v…` and the JSON-RPC `result`. Values are sent as given, so
@@ -24,7 +36,7 @@ impl ChainClient {
         let url = format!("{}/{method}", rpc.trim_end_matches('/'));
         let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let request = self.http.get(with_query(&url, &pairs));
-        let (status, body) = self.send(&url, request).await?;
+        let (status, body) = self.send(&url, method, request).await?;
         match body {
             Some(mut envelope) => {
                 if let Some(error) = envelope.get("error").filter(|e| !e.is_null()) {
@@ -53,18 +65,41 @@ impl ChainClient {
     pub async fn rest_get(&self, api: &str, path: &str, query: &[(&str, &str)]) -> Result<Value> {
         let url = format!("{}{path}", api.trim_end_matches('/'));
         let request = self.http.get(with_query(&url, query));
-        rest_result(url.clone(), self.send(&url, request).await?)
+        rest_result(url.clone(), self.send(&url, &crate::metrics::route_template(path), request).await?)
     }
 
     /// `POST <api><path>` with a JSON body; the JSON body on 2xx.
     pub async fn rest_post(&self, api: &str, path: &str, body: &Value) -> Result<Value> {
         let url = format!("{}{path}", api.trim_end_matches('/'));
         let request = self.http.post(&url).json(body);
-        rest_result(url.clone(), self.send(&url, request).await?)
+        rest_result(url.clone(), self.send(&url, &crate::metrics::route_template(path), request).await?)
     }
 
-    /// Sends with the timeout; the HTTP status and the body if it is JSON.
-    async fn send(&self, url: &str, request: reqwest::RequestBuilder) -> Result<(u16, Option<Value>)> {
+    /// Sends with the timeout and measures the call; the HTTP status and the body if JSON.
+    async fn send(
+        &self,
+        url: &str,
+        method: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, Option<Value>)> {
+        let started = tokio::time::Instant::now();
+        let result = self.send_unmeasured(url, request).await;
+        let outcome = match &result {
+            Ok((status, _)) if *status < 400 => "ok",
+            Ok(_) => "upstream_error",
+            Err(Error::Timeout { .. }) => "timeout",
+            Err(_) => "unreachable",
+        };
+        let chain = self.chain.as_deref().unwrap_or("unknown");
+        self.metrics.upstream_request(chain, method, outcome, started.elapsed());
+        result
+    }
+
+    async fn send_unmeasured(
+        &self,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, Option<Value>)> {
         let failed = |e: reqwest::Error| {
             if e.is_timeout() {
                 Error::Timeout { url: url.to_string(), timeout_ms: self.timeout.as_millis() }

@@ -5,6 +5,7 @@
 use super::log::{Level, LogLine};
 use super::model::{JobError, JobStatus, StepStatus, rfc3339};
 use super::store::{JobCell, JobStore, finish_canceled};
+use crate::metrics::Metrics;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -121,7 +122,9 @@ impl JobStore {
         let store = self.clone();
         tokio::spawn(
             async move {
-                run(&cell, &spec.steps, spec.timeout).await;
+                run(&cell, &spec.steps, spec.timeout, &store.metrics).await;
+                let job = cell.snapshot();
+                store.metrics.job_finished(job.scope.as_str(), &job.type_, job.status.as_str());
                 store.retire();
             }
             .instrument(span),
@@ -134,7 +137,7 @@ fn now() -> String {
     rfc3339(jiff::Timestamp::now())
 }
 
-async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration) {
+async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration, metrics: &Metrics) {
     if cell.cancel.is_cancelled() {
         return finish_canceled(cell, "canceled before it started");
     }
@@ -144,7 +147,10 @@ async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration) {
         job.started_at = Some(now());
     });
     let result = Arc::new(Mutex::new(None));
-    let job_id = cell.snapshot().job_id;
+    let (job_id, job_type) = {
+        let job = cell.snapshot();
+        (job.job_id, job.type_)
+    };
     for (index, step) in steps.iter().enumerate() {
         if cell.cancel.is_cancelled() {
             return finish_canceled(cell, "not started: job canceled");
@@ -162,10 +168,15 @@ async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration) {
             cell: cell.clone(),
             result: result.clone(),
         };
+        let started = tokio::time::Instant::now();
+        let measure = |status: StepStatus| {
+            metrics.step_finished(&job_type, &name, status.as_str(), started.elapsed());
+        };
         let outcome = tokio::select! {
             r = tokio::time::timeout_at(deadline, step.run(&ctx).instrument(tracing::info_span!("step", name = %name))) => r,
             _ = cell.cancel.cancelled() => {
                 ctx.warn("canceled while running");
+                measure(StepStatus::Canceled);
                 return finish_canceled(cell, "canceled while running");
             }
         };
@@ -178,6 +189,11 @@ async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration) {
             .with_details(json!({"step": name, "timeoutSeconds": timeout.as_secs()}))),
         };
         let ok = outcome.is_ok();
+        measure(match &outcome {
+            Ok(StepOutcome::Done(_)) => StepStatus::Succeeded,
+            Ok(StepOutcome::Skipped(_)) => StepStatus::Skipped,
+            Err(_) => StepStatus::Failed,
+        });
         record(cell, &ctx, index, outcome);
         if !ok {
             // A failed job keeps the partial result its steps set (e.g. a batch cut short).

@@ -79,6 +79,8 @@ pub struct JobStore {
     inner: Arc<Mutex<Inner>>,
     pub limits: Arc<JobLimits>,
     pub redactor: Redactor,
+    /// Where the runner records finished jobs and step durations.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// What cancel did.
@@ -90,7 +92,11 @@ pub struct CancelOutcome {
 
 impl JobStore {
     pub fn new(limits: JobLimits, redactor: Redactor) -> Self {
-        Self { inner: Arc::default(), limits: Arc::new(limits), redactor }
+        Self { inner: Arc::default(), limits: Arc::new(limits), redactor, metrics: Default::default() }
+    }
+
+    pub fn with_metrics(self, metrics: crate::metrics::Metrics) -> Self {
+        Self { metrics, ..self }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {

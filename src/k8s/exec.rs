@@ -45,10 +45,19 @@ pub async fn exec(
     stdin: Option<&[u8]>,
     timeout: Duration,
 ) -> Result<ExecOutput, ExecError> {
-    match tokio::time::timeout(timeout, run(pods, pod, container, argv, stdin)).await {
+    let result = match tokio::time::timeout(timeout, run(pods, pod, container, argv, stdin)).await {
         Ok(result) => result,
         Err(_) => Err(ExecError::Timeout { pod: pod.to_string(), after: timeout }),
-    }
+    };
+    crate::metrics::Metrics::exec_call(match &result {
+        Ok(out) if out.code == 0 => "ok",
+        Ok(_) => "exit_nonzero",
+        Err(ExecError::Start { .. }) => "start_failed",
+        Err(ExecError::NoStatus { .. }) => "no_status",
+        Err(ExecError::Timeout { .. }) => "timeout",
+        Err(ExecError::Io { .. }) => "io_error",
+    });
+    result
 }
 
 async fn run(

@@ -370,7 +370,8 @@ async fn register(
     // registration from a run cut off before it saw the answer. Wait for the listing instead.
     let pending_elsewhere = code == Some(SDK_WRONG_SEQUENCE);
     if pending_elsewhere {
-        journal.warn(&format!("a local-admin tx is pending on gwc; waiting to see whether it registers {id}"));
+        journal
+            .warn(&format!("a local-admin tx is pending on gwc; waiting to see whether it registers {id}"));
     }
     if !pending_elsewhere && (out.code != 0 || code != Some(0)) {
         let said = resp["raw_log"]

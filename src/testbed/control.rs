@@ -3,6 +3,7 @@
 
 use super::chain::{ChainNode, Chains};
 use super::cluster::{Cluster, LivePod};
+pub use super::faults::ApiRequest;
 use super::faults::Faults;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -152,5 +153,11 @@ impl Control {
     /// `watch endpoints`, `create pods/exec`.
     pub fn request_counts(&self) -> BTreeMap<String, u64> {
         self.faults.request_counts()
+    }
+
+    /// The distinct requests served so far as an RBAC authorizer sees them (verb, API
+    /// group, resource, subresource, namespace; or a non-resource path).
+    pub fn api_requests(&self) -> Vec<ApiRequest> {
+        self.faults.authorizations()
     }
 }

@@ -1,6 +1,6 @@
 //! Fault switches the API server consults on every request, set through the control handle.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -25,6 +25,30 @@ pub struct Faults {
     pub listening: watch::Sender<bool>,
     /// Requests served, by `verb resource[/subresource]`.
     requests: Mutex<BTreeMap<String, u64>>,
+    /// Distinct requests as an RBAC authorizer sees them.
+    authorizations: Mutex<BTreeSet<ApiRequest>>,
+}
+
+/// One request as the API server's authorizer sees it (k8s.io/apiserver `RequestInfo`): a
+/// resource request with its verb, group, resource, subresource and namespace, or a
+/// non-resource path. Names are left out: no rule of ours uses `resourceNames`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ApiRequest {
+    Resource {
+        /// `get`, `list`, `watch`, `create`, `delete`… from the method and the path.
+        verb: String,
+        /// The HTTP method (a WebSocket exec is a GET, authorized as `get`).
+        method: String,
+        group: String,
+        resource: String,
+        subresource: Option<String>,
+        /// For a namespace object itself, its own name (as `RequestInfo` sets it).
+        namespace: Option<String>,
+    },
+    NonResource {
+        verb: String,
+        path: String,
+    },
 }
 
 fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -82,5 +106,13 @@ impl Faults {
 
     pub fn request_counts(&self) -> BTreeMap<String, u64> {
         locked(&self.requests).clone()
+    }
+
+    pub fn authorize(&self, request: ApiRequest) {
+        locked(&self.authorizations).insert(request);
+    }
+
+    pub fn authorizations(&self) -> Vec<ApiRequest> {
+        locked(&self.authorizations).iter().cloned().collect()
     }
 }

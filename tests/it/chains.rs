@@ -75,7 +75,7 @@ async fn admin_account(bff: &Bff, address: &str) -> (u64, u64) {
 
 /// Commits one block as soon as the chain's mempool holds a tx (manual block mode).
 fn produce_a_block_once_a_tx_waits(env: &TestEnv) -> tokio::task::JoinHandle<u64> {
-    let node = env.testbed.control.chain(CHAIN).expect("chain node");
+    let node = env.testbed().control.chain(CHAIN).expect("chain node");
     tokio::spawn(async move {
         tokio::time::timeout(WAIT, node.wait_for_mempool(|s| s.pending > 0))
             .await
@@ -90,7 +90,7 @@ fn error_code(body: &Value) -> &str {
 
 /// Sum of a chain's upstream requests counted by the testbed.
 fn upstream_requests(env: &TestEnv) -> u64 {
-    env.testbed.control.chain_request_counts(CHAIN).values().sum()
+    env.testbed().control.chain_request_counts(CHAIN).values().sum()
 }
 
 async fn manual_env() -> TestEnv {
@@ -99,15 +99,16 @@ async fn manual_env() -> TestEnv {
 
 #[tokio::test]
 async fn chains_are_listed_with_endpoints_ports_and_meta_in_every_mode() {
+    crate::testbed_only!("drives the testbed: control.node_ports; manual block production");
     let env = manual_env().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let bff = Bff::ready(&env.kubeconfig).await;
     let (code, body) = bff.get("/api/v1/chains").await;
     assert_eq!(code, 200, "{body}");
     let items = body["data"]["items"].as_array().unwrap();
     let ids: Vec<&str> = items.iter().map(|i| i["chainId"].as_str().unwrap()).collect();
     assert_eq!(ids, ["gwc", "mdsc", "fdsc-0", "fdsc-1"]);
     assert_eq!(body["data"]["mode"], "external", "auto outside the cluster is external");
-    let (rpc_port, api_port, grpc_port) = env.testbed.control.node_ports(CHAIN).unwrap();
+    let (rpc_port, api_port, grpc_port) = env.testbed().control.node_ports(CHAIN).unwrap();
     let gwc = &items[0];
     assert!(gwc["endpoints"]["rpc"].as_str().unwrap().ends_with(&format!(":{rpc_port}")), "{gwc}");
     assert!(gwc["endpoints"]["api"].as_str().unwrap().ends_with(&format!(":{api_port}")), "{gwc}");
@@ -135,11 +136,12 @@ async fn chains_are_listed_with_endpoints_ports_and_meta_in_every_mode() {
 
 #[tokio::test]
 async fn fixed_endpoints_win_over_discovery_and_add_chains_of_their_own() {
+    crate::testbed_only!("drives the testbed: control.node_ports; manual block production");
     let env = manual_env().await;
-    let (rpc_port, _, _) = env.testbed.control.node_ports("mdsc").unwrap();
+    let (rpc_port, _, _) = env.testbed().control.node_ports("mdsc").unwrap();
     let fixed = format!("http://localhost:{rpc_port}");
     let (bff, _) = Bff::start_with(
-        &env.testbed.kubeconfig,
+        &env.kubeconfig,
         |s| {
             s.chains.fixed_endpoints = vec![
                 format!("gwc=rpc={fixed}").parse().unwrap(),
@@ -169,9 +171,12 @@ async fn fixed_endpoints_win_over_discovery_and_add_chains_of_their_own() {
 
 #[tokio::test]
 async fn reads_answer_with_the_spec_shapes_and_raw_upstream_json() {
+    crate::testbed_only!(
+        "drives the testbed: control.chain, control.produce_blocks; manual block production; the testbed's genesis keys"
+    );
     let env = manual_env().await;
-    env.testbed.control.produce_blocks(CHAIN, 2);
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    env.testbed().control.produce_blocks(CHAIN, 2);
+    let bff = Bff::ready(&env.kubeconfig).await;
     let admin = address_of(&admin_key(CHAIN));
 
     let (code, info) = bff.get("/api/v1/chains/gwc/info").await;
@@ -185,7 +190,7 @@ async fn reads_answer_with_the_spec_shapes_and_raw_upstream_json() {
     let (code, status) = bff.get("/api/v1/chains/gwc/status").await;
     assert_eq!(code, 200);
     let latest: u64 = status["data"]["latestHeight"].as_str().unwrap().parse().unwrap();
-    assert_eq!(latest, env.testbed.control.chain(CHAIN).unwrap().latest_height());
+    assert_eq!(latest, env.testbed().control.chain(CHAIN).unwrap().latest_height());
     assert_eq!(status["data"]["catchingUp"], false);
     assert!(status["data"]["latestTime"].as_str().unwrap().ends_with('Z'));
 
@@ -227,8 +232,11 @@ async fn reads_answer_with_the_spec_shapes_and_raw_upstream_json() {
 
 #[tokio::test]
 async fn a_signed_send_simulates_decodes_broadcasts_and_is_found_once_in_a_block() {
+    crate::testbed_only!(
+        "drives the testbed: control.produce_blocks; manual block production; the testbed's genesis keys"
+    );
     let env = manual_env().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let bff = Bff::ready(&env.kubeconfig).await;
     let key = admin_key(CHAIN);
     let (admin, to) = (address_of(&key), recipient(CHAIN));
     let (number, sequence) = admin_account(&bff, &admin).await;
@@ -265,7 +273,7 @@ async fn a_signed_send_simulates_decodes_broadcasts_and_is_found_once_in_a_block
     let (_, pending) = bff.get("/api/v1/chains/gwc/mempool").await;
     assert_eq!(pending["data"]["pendingCount"], 1);
 
-    let height = env.testbed.control.produce_blocks(CHAIN, 1)[0];
+    let height = env.testbed().control.produce_blocks(CHAIN, 1)[0];
     let (code, found) = bff.get(&format!("/api/v1/chains/gwc/tx/{}", hash.to_lowercase())).await;
     assert_eq!(code, 200, "{found}");
     assert_eq!(found["data"]["height"], height.to_string());
@@ -302,8 +310,11 @@ async fn a_signed_send_simulates_decodes_broadcasts_and_is_found_once_in_a_block
 
 #[tokio::test]
 async fn tx_build_output_signed_by_the_test_key_broadcasts_in_block_mode() {
+    crate::testbed_only!(
+        "drives the testbed: control.chain; manual block production; the testbed's genesis keys"
+    );
     let env = manual_env().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let bff = Bff::ready(&env.kubeconfig).await;
     let key = admin_key(CHAIN);
     let (admin, to) = (address_of(&key), recipient(CHAIN));
     let request = json!({
@@ -328,7 +339,7 @@ async fn tx_build_output_signed_by_the_test_key_broadcasts_in_block_mode() {
     };
     let tx = BASE64.encode(prost::Message::encode_to_vec(&raw));
 
-    let node = env.testbed.control.chain(CHAIN).unwrap();
+    let node = env.testbed().control.chain(CHAIN).unwrap();
     let recipient_before = node.balance(&to, "uatom");
     let producer = produce_a_block_once_a_tx_waits(&env);
     let (code, sent) =
@@ -358,9 +369,10 @@ async fn tx_build_output_signed_by_the_test_key_broadcasts_in_block_mode() {
 
 #[tokio::test]
 async fn broadcast_block_mode_times_out_with_504_when_no_block_comes() {
+    crate::testbed_only!("drives the testbed: manual block production; the testbed's genesis keys");
     let env = manual_env().await;
     let (bff, _) = Bff::start_with(
-        &env.testbed.kubeconfig,
+        &env.kubeconfig,
         |s| {
             s.chains.broadcast_block_timeout = Duration::from_millis(300);
             s.chains.broadcast_poll_interval = Duration::from_millis(50);
@@ -397,13 +409,16 @@ console.log(Buffer.from(TxRaw.encode(raw).finish()).toString("base64"));
 
 #[tokio::test]
 async fn a_cosmjs_signed_send_goes_through_broadcast_and_is_found_and_decoded() {
+    crate::testbed_only!(
+        "drives the testbed: manual block production; blocks on demand; the testbed's genesis keys"
+    );
     let cosmjs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cosmjs");
     if !cosmjs.join("node_modules/@cosmjs/stargate").exists() {
         eprintln!("SKIPPED: tests/cosmjs/node_modules is not installed (npm ci in tests/cosmjs)");
         return;
     }
     let env = manual_env().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let bff = Bff::ready(&env.kubeconfig).await;
     let admin = address_of(&admin_key(CHAIN));
     let to = recipient(CHAIN);
     let (number, sequence) = admin_account(&bff, &admin).await;
@@ -446,10 +461,11 @@ async fn a_cosmjs_signed_send_goes_through_broadcast_and_is_found_and_decoded() 
 
 #[tokio::test]
 async fn blocktime_on_a_chain_with_a_known_interval_gives_that_mean() {
+    crate::testbed_only!("drives the testbed: control.chain; builder.block_interval(a fixed interval)");
     const INTERVAL: Duration = Duration::from_millis(200);
     let env = TestEnv::ready_with(Testbed::builder().block_interval(Some(INTERVAL))).await;
-    let node = env.testbed.control.chain(CHAIN).unwrap();
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let node = env.testbed().control.chain(CHAIN).unwrap();
+    let bff = Bff::ready(&env.kubeconfig).await;
     // Eleven blocks produced at the interval (block 1 is genesis-time, so start above it).
     let start = node.latest_height().max(2);
     tokio::time::timeout(WAIT, node.wait_for_height(start + 11)).await.expect("blocks come");
@@ -475,10 +491,13 @@ async fn blocktime_on_a_chain_with_a_known_interval_gives_that_mean() {
 
 #[tokio::test]
 async fn blocktime_fetches_only_new_headers_within_the_request_budget() {
+    crate::testbed_only!(
+        "drives the testbed: control.produce_blocks; manual block production; the chain request counters"
+    );
     let env = manual_env().await;
-    let control = &env.testbed.control;
+    let control = &env.testbed().control;
     control.produce_blocks(CHAIN, 2100);
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let bff = Bff::ready(&env.kubeconfig).await;
     let path = "/api/v1/chains/gwc/blocktime?window=2000&percentiles=50,95";
 
     let before = upstream_requests(&env);
@@ -526,8 +545,11 @@ async fn blocktime_fetches_only_new_headers_within_the_request_budget() {
 
 #[tokio::test]
 async fn bad_input_and_upstream_failures_have_their_codes() {
+    crate::testbed_only!(
+        "drives the testbed: control.chain, control.start_chain_rpc, control.stop_chain_rpc; manual block production; the testbed's genesis keys"
+    );
     let env = manual_env().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let bff = Bff::ready(&env.kubeconfig).await;
     let admin = address_of(&admin_key(CHAIN));
 
     let broken = format!("{}{}", &admin[..admin.len() - 1], if admin.ends_with('q') { 'p' } else { 'q' });
@@ -537,7 +559,7 @@ async fn bad_input_and_upstream_failures_have_their_codes() {
         let (code, body) = bff.get(&path).await;
         assert_eq!((code, error_code(&body)), (422, "INVALID_ADDRESS"), "{path}: {body}");
     }
-    let tip = env.testbed.control.chain(CHAIN).unwrap().latest_height();
+    let tip = env.testbed().control.chain(CHAIN).unwrap().latest_height();
     for height in ["abc".to_string(), "0".to_string(), "-1".to_string(), (tip + 1000).to_string()] {
         for path in
             [format!("/api/v1/chains/gwc/blocks/{height}"), format!("/api/v1/chains/gwc/blocks/{height}/txs")]
@@ -575,20 +597,21 @@ async fn bad_input_and_upstream_failures_have_their_codes() {
     assert!(body["error"]["details"]["upstreamLog"].as_str().unwrap().contains("insufficient"), "{body}");
 
     // A stopped node is unreachable (503) until it is started again.
-    env.testbed.control.stop_chain_rpc(CHAIN).await;
+    env.testbed().control.stop_chain_rpc(CHAIN).await;
     for path in
         ["/api/v1/chains/gwc/status", "/api/v1/chains/gwc/blocktime", "/api/v1/chains/gwc/blocks/latest"]
     {
         let (code, body) = bff.get(path).await;
         assert_eq!((code, error_code(&body)), (503, "UPSTREAM_UNREACHABLE"), "{path}: {body}");
     }
-    env.testbed.control.start_chain_rpc(CHAIN).unwrap();
+    env.testbed().control.start_chain_rpc(CHAIN).unwrap();
     let (code, _) = bff.get("/api/v1/chains/gwc/status").await;
     assert_eq!(code, 200);
 }
 
 #[tokio::test]
 async fn a_node_that_accepts_but_never_answers_is_a_504_timeout() {
+    crate::testbed_only!("drives the testbed: manual block production; the testbed's genesis keys");
     let env = manual_env().await;
     // A listener that takes connections and says nothing: a hung node.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -600,7 +623,7 @@ async fn a_node_that_accepts_but_never_answers_is_a_504_timeout() {
         }
     });
     let (bff, _) = Bff::start_with(
-        &env.testbed.kubeconfig,
+        &env.kubeconfig,
         |s| {
             s.chains.fixed_endpoints =
                 vec![format!("hung=rpc={silent_url},api={silent_url}").parse().unwrap()];
@@ -641,6 +664,7 @@ impl std::io::Write for CapturedLogs {
 
 #[tokio::test]
 async fn tx_bytes_never_reach_the_logs_or_the_error_bodies() {
+    crate::testbed_only!("drives the testbed: manual block production; the testbed's genesis keys");
     let logs = CapturedLogs::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -650,7 +674,7 @@ async fn tx_bytes_never_reach_the_logs_or_the_error_bodies() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let env = manual_env().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let bff = Bff::ready(&env.kubeconfig).await;
     let key = admin_key(CHAIN);
     let (number, sequence) = admin_account(&bff, &address_of(&key)).await;
     let good = signed_send(&key, &recipient(CHAIN), 5, number, sequence, "logged?");

@@ -73,3 +73,26 @@ async fn demo_subcommand_answers_healthz() {
     let status = terminate(child).await;
     assert!(status.success(), "clean exit on SIGTERM: {status:?}");
 }
+
+#[tokio::test]
+async fn log_format_json_writes_one_json_object_per_line() {
+    let env = crate::common::TestEnv::ready().await;
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--kubeconfig"])
+        .arg(&env.kubeconfig)
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary starts");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let line =
+        tokio::time::timeout(WAIT, lines.next_line()).await.expect("a log line in time").unwrap().unwrap();
+    let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(event["level"], "INFO", "{line}");
+    assert_eq!(event["fields"]["message"], "serving", "{line}");
+    assert!(event["fields"]["addr"].as_str().is_some_and(|a| a.starts_with("127.0.0.1:")), "{line}");
+    drop(lines);
+    child.kill().await.expect("kill");
+}

@@ -57,7 +57,7 @@ async fn run_one(seed: u64) -> String {
         _ => {}
     }
     let faults = schedule(&mut rng, fdsc);
-    let control = h.env.testbed.control.clone();
+    let control = h.env.testbed().control.clone();
     let base = h.execs();
     for f in &faults {
         match f {
@@ -72,7 +72,11 @@ async fn run_one(seed: u64) -> String {
     assert_eq!(status, 202, "{accepted}");
     let id = accepted["jobId"].as_str().unwrap().to_string();
     // Faults timed by the run's progress: the k-th exec the API server sees.
-    let timed: Vec<Fault> = faults.iter().filter(|f| matches!(f, Fault::RecreateRelayer(_) | Fault::StopRpc(..) | Fault::ApiErrors(..))).cloned().collect();
+    let timed: Vec<Fault> = faults
+        .iter()
+        .filter(|f| matches!(f, Fault::RecreateRelayer(_) | Fault::StopRpc(..) | Fault::ApiErrors(..)))
+        .cloned()
+        .collect();
     let trigger = {
         let control = control.clone();
         tokio::spawn(async move {
@@ -118,7 +122,10 @@ async fn run_one(seed: u64) -> String {
     }
     h.wait_relayer_in_cache().await;
     let converged = h.run("/start", json!({})).await;
-    assert_eq!(converged["status"], "succeeded", "seed {seed} faults {faults:?} (faulted run: {outcome}): {converged:#}");
+    assert_eq!(
+        converged["status"], "succeeded",
+        "seed {seed} faults {faults:?} (faulted run: {outcome}): {converged:#}"
+    );
     h.assert_end_state();
     let again = h.run("/start", json!({})).await;
     assert_succeeded(&again);
@@ -141,6 +148,7 @@ fn seeds() -> std::ops::Range<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn start_converges_after_every_seeded_fault_schedule() {
+    crate::testbed_only!("injects faults through the testbed's control handle");
     use futures::StreamExt as _;
     let started = std::time::Instant::now();
     let seeds = seeds();
@@ -154,7 +162,11 @@ async fn start_converges_after_every_seeded_fault_schedule() {
             }
             result.err().map(|e| {
                 let message = match e.try_into_panic() {
-                    Ok(p) => p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default(),
+                    Ok(p) => p
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default(),
                     Err(e) => e.to_string(),
                 };
                 (seed, message)

@@ -129,8 +129,7 @@ impl Harness {
         adjust: impl FnOnce(&mut bff::config::Settings),
     ) -> Self {
         let env = TestEnv::ready().await;
-        let (bff, _) =
-            Bff::start_with(&env.testbed.kubeconfig, adjust, test_route(scope, timeout, plan)).await;
+        let (bff, _) = Bff::start_with(&env.kubeconfig, adjust, test_route(scope, timeout, plan)).await;
         bff.wait_readyz(200).await;
         Self { _env: env, bff, scope }
     }

@@ -2,9 +2,12 @@
 
 mod chains;
 mod cli;
-mod fault_schedules;
 mod common;
+mod ctl;
+mod deploy;
+mod fault_schedules;
 mod jobs;
+mod metrics;
 mod reconcile;
 mod system_reads;
 mod testbed_chains;

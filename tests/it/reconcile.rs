@@ -34,7 +34,7 @@ impl Harness {
         )
         .await;
         let (bff, _) = Bff::start_with(
-            &env.testbed.kubeconfig,
+            &env.kubeconfig,
             |s| {
                 let r = &mut s.reconcile;
                 r.link_retry_wait = Duration::from_millis(10);
@@ -111,17 +111,17 @@ impl Harness {
     }
 
     pub fn execs(&self) -> u64 {
-        self.env.testbed.control.request_counts().get("create pods/exec").copied().unwrap_or(0)
+        self.env.testbed().control.request_counts().get("create pods/exec").copied().unwrap_or(0)
     }
 
     pub fn storage_ids(&self) -> Vec<String> {
-        self.env.testbed.control.chain_ids().into_iter().filter(|c| c != "gwc").collect()
+        self.env.testbed().control.chain_ids().into_iter().filter(|c| c != "gwc").collect()
     }
 
     /// Everything a run could mutate: channels and registrations on every chain, every
     /// signing account's sequence, the relayer config and its processes.
     pub fn fingerprint(&self) -> Value {
-        let control = &self.env.testbed.control;
+        let control = &self.env.testbed().control;
         let chains: Vec<Value> = control
             .chain_ids()
             .iter()
@@ -141,7 +141,7 @@ impl Harness {
     /// SPEC §6's end state: an OPEN gateway channel per storage chain to its port, storage
     /// registered on gwc for each, `rly start` running.
     pub fn assert_end_state(&self) {
-        let control = &self.env.testbed.control;
+        let control = &self.env.testbed().control;
         let gwc = control.chain("gwc").expect("gwc");
         for id in self.storage_ids() {
             let open: Vec<_> = gwc
@@ -162,7 +162,7 @@ impl Harness {
     }
 
     pub fn rly_running(&self) -> bool {
-        let relayer = self.env.testbed.control.pod(&self.env.relayer()).expect("relayer pod");
+        let relayer = self.env.testbed().control.pod(&self.env.relayer()).expect("relayer pod");
         relayer.runtime.procs().list().iter().any(|p| p.cmdline.starts_with("rly start"))
     }
 
@@ -224,12 +224,18 @@ async fn cold_then_warm(fdsc: usize) -> (u64, Duration, u64, Duration) {
 
 #[tokio::test]
 async fn cold_start_reaches_the_bring_up_end_state_and_a_warm_start_only_observes_n2() {
+    crate::testbed_only!(
+        "judges the end state and mutations from the testbed's chains and pods, and injects faults"
+    );
     let (ce, ct, we, wt) = cold_then_warm(2).await;
     println!("reconcile N=2: cold execs={ce} time={ct:?}; warm execs={we} time={wt:?}");
 }
 
 #[tokio::test]
 async fn cold_start_reaches_the_bring_up_end_state_and_a_warm_start_only_observes_n8() {
+    crate::testbed_only!(
+        "judges the end state and mutations from the testbed's chains and pods, and injects faults"
+    );
     let (ce, ct, we, wt) = cold_then_warm(8).await;
     println!("reconcile N=8: cold execs={ce} time={ct:?}; warm execs={we} time={wt:?}");
 }
@@ -273,6 +279,9 @@ fn chain_file_script(ids: &[&str]) -> String {
 
 #[tokio::test]
 async fn from_each_intermediate_state_start_does_exactly_the_missing_actions() {
+    crate::testbed_only!(
+        "judges the end state and mutations from the testbed's chains and pods, and injects faults"
+    );
     let all = ["gwc", "mdsc", "fdsc-0"];
     let storage = ["mdsc", "fdsc-0"];
     let full = |h: &Harness| h.assert_end_state();
@@ -341,20 +350,23 @@ async fn from_each_intermediate_state_start_does_exactly_the_missing_actions() {
 
 #[tokio::test]
 async fn connect_one_chain_touches_only_it_and_connect_all_after_scaling_links_only_the_new_chain() {
+    crate::testbed_only!(
+        "judges the end state and mutations from the testbed's chains and pods, and injects faults"
+    );
     let h = Harness::new(2).await;
     assert_succeeded(&h.run("/start", json!({"steps": ["initRelayer"]})).await);
-    let gwc = h.env.testbed.control.chain("gwc").unwrap();
+    let gwc = h.env.testbed().control.chain("gwc").unwrap();
     let job = h.run("/connect", json!({"target": "chain:fdsc-1"})).await;
     assert_succeeded(&job);
     assert_eq!(h.planned(&job).await, [new_path("fdsc-1"), link("fdsc-1"), register("fdsc-1")]);
     let linked: BTreeSet<String> = gwc.channels().into_iter().map(|c| c.counterparty_chain_id).collect();
     assert_eq!(linked, ["fdsc-1".to_string()].into());
     for other in ["mdsc", "fdsc-0"] {
-        assert!(h.env.testbed.control.chain(other).unwrap().channels().is_empty(), "{other} untouched");
+        assert!(h.env.testbed().control.chain(other).unwrap().channels().is_empty(), "{other} untouched");
     }
 
     assert_succeeded(&h.run("/connect", json!({"target": "all"})).await);
-    h.env.testbed.control.scale_fdsc(3).unwrap();
+    h.env.testbed().control.scale_fdsc(3).unwrap();
     h.env.wait_all_pods_ready().await;
     h.bff
         .until("/api/v1/system/status", "fdsc-2 in the cache", |_, b| {
@@ -376,11 +388,14 @@ async fn connect_one_chain_touches_only_it_and_connect_all_after_scaling_links_o
 
 #[tokio::test]
 async fn a_link_failing_twice_then_succeeding_takes_three_attempts_and_five_failures_fail_with_details() {
+    crate::testbed_only!(
+        "judges the end state and mutations from the testbed's chains and pods, and injects faults"
+    );
     let h = Harness::new(0).await;
     assert_succeeded(&h.run("/start", json!({"steps": ["initRelayer"]})).await);
     // One plain failure, then one handshake that exits 0 without an OPEN channel.
-    h.env.testbed.control.fail_next_links(1);
-    h.env.testbed.control.stall_next_links(1);
+    h.env.testbed().control.fail_next_links(1);
+    h.env.testbed().control.stall_next_links(1);
     let job = h.run("/connect", json!({})).await;
     assert_succeeded(&job);
     let log = h.log(&job).await;
@@ -393,7 +408,7 @@ async fn a_link_failing_twice_then_succeeding_takes_three_attempts_and_five_fail
 
     let h = Harness::new(0).await;
     assert_succeeded(&h.run("/start", json!({"steps": ["initRelayer"]})).await);
-    h.env.testbed.control.fail_next_links(5);
+    h.env.testbed().control.fail_next_links(5);
     let job = h.run("/connect", json!({})).await;
     assert_eq!(job["status"], "failed");
     assert_eq!(job["error"]["code"], "RELAYER_LINK_FAILED", "{job:#}");
@@ -407,9 +422,12 @@ async fn a_link_failing_twice_then_succeeding_takes_three_attempts_and_five_fail
 
 #[tokio::test]
 async fn a_relayer_pod_recreated_mid_link_fails_the_job_with_relayer_not_found_and_a_rerun_converges() {
+    crate::testbed_only!(
+        "judges the end state and mutations from the testbed's chains and pods, and injects faults"
+    );
     let h = Harness::new(0).await;
     assert_succeeded(&h.run("/start", json!({"steps": ["initRelayer"]})).await);
-    let control = &h.env.testbed.control;
+    let control = &h.env.testbed().control;
     let gwc = control.chain("gwc").unwrap();
     // gwc commits only on demand: the link's fee tx waits in the mempool, holding the link.
     control.set_block_interval("gwc", None);
@@ -439,10 +457,13 @@ async fn a_relayer_pod_recreated_mid_link_fails_the_job_with_relayer_not_found_a
 
 #[tokio::test]
 async fn restart_and_force_restart_rly_and_the_routes_validate_their_input() {
+    crate::testbed_only!(
+        "judges the end state and mutations from the testbed's chains and pods, and injects faults"
+    );
     let h = Harness::new(0).await;
     assert_succeeded(&h.run("/start", json!({})).await);
     let pid = |h: &Harness| {
-        let relayer = h.env.testbed.control.pod(&h.env.relayer()).unwrap();
+        let relayer = h.env.testbed().control.pod(&h.env.relayer()).unwrap();
         relayer.runtime.procs().list().iter().find(|p| p.cmdline.starts_with("rly start")).map(|p| p.pid)
     };
     let first = pid(&h).expect("rly start runs");
@@ -500,6 +521,9 @@ impl std::io::Write for Captured {
 
 #[tokio::test]
 async fn no_mnemonic_word_sequence_reaches_job_logs_responses_or_the_service_log() {
+    crate::testbed_only!(
+        "judges the end state and mutations from the testbed's chains and pods, and injects faults"
+    );
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -523,10 +547,17 @@ async fn no_mnemonic_word_sequence_reaches_job_logs_responses_or_the_service_log
         seen.push_str(&h.bff.get_text(&path).await.1);
     }
     let service_log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
-    assert!(service_log.contains("pods/exec") || service_log.contains("exec"), "the service log was captured");
-    println!("service log: {} bytes, {} lines mention exec", service_log.len(), service_log.lines().filter(|l| l.contains("exec")).count());
+    assert!(
+        service_log.contains("pods/exec") || service_log.contains("exec"),
+        "the service log was captured"
+    );
+    println!(
+        "service log: {} bytes, {} lines mention exec",
+        service_log.len(),
+        service_log.lines().filter(|l| l.contains("exec")).count()
+    );
     seen.push_str(&service_log);
-    for id in h.env.testbed.control.chain_ids() {
+    for id in h.env.testbed().control.chain_ids() {
         for role in ["relayer", "local-admin"] {
             let words: Vec<String> =
                 bff::testbed::mnemonics::test_mnemonic(&id, role).split(' ').map(str::to_string).collect();
@@ -540,6 +571,9 @@ async fn no_mnemonic_word_sequence_reaches_job_logs_responses_or_the_service_log
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_under_load_succeed_while_a_start_runs_and_64_concurrent_starts_admit_one() {
+    crate::testbed_only!(
+        "judges the end state and mutations from the testbed's chains and pods, and injects faults"
+    );
     let h = Harness::new(2).await;
     let posts = (0..64).map(|_| {
         let (http, url) = (h.bff.http.clone(), format!("{}/api/v1/system/start", h.bff.url));

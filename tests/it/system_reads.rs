@@ -6,13 +6,22 @@ use serde_json::Value;
 use std::time::Duration;
 
 fn lists(env: &TestEnv) -> u64 {
-    env.testbed.control.request_counts().iter().filter(|(k, _)| k.starts_with("list ")).map(|(_, v)| v).sum()
+    env.testbed()
+        .control
+        .request_counts()
+        .iter()
+        .filter(|(k, _)| k.starts_with("list "))
+        .map(|(_, v)| v)
+        .sum()
 }
 
 #[tokio::test]
 async fn status_is_served_from_the_cache_without_listing_the_api_server() {
+    crate::testbed_only!(
+        "drives the testbed: control.request_counts (the API server's request log), control.node_ports"
+    );
     let env = TestEnv::ready().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let bff = Bff::ready(&env.kubeconfig).await;
     let before = lists(&env);
     for _ in 0..100 {
         let (code, body) = bff.get("/api/v1/system/status").await;
@@ -38,16 +47,17 @@ async fn status_is_served_from_the_cache_without_listing_the_api_server() {
     }
     let gwc_svc =
         data["services"].as_array().unwrap().iter().find(|s| s["name"] == "cryptomeria-gwc").unwrap();
-    let (rpc, _, _) = env.testbed.control.node_ports("gwc").unwrap();
+    let (rpc, _, _) = env.testbed().control.node_ports("gwc").unwrap();
     assert_eq!(gwc_svc["ports"]["rpc"], serde_json::json!({"port": 26657, "nodePort": rpc}));
 }
 
 #[tokio::test]
 async fn status_follows_a_pod_deletion_and_its_recreation() {
+    crate::testbed_only!("drives the testbed: control.delete_pod");
     let env = TestEnv::ready().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let bff = Bff::ready(&env.kubeconfig).await;
     let old = env.relayer();
-    let new = env.testbed.control.delete_pod(&old).unwrap();
+    let new = env.testbed().control.delete_pod(&old).unwrap();
     let body = bff
         .until("/api/v1/system/status", "the new relayer pod running", |_, b| {
             b["data"]["relayer"]["pod"] == new.as_str() && b["data"]["relayer"]["running"] == true
@@ -60,23 +70,25 @@ async fn status_follows_a_pod_deletion_and_its_recreation() {
 
 #[tokio::test]
 async fn readyz_is_503_until_the_caches_sync() {
+    crate::testbed_only!("drives the testbed: control.fail_api_for");
     let env = TestEnv::ready().await;
-    env.testbed.control.fail_api_for(Duration::from_secs(600));
-    let bff = Bff::start(&env.testbed.kubeconfig).await;
+    env.testbed().control.fail_api_for(Duration::from_secs(600));
+    let bff = Bff::start(&env.kubeconfig).await;
     let (code, body) = bff.get("/readyz").await;
     assert_eq!(code, 503);
     assert_eq!(body["error"]["code"], "NOT_READY");
     let reasons = body["error"]["details"]["reasons"].to_string();
     assert!(reasons.contains("pods/cryptomeria has not synced"), "{reasons}");
-    env.testbed.control.fail_api_for(Duration::ZERO);
+    env.testbed().control.fail_api_for(Duration::ZERO);
     bff.wait_readyz(200).await;
 }
 
 #[tokio::test]
 async fn readyz_turns_503_while_the_api_server_is_unreachable_past_the_grace_and_recovers() {
+    crate::testbed_only!("drives the testbed: control.refuse_connections_for");
     let env = TestEnv::ready().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
-    env.testbed.control.refuse_connections_for(Duration::from_secs(3)).await;
+    let bff = Bff::ready(&env.kubeconfig).await;
+    env.testbed().control.refuse_connections_for(Duration::from_secs(3)).await;
     let body = bff.wait_readyz(503).await;
     assert!(body["error"]["message"].as_str().unwrap().contains("unreachable"), "{body}");
     bff.wait_readyz(200).await;
@@ -86,8 +98,9 @@ async fn readyz_turns_503_while_the_api_server_is_unreachable_past_the_grace_and
 
 #[tokio::test]
 async fn ports_give_node_port_urls_outside_and_service_dns_inside() {
+    crate::testbed_only!("drives the testbed: control.node_ports");
     let env = TestEnv::ready().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let bff = Bff::ready(&env.kubeconfig).await;
     let (code, body) = bff.get("/api/v1/system/ports").await;
     assert_eq!(code, 200);
     let data = &body["data"];
@@ -97,7 +110,7 @@ async fn ports_give_node_port_urls_outside_and_service_dns_inside() {
     assert_eq!(chains.len(), 4);
     for chain in chains {
         let id = chain["chainId"].as_str().unwrap();
-        let (rpc, api, grpc) = env.testbed.control.node_ports(id).unwrap();
+        let (rpc, api, grpc) = env.testbed().control.node_ports(id).unwrap();
         assert_eq!(chain["external"]["rpc"], format!("http://127.0.0.1:{rpc}"));
         assert_eq!(chain["external"]["api"], format!("http://127.0.0.1:{api}"));
         assert_eq!(chain["external"]["grpc"], format!("127.0.0.1:{grpc}"));
@@ -112,9 +125,10 @@ async fn ports_give_node_port_urls_outside_and_service_dns_inside() {
 
 #[tokio::test]
 async fn topology_maps_each_chain_pod_to_its_service_ports_and_endpoints() {
+    crate::testbed_only!("drives the testbed: control.hold_not_ready");
     let env = TestEnv::ready().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
-    env.testbed.control.hold_not_ready("cryptomeria-fdsc-1-0");
+    let bff = Bff::ready(&env.kubeconfig).await;
+    env.testbed().control.hold_not_ready("cryptomeria-fdsc-1-0");
     let body = bff
         .until("/api/v1/system/topology", "fdsc-1 out of its ready endpoints", |_, b| {
             b["data"]["chains"][3]["endpoints"]["notReady"].as_array().is_some_and(|a| a.len() == 1)
@@ -149,7 +163,7 @@ fn verdicts(body: &Value) -> Vec<(String, String, String)> {
 #[tokio::test]
 async fn preflight_passes_every_check_on_a_healthy_testbed() {
     let env = TestEnv::ready().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let bff = Bff::ready(&env.kubeconfig).await;
     let (code, body) = bff.get("/api/v1/system/preflight").await;
     assert_eq!(code, 200);
     let checks = verdicts(&body);
@@ -173,10 +187,11 @@ async fn preflight_passes_every_check_on_a_healthy_testbed() {
 
 #[tokio::test]
 async fn preflight_fails_the_matching_checks_with_explanations() {
+    crate::testbed_only!("drives the testbed: control.hold_not_ready");
     let env = TestEnv::ready().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let bff = Bff::ready(&env.kubeconfig).await;
     let relayer = env.relayer();
-    env.testbed
+    env.testbed()
         .control
         .pod(&relayer)
         .unwrap()
@@ -190,7 +205,7 @@ async fn preflight_fails_the_matching_checks_with_explanations() {
     assert!(mnemonics.2.contains("fdsc-1") && !mnemonics.2.contains("mdsc"), "{}", mnemonics.2);
     assert_eq!(body["data"]["readyToStart"], false);
 
-    env.testbed.control.hold_not_ready(&relayer);
+    env.testbed().control.hold_not_ready(&relayer);
     let body = bff
         .until("/api/v1/system/preflight", "relayerReady failing", |_, b| {
             verdicts(b).iter().any(|c| c.0 == "relayerReady" && c.1 == "fail")
@@ -205,7 +220,7 @@ async fn preflight_fails_the_matching_checks_with_explanations() {
 #[tokio::test]
 async fn k8s_reads_list_objects_and_never_configmap_values() {
     let env = TestEnv::ready().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let bff = Bff::ready(&env.kubeconfig).await;
     let (code, body) = bff.get("/api/v1/system/k8s/configmaps").await;
     assert_eq!(code, 200);
     assert_eq!(
@@ -237,9 +252,10 @@ async fn k8s_reads_list_objects_and_never_configmap_values() {
 
 #[tokio::test]
 async fn logs_tail_a_pod_by_name_or_by_instance_and_validate_their_input() {
+    crate::testbed_only!("drives the testbed: control.pod");
     let env = TestEnv::ready().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
-    let pod = env.testbed.control.pod("cryptomeria-mdsc-0").unwrap();
+    let bff = Bff::ready(&env.kubeconfig).await;
+    let pod = env.testbed().control.pod("cryptomeria-mdsc-0").unwrap();
     let out = pod
         .runtime
         .exec_collect(&["sh", "-c", "for i in 1 2 3 4; do echo entry$i > /proc/1/fd/1; done"], b"")
@@ -262,7 +278,7 @@ async fn logs_tail_a_pod_by_name_or_by_instance_and_validate_their_input() {
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_in_the_envelope() {
     let env = TestEnv::ready().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let bff = Bff::ready(&env.kubeconfig).await;
     let (code, body) = bff.get("/api/v1/nope").await;
     assert_eq!(
         (code, body["ok"].as_bool(), body["error"]["code"].as_str()),
@@ -277,7 +293,7 @@ async fn unknown_routes_and_methods_answer_in_the_envelope() {
 #[tokio::test]
 async fn openapi_document_validates_and_every_documented_route_is_served() {
     let env = TestEnv::ready().await;
-    let bff = Bff::ready(&env.testbed.kubeconfig).await;
+    let bff = Bff::ready(&env.kubeconfig).await;
     let (code, doc) = bff.get("/api/v1/openapi.json").await;
     assert_eq!(code, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));

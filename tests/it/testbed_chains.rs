@@ -113,6 +113,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn manual_mode_makes_blocks_only_on_demand_with_strictly_increasing_times() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = ChainEnv::manual().await;
     let status = env.rpc("gwc", "status", json!({})).await;
     let start: u64 = status["result"]["sync_info"]["latest_block_height"].as_str().unwrap().parse().unwrap();
@@ -133,6 +134,7 @@ async fn manual_mode_makes_blocks_only_on_demand_with_strictly_increasing_times(
 
 #[tokio::test]
 async fn an_interval_makes_blocks_by_itself_and_manual_mode_stops_them() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = ChainEnv::manual().await;
     let node = env.node("mdsc");
     let start = node.latest_height();
@@ -148,6 +150,7 @@ async fn an_interval_makes_blocks_by_itself_and_manual_mode_stops_them() {
 
 #[tokio::test]
 async fn a_stopped_rpc_refuses_connections_and_comes_back() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = ChainEnv::manual().await;
     env.testbed.control.stop_chain_rpc("fdsc-0").await;
     let err = env.http.get(format!("{}/status", env.url("fdsc-0", "rpc"))).send().await.unwrap_err();
@@ -162,6 +165,7 @@ async fn a_stopped_rpc_refuses_connections_and_comes_back() {
 
 #[tokio::test]
 async fn request_counters_count_rpc_methods_and_rest_routes_per_chain() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = ChainEnv::manual().await;
     env.rpc("gwc", "status", json!({})).await;
     env.get("gwc", "rpc", "/status").await;
@@ -176,6 +180,7 @@ async fn request_counters_count_rpc_methods_and_rest_routes_per_chain() {
 
 #[tokio::test]
 async fn jsonrpc_errors_are_cometbfts() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = ChainEnv::manual().await;
     let resp = env.http.post(env.url("gwc", "rpc")).body("{not json").send().await.unwrap();
     assert_eq!(resp.status(), 500);
@@ -230,6 +235,7 @@ async fn jsonrpc_errors_are_cometbfts() {
 
 #[tokio::test]
 async fn broadcasts_check_then_include_in_the_next_block_in_every_mode() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = ChainEnv::manual().await;
     let node = env.node("gwc");
     let admin = node.genesis_key("local-admin");
@@ -292,6 +298,7 @@ async fn broadcasts_check_then_include_in_the_next_block_in_every_mode() {
 
 #[tokio::test]
 async fn rest_serves_accounts_balances_blocks_and_txs() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = ChainEnv::manual().await;
     let admin = env.node("mdsc").genesis_key("local-admin");
     let (status, account) =
@@ -329,6 +336,7 @@ async fn rest_serves_accounts_balances_blocks_and_txs() {
 
 #[tokio::test]
 async fn genesis_accounts_are_the_mnemonics_mounted_in_the_pods_on_every_chain() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = ChainEnv::manual().await;
     for chain in env.testbed.control.chain_ids() {
         let pod = env.testbed.control.pod(&format!("cryptomeria-{chain}-0")).expect("chain pod");
@@ -349,6 +357,7 @@ async fn genesis_accounts_are_the_mnemonics_mounted_in_the_pods_on_every_chain()
 
 #[tokio::test]
 async fn scaling_adds_and_removes_chain_nodes() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = ChainEnv::manual().await;
     env.testbed.control.scale_fdsc(3).expect("scale up");
     let status = env.rpc("fdsc-2", "status", json!({})).await;
@@ -363,6 +372,7 @@ async fn scaling_adds_and_removes_chain_nodes() {
 
 #[tokio::test]
 async fn garbage_gets_cometbft_and_gateway_errors_never_a_crash() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = ChainEnv::manual().await;
     let rpc_calls = [
         json!({"jsonrpc": "2.0", "id": 1, "method": "broadcast_tx_sync", "params": {"tx": "%%%"}}),

@@ -62,6 +62,7 @@ fn ready(store: &Store<Pod>, name: &str) -> bool {
 
 #[tokio::test]
 async fn typed_list_honours_label_and_field_selectors() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let chains = env
         .pods()
@@ -92,11 +93,12 @@ async fn typed_list_honours_label_and_field_selectors() {
 
 #[tokio::test]
 async fn reflector_converges_after_a_pod_is_deleted_and_recreated() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let mut pods = Reflected::start(env.pods()).await;
     let old = env.relayer();
     assert!(pods.names().contains(&old));
-    let new = env.testbed.control.delete_pod(&old).expect("relayer recreated");
+    let new = env.testbed().control.delete_pod(&old).expect("relayer recreated");
     pods.until("old relayer gone, new relayer Ready", |s| {
         ready(s, &new) && !s.state().iter().any(|p| p.metadata.name.as_deref() == Some(old.as_str()))
     })
@@ -108,7 +110,7 @@ async fn reflector_converges_after_a_pod_is_deleted_and_recreated() {
         .iter()
         .find(|p| p.metadata.name.as_deref() == Some("cryptomeria-gwc-0"))
         .and_then(|p| p.metadata.uid.clone());
-    env.testbed.control.delete_pod("cryptomeria-gwc-0");
+    env.testbed().control.delete_pod("cryptomeria-gwc-0");
     pods.until("gwc recreated under the same name with a new uid", |s| {
         s.state().iter().any(|p| {
             p.metadata.name.as_deref() == Some("cryptomeria-gwc-0")
@@ -121,35 +123,38 @@ async fn reflector_converges_after_a_pod_is_deleted_and_recreated() {
 
 #[tokio::test]
 async fn reflector_converges_after_all_watches_are_dropped() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let mut pods = Reflected::start(env.pods()).await;
-    env.testbed.control.drop_watches();
-    env.testbed.control.scale_fdsc(3).unwrap();
+    env.testbed().control.drop_watches();
+    env.testbed().control.scale_fdsc(3).unwrap();
     pods.until("fdsc-2 added and Ready", |s| ready(s, "cryptomeria-fdsc-2-0")).await;
-    env.testbed.control.drop_watches();
-    env.testbed.control.scale_fdsc(1).unwrap();
+    env.testbed().control.drop_watches();
+    env.testbed().control.scale_fdsc(1).unwrap();
     pods.until("fdsc-1 and fdsc-2 removed", |s| s.state().len() == 4).await;
 }
 
 #[tokio::test]
 async fn reflector_relists_after_resource_versions_expire() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let mut pods = Reflected::start(env.pods()).await;
-    let lists_before = env.testbed.control.request_counts().get("list pods").copied().unwrap_or(0);
-    env.testbed.control.expire_resource_versions();
-    env.testbed.control.hold_not_ready("cryptomeria-fdsc-1-0");
+    let lists_before = env.testbed().control.request_counts().get("list pods").copied().unwrap_or(0);
+    env.testbed().control.expire_resource_versions();
+    env.testbed().control.hold_not_ready("cryptomeria-fdsc-1-0");
     pods.until("fdsc-1 seen not ready", |s| {
         s.state().iter().any(|p| {
             p.metadata.name.as_deref() == Some("cryptomeria-fdsc-1-0") && !crate::common::is_ready(p)
         })
     })
     .await;
-    let lists_after = env.testbed.control.request_counts().get("list pods").copied().unwrap_or(0);
+    let lists_after = env.testbed().control.request_counts().get("list pods").copied().unwrap_or(0);
     assert!(lists_after > lists_before, "the 410 made the watcher relist ({lists_before} -> {lists_after})");
 }
 
 #[tokio::test]
 async fn endpoints_follow_pod_readiness() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let eps: Api<Endpoints> = Api::namespaced(env.client.clone(), &env.ns());
     let addresses = |e: &Endpoints, not_ready: bool| -> usize {
@@ -164,7 +169,7 @@ async fn endpoints_follow_pod_readiness() {
     };
     let mdsc = eps.get("cryptomeria-mdsc").await.unwrap();
     assert_eq!((addresses(&mdsc, false), addresses(&mdsc, true)), (1, 0));
-    env.testbed.control.hold_not_ready("cryptomeria-mdsc-0");
+    env.testbed().control.hold_not_ready("cryptomeria-mdsc-0");
     let mdsc = eps.get("cryptomeria-mdsc").await.unwrap();
     assert_eq!((addresses(&mdsc, false), addresses(&mdsc, true)), (0, 1));
     let headless = eps.get("cryptomeria-chain-headless").await.unwrap();
@@ -173,6 +178,7 @@ async fn endpoints_follow_pod_readiness() {
 
 #[tokio::test]
 async fn exec_with_stdin_returns_output_and_exit_status() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let relayer = env.relayer();
     let params = AttachParams::default().stdin(true).stdout(true).stderr(true);
@@ -199,14 +205,15 @@ async fn exec_with_stdin_returns_output_and_exit_status() {
         .and_then(|c| c.into_iter().find(|c| c.reason.as_deref() == Some("ExitCode")))
         .and_then(|c| c.message);
     assert_eq!(code.as_deref(), Some("3"));
-    assert!(env.testbed.control.request_counts().get("create pods/exec").copied().unwrap_or(0) >= 1);
+    assert!(env.testbed().control.request_counts().get("create pods/exec").copied().unwrap_or(0) >= 1);
 }
 
 #[tokio::test]
 async fn an_aborted_exec_stream_gives_no_status_but_the_command_still_ran() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let relayer = env.relayer();
-    env.testbed.control.abort_next_execs(1);
+    env.testbed().control.abort_next_execs(1);
     let params = AttachParams::default().stdout(true).stderr(true);
     let mut proc =
         env.pods().exec(&relayer, ["sh", "-c", "echo done > /tmp/aborted"], &params).await.unwrap();
@@ -221,18 +228,19 @@ async fn an_aborted_exec_stream_gives_no_status_but_the_command_still_ran() {
 
 #[tokio::test]
 async fn api_server_500s_and_refused_connections_surface_as_errors_then_recover() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
-    env.testbed.control.fail_api_for(Duration::from_secs(600));
+    env.testbed().control.fail_api_for(Duration::from_secs(600));
     let err = env.pods().list(&ListParams::default()).await.unwrap_err();
     assert!(
         matches!(err, kube::Error::Api(ref s) if s.code == 500 && s.reason == "InternalError"),
         "{err:?}"
     );
-    env.testbed.control.fail_api_for(Duration::ZERO);
+    env.testbed().control.fail_api_for(Duration::ZERO);
     assert_eq!(env.pods().list(&ListParams::default()).await.unwrap().items.len(), 5);
 
-    env.testbed.control.refuse_connections_for(Duration::from_millis(300)).await;
-    let client = crate::common::client_for(&env.testbed.kubeconfig).await;
+    env.testbed().control.refuse_connections_for(Duration::from_millis(300)).await;
+    let client = crate::common::client_for(&env.kubeconfig).await;
     let err = Api::<Pod>::namespaced(client, &env.ns()).list(&ListParams::default()).await.unwrap_err();
     assert!(!matches!(err, kube::Error::Api(_)), "no HTTP answer while refusing: {err:?}");
     // Recovery: a fresh reflector syncs once the listener is back.

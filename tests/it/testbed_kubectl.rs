@@ -7,6 +7,7 @@ const NS: &str = "cryptomeria";
 
 #[tokio::test]
 async fn kubectl_lists_running_chain_pods_by_label_and_field_selector() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let (code, out, err) = env
         .kubectl(
@@ -32,6 +33,7 @@ async fn kubectl_lists_running_chain_pods_by_label_and_field_selector() {
 
 #[tokio::test]
 async fn kubectl_field_selector_excludes_pods_in_other_phases() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let (code, out, err) = env
         .kubectl(
@@ -56,6 +58,7 @@ async fn kubectl_field_selector_excludes_pods_in_other_phases() {
 
 #[tokio::test]
 async fn kubectl_finds_the_relayer_pod_by_component_label() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let (code, out, err) = env
         .kubectl(
@@ -79,6 +82,7 @@ async fn kubectl_finds_the_relayer_pod_by_component_label() {
 
 #[tokio::test]
 async fn kubectl_wait_succeeds_when_ready_and_fails_while_a_pod_is_held_not_ready() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let (code, out, err) = env
         .kubectl(&["wait", "--for=condition=ready", "pod", "--all", "-n", NS, "--timeout=60s"], None)
@@ -86,13 +90,13 @@ async fn kubectl_wait_succeeds_when_ready_and_fails_while_a_pod_is_held_not_read
     assert_eq!(code, 0, "stderr: {err}");
     assert_eq!(out.lines().count(), 5, "one line per pod: {out}");
 
-    env.testbed.control.hold_not_ready("cryptomeria-mdsc-0");
+    env.testbed().control.hold_not_ready("cryptomeria-mdsc-0");
     let (code, _, err) =
         env.kubectl(&["wait", "--for=condition=ready", "pod", "--all", "-n", NS, "--timeout=2s"], None).await;
     assert_ne!(code, 0);
     assert!(err.contains("timed out waiting for the condition on pods/cryptomeria-mdsc-0"), "{err}");
 
-    env.testbed.control.release_not_ready("cryptomeria-mdsc-0");
+    env.testbed().control.release_not_ready("cryptomeria-mdsc-0");
     let (code, _, err) = env
         .kubectl(
             &["wait", "--for=condition=ready", "pod/cryptomeria-mdsc-0", "-n", NS, "--timeout=60s"],
@@ -104,6 +108,7 @@ async fn kubectl_wait_succeeds_when_ready_and_fails_while_a_pod_is_held_not_read
 
 #[tokio::test]
 async fn kubectl_exec_pipes_stdin_into_a_file_and_reads_it_back() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let relayer = env.relayer();
     let (code, _, err) = env
@@ -120,6 +125,7 @@ async fn kubectl_exec_pipes_stdin_into_a_file_and_reads_it_back() {
 
 #[tokio::test]
 async fn kubectl_exec_propagates_exit_codes() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let relayer = env.relayer();
     let (code, _, _) = env.kubectl(&["exec", "-n", NS, &relayer, "--", "test", "-f", "/nope"], None).await;
@@ -134,6 +140,7 @@ async fn kubectl_exec_propagates_exit_codes() {
 
 #[tokio::test]
 async fn kubectl_exec_runs_the_scripts_mnemonic_loop() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let script =
         r#"for c in gwc mdsc; do if [ -f /etc/mnemonics/$c.relayer.mnemonic ]; then echo "$c"; fi; done"#;
@@ -145,6 +152,7 @@ async fn kubectl_exec_runs_the_scripts_mnemonic_loop() {
 
 #[tokio::test]
 async fn kubectl_logs_tail_returns_the_last_lines_written_to_pid1_stdout() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let pod = "cryptomeria-fdsc-0-0";
     let script = "for i in 1 2 3 4 5 6 7; do echo line$i > /proc/1/fd/1; done";
@@ -157,8 +165,9 @@ async fn kubectl_logs_tail_returns_the_last_lines_written_to_pid1_stdout() {
 
 #[tokio::test]
 async fn kubectl_get_pods_prints_a_table_with_ready_and_status_columns() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
-    env.testbed.control.hold_not_ready("cryptomeria-gwc-0");
+    env.testbed().control.hold_not_ready("cryptomeria-gwc-0");
     let (code, out, err) = env.kubectl(&["get", "pods", "-n", NS], None).await;
     assert_eq!(code, 0, "stderr: {err}");
     let mut lines = out.lines();
@@ -174,6 +183,7 @@ async fn kubectl_get_pods_prints_a_table_with_ready_and_status_columns() {
 
 #[tokio::test]
 async fn kubectl_reports_missing_pods_as_not_found() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let (code, _, err) = env.kubectl(&["get", "pod", "nope", "-n", NS], None).await;
     assert_eq!(code, 1);
@@ -182,6 +192,7 @@ async fn kubectl_reports_missing_pods_as_not_found() {
 
 #[tokio::test]
 async fn kubectl_delete_pod_gets_it_recreated_by_its_controller() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let old = env.relayer();
     let (code, _, err) = env.kubectl(&["delete", "pod", "-n", NS, &old, "--wait=false"], None).await;

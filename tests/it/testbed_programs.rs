@@ -49,7 +49,7 @@ async fn sh(env: &TestEnv, script: &str, stdin: Option<&[u8]>) -> (i32, String, 
 async fn init_relayer(env: &TestEnv) -> Vec<String> {
     let (code, out, err) = rly(env, &["config", "init", "--memo", "Cryptomeria Relayer"]).await;
     assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
-    let ids = env.testbed.control.chain_ids();
+    let ids = env.testbed().control.chain_ids();
     for id in &ids {
         let (code, _, err) = sh(env, &format!("cat > /tmp/{id}.json"), Some(chain_json(id).as_bytes())).await;
         assert_eq!(code, 0, "{err}");
@@ -70,6 +70,7 @@ async fn init_relayer(env: &TestEnv) -> Vec<String> {
 
 #[tokio::test]
 async fn rly_config_chains_and_keys_follow_the_real_cli() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     // Before init: keys show has no config to read (Go nil dereference, exit 2).
     let (code, _, _) = rly(&env, &["keys", "show", "gwc", "relayer"]).await;
@@ -136,6 +137,7 @@ async fn rly_config_chains_and_keys_follow_the_real_cli() {
 
 #[tokio::test]
 async fn rly_config_and_keys_survive_relayer_pod_recreation() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     init_relayer(&env).await;
     let (code, _, err) =
@@ -144,7 +146,7 @@ async fn rly_config_and_keys_survive_relayer_pod_recreation() {
     let (code, _, _) = exec(&env, &["pgrep", "-f", "rly start"]).await;
     assert_eq!(code, 0);
     let old = env.relayer();
-    let new = env.testbed.control.delete_pod(&old).expect("the Deployment recreates the relayer pod");
+    let new = env.testbed().control.delete_pod(&old).expect("the Deployment recreates the relayer pod");
     assert_ne!(new, old);
     env.wait_all_pods_ready().await;
     assert_eq!(env.relayer(), new);
@@ -178,6 +180,7 @@ async fn link(env: &TestEnv, id: &str) -> (i32, String, String) {
 
 #[tokio::test]
 async fn rly_transact_link_opens_gateway_channels_seen_by_q_channels() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let ids = init_relayer(&env).await;
     let storage: Vec<&String> = ids.iter().filter(|id| id.as_str() != "gwc").collect();
@@ -235,6 +238,7 @@ async fn rly_transact_link_opens_gateway_channels_seen_by_q_channels() {
 
 #[tokio::test]
 async fn rly_transact_link_needs_restored_and_funded_keys() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let (code, _, _) = rly(&env, &["config", "init"]).await;
     assert_eq!(code, 0);
@@ -268,6 +272,7 @@ async fn rly_transact_link_needs_restored_and_funded_keys() {
 
 #[tokio::test]
 async fn rly_start_runs_in_the_background_logs_json_and_stops_on_pkill() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let ids = init_relayer(&env).await;
     let (code, _, _) = exec(&env, &["pgrep", "-f", "rly start"]).await;
@@ -308,8 +313,9 @@ async fn chain_cli(env: &TestEnv, id: &str, args: &[&str]) -> (i32, String, Stri
 
 #[tokio::test]
 async fn chain_clis_answer_status_keys_balances_and_gateway_endpoints() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
-    for id in env.testbed.control.chain_ids() {
+    for id in env.testbed().control.chain_ids() {
         let (code, out, err) = chain_cli(&env, &id, &["status"]).await;
         assert_eq!(code, 0, "{id}: {err}");
         let v: serde_json::Value = serde_json::from_str(&out).expect("status JSON");
@@ -331,22 +337,23 @@ async fn chain_clis_answer_status_keys_balances_and_gateway_endpoints() {
     let (code, out, err) = chain_cli(&env, "gwc", &["q", "gateway", "endpoints", "-o", "json"]).await;
     assert_eq!((code, out.as_str()), (0, "{\"storage_infos\":[]}\n"), "{err}");
     // status fails while the node's RPC is stopped, and recovers with it.
-    env.testbed.control.stop_chain_rpc("mdsc").await;
+    env.testbed().control.stop_chain_rpc("mdsc").await;
     let (code, out, err) = chain_cli(&env, "mdsc", &["status"]).await;
     assert_eq!((code, out.as_str()), (1, ""), "{err}");
     assert!(first(&err).contains("connection refused"), "{err}");
-    env.testbed.control.start_chain_rpc("mdsc").expect("RPC restarts");
+    env.testbed().control.start_chain_rpc("mdsc").expect("RPC restarts");
     let (code, _, err) = chain_cli(&env, "mdsc", &["status"]).await;
     assert_eq!(code, 0, "{err}");
 }
 
 #[tokio::test]
 async fn two_links_racing_on_one_key_one_fails_with_a_sequence_mismatch() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     init_relayer(&env).await;
     // gwc commits only on demand: both fee txs reach its mempool against the same committed
     // sequence; the second CheckTx is rejected, the first waits for the block.
-    env.testbed.control.set_block_interval("gwc", None);
+    env.testbed().control.set_block_interval("gwc", None);
     let a = Box::pin(link(&env, "mdsc"));
     let b = Box::pin(link(&env, "fdsc-0"));
     let (loser, winner) = match futures::future::select(a, b).await {
@@ -355,7 +362,7 @@ async fn two_links_racing_on_one_key_one_fails_with_a_sequence_mismatch() {
     };
     assert_eq!(loser.0, 1, "{}", loser.2);
     assert!(first(&loser.2).contains("account sequence mismatch"), "{}", loser.2);
-    assert!(!env.testbed.control.produce_blocks("gwc", 1).is_empty());
+    assert!(!env.testbed().control.produce_blocks("gwc", 1).is_empty());
     let winner = winner.await;
     assert_eq!(winner.0, 0, "{}", winner.2);
     let (code, out, _) = rly(&env, &["q", "channels", "gwc"]).await;
@@ -365,6 +372,7 @@ async fn two_links_racing_on_one_key_one_fails_with_a_sequence_mismatch() {
 /// The whole manual bring-up of SPEC §6, in order, through the real kubectl.
 #[tokio::test]
 async fn the_scripts_whole_bring_up_runs_through_kubectl() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let ids = init_relayer(&env).await;
     let storage: Vec<&String> = ids.iter().filter(|id| id.as_str() != "gwc").collect();
@@ -420,7 +428,7 @@ async fn the_scripts_whole_bring_up_runs_through_kubectl() {
         assert_eq!(resp["txhash"].as_str().map(str::len), Some(64), "{out}");
         // Committed before the next chain's tx from the same key (the CLI reads the
         // committed sequence, as the real one does).
-        let gwc = env.testbed.control.chain("gwc").expect("gwc");
+        let gwc = env.testbed().control.chain("gwc").expect("gwc");
         let hash: Vec<u8> = (0..32)
             .filter_map(|i| {
                 resp["txhash"].as_str().and_then(|h| u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok())
@@ -460,7 +468,7 @@ async fn the_scripts_whole_bring_up_runs_through_kubectl() {
     want.sort();
     assert_eq!(listed, want, "{out}");
     // gwc's REST storage endpoints list them too.
-    let (_, api, _) = env.testbed.control.node_ports("gwc").expect("gwc NodePorts");
+    let (_, api, _) = env.testbed().control.node_ports("gwc").expect("gwc NodePorts");
     let rest: serde_json::Value = reqwest::Client::new()
         .get(format!("http://127.0.0.1:{api}/gwc/gateway/v1/storage_endpoints"))
         .send()
@@ -502,9 +510,10 @@ async fn transact(env: &TestEnv, id: &str) -> (i32, String, String) {
 
 #[tokio::test]
 async fn link_knobs_fail_the_next_links_or_leave_the_handshake_unfinished_with_exit_0() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     init_relayer(&env).await;
-    env.testbed.control.fail_next_links(2);
+    env.testbed().control.fail_next_links(2);
     let (code, _, err) = link(&env, "mdsc").await;
     assert_eq!(code, 1, "{err}");
     assert!(err.starts_with("Error: error creating clients"), "{err}");
@@ -513,7 +522,7 @@ async fn link_knobs_fail_the_next_links_or_leave_the_handshake_unfinished_with_e
     let (code, out, err) = rly(&env, &["q", "channels", "gwc"]).await;
     assert_eq!((code, out.as_str()), (0, ""), "a failed link creates nothing: {err}");
 
-    env.testbed.control.stall_next_links(1);
+    env.testbed().control.stall_next_links(1);
     let (code, _, err) = transact(&env, "mdsc").await;
     assert_eq!(code, 0, "a handshake timeout still exits 0: {err}");
     assert!(err.contains("timed out"), "{err}");

@@ -20,7 +20,8 @@ struct Lines {
 
 impl Lines {
     async fn open(env: &TestEnv, query: &str) -> Self {
-        let resp = reqwest::get(format!("{}{PODS}?{query}", env.testbed.api_url)).await.expect("watch opens");
+        let resp =
+            reqwest::get(format!("{}{PODS}?{query}", env.testbed().api_url)).await.expect("watch opens");
         assert_eq!(resp.status(), 200, "a watch always answers 200");
         assert_eq!(resp.headers()["content-type"], "application/json");
         Self { resp, buf: Vec::new() }
@@ -50,15 +51,16 @@ impl Lines {
 
 async fn list_rv(env: &TestEnv) -> String {
     let list: Value =
-        reqwest::get(format!("{}{PODS}", env.testbed.api_url)).await.unwrap().json().await.unwrap();
+        reqwest::get(format!("{}{PODS}", env.testbed().api_url)).await.unwrap().json().await.unwrap();
     list["metadata"]["resourceVersion"].as_str().expect("list carries a resourceVersion").to_string()
 }
 
 #[tokio::test]
 async fn watch_from_an_expired_version_answers_200_with_one_410_error_event() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let rv = list_rv(&env).await;
-    env.testbed.control.expire_resource_versions();
+    env.testbed().control.expire_resource_versions();
     let mut lines = Lines::open(&env, &format!("watch=true&resourceVersion={rv}")).await;
     let event = lines.next().await.expect("one event");
     assert_eq!(event["type"], "ERROR");
@@ -70,10 +72,11 @@ async fn watch_from_an_expired_version_answers_200_with_one_410_error_event() {
 
 #[tokio::test]
 async fn watch_replays_only_matching_changes_after_the_requested_version() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let rv = list_rv(&env).await;
-    env.testbed.control.hold_not_ready("cryptomeria-gwc-0");
-    env.testbed.control.hold_not_ready("cryptomeria-mdsc-0");
+    env.testbed().control.hold_not_ready("cryptomeria-gwc-0");
+    env.testbed().control.hold_not_ready("cryptomeria-mdsc-0");
     let mut lines = Lines::open(
         &env,
         &format!("&watch=true&resourceVersion={rv}&labelSelector=app.kubernetes.io%2Finstance%3Dmdsc"),
@@ -90,6 +93,7 @@ async fn watch_replays_only_matching_changes_after_the_requested_version() {
 
 #[tokio::test]
 async fn watch_without_a_version_starts_with_the_current_state_and_honours_its_timeout() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let mut lines = Lines::open(&env, "watch=1&timeoutSeconds=1").await;
     let mut added = Vec::new();
@@ -102,6 +106,7 @@ async fn watch_without_a_version_starts_with_the_current_state_and_honours_its_t
 
 #[tokio::test]
 async fn watch_sends_bookmarks_when_the_client_allows_them() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready_with(Testbed::builder().bookmark_interval(Duration::from_millis(50))).await;
     let rv = list_rv(&env).await;
     let mut lines =
@@ -115,9 +120,10 @@ async fn watch_sends_bookmarks_when_the_client_allows_them() {
 
 #[tokio::test]
 async fn discovery_selects_kubectl_1_32_and_lists_the_served_resources() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let get = |path: &str| {
-        let url = format!("{}{path}", env.testbed.api_url);
+        let url = format!("{}{path}", env.testbed().api_url);
         async move { reqwest::get(url).await.unwrap().json::<Value>().await.unwrap() }
     };
     assert_eq!(get("/version").await["minor"], "32");
@@ -147,16 +153,17 @@ async fn discovery_selects_kubectl_1_32_and_lists_the_served_resources() {
 
 #[tokio::test]
 async fn errors_are_metav1_status_objects() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let client = reqwest::Client::new();
-    let resp = client.get(format!("{}/api/v1/bogus", env.testbed.api_url)).send().await.unwrap();
+    let resp = client.get(format!("{}/api/v1/bogus", env.testbed().api_url)).send().await.unwrap();
     assert_eq!(resp.status(), 404);
     let body: Value = resp.json().await.unwrap();
     assert_eq!((body["kind"].as_str(), body["code"].as_i64()), (Some("Status"), Some(404)));
-    let url = format!("{}{PODS}/{}/exec?command=true&stdout=true", env.testbed.api_url, env.relayer());
+    let url = format!("{}{PODS}/{}/exec?command=true&stdout=true", env.testbed().api_url, env.relayer());
     let resp = client.post(url).send().await.unwrap();
     assert_eq!(resp.status(), 400, "no SPDY: the POST fallback gets a Status, not a hang");
-    let resp = client.delete(format!("{}{PODS}/nope", env.testbed.api_url)).send().await.unwrap();
+    let resp = client.delete(format!("{}{PODS}/nope", env.testbed().api_url)).send().await.unwrap();
     assert_eq!(resp.status(), 404);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["message"], r#"pods "nope" not found"#);
@@ -164,10 +171,11 @@ async fn errors_are_metav1_status_objects() {
 
 #[tokio::test]
 async fn exec_speaks_the_v4_channel_protocol_too() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let url = format!(
         "{}{PODS}/{}/exec?command=sh&command=-c&command=echo+hi%3B+exit+7&stdout=true&stderr=true",
-        env.testbed.api_url.replace("http", "ws"),
+        env.testbed().api_url.replace("http", "ws"),
         env.relayer()
     );
     let mut req = url.into_client_request().unwrap();
@@ -199,9 +207,10 @@ async fn exec_speaks_the_v4_channel_protocol_too() {
 
 #[tokio::test]
 async fn exec_latency_delays_every_exec() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let latency = Duration::from_millis(300);
-    env.testbed.control.set_exec_latency(latency);
+    env.testbed().control.set_exec_latency(latency);
     let started = std::time::Instant::now();
     let mut proc = env.pods().exec(&env.relayer(), ["true"], &AttachParams::default()).await.unwrap();
     let status = proc.take_status().unwrap().await.unwrap();
@@ -211,6 +220,7 @@ async fn exec_latency_delays_every_exec() {
 
 #[tokio::test]
 async fn pod_log_follows_new_lines_with_timestamps() {
+    crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     let pods = env.pods();
     let params = LogParams { follow: true, timestamps: true, tail_lines: Some(0), ..Default::default() };

@@ -24,7 +24,7 @@ async fn manual_env() -> TestEnv {
 /// The BFF following blocks every 20 ms, with `adjust` applied to its settings.
 async fn bff_with(env: &TestEnv, adjust: impl FnOnce(&mut bff::config::Settings)) -> Bff {
     let (bff, _) = Bff::start_with(
-        &env.testbed.kubeconfig,
+        &env.kubeconfig,
         |s| {
             s.jobs.poll_interval = Duration::from_millis(20);
             adjust(s);
@@ -62,7 +62,7 @@ async fn finished(bff: &Bff, id: &str) -> Value {
 }
 
 fn node(env: &TestEnv) -> ChainNode {
-    env.testbed.control.chain(CHAIN).expect("chain node")
+    env.testbed().control.chain(CHAIN).expect("chain node")
 }
 
 /// Commits a block whenever a tx waits, until aborted.
@@ -205,6 +205,7 @@ async fn broadcast_batch_of_500_presigned_sends_is_accepted_confirmed_and_its_th
 
 #[tokio::test]
 async fn confirm_batch_of_2000_hashes_costs_requests_per_block_not_per_hash() {
+    crate::testbed_only!("drives blocks and counts upstream requests through the testbed");
     let env = manual_env().await;
     let bff = bff_with(&env, |_| {}).await;
     let signed = presign(&env, 2000).await;
@@ -219,7 +220,7 @@ async fn confirm_batch_of_2000_hashes_costs_requests_per_block_not_per_hash() {
         chain.produce_blocks(2);
     }
     let spanned = chain.latest_height() - from + 1;
-    let before: u64 = env.testbed.control.chain_request_counts(CHAIN).values().sum();
+    let before: u64 = env.testbed().control.chain_request_counts(CHAIN).values().sum();
 
     let id = start_job(
         &bff,
@@ -229,7 +230,7 @@ async fn confirm_batch_of_2000_hashes_costs_requests_per_block_not_per_hash() {
     .await;
     let job = finished(&bff, &id).await;
     assert_eq!(job["status"], "succeeded", "{}", job["error"]);
-    let counts = env.testbed.control.chain_request_counts(CHAIN);
+    let counts = env.testbed().control.chain_request_counts(CHAIN);
     let used = counts.values().sum::<u64>() - before;
     let r = &job["result"];
     assert_eq!((r["confirmed"].as_u64(), r["notConfirmed"].clone()), (Some(2000), json!([])));
@@ -247,6 +248,7 @@ async fn confirm_batch_of_2000_hashes_costs_requests_per_block_not_per_hash() {
 
 #[tokio::test]
 async fn tx_confirmation_reports_height_header_time_and_both_latencies() {
+    crate::testbed_only!("drives blocks and counts upstream requests through the testbed");
     let env = manual_env().await;
     let bff = bff_with(&env, |_| {}).await;
     let signed = presign(&env, 1).await;
@@ -280,6 +282,7 @@ async fn tx_confirmation_reports_height_header_time_and_both_latencies() {
 
 #[tokio::test]
 async fn each_limit_answers_429_with_its_name_and_value_and_bad_input_is_422() {
+    crate::testbed_only!("drives blocks and counts upstream requests through the testbed");
     let env = manual_env().await;
     let bff = bff_with(&env, |s| {
         s.jobs.max_batch_size = 3;
@@ -346,7 +349,7 @@ async fn each_limit_answers_429_with_its_name_and_value_and_bad_input_is_422() {
     let (code, _) = post(&bff, &format!("/api/v1/utils/jobs/{waiting}/cancel"), &json!({})).await;
     assert_eq!(code, 200);
 
-    env.testbed.control.produce_blocks(CHAIN, 3);
+    env.testbed().control.produce_blocks(CHAIN, 3);
     let bad = [
         (
             json!({"chainId": CHAIN, "txBytes": ["bm90IGEgdHg="]}),
@@ -400,6 +403,7 @@ fn bad_batch() -> Value {
 
 #[tokio::test]
 async fn cancel_stops_a_running_batch_and_no_further_tx_is_sent() {
+    crate::testbed_only!("drives blocks and counts upstream requests through the testbed");
     let env = manual_env().await;
     let bff = bff_with(&env, |_| {}).await;
     let signed = presign(&env, 200).await;
@@ -418,7 +422,8 @@ async fn cancel_stops_a_running_batch_and_no_further_tx_is_sent() {
     assert_eq!((code, answer["status"].as_str()), (200, Some("canceled")), "{answer}");
     let job = finished(&bff, &id).await;
     assert_eq!(job["status"], "canceled");
-    let sent = || env.testbed.control.chain_request_counts(CHAIN).get(BROADCAST_ROUTE).copied().unwrap_or(0);
+    let sent =
+        || env.testbed().control.chain_request_counts(CHAIN).get(BROADCAST_ROUTE).copied().unwrap_or(0);
     let at_cancel = sent();
     // Proving an absence needs a window: 20 send slots at 40 tx/s.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -429,6 +434,7 @@ async fn cancel_stops_a_running_batch_and_no_further_tx_is_sent() {
 
 #[tokio::test]
 async fn a_batch_stops_early_with_chain_stalled_when_blocks_stop() {
+    crate::testbed_only!("drives blocks and counts upstream requests through the testbed");
     let env = manual_env().await;
     let bff = bff_with(&env, |_| {}).await;
     let signed = presign(&env, 40).await;
@@ -458,6 +464,7 @@ fn keys_sorted(v: &Value) -> bool {
 
 #[tokio::test]
 async fn the_snapshot_has_every_section_and_two_runs_diff_only_in_time_and_jobs() {
+    crate::testbed_only!("drives blocks and counts upstream requests through the testbed");
     let env = manual_env().await;
     let bff = bff_with(&env, |_| {}).await;
     let mut snapshots = Vec::new();

@@ -16,7 +16,7 @@ mod table;
 mod watch;
 
 use super::cluster::Cluster;
-use super::faults::Faults;
+use super::faults::{ApiRequest, Faults};
 use super::kinds::{self, Kind, PODS};
 use axum::extract::{FromRequestParts as _, Request, State};
 use axum::http::{Method, header};
@@ -93,6 +93,10 @@ fn resource_list(group: &str, version: &str) -> Response {
 
 /// The "API server answers 500" fault, applied before any handler.
 async fn injected_failures(State(s): State<Shared>, req: Request, next: middleware::Next) -> Response {
+    if parse_path(req.uri().path()).is_none() {
+        let verb = req.method().as_str().to_lowercase();
+        s.faults.authorize(ApiRequest::NonResource { verb, path: req.uri().path().to_string() });
+    }
     if s.faults.failing() {
         s.faults.count(format!("failed {}", req.uri().path()));
         return status::internal("etcdserver: request timed out");
@@ -149,6 +153,18 @@ async fn resources(State(s): State<Shared>, req: Request) -> Response {
         None => target.kind.plural.to_string(),
     };
     s.faults.count(format!("{verb} {resource}"));
+    s.faults.authorize(ApiRequest::Resource {
+        // RequestInfo: a GET on a named object or subresource is `get`, even for exec.
+        verb: if req.method() == Method::GET && verb == "create" { "get" } else { verb }.to_string(),
+        method: req.method().to_string(),
+        group: target.kind.group.to_string(),
+        resource: target.kind.plural.to_string(),
+        subresource: target.subresource.clone(),
+        namespace: match (&target.namespace, target.kind.plural) {
+            (None, "namespaces") => target.name.clone(),
+            (ns, _) => ns.clone(),
+        },
+    });
     match (verb, sub) {
         ("watch", _) => watch_collection(&s, &target, &q),
         ("list", _) => list(&s, &target, &q, req.headers().get(header::ACCEPT)),

@@ -1,5 +1,9 @@
 //! Shared test environment: an embedded testbed on free ports, a kube-rs client and the real
 //! `kubectl` pointed at its kubeconfig, and waits on conditions (never sleeps).
+//!
+//! Real-cluster mode: with `CRYPTOMERIA_KUBECONFIG` set (kind/e2e.sh sets it), `TestEnv` uses
+//! that cluster instead of starting a testbed, and tests that need the testbed's control
+//! handle or builder knobs return early through `testbed_only!`, printing why.
 
 use bff::testbed::Testbed;
 use futures::StreamExt as _;
@@ -12,11 +16,40 @@ use std::time::Duration;
 /// Upper bound for any wait in a test; a wait that hits it fails the test.
 pub const WAIT: Duration = Duration::from_secs(30);
 
+/// A kubeconfig of a real cluster with the chart installed: real-cluster mode.
+pub const KUBECONFIG_VAR: &str = "CRYPTOMERIA_KUBECONFIG";
+/// The chart's namespace in real-cluster mode (default `cryptomeria`).
+pub const NAMESPACE_VAR: &str = "CRYPTOMERIA_NAMESPACE";
+/// In real-cluster mode, a running `cryptomeria-bff serve` that `Bff::ready` uses instead of
+/// starting one in the test process (kind/e2e.sh starts it).
+pub const BFF_URL_VAR: &str = "CRYPTOMERIA_BFF_URL";
+
+/// The real cluster's kubeconfig, when the suite runs in real-cluster mode.
+pub fn real_cluster() -> Option<PathBuf> {
+    std::env::var_os(KUBECONFIG_VAR).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+/// Returns early from a test in real-cluster mode, printing why it needs the testbed.
+/// Use it only where the test drives the testbed's control handle or builder knobs.
+#[macro_export]
+macro_rules! testbed_only {
+    ($reason:expr) => {
+        if $crate::common::real_cluster().is_some() {
+            eprintln!("skipped in real-cluster mode ({}): {}", module_path!(), $reason);
+            return;
+        }
+    };
+}
+
 pub struct TestEnv {
-    pub testbed: Testbed,
+    /// None in real-cluster mode.
+    testbed: Option<Testbed>,
+    /// The kubeconfig the BFF and kubectl use: the testbed's, or the real cluster's.
+    pub kubeconfig: PathBuf,
     pub client: kube::Client,
     /// HOME and KUBECACHEDIR of the kubectl runs, so no cache leaks between tests.
     pub kubectl_home: tempfile::TempDir,
+    namespace: String,
 }
 
 pub fn init_crypto() {
@@ -29,25 +62,47 @@ impl TestEnv {
         Self::ready_with(Testbed::builder()).await
     }
 
+    /// A testbed built by `builder`; in real-cluster mode the cluster as it is (a test that
+    /// depends on the builder's knobs must be `testbed_only!`).
     pub async fn ready_with(builder: bff::testbed::TestbedBuilder) -> Self {
         init_crypto();
-        let testbed = builder.ready_delay(Duration::from_millis(20)).start().await.expect("testbed starts");
-        let client = client_for(&testbed.kubeconfig).await;
-        let env = Self { testbed, client, kubectl_home: tempfile::tempdir().expect("tempdir") };
+        let kubectl_home = tempfile::tempdir().expect("tempdir");
+        let env = match real_cluster() {
+            Some(kubeconfig) => {
+                let namespace = std::env::var(NAMESPACE_VAR).unwrap_or_else(|_| "cryptomeria".into());
+                let client = client_for(&kubeconfig).await;
+                Self { testbed: None, kubeconfig, client, kubectl_home, namespace }
+            }
+            None => {
+                let testbed =
+                    builder.ready_delay(Duration::from_millis(20)).start().await.expect("testbed starts");
+                let client = client_for(&testbed.kubeconfig).await;
+                let (kubeconfig, namespace) =
+                    (testbed.kubeconfig.clone(), testbed.control.namespace().to_string());
+                Self { testbed: Some(testbed), kubeconfig, client, kubectl_home, namespace }
+            }
+        };
         env.wait_all_pods_ready().await;
         env
     }
 
+    /// The embedded testbed (its control handle, chain nodes). Tests that call this start
+    /// with `testbed_only!`.
+    pub fn testbed(&self) -> &Testbed {
+        self.testbed.as_ref().expect("this test needs the embedded testbed: guard it with testbed_only!")
+    }
+
     pub fn ns(&self) -> String {
-        self.testbed.control.namespace().to_string()
+        self.namespace.clone()
     }
 
     pub fn pods(&self) -> Api<Pod> {
         Api::namespaced(self.client.clone(), &self.ns())
     }
 
+    /// The relayer pod's current name, from the testbed's control handle.
     pub fn relayer(&self) -> String {
-        self.testbed.control.relayer_pod().expect("a relayer pod exists")
+        self.testbed().control.relayer_pod().expect("a relayer pod exists")
     }
 
     /// Watches pods until every one is Ready.
@@ -58,6 +113,10 @@ impl TestEnv {
         let done = tokio::time::timeout(WAIT, async {
             while let Some(event) = stream.next().await {
                 match event.expect("watch works") {
+                    // A finished pod (a chart's Job, phase Succeeded) never turns Ready.
+                    watcher::Event::Apply(p) | watcher::Event::InitApply(p) if has_finished(&p) => {
+                        pods.remove(p.metadata.name.as_deref().unwrap_or_default());
+                    }
                     watcher::Event::Apply(p) | watcher::Event::InitApply(p) => {
                         pods.insert(p.metadata.name.clone().unwrap_or_default(), is_ready(&p));
                     }
@@ -76,9 +135,9 @@ impl TestEnv {
         assert!(done.is_ok(), "pods not all Ready within {WAIT:?}: {pods:?}");
     }
 
-    /// Runs the real kubectl against the testbed; returns (exit code, stdout, stderr).
+    /// Runs the real kubectl against the cluster; returns (exit code, stdout, stderr).
     pub async fn kubectl(&self, args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
-        kubectl(&self.testbed.kubeconfig, self.kubectl_home.path(), args, stdin).await
+        kubectl(&self.kubeconfig, self.kubectl_home.path(), args, stdin).await
     }
 }
 
@@ -87,6 +146,10 @@ pub async fn client_for(kubeconfig: &std::path::Path) -> kube::Client {
     let config =
         kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.expect("kubeconfig loads");
     kube::Client::try_from(config).expect("client builds")
+}
+
+fn has_finished(p: &Pod) -> bool {
+    matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded" | "Failed"))
 }
 
 pub fn is_ready(p: &Pod) -> bool {
@@ -175,9 +238,21 @@ impl Bff {
         (Self { url: format!("http://{addr}"), http: reqwest::Client::new(), shutdown: Some(tx) }, state)
     }
 
-    /// Starts the BFF and waits until `/readyz` says ready.
+    /// Starts the BFF and waits until `/readyz` says ready; in real-cluster mode with
+    /// `CRYPTOMERIA_BFF_URL` set, the running BFF there instead.
     pub async fn ready(kubeconfig: &std::path::Path) -> Self {
-        let bff = Self::start(kubeconfig).await;
+        let external = std::env::var(BFF_URL_VAR).ok().filter(|u| !u.is_empty() && real_cluster().is_some());
+        let bff = match external {
+            Some(url) => {
+                init_crypto();
+                Self {
+                    url: url.trim_end_matches('/').to_string(),
+                    http: reqwest::Client::new(),
+                    shutdown: None,
+                }
+            }
+            None => Self::start(kubeconfig).await,
+        };
         bff.wait_readyz(200).await;
         bff
     }

@@ -36,6 +36,7 @@ async fn balance(env: &ChainEnv, chain: &str, address: &str) -> u128 {
 
 #[tokio::test]
 async fn cosmjs_sends_and_gets_the_codes_a_cosmos_chain_gives() {
+    crate::testbed_only!("uses the testbed's control handle or builder knobs");
     let env = ChainEnv::manual().await;
     let node = env.node("gwc");
     let program = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/cosmjs");

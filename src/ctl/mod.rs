@@ -1,0 +1,233 @@
+//! `cryptomeria-bff ctl`: a client of a running BFF over HTTP. It starts and connects
+//! (SPEC §4), lists jobs and follows their logs (§5), and shows a job's steps as they run:
+//! one redrawn line on a terminal, plain lines otherwise. API errors print their envelope's
+//! code and message and exit non-zero.
+
+mod client;
+mod progress;
+
+pub use client::{Client, CtlError};
+pub use progress::{Progress, StepView};
+
+use serde_json::{Value, json};
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+pub struct CtlArgs {
+    /// Base URL of the BFF.
+    #[arg(long, env = "BFF_API", default_value = "http://127.0.0.1:8080", global = true)]
+    pub api: String,
+    #[command(subcommand)]
+    pub command: CtlCommand,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScopeArg {
+    System,
+    Utils,
+}
+
+impl ScopeArg {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::System => "system",
+            Self::Utils => "utils",
+        }
+    }
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum CtlCommand {
+    /// Bring the testbed up (`POST /system/start`).
+    Start {
+        /// Steps to run (discover always runs): initRelayer,connectAll,startRelayer,waitIbcReady.
+        #[arg(long, value_delimiter = ',')]
+        steps: Vec<String>,
+        /// Redo actions even where they look done (e.g. restart the relayer).
+        #[arg(long)]
+        force: bool,
+        /// Whole-job timeout in seconds.
+        #[arg(long)]
+        timeout_seconds: Option<u64>,
+        /// Show the steps until the job ends; exit non-zero unless it succeeded.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Connect gwc to chains (`POST /system/connect`): `all` or `chain:<chainId>`.
+    Connect {
+        target: String,
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        timeout_seconds: Option<u64>,
+        #[arg(long)]
+        follow: bool,
+    },
+    /// List jobs, newest first.
+    Jobs {
+        #[arg(long, value_enum, default_value = "system")]
+        scope: ScopeArg,
+        /// Only jobs in this status.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Print a job's log; `--follow` streams it until the job ends.
+    Logs {
+        job: String,
+        /// The job's scope; default: whichever knows the job.
+        #[arg(long, value_enum)]
+        scope: Option<ScopeArg>,
+        #[arg(long)]
+        follow: bool,
+        #[arg(long, default_value_t = 200)]
+        tail: usize,
+    },
+    /// Show a job's steps; `--follow` until it ends.
+    Job {
+        job: String,
+        #[arg(long, value_enum)]
+        scope: Option<ScopeArg>,
+        #[arg(long)]
+        follow: bool,
+    },
+}
+
+/// How often a followed job is re-read.
+const POLL: Duration = Duration::from_millis(250);
+
+impl CtlArgs {
+    /// Runs the subcommand; the process exit code (0 = success).
+    pub async fn run(self) -> i32 {
+        let client = match Client::new(&self.api) {
+            Ok(c) => c,
+            Err(e) => return report(&e),
+        };
+        match run(&client, self.command).await {
+            Ok(code) => code,
+            Err(e) => report(&e),
+        }
+    }
+}
+
+fn report(e: &CtlError) -> i32 {
+    eprintln!("error: {e}");
+    if let CtlError::Api { details, .. } = e
+        && !details.is_null()
+        && details.as_object().is_none_or(|o| !o.is_empty())
+    {
+        eprintln!("details: {details}");
+    }
+    1
+}
+
+async fn run(client: &Client, command: CtlCommand) -> Result<i32, CtlError> {
+    match command {
+        CtlCommand::Start { steps, force, timeout_seconds, follow } => {
+            let mut body = json!({"force": force});
+            if !steps.is_empty() {
+                body["steps"] = json!(steps);
+            }
+            if let Some(t) = timeout_seconds {
+                body["timeoutSeconds"] = json!(t);
+            }
+            submit(client, "/api/v1/system/start", &body, follow).await
+        }
+        CtlCommand::Connect { target, force, timeout_seconds, follow } => {
+            let mut body = json!({"target": target, "force": force});
+            if let Some(t) = timeout_seconds {
+                body["timeoutSeconds"] = json!(t);
+            }
+            submit(client, "/api/v1/system/connect", &body, follow).await
+        }
+        CtlCommand::Jobs { scope, status, limit } => {
+            let mut path = format!("/api/v1/{}/jobs?limit={limit}", scope.as_str());
+            if let Some(s) = status {
+                path.push_str(&format!("&status={s}"));
+            }
+            let data = client.get_json(&path).await?;
+            let items = data["items"].as_array().cloned().unwrap_or_default();
+            if items.is_empty() {
+                println!("no {} jobs", scope.as_str());
+            }
+            for job in items {
+                println!(
+                    "{:<28} {:<10} {:<24} {}",
+                    job["jobId"].as_str().unwrap_or("?"),
+                    job["status"].as_str().unwrap_or("?"),
+                    job["type"].as_str().unwrap_or("?"),
+                    job["createdAt"].as_str().unwrap_or(""),
+                );
+            }
+            Ok(0)
+        }
+        CtlCommand::Logs { job, scope, follow, tail } => {
+            let scope = resolve_scope(client, &job, scope).await?;
+            let path = format!("/api/v1/{scope}/jobs/{job}/logs?tail={tail}");
+            if follow {
+                client.follow_sse(&format!("{path}&follow=true"), |line| println!("{line}")).await?;
+            } else {
+                print!("{}", client.get_text(&path).await?);
+            }
+            Ok(0)
+        }
+        CtlCommand::Job { job, scope, follow } => {
+            let scope = resolve_scope(client, &job, scope).await?;
+            let path = format!("/api/v1/{scope}/jobs/{job}");
+            show_job(client, &path, follow).await
+        }
+    }
+}
+
+/// Submits a job; prints its id, then its steps when following.
+async fn submit(client: &Client, path: &str, body: &Value, follow: bool) -> Result<i32, CtlError> {
+    let accepted = client.post_json(path, body).await?;
+    let id = accepted["jobId"].as_str().ok_or_else(|| CtlError::unexpected("202 without a jobId"))?;
+    println!(
+        "job {id} ({}) {}",
+        accepted["type"].as_str().unwrap_or("?"),
+        accepted["status"].as_str().unwrap_or("?")
+    );
+    if !follow {
+        return Ok(0);
+    }
+    let self_path =
+        accepted["links"]["self"].as_str().map(str::to_string).unwrap_or(format!("/api/v1/system/jobs/{id}"));
+    show_job(client, &self_path, true).await
+}
+
+/// Renders a job's steps, once or until it ends; the exit code says how it ended.
+async fn show_job(client: &Client, path: &str, follow: bool) -> Result<i32, CtlError> {
+    let mut progress = Progress::for_stdout();
+    loop {
+        let job = client.get_json(path).await?;
+        progress.update(&job);
+        let status = job["status"].as_str().unwrap_or_default();
+        let finished = matches!(status, "succeeded" | "failed" | "canceled");
+        if finished || !follow {
+            progress.finish(&job);
+            return Ok(match status {
+                "failed" | "canceled" => 1,
+                _ => 0,
+            });
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The scope that knows `job`: the given one, else system, else utils.
+async fn resolve_scope(
+    client: &Client,
+    job: &str,
+    scope: Option<ScopeArg>,
+) -> Result<&'static str, CtlError> {
+    if let Some(s) = scope {
+        return Ok(s.as_str());
+    }
+    match client.get_json(&format!("/api/v1/system/jobs/{job}")).await {
+        Ok(_) => Ok("system"),
+        Err(CtlError::Api { status: 404, .. }) => Ok("utils"),
+        Err(e) => Err(e),
+    }
+}

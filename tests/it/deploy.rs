@@ -1,0 +1,256 @@
+//! `deploy/rbac.yaml` against what the BFF really asks the API server: a representative full
+//! run (cache sync, every Layer 1 read, preflight's exec, a pod log, chain reads) against the
+//! testbed, whose request log records each request as an RBAC authorizer sees it. Every
+//! request must be allowed by the ServiceAccount's rules, and every granted permission must
+//! be exercised or named below with its reason. Extend `FULL_RUN` as the BFF learns more.
+
+use crate::common::{Bff, TestEnv};
+use bff::testbed::control::ApiRequest;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+const SERVICE_ACCOUNT: &str = "cryptomeria-bff";
+const RBAC: &str = include_str!("../../deploy/rbac.yaml");
+
+/// The BFF's reads of a full run; each must answer 200. POSTs of jobs join with their routes.
+const FULL_RUN: &[&str] = &[
+    "/readyz",
+    "/api/v1/system/status",
+    "/api/v1/system/ports",
+    "/api/v1/system/topology",
+    "/api/v1/system/preflight",
+    "/api/v1/system/k8s/pods",
+    "/api/v1/system/k8s/services",
+    "/api/v1/system/k8s/endpoints",
+    "/api/v1/system/k8s/configmaps",
+    "/api/v1/system/k8s/logs?component=gwc&tail=5",
+    "/api/v1/chains",
+    "/api/v1/chains/gwc/status",
+    "/metrics",
+];
+
+/// The reconcile jobs of a full run, in order.
+const JOBS: &[&str] = &["/api/v1/system/start", "/api/v1/system/connect", "/api/v1/system/relayer/restart"];
+
+/// Granted on purpose although a full run does not exercise them, with the reason.
+const GRANTED_UNUSED: &[(&str, &str)] = &[
+    ("get pods", "single-object reads by kubectl-style tooling; the issue's minimal set names it"),
+    ("get services", "as for pods"),
+    ("get endpoints", "as for pods"),
+    ("get configmaps", "as for pods"),
+];
+
+/// Non-resource paths every cluster grants to all (ClusterRole system:public-info-viewer).
+const PUBLIC_PATHS: &[&str] = &["/healthz", "/livez", "/readyz", "/version", "/version/"];
+
+/// A rule with where it applies: `None` = cluster-wide (ClusterRole via ClusterRoleBinding).
+struct Grant {
+    namespace: Option<String>,
+    rule: PolicyRule,
+}
+
+fn has(list: &[String], want: &str) -> bool {
+    list.iter().any(|x| x == want || x == "*")
+}
+
+fn bound_to_us(subjects: &Option<Vec<k8s_openapi::api::rbac::v1::Subject>>, sa_ns: &str) -> bool {
+    subjects.iter().flatten().any(|s| {
+        s.kind == "ServiceAccount" && s.name == SERVICE_ACCOUNT && s.namespace.as_deref() == Some(sa_ns)
+    })
+}
+
+/// The rules bound to the ServiceAccount in `deploy/rbac.yaml`.
+fn grants() -> Vec<Grant> {
+    let docs: Vec<Value> = serde_saphyr::from_multiple(RBAC).expect("deploy/rbac.yaml parses");
+    let of = |kind: &'static str| docs.iter().filter(move |d| d["kind"] == kind).cloned();
+    let roles: Vec<Role> = of("Role").map(|d| serde_json::from_value(d).expect("a Role")).collect();
+    let cluster_roles: Vec<ClusterRole> =
+        of("ClusterRole").map(|d| serde_json::from_value(d).expect("a ClusterRole")).collect();
+    let sa = of("ServiceAccount").next().expect("a ServiceAccount");
+    assert_eq!(sa["metadata"]["name"], SERVICE_ACCOUNT);
+    let sa_ns = sa["metadata"]["namespace"].as_str().expect("the ServiceAccount's namespace").to_string();
+
+    let mut grants = Vec::new();
+    for d in of("RoleBinding") {
+        let b: RoleBinding = serde_json::from_value(d).expect("a RoleBinding");
+        if !bound_to_us(&b.subjects, &sa_ns) {
+            continue;
+        }
+        let ns = b.metadata.namespace.clone().expect("a RoleBinding is namespaced");
+        let rules = match b.role_ref.kind.as_str() {
+            "Role" => roles
+                .iter()
+                .find(|r| {
+                    r.metadata.name.as_deref() == Some(&b.role_ref.name)
+                        && r.metadata.namespace.as_ref() == Some(&ns)
+                })
+                .unwrap_or_else(|| panic!("RoleBinding refers to a missing Role {}", b.role_ref.name))
+                .rules
+                .clone(),
+            _ => cluster_roles
+                .iter()
+                .find(|r| r.metadata.name.as_deref() == Some(&b.role_ref.name))
+                .expect("RoleBinding's ClusterRole exists")
+                .rules
+                .clone(),
+        };
+        grants.extend(rules.into_iter().flatten().map(|rule| Grant { namespace: Some(ns.clone()), rule }));
+    }
+    for d in of("ClusterRoleBinding") {
+        let b: ClusterRoleBinding = serde_json::from_value(d).expect("a ClusterRoleBinding");
+        if !bound_to_us(&b.subjects, &sa_ns) {
+            continue;
+        }
+        let role = cluster_roles
+            .iter()
+            .find(|r| r.metadata.name.as_deref() == Some(&b.role_ref.name))
+            .unwrap_or_else(|| {
+                panic!("ClusterRoleBinding refers to a missing ClusterRole {}", b.role_ref.name)
+            });
+        grants.extend(role.rules.clone().into_iter().flatten().map(|rule| Grant { namespace: None, rule }));
+    }
+    grants
+}
+
+/// `(verb, resource[/sub], namespace)` checks an authorizer makes for one request.
+fn checks(request: &ApiRequest) -> Vec<(String, String, String, Option<String>)> {
+    let ApiRequest::Resource { verb, method, group, resource, subresource, namespace } = request else {
+        return Vec::new();
+    };
+    let full = match subresource {
+        Some(sub) => format!("{resource}/{sub}"),
+        None => resource.clone(),
+    };
+    let mut out = vec![(verb.clone(), group.clone(), full.clone(), namespace.clone())];
+    if full == "pods/exec" && method == "GET" {
+        // KEP-4006 (Kubernetes 1.30+): a WebSocket exec must also be allowed to `create`.
+        out.push(("create".into(), group.clone(), full, namespace.clone()));
+    }
+    out
+}
+
+fn allowed(
+    grants: &[Grant],
+    (verb, group, resource, namespace): &(String, String, String, Option<String>),
+) -> bool {
+    grants.iter().any(|g| {
+        let in_scope = g.namespace.is_none() || g.namespace == *namespace;
+        in_scope
+            && has(&g.rule.verbs, verb)
+            && has(g.rule.api_groups.as_deref().unwrap_or_default(), group)
+            && has(g.rule.resources.as_deref().unwrap_or_default(), resource)
+    })
+}
+
+#[tokio::test]
+async fn every_request_of_a_full_run_is_allowed_by_deploy_rbac_and_every_grant_is_used() {
+    crate::testbed_only!("reads the testbed API server's request log (control.api_requests)");
+    let env = TestEnv::ready().await;
+    let (bff, _) = Bff::start_with(
+        &env.kubeconfig,
+        |s| {
+            s.reconcile.relayer_verify_delay = std::time::Duration::from_millis(50);
+            s.reconcile.poll_interval = std::time::Duration::from_millis(20);
+        },
+        |_| axum::Router::new(),
+    )
+    .await;
+    bff.wait_readyz(200).await;
+    for path in FULL_RUN {
+        let (code, body) = bff.get_text(path).await;
+        assert_eq!(code, 200, "{path}: {body}");
+    }
+    // The reconcile jobs: execs in the relayer and gwc pods, reads from the cache.
+    for job in JOBS {
+        let resp = bff.http.post(format!("{}{job}", bff.url)).send().await.expect("BFF answers");
+        assert_eq!(resp.status(), 202, "{job}");
+        let id = resp.json::<Value>().await.expect("JSON")["jobId"].as_str().expect("jobId").to_string();
+        let done = bff
+            .until(&format!("/api/v1/system/jobs/{id}"), "the job finished", |_, b| {
+                b["data"]["finishedAt"].is_string()
+            })
+            .await;
+        assert_eq!(done["data"]["status"], "succeeded", "{job}: {done}");
+    }
+    // The cache watches Nodes too (nodeHost auto-detection), and preflight execs in the relayer.
+    let requests = env.testbed().control.api_requests();
+    let grants = grants();
+
+    let mut exercised = BTreeSet::new();
+    let mut denied = Vec::new();
+    for request in &requests {
+        if let ApiRequest::NonResource { path, .. } = request {
+            assert!(
+                PUBLIC_PATHS.contains(&path.as_str()),
+                "non-resource request outside the public paths: {request:?}"
+            );
+        }
+        for check in checks(request) {
+            if allowed(&grants, &check) {
+                exercised.insert(format!("{} {}", check.0, check.2));
+            } else {
+                denied.push(check);
+            }
+        }
+    }
+    assert!(denied.is_empty(), "deploy/rbac.yaml denies requests of a full run: {denied:?}");
+    for want in ["watch pods", "list nodes", "get pods/exec", "get pods/log", "get namespaces"] {
+        assert!(exercised.contains(want), "the run never made `{want}`: {exercised:?}");
+    }
+
+    let mut unused = Vec::new();
+    for g in &grants {
+        for verb in &g.rule.verbs {
+            for resource in g.rule.resources.iter().flatten() {
+                let key = format!("{verb} {resource}");
+                let excused = GRANTED_UNUSED.iter().any(|(k, _)| *k == key);
+                if !exercised.contains(&key) && !excused {
+                    unused.push(key);
+                }
+            }
+        }
+    }
+    assert!(unused.is_empty(), "granted but never used by a full run (drop them or say why): {unused:?}");
+    eprintln!(
+        "rbac: {} distinct requests, {} permissions exercised: {exercised:?}",
+        requests.len(),
+        exercised.len()
+    );
+}
+
+#[test]
+fn a_request_outside_the_rules_is_denied() {
+    let grants = grants();
+    let check = |verb: &str, resource: &str, ns: Option<&str>| {
+        allowed(&grants, &(verb.into(), String::new(), resource.into(), ns.map(str::to_string)))
+    };
+    assert!(check("watch", "pods", Some("cryptomeria")));
+    assert!(!check("watch", "pods", Some("kube-system")), "the Role is namespaced");
+    assert!(!check("list", "secrets", Some("cryptomeria")), "secrets are never granted");
+    assert!(!check("delete", "pods", Some("cryptomeria")));
+    assert!(check("list", "nodes", None));
+    assert!(!check("get", "namespaces", Some("default")), "only its own namespace object");
+}
+
+/// The shell scripts of deploy/ and kind/ run where Docker exists, not here: check them.
+#[test]
+fn deploy_and_kind_scripts_pass_bash_n_and_shellcheck() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scripts: Vec<std::path::PathBuf> = ["deploy", "kind"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root.join(dir)).expect("directory exists"))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .collect();
+    assert!(scripts.len() >= 2, "expected the kubeconfig recipe and the kind e2e script: {scripts:?}");
+    for script in &scripts {
+        let out = std::process::Command::new("bash").arg("-n").arg(script).output().expect("bash runs");
+        assert!(out.status.success(), "{}: {}", script.display(), String::from_utf8_lossy(&out.stderr));
+    }
+    // tests/run.sh installs shellcheck (Debian package); without it only bash -n ran.
+    match std::process::Command::new("shellcheck").args(&scripts).output() {
+        Ok(out) => assert!(out.status.success(), "shellcheck: {}", String::from_utf8_lossy(&out.stdout)),
+        Err(_) => eprintln!("shellcheck not installed: only `bash -n` checked the scripts"),
+    }
+}
