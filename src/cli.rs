@@ -165,3 +165,13 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        // clap checks unique names, flags and env vars only in debug builds, at parse time:
+        // this finds a clash before any user does.
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}

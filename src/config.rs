@@ -61,7 +61,7 @@ pub struct ReconcileSettings {
     pub relayer_verify_delay: Duration,
     /// Interval between observations while waiting (storage registered, chains live, channels open).
     #[arg(long, env = "RECONCILE_POLL_INTERVAL", default_value = "500ms", value_parser = humantime::parse_duration)]
-    pub poll_interval: Duration,
+    pub reconcile_poll_interval: Duration,
     /// How long a storage registration may take to show on gwc after its tx was accepted.
     #[arg(long, env = "REGISTRATION_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
     pub registration_timeout: Duration,
@@ -82,7 +82,7 @@ impl Default for ReconcileSettings {
             link_retry_wait: Duration::from_secs(10),
             relayer_stop_wait: Duration::from_secs(10),
             relayer_verify_delay: Duration::from_secs(3),
-            poll_interval: Duration::from_millis(500),
+            reconcile_poll_interval: Duration::from_millis(500),
             registration_timeout: Duration::from_secs(60),
             ibc_ready_timeout: Duration::from_secs(300),
             job_timeout: Duration::from_secs(1800),

@@ -406,7 +406,7 @@ async fn register(
                 json!({"txhash": txhash}),
             ));
         }
-        tokio::time::sleep(settings.poll_interval).await;
+        tokio::time::sleep(settings.reconcile_poll_interval).await;
     }
 }
 

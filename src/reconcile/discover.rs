@@ -95,7 +95,7 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
     let mut changed = state.cache.changed();
     while let Readiness::NotReady(reasons) = state.cache.health.readiness() {
         journal.progress(&format!("waiting for the cache: {}", reasons.join("; ")));
-        let _ = tokio::time::timeout(session.settings().poll_interval, changed.changed()).await;
+        let _ = tokio::time::timeout(session.settings().reconcile_poll_interval, changed.changed()).await;
     }
     let cache = state.cache.namespace(&state.settings.namespace).ok_or_else(|| {
         StepFailure::new("INTERNAL_ERROR", format!("namespace {} is not watched", state.settings.namespace))

@@ -72,7 +72,7 @@ async fn stop(session: &Session, journal: &dyn Journal, topo: &Topology) -> Resu
                 .map_err(fail)?;
             break;
         }
-        tokio::time::sleep(settings.poll_interval).await;
+        tokio::time::sleep(settings.reconcile_poll_interval).await;
     }
     Ok(())
 }

@@ -95,7 +95,7 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
             )
             .with_details(json!({"notOpen": not_open, "notLive": not_live})));
         }
-        tokio::time::sleep(settings.poll_interval).await;
+        tokio::time::sleep(settings.reconcile_poll_interval).await;
     }
 }
 

@@ -151,7 +151,7 @@ async fn every_request_of_a_full_run_is_allowed_by_deploy_rbac_and_every_grant_i
         &env.kubeconfig,
         |s| {
             s.reconcile.relayer_verify_delay = std::time::Duration::from_millis(50);
-            s.reconcile.poll_interval = std::time::Duration::from_millis(20);
+            s.reconcile.reconcile_poll_interval = std::time::Duration::from_millis(20);
         },
         |_| axum::Router::new(),
     )

@@ -40,7 +40,7 @@ impl Harness {
                 r.link_retry_wait = Duration::from_millis(10);
                 r.relayer_stop_wait = Duration::from_secs(2);
                 r.relayer_verify_delay = Duration::from_millis(50);
-                r.poll_interval = Duration::from_millis(20);
+                r.reconcile_poll_interval = Duration::from_millis(20);
                 r.registration_timeout = Duration::from_secs(10);
                 r.ibc_ready_timeout = Duration::from_secs(10);
                 adjust(s);
