@@ -142,12 +142,19 @@ impl AppState {
     }
 }
 
-/// Serves the API on `listener` until `shutdown` resolves.
+/// Serves the API on `listener` until `shutdown` resolves; then cancels every running job
+/// (each records its final state, which ends its log followers) and lets in-flight requests
+/// finish.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let jobs = state.jobs.clone();
+    let shutdown = async move {
+        shutdown.await;
+        jobs.cancel_all().await;
+    };
     serve_router(listener, api::router(state), shutdown).await
 }
 

@@ -195,6 +195,22 @@ impl JobStore {
 
     /// Requests cancellation. A queued or running job is canceled (best effort: no rollback,
     /// later steps never start); a finished job is left as it is and its status returned.
+    /// Cancels every queued or running job (the service is stopping) and waits until each
+    /// has recorded its final state, so followers see it before the process exits.
+    pub async fn cancel_all(&self) {
+        let cells: Vec<Arc<JobCell>> = {
+            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            inner.jobs.values().filter(|c| !c.snapshot().status.is_finished()).cloned().collect()
+        };
+        for cell in &cells {
+            cell.cancel.cancel();
+            if cell.snapshot().status == JobStatus::Queued {
+                finish_canceled(cell, "canceled before it started: the service is shutting down");
+            }
+        }
+        futures::future::join_all(cells.iter().map(|c| c.finished())).await;
+    }
+
     pub fn cancel(&self, scope: Scope, id: &str) -> Option<CancelOutcome> {
         let cell = self.get(scope, id)?;
         let status = cell.snapshot().status;

@@ -96,3 +96,55 @@ async fn log_format_json_writes_one_json_object_per_line() {
     drop(lines);
     child.kill().await.expect("kill");
 }
+
+#[tokio::test]
+async fn sigterm_cancels_a_running_job_ends_its_followers_and_exits_within_5s() {
+    crate::testbed_only!("holds gwc's blocks so a link stays in flight");
+    let env = crate::common::TestEnv::ready().await;
+    let gwc = env.testbed().control.chain("gwc").expect("gwc");
+    // gwc commits only on demand: the first link's fee tx waits, so the start job stays running.
+    env.testbed().control.set_block_interval("gwc", None);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", &addr, "--kubeconfig"])
+        .arg(&env.kubeconfig)
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary starts");
+    let mut log = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    tokio::time::timeout(WAIT, async {
+        while let Some(line) = log.next_line().await.unwrap() {
+            if line.contains("serving") {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("serving in time");
+    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+    let base = format!("http://{addr}");
+    let bff = crate::common::Bff::at(&base);
+    bff.wait_readyz(200).await;
+    let http = bff.http.clone();
+    let accepted: serde_json::Value =
+        http.post(format!("{base}/api/v1/system/start")).send().await.unwrap().json().await.unwrap();
+    let id = accepted["jobId"].as_str().expect("jobId").to_string();
+    gwc.wait_for_mempool(|m| m.pending > 0).await;
+    // An in-flight request: the job's log, followed.
+    let follow = http.get(format!("{base}/api/v1/system/jobs/{id}/logs?follow=true")).send().await.unwrap();
+    assert_eq!(follow.status(), 200);
+    let started = std::time::Instant::now();
+    let pid = child.id().expect("running").to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().await.unwrap().success());
+    let body = tokio::time::timeout(WAIT, follow.text()).await.expect("the follow ends").expect("body");
+    let status = tokio::time::timeout(WAIT, child.wait()).await.expect("exits").expect("exit status");
+    let took = started.elapsed();
+    assert!(status.success(), "clean exit: {status:?}");
+    assert!(took < std::time::Duration::from_secs(5), "exited after {took:?}");
+    assert!(body.contains("canceled while running"), "the follower saw the job canceled: {body}");
+    assert!(body.contains("event: end"), "the follow stream ended cleanly: {body}");
+    println!("SIGTERM → exit in {took:?}");
+}

@@ -209,6 +209,11 @@ impl Drop for Bff {
 }
 
 impl Bff {
+    /// A client of a BFF already served at `url` (another process); dropping it stops nothing.
+    pub fn at(url: &str) -> Self {
+        Self { url: url.trim_end_matches('/').to_string(), http: reqwest::Client::new(), shutdown: None }
+    }
+
     /// Starts the BFF (not waiting for readiness).
     pub async fn start(kubeconfig: &std::path::Path) -> Self {
         Self::start_with(kubeconfig, |_| {}, |_| axum::Router::new()).await.0
