@@ -16,3 +16,4 @@ mod testbed_kubectl;
 mod testbed_programs;
 mod testbed_wire;
 mod utils;
+mod watch_faults;
