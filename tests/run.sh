@@ -30,6 +30,13 @@ if ! python3 -c "import prometheus_client" 2>/dev/null; then
     || python3 -m pip install -q --user --break-system-packages prometheus-client
 fi
 
+# The API is fuzzed from its OpenAPI document by schemathesis (PyPI), pinned to the 4.x line.
+if ! python3 -c "import schemathesis" 2>/dev/null; then
+  echo "installing: schemathesis (pip)"
+  python3 -m pip install -q 'schemathesis>=4.3,<5' 2>/dev/null \
+    || python3 -m pip install -q --user --break-system-packages 'schemathesis>=4.3,<5'
+fi
+
 # The chains are judged by an independent Cosmos client, CosmJS (npm, lock file committed).
 if [ ! -d tests/cosmjs/node_modules ]; then
   echo "installing: CosmJS (npm ci --prefix tests/cosmjs)"

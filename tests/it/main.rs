@@ -6,6 +6,7 @@ mod common;
 mod ctl;
 mod deploy;
 mod fault_schedules;
+mod fuzz;
 mod jobs;
 mod metrics;
 mod reconcile;
