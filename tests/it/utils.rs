@@ -37,10 +37,7 @@ async fn bff_with(env: &TestEnv, adjust: impl FnOnce(&mut bff::config::Settings)
 }
 
 async fn post(bff: &Bff, path: &str, body: &Value) -> (u16, Value) {
-    let resp = bff.http.post(format!("{}{path}", bff.url)).json(body).send().await.expect("BFF answers");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    bff.post(path, body).await
 }
 
 /// Submits a utils job (202) and returns its id.

@@ -5,6 +5,8 @@
 //! that cluster instead of starting a testbed, and tests that need the testbed's control
 //! handle or builder knobs return early through `testbed_only!`, printing why.
 
+pub mod secrets;
+
 use bff::testbed::Testbed;
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Pod;
@@ -202,6 +204,7 @@ pub struct Bff {
 
 impl Drop for Bff {
     fn drop(&mut self) {
+        secrets::assert_clean();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -227,15 +230,22 @@ impl Bff {
         extra: impl FnOnce(bff::app::AppState) -> axum::Router,
     ) -> (Self, bff::app::AppState) {
         init_crypto();
+        secrets::capture_service_logs();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let mut settings = bff::config::Settings::for_kubeconfig(kubeconfig.to_path_buf(), addr);
+        // The BFF's kubeconfig carries a bearer token the scan looks for everywhere.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kubeconfig = secrets::with_token(kubeconfig, dir.path());
+        let mut settings = bff::config::Settings::for_kubeconfig(kubeconfig.clone(), addr);
         settings.timeouts.k8s_probe_interval = Duration::from_millis(50);
         settings.timeouts.k8s_unreachable_grace = Duration::from_millis(300);
         settings.timeouts.chain_status_timeout = Duration::from_millis(500);
         adjust(&mut settings);
         let state = bff::app::AppState::connect(settings).await.expect("BFF state");
-        let router = bff::api::router(state.clone()).merge(extra(state.clone()));
+        drop(dir); // the client has read the kubeconfig
+        let router = bff::api::router(state.clone())
+            .merge(extra(state.clone()))
+            .layer(axum::middleware::from_fn(secrets::tap));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(bff::app::serve_router(listener, router, async move {
             let _ = rx.await;
@@ -264,6 +274,22 @@ impl Bff {
 
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
         let resp = self.http.get(format!("{}{path}", self.url)).send().await.expect("BFF answers");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    }
+
+    /// POSTs JSON; every `txBytes` in the body is registered with the secret scan first.
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        match &body["txBytes"] {
+            serde_json::Value::String(tx) => secrets::register(tx),
+            serde_json::Value::Array(txs) => {
+                txs.iter().filter_map(|t| t.as_str()).for_each(secrets::register)
+            }
+            _ => {}
+        }
+        let resp =
+            self.http.post(format!("{}{path}", self.url)).json(body).send().await.expect("BFF answers");
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("body");
         (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
