@@ -644,31 +644,10 @@ async fn a_node_that_accepts_but_never_answers_is_a_504_timeout() {
     holder.abort();
 }
 
-/// Everything the BFF logs while the test runs (the test runtime is single-threaded, so the
-/// BFF's tasks log through this thread's default subscriber).
-#[derive(Clone, Default)]
-struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLogs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn tx_bytes_never_reach_the_logs_or_the_error_bodies() {
     crate::testbed_only!("drives the testbed: manual block production; the testbed's genesis keys");
-    let logs = CapturedLogs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = crate::common::secrets::ThreadLogs::capture("trace");
 
     let env = manual_env().await;
     let bff = Bff::ready(&env.kubeconfig).await;
@@ -685,7 +664,7 @@ async fn tx_bytes_never_reach_the_logs_or_the_error_bodies() {
         }
     }
     assert!(bodies.contains("UPSTREAM_ERROR") && bodies.contains("INVALID_TX_BYTES"), "{bodies}");
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     assert!(logged.contains("request failed"), "the upstream error was logged: {logged}");
     for tx in [&good, &overspend, &garbage] {
         assert!(!logged.contains(tx.as_str()), "txBytes in the logs");

@@ -504,34 +504,12 @@ async fn restart_and_force_restart_rly_and_the_routes_validate_their_input() {
     h.finish(first["jobId"].as_str().unwrap()).await;
 }
 
-/// Everything tracing writes on this test's thread (the BFF's tasks run on it too).
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_mnemonic_word_sequence_reaches_job_logs_responses_or_the_service_log() {
     crate::testbed_only!(
         "judges the end state and mutations from the testbed's chains and pods, and injects faults"
     );
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = crate::common::secrets::ThreadLogs::capture("debug");
     let h = Harness::new(1).await;
     let job = h.run("/start", json!({})).await;
     assert_succeeded(&job);
@@ -546,7 +524,7 @@ async fn no_mnemonic_word_sequence_reaches_job_logs_responses_or_the_service_log
         );
         seen.push_str(&h.bff.get_text(&path).await.1);
     }
-    let service_log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    let service_log = captured.text();
     assert!(
         service_log.contains("pods/exec") || service_log.contains("exec"),
         "the service log was captured"

@@ -110,6 +110,40 @@ pub fn assert_clean() {
     assert!(leaks.is_empty(), "secrets leaked:\n{}", leaks.join("\n"));
 }
 
+/// Everything tracing writes on the current thread while the guard lives (a test's
+/// single-threaded runtime runs the BFF's tasks on it too), at `filter`.
+#[derive(Clone, Default)]
+pub struct ThreadLogs(std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl ThreadLogs {
+    pub fn capture(filter: &str) -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Self::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for ThreadLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        check("service log", &String::from_utf8_lossy(buf));
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The service's tracing output, checked line by line.
 struct LogSink;
 
