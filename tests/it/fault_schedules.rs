@@ -43,11 +43,13 @@ fn schedule(rng: &mut StdRng, fdsc: usize) -> Vec<Fault> {
 async fn run_one(seed: u64) -> String {
     let mut rng = StdRng::seed_from_u64(seed);
     let fdsc = rng.random_range(0..=1);
-    let h = Harness::with(fdsc, |s| {
+    // Blocks every 100ms: many testbeds run at once on two cores, and idle block production
+    // is most of their cost. Timeouts leave room for a loaded machine.
+    let h = Harness::with_blocks(fdsc, Duration::from_millis(100), |s| {
         s.reconcile.link_retry_wait = Duration::from_millis(5);
-        s.reconcile.ibc_ready_timeout = Duration::from_secs(1);
-        s.reconcile.registration_timeout = Duration::from_secs(2);
-        s.timeouts.exec_timeout = Duration::from_secs(3);
+        s.reconcile.ibc_ready_timeout = Duration::from_secs(5);
+        s.reconcile.registration_timeout = Duration::from_secs(5);
+        s.timeouts.exec_timeout = Duration::from_secs(5);
     })
     .await;
     // Start from a cold, half-initialised or half-linked system.

@@ -29,10 +29,17 @@ impl Harness {
 
     /// A harness whose BFF settings `adjust` changes after the fast defaults.
     pub async fn with(fdsc: usize, adjust: impl FnOnce(&mut bff::config::Settings)) -> Self {
-        let env = TestEnv::ready_with(
-            Testbed::builder().fdsc(fdsc).block_interval(Some(Duration::from_millis(40))),
-        )
-        .await;
+        Self::with_blocks(fdsc, Duration::from_millis(40), adjust).await
+    }
+
+    /// As `with`, with the chains' block interval.
+    pub async fn with_blocks(
+        fdsc: usize,
+        block_interval: Duration,
+        adjust: impl FnOnce(&mut bff::config::Settings),
+    ) -> Self {
+        let env =
+            TestEnv::ready_with(Testbed::builder().fdsc(fdsc).block_interval(Some(block_interval))).await;
         let (bff, _) = Bff::start_with(
             &env.kubeconfig,
             |s| {
