@@ -145,8 +145,11 @@ async fn connect(
     let timeout = timeout(&state, req.timeout_seconds)?;
     let force = req.force.unwrap_or(false);
     let request = json!({"target": text, "force": force, "timeoutSeconds": timeout.as_secs()});
-    let session = Session::new(state.clone(), target, force);
-    admit(&state, reconcile::job("system.connect", request, session, &[StepName::Connect], timeout))
+    let mut session = Session::new(state.clone(), target, force);
+    session.force_init = false;
+    // The relayer must know a chain before linking it: a new chain gets its entry and key first.
+    let steps = [StepName::InitRelayer, StepName::Connect];
+    admit(&state, reconcile::job("system.connect", request, session, &steps, timeout))
 }
 
 /// Stops `rly start` if it runs, starts it, and checks it keeps running.

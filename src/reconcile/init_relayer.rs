@@ -1,5 +1,5 @@
-//! initRelayer: the relayer config exists, every Running chain is configured in `rly`, and
-//! every chain has the relayer key restored from the mnemonic mounted in the pod. Observe is
+//! initRelayer: the relayer config exists, gwc and every target chain are configured in
+//! `rly`, and each has the relayer key restored from the mnemonic mounted in the pod. Observe is
 //! the relayer report (one exec); all planned commands run in one batched exec; a second
 //! report verifies. With `force`, every chain entry and relayer key is deleted and added
 //! again (refreshing rpc-addr and keys); `config init` is never re-run on an existing config,
@@ -127,7 +127,7 @@ fn line(action: &InitAction, release: &str) -> String {
 pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome, StepFailure> {
     let topo = session.topology()?;
     let observed = relayer_state::observe(session, journal).await?;
-    let plan = plan(&observed, &topo.chains, session.force)?;
+    let plan = plan(&observed, &topo.relayer_chains(), session.force_init)?;
     plan.record(journal);
     if plan.is_empty() {
         return Ok(StepOutcome::Skipped(plan.summary()));
@@ -159,7 +159,7 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
     }
     // Verify from a fresh observation, not from the exit codes.
     let after = relayer_state::observe(session, journal).await?;
-    let left = plan_after(&after, &topo.chains);
+    let left = plan_after(&after, &topo.relayer_chains());
     if !left.is_empty() {
         return Err(StepFailure::new(
             "EXEC_FAILED",

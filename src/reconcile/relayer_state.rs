@@ -108,7 +108,7 @@ pub async fn observe(session: &Session, journal: &dyn Journal) -> Result<Relayer
         return Ok(st);
     }
     let topo = session.topology()?;
-    let script = observe_script(&session.settings().rly_home, &topo.chains);
+    let script = observe_script(&session.settings().rly_home, &topo.relayer_chains());
     let out = session
         .script(journal, &topo.relayer_pod, &script, "observe relayer: rly config show, keys show, pgrep")
         .await

@@ -42,10 +42,19 @@ pub struct Topology {
     pub targets: Vec<String>,
 }
 
+impl Topology {
+    /// The chains the relayer must know for this run: gwc and the targets.
+    pub fn relayer_chains(&self) -> Vec<String> {
+        std::iter::once(super::gateway::GWC.to_string()).chain(self.targets.iter().cloned()).collect()
+    }
+}
+
 pub struct Session {
     pub state: AppState,
     pub target: Target,
     pub force: bool,
+    /// Whether initRelayer honours `force` (a connect job only adds what is missing).
+    pub force_init: bool,
     topology: Mutex<Option<Topology>>,
     relayer: Mutex<Option<RelayerState>>,
     /// Counterparty chain of each gateway channel seen (a channel's client never changes).
@@ -86,6 +95,7 @@ impl Session {
             state,
             target,
             force,
+            force_init: force,
             topology: Mutex::new(None),
             relayer: Mutex::new(None),
             channel_chains: Mutex::default(),
