@@ -204,3 +204,33 @@ async fn api_errors_and_an_unreachable_bff_print_clearly_and_exit_non_zero() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn ctl_start_and_connect_drive_the_real_reconcile_jobs() {
+    crate::testbed_only!("uses fast reconcile settings against the embedded testbed");
+    let env = TestEnv::ready_with(
+        bff::testbed::Testbed::builder().fdsc(1).block_interval(Some(std::time::Duration::from_millis(40))),
+    )
+    .await;
+    let (bff, _) = Bff::start_with(
+        &env.kubeconfig,
+        |s| {
+            s.reconcile.relayer_verify_delay = std::time::Duration::from_millis(50);
+            s.reconcile.reconcile_poll_interval = std::time::Duration::from_millis(20);
+        },
+        |_| axum::Router::new(),
+    )
+    .await;
+    bff.wait_readyz(200).await;
+    let (code, out, err) = ctl(&bff.url, &["start", "--follow"]).await;
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    for step in ["discover", "initRelayer", "connectAll", "startRelayer", "waitIbcReady"] {
+        assert!(out.lines().any(|l| l.contains(&format!("] {step} succeeded"))), "{step} in:\n{out}");
+    }
+    let (code, out, _) = ctl(&bff.url, &["start", "--follow"]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.lines().any(|l| l.contains("] connectAll skipped: nothing to do")), "{out}");
+    let (code, out, _) = ctl(&bff.url, &["connect", "chain:fdsc-0", "--follow"]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.lines().last().is_some_and(|l| l.ends_with(" succeeded")), "{out}");
+}
