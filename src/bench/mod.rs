@@ -7,9 +7,14 @@
 //! One file per figure group: `reconcile` (P1, P2), `status` (P3), `chain_reads` (P4–P6),
 //! `broadcast` (P7), `memory` (P8); `harness` and `table` are shared.
 
+mod broadcast;
+mod chain_reads;
 mod harness;
+mod memory;
 mod reconcile;
+mod status;
 pub mod table;
+mod txs;
 
 use serde_json::{Map, Value};
 use std::path::PathBuf;
@@ -67,13 +72,24 @@ impl BenchArgs {
             |fig: &str| self.only.is_empty() || self.only.iter().any(|o| o.eq_ignore_ascii_case(fig));
         let mut section = Section::default();
         let started = std::time::Instant::now();
+        // P8 first: the process has not yet grown (and kept) heap for the other figures.
+        if wanted("p8") {
+            memory::run(&mut section).await?;
+        }
         if wanted("p1") || wanted("p2") {
             reconcile::run(&reps, &mut section).await?;
+        }
+        if wanted("p3") {
+            status::run(&reps, &mut section).await?;
+        }
+        if wanted("p4") || wanted("p5") || wanted("p6") || wanted("p7") {
+            chain_reads::run(&reps, &mut section).await?;
         }
         println!(
             "cryptomeria-bff bench{} — median of the timed repetitions; ratio = how many times better the BFF is",
             if self.quick { " --quick" } else { "" }
         );
+        section.rows.sort_by_key(|r| r.id);
         print!("{}", table::render(&section.rows));
         println!("total {:.0?}", started.elapsed());
         if let Some(path) = &self.json {
