@@ -95,7 +95,7 @@ pub async fn run(testbed: &Testbed, bff: &Bff, reps: &Reps, section: &mut Sectio
             .figure(format!("{bff_tps:.0} tx/s"))
             .baseline(format!("{direct_tps:.0} tx/s (direct to the chain)"))
             .ratio(bff_tps / direct_tps)
-            .spread(format!("{} | {}", spread(&via_bff), spread(&straight))),
+            .spread(format!("{} / {}", spread(&via_bff), spread(&straight))),
     );
     section.json(
         "p7",

@@ -331,7 +331,7 @@ pub async fn run(reps: &Reps, section: &mut Section) -> anyhow::Result<()> {
             .figure(format!("{bff_s:.2} s, {cold_execs} execs"))
             .baseline(format!("{base_s:.2} s, {cold_base_execs} execs"))
             .ratio(base_s / bff_s)
-            .spread(format!("{} | {}", cold.spread(1.0, 2), cold_base.spread(1.0, 2))),
+            .spread(format!("{} / {}", cold.spread(1.0, 2), cold_base.spread(1.0, 2))),
     );
     section.json(
         "p1",
@@ -344,7 +344,7 @@ pub async fn run(reps: &Reps, section: &mut Section) -> anyhow::Result<()> {
             .figure(format!("{wbff:.2} s, {warm_execs} execs"))
             .baseline(format!("{wbase:.2} s, {warm_base_execs} execs"))
             .ratio(wbase / wbff)
-            .spread(format!("{} | {}", warm.spread(1.0, 2), warm_base.spread(1.0, 2))),
+            .spread(format!("{} / {}", warm.spread(1.0, 2), warm_base.spread(1.0, 2))),
     );
     section.json(
         "p2",

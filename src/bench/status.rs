@@ -129,7 +129,7 @@ pub async fn run(reps: &Reps, section: &mut Section) -> anyhow::Result<()> {
             .figure(format!("{bff_rps:.0} req/s; {p50:.1}/{p99:.1}"))
             .baseline(format!("{base_rps:.0} req/s; {bp50:.1}/{bp99:.1}"))
             .ratio(bff_rps / base_rps)
-            .spread(format!("{} | {}", per_s(&cached, REQUESTS), per_s(&listing, BASELINE_REQUESTS))),
+            .spread(format!("{} / {}", per_s(&cached, REQUESTS), per_s(&listing, BASELINE_REQUESTS))),
     );
     section.json(
         "p3",

@@ -62,7 +62,7 @@ pub fn format_ratio(r: f64) -> String {
 
 /// The rows as an aligned plain-text table (Markdown-compatible pipes).
 pub fn render(rows: &[Row]) -> String {
-    let header = ["fig", "what", "BFF", "baseline", "ratio", "spread (BFF | baseline)"];
+    let header = ["fig", "what", "BFF", "baseline", "ratio", "spread (BFF / baseline)"];
     let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|r| {
