@@ -1,4 +1,4 @@
-//! The `cryptomeria-bff` command line: `serve`, `testbed`, `demo` and `ctl`.
+//! The `cryptomeria-bff` command line: `serve`, `testbed`, `demo`, `bench` and `ctl`.
 
 use crate::app::{self, AppState};
 use crate::config::Settings;
@@ -28,6 +28,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Talk to a running BFF: start, connect, jobs, logs.
     Ctl(crate::ctl::CtlArgs),
+    /// Measure the performance figures P1–P8 beside their baselines on embedded testbeds.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -85,11 +87,18 @@ impl Cli {
         let command = match self.command {
             // A client: its output is for the user, so no log subscriber.
             Command::Ctl(args) => std::process::exit(args.run().await),
+            // Its output is the table; service logs only when RUST_LOG asks for them.
+            Command::Bench(args) => {
+                if std::env::var_os("RUST_LOG").is_some() {
+                    crate::telemetry::init(self.log_format);
+                }
+                return args.run().await;
+            }
             server => server,
         };
         crate::telemetry::init(self.log_format);
         match command {
-            Command::Ctl(_) => Ok(()),
+            Command::Ctl(_) | Command::Bench(_) => Ok(()),
             Command::Serve(settings) => serve(settings).await,
             Command::Testbed(args) => testbed(args).await,
             Command::Demo(args) => demo(args).await,

@@ -8,11 +8,12 @@
 //!   pods/exec ◀──act── reconcile steps ◀── jobs (runner, logs, cancel)
 //!   chain RPC/REST ◀── chain clients
 //! ```
-//! `testbed` is the embedded simulated cluster used by `demo` and the tests; product
+//! `testbed` is the embedded simulated cluster used by `demo`, `bench` and the tests; product
 //! modules never import it and reach it only through a kubeconfig and HTTP.
 
 pub mod api;
 pub mod app;
+pub mod bench;
 pub mod cache;
 pub mod chain;
 pub mod cli;

@@ -12,7 +12,7 @@ mod metrics;
 mod openapi;
 mod preflight;
 mod reconcile;
-mod system;
+pub mod system;
 mod utils;
 
 use crate::app::AppState;

@@ -93,8 +93,16 @@ async fn status(State(state): State<AppState>) -> Result<Response, ApiError> {
 /// What `/system/status` answers (also a section of the resource snapshot).
 pub(super) async fn system_status(state: &AppState) -> Result<SystemStatus, ApiError> {
     let cache = namespace_cache(state)?;
-    let pods = cache.pods.state();
-    let services = cache.services.state();
+    status_of(state, cache.pods.state(), cache.services.state()).await
+}
+
+/// The status page of these pods and services, wherever they were read from (the cache here;
+/// `bench` measures a per-request LIST through the same function).
+pub async fn status_of(
+    state: &AppState,
+    pods: Vec<Arc<k8s_openapi::api::core::v1::Pod>>,
+    services: Vec<Arc<k8s_openapi::api::core::v1::Service>>,
+) -> Result<SystemStatus, ApiError> {
     let mut pod_rows: Vec<StatusPod> = pods
         .iter()
         .map(|p| {

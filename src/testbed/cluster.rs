@@ -308,6 +308,25 @@ impl Cluster {
         Some(name.to_string())
     }
 
+    /// Adds `n` Running and Ready pods that belong to no chart workload (a Deployment
+    /// `filler` of nginx-like containers): load for benchmarks of the pod cache. They have
+    /// no in-pod world, so `exec` into them fails as into a container without a shell.
+    pub fn add_plain_pods(&self, n: usize) {
+        let ns = self.ns().to_string();
+        let template = json!({
+            "metadata": {"labels": {"app.kubernetes.io/name": "filler", "app.kubernetes.io/component": "web"}},
+            "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}], "restartPolicy": "Always"},
+        });
+        let start = self.store.list(&PODS, Some(&ns)).0.len();
+        for i in start..start + n {
+            let name = format!("filler-{}-{i}", random_suffix(5));
+            let mut pod =
+                objects::pending_pod(&name, &ns, &template, ("ReplicaSet", "filler"), &self.config.node_ip);
+            objects::set_running(&mut pod, &format!("10.245.{}.{}", i / 250, i % 250), true);
+            self.store.create(&PODS, pod);
+        }
+    }
+
     /// Holds a pod not-ready (its readiness probe fails) or releases it.
     pub fn set_held_not_ready(&self, name: &str, held: bool) {
         if held {

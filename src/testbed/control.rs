@@ -54,6 +54,11 @@ impl Control {
         self.cluster.set_held_not_ready(name, false);
     }
 
+    /// Adds `n` Running, Ready pods that are neither chains nor the relayer (benchmark load).
+    pub fn add_plain_pods(&self, n: usize) {
+        self.cluster.add_plain_pods(n);
+    }
+
     /// Scales the data chains to `n` (`fdsc-0..n-1`).
     pub fn scale_fdsc(&self, n: usize) -> std::io::Result<()> {
         self.cluster.scale_fdsc(n)

@@ -1,0 +1,355 @@
+//! P1 (cold `/system/start` on gwc + mdsc + 4 fdsc) and P2 (the warm re-run), each beside
+//! the scripts' way: the real `kubectl` spawned once per command of SPEC §6's sequence, on an
+//! identical fresh testbed. Both sides use the same relayer verify delay and link retry
+//! policy, and both are checked to reach SPEC §6's end state, so only the method differs.
+
+use super::harness::{self, Bff, Samples};
+use super::table::Row;
+use super::{Reps, Section};
+use crate::reconcile::gateway::{open_channel, parse_rly_channels, parse_storage};
+use crate::testbed::Testbed;
+use anyhow::{Context as _, bail, ensure};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Data chains of the measured system (gwc + mdsc + 4 fdsc = 6 chains, 5 links).
+const FDSC: usize = 4;
+/// Block interval of the measured chains: links and registrations wait on inclusion.
+const BLOCK_INTERVAL: Duration = Duration::from_millis(40);
+/// How long after `rly start` both sides check it still runs (the BFF's
+/// RELAYER_VERIFY_DELAY; the scripts sleep "a few seconds" — the same value on both sides).
+const VERIFY_DELAY: Duration = Duration::from_millis(500);
+/// Link attempts and the wait between them (connect-chain.sh: 5 tries; the wait shortened
+/// on both sides, it only matters when a link fails).
+const LINK_ATTEMPTS: u32 = 5;
+const LINK_RETRY_WAIT: Duration = Duration::from_secs(1);
+const NS: &str = "cryptomeria";
+const RLY_HOME: &str = "/home/relayer/.relayer";
+const GWC_HOME: &str = "/home/gwc/.gwc";
+
+fn builder() -> crate::testbed::TestbedBuilder {
+    Testbed::builder().fdsc(FDSC).block_interval(Some(BLOCK_INTERVAL))
+}
+
+async fn bff_for(testbed: &Testbed) -> anyhow::Result<Bff> {
+    let bff = Bff::start(&testbed.kubeconfig, |s| {
+        let r = &mut s.reconcile;
+        r.relayer_verify_delay = VERIFY_DELAY;
+        r.link_attempts = LINK_ATTEMPTS;
+        r.link_retry_wait = LINK_RETRY_WAIT;
+        r.reconcile_poll_interval = Duration::from_millis(50);
+    })
+    .await?;
+    let pods = 1 + 2 + FDSC;
+    bff.until("/api/v1/system/status", "every pod Ready in the cache", |_, b| {
+        let ready =
+            b["data"]["pods"].as_array().map_or(0, |p| p.iter().filter(|p| p["ready"] == true).count());
+        ready == pods && b["data"]["relayer"]["running"] == true
+    })
+    .await?;
+    Ok(bff)
+}
+
+/// Runs `system.start` once; (execs, wall time).
+async fn bff_start(testbed: &Testbed, bff: &Bff) -> anyhow::Result<(u64, Duration)> {
+    let before = harness::execs(testbed);
+    let t = Instant::now();
+    let job = bff.run_job("system", "start", &json!({})).await?;
+    let took = t.elapsed();
+    ensure!(job["status"] == "succeeded", "system.start did not succeed: {job}");
+    Ok((harness::execs(testbed) - before, took))
+}
+
+/// SPEC §6's end state, read from the testbed: an OPEN gateway channel and a storage
+/// registration per storage chain, and `rly start` running.
+fn check_end_state(testbed: &Testbed, who: &str) -> anyhow::Result<()> {
+    let control = &testbed.control;
+    let gwc = control.chain("gwc").context("gwc")?;
+    let storage: Vec<String> = control.chain_ids().into_iter().filter(|c| c != "gwc").collect();
+    let open = gwc
+        .channels()
+        .iter()
+        .filter(|c| c.port_id == "gateway" && format!("{:?}", c.state) == "Open")
+        .count();
+    let registered = gwc.storage_endpoints().len();
+    let relayer = control.pod(&control.relayer_pod().context("relayer pod")?).context("relayer")?;
+    let running = relayer.runtime.procs().list().iter().any(|p| p.cmdline.starts_with("rly start"));
+    ensure!(
+        open == storage.len() && registered == storage.len() && running,
+        "{who} did not reach the end state: {open} OPEN channels, {registered} registrations for {} chains, rly start running={running}",
+        storage.len()
+    );
+    Ok(())
+}
+
+/// The real kubectl against one testbed, with its own HOME (discovery cache kept across
+/// calls, as on a laptop).
+struct Kubectl {
+    kubeconfig: PathBuf,
+    home: tempfile::TempDir,
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+}
+
+impl Kubectl {
+    fn new(testbed: &Testbed) -> anyhow::Result<Self> {
+        Ok(Self { kubeconfig: testbed.kubeconfig.clone(), home: tempfile::tempdir()? })
+    }
+
+    async fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> anyhow::Result<Out> {
+        use tokio::io::AsyncWriteExt as _;
+        let mut cmd = tokio::process::Command::new("kubectl");
+        cmd.arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .env("HOME", self.home.path())
+            .env("KUBECACHEDIR", self.home.path().join("cache"))
+            .stdin(if stdin.is_some() { std::process::Stdio::piped() } else { std::process::Stdio::null() })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().context("spawning kubectl (is it installed?)")?;
+        if let Some(input) = stdin {
+            let mut pipe = child.stdin.take().context("kubectl stdin")?;
+            pipe.write_all(input).await?;
+            drop(pipe);
+        }
+        let out = tokio::time::timeout(harness::WAIT, child.wait_with_output()).await??;
+        Ok(Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        })
+    }
+
+    /// `kubectl exec -n NS POD -- ARGV…` (with `-i` when stdin is given).
+    async fn exec(&self, pod: &str, argv: &[&str], stdin: Option<&[u8]>) -> anyhow::Result<Out> {
+        let mut args = vec!["exec", "-n", NS];
+        if stdin.is_some() {
+            args.push("-i");
+        }
+        args.extend([pod, "--"]);
+        args.extend(argv);
+        self.run(&args, stdin).await
+    }
+
+    async fn sh(&self, pod: &str, script: &str) -> anyhow::Result<Out> {
+        self.exec(pod, &["sh", "-c", script], None).await
+    }
+
+    async fn pod_by_label(&self, selector: &str) -> anyhow::Result<String> {
+        let out = self
+            .run(&["get", "pod", "-n", NS, "-l", selector, "-o", "jsonpath={.items[0].metadata.name}"], None)
+            .await?;
+        ensure!(out.code == 0 && !out.stdout.is_empty(), "no pod with {selector}");
+        Ok(out.stdout.trim().to_string())
+    }
+}
+
+fn dst_port(id: &str) -> &'static str {
+    if id == "mdsc" { "metastore" } else { "datastore" }
+}
+
+/// The scripts' bring-up (init-relayer.sh, connect-all.sh → connect-chain.sh, start-relayer.sh)
+/// as SPEC §6 describes it: every check and every action is one `kubectl exec`. On a system
+/// already up, every check finds its answer and nothing else runs (the warm re-run).
+async fn scripts_bring_up(kubectl: &Kubectl, chains: &[String]) -> anyhow::Result<()> {
+    let relayer = kubectl.pod_by_label("app.kubernetes.io/component=relayer").await?;
+    let gwc = kubectl.pod_by_label("app.kubernetes.io/instance=gwc").await?;
+    let home = ["--home", RLY_HOME];
+
+    // init-relayer.sh
+    let config = format!("{RLY_HOME}/config/config.yaml");
+    if kubectl.exec(&relayer, &["test", "-f", &config], None).await?.code != 0 {
+        let mut argv = vec!["rly", "config", "init", "--memo", "Cryptomeria Relayer"];
+        argv.extend(home);
+        ensure!(kubectl.exec(&relayer, &argv, None).await?.code == 0, "rly config init failed");
+    }
+    let mut list = vec!["rly", "chains", "list"];
+    list.extend(home);
+    let configured = kubectl.exec(&relayer, &list, None).await?.stdout;
+    for id in chains {
+        if configured.lines().any(|l| l.split_whitespace().any(|w| w == id)) {
+            continue;
+        }
+        let file = format!("/tmp/{id}.json");
+        let json = crate::reconcile::init_relayer::chain_json("cryptomeria", id).to_string();
+        let wrote =
+            kubectl.exec(&relayer, &["sh", "-c", &format!("cat > {file}")], Some(json.as_bytes())).await?;
+        ensure!(wrote.code == 0, "writing {file} failed");
+        let mut add = vec!["rly", "chains", "add", "--file", &file];
+        add.extend(home);
+        ensure!(kubectl.exec(&relayer, &add, None).await?.code == 0, "rly chains add {id} failed");
+    }
+    for id in chains {
+        let mut show = vec!["rly", "keys", "show", id, "relayer"];
+        show.extend(home);
+        if kubectl.exec(&relayer, &show, None).await?.code == 0 {
+            continue;
+        }
+        let restore = format!(
+            "rly keys restore {id} relayer \"$(cat /etc/mnemonics/{id}.relayer.mnemonic)\" --home {RLY_HOME}"
+        );
+        ensure!(kubectl.sh(&relayer, &restore).await?.code == 0, "rly keys restore {id} failed");
+    }
+
+    // connect-all.sh: connect-chain.sh per storage chain
+    let q_channels = ["rly", "q", "channels", "gwc", "--home", RLY_HOME];
+    for id in chains.iter().filter(|c| *c != "gwc") {
+        let (port, path) = (dst_port(id), format!("path-gwc-{id}-gw"));
+        let channels = parse_rly_channels(&kubectl.exec(&relayer, &q_channels, None).await?.stdout);
+        if open_channel(&channels, id, port).is_none() {
+            let mut show = vec!["rly", "paths", "show", &path];
+            show.extend(home);
+            if kubectl.exec(&relayer, &show, None).await?.code != 0 {
+                let mut new = vec!["rly", "paths", "new", "gwc", id, &path, "--src-port", "gateway"];
+                new.extend(["--dst-port", port, "--version", "cryptomeria-1"]);
+                new.extend(home);
+                ensure!(kubectl.exec(&relayer, &new, None).await?.code == 0, "rly paths new {id} failed");
+            }
+            let mut link =
+                vec!["rly", "transact", "link", &path, "--src-port", "gateway", "--dst-port", port];
+            link.extend(["--version", "cryptomeria-1"]);
+            link.extend(home);
+            let mut linked = false;
+            for attempt in 1..=LINK_ATTEMPTS {
+                if kubectl.exec(&relayer, &link, None).await?.code == 0 {
+                    linked = true;
+                    break;
+                }
+                if attempt < LINK_ATTEMPTS {
+                    tokio::time::sleep(LINK_RETRY_WAIT).await;
+                }
+            }
+            ensure!(linked, "rly transact link {id} failed {LINK_ATTEMPTS} times");
+        }
+        let endpoints =
+            kubectl.exec(&gwc, &["gwcd", "q", "gateway", "endpoints", "-o", "json"], None).await?;
+        let registered: Value = serde_json::from_str(endpoints.stdout.trim()).unwrap_or(Value::Null);
+        if parse_storage(&registered).contains(id.as_str()) {
+            continue;
+        }
+        let channels = parse_rly_channels(&kubectl.exec(&relayer, &q_channels, None).await?.stdout);
+        let channel =
+            open_channel(&channels, id, port).context("no OPEN channel after link")?.channel_id.clone();
+        register_storage(kubectl, &gwc, &channel, id).await?;
+    }
+
+    // start-relayer.sh
+    let running = kubectl.exec(&relayer, &["pgrep", "-f", "rly start"], None).await?;
+    if running.code != 0 {
+        let start =
+            format!("nohup rly start --log-format json --home {RLY_HOME} > /proc/1/fd/1 2>&1 < /dev/null &");
+        ensure!(kubectl.sh(&relayer, &start).await?.code == 0, "starting rly failed");
+        tokio::time::sleep(VERIFY_DELAY).await;
+        ensure!(
+            kubectl.exec(&relayer, &["pgrep", "-f", "rly start"], None).await?.code == 0,
+            "rly start exited"
+        );
+    }
+    Ok(())
+}
+
+/// `gwcd tx gateway register-storage` in the gwc pod; a wrong-sequence answer (the previous
+/// registration not yet in a block) is retried after a block, as a careful script would.
+async fn register_storage(kubectl: &Kubectl, gwc: &str, channel: &str, id: &str) -> anyhow::Result<()> {
+    let api = format!("http://cryptomeria-{id}-0.cryptomeria-chain-headless:1317");
+    let mut argv = vec!["gwcd", "tx", "gateway", "register-storage", channel, id, &api, dst_port(id)];
+    argv.extend(["--from", "local-admin", "--chain-id", "gwc", "--gas", "auto", "--gas-adjustment", "1.5"]);
+    argv.extend(["--gas-prices", "0.1uatom", "--broadcast-mode", "sync", "-o", "json", "-y"]);
+    argv.extend(["--keyring-backend", "test", "--home", GWC_HOME]);
+    for _ in 0..LINK_ATTEMPTS {
+        let out = kubectl.exec(gwc, &argv, None).await?;
+        let answer: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
+        match answer["code"].as_i64() {
+            Some(0) if out.code == 0 => return Ok(()),
+            Some(32) => tokio::time::sleep(BLOCK_INTERVAL * 2).await,
+            _ => bail!("register-storage {id} failed: {}", out.stdout.trim()),
+        }
+    }
+    bail!("register-storage {id}: wrong sequence {LINK_ATTEMPTS} times")
+}
+
+/// Runs the scripts once; (execs, wall time).
+async fn scripts_run(testbed: &Testbed, kubectl: &Kubectl) -> anyhow::Result<(u64, Duration)> {
+    let chains = testbed.control.chain_ids();
+    let before = harness::execs(testbed);
+    let t = Instant::now();
+    scripts_bring_up(kubectl, &chains).await?;
+    let took = t.elapsed();
+    Ok((harness::execs(testbed) - before, took))
+}
+
+pub async fn run(reps: &Reps, section: &mut Section) -> anyhow::Result<()> {
+    let (mut cold, mut cold_base) = (Samples::default(), Samples::default());
+    let (mut warm, mut warm_base) = (Samples::default(), Samples::default());
+    let (mut cold_execs, mut cold_base_execs, mut warm_execs, mut warm_base_execs) = (0, 0, 0, 0);
+    // Warm-up: one untimed round of each side on its own testbed (process, kubectl and
+    // connection caches), then `reps.cold` fresh testbeds per side, alternating.
+    for round in 0..=reps.cold {
+        let timed = round > 0;
+        let testbed = harness::testbed(builder()).await?;
+        let bff = bff_for(&testbed).await?;
+        let (execs, took) = bff_start(&testbed, &bff).await?;
+        check_end_state(&testbed, "system.start")?;
+        if timed {
+            cold.push(took);
+            cold_execs = execs;
+        }
+        if round == reps.cold {
+            for _ in 0..reps.timed {
+                let (execs, took) = bff_start(&testbed, &bff).await?;
+                warm.push(took);
+                warm_execs = warm_execs.max(execs);
+            }
+        }
+        drop((bff, testbed));
+
+        let testbed = harness::testbed(builder()).await?;
+        let kubectl = Kubectl::new(&testbed)?;
+        let (execs, took) = scripts_run(&testbed, &kubectl).await?;
+        check_end_state(&testbed, "the scripts")?;
+        if timed {
+            cold_base.push(took);
+            cold_base_execs = execs;
+        }
+        if round == reps.cold {
+            for _ in 0..reps.timed {
+                let (execs, took) = scripts_run(&testbed, &kubectl).await?;
+                warm_base.push(took);
+                warm_base_execs = warm_base_execs.max(execs);
+            }
+        }
+        eprintln!("bench: P1/P2 round {round}/{} done", reps.cold);
+    }
+    let (bff_s, base_s) = (cold.median(), cold_base.median());
+    section.row(
+        Row::new("P1", format!("cold /system/start, gwc+mdsc+{FDSC} fdsc (wall s, execs)"))
+            .figure(format!("{bff_s:.2} s, {cold_execs} execs"))
+            .baseline(format!("{base_s:.2} s, {cold_base_execs} execs"))
+            .ratio(base_s / bff_s)
+            .spread(format!("{} / {}", cold.spread(1.0, 2), cold_base.spread(1.0, 2))),
+    );
+    section.json(
+        "p1",
+        json!({"bff_s": bff_s, "baseline_s": base_s, "ratio": base_s / bff_s,
+        "execs": cold_execs, "baseline_execs": cold_base_execs}),
+    );
+    let (wbff, wbase) = (warm.median(), warm_base.median());
+    section.row(
+        Row::new("P2", "warm re-run on the system up (wall s, execs)")
+            .figure(format!("{wbff:.2} s, {warm_execs} execs"))
+            .baseline(format!("{wbase:.2} s, {warm_base_execs} execs"))
+            .ratio(wbase / wbff)
+            .spread(format!("{} / {}", warm.spread(1.0, 2), warm_base.spread(1.0, 2))),
+    );
+    section.json(
+        "p2",
+        json!({"execs": warm_execs, "baseline_execs": warm_base_execs, "bff_s": wbff,
+        "baseline_s": wbase, "ratio": wbase / wbff}),
+    );
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! `cryptomeria-bff bench --quick --json PATH`, run as a user would: every figure P1–P8 is in
+//! the JSON with plausible values, and the structural facts hold (a warm start makes at most
+//! three execs, the scripts make more execs than the BFF, caches save upstream requests).
+//! Timings and ratios are printed by the bench, never asserted: machines are noisy.
+
+use serde_json::Value;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cryptomeria-bff");
+
+fn num(json: &Value, fig: &str, key: &str) -> f64 {
+    json[fig][key].as_f64().unwrap_or_else(|| panic!("{fig}.{key} missing or not a number: {}", json[fig]))
+}
+
+#[tokio::test]
+async fn bench_quick_writes_every_figure_beside_its_baseline() {
+    crate::testbed_only!(
+        "the bench runs its own embedded testbeds and drives them through the control handle"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bench.json");
+    let run = tokio::process::Command::new(BIN)
+        .args(["bench", "--quick", "--json"])
+        .arg(&path)
+        .kill_on_drop(true)
+        .output();
+    let out =
+        tokio::time::timeout(Duration::from_secs(600), run).await.expect("bench ends in time").expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "bench failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    println!("{stdout}");
+    for fig in ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"] {
+        assert!(stdout.lines().any(|l| l.starts_with(&format!("| {fig} "))), "no {fig} row:\n{stdout}");
+    }
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("JSON written")).expect("JSON parses");
+
+    for key in ["bff_s", "baseline_s", "ratio"] {
+        assert!(num(&json, "p1", key) > 0.0, "p1.{key}");
+    }
+    for key in ["bff_s", "baseline_s"] {
+        assert!(num(&json, "p2", key) > 0.0, "p2.{key}");
+    }
+    let (warm, warm_base) = (num(&json, "p2", "execs"), num(&json, "p2", "baseline_execs"));
+    assert!(warm <= 3.0, "a warm start made {warm} execs");
+    assert!(warm_base > warm, "the scripts' warm re-run made {warm_base} execs, the BFF {warm}");
+    assert!(num(&json, "p1", "baseline_execs") > num(&json, "p1", "execs"), "cold execs: {}", json["p1"]);
+
+    assert!(num(&json, "p3", "ratio") > 0.0);
+    assert!(num(&json, "p3", "p50_ms") > 0.0 && num(&json, "p3", "p99_ms") >= num(&json, "p3", "p50_ms"));
+
+    let (cold, same, incremental) = (
+        num(&json, "p4", "cold_requests"),
+        num(&json, "p4", "same_height_requests"),
+        num(&json, "p4", "incremental_requests"),
+    );
+    assert!(cold > 0.0 && same < cold && incremental < cold, "blocktime requests: {}", json["p4"]);
+    // ⌈2001 headers / 20 per `blockchain` page⌉ + one `status`.
+    assert!(cold <= 102.0, "cold blocktime made {cold} upstream requests");
+    let p5 = num(&json, "p5", "requests");
+    assert!(p5 > 0.0 && p5 < num(&json, "p5", "baseline_requests"), "{}", json["p5"]);
+    let (p6, p6_base) = (num(&json, "p6", "requests"), num(&json, "p6", "baseline_requests"));
+    assert!(p6 > 0.0 && p6 < p6_base && p6_base >= 10_000.0, "{}", json["p6"]);
+
+    for key in ["ratio", "bff_tps", "direct_tps"] {
+        assert!(num(&json, "p7", key) > 0.0, "p7.{key}");
+    }
+    assert!(num(&json, "p8", "rss_mib") > 0.0);
+}
