@@ -55,6 +55,7 @@ impl JobCell {
         let done = view.status.is_finished();
         drop(view);
         if done {
+            self.log.close();
             self.finished.send_replace(true);
         }
     }
