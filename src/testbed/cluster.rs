@@ -70,6 +70,8 @@ struct State {
     pods: BTreeMap<String, LivePod>,
     held_not_ready: BTreeSet<String>,
     node_ports: BTreeMap<String, (u16, u16, u16)>,
+    /// The leases on those ports, held while the chain exists.
+    port_leases: BTreeMap<String, Vec<super::ports::PortLease>>,
     next_ip: u32,
 }
 
@@ -144,7 +146,7 @@ impl Cluster {
     fn add_chain(&self, chain: Chain) -> std::io::Result<()> {
         let ns = self.ns().to_string();
         // The node serves on the listeners that hold its NodePorts, so no one else takes them.
-        let (ports, listeners) = self.allocate_node_ports(&chain)?;
+        let (ports, listeners, leases) = self.allocate_node_ports(&chain)?;
         let node = NodeConfig {
             chain_id: chain.instance.clone(),
             app_name: chain.component.to_string(),
@@ -156,6 +158,7 @@ impl Cluster {
             let mut st = self.lock();
             st.next_ip += 1;
             st.node_ports.insert(chain.instance.clone(), ports);
+            st.port_leases.insert(chain.instance.clone(), leases);
             st.chains.push(chain.clone());
             format!("10.96.0.{}", 10 + st.next_ip)
         };
@@ -168,20 +171,24 @@ impl Cluster {
     fn allocate_node_ports(
         &self,
         chain: &Chain,
-    ) -> std::io::Result<((u16, u16, u16), Vec<std::net::TcpListener>)> {
+    ) -> std::io::Result<((u16, u16, u16), Vec<std::net::TcpListener>, Vec<super::ports::PortLease>)> {
         let ip = self.config.node_ip.as_str();
         let chart = chain.chart_node_ports();
         if self.config.node_ports == NodePorts::Chart {
             let bound: Result<Vec<_>, _> =
                 [chart.0, chart.1, chart.2].iter().map(|p| std::net::TcpListener::bind((ip, *p))).collect();
             if let Ok(listeners) = bound {
-                return Ok((chart, listeners));
+                return Ok((chart, listeners, Vec::new()));
             }
         }
-        let listeners =
-            (0..3).map(|_| std::net::TcpListener::bind((ip, 0))).collect::<Result<Vec<_>, _>>()?;
+        let (mut listeners, mut leases) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            let (listener, lease) = super::ports::listen(ip)?;
+            listeners.push(listener);
+            leases.extend(lease);
+        }
         let port = |i: usize| listeners[i].local_addr().map(|a| a.port());
-        Ok(((port(0)?, port(1)?, port(2)?), listeners))
+        Ok(((port(0)?, port(1)?, port(2)?), listeners, leases))
     }
 
     fn sync_secret(&self) {
@@ -363,6 +370,7 @@ impl Cluster {
             let mut st = self.lock();
             st.chains.retain(|c| *c != chain);
             st.node_ports.remove(&chain.instance);
+            st.port_leases.remove(&chain.instance);
         }
         self.sync_secret();
         self.sync();

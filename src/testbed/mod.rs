@@ -22,6 +22,7 @@ mod kubeconfig;
 pub mod mnemonics;
 pub mod objects;
 pub mod pod;
+mod ports;
 mod programs;
 pub mod selectors;
 mod serve;
