@@ -64,6 +64,9 @@ pub struct LivePod {
     pub uid: String,
 }
 
+/// rpc/api/grpc NodePorts, the listeners holding them, and their process-wide leases.
+type AllocatedPorts = ((u16, u16, u16), Vec<std::net::TcpListener>, Vec<super::ports::PortLease>);
+
 #[derive(Default)]
 struct State {
     chains: Vec<Chain>,
@@ -168,10 +171,8 @@ impl Cluster {
         Ok(())
     }
 
-    fn allocate_node_ports(
-        &self,
-        chain: &Chain,
-    ) -> std::io::Result<((u16, u16, u16), Vec<std::net::TcpListener>, Vec<super::ports::PortLease>)> {
+    /// The three NodePorts, their listeners and (ephemeral mode) their leases.
+    fn allocate_node_ports(&self, chain: &Chain) -> std::io::Result<AllocatedPorts> {
         let ip = self.config.node_ip.as_str();
         let chart = chain.chart_node_ports();
         if self.config.node_ports == NodePorts::Chart {
