@@ -124,21 +124,27 @@ impl AppState {
         }
     }
 
-    /// The endpoints the BFF itself uses to reach `chain_id` (`mode=auto`): fixed
-    /// configuration first, then the chain's Service from the cache.
-    pub fn chain_upstream(&self, chain_id: &str) -> crate::chain::endpoints::ChainEndpoints {
-        use crate::chain::endpoints::{self, ChainEndpoints, Mode};
+    /// A chain's endpoints in `mode` and where they came from: fixed configuration first, then
+    /// the chain's Service from the cache.
+    pub fn chain_endpoints(
+        &self,
+        chain_id: &str,
+        mode: crate::chain::endpoints::Mode,
+    ) -> (crate::chain::endpoints::ChainEndpoints, crate::chain::endpoints::Source) {
+        use crate::cache::views;
         let discovered = self.cache.namespace(&self.settings.namespace).and_then(|cache| {
             let services = cache.services.state();
-            let svc = crate::cache::views::chain_service(&services, chain_id)?;
-            let (external, internal) =
-                crate::cache::views::chain_endpoints(svc, self.node_host().0.as_deref());
-            let set =
-                |s: crate::cache::views::EndpointSet| ChainEndpoints { rpc: s.rpc, api: s.api, grpc: s.grpc };
-            Some((set(external), set(internal)))
+            let svc = views::chain_service(&services, chain_id)?;
+            let (external, internal) = views::chain_endpoints(svc, self.node_host().0.as_deref());
+            Some((external.into(), internal.into()))
         });
         let fixed = self.settings.chains.fixed_endpoints.iter().find(|f| f.chain_id == chain_id);
-        endpoints::resolve(discovered, fixed, Mode::Auto.effective(self.in_cluster)).0
+        crate::chain::endpoints::resolve(discovered, fixed, mode.effective(self.in_cluster))
+    }
+
+    /// The endpoints the BFF itself uses to reach `chain_id` (`mode=auto`).
+    pub fn chain_upstream(&self, chain_id: &str) -> crate::chain::endpoints::ChainEndpoints {
+        self.chain_endpoints(chain_id, crate::chain::endpoints::Mode::Auto).0
     }
 }
 

@@ -5,9 +5,9 @@
 
 use super::error::{ApiError, ErrorEnvelope};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::system::{namespace_cache, node_host};
+use super::system::namespace_cache;
 use crate::app::AppState;
-use crate::cache::views::{self, EndpointSet};
+use crate::cache::views;
 use crate::chain::endpoints::{self, ChainEndpoints, Mode};
 use crate::chain::{self, blocktime, rest, rpc, tx};
 use axum::extract::State;
@@ -41,11 +41,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 // ----- resolution -----------------------------------------------------------------------------
 
-fn from_views(set: EndpointSet) -> ChainEndpoints {
-    let EndpointSet { rpc, api, grpc } = set;
-    ChainEndpoints { rpc, api, grpc }
-}
-
 /// One chain as discovery and configuration see it.
 struct Resolved {
     endpoints: ChainEndpoints,
@@ -75,12 +70,7 @@ fn resolve(state: &AppState, chain_id: &str, mode: Mode) -> Result<Resolved, Api
     let cache = namespace_cache(state)?;
     let (pods, services) = (cache.pods.state(), cache.services.state());
     let service = views::chain_service(&services, chain_id);
-    let discovered = service.map(|svc| {
-        let (external, internal) = views::chain_endpoints(svc, node_host(state).0.as_deref());
-        (from_views(external), from_views(internal))
-    });
-    let fixed = state.settings.chains.fixed_endpoints.iter().find(|f| f.chain_id == chain_id);
-    let (endpoints, source) = endpoints::resolve(discovered, fixed, mode.effective(state.in_cluster));
+    let (endpoints, source) = state.chain_endpoints(chain_id, mode);
     let pod = views::chain_pods(&pods).into_iter().find(|p| {
         p.metadata.labels.as_ref().and_then(|l| l.get(views::INSTANCE_LABEL)).map(String::as_str)
             == Some(chain_id)

@@ -4,7 +4,7 @@
 //! mnemonic file and relayer key at once), and a balance read per chain.
 
 use super::error::ApiError;
-use super::system::{namespace_cache, node_host};
+use super::system::namespace_cache;
 use crate::app::AppState;
 use crate::cache::views;
 use axum::extract::State;
@@ -159,7 +159,7 @@ async fn preflight(State(state): State<AppState>) -> Result<Response, ApiError> 
         )
     });
 
-    let (host, source) = node_host(&state);
+    let (host, source) = state.node_host();
     let missing_ports: Vec<String> = chain_ids
         .iter()
         .filter(|id| {

@@ -43,6 +43,13 @@ pub struct ChainEndpoints {
     pub grpc: Option<String>,
 }
 
+impl From<crate::cache::views::EndpointSet> for ChainEndpoints {
+    fn from(set: crate::cache::views::EndpointSet) -> Self {
+        let crate::cache::views::EndpointSet { rpc, api, grpc } = set;
+        Self { rpc, api, grpc }
+    }
+}
+
 /// Where resolved endpoints came from (`meta.source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {

@@ -11,7 +11,7 @@ use super::gateway::{self, GWC, GatewayChannel, open_channel};
 use super::journal::Journal;
 use super::plan::{Act, Plan};
 use super::relayer_state::{self, RelayerState};
-use super::script::{Batch, quote};
+use super::script::{Batch, last_line, quote};
 use super::session::{ExecTrouble, Session, Topology};
 use crate::jobs::{StepFailure, StepOutcome};
 use serde_json::{Value, json};
@@ -215,10 +215,6 @@ async fn new_path_batch(
     Ok(())
 }
 
-fn last_line(text: &str) -> &str {
-    text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim()
-}
-
 /// What to try when links keep failing, from the last error.
 fn hint(last_error: &str) -> &'static str {
     let e = last_error.to_lowercase();
@@ -233,18 +229,6 @@ fn hint(last_error: &str) -> &'static str {
     } else {
         "check both chains' RPC from the relayer pod and rly's output in this job's log"
     }
-}
-
-/// Does the chain answer RPC? Advisory: the BFF may not reach what the relayer reaches.
-async fn rpc_answers(session: &Session, chain: &str) -> Option<Result<(), String>> {
-    let rpc = session.state.chain_upstream(chain).rpc?;
-    let timeout = session.state.settings.timeouts.chain_status_timeout;
-    Some(
-        crate::chain::rpc::status(&session.state.http, &rpc, timeout)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-    )
 }
 
 /// `rly transact link` until gwc shows an OPEN gateway channel to `id`; the channel and the
@@ -278,7 +262,8 @@ async fn link(
     for attempt in 1..=attempts {
         journal.progress(&format!("linking gwc<->{id}: attempt {attempt}/{attempts}"));
         for chain in [GWC, id] {
-            if let Some(Err(e)) = rpc_answers(session, chain).await {
+            // Advisory: the BFF may not reach what the relayer reaches.
+            if let Some(Err(e)) = session.node_status(chain).await {
                 journal.warn(&format!("{chain} RPC does not answer the BFF ({e}); linking anyway"));
             }
         }

@@ -8,7 +8,7 @@
 use super::journal::Journal;
 use super::plan::{Act, Plan};
 use super::relayer_state::{self, KEY, RelayerState, mnemonic_file};
-use super::script::{Batch, quote};
+use super::script::{Batch, last_line, quote};
 use super::session::Session;
 use crate::jobs::{StepFailure, StepOutcome};
 use serde_json::json;
@@ -152,7 +152,7 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
         let outcome = if ran.code == 0 { "ok".to_string() } else { format!("exit {}", ran.code) };
         journal.command(&p.action.command(), &outcome, &p.reason);
         if ran.code != 0 {
-            let said = ran.output.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+            let said = last_line(&ran.output);
             return Err(StepFailure::new("EXEC_FAILED", format!("{} failed: {said}", p.action.command()))
                 .with_details(json!({"command": p.action.command(), "exitCode": ran.code})));
         }

@@ -89,6 +89,11 @@ impl Batch {
     }
 }
 
+/// The last non-blank line of a command's output (what it said last, usually its error).
+pub fn last_line(text: &str) -> &str {
+    text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim()
+}
+
 /// True for names that are safe as they are in a script (chain ids from labels).
 pub fn is_plain(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))

@@ -180,6 +180,13 @@ impl Session {
         }
     }
 
+    /// A chain's `/status` as the BFF reaches it; `None` when no RPC endpoint is resolved.
+    pub async fn node_status(&self, chain: &str) -> Option<Result<crate::chain::rpc::NodeStatus, String>> {
+        let rpc = self.state.chain_upstream(chain).rpc?;
+        let timeout = self.state.settings.timeouts.chain_status_timeout;
+        Some(crate::chain::rpc::status(&self.state.http, &rpc, timeout).await.map_err(|e| e.to_string()))
+    }
+
     /// Runs a shell script in `pod` (`sh -c`).
     pub async fn script(
         &self,

@@ -59,10 +59,11 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
             if topo.targets.is_empty() { Vec::new() } else { gateway::channels(session, journal).await? };
         let not_open: Vec<&String> =
             topo.targets.iter().filter(|id| open_channel(&channels, id, dst_port(id)).is_none()).collect();
-        let statuses = futures::future::join_all(chains.iter().map(|c| status(session, c))).await;
+        let statuses = futures::future::join_all(chains.iter().map(|c| session.node_status(c))).await;
         for (chain, st) in chains.iter().zip(statuses) {
             if let Some(l) = live.get_mut(chain) {
-                l.observe(st);
+                let st = st.unwrap_or_else(|| Err("no rpc endpoint resolved".into()));
+                l.observe(st.map(|s| (s.latest_height, s.catching_up)));
             }
         }
         let not_live: Vec<(String, String)> =
@@ -97,16 +98,6 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
         }
         tokio::time::sleep(settings.reconcile_poll_interval).await;
     }
-}
-
-async fn status(session: &Session, chain: &str) -> Result<(u64, bool), String> {
-    let rpc =
-        session.state.chain_upstream(chain).rpc.ok_or_else(|| "no rpc endpoint resolved".to_string())?;
-    let timeout = session.state.settings.timeouts.chain_status_timeout;
-    crate::chain::rpc::status(&session.state.http, &rpc, timeout)
-        .await
-        .map(|s| (s.latest_height, s.catching_up))
-        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

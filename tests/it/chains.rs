@@ -58,10 +58,6 @@ fn signed_send(
     BASE64.encode(doc.sign(key).unwrap().to_bytes().unwrap())
 }
 
-async fn post(bff: &Bff, path: &str, body: &Value) -> (u16, Value) {
-    bff.post(path, body).await
-}
-
 /// `(accountNumber, sequence)` of local-admin through the BFF.
 async fn admin_account(bff: &Bff, address: &str) -> (u64, u64) {
     let (code, body) = bff.get(&format!("/api/v1/chains/{CHAIN}/accounts/{address}")).await;
@@ -239,11 +235,11 @@ async fn a_signed_send_simulates_decodes_broadcasts_and_is_found_once_in_a_block
     let (number, sequence) = admin_account(&bff, &admin).await;
     let tx = signed_send(&key, &to, 1234, number, sequence, "rust send");
 
-    let (code, sim) = post(&bff, "/api/v1/chains/gwc/simulate", &json!({"txBytes": tx})).await;
+    let (code, sim) = bff.post("/api/v1/chains/gwc/simulate", &json!({"txBytes": tx})).await;
     assert_eq!(code, 200, "{sim}");
     assert!(sim["data"]["gasUsed"].as_str().unwrap().parse::<u64>().unwrap() > 0, "{sim}");
 
-    let (code, decoded) = post(&bff, "/api/v1/chains/gwc/tx/decode", &json!({"txBytes": tx})).await;
+    let (code, decoded) = bff.post("/api/v1/chains/gwc/tx/decode", &json!({"txBytes": tx})).await;
     assert_eq!(code, 200, "{decoded}");
     let msg = &decoded["data"]["body"]["messages"][0];
     assert_eq!(msg["typeUrl"], "/cosmos.bank.v1beta1.MsgSend");
@@ -258,7 +254,7 @@ async fn a_signed_send_simulates_decodes_broadcasts_and_is_found_once_in_a_block
     assert!(!decoded.to_string().contains(&tx), "the txBytes are never echoed");
 
     let (code, sent) =
-        post(&bff, "/api/v1/chains/gwc/broadcast", &json!({"txBytes": tx, "broadcastMode": "sync"})).await;
+        bff.post("/api/v1/chains/gwc/broadcast", &json!({"txBytes": tx, "broadcastMode": "sync"})).await;
     assert_eq!(code, 200, "{sent}");
     assert_eq!(sent["data"]["code"], 0, "{sent}");
     let hash = sent["data"]["txhash"].as_str().unwrap().to_string();
@@ -296,7 +292,7 @@ async fn a_signed_send_simulates_decodes_broadcasts_and_is_found_once_in_a_block
     // async: the node takes the next sequence without waiting for CheckTx's verdict.
     let next = signed_send(&key, &to, 1, number, sequence + 1, "async");
     let (code, queued) =
-        post(&bff, "/api/v1/chains/gwc/broadcast", &json!({"txBytes": next, "broadcastMode": "async"})).await;
+        bff.post("/api/v1/chains/gwc/broadcast", &json!({"txBytes": next, "broadcastMode": "async"})).await;
     assert_eq!(code, 200, "{queued}");
     assert_eq!(
         (queued["data"]["broadcastMode"].as_str(), queued["data"]["code"].as_i64()),
@@ -322,7 +318,7 @@ async fn tx_build_output_signed_by_the_test_key_broadcasts_in_block_mode() {
         "fee": {"amount": [{"denom": "uatom", "amount": "200"}], "gasLimit": "200000"},
         "publicKey": BASE64.encode(key.public_key().to_bytes()),
     });
-    let (code, built) = post(&bff, "/api/v1/chains/gwc/tx/build", &request).await;
+    let (code, built) = bff.post("/api/v1/chains/gwc/tx/build", &request).await;
     assert_eq!(code, 200, "{built}");
     let data = &built["data"];
     assert_eq!((data["chainId"].as_str(), data["network"].as_str()), (Some("gwc"), Some("gwc")));
@@ -340,7 +336,7 @@ async fn tx_build_output_signed_by_the_test_key_broadcasts_in_block_mode() {
     let recipient_before = node.balance(&to, "uatom");
     let producer = produce_a_block_once_a_tx_waits(&env);
     let (code, sent) =
-        post(&bff, "/api/v1/chains/gwc/broadcast", &json!({"txBytes": tx, "broadcastMode": "block"})).await;
+        bff.post("/api/v1/chains/gwc/broadcast", &json!({"txBytes": tx, "broadcastMode": "block"})).await;
     let height = producer.await.unwrap();
     assert_eq!(code, 200, "{sent}");
     assert_eq!(sent["data"]["code"], 0, "{sent}");
@@ -350,7 +346,7 @@ async fn tx_build_output_signed_by_the_test_key_broadcasts_in_block_mode() {
 
     // The same bytes again fail CheckTx (sequence used): block mode answers at once with the code.
     let (code, again) =
-        post(&bff, "/api/v1/chains/gwc/broadcast", &json!({"txBytes": tx, "broadcastMode": "block"})).await;
+        bff.post("/api/v1/chains/gwc/broadcast", &json!({"txBytes": tx, "broadcastMode": "block"})).await;
     assert_eq!(code, 200, "{again}");
     assert_ne!(again["data"]["code"], 0, "{again}");
     assert_eq!(again["data"]["height"], "0");
@@ -360,7 +356,7 @@ async fn tx_build_output_signed_by_the_test_key_broadcasts_in_block_mode() {
     // Without a publicKey the chain's now-known key is used.
     let mut again = request.clone();
     again.as_object_mut().unwrap().remove("publicKey");
-    let (code, rebuilt) = post(&bff, "/api/v1/chains/gwc/tx/build", &again).await;
+    let (code, rebuilt) = bff.post("/api/v1/chains/gwc/tx/build", &again).await;
     assert_eq!((code, &rebuilt["data"]["sequence"]), (200, &json!("1")), "{rebuilt}");
 }
 
@@ -382,7 +378,7 @@ async fn broadcast_block_mode_times_out_with_504_when_no_block_comes() {
     let (number, sequence) = admin_account(&bff, &address_of(&key)).await;
     let tx = signed_send(&key, &recipient(CHAIN), 1, number, sequence, "never included");
     let (code, body) =
-        post(&bff, "/api/v1/chains/gwc/broadcast", &json!({"txBytes": tx, "broadcastMode": "block"})).await;
+        bff.post("/api/v1/chains/gwc/broadcast", &json!({"txBytes": tx, "broadcastMode": "block"})).await;
     assert_eq!((code, error_code(&body)), (504, "TIMEOUT"), "{body}");
     assert!(body["error"]["details"]["txhash"].is_string());
 }
@@ -438,13 +434,13 @@ async fn a_cosmjs_signed_send_goes_through_broadcast_and_is_found_and_decoded() 
 
     let producer = produce_a_block_once_a_tx_waits(&env);
     let (code, sent) =
-        post(&bff, "/api/v1/chains/gwc/broadcast", &json!({"txBytes": tx, "broadcastMode": "block"})).await;
+        bff.post("/api/v1/chains/gwc/broadcast", &json!({"txBytes": tx, "broadcastMode": "block"})).await;
     producer.await.unwrap();
     assert_eq!((code, &sent["data"]["code"]), (200, &json!(0)), "{sent}");
     let hash = sent["data"]["txhash"].as_str().unwrap();
     let (code, found) = bff.get(&format!("/api/v1/chains/gwc/tx/{hash}")).await;
     assert_eq!((code, &found["data"]["code"]), (200, &json!(0)), "{found}");
-    let (code, decoded) = post(&bff, "/api/v1/chains/gwc/tx/decode", &json!({"txBytes": tx})).await;
+    let (code, decoded) = bff.post("/api/v1/chains/gwc/tx/decode", &json!({"txBytes": tx})).await;
     assert_eq!(code, 200, "{decoded}");
     assert_eq!(
         decoded["data"]["body"]["messages"][0]["value"],
@@ -572,23 +568,23 @@ async fn bad_input_and_upstream_failures_have_their_codes() {
     for route in ["simulate", "broadcast", "tx/decode"] {
         for bytes in [secret, "aGVsbG8gd29ybGQ="] {
             let (code, body) =
-                post(&bff, &format!("/api/v1/chains/gwc/{route}"), &json!({"txBytes": bytes})).await;
+                bff.post(&format!("/api/v1/chains/gwc/{route}"), &json!({"txBytes": bytes})).await;
             assert_eq!((code, error_code(&body)), (422, "INVALID_TX_BYTES"), "{route}: {body}");
             assert!(!body.to_string().contains(bytes), "txBytes echoed: {body}");
         }
     }
-    let (code, body) =
-        post(&bff, "/api/v1/chains/gwc/broadcast", &json!({"txBytes": "AA==", "broadcastMode": "commit"}))
-            .await;
+    let (code, body) = bff
+        .post("/api/v1/chains/gwc/broadcast", &json!({"txBytes": "AA==", "broadcastMode": "commit"}))
+        .await;
     assert_eq!((code, error_code(&body)), (422, "VALIDATION_ERROR"), "{body}");
-    let (code, body) = post(&bff, "/api/v1/chains/gwc/simulate", &json!({})).await;
+    let (code, body) = bff.post("/api/v1/chains/gwc/simulate", &json!({})).await;
     assert_eq!((code, error_code(&body)), (400, "BAD_REQUEST"));
 
     // The chain rejects an overspend: 502 with its code and log.
     let key = admin_key(CHAIN);
     let (number, sequence) = admin_account(&bff, &admin).await;
     let overspend = signed_send(&key, &recipient(CHAIN), 10_000_000_000_000, number, sequence, "too much");
-    let (code, body) = post(&bff, "/api/v1/chains/gwc/simulate", &json!({"txBytes": overspend})).await;
+    let (code, body) = bff.post("/api/v1/chains/gwc/simulate", &json!({"txBytes": overspend})).await;
     assert_eq!((code, error_code(&body)), (502, "UPSTREAM_ERROR"), "{body}");
     assert!(body["error"]["details"]["upstreamCode"].is_i64(), "{body}");
     assert!(body["error"]["details"]["upstreamLog"].as_str().unwrap().contains("insufficient"), "{body}");
@@ -634,12 +630,12 @@ async fn a_node_that_accepts_but_never_answers_is_a_504_timeout() {
         let (code, body) = bff.get(path).await;
         assert_eq!((code, error_code(&body)), (504, "TIMEOUT"), "{path}: {body}");
     }
-    let (code, body) = post(
-        &bff,
-        "/api/v1/chains/hung/simulate",
-        &json!({"txBytes": signed_send(&admin_key(CHAIN), &recipient(CHAIN), 1, 0, 0, "")}),
-    )
-    .await;
+    let (code, body) = bff
+        .post(
+            "/api/v1/chains/hung/simulate",
+            &json!({"txBytes": signed_send(&admin_key(CHAIN), &recipient(CHAIN), 1, 0, 0, "")}),
+        )
+        .await;
     assert_eq!((code, error_code(&body)), (504, "TIMEOUT"), "{body}");
     holder.abort();
 }
@@ -659,7 +655,7 @@ async fn tx_bytes_never_reach_the_logs_or_the_error_bodies() {
     let mut bodies = String::new();
     for tx in [&good, &overspend, &garbage] {
         for route in ["simulate", "broadcast", "tx/decode"] {
-            let (_, body) = post(&bff, &format!("/api/v1/chains/gwc/{route}"), &json!({"txBytes": tx})).await;
+            let (_, body) = bff.post(&format!("/api/v1/chains/gwc/{route}"), &json!({"txBytes": tx})).await;
             bodies.push_str(&body.to_string());
         }
     }

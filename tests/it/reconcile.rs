@@ -71,15 +71,7 @@ impl Harness {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let resp = self
-            .bff
-            .http
-            .post(format!("{}/api/v1/system{path}", self.bff.url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+        self.bff.post(&format!("/api/v1/system{path}"), &body).await
     }
 
     /// Posts a job and waits for it to end by following its log stream; the finished job.
@@ -449,14 +441,8 @@ async fn a_relayer_pod_recreated_mid_link_fails_the_job_with_relayer_not_found_a
     assert!(job["error"]["message"].as_str().unwrap().contains("run the job again"), "{job:#}");
 
     control.set_block_interval("gwc", Some(Duration::from_millis(40)));
-    h.env.wait_all_pods_ready().await;
-    let new = h.env.relayer();
-    assert_ne!(new, old);
-    h.bff
-        .until("/api/v1/system/status", "the new relayer in the cache", |_, b| {
-            b["data"]["relayer"]["pod"] == new.as_str() && b["data"]["relayer"]["running"] == true
-        })
-        .await;
+    h.wait_relayer_in_cache().await;
+    assert_ne!(h.env.relayer(), old);
     assert_succeeded(&h.run("/start", json!({})).await);
     h.assert_end_state();
     assert_succeeded(&h.run("/start", json!({})).await);

@@ -36,13 +36,9 @@ async fn bff_with(env: &TestEnv, adjust: impl FnOnce(&mut bff::config::Settings)
     bff
 }
 
-async fn post(bff: &Bff, path: &str, body: &Value) -> (u16, Value) {
-    bff.post(path, body).await
-}
-
 /// Submits a utils job (202) and returns its id.
 async fn start_job(bff: &Bff, path: &str, body: &Value) -> String {
-    let (code, answer) = post(bff, path, body).await;
+    let (code, answer) = bff.post(path, body).await;
     assert_eq!(code, 202, "{answer}");
     answer["jobId"].as_str().expect("jobId").to_string()
 }
@@ -329,7 +325,7 @@ async fn each_limit_answers_429_with_its_name_and_value_and_bad_input_is_422() {
         ),
     ];
     for (path, body, name, value) in cases {
-        let (code, answer) = post(&bff, path, &body).await;
+        let (code, answer) = bff.post(path, &body).await;
         assert_eq!((code, error_of(&answer).0), (429, "LIMIT_EXCEEDED"), "{path} {answer}");
         assert_eq!(error_of(&answer).1["limit"], name, "{answer}");
         assert_eq!(error_of(&answer).1["value"], value, "{answer}");
@@ -341,9 +337,9 @@ async fn each_limit_answers_429_with_its_name_and_value_and_bad_input_is_422() {
         &json!({"chainId": CHAIN, "txhash": hash, "timeoutSeconds": 10}),
     )
     .await;
-    let (code, answer) = post(&bff, "/api/v1/utils/snapshot/resource", &json!({})).await;
+    let (code, answer) = bff.post("/api/v1/utils/snapshot/resource", &json!({})).await;
     assert_eq!((code, error_of(&answer).1["limit"].as_str()), (429, Some("maxRunningJobs")), "{answer}");
-    let (code, _) = post(&bff, &format!("/api/v1/utils/jobs/{waiting}/cancel"), &json!({})).await;
+    let (code, _) = bff.post(&format!("/api/v1/utils/jobs/{waiting}/cancel"), &json!({})).await;
     assert_eq!(code, 200);
 
     env.testbed().control.produce_blocks(CHAIN, 3);
@@ -387,10 +383,10 @@ async fn each_limit_answers_429_with_its_name_and_value_and_bad_input_is_422() {
         (json!({"txhash": hash}), "/api/v1/utils/observe/tx-confirmation", 400, "BAD_REQUEST"),
     ];
     for (body, path, status, code) in bad {
-        let (got, answer) = post(&bff, path, &body).await;
+        let (got, answer) = bff.post(path, &body).await;
         assert_eq!((got, error_of(&answer).0), (status, code), "{path} {body}: {answer}");
     }
-    let (_, answer) = post(&bff, "/api/v1/utils/load/broadcast-batch", &bad_batch()).await;
+    let (_, answer) = bff.post("/api/v1/utils/load/broadcast-batch", &bad_batch()).await;
     assert_eq!(error_of(&answer).1["index"], 0, "the offending tx is named: {answer}");
 }
 
@@ -415,7 +411,7 @@ async fn cancel_stops_a_running_batch_and_no_further_tx_is_sent() {
     tokio::time::timeout(WAIT, chain.wait_for_mempool(|m| m.accepted_total >= 5))
         .await
         .expect("sending started");
-    let (code, answer) = post(&bff, &format!("/api/v1/utils/jobs/{id}/cancel"), &json!({})).await;
+    let (code, answer) = bff.post(&format!("/api/v1/utils/jobs/{id}/cancel"), &json!({})).await;
     assert_eq!((code, answer["status"].as_str()), (200, Some("canceled")), "{answer}");
     let job = finished(&bff, &id).await;
     assert_eq!(job["status"], "canceled");
