@@ -8,21 +8,22 @@
 //!   pods/exec ◀──act── reconcile steps ◀── jobs (runner, logs, cancel)
 //!   chain RPC/REST ◀── chain clients
 //! ```
-//! `testbed` is the embedded simulated cluster used by `demo`, `bench` and the tests; product
-//! modules never import it and reach it only through a kubeconfig and HTTP.
+//! The embedded simulated cluster is its own crate (`testbed/`, package `cryptomeria-testbed`),
+//! used by `demo`, `bench` and the tests behind the default `testbed` feature; the product
+//! reaches it only through a kubeconfig and HTTP.
 
 pub mod api;
 pub mod app;
+#[cfg(feature = "testbed")]
 pub mod bench;
 pub mod cache;
 pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod ctl;
+pub mod experiments;
 pub mod jobs;
 pub mod k8s;
 pub mod metrics;
 pub mod reconcile;
 pub mod telemetry;
-pub mod testbed;
-pub mod utils;

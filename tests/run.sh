@@ -43,4 +43,4 @@ if [ ! -d tests/cosmjs/node_modules ]; then
   npm ci --prefix tests/cosmjs --no-audit --no-fund
 fi
 
-cargo test --locked "$@"
+cargo test --locked --workspace "$@"

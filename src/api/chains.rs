@@ -143,7 +143,7 @@ const INCLUDE_PARTS: [&str; 4] = ["endpoints", "ports", "meta", "network"];
 
 /// The chains and where to reach them.
 #[utoipa::path(get, operation_id = "chains_list_chains", path = "/", tag = "chains", params(ListQuery), responses(
-    (status = 200, description = "OK", body = super::Ok<ChainList>),
+    (status = 200, description = "OK", body = super::Success<ChainList>),
     (status = 422, description = "invalid mode or include, in the error envelope", body = ErrorEnvelope),
     (status = 500, description = "the cache is not available, in the error envelope", body = ErrorEnvelope),
 ))]
@@ -240,7 +240,7 @@ pub struct ChainInfo {
 #[utoipa::path(get, operation_id = "chains_info", path = "/{chainId}/info", tag = "chains",
     params(("chainId" = String, Path, description = "chain id (instance label)")),
     responses(
-        (status = 200, description = "OK", body = super::Ok<ChainInfo>),
+        (status = 200, description = "OK", body = super::Success<ChainInfo>),
         (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
         (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
         (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
@@ -293,7 +293,7 @@ pub struct ChainStatus {
 #[utoipa::path(get, operation_id = "chains_status", path = "/{chainId}/status", tag = "chains",
     params(("chainId" = String, Path, description = "chain id (instance label)")),
     responses(
-        (status = 200, description = "OK", body = super::Ok<ChainStatus>),
+        (status = 200, description = "OK", body = super::Success<ChainStatus>),
         (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
         (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
         (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
@@ -334,7 +334,7 @@ pub struct AccountView {
 #[utoipa::path(get, operation_id = "chains_account", path = "/{chainId}/accounts/{address}", tag = "chains",
     params(("chainId" = String, Path, description = "chain id"), ("address" = String, Path, description = "bech32 address")),
     responses(
-        (status = 200, description = "OK", body = super::Ok<AccountView>),
+        (status = 200, description = "OK", body = super::Success<AccountView>),
         (status = 404, description = "CHAIN_NOT_FOUND, or NOT_FOUND when the chain has no such account", body = ErrorEnvelope),
         (status = 422, description = "INVALID_ADDRESS: not a bech32 address with a valid checksum", body = ErrorEnvelope),
         (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
@@ -387,7 +387,7 @@ pub struct BalancesView {
 #[utoipa::path(get, operation_id = "chains_balances", path = "/{chainId}/balances/{address}", tag = "chains",
     params(("chainId" = String, Path, description = "chain id"), ("address" = String, Path, description = "bech32 address"), DenomQuery),
     responses(
-        (status = 200, description = "OK", body = super::Ok<BalancesView>),
+        (status = 200, description = "OK", body = super::Success<BalancesView>),
         (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
         (status = 422, description = "INVALID_ADDRESS: not a bech32 address with a valid checksum", body = ErrorEnvelope),
         (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
@@ -428,7 +428,7 @@ pub struct MempoolView {
 #[utoipa::path(get, operation_id = "chains_mempool", path = "/{chainId}/mempool", tag = "chains",
     params(("chainId" = String, Path, description = "chain id")),
     responses(
-        (status = 200, description = "OK", body = super::Ok<MempoolView>),
+        (status = 200, description = "OK", body = super::Success<MempoolView>),
         (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
         (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
         (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
@@ -489,7 +489,7 @@ async fn block_summary(
 #[utoipa::path(get, operation_id = "chains_latest_block", path = "/{chainId}/blocks/latest", tag = "chains",
     params(("chainId" = String, Path, description = "chain id")),
     responses(
-        (status = 200, description = "OK", body = super::Ok<BlockSummary>),
+        (status = 200, description = "OK", body = super::Success<BlockSummary>),
         (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
         (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
         (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
@@ -514,7 +514,7 @@ fn parse_height(text: &str) -> Result<u64, chain::Error> {
 #[utoipa::path(get, operation_id = "chains_block", path = "/{chainId}/blocks/{height}", tag = "chains",
     params(("chainId" = String, Path, description = "chain id"), ("height" = String, Path, description = "block height (positive integer)")),
     responses(
-        (status = 200, description = "OK", body = super::Ok<BlockSummary>),
+        (status = 200, description = "OK", body = super::Success<BlockSummary>),
         (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
         (status = 422, description = "INVALID_HEIGHT: not a positive integer, beyond the tip, or pruned", body = ErrorEnvelope),
         (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
@@ -567,7 +567,7 @@ pub struct BlockTxs {
 #[utoipa::path(get, operation_id = "chains_block_txs", path = "/{chainId}/blocks/{height}/txs", tag = "chains",
     params(("chainId" = String, Path, description = "chain id"), ("height" = String, Path, description = "block height"), TxsQuery),
     responses(
-        (status = 200, description = "OK", body = super::Ok<BlockTxs>),
+        (status = 200, description = "OK", body = super::Success<BlockTxs>),
         (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
         (status = 422, description = "INVALID_HEIGHT, or VALIDATION_ERROR for format/limit", body = ErrorEnvelope),
         (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
@@ -653,7 +653,7 @@ pub(super) fn tx_hash(text: &str) -> Option<String> {
 #[utoipa::path(get, operation_id = "chains_tx_by_hash", path = "/{chainId}/tx/{hash}", tag = "chains",
     params(("chainId" = String, Path, description = "chain id"), ("hash" = String, Path, description = "tx hash, 64 hex digits")),
     responses(
-        (status = 200, description = "OK", body = super::Ok<TxResult>),
+        (status = 200, description = "OK", body = super::Success<TxResult>),
         (status = 404, description = "CHAIN_NOT_FOUND, or TX_NOT_FOUND with the reason in details", body = ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: the hash is not 64 hex digits", body = ErrorEnvelope),
         (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
@@ -709,7 +709,7 @@ pub struct SimulateResult {
 #[utoipa::path(post, operation_id = "chains_simulate", path = "/{chainId}/simulate", tag = "chains", request_body = TxBytesRequest,
     params(("chainId" = String, Path, description = "chain id")),
     responses(
-        (status = 200, description = "OK", body = super::Ok<SimulateResult>),
+        (status = 200, description = "OK", body = super::Success<SimulateResult>),
         (status = 400, description = "BAD_REQUEST: unparsable body or missing txBytes", body = ErrorEnvelope),
         (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
         (status = 422, description = "INVALID_TX_BYTES: not base64 or not a tx", body = ErrorEnvelope),
@@ -768,7 +768,7 @@ pub struct BroadcastResult {
 #[utoipa::path(post, operation_id = "chains_broadcast", path = "/{chainId}/broadcast", tag = "chains", request_body = BroadcastRequest,
     params(("chainId" = String, Path, description = "chain id")),
     responses(
-        (status = 200, description = "OK (a non-zero code is the chain's verdict on the tx)", body = super::Ok<BroadcastResult>),
+        (status = 200, description = "OK (a non-zero code is the chain's verdict on the tx)", body = super::Success<BroadcastResult>),
         (status = 400, description = "BAD_REQUEST: unparsable body or missing txBytes", body = ErrorEnvelope),
         (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
         (status = 422, description = "INVALID_TX_BYTES, or VALIDATION_ERROR for broadcastMode", body = ErrorEnvelope),
@@ -840,7 +840,7 @@ pub struct DecodedTx {
 #[utoipa::path(post, operation_id = "chains_decode", path = "/{chainId}/tx/decode", tag = "chains", request_body = TxBytesRequest,
     params(("chainId" = String, Path, description = "chain id")),
     responses(
-        (status = 200, description = "OK", body = super::Ok<DecodedTx>),
+        (status = 200, description = "OK", body = super::Success<DecodedTx>),
         (status = 400, description = "BAD_REQUEST: unparsable body or missing txBytes", body = ErrorEnvelope),
         (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
         (status = 422, description = "INVALID_TX_BYTES: not base64 or not a tx", body = ErrorEnvelope),
@@ -937,7 +937,7 @@ fn gas_limit(value: Option<&Value>) -> Result<u64, chain::Error> {
 #[utoipa::path(post, operation_id = "chains_build", path = "/{chainId}/tx/build", tag = "chains", request_body = BuildRequest,
     params(("chainId" = String, Path, description = "chain id")),
     responses(
-        (status = 200, description = "OK", body = super::Ok<BuildResult>),
+        (status = 200, description = "OK", body = super::Success<BuildResult>),
         (status = 400, description = "BAD_REQUEST: unparsable body or missing field", body = ErrorEnvelope),
         (status = 404, description = "CHAIN_NOT_FOUND, or NOT_FOUND when the signer has no account yet", body = ErrorEnvelope),
         (status = 422, description = "INVALID_ADDRESS, or VALIDATION_ERROR (messages, fee, publicKey)", body = ErrorEnvelope),
@@ -1044,7 +1044,7 @@ pub struct BlocktimeView {
 #[utoipa::path(get, operation_id = "chains_blocktime", path = "/{chainId}/blocktime", tag = "chains",
     params(("chainId" = String, Path, description = "chain id"), BlocktimeQuery),
     responses(
-        (status = 200, description = "OK", body = super::Ok<BlocktimeView>),
+        (status = 200, description = "OK", body = super::Success<BlocktimeView>),
         (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR: window outside 2..2000, bad percentiles, or too few blocks", body = ErrorEnvelope),
         (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),

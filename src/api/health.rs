@@ -22,14 +22,14 @@ pub struct Health {
 }
 
 /// The process is alive.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "OK", body = super::Ok<Health>)))]
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "OK", body = super::Success<Health>)))]
 async fn healthz() -> Response {
     super::ok(Health { status: "alive".into() })
 }
 
 /// Ready to serve reads from the cache.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
-    (status = 200, description = "OK", body = super::Ok<Health>),
+    (status = 200, description = "OK", body = super::Success<Health>),
     (status = 503, description = "caches not synced, or the API server unreachable past the grace; `details.reasons` says which", body = super::error::ErrorEnvelope),
 ))]
 async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {

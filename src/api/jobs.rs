@@ -206,7 +206,7 @@ use crate::api::extract::ApiPath;
 
             /// Jobs of this scope, newest first.
             #[utoipa::path(get, path = "/jobs", operation_id = concat!(stringify!($module), "_list_jobs"), tag = $tag, params(ListQuery), responses(
-                (status = 200, description = "OK", body = crate::api::Ok<JobList>),
+                (status = 200, description = "OK", body = crate::api::Success<JobList>),
                 (status = 422, description = "invalid parameter, in the error envelope", body = crate::api::error::ErrorEnvelope),
             ))]
             async fn list_jobs(State(s): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Response, ApiError> {
@@ -215,7 +215,7 @@ use crate::api::extract::ApiPath;
 
             /// One job: status, progress, steps (a skipped step says why), result, error.
             #[utoipa::path(get, path = "/jobs/{id}", operation_id = concat!(stringify!($module), "_get_job"), tag = $tag, params(("id" = String, Path, description = "job id")), responses(
-                (status = 200, description = "OK", body = crate::api::Ok<Job>),
+                (status = 200, description = "OK", body = crate::api::Success<Job>),
                 (status = 404, description = "JOB_NOT_FOUND", body = crate::api::error::ErrorEnvelope),
             ))]
             async fn get_job(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {

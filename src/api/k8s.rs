@@ -44,7 +44,7 @@ pub struct PodFilter {
 
 /// The namespace's pods, filtered by component, instance and phase.
 #[utoipa::path(get, path = "/k8s/pods", tag = "k8s", params(PodFilter), responses(
-    (status = 200, description = "OK", body = super::Ok<Items<PodSummary>>),
+    (status = 200, description = "OK", body = super::Success<Items<PodSummary>>),
     (status = 422, description = "invalid parameter, in the error envelope (details.field names it)", body = super::error::ErrorEnvelope),
 ))]
 async fn pods(State(state): State<AppState>, ApiQuery(f): ApiQuery<PodFilter>) -> Result<Response, ApiError> {
@@ -73,14 +73,14 @@ fn sorted<T>(mut items: Vec<T>, key: impl Fn(&T) -> &str) -> Vec<T> {
 }
 
 /// The namespace's services with ports, NodePorts and selectors.
-#[utoipa::path(get, path = "/k8s/services", tag = "k8s", responses((status = 200, description = "OK", body = super::Ok<Items<ServiceSummary>>)))]
+#[utoipa::path(get, path = "/k8s/services", tag = "k8s", responses((status = 200, description = "OK", body = super::Success<Items<ServiceSummary>>)))]
 async fn services(State(state): State<AppState>) -> Result<Response, ApiError> {
     let items = namespace_cache(&state)?.services.state().iter().map(|s| views::service_summary(s)).collect();
     Ok(super::ok(Items { items: sorted(items, |s: &ServiceSummary| &s.name) }))
 }
 
 /// The namespace's endpoints: ready and not-ready addresses per Service.
-#[utoipa::path(get, path = "/k8s/endpoints", tag = "k8s", responses((status = 200, description = "OK", body = super::Ok<Items<EndpointsSummary>>)))]
+#[utoipa::path(get, path = "/k8s/endpoints", tag = "k8s", responses((status = 200, description = "OK", body = super::Success<Items<EndpointsSummary>>)))]
 async fn endpoints(State(state): State<AppState>) -> Result<Response, ApiError> {
     let items =
         namespace_cache(&state)?.endpoints.state().iter().map(|e| views::endpoints_summary(e)).collect();
@@ -88,7 +88,7 @@ async fn endpoints(State(state): State<AppState>) -> Result<Response, ApiError> 
 }
 
 /// The namespace's configmaps: names and keys, never values.
-#[utoipa::path(get, path = "/k8s/configmaps", tag = "k8s", responses((status = 200, description = "OK", body = super::Ok<Items<ConfigMapSummary>>)))]
+#[utoipa::path(get, path = "/k8s/configmaps", tag = "k8s", responses((status = 200, description = "OK", body = super::Success<Items<ConfigMapSummary>>)))]
 async fn configmaps(State(state): State<AppState>) -> Result<Response, ApiError> {
     let items =
         namespace_cache(&state)?.configmaps.state().iter().map(|c| views::configmap_summary(c)).collect();

@@ -4,6 +4,7 @@
 
 mod chains;
 pub mod error;
+mod experiments;
 pub mod extract;
 mod health;
 pub mod jobs;
@@ -13,7 +14,6 @@ mod openapi;
 mod preflight;
 mod reconcile;
 pub mod system;
-mod utils;
 
 use crate::app::AppState;
 use axum::Json;
@@ -25,14 +25,14 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// The success envelope of reads: `{"ok": true, "data": …}`.
 #[derive(Serialize, ToSchema)]
-pub struct Ok<T> {
+pub struct Success<T> {
     /// Always true.
     pub ok: bool,
     pub data: T,
 }
 
 pub fn ok<T: Serialize>(data: T) -> Response {
-    Json(Ok { ok: true, data }).into_response()
+    Json(Success { ok: true, data }).into_response()
 }
 
 /// The application: health endpoints, `/api/v1`, its OpenAPI document and docs page.
@@ -49,7 +49,7 @@ pub fn router(state: AppState) -> axum::Router {
                 .merge(jobs::system::router()),
         )
         .nest("/api/v1/chains", chains::router())
-        .nest("/api/v1/utils", utils::router().merge(jobs::utils::router()))
+        .nest("/api/v1/utils", experiments::router().merge(jobs::utils::router()))
         .split_for_parts();
     router
         .merge(openapi::docs(doc))

@@ -54,7 +54,7 @@ pub struct Preflight {
 }
 
 /// Checks every precondition of `/system/start`.
-#[utoipa::path(get, path = "/preflight", tag = "system", responses((status = 200, description = "OK", body = super::Ok<Preflight>)))]
+#[utoipa::path(get, path = "/preflight", tag = "system", responses((status = 200, description = "OK", body = super::Success<Preflight>)))]
 async fn preflight(State(state): State<AppState>) -> Result<Response, ApiError> {
     let ns = state.settings.namespace.clone();
     let cache = namespace_cache(&state)?;

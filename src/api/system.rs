@@ -83,7 +83,7 @@ pub struct SystemStatus {
 
 /// Health summary: pods, services, relayer pod, chain heights.
 #[utoipa::path(get, path = "/status", tag = "system", responses(
-    (status = 200, description = "OK", body = super::Ok<SystemStatus>),
+    (status = 200, description = "OK", body = super::Success<SystemStatus>),
     (status = 500, description = "internal error, in the error envelope", body = super::error::ErrorEnvelope),
 ))]
 async fn status(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -208,7 +208,7 @@ pub struct PortsView {
 }
 
 /// Connection endpoints per chain: NodePort URLs outside the cluster, Service DNS inside.
-#[utoipa::path(get, path = "/ports", tag = "system", responses((status = 200, description = "OK", body = super::Ok<PortsView>)))]
+#[utoipa::path(get, path = "/ports", tag = "system", responses((status = 200, description = "OK", body = super::Success<PortsView>)))]
 async fn ports(State(state): State<AppState>) -> Result<Response, ApiError> {
     Ok(super::ok(ports_view(&state)?))
 }
@@ -256,7 +256,7 @@ pub struct Topology {
 }
 
 /// Chain pod ↔ Service ↔ ports ↔ Endpoints, per chain.
-#[utoipa::path(get, path = "/topology", tag = "system", responses((status = 200, description = "OK", body = super::Ok<Topology>)))]
+#[utoipa::path(get, path = "/topology", tag = "system", responses((status = 200, description = "OK", body = super::Success<Topology>)))]
 async fn topology(State(state): State<AppState>) -> Result<Response, ApiError> {
     let cache = namespace_cache(&state)?;
     let (pods, services, endpoints) = (cache.pods.state(), cache.services.state(), cache.endpoints.state());

@@ -7,12 +7,12 @@ use super::harness::{Bff, Samples};
 use super::table::Row;
 use super::txs::{self, Signer};
 use super::{Reps, Section};
-use crate::testbed::Testbed;
 use anyhow::{Context as _, ensure};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use testbed::Testbed;
 
 /// Signers = lanes = concurrency.
 const CONCURRENCY: usize = 8;

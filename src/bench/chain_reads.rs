@@ -8,13 +8,13 @@ use super::harness::{self, Bff};
 use super::table::Row;
 use super::txs;
 use super::{Reps, Section};
-use crate::testbed::Testbed;
-use crate::testbed::chain::tx_codec::{hash_hex, tx_hash};
 use anyhow::{Context as _, ensure};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+use testbed::Testbed;
+use testbed::chain::tx_codec::{hash_hex, tx_hash};
 
 pub const CHAIN: &str = "gwc";
 const WINDOW: u64 = 2000;

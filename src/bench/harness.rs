@@ -4,12 +4,12 @@
 
 use crate::app::AppState;
 use crate::config::Settings;
-use crate::testbed::{Testbed, TestbedBuilder};
 use anyhow::{Context as _, bail};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use testbed::{Testbed, TestbedBuilder};
 
 /// Upper bound of any wait in the bench; hitting it aborts the run with the reason.
 pub const WAIT: Duration = Duration::from_secs(120);

@@ -6,13 +6,13 @@ use super::Section;
 use super::harness::{self, Bff};
 use super::table::Row;
 use crate::jobs::{JobSpec, Scope, Step, StepCtx, StepFailure, StepOutcome};
-use crate::testbed::Testbed;
 use anyhow::{Context as _, ensure};
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
+use testbed::Testbed;
 
 const PODS: usize = 1000;
 const JOBS: usize = 1000;

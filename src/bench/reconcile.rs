@@ -7,11 +7,11 @@ use super::harness::{self, Bff, Samples};
 use super::table::Row;
 use super::{Reps, Section};
 use crate::reconcile::gateway::{open_channel, parse_rly_channels, parse_storage};
-use crate::testbed::Testbed;
 use anyhow::{Context as _, bail, ensure};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use testbed::Testbed;
 
 /// Data chains of the measured system (gwc + mdsc + 4 fdsc = 6 chains, 5 links).
 const FDSC: usize = 4;
@@ -28,7 +28,7 @@ const NS: &str = "cryptomeria";
 const RLY_HOME: &str = "/home/relayer/.relayer";
 const GWC_HOME: &str = "/home/gwc/.gwc";
 
-fn builder() -> crate::testbed::TestbedBuilder {
+fn builder() -> testbed::TestbedBuilder {
     Testbed::builder().fdsc(FDSC).block_interval(Some(BLOCK_INTERVAL))
 }
 

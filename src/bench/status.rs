@@ -8,7 +8,6 @@ use super::table::Row;
 use super::{Reps, Section};
 use crate::api::error::ApiError;
 use crate::app::AppState;
-use crate::testbed::Testbed;
 use anyhow::ensure;
 use axum::extract::State;
 use axum::response::Response;
@@ -16,6 +15,7 @@ use k8s_openapi::api::core::v1::{Pod, Service};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testbed::Testbed;
 
 /// Pods in the namespace: the chart's (gwc, mdsc, 2 fdsc, relayer) plus plain ones.
 const PODS: usize = 200;

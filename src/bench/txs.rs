@@ -1,12 +1,12 @@
 //! Pre-signed MsgSends for the load figures, signed in Rust with the testbed's own tx code
 //! (SIGN_MODE_DIRECT over secp256k1, as CosmJS does in the tests), on both cores.
 
-use crate::testbed::chain::ChainNode;
-use crate::testbed::chain::coins::Coin;
-use crate::testbed::chain::keys::TestKey;
-use crate::testbed::chain::msgs::msg_send;
-use crate::testbed::chain::tx_codec::UnsignedTx;
 use anyhow::{Context as _, ensure};
+use testbed::chain::ChainNode;
+use testbed::chain::coins::Coin;
+use testbed::chain::keys::TestKey;
+use testbed::chain::msgs::msg_send;
+use testbed::chain::tx_codec::UnsignedTx;
 
 /// A funded signer and the next sequence it signs with.
 pub struct Signer {

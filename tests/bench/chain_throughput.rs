@@ -7,14 +7,14 @@
 //! BENCH_BLOCK_INTERVAL_MS).
 
 use base64::Engine as _;
-use bff::testbed::Testbed;
-use bff::testbed::chain::coins::Coin;
-use bff::testbed::chain::keys::TestKey;
-use bff::testbed::chain::msgs::msg_send;
-use bff::testbed::chain::tx_codec::{UnsignedTx, hash_hex, tx_hash};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use testbed::Testbed;
+use testbed::chain::coins::Coin;
+use testbed::chain::keys::TestKey;
+use testbed::chain::msgs::msg_send;
+use testbed::chain::tx_codec::{UnsignedTx, hash_hex, tx_hash};
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)

@@ -7,18 +7,18 @@
 use crate::common::{Bff, TestEnv, WAIT};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use bff::testbed::Testbed;
 use cosmrs::crypto::secp256k1::SigningKey;
 use cosmrs::tx::{Body, Fee, Msg as _, SignDoc, SignerInfo};
 use serde_json::{Value, json};
 use std::time::Duration;
+use testbed::Testbed;
 
 const CHAIN: &str = "gwc";
 /// What local-admin holds at genesis (testbed genesis).
 const ADMIN_GENESIS_UATOM: &str = "1000000000000";
 
 fn admin_key(chain_id: &str) -> SigningKey {
-    let words = bff::testbed::mnemonics::test_mnemonic(chain_id, "local-admin");
+    let words = testbed::mnemonics::test_mnemonic(chain_id, "local-admin");
     let seed = bip39::Mnemonic::parse(&words).expect("valid mnemonic").to_seed("");
     SigningKey::derive_from_path(seed, &"m/44'/118'/0'/0/0".parse().expect("path")).expect("derives")
 }
@@ -29,7 +29,7 @@ fn address_of(key: &SigningKey) -> String {
 
 /// A second address to send to: the relayer key of the same chain.
 fn recipient(chain_id: &str) -> String {
-    let words = bff::testbed::mnemonics::test_mnemonic(chain_id, "relayer");
+    let words = testbed::mnemonics::test_mnemonic(chain_id, "relayer");
     let seed = bip39::Mnemonic::parse(&words).expect("valid mnemonic").to_seed("");
     let key =
         SigningKey::derive_from_path(seed, &"m/44'/118'/0'/0/0".parse().expect("path")).expect("derives");
@@ -420,7 +420,7 @@ async fn a_cosmjs_signed_send_goes_through_broadcast_and_is_found_and_decoded() 
     let out = tokio::process::Command::new("node")
         .arg(script.path())
         .current_dir(&cosmjs)
-        .env("ADMIN_MNEMONIC", bff::testbed::mnemonics::test_mnemonic(CHAIN, "local-admin"))
+        .env("ADMIN_MNEMONIC", testbed::mnemonics::test_mnemonic(CHAIN, "local-admin"))
         .env("RECIPIENT", &to)
         .env("AMOUNT", "4321")
         .env("ACCOUNT_NUMBER", number.to_string())

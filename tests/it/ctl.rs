@@ -209,7 +209,7 @@ async fn api_errors_and_an_unreachable_bff_print_clearly_and_exit_non_zero() {
 async fn ctl_start_and_connect_drive_the_real_reconcile_jobs() {
     crate::testbed_only!("uses fast reconcile settings against the embedded testbed");
     let env = TestEnv::ready_with(
-        bff::testbed::Testbed::builder().fdsc(1).block_interval(Some(std::time::Duration::from_millis(40))),
+        testbed::Testbed::builder().fdsc(1).block_interval(Some(std::time::Duration::from_millis(40))),
     )
     .await;
     let (bff, _) = Bff::start_with(

@@ -5,10 +5,10 @@
 //! be exercised or named below with its reason. Extend `FULL_RUN` as the BFF learns more.
 
 use crate::common::{Bff, TestEnv};
-use bff::testbed::control::ApiRequest;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
 use serde_json::Value;
 use std::collections::BTreeSet;
+use testbed::control::ApiRequest;
 
 const SERVICE_ACCOUNT: &str = "cryptomeria-bff";
 const RBAC: &str = include_str!("../../deploy/rbac.yaml");

@@ -404,7 +404,7 @@ async fn logs_are_capped_and_finished_jobs_are_retained_up_to_the_cap() {
 
 #[tokio::test]
 async fn mnemonics_and_tx_bytes_never_reach_job_logs_or_views() {
-    let mnemonic = bff::testbed::mnemonics::test_mnemonic("gwc", "relayer");
+    let mnemonic = testbed::mnemonics::test_mnemonic("gwc", "relayer");
     let output = format!("restored key with {mnemonic}");
     let h = Harness::new(
         Scope::Utils,

@@ -4,10 +4,10 @@
 //! relayer recreation behave as documented, and no mnemonic leaks.
 
 use crate::common::{Bff, TestEnv, WAIT};
-use bff::testbed::Testbed;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
+use testbed::Testbed;
 
 /// A testbed with fast blocks and a BFF whose reconcile waits are short (tests never sleep
 /// on the scripts' 10 s).
@@ -531,7 +531,7 @@ async fn no_mnemonic_word_sequence_reaches_job_logs_responses_or_the_service_log
     for id in h.env.testbed().control.chain_ids() {
         for role in ["relayer", "local-admin"] {
             let words: Vec<String> =
-                bff::testbed::mnemonics::test_mnemonic(&id, role).split(' ').map(str::to_string).collect();
+                testbed::mnemonics::test_mnemonic(&id, role).split(' ').map(str::to_string).collect();
             for w in words.windows(3) {
                 assert!(!seen.contains(&w.join(" ")), "mnemonic words of {id}/{role} leaked");
             }

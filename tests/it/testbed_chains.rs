@@ -8,15 +8,15 @@ mod cosmjs;
 
 use crate::common::{WAIT, init_crypto};
 use base64::Engine as _;
-use bff::testbed::Testbed;
-use bff::testbed::chain::ChainNode;
-use bff::testbed::chain::coins::Coin;
-use bff::testbed::chain::keys::TestKey;
-use bff::testbed::chain::msgs::msg_send;
-use bff::testbed::chain::tx_codec::UnsignedTx;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 use std::time::Duration;
+use testbed::Testbed;
+use testbed::chain::ChainNode;
+use testbed::chain::coins::Coin;
+use testbed::chain::keys::TestKey;
+use testbed::chain::msgs::msg_send;
+use testbed::chain::tx_codec::UnsignedTx;
 
 /// A testbed whose chains make blocks only when told, and an HTTP client.
 pub struct ChainEnv {

@@ -2,7 +2,7 @@
 //! the BFF's jobs and the original scripts run them (SPEC §6).
 
 use crate::common::TestEnv;
-use bff::testbed::chain::keys::TestKey;
+use testbed::chain::keys::TestKey;
 
 const NS: &str = "cryptomeria";
 const CONFIG: &str = "/home/relayer/.relayer/config/config.yaml";
@@ -126,7 +126,7 @@ async fn rly_config_chains_and_keys_follow_the_real_cli() {
         first(&err),
         "Error: chain with name \"nochain\" not found in config. consider running `rly chains add nochain`"
     );
-    let mnemonic = bff::testbed::mnemonics::test_mnemonic("gwc", "relayer");
+    let mnemonic = testbed::mnemonics::test_mnemonic("gwc", "relayer");
     let (code, out, err) = rly(&env, &["keys", "restore", "gwc", "relayer", &mnemonic]).await;
     assert_eq!((code, out.as_str(), first(&err)), (1, "", "Error: a key with name relayer already exists"));
     let (code, out, err) = rly(&env, &["keys", "restore", "gwc", "other", "not a mnemonic"]).await;
@@ -253,7 +253,7 @@ async fn rly_transact_link_needs_restored_and_funded_keys() {
     assert_eq!((code, out.as_str(), first(&err)), (1, "", "Error: key relayer not found on src chain gwc"));
     // Keys restored from mnemonics nobody funded: the fee tx fails, nothing is opened.
     for id in ["gwc", "mdsc"] {
-        let words = bff::testbed::mnemonics::test_mnemonic(id, "unfunded");
+        let words = testbed::mnemonics::test_mnemonic(id, "unfunded");
         let (code, _, err) = rly(&env, &["keys", "restore", id, "relayer", &words]).await;
         assert_eq!(code, 0, "{err}");
     }

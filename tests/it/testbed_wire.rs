@@ -3,11 +3,11 @@
 //! and metav1.Status errors.
 
 use crate::common::{TestEnv, WAIT};
-use bff::testbed::Testbed;
 use futures::{SinkExt as _, StreamExt as _};
 use kube::api::{AttachParams, LogParams};
 use serde_json::Value;
 use std::time::Duration;
+use testbed::Testbed;
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest as _};
 
 const PODS: &str = "/api/v1/namespaces/cryptomeria/pods";

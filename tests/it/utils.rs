@@ -7,11 +7,11 @@
 use crate::common::{Bff, TestEnv, WAIT};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use bff::testbed::Testbed;
-use bff::testbed::chain::ChainNode;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
+use testbed::Testbed;
+use testbed::chain::ChainNode;
 
 const CHAIN: &str = "gwc";
 /// The testbed counter of REST broadcasts.
@@ -86,7 +86,7 @@ async fn presign(env: &TestEnv, count: usize) -> Presigned {
     let account = node.account(&admin).expect("local-admin exists");
     let run = tokio::process::Command::new("node")
         .arg(program.join("presign.mjs"))
-        .env("MNEMONIC", bff::testbed::mnemonics::test_mnemonic(CHAIN, "local-admin"))
+        .env("MNEMONIC", testbed::mnemonics::test_mnemonic(CHAIN, "local-admin"))
         .env("CHAIN_ID", CHAIN)
         .env("ACCOUNT_NUMBER", account.number.to_string())
         .env("SEQUENCE", account.sequence.to_string())

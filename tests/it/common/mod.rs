@@ -7,13 +7,13 @@
 
 pub mod secrets;
 
-use bff::testbed::Testbed;
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 use kube::runtime::{WatchStreamExt as _, watcher};
 use std::path::PathBuf;
 use std::time::Duration;
+use testbed::Testbed;
 
 /// Upper bound for any wait in a test; a wait that hits it fails the test.
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -66,7 +66,7 @@ impl TestEnv {
 
     /// A testbed built by `builder`; in real-cluster mode the cluster as it is (a test that
     /// depends on the builder's knobs must be `testbed_only!`).
-    pub async fn ready_with(builder: bff::testbed::TestbedBuilder) -> Self {
+    pub async fn ready_with(builder: testbed::TestbedBuilder) -> Self {
         init_crypto();
         let kubectl_home = tempfile::tempdir().expect("tempdir");
         let env = match real_cluster() {

@@ -28,7 +28,7 @@ fn scanner() -> &'static Scanner {
         let mut triples = HashSet::new();
         for chain in &chains {
             for role in ["relayer", "local-admin"] {
-                let m = bff::testbed::mnemonics::test_mnemonic(chain, role);
+                let m = testbed::mnemonics::test_mnemonic(chain, role);
                 let words: Vec<&str> = m.split(' ').collect();
                 for w in words.windows(3) {
                     triples.insert((w[0].to_string(), w[1].to_string(), w[2].to_string()));
@@ -211,7 +211,7 @@ pub fn with_token(kubeconfig: &std::path::Path, dir: &std::path::Path) -> std::p
 #[test]
 fn the_scan_finds_mnemonic_word_runs_and_whole_registered_secrets_only() {
     let words: Vec<String> =
-        bff::testbed::mnemonics::test_mnemonic("fdsc-3", "relayer").split(' ').map(String::from).collect();
+        testbed::mnemonics::test_mnemonic("fdsc-3", "relayer").split(' ').map(String::from).collect();
     let leak = format!("restoring with {} {} {} failed", words[4], words[5], words[6]);
     assert_eq!(findings("log", &leak).len(), 1, "three consecutive words are found");
     assert!(findings("log", &format!("{} {}", words[4], words[5])).is_empty(), "two are not");

@@ -6,13 +6,13 @@
 
 use super::{ChainEnv, b64};
 use base64::Engine as _;
-use bff::testbed::chain::ChainNode;
-use bff::testbed::chain::gateway::StorageInfo;
-use bff::testbed::chain::ibc::{ChannelState, IbcChannel};
-use bff::testbed::chain::keys::TestKey;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use testbed::chain::ChainNode;
+use testbed::chain::gateway::StorageInfo;
+use testbed::chain::ibc::{ChannelState, IbcChannel};
+use testbed::chain::keys::TestKey;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 

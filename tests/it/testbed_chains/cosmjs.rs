@@ -5,10 +5,10 @@
 use super::{ChainEnv, sha256_hex};
 use crate::common::WAIT;
 use base64::Engine as _;
-use bff::testbed::chain::ChainNode;
-use bff::testbed::chain::keys::TestKey;
 use serde_json::{Value, json};
 use std::path::PathBuf;
+use testbed::chain::ChainNode;
+use testbed::chain::keys::TestKey;
 
 /// Commits a block whenever a tx waits, so CosmJS's polling finds its tx without a timer.
 async fn make_blocks_on_demand(node: ChainNode) {

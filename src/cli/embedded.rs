@@ -1,0 +1,97 @@
+//! The subcommands that run the embedded simulated cluster: `testbed` alone, and `demo`
+//! (testbed + API in one process). Built only with the `testbed` feature.
+
+use super::{serve_until_signal, shutdown_signal};
+use crate::app::AppState;
+use crate::config::Settings;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use testbed::{NodePorts, Testbed};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct TestbedOptions {
+    /// Number of data chains fdsc-0..N-1.
+    #[arg(long, default_value_t = 2)]
+    pub fdsc: usize,
+    /// How long a new pod stays Pending before it runs and turns Ready.
+    #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub ready_delay: Duration,
+    /// Time between blocks on every chain (CometBFT's default timeout_commit is 1s), or
+    /// `manual` for blocks only on demand through the testbed's control handle.
+    #[arg(long, default_value = "1s", value_parser = parse_block_interval)]
+    pub block_interval: BlockInterval,
+}
+
+/// A chain block interval; `None` = manual block production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockInterval(pub Option<Duration>);
+
+fn parse_block_interval(text: &str) -> Result<BlockInterval, String> {
+    match text {
+        "manual" => Ok(BlockInterval(None)),
+        _ => match humantime::parse_duration(text) {
+            Ok(d) if !d.is_zero() => Ok(BlockInterval(Some(d))),
+            Ok(_) => Err("a block interval must be positive (or `manual`)".into()),
+            Err(e) => Err(e.to_string()),
+        },
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TestbedArgs {
+    #[command(flatten)]
+    pub options: TestbedOptions,
+    /// Where to write the kubeconfig.
+    #[arg(long, default_value = "testbed.kubeconfig")]
+    pub kubeconfig: PathBuf,
+    /// Address of the simulated API server (port 0 = any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub api_listen: SocketAddr,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub options: TestbedOptions,
+    /// Address the API listens on.
+    #[arg(long, env = "BFF_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}
+
+fn builder(options: &TestbedOptions) -> testbed::TestbedBuilder {
+    Testbed::builder()
+        .fdsc(options.fdsc)
+        .ready_delay(options.ready_delay)
+        .block_interval(options.block_interval.0)
+}
+
+pub(super) async fn testbed(args: TestbedArgs) -> anyhow::Result<()> {
+    let testbed = builder(&args.options)
+        .node_ports(NodePorts::Chart)
+        .api_bind(args.api_listen)
+        .kubeconfig(&args.kubeconfig)
+        .start()
+        .await?;
+    let path = std::path::absolute(&testbed.kubeconfig)?;
+    println!("testbed ready kubeconfig={}", path.display());
+    for line in testbed.chain_summary() {
+        println!("  chain {line}");
+    }
+    shutdown_signal().await;
+    Ok(())
+}
+
+pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let testbed = builder(&args.options).node_ports(NodePorts::Chart).start().await?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let addr = listener.local_addr()?;
+    // The BFF half knows the testbed only by the kubeconfig it wrote, as it would a cluster.
+    let state = AppState::connect(Settings::for_kubeconfig(testbed.kubeconfig.clone(), addr)).await?;
+    println!("demo ready api=http://{addr}");
+    println!("  kubeconfig={}", testbed.kubeconfig.display());
+    for line in testbed.chain_summary() {
+        println!("  chain {line}");
+    }
+    serve_until_signal(listener, state, shutdown_signal()).await
+}

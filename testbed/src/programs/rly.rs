@@ -1,0 +1,525 @@
+//! `rly` (cosmos/relayer v2.6) in the relayer pod: the config, chain, key, path, channel
+//! query and link subcommands (paths and links in `rly_link`),
+//! with the real command's output formats and error texts (`shared/reference/chain-shapes.md`
+//! §3). Config and keys live under the relayer home on the pod's persistent volume. Errors
+//! go to stderr as cobra prints them (`Error: <msg>`), exit 1. No mnemonic is ever written
+//! to stdout, stderr or a log.
+
+use super::rly_config::{ChainCfg, RlyConfig};
+use crate::chain::Chains;
+use crate::chain::keys::TestKey;
+use crate::cluster::RELAYER_HOME;
+use crate::pod::{Fs, ProcCtx, Program};
+use futures::FutureExt as _;
+use futures::future::BoxFuture;
+use std::collections::BTreeMap;
+
+/// Flags that take no value (cobra bool flags of the subcommands implemented here).
+const BOOL_FLAGS: &[&str] = &["--json", "-j", "--debug", "-d", "--yes", "-y", "--override", "--yaml", "-y"];
+
+/// Go's nil-config dereference when `config.yaml` is missing (reference §3, "derived"): exit 2.
+const NIL_CONFIG_PANIC: &str = "panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation]\n";
+
+/// The simulated `rly`. Holds the chain registry so balances are real.
+#[derive(Clone)]
+pub struct Rly {
+    chains: Chains,
+    faults: std::sync::Arc<super::rly_link::LinkFaults>,
+}
+
+impl Rly {
+    pub fn new(chains: Chains, faults: std::sync::Arc<super::rly_link::LinkFaults>) -> Self {
+        Self { chains, faults }
+    }
+}
+
+impl Program for Rly {
+    fn run(&self, mut ctx: ProcCtx) -> BoxFuture<'static, i32> {
+        let me = self.clone();
+        async move {
+            let args = Args::parse(ctx.argv.get(1..).unwrap_or_default());
+            if args.pos.first().map(String::as_str) == Some("start") {
+                return me.start(&mut ctx, &args).await;
+            }
+            let outcome = if args.pos.iter().take(2).map(String::as_str).eq(["transact", "link"]) {
+                me.transact_link(Self::home(&ctx, &args), &args).await
+            } else {
+                me.dispatch(&ctx, &args)
+            };
+            if !outcome.stdout.is_empty() {
+                ctx.out(&outcome.stdout).await;
+            }
+            if !outcome.stderr.is_empty() {
+                ctx.err(&outcome.stderr).await;
+            }
+            outcome.code
+        }
+        .boxed()
+    }
+}
+
+/// What a subcommand produced.
+#[derive(Debug, Default, PartialEq)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    fn ok(stdout: impl Into<String>) -> Self {
+        Outcome { code: 0, stdout: stdout.into(), stderr: String::new() }
+    }
+
+    fn error(msg: impl std::fmt::Display) -> Self {
+        Outcome { code: 1, stdout: String::new(), stderr: format!("Error: {msg}\n") }
+    }
+}
+
+/// argv split into positionals and `--flag value` / `--flag=value` pairs.
+#[derive(Debug, Default, PartialEq)]
+pub struct Args {
+    pub pos: Vec<String>,
+    pub flags: BTreeMap<String, String>,
+}
+
+impl Args {
+    pub fn parse(argv: &[String]) -> Args {
+        let mut a = Args::default();
+        let mut it = argv.iter();
+        while let Some(arg) = it.next() {
+            if arg.starts_with('-') && arg.len() > 1 {
+                if let Some((k, v)) = arg.split_once('=') {
+                    a.flags.insert(k.to_string(), v.to_string());
+                } else if BOOL_FLAGS.contains(&arg.as_str()) {
+                    a.flags.insert(arg.clone(), "true".into());
+                } else {
+                    a.flags.insert(arg.clone(), it.next().cloned().unwrap_or_default());
+                }
+            } else {
+                a.pos.push(arg.clone());
+            }
+        }
+        a
+    }
+
+    fn flag(&self, names: &[&str]) -> Option<&str> {
+        names.iter().find_map(|n| self.flags.get(*n)).map(String::as_str)
+    }
+
+    fn has(&self, names: &[&str]) -> bool {
+        self.flag(names).is_some_and(|v| v != "false")
+    }
+
+    fn pos(&self, i: usize) -> Option<&str> {
+        self.pos.get(i).map(String::as_str)
+    }
+}
+
+impl Rly {
+    fn home(ctx: &ProcCtx, args: &Args) -> Home {
+        let home = args.flag(&["--home"]).map(|h| ctx.path(h)).unwrap_or_else(|| RELAYER_HOME.to_string());
+        Home { fs: ctx.pod.fs().clone(), home }
+    }
+
+    /// `rly start [path...] --log-format json`: zap JSON lines on stderr (`cmd/root.go
+    /// newRootLogger`), one "Chain is in sync" per configured chain, then runs until
+    /// signalled (`pkill -x rly`).
+    async fn start(&self, ctx: &mut ProcCtx, args: &Args) -> i32 {
+        let Some(cfg) = Self::home(ctx, args).load() else {
+            ctx.err(NIL_CONFIG_PANIC).await;
+            return 2;
+        };
+        let json = args.flag(&["--log-format"]) == Some("json");
+        let mut lines = String::new();
+        for (name, ch) in &cfg.chains {
+            let ts = humantime::format_rfc3339_micros(std::time::SystemTime::now());
+            let in_sync = self.chains.get(&ch.chain_id).is_some();
+            let (lvl, msg) = if in_sync {
+                ("info", "Chain is in sync")
+            } else {
+                ("warn", "Failed to query latest height")
+            };
+            if json {
+                let v = serde_json::json!({"lvl": lvl, "ts": ts.to_string(), "msg": msg, "chain_name": name, "chain_id": ch.chain_id});
+                lines.push_str(&format!("{v}\n"));
+            } else {
+                lines.push_str(&format!(
+                    "{ts}\t{lvl}\t{msg}\t{{\"chain_name\": \"{name}\", \"chain_id\": \"{}\"}}\n",
+                    ch.chain_id
+                ));
+            }
+        }
+        ctx.err(lines).await;
+        ctx.cancel.cancelled().await;
+        0
+    }
+
+    /// `rly transact link <path> --src-port P --dst-port Q --version V`.
+    async fn transact_link(&self, state: Home, args: &Args) -> Outcome {
+        let Some(mut cfg) = state.load() else {
+            return Outcome { code: 2, stdout: String::new(), stderr: NIL_CONFIG_PANIC.into() };
+        };
+        let Some(name) = args.pos(2) else {
+            return Outcome::error("accepts 1 arg(s), received 0");
+        };
+        let Some(path) = cfg.paths.iter().find(|(n, _)| n == name).map(|(_, p)| p.clone()) else {
+            return Outcome::error(format!("path with name {name} does not exist"));
+        };
+        let mut ends = Vec::new();
+        for (side, end) in [("src", &path.src), ("dst", &path.dst)] {
+            let Some((_, ch)) = cfg.chain_by_id(&end.chain_id) else {
+                return Outcome::error(format!("chain with ID {} is not configured", end.chain_id));
+            };
+            let Some(key) = state.signing_key(ch, &ch.key) else {
+                return Outcome::error(format!("key {} not found on {side} chain {}", ch.key, ch.chain_id));
+            };
+            ends.push((ch.clone(), key));
+        }
+        let (Some((dst, dst_key)), Some((src, src_key))) = (ends.pop(), ends.pop()) else {
+            return Outcome::error("path has no ends");
+        };
+        let link = super::rly_link::LinkEnds {
+            src: (&src, src_key),
+            dst: (&dst, dst_key),
+            src_port: args.flag(&["--src-port"]).unwrap_or("transfer"),
+            dst_port: args.flag(&["--dst-port"]).unwrap_or("transfer"),
+            version: args.flag(&["--version"]).unwrap_or("ics20-1"),
+        };
+        match super::rly_link::link(&self.chains, &self.faults, link).await {
+            Ok((src_end, dst_end, log)) => {
+                if let Some((_, p)) = cfg.paths.iter_mut().find(|(n, _)| n == name) {
+                    p.src = src_end;
+                    p.dst = dst_end;
+                }
+                if let Err(e) = state.save(&cfg) {
+                    return Outcome::error(e);
+                }
+                Outcome { code: 0, stdout: String::new(), stderr: log }
+            }
+            Err(e) => Outcome::error(e),
+        }
+    }
+
+    fn dispatch(&self, ctx: &ProcCtx, args: &Args) -> Outcome {
+        let state = Self::home(ctx, args);
+        let cmd: Vec<&str> = args.pos.iter().take(2).map(String::as_str).collect();
+        match cmd.as_slice() {
+            ["config", "init"] => state.config_init(args.flag(&["--memo"]).unwrap_or("")),
+            ["config", "show"] => state.with_config(|c| {
+                if args.has(&["--json", "-j"]) {
+                    // The same tree as the YAML, marshalled as JSON (`cmd/config.go configShowCmd`).
+                    Outcome::ok(format!("{}\n", super::yaml::parse(&c.render())))
+                } else {
+                    Outcome::ok(c.render())
+                }
+            }),
+            ["chains", "list"] => {
+                state.with_config(|c| self.chains_list(&state, c, args.has(&["--json", "-j"])))
+            }
+            ["chains", "add"] => state.chains_add(ctx, args),
+            ["chains", "delete" | "d"] => state.update_config(|c| match args.pos(2) {
+                Some(name) if c.chain(name).is_some() => {
+                    c.chains.retain(|(n, _)| n != name);
+                    Ok(())
+                }
+                Some(name) => Err(format!("chain {name} not found in config")),
+                None => Err("accepts 1 arg(s), received 0".into()),
+            }),
+            ["keys", "show"] => state.keys_show(args.pos(2), args.pos(3)),
+            ["keys", "restore"] => state.keys_restore(args.pos(2), args.pos(3), args.pos(4)),
+            ["keys", "list"] => state.keys_list(args.pos(2)),
+            ["keys", "delete" | "d"] => state.keys_delete(args.pos(2), args.pos(3)),
+            ["paths", "new"] => state.update_config(|c| match (args.pos(2), args.pos(3), args.pos(4)) {
+                (Some(src), Some(dst), Some(name)) => super::rly_link::paths_new(c, src, dst, name),
+                _ => Err(format!("accepts 3 arg(s), received {}", args.pos.len().saturating_sub(2))),
+            }),
+            ["paths", "show"] => state.with_config(|c| {
+                let name = args.pos(2).unwrap_or_default();
+                match super::rly_link::paths_show(c, name, args.has(&["--json", "-j"])) {
+                    Ok(out) => Outcome::ok(out),
+                    Err(e) => Outcome::error(e),
+                }
+            }),
+            ["paths", "list"] => state.with_config(|c| Outcome::ok(super::rly_link::paths_list(c))),
+            ["q" | "query", "channels"] => state.with_config(|c| {
+                let ch = match state.chain_named(c, args.pos(2)) {
+                    Ok(ch) => ch,
+                    Err(o) => return o,
+                };
+                match super::rly_link::q_channels(&self.chains, &ch.chain_id) {
+                    Some(out) => Outcome { code: 0, stdout: out, stderr: "\nPagination next key: \n".into() },
+                    None => Outcome::error(format!(
+                        "post failed: Post \"{}\": dial tcp: connection refused",
+                        ch.rpc_addr
+                    )),
+                }
+            }),
+            ["version"] | ["version", _] => Outcome::ok("version: 2.6.0\n"),
+            [] => Outcome::ok(
+                "rly has:\n   1. Configuration management for Chains and Paths\n   2. Key management\n",
+            ),
+            [other, ..] => Outcome::error(format!("unknown command \"{other}\" for \"rly\"")),
+        }
+    }
+
+    fn chains_list(&self, home: &Home, c: &RlyConfig, json: bool) -> Outcome {
+        if json {
+            let m: serde_json::Map<String, serde_json::Value> =
+                c.chains.iter().map(|(n, ch)| (n.clone(), chain_json(ch))).collect();
+            return Outcome::ok(format!("{}\n", serde_json::Value::Object(m)));
+        }
+        if c.chains.is_empty() {
+            return Outcome {
+                code: 0,
+                stdout: String::new(),
+                stderr: "warning: no chains found (do you need to run 'rly chains add'?)\n".into(),
+            };
+        }
+        let mark = |b: bool| if b { "✔" } else { "✘" };
+        let mut out = String::new();
+        for (i, (_, ch)) in c.chains.iter().enumerate() {
+            let addr = home.key_address(ch, &ch.key);
+            let bal = addr.as_ref().is_some_and(|a| {
+                self.chains.get(&ch.chain_id).is_some_and(|n| n.balance(a, ch.fee_denom()) > 0)
+            });
+            let path =
+                c.paths.iter().any(|(_, p)| p.src.chain_id == ch.chain_id || p.dst.chain_id == ch.chain_id);
+            out.push_str(&format!(
+                "{:2}: {:<20} -> type(cosmos) key({}) bal({}) path({})\n",
+                i + 1,
+                ch.chain_id,
+                mark(addr.is_some()),
+                mark(bal),
+                mark(path)
+            ));
+        }
+        Outcome::ok(out)
+    }
+}
+
+fn chain_json(c: &ChainCfg) -> serde_json::Value {
+    serde_json::json!({"type": "cosmos", "value": {
+        "key-directory": c.key_directory, "key": c.key, "chain-id": c.chain_id, "rpc-addr": c.rpc_addr,
+        "account-prefix": c.account_prefix, "keyring-backend": c.keyring_backend,
+        "gas-adjustment": c.gas_adjustment, "gas-prices": c.gas_prices, "debug": c.debug,
+        "timeout": c.timeout, "output-format": c.output_format, "sign-mode": c.sign_mode}})
+}
+
+/// The relayer home (`<home>/config/config.yaml`, `<home>/keys/<chain-id>/keyring-test/`).
+struct Home {
+    fs: Fs,
+    home: String,
+}
+
+impl Home {
+    fn config_path(&self) -> String {
+        format!("{}/config/config.yaml", self.home)
+    }
+
+    fn load(&self) -> Option<RlyConfig> {
+        let bytes = self.fs.read_file(&self.config_path())?;
+        Some(RlyConfig::parse(&String::from_utf8_lossy(&bytes)))
+    }
+
+    fn save(&self, c: &RlyConfig) -> Result<(), String> {
+        self.fs.try_write_file(&self.config_path(), c.render()).map_err(|e| e.to_string())
+    }
+
+    fn with_config(&self, f: impl FnOnce(&RlyConfig) -> Outcome) -> Outcome {
+        match self.load() {
+            Some(c) => f(&c),
+            None => Outcome { code: 2, stdout: String::new(), stderr: NIL_CONFIG_PANIC.into() },
+        }
+    }
+
+    /// Loads, changes and saves the config; `f`'s error becomes rly's error.
+    fn update_config(&self, f: impl FnOnce(&mut RlyConfig) -> Result<(), String>) -> Outcome {
+        let Some(mut cfg) = self.load() else {
+            return Outcome { code: 2, stdout: String::new(), stderr: NIL_CONFIG_PANIC.into() };
+        };
+        match f(&mut cfg).and_then(|()| self.save(&cfg)) {
+            Ok(()) => Outcome::ok(""),
+            Err(e) => Outcome::error(e),
+        }
+    }
+
+    fn config_init(&self, memo: &str) -> Outcome {
+        let path = self.config_path();
+        if self.fs.exists(&path) {
+            return Outcome::error(format!("config already exists: {path}"));
+        }
+        match self.save(&RlyConfig { memo: memo.to_string(), ..Default::default() }) {
+            Ok(()) => Outcome::ok(""),
+            Err(e) => Outcome::error(e),
+        }
+    }
+
+    fn chains_add(&self, ctx: &ProcCtx, args: &Args) -> Outcome {
+        let Some(mut cfg) = self.load() else {
+            return Outcome { code: 2, stdout: String::new(), stderr: NIL_CONFIG_PANIC.into() };
+        };
+        let Some(file) = args.flag(&["--file", "-f"]) else {
+            // `rly chains add <name>` fetches from the chain registry: no network in the pod.
+            return Outcome::error("chain registry is unreachable; use --file");
+        };
+        let path = ctx.path(file);
+        let Some(bytes) = self.fs.read_file(&path) else {
+            return Outcome::error(format!("open {file}: no such file or directory"));
+        };
+        let chain = match ChainCfg::from_chain_file(&bytes, &self.home) {
+            Ok(c) => c,
+            Err(e) => return Outcome::error(e),
+        };
+        let base = file.rsplit('/').next().unwrap_or(file);
+        let name = args.pos(2).unwrap_or_else(|| base.split('.').next().unwrap_or(base)).to_string();
+        if cfg.chain_by_id(&chain.chain_id).is_some() {
+            return Outcome::error(format!("chain with ID {} already exists in config", chain.chain_id));
+        }
+        cfg.put_chain(&name, chain);
+        match self.save(&cfg) {
+            Ok(()) => Outcome::ok(""),
+            Err(e) => Outcome::error(e),
+        }
+    }
+
+    fn key_path(&self, chain: &ChainCfg, key: &str) -> String {
+        let dir = if chain.key_directory.is_empty() {
+            format!("{}/keys/{}", self.home, chain.chain_id)
+        } else {
+            chain.key_directory.clone()
+        };
+        format!("{dir}/keyring-{}/{key}.info", chain.keyring_backend)
+    }
+
+    /// The stored key record (`{"name","address","mnemonic"}`), if present.
+    fn key_record(&self, chain: &ChainCfg, key: &str) -> Option<serde_json::Value> {
+        let bytes = self.fs.read_file(&self.key_path(chain, key))?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    fn key_address(&self, chain: &ChainCfg, key: &str) -> Option<String> {
+        self.key_record(chain, key)?["address"].as_str().map(str::to_string)
+    }
+
+    /// The signing key of a restored key (for `transact`).
+    fn signing_key(&self, chain: &ChainCfg, key: &str) -> Option<TestKey> {
+        TestKey::from_mnemonic(self.key_record(chain, key)?["mnemonic"].as_str()?).ok()
+    }
+
+    fn chain_named<'a>(&self, cfg: &'a RlyConfig, name: Option<&str>) -> Result<&'a ChainCfg, Outcome> {
+        let name = name.ok_or_else(|| Outcome::error("accepts between 1 and 2 arg(s), received 0"))?;
+        cfg.chain(name).ok_or_else(|| {
+            Outcome::error(format!(
+                "chain with name \"{name}\" not found in config. consider running `rly chains add {name}`"
+            ))
+        })
+    }
+
+    fn keys_show(&self, chain: Option<&str>, key: Option<&str>) -> Outcome {
+        self.with_config(|cfg| {
+            let ch = match self.chain_named(cfg, chain) {
+                Ok(c) => c,
+                Err(o) => return o,
+            };
+            let key = key.unwrap_or(&ch.key);
+            match self.key_address(ch, key) {
+                Some(addr) => Outcome::ok(format!("{addr}\n")),
+                None => Outcome::error(format!("a key with name {key} doesn't exist")),
+            }
+        })
+    }
+
+    fn keys_restore(&self, chain: Option<&str>, key: Option<&str>, mnemonic: Option<&str>) -> Outcome {
+        self.with_config(|cfg| {
+            let ch = match self.chain_named(cfg, chain) {
+                Ok(c) => c,
+                Err(o) => return o,
+            };
+            let (Some(key), Some(mnemonic)) = (key, mnemonic) else {
+                return Outcome::error(format!(
+                    "accepts 3 arg(s), received {}",
+                    1 + usize::from(key.is_some()) + usize::from(mnemonic.is_some())
+                ));
+            };
+            if self.key_record(ch, key).is_some() {
+                return Outcome::error(format!("a key with name {key} already exists"));
+            }
+            // The error never echoes the words (bip39's message may quote one of them).
+            let Ok(k) = TestKey::from_mnemonic(mnemonic.trim()) else {
+                return Outcome::error("invalid mnemonic");
+            };
+            let record = serde_json::json!({"name": key, "address": k.address, "mnemonic": mnemonic.trim()});
+            match self.fs.try_write_file(&self.key_path(ch, key), record.to_string()) {
+                Ok(()) => Outcome::ok(format!("{}\n", k.address)),
+                Err(e) => Outcome::error(e),
+            }
+        })
+    }
+
+    /// `rly keys delete <chain> <key> -y`: removes the key record, prints the deleted key.
+    fn keys_delete(&self, chain: Option<&str>, key: Option<&str>) -> Outcome {
+        self.with_config(|cfg| {
+            let ch = match self.chain_named(cfg, chain) {
+                Ok(c) => c,
+                Err(o) => return o,
+            };
+            let key = key.unwrap_or(&ch.key);
+            if self.key_record(ch, key).is_none() {
+                return Outcome::error(format!("key {key} does not exist for chain {}", ch.chain_id));
+            }
+            match self.fs.remove(&self.key_path(ch, key)) {
+                Ok(()) => Outcome::ok(format!("key {key} deleted\n")),
+                Err(e) => Outcome::error(e),
+            }
+        })
+    }
+
+    fn keys_list(&self, chain: Option<&str>) -> Outcome {
+        self.with_config(|cfg| {
+            let ch = match self.chain_named(cfg, chain) {
+                Ok(c) => c,
+                Err(o) => return o,
+            };
+            let dir = self.key_path(ch, "x");
+            let dir = dir.rsplit_once('/').map_or(dir.as_str(), |(d, _)| d);
+            let mut out = String::new();
+            for name in self.fs.list_dir(dir).unwrap_or_default() {
+                if let Some(key) = name.strip_suffix(".info")
+                    && let Some(addr) = self.key_address(ch, key)
+                {
+                    out.push_str(&format!("key({key}) -> {addr}\n"));
+                }
+            }
+            if out.is_empty() {
+                let name = chain.unwrap_or_default();
+                return Outcome {
+                    code: 0,
+                    stdout: String::new(),
+                    stderr: format!("warning: no keys found for chain {name} (do you need to run 'rly keys add {name}'?)\n"),
+                };
+            }
+            Outcome::ok(out)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn args_split_flags_and_positionals() {
+        let a = Args::parse(&argv("paths new gwc mdsc p --src-port gateway --version=cryptomeria-1 --json"));
+        assert_eq!(a.pos, argv("paths new gwc mdsc p"));
+        assert_eq!(a.flag(&["--src-port"]), Some("gateway"));
+        assert_eq!(a.flag(&["--version"]), Some("cryptomeria-1"));
+        assert!(a.has(&["--json"]));
+        let a = Args::parse(&argv("config init --memo"));
+        assert_eq!(a.flag(&["--memo"]), Some(""));
+    }
+}
