@@ -1,13 +1,12 @@
-//! Wiring: builds the shared state from the settings (kube client, cluster cache, HTTP
-//! client) and serves the API on a bound listener until a shutdown future resolves. main,
-//! demo mode and tests all go through `AppState::connect` and `serve`.
+//! Wiring: builds the shared state from the settings (kube client, cluster cache, chain
+//! directory and clients, job store). main, demo mode and tests all go through
+//! `AppState::connect`; `api::serve` serves it. The domain never sees `AppState`: each part
+//! gets the narrow context it needs (`AppState::reconcile_context`).
 
-use crate::api;
 use crate::cache::{Cache, CacheOptions};
+use crate::chain::directory::{ChainDirectory, DirectorySource};
 use crate::config::Settings;
-use std::future::Future;
 use std::sync::Arc;
-use tokio::net::TcpListener;
 
 /// Everything handlers and jobs share; cheap to clone.
 #[derive(Clone)]
@@ -24,11 +23,9 @@ pub struct AppState {
     pub chains: crate::chain::ChainClient,
     /// Header times per chain for `/chains/{id}/blocktime`.
     pub blocktimes: crate::chain::blocktime::HeaderCache,
-    /// The BFF runs in a pod (`mode=auto` then resolves to internal endpoints).
-    pub in_cluster: bool,
+    /// Which chains exist and how each is reached.
+    pub directory: ChainDirectory,
     pub settings: Arc<Settings>,
-    /// Host of the kubeconfig's API server URL: the last resort for nodeHost.
-    pub api_host: Option<String>,
     /// The registry `/metrics` serves; the runner, reflectors and chain client record into it.
     pub metrics: crate::metrics::Metrics,
 }
@@ -89,6 +86,14 @@ impl AppState {
         let chain_status = crate::chain::StatusCache::new(settings.timeouts.chain_status_ttl);
         let jobs = crate::jobs::JobStore::new(settings.jobs.limits(), crate::jobs::Redactor::default())
             .with_metrics(metrics.clone());
+        let directory = ChainDirectory::new(DirectorySource {
+            cache: cache.clone(),
+            namespace: settings.namespace.clone(),
+            fixed: settings.chains.fixed_endpoints.clone(),
+            node_host: settings.node_host.clone(),
+            api_host,
+            in_cluster,
+        });
         Ok(Self {
             kube,
             cache,
@@ -96,79 +101,28 @@ impl AppState {
             chain_status,
             chains,
             blocktimes,
-            in_cluster,
+            directory,
             jobs,
             settings: Arc::new(settings),
-            api_host,
             metrics,
         })
     }
 }
 
 impl AppState {
-    /// Where NodePorts are reached, and how that was decided: the `NODE_HOST` setting, else
-    /// a Node's InternalIP, else the kubeconfig server's host.
-    pub fn node_host(&self) -> (Option<String>, &'static str) {
-        if let Some(h) = &self.settings.node_host {
-            return (Some(h.clone()), "config");
-        }
-        let internal_ip = self.cache.nodes.as_ref().and_then(|nodes| {
-            nodes.state().iter().find_map(|n| {
-                let addresses = n.status.as_ref()?.addresses.as_ref()?;
-                addresses.iter().find(|a| a.type_ == "InternalIP").map(|a| a.address.clone())
-            })
-        });
-        match internal_ip {
-            Some(ip) => (Some(ip), "nodeInternalIP"),
-            None => (self.api_host.clone(), "kubeconfigServer"),
-        }
+    /// The narrow context the reconcile steps run with.
+    pub fn reconcile_context(&self) -> std::sync::Arc<crate::reconcile::Context> {
+        std::sync::Arc::new(crate::reconcile::Context {
+            kube: self.kube.clone(),
+            cache: self.cache.clone(),
+            namespace: self.settings.namespace.clone(),
+            release: self.settings.release.clone(),
+            directory: self.directory.clone(),
+            chains: self.chains.clone(),
+            http: self.http.clone(),
+            settings: (*self.settings.reconcile).clone(),
+            exec_timeout: self.settings.timeouts.exec_timeout,
+            chain_status_timeout: self.settings.timeouts.chain_status_timeout,
+        })
     }
-
-    /// A chain's endpoints in `mode` and where they came from: fixed configuration first, then
-    /// the chain's Service from the cache.
-    pub fn chain_endpoints(
-        &self,
-        chain_id: &str,
-        mode: crate::chain::endpoints::Mode,
-    ) -> (crate::chain::endpoints::ChainEndpoints, crate::chain::endpoints::Source) {
-        use crate::cache::views;
-        let discovered = self.cache.namespace(&self.settings.namespace).and_then(|cache| {
-            let services = cache.services.state();
-            let svc = views::chain_service(&services, chain_id)?;
-            let (external, internal) = views::chain_endpoints(svc, self.node_host().0.as_deref());
-            Some((external.into(), internal.into()))
-        });
-        let fixed = self.settings.chains.fixed_endpoints.iter().find(|f| f.chain_id == chain_id);
-        crate::chain::endpoints::resolve(discovered, fixed, mode.effective(self.in_cluster))
-    }
-
-    /// The endpoints the BFF itself uses to reach `chain_id` (`mode=auto`).
-    pub fn chain_upstream(&self, chain_id: &str) -> crate::chain::endpoints::ChainEndpoints {
-        self.chain_endpoints(chain_id, crate::chain::endpoints::Mode::Auto).0
-    }
-}
-
-/// Serves the API on `listener` until `shutdown` resolves; then cancels every running job
-/// (each records its final state, which ends its log followers) and lets in-flight requests
-/// finish.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let jobs = state.jobs.clone();
-    let shutdown = async move {
-        shutdown.await;
-        jobs.cancel_all().await;
-    };
-    serve_router(listener, api::router(state), shutdown).await
-}
-
-/// Serves a router built from `api::router` (tests add routes of their own to it).
-pub async fn serve_router(
-    listener: TcpListener,
-    router: axum::Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }

@@ -34,60 +34,7 @@ pub struct Settings {
     #[command(flatten)]
     pub chains: Box<ChainSettings>,
     #[command(flatten)]
-    pub reconcile: Box<ReconcileSettings>,
-}
-
-/// The reconcile jobs (`system.start`, `system.connect`, `system.relayer.restart`): where the
-/// relayer keeps its state, and the retry and wait policy of the scripts.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ReconcileSettings {
-    /// The relayer's home in the relayer pod (`rly --home`).
-    #[arg(long, env = "RLY_HOME", default_value = "/home/relayer/.relayer")]
-    pub rly_home: String,
-    /// gwcd's home in the gwc pod (the `local-admin` key registers storage).
-    #[arg(long, env = "GWC_HOME", default_value = "/home/gwc/.gwc")]
-    pub gwc_home: String,
-    /// Attempts of one `rly transact link` before RELAYER_LINK_FAILED (the scripts: 5).
-    #[arg(long, env = "LINK_ATTEMPTS", default_value_t = 5)]
-    pub link_attempts: u32,
-    /// Wait between link attempts (the scripts: 10s).
-    #[arg(long, env = "LINK_RETRY_WAIT", default_value = "10s", value_parser = humantime::parse_duration)]
-    pub link_retry_wait: Duration,
-    /// How long a stopped `rly` may take to exit before it is killed (`pkill -KILL`).
-    #[arg(long, env = "RELAYER_STOP_WAIT", default_value = "10s", value_parser = humantime::parse_duration)]
-    pub relayer_stop_wait: Duration,
-    /// How long after starting `rly start` it is checked to still run.
-    #[arg(long, env = "RELAYER_VERIFY_DELAY", default_value = "3s", value_parser = humantime::parse_duration)]
-    pub relayer_verify_delay: Duration,
-    /// Interval between observations while waiting (storage registered, chains live, channels open).
-    #[arg(long, env = "RECONCILE_POLL_INTERVAL", default_value = "500ms", value_parser = humantime::parse_duration)]
-    pub reconcile_poll_interval: Duration,
-    /// How long a storage registration may take to show on gwc after its tx was accepted.
-    #[arg(long, env = "REGISTRATION_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
-    pub registration_timeout: Duration,
-    /// How long waitIbcReady waits for every channel OPEN and every chain live.
-    #[arg(long, env = "IBC_READY_TIMEOUT", default_value = "5m", value_parser = humantime::parse_duration)]
-    pub ibc_ready_timeout: Duration,
-    /// Default whole-job timeout when the request gives no `timeoutSeconds`.
-    #[arg(long, env = "RECONCILE_JOB_TIMEOUT", default_value = "30m", value_parser = humantime::parse_duration)]
-    pub job_timeout: Duration,
-}
-
-impl Default for ReconcileSettings {
-    fn default() -> Self {
-        Self {
-            rly_home: "/home/relayer/.relayer".into(),
-            gwc_home: "/home/gwc/.gwc".into(),
-            link_attempts: 5,
-            link_retry_wait: Duration::from_secs(10),
-            relayer_stop_wait: Duration::from_secs(10),
-            relayer_verify_delay: Duration::from_secs(3),
-            reconcile_poll_interval: Duration::from_millis(500),
-            registration_timeout: Duration::from_secs(60),
-            ibc_ready_timeout: Duration::from_secs(300),
-            job_timeout: Duration::from_secs(1800),
-        }
-    }
+    pub reconcile: Box<crate::reconcile::ReconcileSettings>,
 }
 
 /// Layer 2: fixed chain endpoints, upstream timeouts, the block-time header cache.

@@ -21,6 +21,7 @@ pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod ctl;
+pub mod error_code;
 pub mod experiments;
 pub mod jobs;
 pub mod k8s;

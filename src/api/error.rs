@@ -3,60 +3,12 @@
 //! code. Lower layers keep their own error enums and convert here; an internal cause is
 //! logged (never sent), and messages sent to clients never carry secrets.
 
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-/// Stable, machine-readable error codes (SPEC §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ErrorCode {
-    BadRequest,
-    NotFound,
-    JobNotFound,
-    PodNotFound,
-    ChainNotFound,
-    /// A tx hash the chain does not know (yet): details say why it may be missing.
-    TxNotFound,
-    MethodNotAllowed,
-    JobConflict,
-    ValidationError,
-    InvalidAddress,
-    InvalidHeight,
-    InvalidTxBytes,
-    LimitExceeded,
-    InternalError,
-    K8sUnavailable,
-    UpstreamError,
-    UpstreamUnreachable,
-    NotReady,
-    Timeout,
-}
-
-impl ErrorCode {
-    pub fn status(self) -> StatusCode {
-        match self {
-            Self::BadRequest => StatusCode::BAD_REQUEST,
-            Self::NotFound
-            | Self::JobNotFound
-            | Self::PodNotFound
-            | Self::ChainNotFound
-            | Self::TxNotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::JobConflict => StatusCode::CONFLICT,
-            Self::ValidationError | Self::InvalidAddress | Self::InvalidHeight | Self::InvalidTxBytes => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            Self::LimitExceeded => StatusCode::TOO_MANY_REQUESTS,
-            Self::InternalError | Self::K8sUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::UpstreamError => StatusCode::BAD_GATEWAY,
-            Self::UpstreamUnreachable | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
-        }
-    }
-}
+pub use crate::error_code::ErrorCode;
 
 /// An error on its way to the client.
 #[derive(Debug, Clone)]
@@ -150,43 +102,44 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl From<crate::chain::Error> for ApiError {
     fn from(e: crate::chain::Error) -> Self {
         use crate::chain::Error as E;
+        let error_code = e.code();
         match e {
-            E::ChainNotFound(id) => Self::new(ErrorCode::ChainNotFound, format!("chain {id} not found"))
+            E::ChainNotFound(id) => Self::new(error_code, format!("chain {id} not found"))
                 .with_details(json!({"chainId": id})),
             E::NoEndpoint { chain, kind } => {
-                Self::new(ErrorCode::UpstreamUnreachable, format!("no {kind} endpoint resolved for chain {chain}"))
+                Self::new(error_code, format!("no {kind} endpoint resolved for chain {chain}"))
                     .with_details(json!({"chainId": chain, "endpoint": kind}))
             }
             E::InvalidAddress(reason) => {
-                Self::new(ErrorCode::InvalidAddress, "invalid bech32 address").with_details(json!({"reason": reason}))
+                Self::new(error_code, "invalid bech32 address").with_details(json!({"reason": reason}))
             }
             E::InvalidHeight(reason) => {
-                Self::new(ErrorCode::InvalidHeight, "invalid height").with_details(json!({"reason": reason}))
+                Self::new(error_code, "invalid height").with_details(json!({"reason": reason}))
             }
-            E::InvalidTxBytes(reason) => Self::new(ErrorCode::InvalidTxBytes, "txBytes cannot be decoded")
+            E::InvalidTxBytes(reason) => Self::new(error_code, "txBytes cannot be decoded")
                 .with_details(json!({"field": "txBytes", "reason": reason})),
             E::Validation { field, message } => Self::validation(field, message),
             ref unreachable @ E::Unreachable { .. } => {
-                Self::new(ErrorCode::UpstreamUnreachable, "chain node unreachable").with_internal(unreachable)
+                Self::new(error_code, "chain node unreachable").with_internal(unreachable)
             }
             E::Timeout { timeout_ms, .. } => {
-                Self::new(ErrorCode::Timeout, format!("chain node did not answer within {timeout_ms} ms"))
+                Self::new(error_code, format!("chain node did not answer within {timeout_ms} ms"))
                     .with_details(json!({"timeoutMs": timeout_ms}))
                     .with_internal(&e)
             }
             E::Upstream { ref status, ref code, ref message, .. } => {
-                Self::new(ErrorCode::UpstreamError, format!("chain node answered an error: {message}"))
+                Self::new(error_code, format!("chain node answered an error: {message}"))
                     .with_details(json!({"upstreamStatus": status, "upstreamCode": code, "upstreamLog": message}))
                     .with_internal(&e)
             }
-            E::NotFound { what: "tx", reason } => Self::new(ErrorCode::TxNotFound, "tx not found (yet)").with_details(json!({
+            E::NotFound { what: "tx", reason } => Self::new(error_code, "tx not found (yet)").with_details(json!({
                 "reason": "not in any committed block: not included yet, rejected at CheckTx, or tx indexing is off",
                 "upstream": reason,
             })),
-            E::NotFound { what, reason } => Self::new(ErrorCode::NotFound, format!("{what} not found"))
+            E::NotFound { what, reason } => Self::new(error_code, format!("{what} not found"))
                 .with_details(json!({"upstream": reason})),
             E::InclusionTimeout { txhash, timeout_ms } => Self::new(
-                ErrorCode::Timeout,
+                error_code,
                 format!("tx was accepted but not included in a block within {timeout_ms} ms"),
             )
             .with_details(json!({"txhash": txhash, "timeoutMs": timeout_ms})),

@@ -3,7 +3,7 @@
 //! chain, and submits a job in the `utils` scope (202). The work lives in `crate::experiments`.
 //! txBytes never reach a job's stored request, a log line or a response: only counts do.
 
-use super::chains::{chain_ids, checked_tx, tx_hash, upstream};
+use super::chains::{checked_tx, tx_hash};
 use super::error::{ApiError, ErrorCode, ErrorEnvelope};
 use super::extract::ApiJson;
 use super::jobs::accepted;
@@ -48,10 +48,11 @@ fn limit(name: &'static str, value: impl Into<Value>, asked: impl Into<Value>) -
 }
 
 fn target(state: &AppState, chain_id: &str) -> Result<ChainTarget, ApiError> {
+    let directory = state.directory.snapshot();
     Ok(ChainTarget {
         chain_id: chain_id.to_string(),
-        rpc: upstream(state, chain_id, "rpc")?,
-        api: upstream(state, chain_id, "api")?,
+        rpc: directory.upstream(chain_id, "rpc")?,
+        api: directory.upstream(chain_id, "api")?,
     })
 }
 
@@ -450,7 +451,7 @@ fn section<T: serde::Serialize>(r: Result<T, ApiError>) -> Value {
 
 /// Every section of the snapshot, read concurrently where it costs upstream calls.
 async fn gather(state: &AppState) -> Map<String, Value> {
-    let ids = chain_ids(state).unwrap_or_default();
+    let ids = state.directory.snapshot().chain_ids();
     let (system, chains, ibc, relayer) = tokio::join!(
         super::system::system_status(state),
         chains_section(state, &ids),
@@ -484,7 +485,7 @@ const RECENT_JOBS: usize = 20;
 async fn chains_section(state: &AppState, ids: &[String]) -> Vec<Value> {
     futures::future::join_all(ids.iter().map(|id| async move {
         let read = async {
-            let rpc_url = upstream(state, id, "rpc")?;
+            let rpc_url = state.directory.snapshot().upstream(id, "rpc")?;
             let (view, _) = rpc::node_status(&state.chains, &rpc_url).await?;
             Ok::<_, ApiError>(json!({
                 "network": view.network,
@@ -507,16 +508,16 @@ async fn chains_section(state: &AppState, ids: &[String]) -> Vec<Value> {
 /// (chainId, portId, channelId).
 async fn ibc_section(state: &AppState, ids: &[String]) -> Vec<Value> {
     let per_chain = futures::future::join_all(ids.iter().map(|id| async move {
-        let api = match upstream(state, id, "api") {
+        let api = match state.directory.snapshot().upstream(id, "api") {
             Ok(api) => api,
-            Err(e) => return vec![json!({"chainId": id, "error": {"code": e.code, "message": e.message}})],
+            Err(e) => {
+                return vec![json!({"chainId": id, "error": {"code": e.code(), "message": e.to_string()}})];
+            }
         };
         let channels = match state.chains.rest_get(&api, "/ibc/core/channel/v1/channels", &[]).await {
             Ok(body) => body.get("channels").and_then(Value::as_array).cloned().unwrap_or_default(),
             Err(e) => {
-                return vec![
-                    json!({"chainId": id, "error": {"code": "UPSTREAM_ERROR", "message": e.to_string()}}),
-                ];
+                return vec![json!({"chainId": id, "error": {"code": e.code(), "message": e.to_string()}})];
             }
         };
         let rows = channels.iter().map(|c| {

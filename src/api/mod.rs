@@ -1,6 +1,6 @@
 //! The HTTP API: `/healthz`, `/readyz`, `/metrics`, and `/api/v1` (system reads so far), every route
 //! registered through one `OpenApiRouter` so the served routes and the OpenAPI document
-//! cannot drift apart. `router` is the single value main and the tests serve.
+//! cannot drift apart. `router` is the single value main and the tests serve (`serve`).
 
 mod chains;
 pub mod error;
@@ -13,6 +13,7 @@ mod metrics;
 mod openapi;
 mod preflight;
 mod reconcile;
+pub mod serve;
 pub mod system;
 
 use crate::app::AppState;

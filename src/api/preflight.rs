@@ -159,7 +159,7 @@ async fn preflight(State(state): State<AppState>) -> Result<Response, ApiError> 
         )
     });
 
-    let (host, source) = state.node_host();
+    let (host, source) = state.directory.node_host();
     let missing_ports: Vec<String> = chain_ids
         .iter()
         .filter(|id| {

@@ -104,7 +104,7 @@ async fn start(
     let force = req.force.unwrap_or(false);
     let request = json!({"namespace": state.settings.namespace, "steps": steps.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         "force": force, "timeoutSeconds": timeout.as_secs()});
-    let session = Session::new(state.clone(), Target::All, force);
+    let session = Session::new(state.reconcile_context(), Target::All, force);
     admit(&state, reconcile::job("system.start", request, session, &steps, timeout))
 }
 
@@ -145,7 +145,7 @@ async fn connect(
     let timeout = timeout(&state, req.timeout_seconds)?;
     let force = req.force.unwrap_or(false);
     let request = json!({"target": text, "force": force, "timeoutSeconds": timeout.as_secs()});
-    let mut session = Session::new(state.clone(), target, force);
+    let mut session = Session::new(state.reconcile_context(), target, force);
     session.force_init = false;
     // The relayer must know a chain before linking it: a new chain gets its entry and key first.
     let steps = [StepName::InitRelayer, StepName::Connect];
@@ -164,7 +164,7 @@ async fn restart(
 ) -> Result<Response, ApiError> {
     let timeout = timeout(&state, req.timeout_seconds)?;
     let request = json!({"timeoutSeconds": timeout.as_secs()});
-    let session = Session::new(state.clone(), Target::All, true);
+    let session = Session::new(state.reconcile_context(), Target::All, true);
     admit(
         &state,
         reconcile::job("system.relayer.restart", request, session, &[StepName::RestartRelayer], timeout),

@@ -152,7 +152,7 @@ async fn chain_heights(
     pods: &[Arc<k8s_openapi::api::core::v1::Pod>],
     services: &[Arc<k8s_openapi::api::core::v1::Service>],
 ) -> Vec<ChainHeight> {
-    let node_host = state.node_host().0;
+    let node_host = state.directory.node_host().0;
     let calls = views::chain_pods(pods).into_iter().filter_map(|pod| {
         let chain_id = pod.metadata.labels.as_ref()?.get(views::INSTANCE_LABEL)?.clone();
         let rpc = views::chain_service(services, &chain_id)
@@ -216,7 +216,7 @@ async fn ports(State(state): State<AppState>) -> Result<Response, ApiError> {
 /// What `/system/ports` answers (also a section of the resource snapshot).
 pub(super) fn ports_view(state: &AppState) -> Result<PortsView, ApiError> {
     let cache = namespace_cache(state)?;
-    let (host, source) = state.node_host();
+    let (host, source) = state.directory.node_host();
     let services = cache.services.state();
     let mut instances: Vec<String> = services
         .iter()

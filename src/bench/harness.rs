@@ -79,7 +79,7 @@ impl Bff {
         adjust(&mut settings);
         let state = AppState::connect(settings).await?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(crate::app::serve(listener, state.clone(), async move {
+        tokio::spawn(crate::api::serve::serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
         let bff =

@@ -48,7 +48,7 @@ async fn serve_baseline(state: AppState) -> anyhow::Result<(String, tokio::sync:
     let url = format!("http://{}/status", listener.local_addr()?);
     let router = axum::Router::new().route("/status", axum::routing::get(listing_status)).with_state(state);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(crate::app::serve_router(listener, router, async move {
+    tokio::spawn(crate::api::serve::serve_router(listener, router, async move {
         let _ = stopped.await;
     }));
     Ok((url, stop))

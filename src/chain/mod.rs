@@ -4,6 +4,7 @@
 
 pub mod blocktime;
 pub mod client;
+pub mod directory;
 pub mod endpoints;
 pub mod ibc;
 pub mod rest;
@@ -46,6 +47,26 @@ pub enum Error {
     /// A broadcast tx was not included within the wait of `broadcastMode=block`.
     #[error("tx {txhash} was not included in a block within {timeout_ms} ms")]
     InclusionTimeout { txhash: String, timeout_ms: u128 },
+}
+
+impl Error {
+    /// The code every layer reports this failure with: the one mapping from chain errors to
+    /// the shared vocabulary, used by HTTP answers and by jobs alike.
+    pub fn code(&self) -> crate::error_code::ErrorCode {
+        use crate::error_code::ErrorCode as C;
+        match self {
+            Self::ChainNotFound(_) => C::ChainNotFound,
+            Self::NoEndpoint { .. } | Self::Unreachable { .. } => C::UpstreamUnreachable,
+            Self::InvalidAddress(_) => C::InvalidAddress,
+            Self::InvalidHeight(_) => C::InvalidHeight,
+            Self::InvalidTxBytes(_) => C::InvalidTxBytes,
+            Self::Validation { .. } => C::ValidationError,
+            Self::Timeout { .. } | Self::InclusionTimeout { .. } => C::Timeout,
+            Self::Upstream { .. } => C::UpstreamError,
+            Self::NotFound { what: "tx", .. } => C::TxNotFound,
+            Self::NotFound { .. } => C::NotFound,
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

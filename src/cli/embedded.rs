@@ -1,7 +1,7 @@
 //! The subcommands that run the embedded simulated cluster: `testbed` alone, and `demo`
 //! (testbed + API in one process). Built only with the `testbed` feature.
 
-use super::{serve_until_signal, shutdown_signal};
+use crate::api::serve::{shutdown_signal, until_signal};
 use crate::app::AppState;
 use crate::config::Settings;
 use std::net::SocketAddr;
@@ -93,5 +93,5 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     for line in testbed.chain_summary() {
         println!("  chain {line}");
     }
-    serve_until_signal(listener, state, shutdown_signal()).await
+    until_signal(listener, state, shutdown_signal()).await
 }

@@ -4,7 +4,8 @@
 #[cfg(feature = "testbed")]
 mod embedded;
 
-use crate::app::{self, AppState};
+use crate::api;
+use crate::app::AppState;
 use crate::config::Settings;
 use crate::telemetry::LogFormat;
 
@@ -64,66 +65,12 @@ impl Cli {
     }
 }
 
-/// After SIGTERM, how long in-flight requests may take before the process exits anyway
-/// (Kubernetes' grace period is 30s; a stopping BFF should be gone well before).
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(4);
-
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     // Signal handlers first: a SIGTERM right after "serving" must shut down, not kill.
-    let signal = shutdown_signal();
+    let signal = api::serve::shutdown_signal();
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     let state = AppState::connect(settings).await?;
-    serve_until_signal(listener, state, signal).await
-}
-
-/// Serves until `signal`; then cancels jobs, drains requests, and gives up after the grace.
-pub(crate) async fn serve_until_signal(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    signal: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    tracing::info!(addr = %listener.local_addr()?, "serving");
-    let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
-    let notify = stopping.clone();
-    let shutdown = async move {
-        signal.await;
-        notify.notify_one();
-    };
-    let server = app::serve(listener, state, shutdown);
-    tokio::pin!(server);
-    tokio::select! {
-        r = &mut server => r?,
-        _ = async { stopping.notified().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
-            tracing::warn!("requests still open {SHUTDOWN_GRACE:?} after the shutdown signal; exiting");
-        }
-    }
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM. The SIGTERM handler is installed by this call, before the
-/// future is first polled, so a TERM that arrives early is not lost (nor fatal).
-pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
-    #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    async move {
-        #[cfg(unix)]
-        let term = async {
-            match term.as_mut() {
-                Some(s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term => {}
-        }
-        tracing::info!("shutting down");
-    }
+    api::serve::until_signal(listener, state, signal).await
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use super::ChainTarget;
 use super::confirm::{self, End, Follower, FoundBy, StartAt, Submitted, Tracker, WatchOptions};
 use crate::chain::ChainClient;
+use crate::error_code::ErrorCode;
 use crate::jobs::{Step, StepCtx, StepFailure, StepOutcome};
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
@@ -34,22 +35,15 @@ pub struct ObserveStep {
     pub single: bool,
 }
 
-/// A chain error as a step failure with the API's code for it.
+/// A chain error as a step failure with the code the API gives it.
 pub(crate) fn upstream_failure(what: &str, e: &crate::chain::Error) -> StepFailure {
-    let code = match e {
-        crate::chain::Error::Unreachable { .. } | crate::chain::Error::NoEndpoint { .. } => {
-            "UPSTREAM_UNREACHABLE"
-        }
-        crate::chain::Error::Timeout { .. } => "TIMEOUT",
-        _ => "UPSTREAM_ERROR",
-    };
-    StepFailure::new(code, format!("{what}: {e}"))
+    StepFailure::new(e.code(), format!("{what}: {e}"))
 }
 
 /// The failure of a watch that stopped because the chain stopped producing blocks.
 pub(crate) fn stalled(follower: &Follower, stall_after: Duration) -> StepFailure {
     StepFailure::new(
-        "CHAIN_STALLED",
+        ErrorCode::ChainStalled,
         format!("no new block for {}s after height {}", stall_after.as_secs_f64(), follower.last_height),
     )
     .with_details(
@@ -101,7 +95,7 @@ impl Step for ObserveStep {
             }
             if self.single && not_confirmed > 0 {
                 return Err(StepFailure::new(
-                    "TIMEOUT",
+                    ErrorCode::Timeout,
                     format!("tx {} was not committed within {}s", self.txs[0].txhash, self.timeout.as_secs()),
                 )
                 .with_details(

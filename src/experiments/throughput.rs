@@ -7,6 +7,7 @@
 
 use super::{ChainTarget, seconds_between};
 use crate::chain::{self, ChainClient, blocktime, rpc};
+use crate::error_code::ErrorCode;
 use crate::jobs::{Step, StepCtx, StepFailure, StepOutcome};
 use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _};
@@ -221,11 +222,12 @@ impl Step for MeasureStep {
             let (from, to) = (self.from, self.to);
             ctx.progress(&format!("reading block metas {from}..={to}"));
             let (metas, calls) = fetch(&self.client, &self.target.rpc, from, to).await.map_err(|e| {
-                StepFailure::new("UPSTREAM_ERROR", format!("failed to read block metas: {e}"))
+                StepFailure::new(ErrorCode::UpstreamError, format!("failed to read block metas: {e}"))
             })?;
             ctx.command(&format!("blockchain {from}..{to} ({calls} calls)"), "ok");
-            let report = compute(&self.target.chain_id, &metas)
-                .ok_or_else(|| StepFailure::new("INTERNAL_ERROR", "fewer than two blocks in the range"))?;
+            let report = compute(&self.target.chain_id, &metas).ok_or_else(|| {
+                StepFailure::new(ErrorCode::InternalError, "fewer than two blocks in the range")
+            })?;
             if let Some(gap) = report.halts.first() {
                 ctx.warn(&format!(
                     "chain halted inside the range: {}s between heights {} and {}",

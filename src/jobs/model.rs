@@ -98,7 +98,7 @@ pub struct Progress {
 /// A job's failure, in the API's error shape.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
 pub struct JobError {
-    pub code: String,
+    pub code: crate::error_code::ErrorCode,
     pub message: String,
     #[schema(value_type = Object)]
     pub details: Value,

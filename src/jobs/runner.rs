@@ -5,6 +5,7 @@
 use super::log::{Level, LogLine};
 use super::model::{JobError, JobStatus, StepStatus, rfc3339};
 use super::store::{JobCell, JobStore, finish_canceled};
+use crate::error_code::ErrorCode;
 use crate::metrics::Metrics;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
@@ -25,14 +26,14 @@ pub enum StepOutcome {
 /// A step's failure, reported as the job's `error`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepFailure {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     pub details: Value,
 }
 
 impl StepFailure {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into(), details: json!({}) }
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), details: json!({}) }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -183,7 +184,7 @@ async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration, me
         let outcome = match outcome {
             Ok(r) => r,
             Err(_) => Err(StepFailure::new(
-                "TIMEOUT",
+                ErrorCode::Timeout,
                 format!("job timed out after {}s during step {name}", timeout.as_secs()),
             )
             .with_details(json!({"step": name, "timeoutSeconds": timeout.as_secs()}))),

@@ -13,6 +13,7 @@ use super::plan::{Act, Plan};
 use super::relayer_state::{self, RelayerState};
 use super::script::{Batch, last_line, quote};
 use super::session::{ExecTrouble, Session, Topology};
+use crate::error_code::ErrorCode;
 use crate::jobs::{StepFailure, StepOutcome};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -138,7 +139,7 @@ fn ready_to_link(relayer: &RelayerState, id: &str) -> Result<(), StepFailure> {
         return Ok(());
     }
     Err(StepFailure::new(
-        "RELAYER_NOT_READY",
+        ErrorCode::RelayerNotReady,
         format!("rly lacks {} needed to link {id}", missing.join(", ")),
     )
     .with_details(json!({"chainId": id, "hint": "run system.start with the initRelayer step"})))
@@ -207,7 +208,7 @@ async fn new_path_batch(
         journal.command(&cmd, if ran.code == 0 { "ok" } else { "failed" }, "");
         if ran.code != 0 {
             return Err(StepFailure::new(
-                "EXEC_FAILED",
+                ErrorCode::ExecFailed,
                 format!("{cmd} exited {}: {}", ran.code, last_line(&ran.output)),
             ));
         }
@@ -295,7 +296,7 @@ async fn link(
             tokio::time::sleep(settings.link_retry_wait).await;
         }
     }
-    Err(StepFailure::new("RELAYER_LINK_FAILED", format!("linking gwc<->{id} failed {attempts} times: {last_error}"))
+    Err(StepFailure::new(ErrorCode::RelayerLinkFailed, format!("linking gwc<->{id} failed {attempts} times: {last_error}"))
         .with_details(json!({"chainPair": format!("gwc<->{id}"), "attempts": attempts, "hint": hint(&last_error), "lastError": last_error})))
 }
 
@@ -342,7 +343,7 @@ async fn register(
     ];
     let display = format!("gwcd tx gateway register-storage {channel} {id} {api} {}", dst_port(id));
     let failed = |message: String, extra: Value| {
-        StepFailure::new("STORAGE_REGISTER_FAILED", message)
+        StepFailure::new(ErrorCode::StorageRegisterFailed, message)
             .with_details(json!({"chainId": id, "channel": channel, "tx": extra}))
     };
     let out = session

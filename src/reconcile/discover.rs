@@ -5,6 +5,7 @@ use super::journal::Journal;
 use super::script::is_plain;
 use super::session::{Session, Target, Topology};
 use crate::cache::{Readiness, views};
+use crate::error_code::ErrorCode;
 use crate::jobs::{StepFailure, StepOutcome};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
@@ -39,7 +40,7 @@ pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Top
             Some(p) if usable(p) => p,
             Some(p) => {
                 return Err(StepFailure::new(
-                    "RELAYER_NOT_READY",
+                    ErrorCode::RelayerNotReady,
                     format!(
                         "relayer pod {} is {}{}",
                         name(p),
@@ -53,7 +54,7 @@ pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Top
             }
             None => {
                 return Err(StepFailure::new(
-                    "RELAYER_NOT_FOUND",
+                    ErrorCode::RelayerNotFound,
                     format!(
                         "no relayer pod (label {}=relayer or name prefix {release}-relayer)",
                         views::COMPONENT_LABEL
@@ -68,11 +69,14 @@ pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Top
     let mut chains: Vec<String> = running.iter().filter_map(|p| instance(p)).collect();
     chains.dedup();
     if let Some(bad) = chains.iter().find(|c| !is_plain(c)) {
-        return Err(StepFailure::new("VALIDATION_ERROR", format!("chain id {bad:?} is not a plain name")));
+        return Err(StepFailure::new(
+            ErrorCode::ValidationError,
+            format!("chain id {bad:?} is not a plain name"),
+        ));
     }
     let gwc_pod =
         running.iter().find(|p| instance(p).as_deref() == Some(GWC)).map(|p| name(p)).ok_or_else(|| {
-            StepFailure::new("CHAIN_NOT_FOUND", "no Running gwc pod: every link starts at gwc")
+            StepFailure::new(ErrorCode::ChainNotFound, "no Running gwc pod: every link starts at gwc")
         })?;
     let storage = chains.iter().filter(|c| *c != GWC).cloned();
     let targets: Vec<String> = match target {
@@ -80,7 +84,7 @@ pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Top
         Target::Chain(id) if id != GWC && chains.contains(id) => vec![id.clone()],
         Target::Chain(id) => {
             return Err(StepFailure::new(
-                "CHAIN_NOT_FOUND",
+                ErrorCode::ChainNotFound,
                 format!("chain {id} has no Running chain pod (or is gwc itself)"),
             )
             .with_details(json!({"chainId": id})));
@@ -90,15 +94,15 @@ pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Top
 }
 
 pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome, StepFailure> {
-    let state = &session.state;
+    let ctx = &session.ctx;
     // The cache is the only source: wait until it has synced (a fresh BFF) before judging.
-    let mut changed = state.cache.changed();
-    while let Readiness::NotReady(reasons) = state.cache.health.readiness() {
+    let mut changed = ctx.cache.changed();
+    while let Readiness::NotReady(reasons) = ctx.cache.health.readiness() {
         journal.progress(&format!("waiting for the cache: {}", reasons.join("; ")));
         let _ = tokio::time::timeout(session.settings().reconcile_poll_interval, changed.changed()).await;
     }
-    let cache = state.cache.namespace(&state.settings.namespace).ok_or_else(|| {
-        StepFailure::new("INTERNAL_ERROR", format!("namespace {} is not watched", state.settings.namespace))
+    let cache = ctx.cache.namespace(&ctx.namespace).ok_or_else(|| {
+        StepFailure::new(ErrorCode::InternalError, format!("namespace {} is not watched", ctx.namespace))
     })?;
     let pods = cache.pods.state();
     let topo = topology(&pods, session.release(), &session.target)?;
@@ -174,11 +178,17 @@ mod tests {
     #[test]
     fn missing_or_unready_relayer_and_unknown_targets_fail_with_their_codes() {
         let code = |pods: Vec<Arc<Pod>>, t: Target| topology(&pods, "cryptomeria", &t).unwrap_err().code;
-        assert_eq!(code(vec![chain("gwc", "Running")], Target::All), "RELAYER_NOT_FOUND");
-        assert_eq!(code(vec![chain("gwc", "Running"), relayer(false)], Target::All), "RELAYER_NOT_READY");
-        assert_eq!(code(vec![chain("mdsc", "Running"), relayer(true)], Target::All), "CHAIN_NOT_FOUND");
+        assert_eq!(code(vec![chain("gwc", "Running")], Target::All), ErrorCode::RelayerNotFound);
+        assert_eq!(
+            code(vec![chain("gwc", "Running"), relayer(false)], Target::All),
+            ErrorCode::RelayerNotReady
+        );
+        assert_eq!(
+            code(vec![chain("mdsc", "Running"), relayer(true)], Target::All),
+            ErrorCode::ChainNotFound
+        );
         let pods = vec![chain("gwc", "Running"), relayer(true)];
-        assert_eq!(code(pods.clone(), Target::Chain("fdsc-9".into())), "CHAIN_NOT_FOUND");
-        assert_eq!(code(pods, Target::Chain("gwc".into())), "CHAIN_NOT_FOUND");
+        assert_eq!(code(pods.clone(), Target::Chain("fdsc-9".into())), ErrorCode::ChainNotFound);
+        assert_eq!(code(pods, Target::Chain("gwc".into())), ErrorCode::ChainNotFound);
     }
 }

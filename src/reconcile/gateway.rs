@@ -6,6 +6,7 @@
 use super::journal::Journal;
 use super::script::quote;
 use super::session::Session;
+use crate::error_code::ErrorCode;
 use crate::jobs::StepFailure;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -64,7 +65,7 @@ fn str_at(v: &Value) -> String {
 
 /// gwc's REST base URL, if resolved.
 fn gwc_api(session: &Session) -> Option<String> {
-    session.state.chain_upstream(GWC).api
+    session.ctx.directory.snapshot().upstream_endpoints(GWC).api
 }
 
 pub async fn channels(session: &Session, journal: &dyn Journal) -> Result<Vec<GatewayChannel>, StepFailure> {
@@ -82,7 +83,7 @@ pub async fn channels(session: &Session, journal: &dyn Journal) -> Result<Vec<Ga
         .map_err(|t| t.failure(&topo.relayer_pod, &topo.relayer_pod))?;
     if out.code != 0 {
         return Err(StepFailure::new(
-            "EXEC_FAILED",
+            ErrorCode::ExecFailed,
             format!("{cmd} exited {}: {}", out.code, out.stderr.trim()),
         ));
     }
@@ -90,7 +91,7 @@ pub async fn channels(session: &Session, journal: &dyn Journal) -> Result<Vec<Ga
 }
 
 async fn channels_rest(session: &Session, api: &str) -> crate::chain::Result<Vec<GatewayChannel>> {
-    let client = &session.state.chains;
+    let client = &session.ctx.chains;
     let list = client.rest_get(api, "/ibc/core/channel/v1/channels", &[("pagination.limit", "1000")]).await?;
     let mut out = Vec::new();
     for c in list["channels"].as_array().into_iter().flatten().filter(|c| c["port_id"] == GATEWAY_PORT) {
@@ -121,7 +122,7 @@ async fn channels_rest(session: &Session, api: &str) -> crate::chain::Result<Vec
 /// Storage chains registered on gwc.
 pub async fn storage(session: &Session, journal: &dyn Journal) -> Result<BTreeSet<String>, StepFailure> {
     if let Some(api) = gwc_api(session) {
-        match session.state.chains.rest_get(&api, "/gwc/gateway/v1/storage_endpoints", &[]).await {
+        match session.ctx.chains.rest_get(&api, "/gwc/gateway/v1/storage_endpoints", &[]).await {
             Ok(v) => return Ok(parse_storage(&v)),
             Err(e) => journal.warn(&format!("gwc REST unreachable ({e}); asking gwcd in the gwc pod")),
         }
@@ -136,7 +137,7 @@ pub async fn storage(session: &Session, journal: &dyn Journal) -> Result<BTreeSe
     match (out.code, parsed) {
         (0, Ok(v)) => Ok(parse_storage(&v)),
         (code, _) => Err(StepFailure::new(
-            "EXEC_FAILED",
+            ErrorCode::ExecFailed,
             format!("gwcd q gateway endpoints exited {code}: {}", out.stderr.trim()),
         )),
     }

@@ -10,6 +10,7 @@ use super::plan::{Act, Plan};
 use super::relayer_state::{self, KEY, RelayerState, mnemonic_file};
 use super::script::{Batch, last_line, quote};
 use super::session::Session;
+use crate::error_code::ErrorCode;
 use crate::jobs::{StepFailure, StepOutcome};
 use serde_json::json;
 
@@ -98,7 +99,7 @@ pub fn plan(st: &RelayerState, chains: &[String], force: bool) -> Result<Plan<In
     }
     if !missing.is_empty() {
         return Err(StepFailure::new(
-            "EXEC_FAILED",
+            ErrorCode::ExecFailed,
             format!("cannot restore relayer keys: not mounted in the relayer pod: {}", missing.join(", ")),
         )
         .with_details(json!({"missing": missing, "hint": "check the chart's mnemonic Secret and its mount at /etc/mnemonics"})));
@@ -153,8 +154,11 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
         journal.command(&p.action.command(), &outcome, &p.reason);
         if ran.code != 0 {
             let said = last_line(&ran.output);
-            return Err(StepFailure::new("EXEC_FAILED", format!("{} failed: {said}", p.action.command()))
-                .with_details(json!({"command": p.action.command(), "exitCode": ran.code})));
+            return Err(StepFailure::new(
+                ErrorCode::ExecFailed,
+                format!("{} failed: {said}", p.action.command()),
+            )
+            .with_details(json!({"command": p.action.command(), "exitCode": ran.code})));
         }
     }
     // Verify from a fresh observation, not from the exit codes.
@@ -162,7 +166,7 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
     let left = plan_after(&after, &topo.relayer_chains());
     if !left.is_empty() {
         return Err(StepFailure::new(
-            "EXEC_FAILED",
+            ErrorCode::ExecFailed,
             format!("after initRelayer still missing: {}", left.join(", ")),
         ));
     }

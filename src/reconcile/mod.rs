@@ -18,6 +18,7 @@
 //! call them with [`journal::Traced`].
 
 pub mod connect;
+mod context;
 pub mod discover;
 pub mod gateway;
 pub mod init_relayer;
@@ -26,10 +27,13 @@ pub mod plan;
 pub mod relayer_state;
 pub mod script;
 pub mod session;
+mod settings;
 pub mod start_relayer;
 pub mod wait_ready;
 
+pub use context::Context;
 pub use session::{Session, Target};
+pub use settings::ReconcileSettings;
 
 use crate::jobs::{JobSpec, Scope, Step, StepCtx, StepFailure, StepOutcome};
 use futures::FutureExt as _;

@@ -6,6 +6,7 @@
 use super::journal::Journal;
 use super::script::{self, quote};
 use super::session::Session;
+use crate::error_code::ErrorCode;
 use crate::jobs::StepFailure;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -115,7 +116,7 @@ pub async fn observe(session: &Session, journal: &dyn Journal) -> Result<Relayer
         .map_err(|t| t.failure(&topo.relayer_pod, &topo.relayer_pod))?;
     if out.code != 0 {
         return Err(StepFailure::new(
-            "EXEC_FAILED",
+            ErrorCode::ExecFailed,
             format!("observing the relayer exited {}: {}", out.code, out.stderr.trim()),
         ));
     }

@@ -1,11 +1,11 @@
-//! What the steps of one reconcile run share: the application state, the request's
+//! What the steps of one reconcile run share: the reconcile context, the request's
 //! target and force flag, the topology discover found, and the relayer's last observed
 //! state (reused by later steps until an action changes it, so a warm run execs once).
 
 use super::journal::Journal;
 use super::relayer_state::RelayerState;
-use crate::app::AppState;
-use crate::config::ReconcileSettings;
+use super::{Context, ReconcileSettings};
+use crate::error_code::ErrorCode;
 use crate::jobs::StepFailure;
 use crate::k8s::{ExecError, ExecOutput, exec};
 use k8s_openapi::api::core::v1::Pod;
@@ -50,7 +50,7 @@ impl Topology {
 }
 
 pub struct Session {
-    pub state: AppState,
+    pub ctx: std::sync::Arc<Context>,
     pub target: Target,
     pub force: bool,
     /// Whether initRelayer honours `force` (a connect job only adds what is missing).
@@ -80,19 +80,19 @@ impl ExecTrouble {
     pub fn failure(&self, relayer_pod: &str, pod: &str) -> StepFailure {
         match self {
             Self::PodGone(m) if pod == relayer_pod => StepFailure::new(
-                "RELAYER_NOT_FOUND",
+                ErrorCode::RelayerNotFound,
                 format!("{m}; the relayer pod was deleted or recreated mid-job: run the job again, it resumes from what it observes"),
             )
             .with_details(json!({"pod": pod})),
-            _ => StepFailure::new("EXEC_FAILED", self.message().to_string()).with_details(json!({"pod": pod})),
+            _ => StepFailure::new(ErrorCode::ExecFailed, self.message().to_string()).with_details(json!({"pod": pod})),
         }
     }
 }
 
 impl Session {
-    pub fn new(state: AppState, target: Target, force: bool) -> Self {
+    pub fn new(ctx: std::sync::Arc<Context>, target: Target, force: bool) -> Self {
         Self {
-            state,
+            ctx,
             target,
             force,
             force_init: force,
@@ -104,11 +104,11 @@ impl Session {
     }
 
     pub fn settings(&self) -> &ReconcileSettings {
-        &self.state.settings.reconcile
+        &self.ctx.settings
     }
 
     pub fn release(&self) -> &str {
-        &self.state.settings.release
+        &self.ctx.release
     }
 
     /// Execs this run made so far.
@@ -122,11 +122,9 @@ impl Session {
 
     /// The topology discover found (discover always runs first).
     pub fn topology(&self) -> Result<Topology, StepFailure> {
-        self.topology
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .ok_or_else(|| StepFailure::new("INTERNAL_ERROR", "discover did not run before this step"))
+        self.topology.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or_else(|| {
+            StepFailure::new(ErrorCode::InternalError, "discover did not run before this step")
+        })
     }
 
     pub fn cached_relayer(&self) -> Option<RelayerState> {
@@ -159,9 +157,9 @@ impl Session {
         display: &str,
         stdin: Option<&[u8]>,
     ) -> Result<ExecOutput, ExecTrouble> {
-        let pods: Api<Pod> = Api::namespaced(self.state.kube.clone(), &self.state.settings.namespace);
+        let pods: Api<Pod> = Api::namespaced(self.ctx.kube.clone(), &self.ctx.namespace);
         self.execs.fetch_add(1, Ordering::Relaxed);
-        let timeout = self.state.settings.timeouts.exec_timeout;
+        let timeout = self.ctx.exec_timeout;
         match exec(&pods, pod, None, argv, stdin, timeout).await {
             Ok(out) => {
                 let outcome = if out.code == 0 { "ok".to_string() } else { format!("exit {}", out.code) };
@@ -182,9 +180,9 @@ impl Session {
 
     /// A chain's `/status` as the BFF reaches it; `None` when no RPC endpoint is resolved.
     pub async fn node_status(&self, chain: &str) -> Option<Result<crate::chain::rpc::NodeStatus, String>> {
-        let rpc = self.state.chain_upstream(chain).rpc?;
-        let timeout = self.state.settings.timeouts.chain_status_timeout;
-        Some(crate::chain::rpc::status(&self.state.http, &rpc, timeout).await.map_err(|e| e.to_string()))
+        let rpc = self.ctx.directory.snapshot().upstream_endpoints(chain).rpc?;
+        let timeout = self.ctx.chain_status_timeout;
+        Some(crate::chain::rpc::status(&self.ctx.http, &rpc, timeout).await.map_err(|e| e.to_string()))
     }
 
     /// Runs a shell script in `pod` (`sh -c`).

@@ -8,6 +8,7 @@ use super::plan::{Act, Plan};
 use super::relayer_state;
 use super::script::quote;
 use super::session::{Session, Topology};
+use crate::error_code::ErrorCode;
 use crate::jobs::{StepFailure, StepOutcome};
 use serde_json::json;
 
@@ -89,7 +90,7 @@ async fn start(session: &Session, journal: &dyn Journal, topo: &Topology) -> Res
         .map_err(|t| t.failure(pod, pod))?;
     if out.code != 0 {
         return Err(StepFailure::new(
-            "EXEC_FAILED",
+            ErrorCode::ExecFailed,
             format!("starting rly exited {}: {}", out.code, out.stderr.trim()),
         ));
     }
@@ -98,7 +99,7 @@ async fn start(session: &Session, journal: &dyn Journal, topo: &Topology) -> Res
     tokio::time::sleep(delay).await;
     if !running(session, journal, topo).await? {
         return Err(StepFailure::new(
-            "EXEC_FAILED",
+            ErrorCode::ExecFailed,
             format!("rly start exited within {}", humantime::format_duration(delay)),
         )
         .with_details(

@@ -7,6 +7,7 @@ use super::connect::dst_port;
 use super::gateway::{self, GWC, open_channel};
 use super::journal::Journal;
 use super::session::Session;
+use crate::error_code::ErrorCode;
 use crate::jobs::{StepFailure, StepOutcome};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -86,7 +87,7 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
             let not_live: Vec<_> =
                 not_live.iter().map(|(c, why)| json!({"chainId": c, "reason": why})).collect();
             return Err(StepFailure::new(
-                "IBC_NOT_READY",
+                ErrorCode::IbcNotReady,
                 format!(
                     "not ready after {}: {} channel(s) not OPEN, {} chain(s) not live",
                     humantime::format_duration(settings.ibc_ready_timeout),

@@ -6,6 +6,7 @@
 use crate::common::{Bff, TestEnv, WAIT};
 use axum::extract::State;
 use bff::app::AppState;
+use bff::error_code::ErrorCode;
 use bff::jobs::{JobSpec, Scope, Step, StepCtx, StepFailure, StepOutcome};
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
@@ -19,7 +20,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_cryptomeria-bff");
 enum Act {
     Done(&'static str),
     Skip(&'static str),
-    Fail(&'static str),
+    Fail(ErrorCode),
     /// Logs each line after one permit of the gate.
     Lines(Vec<&'static str>, Arc<Semaphore>),
 }
@@ -36,7 +37,7 @@ impl Step for TestStep {
             match &self.1 {
                 Act::Done(m) => Ok(StepOutcome::Done(m.to_string())),
                 Act::Skip(m) => Ok(StepOutcome::Skipped(m.to_string())),
-                Act::Fail(code) => Err(StepFailure::new(code, "link gwc <-> fdsc-0 failed 5 times")),
+                Act::Fail(code) => Err(StepFailure::new(*code, "link gwc <-> fdsc-0 failed 5 times")),
                 Act::Lines(lines, gate) => {
                     for line in lines {
                         gate.acquire().await.expect("gate open").forget();
@@ -70,7 +71,7 @@ fn fake_system(state: AppState) -> axum::Router {
     async fn connect(State(s): State<AppState>, body: axum::Json<Value>) -> axum::response::Response {
         let list = vec![
             TestStep("discover", Act::Done("found")),
-            TestStep("connectAll", Act::Fail("RELAYER_LINK_FAILED")),
+            TestStep("connectAll", Act::Fail(ErrorCode::RelayerLinkFailed)),
         ];
         submit(&s, "system.connect", body.0, steps(list))
     }

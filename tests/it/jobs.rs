@@ -5,6 +5,7 @@
 use crate::common::{Bff, TestEnv, WAIT};
 use axum::extract::State;
 use bff::app::AppState;
+use bff::error_code::ErrorCode;
 use bff::jobs::{JobSpec, Scope, Step, StepCtx, StepFailure, StepOutcome};
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
@@ -21,7 +22,7 @@ enum Act {
     /// Logs each line after taking one gate permit for it.
     Lines(Vec<String>, Arc<Semaphore>),
     Skip(&'static str),
-    Fail(&'static str),
+    Fail(ErrorCode),
     /// Logs a command with this output.
     Print(String),
     /// Never finishes by itself.
@@ -46,24 +47,22 @@ impl Step for TestStep {
                     let _permit = gate
                         .acquire()
                         .await
-                        .map_err(|_| StepFailure::new("INTERNAL_ERROR", "gate closed"))?;
+                        .map_err(|_| StepFailure::new(ErrorCode::InternalError, "gate closed"))?;
                     Ok(StepOutcome::Done(format!("{} passed its gate", self.name)))
                 }
                 Act::Lines(lines, gate) => {
                     for line in lines {
                         gate.acquire()
                             .await
-                            .map_err(|_| StepFailure::new("INTERNAL_ERROR", "gate closed"))?
+                            .map_err(|_| StepFailure::new(ErrorCode::InternalError, "gate closed"))?
                             .forget();
                         ctx.info(line);
                     }
                     Ok(StepOutcome::Done("printed".into()))
                 }
                 Act::Skip(why) => Ok(StepOutcome::Skipped(why.to_string())),
-                Act::Fail(code) => {
-                    Err(StepFailure::new(code, "it was meant to fail")
-                        .with_details(json!({"hint": "by design"})))
-                }
+                Act::Fail(code) => Err(StepFailure::new(*code, "it was meant to fail")
+                    .with_details(json!({"hint": "by design"}))),
                 Act::Print(output) => {
                     ctx.command("rly keys restore gwc relayer", &format!("ok: {output}"));
                     ctx.set_result(json!({"printed": true}));
@@ -239,7 +238,7 @@ async fn a_failing_step_fails_the_job_with_its_code_and_later_steps_never_start(
         plan(|| {
             vec![
                 step("one", Act::Skip("nothing to do")),
-                step("two", Act::Fail("RELAYER_LINK_FAILED")),
+                step("two", Act::Fail(ErrorCode::RelayerLinkFailed)),
                 step("three", Act::Hang),
             ]
         }),

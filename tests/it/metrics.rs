@@ -3,6 +3,7 @@
 //! cache objects and watch restarts, upstream latency per chain and method, exec calls.
 
 use crate::common::{Bff, TestEnv, WAIT};
+use bff::error_code::ErrorCode;
 use bff::jobs::{JobSpec, Scope, Step, StepCtx, StepFailure, StepOutcome};
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
@@ -64,7 +65,7 @@ pub async fn scrape(bff: &Bff) -> Vec<Sample> {
 }
 
 /// Succeeds, skips or fails at once.
-struct Quick(&'static str, Result<StepOutcome, &'static str>);
+struct Quick(&'static str, Result<StepOutcome, ErrorCode>);
 
 impl Step for Quick {
     fn name(&self) -> &str {
@@ -115,7 +116,11 @@ async fn metrics_parse_and_count_jobs_steps_cache_objects_upstream_calls_and_exe
         .unwrap();
     let failed = state
         .jobs
-        .start(spec(Scope::System, "system.metrics-test", vec![Quick("only", Err("RELAYER_LINK_FAILED"))]))
+        .start(spec(
+            Scope::System,
+            "system.metrics-test",
+            vec![Quick("only", Err(ErrorCode::RelayerLinkFailed))],
+        ))
         .unwrap();
     until_finished(&bff, "utils", &ok.job_id).await;
     until_finished(&bff, "system", &failed.job_id).await;

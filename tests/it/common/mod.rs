@@ -247,7 +247,7 @@ impl Bff {
             .merge(extra(state.clone()))
             .layer(axum::middleware::from_fn(secrets::tap));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(bff::app::serve_router(listener, router, async move {
+        tokio::spawn(bff::api::serve::serve_router(listener, router, async move {
             let _ = rx.await;
         }));
         (Self { url: format!("http://{addr}"), http: reqwest::Client::new(), shutdown: Some(tx) }, state)

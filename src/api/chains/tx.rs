@@ -1,0 +1,365 @@
+//! Tx submission: simulate, broadcast (`sync|async|block`), protobuf decode, and the sign-doc
+//! material of `tx/build`.
+
+use crate::api::error::{ApiError, ErrorEnvelope};
+use crate::api::extract::ApiJson;
+use crate::app::AppState;
+use crate::chain::{self, rest, rpc, tx};
+use axum::extract::State;
+use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::Chain;
+
+// ----- tx submission --------------------------------------------------------------------------
+
+/// A signed tx, as clients send it. Its bytes are never logged or returned.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TxBytesRequest {
+    /// The `TxRaw` protobuf, base64.
+    pub tx_bytes: String,
+}
+
+impl std::fmt::Debug for TxBytesRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TxBytesRequest { txBytes: <redacted> }")
+    }
+}
+
+/// Base64 → bytes that decode as a tx; the base64 text back for the upstream call.
+pub(crate) fn checked_tx(text: &str) -> Result<(Vec<u8>, String), chain::Error> {
+    let bytes = tx::tx_bytes_from_base64(text)?;
+    tx::decode_parts(&bytes)?;
+    let canonical = BASE64.encode(&bytes);
+    Ok((bytes, canonical))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SimulateResult {
+    pub chain_id: String,
+    pub gas_used: String,
+    pub gas_wanted: String,
+    #[schema(value_type = Object)]
+    pub raw: Value,
+}
+
+/// Runs a signed tx without committing it: gas used and wanted.
+#[utoipa::path(post, operation_id = "chains_simulate", path = "/{chainId}/simulate", tag = "chains", request_body = TxBytesRequest,
+    params(("chainId" = String, Path, description = "chain id")),
+    responses(
+        (status = 200, description = "OK", body = crate::api::Success<SimulateResult>),
+        (status = 400, description = "BAD_REQUEST: unparsable body or missing txBytes", body = ErrorEnvelope),
+        (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
+        (status = 422, description = "INVALID_TX_BYTES: not base64 or not a tx", body = ErrorEnvelope),
+        (status = 502, description = "UPSTREAM_ERROR: the tx fails on the chain (details carry the upstream code and log)", body = ErrorEnvelope),
+        (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
+        (status = 504, description = "TIMEOUT: the node did not answer in time", body = ErrorEnvelope),
+    ))]
+pub(super) async fn simulate(
+    State(state): State<AppState>,
+    Chain { id: chain_id, endpoints }: Chain,
+    ApiJson(body): ApiJson<TxBytesRequest>,
+) -> Result<Response, ApiError> {
+    let api = endpoints.api()?;
+    let (_, tx_base64) = checked_tx(&body.tx_bytes)?;
+    let raw = rest::simulate(&state.chains.for_chain(&chain_id), &api, &tx_base64).await?;
+    let gas =
+        |k: &str| raw.pointer(&format!("/gas_info/{k}")).and_then(Value::as_str).unwrap_or("0").to_string();
+    Ok(crate::api::ok(SimulateResult {
+        chain_id,
+        gas_used: gas("gas_used"),
+        gas_wanted: gas("gas_wanted"),
+        raw,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BroadcastRequest {
+    /// The `TxRaw` protobuf, base64.
+    pub tx_bytes: String,
+    /// `sync` (default), `async` or `block` (sync, then wait for inclusion).
+    pub broadcast_mode: Option<String>,
+}
+
+impl std::fmt::Debug for BroadcastRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BroadcastRequest {{ txBytes: <redacted>, broadcastMode: {:?} }}", self.broadcast_mode)
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BroadcastResult {
+    pub chain_id: String,
+    pub broadcast_mode: String,
+    pub txhash: String,
+    /// CheckTx code for sync/async; the block's result code for block. 0 = success.
+    pub code: i64,
+    pub codespace: String,
+    pub raw_log: String,
+    /// "0" until included.
+    pub height: String,
+    pub gas_used: String,
+    pub gas_wanted: String,
+    /// The node's `tx_response`.
+    #[schema(value_type = Object)]
+    pub raw: Value,
+}
+
+/// Submits a signed tx (`sync`, `async`, or `block` = sync + wait for inclusion, 504 on timeout).
+#[utoipa::path(post, operation_id = "chains_broadcast", path = "/{chainId}/broadcast", tag = "chains", request_body = BroadcastRequest,
+    params(("chainId" = String, Path, description = "chain id")),
+    responses(
+        (status = 200, description = "OK (a non-zero code is the chain's verdict on the tx)", body = crate::api::Success<BroadcastResult>),
+        (status = 400, description = "BAD_REQUEST: unparsable body or missing txBytes", body = ErrorEnvelope),
+        (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
+        (status = 422, description = "INVALID_TX_BYTES, or VALIDATION_ERROR for broadcastMode", body = ErrorEnvelope),
+        (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
+        (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
+        (status = 504, description = "TIMEOUT: no answer in time, or (block) not included in time", body = ErrorEnvelope),
+    ))]
+pub(super) async fn broadcast(
+    State(state): State<AppState>,
+    Chain { id: chain_id, endpoints }: Chain,
+    ApiJson(body): ApiJson<BroadcastRequest>,
+) -> Result<Response, ApiError> {
+    let api = endpoints.api()?;
+    let mode = body.broadcast_mode.as_deref().unwrap_or("sync").to_ascii_lowercase();
+    let upstream_mode = match mode.as_str() {
+        "sync" => Some(rest::UpstreamBroadcastMode::Sync),
+        "async" => Some(rest::UpstreamBroadcastMode::Async),
+        "block" => None,
+        _ => return Err(ApiError::validation("broadcastMode", "broadcastMode must be sync, async or block")),
+    };
+    let (_, tx_base64) = checked_tx(&body.tx_bytes)?;
+    let raw = match upstream_mode {
+        Some(upstream_mode) => {
+            rest::broadcast(&state.chains.for_chain(&chain_id), &api, &tx_base64, upstream_mode).await?
+        }
+        None => {
+            let settings = &state.settings.chains;
+            rest::broadcast_and_wait(
+                &state.chains.for_chain(&chain_id),
+                &api,
+                &tx_base64,
+                settings.broadcast_block_timeout,
+                settings.broadcast_poll_interval,
+            )
+            .await?
+        }
+    };
+    let view = rest::tx_response_view(&raw);
+    Ok(crate::api::ok(BroadcastResult {
+        chain_id,
+        broadcast_mode: mode,
+        txhash: view.txhash,
+        code: view.code,
+        codespace: view.codespace,
+        raw_log: view.raw_log,
+        height: view.height,
+        gas_used: view.gas_used,
+        gas_wanted: view.gas_wanted,
+        raw,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DecodedTx {
+    pub chain_id: String,
+    pub txhash: String,
+    /// `messages` (typeUrl, decoded, value), memo, timeoutHeight, extension options.
+    #[schema(value_type = Object)]
+    pub body: Value,
+    /// `signerInfos` (publicKey, modeInfo, sequence) and `fee`.
+    #[schema(value_type = Object)]
+    pub auth_info: Value,
+    /// Signatures, base64.
+    pub signatures: Vec<String>,
+}
+
+/// Decodes a tx's protobuf: messages, memo, fee, signer infos, signatures.
+#[utoipa::path(post, operation_id = "chains_decode", path = "/{chainId}/tx/decode", tag = "chains", request_body = TxBytesRequest,
+    params(("chainId" = String, Path, description = "chain id")),
+    responses(
+        (status = 200, description = "OK", body = crate::api::Success<DecodedTx>),
+        (status = 400, description = "BAD_REQUEST: unparsable body or missing txBytes", body = ErrorEnvelope),
+        (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
+        (status = 422, description = "INVALID_TX_BYTES: not base64 or not a tx", body = ErrorEnvelope),
+    ))]
+pub(super) async fn decode(
+    // The chain must exist; decoding needs no node.
+    Chain { id: chain_id, .. }: Chain,
+    ApiJson(body): ApiJson<TxBytesRequest>,
+) -> Result<Response, ApiError> {
+    let bytes = tx::tx_bytes_from_base64(&body.tx_bytes)?;
+    let mut view = tx::decode_json(&bytes)?;
+    let take = |v: &mut Value, k: &str| v.get_mut(k).map(Value::take).unwrap_or(Value::Null);
+    let signatures = take(&mut view, "signatures")
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    Ok(crate::api::ok(DecodedTx {
+        chain_id,
+        txhash: take(&mut view, "txhash").as_str().unwrap_or_default().to_string(),
+        body: take(&mut view, "body"),
+        auth_info: take(&mut view, "authInfo"),
+        signatures,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageInput {
+    /// `/cosmos.bank.v1beta1.MsgSend` or `/cosmos.bank.v1beta1.MsgMultiSend`.
+    pub type_url: String,
+    /// The message's fields (camelCase or proto names).
+    #[schema(value_type = Object)]
+    pub value: Value,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FeeInput {
+    /// `[{denom, amount}]`.
+    #[schema(value_type = Vec<Object>)]
+    pub amount: Option<Value>,
+    /// Gas limit (string or number); default 200000.
+    #[schema(value_type = String)]
+    pub gas_limit: Option<Value>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildRequest {
+    /// The single signer.
+    pub from_address: String,
+    pub messages: Vec<MessageInput>,
+    #[serde(default)]
+    pub memo: String,
+    pub fee: Option<FeeInput>,
+    /// Block height after which the tx is invalid; "0" = none.
+    pub timeout_height: Option<String>,
+    /// The signer's compressed secp256k1 public key, base64; needed until the chain knows it.
+    pub public_key: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildResult {
+    pub chain_id: String,
+    /// The chain id inside the sign doc (the node's `network`).
+    pub network: String,
+    pub account_number: String,
+    pub sequence: String,
+    pub sign_mode: String,
+    pub body_bytes: String,
+    pub auth_info_bytes: String,
+    /// SIGN_MODE_DIRECT sign doc: sign sha256 of these bytes with secp256k1.
+    pub sign_doc_bytes: String,
+    pub note: String,
+}
+
+/// Gas limit when the request names none (the `rly`/CLI default of 200000).
+const DEFAULT_GAS_LIMIT: u64 = 200_000;
+
+fn gas_limit(value: Option<&Value>) -> Result<u64, chain::Error> {
+    let invalid =
+        || chain::Error::Validation { field: "fee", message: "gasLimit must be a positive integer".into() };
+    match value {
+        None | Some(Value::Null) => Ok(DEFAULT_GAS_LIMIT),
+        Some(Value::String(s)) => s.parse().map_err(|_| invalid()),
+        Some(Value::Number(n)) => n.as_u64().ok_or_else(invalid),
+        Some(_) => Err(invalid()),
+    }
+}
+
+/// Sign-doc material for client-side signing (account number and sequence from the chain).
+#[utoipa::path(post, operation_id = "chains_build", path = "/{chainId}/tx/build", tag = "chains", request_body = BuildRequest,
+    params(("chainId" = String, Path, description = "chain id")),
+    responses(
+        (status = 200, description = "OK", body = crate::api::Success<BuildResult>),
+        (status = 400, description = "BAD_REQUEST: unparsable body or missing field", body = ErrorEnvelope),
+        (status = 404, description = "CHAIN_NOT_FOUND, or NOT_FOUND when the signer has no account yet", body = ErrorEnvelope),
+        (status = 422, description = "INVALID_ADDRESS, or VALIDATION_ERROR (messages, fee, publicKey)", body = ErrorEnvelope),
+        (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
+        (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
+        (status = 504, description = "TIMEOUT: the node did not answer in time", body = ErrorEnvelope),
+    ))]
+pub(super) async fn build(
+    State(state): State<AppState>,
+    Chain { id: chain_id, endpoints }: Chain,
+    ApiJson(req): ApiJson<BuildRequest>,
+) -> Result<Response, ApiError> {
+    let (api, rpc_url) = (endpoints.api()?, endpoints.rpc()?);
+    tx::validate_address(&req.from_address)?;
+    if req.messages.is_empty() {
+        return Err(ApiError::validation("messages", "at least one message is needed"));
+    }
+    let messages = req
+        .messages
+        .iter()
+        .map(|m| tx::message_from_json(&m.type_url, &m.value))
+        .collect::<Result<Vec<_>, _>>()?;
+    let fee = req.fee.as_ref();
+    let fee_coins = tx::coins_from_json(fee.and_then(|f| f.amount.as_ref()), "fee")?;
+    let gas_limit = gas_limit(fee.and_then(|f| f.gas_limit.as_ref()))?;
+    let timeout_height = match req.timeout_height.as_deref() {
+        None | Some("") => 0,
+        Some(h) => {
+            h.parse().map_err(|_| ApiError::validation("timeoutHeight", "must be a non-negative integer"))?
+        }
+    };
+    let client = state.chains.for_chain(&chain_id);
+    let (account, (status, _)) = tokio::try_join!(
+        rest::account(&client, &api, &req.from_address),
+        rpc::node_status(&client, &rpc_url)
+    )?;
+    let (account_number, sequence) = rest::account_numbers(&account)
+        .ok_or_else(|| ApiError::internal("account without account_number/sequence"))?;
+    let public_key_text =
+        req.public_key.clone().or_else(|| rest::account_public_key(&account)).ok_or_else(|| {
+            ApiError::validation(
+                "publicKey",
+                "the chain does not know this account's public key yet; send publicKey",
+            )
+        })?;
+    let public_key = BASE64
+        .decode(public_key_text.trim())
+        .map_err(|_| ApiError::validation("publicKey", "publicKey must be base64"))?;
+    let network = status.network.unwrap_or_else(|| chain_id.clone());
+    let material = tx::sign_material(
+        messages,
+        tx::SignParams {
+            memo: req.memo.clone(),
+            timeout_height,
+            fee: fee_coins,
+            gas_limit,
+            public_key: &public_key,
+            sequence,
+            network: &network,
+            account_number,
+        },
+    )?;
+    Ok(crate::api::ok(BuildResult {
+        chain_id,
+        network,
+        account_number: account_number.to_string(),
+        sequence: sequence.to_string(),
+        sign_mode: "SIGN_MODE_DIRECT".into(),
+        body_bytes: BASE64.encode(material.body_bytes),
+        auth_info_bytes: BASE64.encode(material.auth_info_bytes),
+        sign_doc_bytes: BASE64.encode(material.sign_doc_bytes),
+        note:
+            "signDocBytes is provided for client-side signing: sign sha256(signDocBytes) with the key, then \
+               broadcast TxRaw{bodyBytes, authInfoBytes, [signature]}"
+                .into(),
+    }))
+}

@@ -1,0 +1,26 @@
+//! What the reconcile steps may touch, and nothing more: the kube client and cache readers,
+//! the exec path, the chain client and directory, and their own settings. The application
+//! builds it from its state (`AppState::reconcile_context`), as kube-rs' controller-rs builds
+//! its `Context` from its `State`; a step never sees the HTTP layer or the whole app.
+
+use crate::cache::Cache;
+use crate::chain::ChainClient;
+use crate::chain::directory::ChainDirectory;
+use crate::reconcile::ReconcileSettings;
+use std::time::Duration;
+
+pub struct Context {
+    pub kube: kube::Client,
+    pub cache: Cache,
+    /// The release's namespace and Helm release name.
+    pub namespace: String,
+    pub release: String,
+    pub directory: ChainDirectory,
+    /// Layer 2 calls (metered): gwc's REST for channels and registrations.
+    pub chains: ChainClient,
+    /// Plain HTTP for the bounded `/status` liveness probe.
+    pub http: reqwest::Client,
+    pub settings: ReconcileSettings,
+    pub exec_timeout: Duration,
+    pub chain_status_timeout: Duration,
+}
