@@ -13,8 +13,6 @@ use std::sync::Arc;
 pub struct AppState {
     pub kube: kube::Client,
     pub cache: Cache,
-    /// Client for chain RPC/REST.
-    pub http: reqwest::Client,
     /// Jobs of both scopes.
     pub jobs: crate::jobs::JobStore,
     /// Recent node statuses for the often-polled pages.
@@ -83,7 +81,10 @@ impl AppState {
         let in_cluster = crate::chain::endpoints::running_in_cluster(
             std::env::var("KUBERNETES_SERVICE_HOST").ok().as_deref(),
         );
-        let chain_status = crate::chain::StatusCache::new(settings.timeouts.chain_status_ttl);
+        let chain_status = crate::chain::StatusCache::new(
+            settings.timeouts.chain_status_ttl,
+            chains.with_timeout(settings.timeouts.chain_status_timeout),
+        );
         let jobs = crate::jobs::JobStore::new(settings.jobs.limits(), crate::jobs::Redactor::default())
             .with_metrics(metrics.clone());
         let directory = ChainDirectory::new(DirectorySource {
@@ -97,7 +98,6 @@ impl AppState {
         Ok(Self {
             kube,
             cache,
-            http,
             chain_status,
             chains,
             blocktimes,
@@ -110,6 +110,30 @@ impl AppState {
 }
 
 impl AppState {
+    /// What the read models (`crate::system`) run with.
+    pub fn reads(&self) -> crate::system::Reads {
+        crate::system::Reads {
+            kube: self.kube.clone(),
+            cache: self.cache.clone(),
+            directory: self.directory.clone(),
+            chains: self.chains.clone(),
+            chain_status: self.chain_status.clone(),
+            exec: self.exec(),
+            namespace: self.settings.namespace.clone(),
+            release: self.settings.release.clone(),
+            rly_home: self.settings.reconcile.rly_home.clone(),
+        }
+    }
+
+    /// The one exec path into the release's pods.
+    pub fn exec(&self) -> crate::k8s::PodExec {
+        crate::k8s::PodExec::new(
+            self.kube.clone(),
+            &self.settings.namespace,
+            self.settings.timeouts.exec_timeout,
+        )
+    }
+
     /// The narrow context the reconcile steps run with.
     pub fn reconcile_context(&self) -> std::sync::Arc<crate::reconcile::Context> {
         std::sync::Arc::new(crate::reconcile::Context {
@@ -119,10 +143,9 @@ impl AppState {
             release: self.settings.release.clone(),
             directory: self.directory.clone(),
             chains: self.chains.clone(),
-            http: self.http.clone(),
+            status_client: self.chains.with_timeout(self.settings.timeouts.chain_status_timeout),
             settings: (*self.settings.reconcile).clone(),
-            exec_timeout: self.settings.timeouts.exec_timeout,
-            chain_status_timeout: self.settings.timeouts.chain_status_timeout,
+            exec: self.exec(),
         })
     }
 }

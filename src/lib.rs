@@ -27,4 +27,5 @@ pub mod jobs;
 pub mod k8s;
 pub mod metrics;
 pub mod reconcile;
+pub mod system;
 pub mod telemetry;

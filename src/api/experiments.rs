@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::response::Response;
 use futures::FutureExt as _;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use utoipa::ToSchema;
@@ -435,143 +435,9 @@ async fn snapshot_job(State(state): State<AppState>) -> Result<Response, ApiErro
     let gather_state = state.clone();
     let gather: snapshot::Gather = Arc::new(move || {
         let state = gather_state.clone();
-        async move { gather(&state).await }.boxed()
+        async move { crate::system::snapshot::gather(&state.reads(), &state.jobs).await }.boxed()
     });
     let step = snapshot::SnapshotStep { gather };
     let timeout = Duration::from_secs(state.settings.jobs.max_timeout_seconds);
     submit(&state, "utils.snapshot.resource", json!({}), vec![Arc::new(step)], timeout)
-}
-
-fn section<T: serde::Serialize>(r: Result<T, ApiError>) -> Value {
-    match r {
-        Ok(v) => serde_json::to_value(v).unwrap_or_else(|e| json!({"error": e.to_string()})),
-        Err(e) => json!({"error": {"code": e.code, "message": e.message}}),
-    }
-}
-
-/// Every section of the snapshot, read concurrently where it costs upstream calls.
-async fn gather(state: &AppState) -> Map<String, Value> {
-    let ids = state.directory.snapshot().chain_ids();
-    let (system, chains, ibc, relayer) = tokio::join!(
-        super::system::system_status(state),
-        chains_section(state, &ids),
-        ibc_section(state, &ids),
-        relayer_process(state),
-    );
-    let mut system = section(system);
-    let relayer = json!({"pod": system.get("relayer").cloned(), "process": relayer});
-    if let Some(map) = system.as_object_mut() {
-        map.remove("relayer");
-    }
-    let jobs: Vec<Value> = [Scope::System, Scope::Utils]
-        .into_iter()
-        .flat_map(|scope| state.jobs.list(scope).into_iter().take(RECENT_JOBS).map(move |j| (scope, j)))
-        .map(|(scope, j)| json!({"scope": scope, "job": j.summary()}))
-        .collect();
-    let mut out = Map::new();
-    out.insert("system".into(), system);
-    out.insert("ports".into(), section(super::system::ports_view(state)));
-    out.insert("chains".into(), Value::Array(chains));
-    out.insert("ibc".into(), Value::Array(ibc));
-    out.insert("relayer".into(), relayer);
-    out.insert("jobs".into(), Value::Array(jobs));
-    out
-}
-
-/// Recent jobs per scope in a snapshot.
-const RECENT_JOBS: usize = 20;
-
-/// Each chain's Layer 2 status (chains in discovery order).
-async fn chains_section(state: &AppState, ids: &[String]) -> Vec<Value> {
-    futures::future::join_all(ids.iter().map(|id| async move {
-        let read = async {
-            let rpc_url = state.directory.snapshot().upstream(id, "rpc")?;
-            let (view, _) = rpc::node_status(&state.chains, &rpc_url).await?;
-            Ok::<_, ApiError>(json!({
-                "network": view.network,
-                "latestHeight": view.latest_height.map(|h| h.to_string()),
-                "latestTime": view.latest_time,
-                "catchingUp": view.catching_up,
-            }))
-        };
-        let mut row = match read.await {
-            Ok(v) => v,
-            Err(e) => json!({"error": {"code": e.code, "message": e.message}}),
-        };
-        row["chainId"] = id.clone().into();
-        row
-    }))
-    .await
-}
-
-/// IBC channels of every chain with the chain their client tracks, sorted by
-/// (chainId, portId, channelId).
-async fn ibc_section(state: &AppState, ids: &[String]) -> Vec<Value> {
-    let per_chain = futures::future::join_all(ids.iter().map(|id| async move {
-        let api = match state.directory.snapshot().upstream(id, "api") {
-            Ok(api) => api,
-            Err(e) => {
-                return vec![json!({"chainId": id, "error": {"code": e.code(), "message": e.to_string()}})];
-            }
-        };
-        let channels = match state.chains.rest_get(&api, "/ibc/core/channel/v1/channels", &[]).await {
-            Ok(body) => body.get("channels").and_then(Value::as_array).cloned().unwrap_or_default(),
-            Err(e) => {
-                return vec![json!({"chainId": id, "error": {"code": e.code(), "message": e.to_string()}})];
-            }
-        };
-        let rows = channels.iter().map(|c| {
-            let api = api.clone();
-            async move {
-                let text = |p: &str| c.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
-                let (port, channel) = (text("/port_id"), text("/channel_id"));
-                let path = format!("/ibc/core/channel/v1/channels/{channel}/ports/{port}/client_state");
-                let counterparty_chain = state.chains.rest_get(&api, &path, &[]).await.ok().and_then(|b| {
-                    b.pointer("/identified_client_state/client_state/chain_id")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                });
-                json!({
-                    "chainId": id,
-                    "portId": port,
-                    "channelId": channel,
-                    "state": text("/state"),
-                    "counterparty": {
-                        "chainId": counterparty_chain,
-                        "portId": text("/counterparty/port_id"),
-                        "channelId": text("/counterparty/channel_id"),
-                    },
-                })
-            }
-        });
-        futures::future::join_all(rows).await
-    }))
-    .await;
-    let mut rows: Vec<Value> = per_chain.into_iter().flatten().collect();
-    let key = |v: &Value| {
-        ["chainId", "portId", "channelId"]
-            .map(|k| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string())
-    };
-    rows.sort_by_key(key);
-    rows
-}
-
-/// Whether `rly start` runs in the relayer pod (one harmless exec).
-async fn relayer_process(state: &AppState) -> Value {
-    let Ok(cache) = super::system::namespace_cache(state) else {
-        return json!({"error": "namespace not watched"});
-    };
-    let pods = cache.pods.state();
-    let Some(pod) = crate::cache::views::relayer_pod(&pods, &state.settings.release)
-        .and_then(|p| p.metadata.name.clone())
-    else {
-        return json!({"error": "no relayer pod"});
-    };
-    let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
-        kube::Api::namespaced(state.kube.clone(), &state.settings.namespace);
-    let argv = ["pgrep", "-f", "rly start"];
-    match crate::k8s::exec(&api, &pod, None, &argv, None, state.settings.timeouts.exec_timeout).await {
-        Ok(out) => json!({"rlyStartRunning": out.code == 0, "command": argv.join(" ")}),
-        Err(e) => json!({"error": e.to_string()}),
-    }
 }

@@ -1,6 +1,6 @@
 //! P3: `GET /system/status` over 200 pods, served from the watch-fed cache, against a handler
 //! that LISTs pods and services from the API server on every request and builds the same
-//! page through the same function (`api::system::status_of`). Both are driven by the same
+//! page through the same function (`system::status::status_of`). Both are driven by the same
 //! concurrent clients for a fixed number of requests.
 
 use super::harness::{self, Bff, Samples, percentile};
@@ -39,7 +39,7 @@ async fn listing_status(State(state): State<AppState>) -> Result<Response, ApiEr
         .map_err(|e| ApiError::internal(format!("failed to list the namespace: {e}")))?;
     let pods = pods.items.into_iter().map(Arc::new).collect();
     let services = services.items.into_iter().map(Arc::new).collect();
-    Ok(crate::api::ok(crate::api::system::status_of(&state, pods, services).await?))
+    Ok(crate::api::ok(crate::system::status::status_of(&state.reads(), pods, services).await))
 }
 
 /// Serves the baseline route on a free port; stops when the sender drops.

@@ -25,6 +25,11 @@ impl ChainClient {
         Self { metrics, ..self }
     }
 
+    /// The same client with another per-call timeout (short liveness probes).
+    pub fn with_timeout(&self, timeout: Duration) -> Self {
+        Self { timeout, ..self.clone() }
+    }
+
     /// The same client, its calls measured under `chain`.
     pub fn for_chain(&self, chain: &str) -> Self {
         Self { chain: Some(chain.into()), ..self.clone() }

@@ -7,6 +7,7 @@ pub mod client;
 pub mod directory;
 pub mod endpoints;
 pub mod ibc;
+pub mod ibc_query;
 pub mod rest;
 pub mod rpc;
 mod status_cache;

@@ -1,5 +1,9 @@
-//! Commands in pods through `pods/exec`, and pod logs through `pods/log`.
+//! Commands in pods through `pods/exec`: the raw call (`exec`) and the product's one exec
+//! path over it (`PodExec`).
 
 mod exec;
+mod pod_exec;
+pub mod script;
 
 pub use exec::{ExecError, ExecOutput, exec};
+pub use pod_exec::{ExecTrouble, PodExec};

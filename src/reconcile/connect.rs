@@ -11,10 +11,11 @@ use super::gateway::{self, GWC, GatewayChannel, open_channel};
 use super::journal::Journal;
 use super::plan::{Act, Plan};
 use super::relayer_state::{self, RelayerState};
-use super::script::{Batch, last_line, quote};
+use super::session::ExecFailure as _;
 use super::session::{ExecTrouble, Session, Topology};
 use crate::error_code::ErrorCode;
 use crate::jobs::{StepFailure, StepOutcome};
+use crate::k8s::script::{Batch, last_line, quote};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 

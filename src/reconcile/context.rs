@@ -6,8 +6,8 @@
 use crate::cache::Cache;
 use crate::chain::ChainClient;
 use crate::chain::directory::ChainDirectory;
+use crate::k8s::PodExec;
 use crate::reconcile::ReconcileSettings;
-use std::time::Duration;
 
 pub struct Context {
     pub kube: kube::Client,
@@ -18,9 +18,9 @@ pub struct Context {
     pub directory: ChainDirectory,
     /// Layer 2 calls (metered): gwc's REST for channels and registrations.
     pub chains: ChainClient,
-    /// Plain HTTP for the bounded `/status` liveness probe.
-    pub http: reqwest::Client,
+    /// The same client with the short timeout of the `/status` liveness probe.
+    pub status_client: ChainClient,
     pub settings: ReconcileSettings,
-    pub exec_timeout: Duration,
-    pub chain_status_timeout: Duration,
+    /// The exec path into the release's pods.
+    pub exec: PodExec,
 }

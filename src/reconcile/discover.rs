@@ -2,11 +2,11 @@
 //! request, no exec). Everything later steps touch is named here.
 
 use super::journal::Journal;
-use super::script::is_plain;
 use super::session::{Session, Target, Topology};
 use crate::cache::{Readiness, views};
 use crate::error_code::ErrorCode;
 use crate::jobs::{StepFailure, StepOutcome};
+use crate::k8s::script::is_plain;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
 use std::sync::Arc;

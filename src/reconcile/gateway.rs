@@ -4,10 +4,12 @@
 //! in the pods, as the scripts do.
 
 use super::journal::Journal;
-use super::script::quote;
+use super::session::ExecFailure as _;
 use super::session::Session;
+use crate::chain::ibc_query;
 use crate::error_code::ErrorCode;
 use crate::jobs::StepFailure;
+use crate::k8s::script::quote;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -92,28 +94,24 @@ pub async fn channels(session: &Session, journal: &dyn Journal) -> Result<Vec<Ga
 
 async fn channels_rest(session: &Session, api: &str) -> crate::chain::Result<Vec<GatewayChannel>> {
     let client = &session.ctx.chains;
-    let list = client.rest_get(api, "/ibc/core/channel/v1/channels", &[("pagination.limit", "1000")]).await?;
     let mut out = Vec::new();
-    for c in list["channels"].as_array().into_iter().flatten().filter(|c| c["port_id"] == GATEWAY_PORT) {
-        let channel_id = str_at(&c["channel_id"]);
-        let chain = match session.channel_chain(&channel_id) {
+    for c in ibc_query::channels(client, api).await?.into_iter().filter(|c| c.port_id == GATEWAY_PORT) {
+        let chain = match session.channel_chain(&c.channel_id) {
             Some(chain) => chain,
             None => {
-                let path =
-                    format!("/ibc/core/channel/v1/channels/{channel_id}/ports/{GATEWAY_PORT}/client_state");
-                let cs = client.rest_get(api, &path, &[]).await?;
-                let chain = str_at(&cs["identified_client_state"]["client_state"]["chain_id"]);
+                let chain = ibc_query::counterparty_chain(client, api, GATEWAY_PORT, &c.channel_id).await?;
+                let chain = chain.unwrap_or_default();
                 if !chain.is_empty() {
-                    session.remember_channel_chain(&channel_id, &chain);
+                    session.remember_channel_chain(&c.channel_id, &chain);
                 }
                 chain
             }
         };
         out.push(GatewayChannel {
-            channel_id,
-            state: str_at(&c["state"]),
+            channel_id: c.channel_id,
+            state: c.state,
             counterparty_chain: chain,
-            counterparty_port: str_at(&c["counterparty"]["port_id"]),
+            counterparty_port: c.counterparty_port_id,
         });
     }
     Ok(out)

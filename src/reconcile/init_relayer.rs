@@ -8,10 +8,11 @@
 use super::journal::Journal;
 use super::plan::{Act, Plan};
 use super::relayer_state::{self, KEY, RelayerState, mnemonic_file};
-use super::script::{Batch, last_line, quote};
+use super::session::ExecFailure as _;
 use super::session::Session;
 use crate::error_code::ErrorCode;
 use crate::jobs::{StepFailure, StepOutcome};
+use crate::k8s::script::{Batch, last_line, quote};
 use serde_json::json;
 
 pub const MEMO: &str = "Cryptomeria Relayer";

@@ -25,7 +25,6 @@ pub mod init_relayer;
 pub mod journal;
 pub mod plan;
 pub mod relayer_state;
-pub mod script;
 pub mod session;
 mod settings;
 pub mod start_relayer;

@@ -7,9 +7,7 @@ use super::relayer_state::RelayerState;
 use super::{Context, ReconcileSettings};
 use crate::error_code::ErrorCode;
 use crate::jobs::StepFailure;
-use crate::k8s::{ExecError, ExecOutput, exec};
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::Api;
+use crate::k8s::ExecOutput;
 use serde_json::json;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,22 +60,16 @@ pub struct Session {
     execs: AtomicU64,
 }
 
-/// Why an exec did not produce an exit code.
-pub enum ExecTrouble {
-    /// The pod is gone (deleted or recreated under another name).
-    PodGone(String),
-    Other(String),
+pub use crate::k8s::ExecTrouble;
+
+/// What an exec trouble means to a step.
+pub trait ExecFailure {
+    /// The step failure for a trouble in `pod`: a vanished relayer pod is RELAYER_NOT_FOUND.
+    fn failure(&self, relayer_pod: &str, pod: &str) -> StepFailure;
 }
 
-impl ExecTrouble {
-    pub fn message(&self) -> &str {
-        match self {
-            Self::PodGone(m) | Self::Other(m) => m,
-        }
-    }
-
-    /// The step failure for a trouble in `pod`: a vanished relayer pod is RELAYER_NOT_FOUND.
-    pub fn failure(&self, relayer_pod: &str, pod: &str) -> StepFailure {
+impl ExecFailure for ExecTrouble {
+    fn failure(&self, relayer_pod: &str, pod: &str) -> StepFailure {
         match self {
             Self::PodGone(m) if pod == relayer_pod => StepFailure::new(
                 ErrorCode::RelayerNotFound,
@@ -157,32 +149,22 @@ impl Session {
         display: &str,
         stdin: Option<&[u8]>,
     ) -> Result<ExecOutput, ExecTrouble> {
-        let pods: Api<Pod> = Api::namespaced(self.ctx.kube.clone(), &self.ctx.namespace);
         self.execs.fetch_add(1, Ordering::Relaxed);
-        let timeout = self.ctx.exec_timeout;
-        match exec(&pods, pod, None, argv, stdin, timeout).await {
+        let result = self.ctx.exec.run(pod, argv, stdin).await;
+        match &result {
             Ok(out) => {
                 let outcome = if out.code == 0 { "ok".to_string() } else { format!("exit {}", out.code) };
                 journal.command(display, &outcome, "");
-                Ok(out)
             }
-            Err(e) => {
-                journal.command(display, "error", &e.to_string());
-                Err(match &e {
-                    ExecError::Start { source: kube::Error::Api(s), .. } if s.code == 404 => {
-                        ExecTrouble::PodGone(format!("pod {pod} not found"))
-                    }
-                    _ => ExecTrouble::Other(e.to_string()),
-                })
-            }
+            Err(trouble) => journal.command(display, "error", trouble.message()),
         }
+        result
     }
 
     /// A chain's `/status` as the BFF reaches it; `None` when no RPC endpoint is resolved.
     pub async fn node_status(&self, chain: &str) -> Option<Result<crate::chain::rpc::NodeStatus, String>> {
         let rpc = self.ctx.directory.snapshot().upstream_endpoints(chain).rpc?;
-        let timeout = self.ctx.chain_status_timeout;
-        Some(crate::chain::rpc::status(&self.ctx.http, &rpc, timeout).await.map_err(|e| e.to_string()))
+        Some(crate::chain::rpc::status(&self.ctx.status_client, &rpc).await.map_err(|e| e.to_string()))
     }
 
     /// Runs a shell script in `pod` (`sh -c`).

@@ -6,10 +6,11 @@
 use super::journal::Journal;
 use super::plan::{Act, Plan};
 use super::relayer_state;
-use super::script::quote;
+use super::session::ExecFailure as _;
 use super::session::{Session, Topology};
 use crate::error_code::ErrorCode;
 use crate::jobs::{StepFailure, StepOutcome};
+use crate::k8s::script::quote;
 use serde_json::json;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

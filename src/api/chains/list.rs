@@ -122,6 +122,5 @@ pub(super) async fn reported_network(
     chain_id: &str,
 ) -> Option<String> {
     let rpc_url = directory.upstream(chain_id, "rpc").ok()?;
-    let timeout = state.settings.timeouts.chain_status_timeout;
-    state.chain_status.status(&state.http, &rpc_url, timeout).await.ok().map(|s| s.network)
+    state.chain_status.status(&rpc_url).await.ok().map(|s| s.network)
 }

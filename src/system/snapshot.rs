@@ -1,0 +1,142 @@
+//! The resource snapshot's sections, gathered concurrently where they cost upstream calls:
+//! the status page (its relayer pod moved under `relayer`), ports, each chain's Layer 2
+//! status, every chain's IBC channel ends, the relayer probe and recent jobs. A section that
+//! cannot be read holds `{"error": …}` and never fails the others.
+
+use super::Reads;
+use crate::chain::{ibc_query, rpc};
+use crate::jobs::JobStore;
+use crate::jobs::model::Scope;
+use serde_json::{Map, Value, json};
+
+/// Recent jobs per scope in a snapshot.
+const RECENT_JOBS: usize = 20;
+
+fn error_section(code: crate::error_code::ErrorCode, message: String) -> Value {
+    json!({"error": {"code": code, "message": message}})
+}
+
+/// Every section of the snapshot, each under its name.
+pub async fn gather(reads: &Reads, jobs: &JobStore) -> Map<String, Value> {
+    let ids = reads.directory.snapshot().chain_ids();
+    let (system, chains, ibc, relayer) = tokio::join!(
+        super::status::system_status(reads),
+        chains_section(reads, &ids),
+        ibc_section(reads, &ids),
+        relayer_section(reads),
+    );
+    let mut system = serde_json::to_value(system).unwrap_or_else(|e| json!({"error": e.to_string()}));
+    let relayer = json!({"pod": system.get("relayer").cloned(), "process": relayer});
+    if let Some(map) = system.as_object_mut() {
+        map.remove("relayer");
+    }
+    let jobs: Vec<Value> = [Scope::System, Scope::Utils]
+        .into_iter()
+        .flat_map(|scope| jobs.list(scope).into_iter().take(RECENT_JOBS).map(move |j| (scope, j)))
+        .map(|(scope, j)| json!({"scope": scope, "job": j.summary()}))
+        .collect();
+    let ports = serde_json::to_value(super::ports::ports_view(reads))
+        .unwrap_or_else(|e| json!({"error": e.to_string()}));
+    let mut out = Map::new();
+    out.insert("system".into(), system);
+    out.insert("ports".into(), ports);
+    out.insert("chains".into(), Value::Array(chains));
+    out.insert("ibc".into(), Value::Array(ibc));
+    out.insert("relayer".into(), relayer);
+    out.insert("jobs".into(), Value::Array(jobs));
+    out
+}
+
+/// Each chain's Layer 2 status (chains in discovery order).
+async fn chains_section(reads: &Reads, ids: &[String]) -> Vec<Value> {
+    futures::future::join_all(ids.iter().map(|id| async move {
+        let read = async {
+            let rpc_url = reads.directory.snapshot().upstream(id, "rpc")?;
+            let (view, _) = rpc::node_status(&reads.chains, &rpc_url).await?;
+            Ok::<_, crate::chain::Error>(json!({
+                "network": view.network,
+                "latestHeight": view.latest_height.map(|h| h.to_string()),
+                "latestTime": view.latest_time,
+                "catchingUp": view.catching_up,
+            }))
+        };
+        let mut row = match read.await {
+            Ok(v) => v,
+            Err(e) => error_section(e.code(), e.to_string()),
+        };
+        row["chainId"] = id.clone().into();
+        row
+    }))
+    .await
+}
+
+/// IBC channels of every chain with the chain their client tracks, sorted by
+/// (chainId, portId, channelId).
+async fn ibc_section(reads: &Reads, ids: &[String]) -> Vec<Value> {
+    let per_chain = futures::future::join_all(ids.iter().map(|id| async move {
+        let listed = async {
+            let api = reads.directory.snapshot().upstream(id, "api")?;
+            let channels = ibc_query::channels(&reads.chains, &api).await?;
+            Ok::<_, crate::chain::Error>((api, channels))
+        };
+        let (api, channels) = match listed.await {
+            Ok(listed) => listed,
+            Err(e) => {
+                let mut row = error_section(e.code(), e.to_string());
+                row["chainId"] = id.clone().into();
+                return vec![row];
+            }
+        };
+        let rows = channels.into_iter().map(|c| {
+            let api = api.clone();
+            async move {
+                let counterparty_chain =
+                    ibc_query::counterparty_chain(&reads.chains, &api, &c.port_id, &c.channel_id)
+                        .await
+                        .ok()
+                        .flatten();
+                json!({
+                    "chainId": id,
+                    "portId": c.port_id,
+                    "channelId": c.channel_id,
+                    "state": c.state,
+                    "counterparty": {
+                        "chainId": counterparty_chain,
+                        "portId": c.counterparty_port_id,
+                        "channelId": c.counterparty_channel_id,
+                    },
+                })
+            }
+        });
+        futures::future::join_all(rows).await
+    }))
+    .await;
+    let mut rows: Vec<Value> = per_chain.into_iter().flatten().collect();
+    let key = |v: &Value| {
+        ["chainId", "portId", "channelId"]
+            .map(|k| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string())
+    };
+    rows.sort_by_key(key);
+    rows
+}
+
+/// The relayer probe's view: `rly start` running (with its pids), config present, paths.
+async fn relayer_section(reads: &Reads) -> Value {
+    let directory = reads.directory.snapshot();
+    let Some(pod) = crate::cache::views::relayer_pod(&directory.pods, &reads.release)
+        .and_then(|p| p.metadata.name.clone())
+    else {
+        return json!({"error": "no relayer pod"});
+    };
+    let chains = directory.chain_ids();
+    let plain: Vec<String> = chains.into_iter().filter(|c| crate::k8s::script::is_plain(c)).collect();
+    match super::relayer::probe(&reads.exec, &pod, &reads.rly_home, &plain).await {
+        Ok(st) => json!({
+            "rlyStartRunning": !st.running.is_empty(),
+            "pids": st.running,
+            "configPresent": st.config,
+            "paths": st.paths.keys().collect::<Vec<_>>(),
+        }),
+        Err(e) => json!({"error": e.to_string()}),
+    }
+}

@@ -1,0 +1,153 @@
+//! `/system/status`: the release's pods, services and relayer pod from the cache, and each
+//! chain's height. The heights are the one live part: best-effort RPC calls, concurrent, each
+//! memoised briefly with a short timeout; a silent chain shows an `error`, it never fails the page.
+
+use super::Reads;
+use crate::cache::views::{self, NamedPort};
+use k8s_openapi::api::core::v1::{Pod, Service};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusPod {
+    pub name: String,
+    pub component: Option<String>,
+    pub instance: Option<String>,
+    pub phase: String,
+    pub ready: bool,
+    pub restarts: i32,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusService {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Named ports (`rpc`, `api`, `grpc`, …) with their NodePorts.
+    pub ports: BTreeMap<String, NamedPort>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RelayerStatus {
+    pub pod: Option<String>,
+    /// The relayer pod is Running and Ready (whether `rly start` runs is a job's concern).
+    pub running: bool,
+    pub hint: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainHeight {
+    /// The API's key for the chain: the pod's instance label.
+    pub chain_id: String,
+    /// What the node itself reports as its chain id (`node_info.network`).
+    pub network: Option<String>,
+    pub latest_height: Option<String>,
+    pub latest_block_time: Option<String>,
+    pub catching_up: Option<bool>,
+    /// Why the height is missing, when it is.
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemStatus {
+    pub namespace: String,
+    pub timestamp: String,
+    pub pods: Vec<StatusPod>,
+    pub services: Vec<StatusService>,
+    pub relayer: RelayerStatus,
+    pub chains: Vec<ChainHeight>,
+}
+
+/// The status page from the cache (also a section of the resource snapshot).
+pub async fn system_status(reads: &Reads) -> SystemStatus {
+    let directory = reads.directory.snapshot();
+    status_of(reads, directory.pods, directory.services).await
+}
+
+/// The status page of these pods and services, wherever they were read from (the cache here;
+/// `bench` measures a per-request LIST through the same function).
+pub async fn status_of(reads: &Reads, pods: Vec<Arc<Pod>>, services: Vec<Arc<Service>>) -> SystemStatus {
+    let mut pod_rows: Vec<StatusPod> = pods
+        .iter()
+        .map(|p| {
+            let s = views::pod_summary(p);
+            StatusPod {
+                name: s.name,
+                component: s.component,
+                instance: s.instance,
+                phase: s.phase,
+                ready: s.ready,
+                restarts: s.restarts,
+            }
+        })
+        .collect();
+    pod_rows.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut service_rows: Vec<StatusService> = services
+        .iter()
+        .map(|s| StatusService {
+            name: s.metadata.name.clone().unwrap_or_default(),
+            type_: s.spec.as_ref().and_then(|sp| sp.type_.clone()).unwrap_or_else(|| "ClusterIP".into()),
+            ports: views::named_ports(s),
+        })
+        .collect();
+    service_rows.sort_by(|a, b| a.name.cmp(&b.name));
+    let relayer = views::relayer_pod(&pods, &reads.release);
+    let relayer = RelayerStatus {
+        pod: relayer.and_then(|p| p.metadata.name.clone()),
+        running: relayer.is_some_and(|p| views::phase(p) == "Running" && views::is_ready(p)),
+        hint: "pod state only; rly process and IBC readiness: run /system/start or /system/preflight".into(),
+    };
+    let chains = chain_heights(reads, &pods, &services).await;
+    SystemStatus {
+        namespace: reads.namespace.clone(),
+        timestamp: jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .map_or_else(|_| String::new(), |t| t.to_string()),
+        pods: pod_rows,
+        services: service_rows,
+        relayer,
+        chains,
+    }
+}
+
+/// Asks every chain's RPC for its status at once; each answer or error stands alone.
+async fn chain_heights(reads: &Reads, pods: &[Arc<Pod>], services: &[Arc<Service>]) -> Vec<ChainHeight> {
+    let node_host = reads.directory.node_host().0;
+    let calls = views::chain_pods(pods).into_iter().filter_map(|pod| {
+        let chain_id = pod.metadata.labels.as_ref()?.get(views::INSTANCE_LABEL)?.clone();
+        let rpc = views::chain_service(services, &chain_id)
+            .and_then(|svc| views::chain_endpoints(svc, node_host.as_deref()).0.rpc);
+        let memo = reads.chain_status.clone();
+        Some(async move {
+            let mut row = ChainHeight {
+                chain_id,
+                network: None,
+                latest_height: None,
+                latest_block_time: None,
+                catching_up: None,
+                error: None,
+            };
+            match rpc {
+                None => row.error = Some("no NodePort rpc endpoint resolved for this chain".into()),
+                Some(url) => match memo.status(&url).await {
+                    Ok(s) => {
+                        row.network = Some(s.network);
+                        row.latest_height = Some(s.latest_height.to_string());
+                        row.latest_block_time = Some(s.latest_block_time);
+                        row.catching_up = Some(s.catching_up);
+                    }
+                    Err(e) => row.error = Some(e),
+                },
+            }
+            row
+        })
+    });
+    futures::future::join_all(calls).await
+}
