@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// 64 MiB: 5000 × 12 KiB txs as base64 (a MsgSend is ~330 bytes), with room for the JSON.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
     /// Kubeconfig file; default: standard kube inference (KUBECONFIG, ~/.kube/config, in-cluster).
@@ -25,6 +28,10 @@ pub struct Settings {
     /// Address the API listens on. No authentication: keep it on loopback unless the network is closed.
     #[arg(long, env = "BFF_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Largest request body (`maxBodyBytes`); beyond it 413 PAYLOAD_TOO_LARGE. The default
+    /// carries a broadcast-batch of maxBatchSize (5000) txs of up to 12 KiB each, base64.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
     #[command(flatten)]
     pub timeouts: Timeouts,
     /// Boxed, as `chains`: keeps `Settings` small inside the CLI's command enum.
@@ -216,6 +223,7 @@ impl Settings {
             release: "cryptomeria".into(),
             node_host: None,
             listen,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             timeouts: Timeouts::default(),
             jobs: Box::default(),
             chains: Box::default(),

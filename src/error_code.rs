@@ -27,6 +27,10 @@ pub enum ErrorCode {
     InvalidHeight,
     InvalidTxBytes,
     LimitExceeded,
+    /// The request body is larger than `maxBodyBytes`.
+    PayloadTooLarge,
+    /// A request body not sent as `application/json`.
+    UnsupportedMediaType,
     InternalError,
     K8sUnavailable,
     UpstreamError,
@@ -68,6 +72,8 @@ impl ErrorCode {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::LimitExceeded => StatusCode::TOO_MANY_REQUESTS,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InternalError | Self::K8sUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
             Self::UpstreamError
             | Self::ExecFailed

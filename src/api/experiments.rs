@@ -111,10 +111,13 @@ pub struct TxConfirmationRequest {
     /// When the tx was submitted (RFC 3339), for latency; default: when the watch starts.
     pub submitted_at: Option<String>,
     /// First block to look at (blocks before the watch); default: the latest block.
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub from_height: Option<u64>,
     /// Watch at most this long (default 60, up to maxTimeoutSeconds).
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub timeout_seconds: Option<u64>,
     /// Stop early when no block comes for this long (default 30).
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub stall_timeout_seconds: Option<f64>,
 }
 
@@ -127,10 +130,13 @@ pub struct ConfirmBatchRequest {
     /// When they were submitted (RFC 3339), for latency; default: when the watch starts.
     pub submitted_at: Option<String>,
     /// First block to look at; default: the latest block.
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub from_height: Option<u64>,
     /// Watch at most this long (default 60, up to maxTimeoutSeconds).
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub timeout_seconds: Option<u64>,
     /// Stop early when no block comes for this long (default 30).
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub stall_timeout_seconds: Option<f64>,
 }
 
@@ -266,16 +272,20 @@ pub struct BroadcastBatchRequest {
     pub tx_bytes: Vec<String>,
     /// Broadcasts in flight at once, 1..=maxConcurrency (default 8). Txs of one signer
     /// always go one after another, in sequence order.
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub concurrency: Option<usize>,
     /// `sync` (default: CheckTx answers) or `async`.
     pub mode: Option<broadcast::Mode>,
     /// Pace sends to this many per second (default: as fast as answers come).
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub rate_per_second: Option<f64>,
     /// Follow blocks until every accepted tx is committed (default true).
     pub wait_for_confirmation: Option<bool>,
     /// The whole batch, sending and confirmation (default 300, up to maxTimeoutSeconds).
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub timeout_seconds: Option<u64>,
     /// Stop early when no block comes for this long (default 30).
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub stall_timeout_seconds: Option<f64>,
 }
 
@@ -377,9 +387,12 @@ async fn broadcast_batch(
 pub struct ThroughputRequest {
     pub chain_id: String,
     /// The start mark: its header time starts the clock; its txs are not counted.
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub from_height: Option<u64>,
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub to_height: Option<u64>,
     /// Instead of heights: the last N blocks (fromHeight = latest − N).
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub last_blocks: Option<u64>,
 }
 

@@ -1,22 +1,13 @@
-//! axum's extractors, wrapped so their rejections use our envelope: a malformed body is a
-//! 400, a query value out of range or of the wrong type a 422 naming the field.
+//! axum's extractors, wrapped so their rejections use our envelope: a query value out of range
+//! or of the wrong type is a 422 naming the field; bodies follow `body`'s one rule.
 
 use super::error::ApiError;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts};
+use axum::extract::FromRequestParts;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-/// `axum::Json` with 400 envelope rejections.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct ApiJson<T>(pub T);
-
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        ApiError::bad_request(rejection.body_text())
-    }
-}
+pub use super::body::{ApiJson, OptionalJson};
 
 /// `axum::extract::Query` whose failures are 422 VALIDATION_ERROR naming the field.
 #[derive(Debug, Clone, Copy, Default)]
@@ -49,27 +40,5 @@ pub struct ApiPath<T>(pub T);
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
         ApiError::bad_request(format!("invalid path: {}", rejection.body_text()))
-    }
-}
-
-/// A JSON body that may be absent: an empty body is `T::default()` (SPEC §4: "body (all
-/// optional)"). Malformed JSON is a 400; a well-formed body of the wrong shape a 422.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OptionalJson<T>(pub T);
-
-impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::bad_request(format!("failed to read the body: {}", e.body_text())))?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self(T::default()));
-        }
-        serde_json::from_slice(&bytes).map(Self).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => ApiError::validation("body", format!("invalid body: {e}")),
-            _ => ApiError::bad_request(format!("malformed JSON body: {e}")),
-        })
     }
 }

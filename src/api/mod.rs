@@ -2,11 +2,13 @@
 //! registered through one `OpenApiRouter` so the served routes and the OpenAPI document
 //! cannot drift apart. `router` is the single value main and the tests serve (`serve`).
 
+mod body;
 mod chains;
 pub mod error;
 mod experiments;
 pub mod extract;
 mod health;
+mod int;
 pub mod jobs;
 mod k8s;
 mod metrics;
@@ -52,12 +54,26 @@ pub fn router(state: AppState) -> axum::Router {
         .nest("/api/v1/chains", chains::router())
         .nest("/api/v1/utils", experiments::router().merge(jobs::utils::router()))
         .split_for_parts();
-    router
+    let max_body_bytes = state.settings.max_body_bytes;
+    let router = router
         .merge(openapi::docs(doc))
         .fallback(|uri: axum::http::Uri| async move { ApiError::route_not_found(uri.path()) })
         .method_not_allowed_fallback(|| async {
             ApiError::new(error::ErrorCode::MethodNotAllowed, "method not allowed on this route")
         })
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(axum::middleware::map_response(utf8_json))
+        .layer(tower_http::trace::TraceLayer::new_for_http());
+    body::limit_layer(router, max_body_bytes).with_state(state)
+}
+
+/// Every JSON answer says its charset (`application/json; charset=utf-8`, SPEC §3).
+async fn utf8_json(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    if headers.get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v == "application/json") {
+        headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
+    response
 }

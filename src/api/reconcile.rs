@@ -31,6 +31,7 @@ pub struct StartRequest {
     /// Must be the namespace the BFF watches (`K8S_NAMESPACE`), if given.
     pub namespace: Option<String>,
     /// Whole-job timeout, 1..=86400 (default: the `RECONCILE_JOB_TIMEOUT` setting, 30 min).
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub timeout_seconds: Option<u64>,
     /// Subset of `initRelayer`, `connectAll`, `startRelayer`, `waitIbcReady`; they always run
     /// in that order, after `discover`. Default: all.
@@ -45,12 +46,14 @@ pub struct ConnectRequest {
     /// `all` (default) or `chain:<chainId>`.
     pub target: Option<String>,
     pub force: Option<bool>,
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RestartRequest {
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub timeout_seconds: Option<u64>,
 }
 

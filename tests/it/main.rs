@@ -1,5 +1,6 @@
 //! One integration-test binary (links once on 2-core CI), one module per area.
 
+mod architecture;
 mod bench;
 mod chains;
 mod cli;

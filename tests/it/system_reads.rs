@@ -355,3 +355,30 @@ async fn openapi_document_validates_and_every_documented_route_is_served() {
     assert!(html.contains("swagger-ui"), "docs page served");
     assert!(!html.contains("https://"), "the docs page must not load anything from a CDN");
 }
+
+#[tokio::test]
+async fn openapi_lists_job_and_http_error_codes_in_one_enum() {
+    let env = TestEnv::ready().await;
+    let bff = Bff::ready(&env.kubeconfig).await;
+    let (_, doc) = bff.get("/api/v1/openapi.json").await;
+    let schemas = &doc["components"]["schemas"];
+    let codes: Vec<&str> = schemas["ErrorCode"]["enum"]
+        .as_array()
+        .expect("ErrorCode enum")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for want in [
+        "CHAIN_NOT_FOUND",
+        "VALIDATION_ERROR",
+        "RELAYER_LINK_FAILED",
+        "CHAIN_STALLED",
+        "EXEC_FAILED",
+        "IBC_NOT_READY",
+    ] {
+        assert!(codes.contains(&want), "{want} missing from ErrorCode: {codes:?}");
+    }
+    // A job's error and an HTTP error name their code through the same schema.
+    assert_eq!(schemas["JobError"]["properties"]["code"]["$ref"], "#/components/schemas/ErrorCode");
+    assert_eq!(schemas["ErrorBody"]["properties"]["code"]["$ref"], "#/components/schemas/ErrorCode");
+}

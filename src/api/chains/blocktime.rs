@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::Chain;
+use super::{Chain, UpstreamErrors};
 
 // ----- blocktime ------------------------------------------------------------------------------
 
@@ -41,11 +41,8 @@ pub struct BlocktimeView {
     params(("chainId" = String, Path, description = "chain id"), BlocktimeQuery),
     responses(
         (status = 200, description = "OK", body = crate::api::Success<BlocktimeView>),
-        (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
+        UpstreamErrors,
         (status = 422, description = "VALIDATION_ERROR: window outside 2..2000, bad percentiles, or too few blocks", body = ErrorEnvelope),
-        (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
-        (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
-        (status = 504, description = "TIMEOUT: the node did not answer in time", body = ErrorEnvelope),
     ))]
 pub(super) async fn blocktime(
     State(state): State<AppState>,

@@ -9,7 +9,7 @@ mod list;
 mod reads;
 mod tx;
 
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::app::AppState;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
@@ -35,6 +35,24 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tx::decode))
         .routes(routes!(tx::build))
         .routes(routes!(blocktime::blocktime))
+}
+
+/// What every `/{chainId}/…` route that asks the node can answer besides its own errors.
+/// Documentation only: handlers answer `ApiError`, so the variants are never built.
+#[allow(dead_code)]
+#[derive(utoipa::IntoResponses)]
+pub enum UpstreamErrors {
+    #[response(status = 404, description = "CHAIN_NOT_FOUND, in the error envelope")]
+    ChainNotFound(ErrorEnvelope),
+    #[response(
+        status = 502,
+        description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)"
+    )]
+    Upstream(ErrorEnvelope),
+    #[response(status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached")]
+    Unreachable(ErrorEnvelope),
+    #[response(status = 504, description = "TIMEOUT: the node did not answer in time")]
+    Timeout(ErrorEnvelope),
 }
 
 /// The chain a `/{chainId}/…` route names: 404 `CHAIN_NOT_FOUND` before the handler runs, and

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use super::Chain;
+use super::{Chain, UpstreamErrors};
 
 // ----- reads ----------------------------------------------------------------------------------
 
@@ -55,10 +55,7 @@ pub struct ChainInfo {
     params(("chainId" = String, Path, description = "chain id (instance label)")),
     responses(
         (status = 200, description = "OK", body = crate::api::Success<ChainInfo>),
-        (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
-        (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
-        (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
-        (status = 504, description = "TIMEOUT: the node did not answer in time", body = ErrorEnvelope),
+        UpstreamErrors,
     ))]
 pub(super) async fn info(
     State(state): State<AppState>,
@@ -108,10 +105,7 @@ pub struct ChainStatus {
     params(("chainId" = String, Path, description = "chain id (instance label)")),
     responses(
         (status = 200, description = "OK", body = crate::api::Success<ChainStatus>),
-        (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
-        (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
-        (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
-        (status = 504, description = "TIMEOUT: the node did not answer in time", body = ErrorEnvelope),
+        UpstreamErrors,
     ))]
 pub(super) async fn status(
     State(state): State<AppState>,
@@ -203,11 +197,8 @@ pub struct BalancesView {
     params(("chainId" = String, Path, description = "chain id"), ("address" = String, Path, description = "bech32 address"), DenomQuery),
     responses(
         (status = 200, description = "OK", body = crate::api::Success<BalancesView>),
-        (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
+        UpstreamErrors,
         (status = 422, description = "INVALID_ADDRESS: not a bech32 address with a valid checksum", body = ErrorEnvelope),
-        (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
-        (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
-        (status = 504, description = "TIMEOUT: the node did not answer in time", body = ErrorEnvelope),
     ))]
 pub(super) async fn balances(
     State(state): State<AppState>,
@@ -245,10 +236,7 @@ pub struct MempoolView {
     params(("chainId" = String, Path, description = "chain id")),
     responses(
         (status = 200, description = "OK", body = crate::api::Success<MempoolView>),
-        (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
-        (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
-        (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
-        (status = 504, description = "TIMEOUT: the node did not answer in time", body = ErrorEnvelope),
+        UpstreamErrors,
     ))]
 pub(super) async fn mempool(
     State(state): State<AppState>,
@@ -303,10 +291,7 @@ async fn block_summary(state: &AppState, chain: Chain, height: Option<u64>) -> R
     params(("chainId" = String, Path, description = "chain id")),
     responses(
         (status = 200, description = "OK", body = crate::api::Success<BlockSummary>),
-        (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
-        (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
-        (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
-        (status = 504, description = "TIMEOUT: the node did not answer in time", body = ErrorEnvelope),
+        UpstreamErrors,
     ))]
 pub(super) async fn latest_block(State(state): State<AppState>, chain: Chain) -> Result<Response, ApiError> {
     block_summary(&state, chain, None).await
@@ -325,11 +310,8 @@ fn parse_height(text: &str) -> Result<u64, chain::Error> {
     params(("chainId" = String, Path, description = "chain id"), ("height" = String, Path, description = "block height (positive integer)")),
     responses(
         (status = 200, description = "OK", body = crate::api::Success<BlockSummary>),
-        (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
+        UpstreamErrors,
         (status = 422, description = "INVALID_HEIGHT: not a positive integer, beyond the tip, or pruned", body = ErrorEnvelope),
-        (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
-        (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
-        (status = 504, description = "TIMEOUT: the node did not answer in time", body = ErrorEnvelope),
     ))]
 pub(super) async fn block(
     State(state): State<AppState>,
@@ -379,11 +361,8 @@ pub struct BlockTxs {
     params(("chainId" = String, Path, description = "chain id"), ("height" = String, Path, description = "block height"), TxsQuery),
     responses(
         (status = 200, description = "OK", body = crate::api::Success<BlockTxs>),
-        (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
+        UpstreamErrors,
         (status = 422, description = "INVALID_HEIGHT, or VALIDATION_ERROR for format/limit", body = ErrorEnvelope),
-        (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
-        (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
-        (status = 504, description = "TIMEOUT: the node did not answer in time", body = ErrorEnvelope),
     ))]
 pub(super) async fn block_txs(
     State(state): State<AppState>,

@@ -19,7 +19,7 @@ use super::Chain;
 
 /// A signed tx, as clients send it. Its bytes are never logged or returned.
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TxBytesRequest {
     /// The `TxRaw` protobuf, base64.
     pub tx_bytes: String,
@@ -80,7 +80,7 @@ pub(super) async fn simulate(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BroadcastRequest {
     /// The `TxRaw` protobuf, base64.
     pub tx_bytes: String,
@@ -216,7 +216,7 @@ pub(super) async fn decode(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MessageInput {
     /// `/cosmos.bank.v1beta1.MsgSend` or `/cosmos.bank.v1beta1.MsgMultiSend`.
     pub type_url: String,
@@ -226,18 +226,18 @@ pub struct MessageInput {
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FeeInput {
     /// `[{denom, amount}]`.
     #[schema(value_type = Vec<Object>)]
     pub amount: Option<Value>,
-    /// Gas limit (string or number); default 200000.
-    #[schema(value_type = String)]
-    pub gas_limit: Option<Value>,
+    /// Gas limit (number or decimal string); default 200000.
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
+    pub gas_limit: Option<u64>,
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BuildRequest {
     /// The single signer.
     pub from_address: String,
@@ -246,7 +246,8 @@ pub struct BuildRequest {
     pub memo: String,
     pub fee: Option<FeeInput>,
     /// Block height after which the tx is invalid; "0" = none.
-    pub timeout_height: Option<String>,
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
+    pub timeout_height: Option<u64>,
     /// The signer's compressed secp256k1 public key, base64; needed until the chain knows it.
     pub public_key: Option<String>,
 }
@@ -269,17 +270,6 @@ pub struct BuildResult {
 
 /// Gas limit when the request names none (the `rly`/CLI default of 200000).
 const DEFAULT_GAS_LIMIT: u64 = 200_000;
-
-fn gas_limit(value: Option<&Value>) -> Result<u64, chain::Error> {
-    let invalid =
-        || chain::Error::Validation { field: "fee", message: "gasLimit must be a positive integer".into() };
-    match value {
-        None | Some(Value::Null) => Ok(DEFAULT_GAS_LIMIT),
-        Some(Value::String(s)) => s.parse().map_err(|_| invalid()),
-        Some(Value::Number(n)) => n.as_u64().ok_or_else(invalid),
-        Some(_) => Err(invalid()),
-    }
-}
 
 /// Sign-doc material for client-side signing (account number and sequence from the chain).
 #[utoipa::path(post, operation_id = "chains_build", path = "/{chainId}/tx/build", tag = "chains", request_body = BuildRequest,
@@ -310,13 +300,12 @@ pub(super) async fn build(
         .collect::<Result<Vec<_>, _>>()?;
     let fee = req.fee.as_ref();
     let fee_coins = tx::coins_from_json(fee.and_then(|f| f.amount.as_ref()), "fee")?;
-    let gas_limit = gas_limit(fee.and_then(|f| f.gas_limit.as_ref()))?;
-    let timeout_height = match req.timeout_height.as_deref() {
-        None | Some("") => 0,
-        Some(h) => {
-            h.parse().map_err(|_| ApiError::validation("timeoutHeight", "must be a non-negative integer"))?
-        }
+    let gas_limit = match fee.and_then(|f| f.gas_limit) {
+        None => DEFAULT_GAS_LIMIT,
+        Some(0) => return Err(ApiError::validation("fee.gasLimit", "gasLimit must be a positive integer")),
+        Some(limit) => limit,
     };
+    let timeout_height = req.timeout_height.unwrap_or(0);
     let client = state.chains.for_chain(&chain_id);
     let (account, (status, _)) = tokio::try_join!(
         rest::account(&client, &api, &req.from_address),
