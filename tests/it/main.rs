@@ -16,6 +16,7 @@ mod testbed_chains;
 mod testbed_kube_rs;
 mod testbed_kubectl;
 mod testbed_programs;
+mod testbed_python_client;
 mod testbed_wire;
 mod utils;
 mod watch_faults;
