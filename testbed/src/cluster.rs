@@ -88,6 +88,8 @@ pub struct Cluster {
     relayer_volume: Volume,
     /// `transact link` faults armed by tests; shared by every relayer pod.
     pub link_faults: Arc<super::programs::LinkFaults>,
+    /// Relaying knobs (pause, drop acks); shared by every relayer pod.
+    pub relay_controls: Arc<super::programs::RelayControls>,
     state: Arc<Mutex<State>>,
 }
 
@@ -100,6 +102,7 @@ impl Cluster {
             chains: Chains::default(),
             relayer_volume: Volume::new(),
             link_faults: Arc::default(),
+            relay_controls: Arc::default(),
             state: Arc::default(),
         };
         let ns = cluster.config.namespace.clone();
@@ -245,8 +248,14 @@ impl Cluster {
             (format!("{RELAYER_HOME}/config"), Volume::new()),
         ];
         let pid1 = vec!["/bin/sh".into(), "-c".into(), objects::RELAYER_PID1_SCRIPT.into()];
-        let programs = Programs::new()
-            .with("rly", super::programs::Rly::new(self.chains.clone(), self.link_faults.clone()));
+        let programs = Programs::new().with(
+            "rly",
+            super::programs::Rly::new(
+                self.chains.clone(),
+                self.link_faults.clone(),
+                self.relay_controls.clone(),
+            ),
+        );
         self.spawn_deployment_pod(&format!("{RELEASE}-relayer"), mounts, pid1, programs);
     }
 

@@ -13,6 +13,7 @@ mod metrics;
 mod reconcile;
 mod system_reads;
 mod testbed_chains;
+mod testbed_ibc;
 mod testbed_kube_rs;
 mod testbed_kubectl;
 mod testbed_programs;
