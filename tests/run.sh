@@ -30,6 +30,13 @@ if ! python3 -c "import prometheus_client" 2>/dev/null; then
     || python3 -m pip install -q --user --break-system-packages prometheus-client
 fi
 
+# The testbed is listed and watched by the official Kubernetes Python client (PyPI).
+if ! python3 -c "import kubernetes" 2>/dev/null; then
+  echo "installing: kubernetes (pip)"
+  python3 -m pip install -q kubernetes 2>/dev/null \
+    || python3 -m pip install -q --user --break-system-packages kubernetes
+fi
+
 # The API is fuzzed from its OpenAPI document by schemathesis (PyPI), pinned to the 4.x line.
 if ! python3 -c "import schemathesis" 2>/dev/null; then
   echo "installing: schemathesis (pip)"

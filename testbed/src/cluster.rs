@@ -88,6 +88,8 @@ pub struct Cluster {
     relayer_volume: Volume,
     /// `transact link` faults armed by tests; shared by every relayer pod.
     pub link_faults: Arc<super::programs::LinkFaults>,
+    /// Relaying knobs (pause, drop acks); shared by every relayer pod.
+    pub relay_controls: Arc<super::programs::RelayControls>,
     state: Arc<Mutex<State>>,
 }
 
@@ -100,6 +102,7 @@ impl Cluster {
             chains: Chains::default(),
             relayer_volume: Volume::new(),
             link_faults: Arc::default(),
+            relay_controls: Arc::default(),
             state: Arc::default(),
         };
         let ns = cluster.config.namespace.clone();
@@ -115,6 +118,7 @@ impl Cluster {
         }
         cluster.sync_secret();
         cluster.spawn_relayer_pod();
+        cluster.install_auxiliaries();
         cluster.sync();
         Ok(cluster)
     }
@@ -226,43 +230,86 @@ impl Cluster {
             programs: Programs::new()
                 .with(&chain.binary(), daemons::ChainDaemon::new(chain, self.chains.clone())),
         };
-        let template = self
-            .store
-            .get(&STATEFULSETS, Some(self.ns()), &chain.workload_name())
-            .map(|s| s["spec"]["template"].clone());
+        let sts = self.store.get(&STATEFULSETS, Some(self.ns()), &chain.workload_name()).unwrap_or_default();
+        let uid = sts["metadata"]["uid"].as_str().unwrap_or_default().to_string();
         self.spawn_pod(
             &chain.pod_name(),
             spec,
-            template.unwrap_or_default(),
-            ("StatefulSet", &chain.workload_name()),
+            sts["spec"]["template"].clone(),
+            ("StatefulSet", &chain.workload_name(), &uid),
         );
     }
 
     fn spawn_relayer_pod(&self) {
-        // A Deployment's pod: <deployment>-<pod-template-hash>-<5 random chars>.
-        let name = format!("{RELEASE}-relayer-{}-{}", random_suffix(10), random_suffix(5));
-        let spec = PodSpec {
-            hostname: name.clone(),
-            mounts: vec![(RELAYER_HOME.to_string(), self.relayer_volume.clone())],
-            files: self.mnemonic_mounts(),
-            pid1: vec!["sleep".into(), "infinity".into()],
-            programs: Programs::new()
-                .with("rly", super::programs::Rly::new(self.chains.clone(), self.link_faults.clone())),
-        };
-        let template = self
-            .store
-            .get(&DEPLOYMENTS, Some(self.ns()), &format!("{RELEASE}-relayer"))
-            .map(|d| d["spec"]["template"].clone());
-        let live = self.spawn_pod(
-            &name,
-            spec,
-            template.unwrap_or_default(),
-            ("ReplicaSet", &format!("{RELEASE}-relayer")),
+        // The config dir is an emptyDir over the data PVC (chart commit 7c207ac): config.yaml
+        // is lost with the pod, the keys beside it survive.
+        let mounts = vec![
+            (RELAYER_HOME.to_string(), self.relayer_volume.clone()),
+            (format!("{RELAYER_HOME}/config"), Volume::new()),
+        ];
+        let pid1 = vec!["/bin/sh".into(), "-c".into(), objects::RELAYER_PID1_SCRIPT.into()];
+        let programs = Programs::new().with(
+            "rly",
+            super::programs::Rly::new(
+                self.chains.clone(),
+                self.link_faults.clone(),
+                self.relay_controls.clone(),
+            ),
         );
-        live.runtime.log().append(b"relayer container started; rly idles until configured\n");
+        self.spawn_deployment_pod(&format!("{RELEASE}-relayer"), mounts, pid1, programs);
     }
 
-    fn spawn_pod(&self, name: &str, spec: PodSpec, template: Value, owner: (&str, &str)) -> LivePod {
+    /// The chart's other Deployments and Services: faucet and genesis-server. Their pods
+    /// idle (no faucet or genesis HTTP is served).
+    fn install_auxiliaries(&self) {
+        let ns = self.ns().to_string();
+        self.store.create(&DEPLOYMENTS, objects::faucet_deployment(&ns));
+        self.store.create(&DEPLOYMENTS, objects::genesis_server_deployment(&ns));
+        let ip = |cluster: &Self| {
+            let mut st = cluster.lock();
+            st.next_ip += 1;
+            format!("10.96.0.{}", 10 + st.next_ip)
+        };
+        self.store.create(&SERVICES, objects::faucet_service(&ns, &ip(self), objects::FAUCET_NODE_PORT));
+        self.store.create(&SERVICES, objects::genesis_server_service(&ns, &ip(self)));
+        for name in AUXILIARY_DEPLOYMENTS {
+            self.spawn_idle_pod(name);
+        }
+    }
+
+    /// Returns the new pod's name.
+    fn spawn_idle_pod(&self, deployment: &str) -> String {
+        let live = self.spawn_deployment_pod(deployment, Vec::new(), Vec::new(), Programs::new());
+        live.runtime.hostname().to_string()
+    }
+
+    /// A Deployment's pod: `<deployment>-<pod-template-hash>-<5 random chars>`, owned by the
+    /// ReplicaSet `<deployment>-<pod-template-hash>` (the hash is stable for the template).
+    fn spawn_deployment_pod(
+        &self,
+        deployment: &str,
+        mounts: Vec<(String, Volume)>,
+        pid1: Vec<String>,
+        programs: Programs,
+    ) -> LivePod {
+        let template = self
+            .store
+            .get(&DEPLOYMENTS, Some(self.ns()), deployment)
+            .map(|d| d["spec"]["template"].clone())
+            .unwrap_or_default();
+        let hash = template_hash(&template);
+        let replica_set = format!("{deployment}-{hash}");
+        let name = format!("{replica_set}-{}", random_suffix(5));
+        let spec = PodSpec { hostname: name.clone(), mounts, files: self.mnemonic_mounts(), pid1, programs };
+        let uid = objects::synthetic_uid("ReplicaSet", self.ns(), &replica_set);
+        let live = self.spawn_pod(&name, spec, template, ("ReplicaSet", &replica_set, &uid));
+        if deployment == format!("{RELEASE}-relayer") {
+            live.runtime.log().append(b"relayer container started; rly idles until configured\n");
+        }
+        live
+    }
+
+    fn spawn_pod(&self, name: &str, spec: PodSpec, template: Value, owner: objects::Owner<'_>) -> LivePod {
         let runtime = PodRuntime::start(spec);
         let pod = self
             .store
@@ -310,6 +357,11 @@ impl Cluster {
             self.sync();
             return self.relayer_pod_name();
         }
+        if let Some(deployment) = AUXILIARY_DEPLOYMENTS.iter().find(|d| name.starts_with(&format!("{d}-"))) {
+            let live = self.spawn_idle_pod(deployment);
+            self.sync();
+            return Some(live);
+        }
         let chain = self.chains().into_iter().find(|c| c.pod_name() == name)?;
         self.spawn_chain_pod(&chain);
         self.sync();
@@ -326,10 +378,11 @@ impl Cluster {
             "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}], "restartPolicy": "Always"},
         });
         let start = self.store.list(&PODS, Some(&ns)).0.len();
+        let uid = objects::synthetic_uid("ReplicaSet", &ns, "filler");
         for i in start..start + n {
             let name = format!("filler-{}-{i}", random_suffix(5));
-            let mut pod =
-                objects::pending_pod(&name, &ns, &template, ("ReplicaSet", "filler"), &self.config.node_ip);
+            let owner = ("ReplicaSet", "filler", uid.as_str());
+            let mut pod = objects::pending_pod(&name, &ns, &template, owner, &self.config.node_ip);
             objects::set_running(&mut pod, &format!("10.245.{}.{}", i / 250, i % 250), true);
             self.store.create(&PODS, pod);
         }
@@ -415,6 +468,7 @@ impl Cluster {
     fn workloads(&self) -> Vec<(&'static super::kinds::Kind, String)> {
         let mut out: Vec<_> = self.chains().iter().map(|c| (&STATEFULSETS, c.workload_name())).collect();
         out.push((&DEPLOYMENTS, format!("{RELEASE}-relayer")));
+        out.extend(AUXILIARY_DEPLOYMENTS.iter().map(|d| (&DEPLOYMENTS, d.to_string())));
         out
     }
 
@@ -430,6 +484,17 @@ impl Cluster {
 
 fn selects(selector: &BTreeMap<String, String>, pod: &Value) -> bool {
     !selector.is_empty() && selector.iter().all(|(k, v)| pod["metadata"]["labels"][k] == json!(v))
+}
+
+/// The chart's Deployments besides the relayer, whose pods only idle.
+const AUXILIARY_DEPLOYMENTS: [&str; 2] = ["faucet", "cryptomeria-genesis-server"];
+
+/// A pod-template-hash: 10 characters of the safe alphabet from a digest of the template.
+fn template_hash(template: &Value) -> String {
+    use sha2::Digest as _;
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let d = sha2::Sha256::digest(template.to_string());
+    d.iter().take(10).map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
 }
 
 fn random_suffix(len: usize) -> String {

@@ -100,6 +100,33 @@ impl Control {
         self.cluster.link_faults.stall_next(n);
     }
 
+    /// Pauses (`true`) or resumes relaying in every `rly start`, without killing it.
+    pub fn pause_relaying(&self, paused: bool) {
+        self.cluster.relay_controls.pause(paused);
+    }
+
+    /// The next `n` acknowledgements a relayer would relay are lost: never relayed.
+    pub fn drop_next_acks(&self, n: u32) {
+        self.cluster.relay_controls.drop_next_acks(n);
+    }
+
+    /// Sets a light client's status on a chain (`Expired`, `Frozen`, or back to `Active`):
+    /// packets and acks whose channel rides on it are refused there.
+    pub fn set_client_status(
+        &self,
+        chain_id: &str,
+        client_id: &str,
+        status: crate::chain::packets::ClientStatus,
+    ) {
+        if let Some(node) = self.chain(chain_id) {
+            node.update_state(|l| {
+                if let Some(c) = l.packets_mut().clients.get_mut(client_id) {
+                    c.status = status;
+                }
+            });
+        }
+    }
+
     /// Answers every API request with 500 InternalError for `d`.
     pub fn fail_api_for(&self, d: Duration) {
         self.faults.fail_for(d);

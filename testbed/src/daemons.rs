@@ -85,11 +85,30 @@ fn bank_balances(node: &ChainNode, addr: Option<&str>) -> Reply {
 }
 
 impl ChainDaemon {
-    async fn client(&self, args: &[String]) -> Reply {
+    async fn client(&self, args: &[String], fs: super::pod::Fs, cwd: String) -> Reply {
+        use super::programs::gateway_cli;
         let pos: Vec<&str> = positionals(args);
         let Some(node) = self.chains.get(&self.chain_id) else {
             return error(format!("post failed: Post \"{DEFAULT_NODE}\": connection refused"));
         };
+        if let ["q" | "query", rest @ ..] = pos.as_slice()
+            && let Some(reply) = gateway_cli::query(&node, &self.binary, rest)
+        {
+            return reply;
+        }
+        if let ["tx", "gateway", rest @ ..] = pos.as_slice()
+            && self.binary == "gwcd"
+        {
+            let flags = gateway_cli::TxFlags {
+                from: flag(args, "--from").unwrap_or_default(),
+                gas_prices: flag(args, "--gas-prices").unwrap_or("0.1uatom"),
+            };
+            if let Some(reply) =
+                gateway_cli::tx_gateway(&node, &self.chain_id, &fs, |p| resolve(&cwd, p), rest, &flags)
+            {
+                return reply;
+            }
+        }
         match pos.as_slice() {
             ["status", ..] => status(&node).await,
             ["keys", "show", rest @ ..] => keys_show(&self.chain_id, rest.first().copied()),
@@ -161,6 +180,11 @@ fn register_storage(node: &ChainNode, chain_id: &str, args: &[String], pos: [&st
     (0, format!("{v}\n"), String::new())
 }
 
+/// A path as the CLI opens it: absolute, or relative to the working directory.
+fn resolve(cwd: &str, path: &str) -> String {
+    if path.starts_with('/') { path.to_string() } else { format!("{}/{path}", cwd.trim_end_matches('/')) }
+}
+
 /// Flags that take no value in the subcommands above.
 const BOOL_FLAGS: &[&str] = &["-a", "--address", "-y", "--yes"];
 
@@ -206,7 +230,8 @@ impl Program for ChainDaemon {
                     0
                 }
                 _ => {
-                    let (code, out, err) = me.client(ctx.argv.get(1..).unwrap_or_default()).await;
+                    let (fs, cwd) = (ctx.pod.fs().clone(), ctx.cwd().to_string());
+                    let (code, out, err) = me.client(ctx.argv.get(1..).unwrap_or_default(), fs, cwd).await;
                     if !out.is_empty() {
                         ctx.out(out).await;
                     }

@@ -3,6 +3,10 @@
 //! for faults and churn. Product code never imports this module; it reaches the testbed
 //! only through the kubeconfig written here, as it would a real cluster.
 //!
+//! The chains carry IBC packets as ibc-go v8 stores them (`chain::packets`), gwc's upload
+//! sessions are their source (`chain::sessions`), and the in-pod `rly start` relays them for
+//! the paths whose ids match the channel ends. Proofs are accepted unverified.
+//!
 //! ```text
 //! Testbed ─┬─ apiserver (HTTP: discovery, list/watch, log, exec) ── reads/writes ─┐
 //!          ├─ cluster (controllers: pod lifecycle, endpoints, churn) ─────────────┤ store

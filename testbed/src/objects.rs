@@ -77,6 +77,27 @@ pub fn relayer_labels() -> Value {
     json!({ NAME_LABEL: RELEASE, COMPONENT_LABEL: "relayer" })
 }
 
+/// Labels of the chart's genesis-server Deployment and its pods.
+pub fn genesis_server_labels() -> Value {
+    json!({ NAME_LABEL: RELEASE, COMPONENT_LABEL: "genesis-server" })
+}
+
+/// The faucet's labels: `app: faucet` only (`templates/faucet/*.yaml`).
+pub fn faucet_labels() -> Value {
+    json!({"app": "faucet"})
+}
+
+/// The chart's faucet Service port and NodePort (`values.yaml faucet.service`).
+pub const FAUCET_PORT: u16 = 4500;
+pub const FAUCET_NODE_PORT: u16 = 30045;
+
+/// The relayer's persistent volume claim (`templates/relayer/pvc.yaml`).
+pub const RELAYER_PVC: &str = "cryptomeria-relayer-data";
+
+/// The relayer container's command (`templates/relayer/deployment.yaml`): idles, and exits 0
+/// at once on SIGTERM.
+pub const RELAYER_PID1_SCRIPT: &str = "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done";
+
 fn meta(name: &str, ns: &str, labels: Value) -> Value {
     json!({"name": name, "namespace": ns, "labels": labels})
 }
@@ -111,11 +132,58 @@ pub fn chain_statefulset(chain: &Chain, ns: &str) -> Value {
 }
 
 pub fn relayer_deployment(ns: &str) -> Value {
+    deployment(&format!("{RELEASE}-relayer"), ns, relayer_labels(), relayer_pod_spec())
+}
+
+/// `cryptomeria-genesis-server`: serves the generated genesis files over nginx.
+pub fn genesis_server_deployment(ns: &str) -> Value {
+    let spec = json!({
+        "containers": [{"name": "nginx", "image": "cryptomeria/genesis:latest",
+                        "ports": [{"containerPort": 80, "protocol": "TCP"}],
+                        "volumeMounts": [{"name": "shared-data", "mountPath": "/usr/share/nginx/html"}]}],
+        "volumes": [{"name": "shared-data", "emptyDir": {}}],
+        "restartPolicy": "Always", "schedulerName": "default-scheduler", "serviceAccountName": "default",
+    });
+    deployment(&format!("{RELEASE}-genesis-server"), ns, genesis_server_labels(), spec)
+}
+
+pub fn faucet_deployment(ns: &str) -> Value {
+    let spec = json!({
+        "containers": [{"name": "faucet", "image": "cryptomeria/faucet:latest",
+                        "ports": [{"containerPort": 8080, "protocol": "TCP"}]}],
+        "restartPolicy": "Always", "schedulerName": "default-scheduler", "serviceAccountName": "default",
+    });
+    deployment("faucet", ns, faucet_labels(), spec)
+}
+
+fn deployment(name: &str, ns: &str, labels: Value, pod_spec: Value) -> Value {
     json!({
-        "metadata": meta(&format!("{RELEASE}-relayer"), ns, relayer_labels()),
-        "spec": {"replicas": 1, "selector": {"matchLabels": relayer_labels()},
-                 "template": {"metadata": {"labels": relayer_labels()}, "spec": relayer_pod_spec()}},
+        "metadata": meta(name, ns, labels.clone()),
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels.clone()},
+                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
+                 "revisionHistoryLimit": 10, "progressDeadlineSeconds": 600,
+                 "template": {"metadata": {"labels": labels}, "spec": pod_spec}},
         "status": {"replicas": 1, "readyReplicas": 0, "availableReplicas": 0}
+    })
+}
+
+pub fn faucet_service(ns: &str, cluster_ip: &str, node_port: u16) -> Value {
+    json!({
+        "metadata": meta("faucet", ns, faucet_labels()),
+        "spec": {"type": "NodePort", "clusterIP": cluster_ip, "clusterIPs": [cluster_ip],
+                 "ports": [{"name": "http", "port": FAUCET_PORT, "targetPort": FAUCET_PORT, "nodePort": node_port, "protocol": "TCP"}],
+                 "externalTrafficPolicy": "Cluster", "selector": faucet_labels()},
+        "status": {"loadBalancer": {}}
+    })
+}
+
+pub fn genesis_server_service(ns: &str, cluster_ip: &str) -> Value {
+    json!({
+        "metadata": meta(&format!("{RELEASE}-genesis-server"), ns, json!({})),
+        "spec": {"type": "ClusterIP", "clusterIP": cluster_ip, "clusterIPs": [cluster_ip],
+                 "ports": [{"name": "http", "port": 80, "targetPort": 80, "protocol": "TCP"}],
+                 "selector": genesis_server_labels()},
+        "status": {"loadBalancer": {}}
     })
 }
 
@@ -146,16 +214,22 @@ fn relayer_pod_spec() -> Value {
     let (mn_vol, mn_mount) = mnemonic_volume();
     json!({
         "containers": [{
-            "name": "relayer", "image": "cryptomeria/relayer:latest", "command": ["sleep", "infinity"],
-            "volumeMounts": [mn_mount, {"name": "relayer-home", "mountPath": "/home/relayer/.relayer"}],
+            "name": "relayer", "image": "cryptomeria/relayer:latest",
+            "command": ["/bin/sh", "-c"], "args": [RELAYER_PID1_SCRIPT],
+            "volumeMounts": [{"name": "data", "mountPath": "/home/relayer/.relayer"},
+                             {"name": "config", "mountPath": "/home/relayer/.relayer/config"}, mn_mount],
         }],
-        "volumes": [mn_vol, {"name": "relayer-home", "persistentVolumeClaim": {"claimName": format!("{RELEASE}-relayer")}}],
+        "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": RELAYER_PVC}},
+                    {"name": "config", "emptyDir": {}}, mn_vol],
         "restartPolicy": "Always", "schedulerName": "default-scheduler", "serviceAccountName": "default",
     })
 }
 
+/// A pod's controller: `(kind, name, uid)` of the StatefulSet or ReplicaSet that owns it.
+pub type Owner<'a> = (&'a str, &'a str, &'a str);
+
 /// A freshly scheduled, not yet started pod of a workload's template.
-pub fn pending_pod(name: &str, ns: &str, template: &Value, owner: (&str, &str), host_ip: &str) -> Value {
+pub fn pending_pod(name: &str, ns: &str, template: &Value, owner: Owner<'_>, host_ip: &str) -> Value {
     let mut labels = template["metadata"]["labels"].clone();
     if owner.0 == "StatefulSet" {
         labels["statefulset.kubernetes.io/pod-name"] = json!(name);
@@ -175,7 +249,8 @@ pub fn pending_pod(name: &str, ns: &str, template: &Value, owner: (&str, &str), 
     let now = super::store::now_rfc3339();
     json!({
         "metadata": {"name": name, "namespace": ns, "labels": labels,
-                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner.0, "name": owner.1, "controller": true}]},
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner.0, "name": owner.1, "uid": owner.2,
+                                          "controller": true, "blockOwnerDeletion": true}]},
         "spec": spec,
         "status": {
             "phase": "Pending", "hostIP": host_ip, "hostIPs": [{"ip": host_ip}], "startTime": now, "qosClass": "BestEffort",
@@ -187,6 +262,15 @@ pub fn pending_pod(name: &str, ns: &str, template: &Value, owner: (&str, &str), 
             "containerStatuses": containers,
         }
     })
+}
+
+/// A stable uid for an object the testbed does not serve (a Deployment's ReplicaSet), so
+/// ownerReferences still carry one: a UUID-shaped digest of kind, namespace and name.
+pub fn synthetic_uid(kind: &str, ns: &str, name: &str) -> String {
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(format!("{kind}/{ns}/{name}"));
+    let h = hex::encode(&d[..16]);
+    format!("{}-{}-4{}-8{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
 }
 
 fn condition(kind: &str, status: bool, now: &str) -> Value {

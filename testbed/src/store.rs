@@ -103,11 +103,19 @@ impl Store {
         let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string);
         let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
         inner.rv += 1;
+        // Replacing an object is an update: it keeps its identity.
+        let previous = inner.objects.get(&key(kind, ns.as_deref(), &name)).map(|o| o["metadata"].clone());
         let meta = &mut obj["metadata"];
         meta["resourceVersion"] = json!(inner.rv.to_string());
-        meta["uid"] = json!(new_uid());
+        meta["uid"] = previous.as_ref().map_or_else(|| json!(new_uid()), |m| m["uid"].clone());
         if meta.get("creationTimestamp").is_none_or(Value::is_null) {
-            meta["creationTimestamp"] = json!(now_rfc3339());
+            meta["creationTimestamp"] =
+                previous.as_ref().map_or_else(|| json!(now_rfc3339()), |m| m["creationTimestamp"].clone());
+        }
+        if has_generation(kind) {
+            let generation = previous.as_ref().and_then(|m| m["generation"].as_u64()).map_or(1, |g| g + 1);
+            obj["metadata"]["generation"] = json!(generation);
+            obj["status"]["observedGeneration"] = json!(generation);
         }
         obj["kind"] = json!(kind.kind);
         obj["apiVersion"] = json!(kind.api_version());
@@ -133,6 +141,12 @@ impl Store {
         change(&mut obj);
         if obj == old {
             return Some(obj);
+        }
+        if has_generation(kind) && obj["spec"] != old["spec"] {
+            let generation = old["metadata"]["generation"].as_u64().unwrap_or(0) + 1;
+            obj["metadata"]["generation"] = json!(generation);
+            // The simulated controllers act at once, so they have always observed it.
+            obj["status"]["observedGeneration"] = json!(generation);
         }
         inner.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(inner.rv.to_string());
@@ -207,6 +221,12 @@ impl Store {
         inner.floor = inner.rv;
         inner.floor
     }
+}
+
+/// Kinds whose spec changes bump `metadata.generation` (workloads; pods, Services and the
+/// rest carry none here).
+fn has_generation(kind: &Kind) -> bool {
+    matches!(kind.plural, "statefulsets" | "deployments")
 }
 
 pub fn now_rfc3339() -> String {

@@ -58,7 +58,7 @@ async fn testbed_subcommand_writes_a_kubeconfig_kubectl_can_use() {
     )
     .await;
     assert_eq!(code, 0, "stderr: {err}");
-    assert_eq!(out.lines().count(), 4, "gwc, mdsc, fdsc-0 and the relayer: {out}");
+    assert_eq!(out.lines().count(), 6, "gwc, mdsc, fdsc-0, the relayer, faucet and genesis-server: {out}");
     let status = terminate(child).await;
     assert!(status.success(), "clean exit on SIGTERM: {status:?}");
 }

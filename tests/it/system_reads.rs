@@ -33,7 +33,7 @@ async fn status_is_served_from_the_cache_without_listing_the_api_server() {
     let (_, body) = bff.get("/api/v1/system/status").await;
     let data = &body["data"];
     assert_eq!(data["namespace"], "cryptomeria");
-    assert_eq!(data["pods"].as_array().unwrap().len(), 5);
+    assert_eq!(data["pods"].as_array().unwrap().len(), 7, "5 chart pods + faucet + genesis-server");
     assert_eq!(data["relayer"]["pod"], env.relayer().as_str());
     assert_eq!(data["relayer"]["running"], true);
     let chains: Vec<&str> =
@@ -251,7 +251,7 @@ async fn k8s_reads_list_objects_and_never_configmap_values() {
     assert_eq!(gwc["type"], "NodePort");
     assert_eq!(gwc["selector"]["app.kubernetes.io/instance"], "gwc");
     let (_, body) = bff.get("/api/v1/system/k8s/endpoints").await;
-    assert_eq!(body["data"]["items"].as_array().unwrap().len(), 5, "one Endpoints per Service");
+    assert_eq!(body["data"]["items"].as_array().unwrap().len(), 7, "one Endpoints per Service");
 }
 
 #[tokio::test]

@@ -340,7 +340,7 @@ async fn genesis_accounts_are_the_mnemonics_mounted_in_the_pods_on_every_chain()
     let env = ChainEnv::manual().await;
     for chain in env.testbed.control.chain_ids() {
         let pod = env.testbed.control.pod(&format!("cryptomeria-{chain}-0")).expect("chain pod");
-        for (role, balance) in [("local-admin", "1000000000000"), ("relayer", "100000")] {
+        for (role, balance) in [("local-admin", "1000000000000"), ("relayer", "1000000000")] {
             let words = pod
                 .runtime
                 .fs()

@@ -131,7 +131,7 @@ async fn reflector_converges_after_all_watches_are_dropped() {
     pods.until("fdsc-2 added and Ready", |s| ready(s, "cryptomeria-fdsc-2-0")).await;
     env.testbed().control.drop_watches();
     env.testbed().control.scale_fdsc(1).unwrap();
-    pods.until("fdsc-1 and fdsc-2 removed", |s| s.state().len() == 4).await;
+    pods.until("fdsc-1 and fdsc-2 removed", |s| s.state().len() == 6).await;
 }
 
 #[tokio::test]
@@ -237,7 +237,7 @@ async fn api_server_500s_and_refused_connections_surface_as_errors_then_recover(
         "{err:?}"
     );
     env.testbed().control.fail_api_for(Duration::ZERO);
-    assert_eq!(env.pods().list(&ListParams::default()).await.unwrap().items.len(), 5);
+    assert_eq!(env.pods().list(&ListParams::default()).await.unwrap().items.len(), 7);
 
     env.testbed().control.refuse_connections_for(Duration::from_millis(300)).await;
     let client = crate::common::client_for(&env.kubeconfig).await;
@@ -245,5 +245,5 @@ async fn api_server_500s_and_refused_connections_surface_as_errors_then_recover(
     assert!(!matches!(err, kube::Error::Api(_)), "no HTTP answer while refusing: {err:?}");
     // Recovery: a fresh reflector syncs once the listener is back.
     let mut pods = Reflected::start(env.pods()).await;
-    pods.until("all five pods back", |s| s.state().len() == 5).await;
+    pods.until("all seven pods back", |s| s.state().len() == 7).await;
 }

@@ -88,7 +88,7 @@ async fn kubectl_wait_succeeds_when_ready_and_fails_while_a_pod_is_held_not_read
         .kubectl(&["wait", "--for=condition=ready", "pod", "--all", "-n", NS, "--timeout=60s"], None)
         .await;
     assert_eq!(code, 0, "stderr: {err}");
-    assert_eq!(out.lines().count(), 5, "one line per pod: {out}");
+    assert_eq!(out.lines().count(), 7, "one line per pod: {out}");
 
     env.testbed().control.hold_not_ready("cryptomeria-mdsc-0");
     let (code, _, err) =
@@ -174,7 +174,7 @@ async fn kubectl_get_pods_prints_a_table_with_ready_and_status_columns() {
     let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
     assert_eq!(header, ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 7, "5 chart pods + faucet + genesis-server");
     let gwc = rows.iter().find(|r| r[0] == "cryptomeria-gwc-0").expect("gwc row");
     assert_eq!(&gwc[1..3], ["0/1", "Running"]);
     let mdsc = rows.iter().find(|r| r[0] == "cryptomeria-mdsc-0").expect("mdsc row");

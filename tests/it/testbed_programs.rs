@@ -19,7 +19,7 @@ fn first(err: &str) -> &str {
     err.lines().next().unwrap_or_default()
 }
 
-async fn rly(env: &TestEnv, args: &[&str]) -> (i32, String, String) {
+pub(crate) async fn rly(env: &TestEnv, args: &[&str]) -> (i32, String, String) {
     let relayer = env.relayer();
     let mut argv = vec!["exec", "-n", NS, relayer.as_str(), "--", "rly"];
     argv.extend_from_slice(args);
@@ -27,14 +27,14 @@ async fn rly(env: &TestEnv, args: &[&str]) -> (i32, String, String) {
 }
 
 /// A plain exec (no shell: `sh -c "pgrep -f 'rly start'"` would find its own shell).
-async fn exec(env: &TestEnv, cmd: &[&str]) -> (i32, String, String) {
+pub(crate) async fn exec(env: &TestEnv, cmd: &[&str]) -> (i32, String, String) {
     let relayer = env.relayer();
     let mut argv = vec!["exec", "-n", NS, relayer.as_str(), "--"];
     argv.extend_from_slice(cmd);
     env.kubectl(&argv, None).await
 }
 
-async fn sh(env: &TestEnv, script: &str, stdin: Option<&[u8]>) -> (i32, String, String) {
+pub(crate) async fn sh(env: &TestEnv, script: &str, stdin: Option<&[u8]>) -> (i32, String, String) {
     let relayer = env.relayer();
     let mut argv = vec!["exec"];
     if stdin.is_some() {
@@ -46,7 +46,7 @@ async fn sh(env: &TestEnv, script: &str, stdin: Option<&[u8]>) -> (i32, String, 
 
 /// SPEC §6 initRelayer: config init, every chain added from a piped file, every relayer key
 /// restored inside the pod. Returns the chain ids.
-async fn init_relayer(env: &TestEnv) -> Vec<String> {
+pub(crate) async fn init_relayer(env: &TestEnv) -> Vec<String> {
     let (code, out, err) = rly(env, &["config", "init", "--memo", "Cryptomeria Relayer"]).await;
     assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
     let ids = env.testbed().control.chain_ids();
@@ -136,7 +136,7 @@ async fn rly_config_chains_and_keys_follow_the_real_cli() {
 }
 
 #[tokio::test]
-async fn rly_config_and_keys_survive_relayer_pod_recreation() {
+async fn rly_keys_survive_relayer_pod_recreation_but_config_yaml_does_not() {
     crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     init_relayer(&env).await;
@@ -150,14 +150,22 @@ async fn rly_config_and_keys_survive_relayer_pod_recreation() {
     assert_ne!(new, old);
     env.wait_all_pods_ready().await;
     assert_eq!(env.relayer(), new);
-    let (code, out, err) = rly(&env, &["keys", "show", "mdsc", "relayer"]).await;
-    assert_eq!((code, out), (0, format!("{}\n", TestKey::for_role("mdsc", "relayer").address)), "{err}");
+    // The chart mounts an emptyDir over <home>/config (7c207ac): the config is gone…
+    let (code, _, _) = sh(&env, "test -f /home/relayer/.relayer/config/config.yaml", None).await;
+    assert_ne!(code, 0, "config.yaml is on an emptyDir and dies with the pod");
+    let (code, _, err) = rly(&env, &["paths", "list"]).await;
+    assert_eq!(code, 2, "rly without a config dereferences nil: {err}");
+    // …while the keys beside it stay on the data PVC.
+    let (code, _, _) =
+        sh(&env, "test -f /home/relayer/.relayer/keys/mdsc/keyring-test/relayer.info", None).await;
+    assert_eq!(code, 0, "keys survive on the PVC");
     let (code, _, _) = sh(&env, "test -f /tmp/gwc.json", None).await;
     assert_ne!(code, 0, "/tmp is wiped on recreation");
     let (code, _, _) = exec(&env, &["pgrep", "-f", "rly start"]).await;
     assert_ne!(code, 0, "rly start died with the old pod");
-    let (code, out, _) = rly(&env, &["paths", "list"]).await;
-    assert_eq!((code, out.as_str()), (0, ""), "config.yaml survived");
+    let (code, out, _) = exec(&env, &["ps"]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("trap 'exit 0' TERM"), "pid 1 is the chart's idle loop: {out}");
 }
 
 /// The storage chains' gateway counterparty port (SPEC §6: datastore/metastore).
@@ -303,7 +311,7 @@ async fn rly_start_runs_in_the_background_logs_json_and_stops_on_pkill() {
     assert_ne!(code, 0, "stopped: {out}");
 }
 
-async fn chain_cli(env: &TestEnv, id: &str, args: &[&str]) -> (i32, String, String) {
+pub(crate) async fn chain_cli(env: &TestEnv, id: &str, args: &[&str]) -> (i32, String, String) {
     let pod = format!("cryptomeria-{id}-0");
     let bin = format!("{}d", id.split('-').next().unwrap_or(id));
     let mut argv = vec!["exec", "-n", NS, pod.as_str(), "--", bin.as_str()];
@@ -328,7 +336,7 @@ async fn chain_clis_answer_status_keys_balances_and_gateway_endpoints() {
         assert_eq!(code, 0, "{err}");
         let v: serde_json::Value = serde_json::from_str(&out).expect("balances JSON");
         assert_eq!(v["balances"][0]["denom"], "uatom", "{out}");
-        assert_eq!(v["balances"][0]["amount"], "100000", "{out}");
+        assert_eq!(v["balances"][0]["amount"], "1000000000", "{out}");
     }
     let (code, _, err) =
         chain_cli(&env, "gwc", &["keys", "show", "nobody", "-a", "--keyring-backend", "test"]).await;
@@ -369,18 +377,16 @@ async fn two_links_racing_on_one_key_one_fails_with_a_sequence_mismatch() {
     assert_eq!((code, out.lines().count()), (0, 1), "{out}");
 }
 
-/// The whole manual bring-up of SPEC §6, in order, through the real kubectl.
-#[tokio::test]
-async fn the_scripts_whole_bring_up_runs_through_kubectl() {
-    crate::testbed_only!("checks the embedded testbed itself");
-    let env = TestEnv::ready().await;
-    let ids = init_relayer(&env).await;
-    let storage: Vec<&String> = ids.iter().filter(|id| id.as_str() != "gwc").collect();
+/// SPEC §6 up to `rly start`: initRelayer, a gateway link per storage chain, and its
+/// `register-storage` tx committed on gwc. Returns the storage chain ids.
+pub(crate) async fn link_and_register(env: &TestEnv) -> Vec<String> {
+    let ids = init_relayer(env).await;
+    let storage: Vec<String> = ids.iter().filter(|id| id.as_str() != "gwc").cloned().collect();
     for id in &storage {
-        let (code, _, err) = link(&env, id).await;
+        let (code, _, err) = link(env, id).await;
         assert_eq!(code, 0, "link {id}: {err}");
         // The channel id as the scripts find it (`rly q channels gwc | jq`, jq on the host).
-        let (code, out, _) = rly(&env, &["q", "channels", "gwc"]).await;
+        let (code, out, _) = rly(env, &["q", "channels", "gwc"]).await;
         assert_eq!(code, 0);
         let channel = out
             .lines()
@@ -390,7 +396,7 @@ async fn the_scripts_whole_bring_up_runs_through_kubectl() {
             .expect("a gateway channel");
         let api = format!("http://cryptomeria-{id}-0.cryptomeria-chain-headless:1317");
         let (code, out, err) = chain_cli(
-            &env,
+            env,
             "gwc",
             &[
                 "tx",
@@ -438,6 +444,16 @@ async fn the_scripts_whole_bring_up_runs_through_kubectl() {
         let tx = gwc.wait_for_tx(&hash, crate::common::WAIT).await.expect("the tx commits");
         assert_eq!(tx.result().code, 0, "{:?}", tx.result().log);
     }
+    storage
+}
+
+/// The whole manual bring-up of SPEC §6, in order, through the real kubectl.
+#[tokio::test]
+async fn the_scripts_whole_bring_up_runs_through_kubectl() {
+    crate::testbed_only!("checks the embedded testbed itself");
+    let env = TestEnv::ready().await;
+    let storage = link_and_register(&env).await;
+    let storage: Vec<&String> = storage.iter().collect();
     let (code, _, err) =
         sh(&env, "nohup rly start --log-format json > /proc/1/fd/1 2>&1 < /dev/null &", None).await;
     assert_eq!(code, 0, "{err}");

@@ -101,7 +101,7 @@ async fn watch_without_a_version_starts_with_the_current_state_and_honours_its_t
         assert_eq!(event["type"], "ADDED");
         added.push(event["object"]["metadata"]["name"].as_str().unwrap().to_string());
     }
-    assert_eq!(added.len(), 5, "one synthetic ADDED per pod, then the stream ends: {added:?}");
+    assert_eq!(added.len(), 7, "one synthetic ADDED per pod, then the stream ends: {added:?}");
 }
 
 #[tokio::test]

@@ -11,14 +11,16 @@ use serde_json::{Value, json};
 
 /// Genesis balance of `local-admin` on every chain (TESTBED.md §4, the chart's genesis).
 pub const LOCAL_ADMIN_BALANCE: u128 = 1_000_000_000_000;
-/// Genesis balance of `relayer` on every chain (TESTBED.md §4).
-pub const RELAYER_BALANCE: u128 = 100_000;
+/// Genesis balance of `relayer` on every chain (the chart's genesis server,
+/// `generate-genesis.sh`: `add-genesis-account $RELAYER_ADDR 1000000000uatom`).
+pub const RELAYER_BALANCE: u128 = 1_000_000_000;
 /// Roles with a genesis account, in account-number order.
 pub const GENESIS_ROLES: [(&str, u128); 2] =
     [("local-admin", LOCAL_ADMIN_BALANCE), ("relayer", RELAYER_BALANCE)];
 
-/// `types/params.go DefaultBlockParams().MaxBytes` (22020096 = 21 MiB).
-pub const MAX_BLOCK_BYTES: usize = 22_020_096;
+/// Block `max_bytes` as the chart's genesis server sets it (`generate-genesis.sh` writes
+/// 104857600 = 100 MiB over CometBFT's default 21 MiB).
+pub const MAX_BLOCK_BYTES: usize = 104_857_600;
 
 /// The state at height 0: genesis accounts (numbers 0 and 1), then module accounts.
 pub fn genesis_ledger(chain_id: &str) -> Ledger {
@@ -95,7 +97,7 @@ mod tests {
         let admin = TestKey::for_role("gwc", "local-admin");
         let relayer = TestKey::for_role("gwc", "relayer");
         assert_eq!(ledger.balance(&admin.address, "uatom"), 1_000_000_000_000);
-        assert_eq!(ledger.balance(&relayer.address, "uatom"), 100_000);
+        assert_eq!(ledger.balance(&relayer.address, "uatom"), 1_000_000_000);
         assert_eq!(ledger.account(&admin.address).unwrap().number, 0);
         assert_eq!(ledger.account(&relayer.address).unwrap().number, 1);
     }

@@ -38,6 +38,11 @@ pub struct Ledger {
     next_account_number: u64,
     channels: Vec<IbcChannel>,
     storage_endpoints: Vec<StorageInfo>,
+    packets: super::packets::PacketStore,
+    gateway: super::sessions::GatewayStore,
+    /// Header time (ns since the epoch) of the block being delivered; packet timeouts and
+    /// session ids read it (ctx.BlockTime()).
+    block_time_ns: u64,
     /// While a checkpoint is open: how to undo each change since, newest last.
     journal: Option<Vec<Undo>>,
 }
@@ -50,6 +55,8 @@ enum Undo {
     RestoreBalance(String, String, u128),
     RestoreChannels(Vec<IbcChannel>),
     RestoreStorage(Vec<StorageInfo>),
+    RestorePackets(Box<super::packets::PacketStore>),
+    RestoreGateway(Box<super::sessions::GatewayStore>),
 }
 
 impl Ledger {
@@ -75,6 +82,8 @@ impl Ledger {
                 Undo::RestoreBalance(address, denom, amount) => self.put_balance(&address, &denom, amount),
                 Undo::RestoreChannels(channels) => self.channels = channels,
                 Undo::RestoreStorage(infos) => self.storage_endpoints = infos,
+                Undo::RestorePackets(p) => self.packets = *p,
+                Undo::RestoreGateway(g) => self.gateway = *g,
             }
         }
     }
@@ -106,6 +115,34 @@ impl Ledger {
     pub fn channels_mut(&mut self) -> &mut Vec<IbcChannel> {
         self.record(|l| Undo::RestoreChannels(l.channels.clone()));
         &mut self.channels
+    }
+
+    pub fn packets(&self) -> &super::packets::PacketStore {
+        &self.packets
+    }
+
+    /// The packet store, journaled as a whole (a testbed-sized store; cheap enough).
+    pub fn packets_mut(&mut self) -> &mut super::packets::PacketStore {
+        self.record(|l| Undo::RestorePackets(Box::new(l.packets.clone())));
+        &mut self.packets
+    }
+
+    pub fn gateway(&self) -> &super::sessions::GatewayStore {
+        &self.gateway
+    }
+
+    pub fn gateway_mut(&mut self) -> &mut super::sessions::GatewayStore {
+        self.record(|l| Undo::RestoreGateway(Box::new(l.gateway.clone())));
+        &mut self.gateway
+    }
+
+    pub fn block_time_ns(&self) -> u64 {
+        self.block_time_ns
+    }
+
+    /// Set by the node before it delivers a block (and for CheckTx/simulate).
+    pub fn set_block_time(&mut self, time: jiff::Timestamp) {
+        self.block_time_ns = u64::try_from(time.as_nanosecond()).unwrap_or(0);
     }
 
     pub fn storage_endpoints(&self) -> &[StorageInfo] {
@@ -228,6 +265,7 @@ impl Ledger {
         for s in &self.storage_endpoints {
             h.update(format!("storage/{s:?}\n"));
         }
+        h.update(format!("packets/{:?}\ngateway/{:?}\n", self.packets, self.gateway));
         h.finalize().into()
     }
 }

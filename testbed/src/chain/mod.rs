@@ -28,12 +28,14 @@ pub mod msgs;
 mod node;
 #[cfg(test)]
 mod node_tests;
+pub mod packets;
 pub mod pagination;
 mod producer;
 pub mod query;
 mod rest;
 pub mod rpc;
 pub mod sdk_error;
+pub mod sessions;
 mod state;
 pub mod tx_codec;
 

@@ -109,7 +109,11 @@ impl ChainNode {
     pub fn new(config: NodeConfig) -> Self {
         let genesis_time = jiff::Timestamp::now();
         let identity = ChainIdentity::new(&config.chain_id, genesis_time);
-        let ledger = genesis::genesis_ledger(&config.chain_id);
+        let mut ledger = genesis::genesis_ledger(&config.chain_id);
+        if config.app_name == "gwc" {
+            // The genesis server's `set-admin`: gwc's local-admin is the gateway admin.
+            ledger.gateway_mut().local_admin = TestKey::for_role(&config.chain_id, "local-admin").address;
+        }
         let genesis_json =
             genesis::genesis_json(&config.chain_id, &genesis_time.to_string(), &identity.validator, &ledger);
         let node_key = sha2::Digest::finalize(sha2::Digest::chain_update(
@@ -134,6 +138,7 @@ impl ChainNode {
             shutdown: CancellationToken::new(),
         };
         let node = Self(Arc::new(inner));
+        node.register_ibc_handlers();
         node.produce_blocks(1);
         super::producer::spawn(node.clone());
         node
@@ -353,6 +358,21 @@ impl ChainNode {
 
     pub fn register_storage_endpoint(&self, info: StorageInfo) {
         self.update_state(|l| l.storage_endpoints_mut().push(info.clone()));
+    }
+
+    /// ibc-go's packet messages on every chain; the gateway's session messages on gwc.
+    fn register_ibc_handlers(&self) {
+        use super::{packets, sessions};
+        let r = &self.0.registry;
+        r.register(Arc::new(packets::RecvPacketHandler));
+        r.register(Arc::new(packets::AcknowledgementHandler));
+        if self.0.app_name == "gwc" {
+            r.register(Arc::new(sessions::InitSessionHandler));
+            r.register(Arc::new(sessions::CommitRootProofHandler));
+            r.register(Arc::new(sessions::DistributeBatchHandler));
+            r.register(Arc::new(sessions::FinalizeHandler));
+            r.register(Arc::new(sessions::AbortHandler));
+        }
     }
 
     /// Teaches the chain a message type (e.g. IBC handshake messages for the `rly` simulation).

@@ -106,25 +106,25 @@ async fn a_fee_above_the_balance_is_code_5_and_an_overspend_fails_in_the_block()
     let node = manual_node("gwc");
     let relayer = node.genesis_key("relayer");
     let mut rich_fee = send(&relayer, &relayer.address, 1);
-    rich_fee.fee = vec![Coin::uatom(200_000)];
+    rich_fee.fee = vec![Coin::uatom(2_000_000_000)];
     let out = node.check_tx(&rich_fee.sign(&relayer, "gwc", 1, 0)).unwrap();
     assert_eq!(out.result.code, 5);
     assert_eq!(
         out.result.log,
-        "spendable balance 100000uatom is smaller than 200000uatom: insufficient funds: insufficient funds"
+        "spendable balance 1000000000uatom is smaller than 2000000000uatom: insufficient funds: insufficient funds"
     );
     // CheckTx does not run messages: an overspend passes it and fails in DeliverTx, paying the fee.
     let to = TestKey::random().address;
-    let out = node.check_tx(&send(&relayer, &to, 500_000).sign(&relayer, "gwc", 1, 0)).unwrap();
+    let out = node.check_tx(&send(&relayer, &to, 5_000_000_000).sign(&relayer, "gwc", 1, 0)).unwrap();
     assert_eq!(out.result.code, 0);
     node.produce_blocks(1);
     let tx = node.find_tx(&out.hash).unwrap();
     assert_eq!(tx.result().code, 5);
     assert_eq!(
         tx.result().log,
-        "failed to execute message; message index: 0: spendable balance 99800uatom is smaller than 500000uatom: insufficient funds"
+        "failed to execute message; message index: 0: spendable balance 999999800uatom is smaller than 5000000000uatom: insufficient funds"
     );
-    assert_eq!(node.balance(&relayer.address, "uatom"), 100_000 - 200);
+    assert_eq!(node.balance(&relayer.address, "uatom"), 1_000_000_000 - 200);
     assert_eq!(node.balance(&to, "uatom"), 0);
 }
 

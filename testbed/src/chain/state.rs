@@ -99,6 +99,7 @@ impl NodeState {
                 (time, p.commit.clone(), Some(p.id), p.app_hash_after, block::results_hash(&p.results))
             }
         };
+        self.committed.set_block_time(time);
         let pending = self.mempool.reap(MAX_BLOCK_BYTES);
         let results: Vec<TxResult> = pending
             .iter()

@@ -25,11 +25,16 @@ const NIL_CONFIG_PANIC: &str = "panic: runtime error: invalid memory address or 
 pub struct Rly {
     chains: Chains,
     faults: std::sync::Arc<super::rly_link::LinkFaults>,
+    relay: std::sync::Arc<super::rly_relay::RelayControls>,
 }
 
 impl Rly {
-    pub fn new(chains: Chains, faults: std::sync::Arc<super::rly_link::LinkFaults>) -> Self {
-        Self { chains, faults }
+    pub fn new(
+        chains: Chains,
+        faults: std::sync::Arc<super::rly_link::LinkFaults>,
+        relay: std::sync::Arc<super::rly_relay::RelayControls>,
+    ) -> Self {
+        Self { chains, faults, relay }
     }
 }
 
@@ -123,10 +128,11 @@ impl Rly {
     }
 
     /// `rly start [path...] --log-format json`: zap JSON lines on stderr (`cmd/root.go
-    /// newRootLogger`), one "Chain is in sync" per configured chain, then runs until
-    /// signalled (`pkill -x rly`).
+    /// newRootLogger`), one "Chain is in sync" per configured chain, then relays the
+    /// named paths (all when none is named) until signalled (`pkill -x rly`).
     async fn start(&self, ctx: &mut ProcCtx, args: &Args) -> i32 {
-        let Some(cfg) = Self::home(ctx, args).load() else {
+        let home = Self::home(ctx, args);
+        let Some(cfg) = home.load() else {
             ctx.err(NIL_CONFIG_PANIC).await;
             return 2;
         };
@@ -150,8 +156,37 @@ impl Rly {
                 ));
             }
         }
+        let names: Vec<String> = args.pos.iter().skip(1).cloned().collect();
+        let paths =
+            super::rly_relay::resolve_paths(&self.chains, &cfg, &names, |c| home.signing_key(c, &c.key));
+        for (name, p) in &cfg.paths {
+            let unset = [&p.src, &p.dst].iter().any(|e| e.client_id.is_empty() || e.connection_id.is_empty());
+            if (names.is_empty() || names.contains(name)) && unset {
+                let fields = [
+                    ("path", name.as_str()),
+                    ("src_chain_id", &p.src.chain_id),
+                    ("dst_chain_id", &p.dst.chain_id),
+                ];
+                lines.push_str(&super::rly_relay::log_line(
+                    json,
+                    "warn",
+                    "Path has no client or connection ids; no channels to relay",
+                    &fields,
+                ));
+            }
+        }
         ctx.err(lines).await;
-        ctx.cancel.cancelled().await;
+        let (log, mut lines) = tokio::sync::mpsc::unbounded_channel();
+        let cancel = ctx.cancel.clone();
+        let relay = super::rly_relay::run(paths, &self.relay, json, log);
+        tokio::pin!(relay);
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = &mut relay => break,
+                Some(line) = lines.recv() => { ctx.err(line).await; }
+            }
+        }
         0
     }
 
@@ -242,6 +277,25 @@ impl Rly {
                 }
             }),
             ["paths", "list"] => state.with_config(|c| Outcome::ok(super::rly_link::paths_list(c))),
+            ["paths", "update"] => state.update_config(|c| {
+                let name = args.pos(2).ok_or("accepts 1 arg(s), received 0")?;
+                let (_, p) = c
+                    .paths
+                    .iter_mut()
+                    .find(|(n, _)| n == name)
+                    .ok_or_else(|| format!("path with name {name} does not exist"))?;
+                for (flag, field) in [
+                    ("--src-client-id", &mut p.src.client_id),
+                    ("--dst-client-id", &mut p.dst.client_id),
+                    ("--src-connection-id", &mut p.src.connection_id),
+                    ("--dst-connection-id", &mut p.dst.connection_id),
+                ] {
+                    if let Some(v) = args.flag(&[flag]) {
+                        *field = v.to_string();
+                    }
+                }
+                Ok(())
+            }),
             ["q" | "query", "channels"] => state.with_config(|c| {
                 let ch = match state.chain_named(c, args.pos(2)) {
                     Ok(ch) => ch,

@@ -9,6 +9,7 @@ use crate::chain::coins::Coin;
 use crate::chain::ibc::{ChannelState, IbcChannel, next_channel_id};
 use crate::chain::keys::TestKey;
 use crate::chain::msgs::msg_send;
+use crate::chain::packets::{ClientInfo, ClientStatus, ConnectionInfo};
 use crate::chain::tx_codec::UnsignedTx;
 use crate::chain::{ChainNode, Chains};
 use serde_json::json;
@@ -287,6 +288,23 @@ pub async fn link(
     }
     src.upsert_channel(end(&src_end, ends.src_port, &src_ch, &dst_end, ends.dst_port, &dst_ch));
     dst.upsert_channel(end(&dst_end, ends.dst_port, &dst_ch, &src_end, ends.src_port, &src_ch));
+    for (node, me, other) in [(&src, &src_end, &dst_end), (&dst, &dst_end, &src_end)] {
+        node.update_state(|l| {
+            let store = l.packets_mut();
+            store.clients.insert(
+                me.client_id.clone(),
+                ClientInfo { chain_id: other.chain_id.clone(), status: ClientStatus::Active },
+            );
+            store.connections.insert(
+                me.connection_id.clone(),
+                ConnectionInfo {
+                    client_id: me.client_id.clone(),
+                    counterparty_client_id: other.client_id.clone(),
+                    counterparty_connection_id: other.connection_id.clone(),
+                },
+            );
+        });
+    }
     let mut lines = String::new();
     lines.push_str(&log("Clients created", &format!(",\"src_client_id\":\"{}\",\"src_chain_id\":\"{}\",\"dst_client_id\":\"{}\",\"dst_chain_id\":\"{}\"", src_end.client_id, src_end.chain_id, dst_end.client_id, dst_end.chain_id)));
     lines.push_str(&log("Starting event processor for connection handshake", ""));

@@ -6,6 +6,7 @@
 
 mod auth_bank;
 mod ibc;
+mod packets;
 mod shapes;
 mod tendermint;
 mod tx;
@@ -37,6 +38,18 @@ pub fn router(node: ChainNode) -> Router {
             "/ibc/core/channel/v1/channels/{channel_id}/ports/{port_id}/client_state",
             get(ibc::client_state),
         )
+        .route("/ibc/core/channel/v1/channels/{channel_id}/ports/{port_id}/packet_commitments", get(packets::commitments))
+        .route("/ibc/core/channel/v1/channels/{channel_id}/ports/{port_id}/packet_acknowledgements", get(packets::acknowledgements))
+        .route(
+            "/ibc/core/channel/v1/channels/{channel_id}/ports/{port_id}/packet_commitments/{sequences}/unreceived_packets",
+            get(packets::unreceived_packets),
+        )
+        .route(
+            "/ibc/core/channel/v1/channels/{channel_id}/ports/{port_id}/packet_commitments/{sequences}/unreceived_acks",
+            get(packets::unreceived_acks),
+        )
+        .route("/ibc/core/connection/v1/connections/{connection_id}", get(packets::connection))
+        .route("/ibc/core/client/v1/client_status/{client_id}", get(packets::client_status))
         .route("/gwc/gateway/v1/storage_endpoints", get(ibc::storage_endpoints))
         .fallback(|| async { RestError::new(GrpcCode::Unimplemented, "Not Implemented") })
         .layer(middleware::from_fn_with_state(node.clone(), count_requests))

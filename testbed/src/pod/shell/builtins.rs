@@ -112,7 +112,7 @@ impl Shell {
                 Ok(Err(Flow::Exit(code)))
             }
             "trap" if args.len() <= 1 || args.first().is_some_and(|a| a.is_empty() || a == "-") => Ok(Ok(0)),
-            "trap" => Err("sh: unsupported construct: trap with a command".into()),
+            "trap" => self.trap_builtin(args),
             "cd" => self.cd(args, fds).await,
             "pwd" => {
                 let _ = fds.stdout.write_all_to(format!("{}\n", self.cwd()).as_bytes()).await;
@@ -299,6 +299,24 @@ impl Shell {
             self.vars.insert(name.clone(), value);
         }
         Ok(Ok(i32::from(eof)))
+    }
+
+    /// `trap ACTION SIGNAL…`: only `exit N` on TERM is supported (the relayer chart's pid 1);
+    /// other actions are refused as before.
+    fn trap_builtin(&mut self, args: &[String]) -> Result<Res, String> {
+        let action = args.first().map(String::as_str).unwrap_or_default();
+        let code = action
+            .strip_prefix("exit")
+            .map(str::trim)
+            .and_then(|n| if n.is_empty() { Some(self.status) } else { n.parse::<i32>().ok() });
+        let term = args[1..].iter().all(|s| matches!(s.trim_start_matches("SIG"), "TERM" | "15"));
+        match code {
+            Some(code) if term => {
+                *self.term_exit.lock().unwrap_or_else(|e| e.into_inner()) = Some(code & 0xff);
+                Ok(Ok(0))
+            }
+            _ => Err("sh: unsupported construct: trap with a command".into()),
+        }
     }
 
     async fn wait_builtin(&mut self, args: &[String]) -> Res {

@@ -89,6 +89,9 @@ pub(crate) struct Shell {
     pub cmdline: Vec<String>,
     /// Status of the last command substitution of the current command.
     pub subst_status: Option<i32>,
+    /// The exit status a `trap 'exit N' TERM` asked for (shared with subshells, as the trap
+    /// belongs to the process the signal reaches).
+    pub term_exit: Arc<std::sync::Mutex<Option<i32>>>,
 }
 
 impl Shell {
@@ -110,6 +113,7 @@ impl Shell {
             pid: self.pid,
             cmdline: self.cmdline.clone(),
             subst_status: None,
+            term_exit: self.term_exit.clone(),
         }
     }
 
@@ -233,10 +237,13 @@ async fn sh_main(ctx: ProcCtx) -> i32 {
         pid,
         cmdline: argv,
         subst_status: None,
+        term_exit: Arc::default(),
     };
+    let term_exit = shell.term_exit.clone();
     tokio::select! {
         biased;
-        _ = cancel.cancelled() => 143,
+        // TERM: the trap's `exit N` if one was set, else death by the signal (128 + 15).
+        _ = cancel.cancelled() => term_exit.lock().unwrap_or_else(|e| e.into_inner()).unwrap_or(143),
         r = shell.run_list(&list, &fds) => r.unwrap_or_else(shell_status),
     }
 }

@@ -1,0 +1,310 @@
+//! What `rly start` relays: for exactly the paths of its config whose client and connection
+//! ids match channel ends on both chains, every packet committed on one end and not yet
+//! received on the other (a signed `MsgRecvPacket` tx from the relayer key), and every
+//! acknowledgement written on the destination whose commitment is still on the source (a
+//! signed `MsgAcknowledgement`). A path with empty or wrong ids matches no channel, so it
+//! relays nothing. Tests pause relaying or drop acknowledgements through [`RelayControls`].
+
+use super::rly_config::{ChainCfg, PathEnd, RlyConfig};
+use crate::chain::coins::Coin;
+use crate::chain::ibc::{ChannelState, IbcChannel};
+use crate::chain::keys::TestKey;
+use crate::chain::packets::{self, Height, MsgAcknowledgement, MsgRecvPacket, any_of};
+use crate::chain::tx_codec::{UnsignedTx, hash_hex};
+use crate::chain::{ChainNode, Chains};
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Gas per relayed message (rly estimates by simulation; a fixed ceiling here).
+const GAS_PER_MSG: u64 = 150_000;
+/// How long a relay tx may take to commit before rly gives up on it (its `timeout`).
+const TX_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Test knobs shared by every relayer pod (they outlive pod recreation).
+#[derive(Debug)]
+pub struct RelayControls {
+    paused: watch::Sender<bool>,
+    drop_next_acks: AtomicU32,
+    /// Acks dropped so far: (source chain, port, channel, sequence); never relayed.
+    dropped: Mutex<BTreeSet<(String, String, String, u64)>>,
+}
+
+impl Default for RelayControls {
+    fn default() -> Self {
+        Self {
+            paused: watch::Sender::new(false),
+            drop_next_acks: AtomicU32::new(0),
+            dropped: Mutex::default(),
+        }
+    }
+}
+
+impl RelayControls {
+    pub fn pause(&self, paused: bool) {
+        self.paused.send_replace(paused);
+    }
+
+    pub fn drop_next_acks(&self, n: u32) {
+        self.drop_next_acks.store(n, Ordering::SeqCst);
+    }
+
+    fn dropped(&self, key: &(String, String, String, u64)) -> bool {
+        let mut set = self.dropped.lock().unwrap_or_else(|e| e.into_inner());
+        if set.contains(key) {
+            return true;
+        }
+        let take = self
+            .drop_next_acks
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if take {
+            set.insert(key.clone());
+        }
+        take
+    }
+}
+
+/// One end of a path resolved against the chain: its node, config and signing key.
+pub struct End {
+    pub node: ChainNode,
+    pub cfg: ChainCfg,
+    pub key: TestKey,
+    pub ids: PathEnd,
+}
+
+/// The channel pairs `(a, b)` of a path: an OPEN end on `a` on the path's client and
+/// connection whose counterparty end on `b` is on the path's client and connection too.
+fn channel_pairs(a: &End, b: &End) -> Vec<(IbcChannel, IbcChannel)> {
+    let on = |c: &IbcChannel, ids: &PathEnd| {
+        !ids.client_id.is_empty() && c.client_id == ids.client_id && c.connection_id == ids.connection_id
+    };
+    let b_channels = b.node.channels();
+    a.node
+        .channels()
+        .into_iter()
+        .filter(|c| {
+            c.state == ChannelState::Open && on(c, &a.ids) && c.counterparty_chain_id == b.cfg.chain_id
+        })
+        .filter_map(|ca| {
+            let cb = b_channels.iter().find(|cb| {
+                cb.port_id == ca.counterparty_port_id
+                    && cb.channel_id == ca.counterparty_channel_id
+                    && on(cb, &b.ids)
+            })?;
+            Some((ca, cb.clone()))
+        })
+        .collect()
+}
+
+/// Signs and submits `msgs` on `end`'s chain and waits for the block; returns a log line.
+async fn submit(end: &End, msgs: Vec<cosmrs::Any>, type_url: &str, json: bool) -> String {
+    let n = msgs.len() as u64;
+    let gas = GAS_PER_MSG * n;
+    let denom = end.cfg.fee_denom().to_string();
+    let price: f64 = end.cfg.gas_prices.trim_end_matches(denom.as_str()).parse().unwrap_or(0.0);
+    let fee = Coin::new((gas as f64 * price).ceil() as u128, &denom);
+    let Some(account) = end.node.account(&end.key.address) else {
+        return log_line(
+            json,
+            "error",
+            "Failed to send messages",
+            &[("chain_id", &end.cfg.chain_id), ("error", "account not found")],
+        );
+    };
+    let bytes = UnsignedTx::new(msgs, fee.clone(), gas).sign(
+        &end.key,
+        &end.cfg.chain_id,
+        account.number,
+        account.sequence,
+    );
+    let outcome = match end.node.check_tx(&bytes) {
+        Ok(o) if o.result.code == 0 => o,
+        Ok(o) => {
+            return log_line(
+                json,
+                "error",
+                "Failed to send messages",
+                &[("chain_id", &end.cfg.chain_id), ("error", &o.result.log)],
+            );
+        }
+        Err(e) => {
+            return log_line(
+                json,
+                "error",
+                "Failed to send messages",
+                &[("chain_id", &end.cfg.chain_id), ("error", &e.to_string())],
+            );
+        }
+    };
+    match end.node.wait_for_tx(&outcome.hash, TX_TIMEOUT).await {
+        Some(tx) if tx.result().code == 0 => log_line(
+            json,
+            "info",
+            "Successful transaction",
+            &[
+                ("provider_type", "cosmos"),
+                ("chain_id", &end.cfg.chain_id),
+                ("gas_used", &tx.result().gas_used.to_string()),
+                ("fees", &fee.to_string()),
+                ("fee_payer", &end.key.address),
+                ("height", &tx.height().to_string()),
+                ("msg_types", &format!("[\"{type_url}\"]")),
+                ("tx_hash", &hash_hex(&outcome.hash)),
+            ],
+        ),
+        Some(tx) => log_line(
+            json,
+            "error",
+            "Error broadcasting transaction",
+            &[("chain_id", &end.cfg.chain_id), ("error", &tx.result().log)],
+        ),
+        None => log_line(
+            json,
+            "error",
+            "Error broadcasting transaction",
+            &[("chain_id", &end.cfg.chain_id), ("error", "timed out")],
+        ),
+    }
+}
+
+/// A zap line: JSON (`--log-format json`) or the console encoder's tab-separated form.
+pub fn log_line(json: bool, lvl: &str, msg: &str, fields: &[(&str, &str)]) -> String {
+    let ts = humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string();
+    if json {
+        let mut m = serde_json::Map::new();
+        m.insert("lvl".into(), lvl.into());
+        m.insert("ts".into(), ts.into());
+        m.insert("msg".into(), msg.into());
+        for (k, v) in fields {
+            let value = serde_json::from_str::<serde_json::Value>(v)
+                .ok()
+                .filter(serde_json::Value::is_array)
+                .unwrap_or_else(|| serde_json::Value::String(v.to_string()));
+            m.insert((*k).into(), value);
+        }
+        return format!("{}\n", serde_json::Value::Object(m));
+    }
+    let f: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\": \"{v}\"")).collect();
+    format!("{ts}\t{lvl}\t{msg}\t{{{}}}\n", f.join(", "))
+}
+
+/// One pass over one direction of a path: recv packets a→b, then acks b→a.
+async fn relay_direction(a: &End, b: &End, controls: &RelayControls, json: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (ca, cb) in channel_pairs(a, b) {
+        let key_a = (ca.port_id.clone(), ca.channel_id.clone());
+        let key_b = (cb.port_id.clone(), cb.channel_id.clone());
+        let unreceived: Vec<packets::Packet> = {
+            let sent = a.node.read_state(|l| l.packets().commitments.clone());
+            let received = b.node.read_state(|l| l.packets().receipts.clone());
+            sent.into_iter()
+                .filter(|((k, seq), _)| *k == key_a && !received.contains(&(key_b.clone(), *seq)))
+                .map(|(_, (_, p))| p)
+                .collect()
+        };
+        if !unreceived.is_empty() {
+            let proof_height = Some(Height { revision_number: 0, revision_height: a.node.latest_height() });
+            let msgs = unreceived
+                .into_iter()
+                .map(|p| {
+                    let m = MsgRecvPacket {
+                        packet: Some(p),
+                        proof_commitment: vec![1],
+                        proof_height: proof_height.clone(),
+                        signer: b.key.address.clone(),
+                    };
+                    any_of(packets::MSG_RECV_PACKET, &m)
+                })
+                .collect();
+            lines.push(submit(b, msgs, packets::MSG_RECV_PACKET, json).await);
+        }
+        let unacked: Vec<(Vec<u8>, packets::Packet)> = {
+            let acks = b.node.read_state(|l| l.packets().acks.clone());
+            let sent = a.node.read_state(|l| l.packets().commitments.clone());
+            acks.into_iter()
+                .filter(|((k, seq), _)| *k == key_b && sent.contains_key(&(key_a.clone(), *seq)))
+                .filter(|((_, seq), _)| {
+                    !controls.dropped(&(a.cfg.chain_id.clone(), key_a.0.clone(), key_a.1.clone(), *seq))
+                })
+                .map(|(_, v)| v)
+                .collect()
+        };
+        if !unacked.is_empty() {
+            let proof_height = Some(Height { revision_number: 0, revision_height: b.node.latest_height() });
+            let msgs = unacked
+                .into_iter()
+                .map(|(ack, p)| {
+                    let m = MsgAcknowledgement {
+                        packet: Some(p),
+                        acknowledgement: ack,
+                        proof_acked: vec![1],
+                        proof_height: proof_height.clone(),
+                        signer: a.key.address.clone(),
+                    };
+                    any_of(packets::MSG_ACKNOWLEDGEMENT, &m)
+                })
+                .collect();
+            lines.push(submit(a, msgs, packets::MSG_ACKNOWLEDGEMENT, json).await);
+        }
+    }
+    lines
+}
+
+/// The paths of `cfg` (all, or those named) resolved to their two ends.
+pub fn resolve_paths(
+    chains: &Chains,
+    cfg: &RlyConfig,
+    names: &[String],
+    key_of: impl Fn(&ChainCfg) -> Option<TestKey>,
+) -> Vec<(String, End, End)> {
+    let mut out = Vec::new();
+    for (name, p) in &cfg.paths {
+        if !names.is_empty() && !names.contains(name) {
+            continue;
+        }
+        let end = |ids: &PathEnd| {
+            let (_, cfg) = cfg.chain_by_id(&ids.chain_id)?;
+            Some(End {
+                node: chains.get(&ids.chain_id)?,
+                key: key_of(cfg)?,
+                cfg: cfg.clone(),
+                ids: ids.clone(),
+            })
+        };
+        if let (Some(a), Some(b)) = (end(&p.src), end(&p.dst)) {
+            out.push((name.clone(), a, b));
+        }
+    }
+    out
+}
+
+/// Relays until cancelled, one pass per new block on any chain of the paths; each pass's
+/// log lines go to `log`.
+pub async fn run(
+    paths: Vec<(String, End, End)>,
+    controls: &RelayControls,
+    json: bool,
+    log: tokio::sync::mpsc::UnboundedSender<String>,
+) {
+    let mut heights: Vec<watch::Receiver<u64>> =
+        paths.iter().flat_map(|(_, a, b)| [a.node.subscribe_heights(), b.node.subscribe_heights()]).collect();
+    let mut paused = controls.paused.subscribe();
+    loop {
+        let _ = paused.wait_for(|p| !*p).await;
+        for (_, a, b) in &paths {
+            for (x, y) in [(a, b), (b, a)] {
+                for line in relay_direction(x, y, controls, json).await {
+                    let _ = log.send(line);
+                }
+            }
+        }
+        if heights.is_empty() {
+            futures::future::pending::<()>().await;
+        }
+        let changed = heights.iter_mut().map(|h| Box::pin(h.changed()));
+        let _ = futures::future::select_all(changed).await;
+    }
+}

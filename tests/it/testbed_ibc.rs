@@ -1,0 +1,254 @@
+//! IBC packets on the testbed (issue 18), driven as a user would: the chart's bring-up through
+//! kubectl, an upload session signed by local-admin in the gwc pod, `rly start` relaying
+//! FragmentPackets to fdsc and the ManifestPacket to mdsc, and the chains' ibc-go REST.
+
+use crate::common::{TestEnv, WAIT};
+use crate::testbed_programs::{chain_cli, exec, link_and_register, rly, sh};
+use std::time::Duration;
+use testbed::Testbed;
+
+const GWC_POD: &str = "cryptomeria-gwc-0";
+
+async fn gwc_sh(env: &TestEnv, script: &str) -> (i32, String, String) {
+    env.kubectl(&["exec", "-n", "cryptomeria", GWC_POD, "--", "sh", "-c", script], None).await
+}
+
+fn json(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// Runs a `gwcd tx gateway …` as local-admin and waits for it to commit with code 0;
+/// returns the committed tx as `gwcd q tx HASH -o json` prints it.
+async fn gwc_tx(env: &TestEnv, args: &[&str]) -> serde_json::Value {
+    let mut argv = vec!["tx", "gateway"];
+    argv.extend_from_slice(args);
+    argv.extend_from_slice(&["--from", "local-admin", "--gas-prices", "0.1uatom", "-o", "json", "-y"]);
+    let (code, out, err) = chain_cli(env, "gwc", &argv).await;
+    assert_eq!(code, 0, "{args:?}: {err}");
+    let resp = json(&out);
+    assert_eq!(resp["code"], 0, "{out}");
+    let hash = resp["txhash"].as_str().unwrap().to_string();
+    let mut raw = [0u8; 32];
+    hex::decode_to_slice(&hash, &mut raw).unwrap();
+    let gwc = env.testbed().control.chain("gwc").unwrap();
+    gwc.wait_for_tx(&raw, WAIT).await.expect("the tx commits");
+    let (code, out, err) = chain_cli(env, "gwc", &["q", "tx", &hash, "-o", "json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let tx = json(&out);
+    assert_eq!(tx["code"], 0, "{args:?}: {out}");
+    tx
+}
+
+/// init → commit-root-proof → distribute-batch (`n` fragments) → finalize-and-close.
+/// Returns the session id.
+async fn upload(env: &TestEnv, project: &str, n: u64) -> String {
+    let tx = gwc_tx(env, &["init-session", "1024", "0", "2"]).await;
+    let event =
+        tx["events"].as_array().unwrap().iter().find(|e| e["type"] == "csu_init_session").expect("event");
+    let attr = |k: &str| {
+        event["attributes"].as_array().unwrap().iter().find(|a| a["key"] == k).unwrap()["value"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (id, owner) = (attr("session_id"), attr("owner"));
+    assert_eq!(attr("executor"), owner, "gwc's local-admin is the gateway admin and executor");
+    let root = "ab".repeat(32);
+    gwc_tx(env, &["commit-root-proof", &id, &root]).await;
+    let items: Vec<serde_json::Value> = (0..n)
+        .map(|i| serde_json::json!({"path": "index.html", "index": i, "fragment_bytes_base64": "aGVsbG8=", "file_size": 5}))
+        .collect();
+    let doc = serde_json::json!({"items": items}).to_string();
+    let (code, _, err) = gwc_sh(env, &format!("echo '{doc}' > /tmp/items.json")).await;
+    assert_eq!(code, 0, "{err}");
+    gwc_tx(env, &["distribute-batch", &id, "/tmp/items.json"]).await;
+    let manifest = serde_json::json!({"project_name": project, "version": "v1", "root_proof": root,
+        "fragment_size": 1024, "owner": owner, "session_id": id,
+        "files": [{"path": "index.html", "metadata": {"mime_type": "text/html", "file_size": 5, "fragments": []}}]});
+    let (code, _, err) = gwc_sh(env, &format!("echo '{manifest}' > /tmp/manifest.json")).await;
+    assert_eq!(code, 0, "{err}");
+    gwc_tx(env, &["finalize-and-close", &id, "/tmp/manifest.json"]).await;
+    id
+}
+
+async fn session(env: &TestEnv, id: &str) -> serde_json::Value {
+    let (code, out, err) = chain_cli(env, "gwc", &["q", "gateway", "session", id, "-o", "json"]).await;
+    assert_eq!(code, 0, "{err}");
+    json(&out)["session"].clone()
+}
+
+/// Waits (on gwc's blocks, not on time) until the session reaches `state`.
+async fn await_state(env: &TestEnv, id: &str, state: &str) -> serde_json::Value {
+    let gwc = env.testbed().control.chain("gwc").unwrap();
+    let mut heights = gwc.subscribe_heights();
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let s = session(env, id).await;
+            if s["state"] == state {
+                return s;
+            }
+            heights.changed().await.expect("gwc produces blocks");
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("session {id} never reached {state}"))
+}
+
+async fn start_rly(env: &TestEnv) {
+    let (code, _, err) =
+        sh(env, "nohup rly start --log-format json > /proc/1/fd/1 2>&1 < /dev/null &", None).await;
+    assert_eq!(code, 0, "{err}");
+}
+
+async fn rest(env: &TestEnv, chain: &str, path: &str) -> serde_json::Value {
+    let (_, api, _) = env.testbed().control.node_ports(chain).unwrap();
+    let url = format!("http://127.0.0.1:{api}{path}");
+    reqwest::get(&url).await.unwrap().json().await.unwrap()
+}
+
+fn fast_blocks() -> testbed::TestbedBuilder {
+    Testbed::builder().block_interval(Some(Duration::from_millis(100)))
+}
+
+#[tokio::test]
+async fn an_upload_session_closes_only_once_mdsc_acks_and_not_while_rly_is_down() {
+    crate::testbed_only!("drives the testbed's chains and relayer");
+    let env = TestEnv::ready_with(fast_blocks()).await;
+    link_and_register(&env).await;
+    start_rly(&env).await;
+
+    let id = upload(&env, "site-a", 3).await;
+    let s = await_state(&env, &id, "SESSION_STATE_CLOSED_SUCCESS").await;
+    assert_eq!(
+        (s["distributed_count"].as_str(), s["ack_success_count"].as_str()),
+        (Some("3"), Some("3")),
+        "{s}"
+    );
+    let (code, out, _) = chain_cli(&env, "fdsc-0", &["q", "datastore", "list-fragment", "-o", "json"]).await;
+    assert_eq!(code, 0);
+    assert!(!json(&out)["fragment"].as_array().unwrap().is_empty(), "fragments arrived on fdsc-0: {out}");
+    let (code, out, _) =
+        chain_cli(&env, "mdsc", &["q", "metastore", "show-manifest", "site-a", "-o", "json"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(json(&out)["manifest"]["session_id"], id.as_str());
+    let (_, log, _) = env.kubectl(&["logs", "-n", "cryptomeria", &env.relayer()], None).await;
+    for msg in ["/ibc.core.channel.v1.MsgRecvPacket", "/ibc.core.channel.v1.MsgAcknowledgement"] {
+        assert!(log.contains(msg), "rly logs its {msg} txs: {log}");
+    }
+
+    // rly killed: the second session's packets stay committed on gwc, unreceived on mdsc.
+    let (code, _, _) = exec(&env, &["pkill", "-x", "rly"]).await;
+    assert_eq!(code, 0);
+    let id2 = upload(&env, "site-b", 1).await;
+    env.testbed().control.produce_blocks("gwc", 2);
+    assert_eq!(session(&env, &id2).await["state"], "SESSION_STATE_FINALIZING");
+    let channels = rest(&env, "gwc", "/ibc/core/channel/v1/channels").await;
+    let to_mdsc = channels["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["counterparty"]["port_id"] == "metastore")
+        .expect("gateway channel to mdsc");
+    let ch = to_mdsc["channel_id"].as_str().unwrap();
+    let commitments =
+        rest(&env, "gwc", &format!("/ibc/core/channel/v1/channels/{ch}/ports/gateway/packet_commitments"))
+            .await;
+    let seqs: Vec<String> = commitments["commitments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["sequence"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(seqs.len(), 1, "the manifest's commitment is waiting: {commitments}");
+    let mdsc_ch = to_mdsc["counterparty"]["channel_id"].as_str().unwrap();
+    let unreceived = rest(
+        &env,
+        "mdsc",
+        &format!("/ibc/core/channel/v1/channels/{mdsc_ch}/ports/metastore/packet_commitments/{}/unreceived_packets", seqs.join(",")),
+    )
+    .await;
+    assert_eq!(unreceived["sequences"], serde_json::json!(seqs), "{unreceived}");
+
+    start_rly(&env).await;
+    await_state(&env, &id2, "SESSION_STATE_CLOSED_SUCCESS").await;
+    let commitments =
+        rest(&env, "gwc", &format!("/ibc/core/channel/v1/channels/{ch}/ports/gateway/packet_commitments"))
+            .await;
+    assert_eq!(commitments["commitments"], serde_json::json!([]), "the ack deleted the commitment");
+}
+
+#[tokio::test]
+async fn a_recreated_relayer_pod_keeps_its_keys_and_a_path_without_ids_relays_nothing() {
+    crate::testbed_only!("drives the testbed's chains and relayer");
+    let env = TestEnv::ready_with(fast_blocks()).await;
+    link_and_register(&env).await;
+    let old = env.relayer();
+    env.testbed().control.delete_pod(&old);
+    env.wait_all_pods_ready().await;
+    let (code, _, _) = sh(&env, "test -f /home/relayer/.relayer/config/config.yaml", None).await;
+    assert_ne!(code, 0, "config.yaml is gone");
+    let (code, _, _) =
+        sh(&env, "test -f /home/relayer/.relayer/keys/mdsc/keyring-test/relayer.info", None).await;
+    assert_eq!(code, 0, "the keys are kept");
+    // Re-create the config and the path without ids (what a product that forgot them does).
+    let (code, _, err) = rly(&env, &["config", "init"]).await;
+    assert_eq!(code, 0, "{err}");
+    for id in ["gwc", "mdsc"] {
+        let file = format!(
+            r#"{{"type":"cosmos","value":{{"key":"relayer","chain-id":"{id}","rpc-addr":"http://cryptomeria-{id}-0.cryptomeria-chain-headless:26657","account-prefix":"cosmos","keyring-backend":"test","gas-adjustment":1.5,"gas-prices":"0.001uatom","debug":false,"timeout":"20s","output-format":"json","sign-mode":"direct"}}}}"#
+        );
+        let (code, _, err) = sh(
+            &env,
+            &format!("echo '{file}' > /tmp/{id}.json && rly chains add --file /tmp/{id}.json"),
+            None,
+        )
+        .await;
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, _, err) = rly(&env, &["paths", "new", "gwc", "mdsc", "gwc-mdsc"]).await;
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = rly(&env, &["paths", "show", "gwc-mdsc", "--json"]).await;
+    assert_eq!(json(&out)["status"]["clients"], false, "{out}");
+    start_rly(&env).await;
+    let id = upload(&env, "site-c", 1).await;
+    env.testbed().control.produce_blocks("gwc", 3);
+    env.testbed().control.produce_blocks("mdsc", 3);
+    assert_eq!(session(&env, &id).await["state"], "SESSION_STATE_FINALIZING", "nothing relayed");
+    let (_, log, _) = env.kubectl(&["logs", "-n", "cryptomeria", &env.relayer()], None).await;
+    assert!(log.contains("Path has no client or connection ids"), "{log}");
+    assert!(!log.contains("MsgRecvPacket"), "{log}");
+
+    // `rly paths update` with the on-chain ids: the restarted relayer relays the backlog.
+    let gwc_end = rest(&env, "gwc", "/ibc/core/channel/v1/channels").await["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["counterparty"]["port_id"] == "metastore")
+        .cloned()
+        .unwrap();
+    let conn = gwc_end["connection_hops"][0].as_str().unwrap().to_string();
+    let conn_end = rest(&env, "gwc", &format!("/ibc/core/connection/v1/connections/{conn}")).await;
+    let c = &conn_end["connection"];
+    let (code, _, err) = rly(
+        &env,
+        &[
+            "paths",
+            "update",
+            "gwc-mdsc",
+            "--src-client-id",
+            c["client_id"].as_str().unwrap(),
+            "--src-connection-id",
+            &conn,
+            "--dst-client-id",
+            c["counterparty"]["client_id"].as_str().unwrap(),
+            "--dst-connection-id",
+            c["counterparty"]["connection_id"].as_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, _) = exec(&env, &["pkill", "-x", "rly"]).await;
+    assert_eq!(code, 0);
+    start_rly(&env).await;
+    await_state(&env, &id, "SESSION_STATE_CLOSED_SUCCESS").await;
+}
