@@ -104,8 +104,10 @@ impl From<crate::chain::Error> for ApiError {
         use crate::chain::Error as E;
         let error_code = e.code();
         match e {
-            E::ChainNotFound(id) => Self::new(error_code, format!("chain {id} not found"))
-                .with_details(json!({"chainId": id})),
+            // The id came from the request: it is not repeated (SPEC §11).
+            E::ChainNotFound(_) => {
+                Self::new(error_code, "no chain with that id; GET /api/v1/chains lists the chains")
+            }
             E::NoEndpoint { chain, kind } => {
                 Self::new(error_code, format!("no {kind} endpoint resolved for chain {chain}"))
                     .with_details(json!({"chainId": chain, "endpoint": kind}))

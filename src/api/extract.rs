@@ -25,11 +25,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 }
 
 fn query_error(rejection: &QueryRejection) -> ApiError {
-    // serde_urlencoded says e.g. "Failed to deserialize query string: tail: invalid digit found in string".
+    // serde_urlencoded says e.g. "Failed to deserialize query string: tail: invalid digit found
+    // in string" or "…: status: unknown variant `sleeping`, expected one of …": keep the field
+    // and what was expected, never the value.
     let text = rejection.body_text();
     let detail = text.trim_start_matches("Failed to deserialize query string: ");
-    let field = detail.split_once(':').map(|(f, _)| f.trim()).filter(|f| !f.contains(' ')).unwrap_or("query");
-    ApiError::validation(field, format!("invalid query parameter: {detail}"))
+    let (field, rest) = match detail.split_once(": ") {
+        Some((f, rest)) if !f.contains(' ') => (f.trim(), rest),
+        _ => ("query", detail),
+    };
+    let message = match rest.split_once(", expected ") {
+        Some((_, expected)) => format!("invalid query parameter {field}: expected {expected}"),
+        None if rest.contains('`') => format!("invalid query parameter {field}"),
+        None => format!("invalid query parameter {field}: {rest}"),
+    };
+    ApiError::validation(field, message)
 }
 
 /// `axum::extract::Path` with 400 envelope rejections (e.g. a segment that is not UTF-8).

@@ -61,9 +61,9 @@ fn timeout(state: &AppState, seconds: Option<u64>) -> Result<Duration, ApiError>
     match seconds {
         None => Ok(state.settings.reconcile.job_timeout),
         Some(s) if (1..=MAX_TIMEOUT_SECONDS).contains(&s) => Ok(Duration::from_secs(s)),
-        Some(s) => Err(ApiError::validation(
+        Some(_) => Err(ApiError::validation(
             "timeoutSeconds",
-            format!("timeoutSeconds must be 1..={MAX_TIMEOUT_SECONDS}, got {s}"),
+            format!("timeoutSeconds must be 1..={MAX_TIMEOUT_SECONDS}"),
         )),
     }
 }
@@ -83,11 +83,11 @@ async fn start(
     State(state): State<AppState>,
     OptionalJson(req): OptionalJson<StartRequest>,
 ) -> Result<Response, ApiError> {
-    if let Some(ns) = req.namespace.as_deref().filter(|ns| *ns != state.settings.namespace) {
+    if req.namespace.as_deref().is_some_and(|ns| ns != state.settings.namespace) {
         return Err(ApiError::validation(
             "namespace",
             format!(
-                "this BFF reconciles namespace {}; run one with K8S_NAMESPACE={ns} for {ns}",
+                "this BFF reconciles namespace {}; run one with K8S_NAMESPACE set for another",
                 state.settings.namespace
             ),
         ));
@@ -98,7 +98,10 @@ async fn start(
             .iter()
             .map(|n| {
                 StepName::parse_start(n).ok_or_else(|| {
-                    ApiError::validation("steps", format!("unknown step {n:?}; steps are initRelayer, connectAll, startRelayer, waitIbcReady"))
+                    ApiError::validation(
+                        "steps",
+                        "unknown step; steps are initRelayer, connectAll, startRelayer, waitIbcReady",
+                    )
                 })
             })
             .collect::<Result<_, _>>()?,
@@ -123,9 +126,8 @@ async fn connect(
     OptionalJson(req): OptionalJson<ConnectRequest>,
 ) -> Result<Response, ApiError> {
     let text = req.target.as_deref().unwrap_or("all");
-    let target = Target::parse(text).ok_or_else(|| {
-        ApiError::validation("target", format!("target must be \"all\" or \"chain:<chainId>\", got {text:?}"))
-    })?;
+    let target = Target::parse(text)
+        .ok_or_else(|| ApiError::validation("target", "target must be \"all\" or \"chain:<chainId>\""))?;
     if let Target::Chain(id) = &target {
         if id == reconcile::gateway::GWC {
             return Err(ApiError::validation(
@@ -140,9 +142,8 @@ async fn connect(
         if !known {
             return Err(ApiError::new(
                 ErrorCode::ChainNotFound,
-                format!("chain {id} not found: no chain pod has instance {id}"),
-            )
-            .with_details(json!({"chainId": id})));
+                "no chain pod has that instance; GET /api/v1/chains lists the chains",
+            ));
         }
     }
     let timeout = timeout(&state, req.timeout_seconds)?;

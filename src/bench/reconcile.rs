@@ -41,10 +41,13 @@ async fn bff_for(testbed: &Testbed) -> anyhow::Result<Bff> {
         r.reconcile_poll_interval = Duration::from_millis(50);
     })
     .await?;
+    // The chains and the relayer; the chart's faucet and genesis-server pods do not matter here.
     let pods = 1 + 2 + FDSC;
-    bff.until("/api/v1/system/status", "every pod Ready in the cache", |_, b| {
-        let ready =
-            b["data"]["pods"].as_array().map_or(0, |p| p.iter().filter(|p| p["ready"] == true).count());
+    bff.until("/api/v1/system/status", "every chain and relayer pod Ready in the cache", |_, b| {
+        let relevant = |p: &&serde_json::Value| {
+            matches!(p["component"].as_str(), Some("gwc" | "mdsc" | "fdsc" | "relayer")) && p["ready"] == true
+        };
+        let ready = b["data"]["pods"].as_array().map_or(0, |p| p.iter().filter(relevant).count());
         ready == pods && b["data"]["relayer"]["running"] == true
     })
     .await?;

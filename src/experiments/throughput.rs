@@ -46,20 +46,17 @@ impl Window {
             }
             Self::Last(n) if n >= latest => {
                 return Err(chain::Error::InvalidHeight(format!(
-                    "lastBlocks {n} needs {} blocks (one more as the start mark); the chain has {latest}",
-                    n + 1
+                    "lastBlocks needs one block more than it asks for (the start mark); the chain has {latest}"
                 )));
             }
             Self::Last(n) => (latest - n, latest),
         };
         if from == 0 || to <= from {
-            return Err(chain::Error::InvalidHeight(format!(
-                "need 1 <= fromHeight < toHeight, got fromHeight {from}, toHeight {to}"
-            )));
+            return Err(chain::Error::InvalidHeight(format!("need 1 <= fromHeight < toHeight")));
         }
         if to > latest {
             return Err(chain::Error::InvalidHeight(format!(
-                "toHeight {to} is above the chain's latest height {latest}"
+                "toHeight is above the chain's latest height {latest}"
             )));
         }
         Ok((from, to))

@@ -119,10 +119,14 @@ fn line(action: &InitAction, release: &str) -> String {
             file = chain_file(id)
         ),
         InitAction::DeleteKey(id) => format!("rly keys delete {id} {KEY} -y --home \"$H\""),
-        // The mnemonic is read inside the pod: it never passes through the BFF.
-        InitAction::RestoreKey(id) => {
-            format!("rly keys restore {id} {KEY} \"$(cat {})\" --home \"$H\"", mnemonic_file(id))
-        }
+        // The mnemonic is read inside the pod: it never passes through the BFF. The keyring
+        // lives on the relayer's PVC while config.yaml is on an emptyDir (the chart), so a
+        // recreated pod lists no chains yet still holds the key: reuse it once the chain is
+        // added instead of failing with "a key with name relayer already exists".
+        InitAction::RestoreKey(id) => format!(
+            "rly keys show {id} {KEY} --home \"$H\" >/dev/null 2>&1 || rly keys restore {id} {KEY} \"$(cat {})\" --home \"$H\"",
+            mnemonic_file(id)
+        ),
     }
 }
 

@@ -578,7 +578,8 @@ async fn bad_input_and_upstream_failures_have_their_codes() {
         .await;
     assert_eq!((code, error_code(&body)), (422, "VALIDATION_ERROR"), "{body}");
     let (code, body) = bff.post("/api/v1/chains/gwc/simulate", &json!({})).await;
-    assert_eq!((code, error_code(&body)), (400, "BAD_REQUEST"));
+    assert_eq!((code, error_code(&body)), (422, "VALIDATION_ERROR"));
+    assert_eq!(body["error"]["details"]["field"], "txBytes", "{body}");
 
     // The chain rejects an overspend: 502 with its code and log.
     let key = admin_key(CHAIN);

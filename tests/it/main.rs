@@ -12,6 +12,7 @@ mod fuzz;
 mod jobs;
 mod metrics;
 mod reconcile;
+mod request_rules;
 mod system_reads;
 mod testbed_chains;
 mod testbed_ibc;

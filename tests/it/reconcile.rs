@@ -485,8 +485,12 @@ async fn restart_and_force_restart_rly_and_the_routes_validate_their_input() {
             "{path} {body}: {body_out}"
         );
     }
-    let resp = h.bff.http.post(format!("{}/api/v1/system/start", h.bff.url)).body("{").send().await.unwrap();
+    let start = format!("{}/api/v1/system/start", h.bff.url);
+    let resp =
+        h.bff.http.post(&start).header("content-type", "application/json").body("{").send().await.unwrap();
     assert_eq!(resp.status(), 400);
+    let resp = h.bff.http.post(&start).body("{}").send().await.unwrap();
+    assert_eq!(resp.status(), 415, "a body must say it is JSON, as on every route");
     // An empty body is a default start; a second one while it runs is a 409 naming it.
     let first = h.bff.http.post(format!("{}/api/v1/system/start", h.bff.url)).send().await.unwrap();
     assert_eq!(first.status(), 202);

@@ -380,7 +380,7 @@ async fn each_limit_answers_429_with_its_name_and_value_and_bad_input_is_422() {
             404,
             "CHAIN_NOT_FOUND",
         ),
-        (json!({"txhash": hash}), "/api/v1/utils/observe/tx-confirmation", 400, "BAD_REQUEST"),
+        (json!({"txhash": hash}), "/api/v1/utils/observe/tx-confirmation", 422, "VALIDATION_ERROR"),
     ];
     for (body, path, status, code) in bad {
         let (got, answer) = bff.post(path, &body).await;

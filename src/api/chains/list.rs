@@ -75,10 +75,10 @@ pub(super) async fn list_chains(
         None => INCLUDE_PARTS.to_vec(),
         Some(list) => list.split(',').map(str::trim).filter(|p| !p.is_empty()).collect(),
     };
-    if let Some(bad) = include.iter().find(|p| !INCLUDE_PARTS.contains(p)) {
+    if include.iter().any(|p| !INCLUDE_PARTS.contains(p)) {
         return Err(ApiError::validation(
             "include",
-            format!("unknown part {bad}; use {}", INCLUDE_PARTS.join(", ")),
+            format!("unknown part; use {}", INCLUDE_PARTS.join(", ")),
         ));
     }
     let mode = q.mode.unwrap_or_default();

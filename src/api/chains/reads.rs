@@ -301,7 +301,7 @@ pub(super) async fn latest_block(State(state): State<AppState>, chain: Chain) ->
 fn parse_height(text: &str) -> Result<u64, chain::Error> {
     match text.parse::<u64>() {
         Ok(h) if h > 0 => Ok(h),
-        _ => Err(chain::Error::InvalidHeight(format!("{text:?} is not a positive integer"))),
+        _ => Err(chain::Error::InvalidHeight("the height must be a positive integer".into())),
     }
 }
 
