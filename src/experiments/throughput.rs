@@ -52,7 +52,7 @@ impl Window {
             Self::Last(n) => (latest - n, latest),
         };
         if from == 0 || to <= from {
-            return Err(chain::Error::InvalidHeight(format!("need 1 <= fromHeight < toHeight")));
+            return Err(chain::Error::InvalidHeight("need 1 <= fromHeight < toHeight".into()));
         }
         if to > latest {
             return Err(chain::Error::InvalidHeight(format!(
