@@ -23,6 +23,8 @@ pub struct AppState {
     pub blocktimes: crate::chain::blocktime::HeaderCache,
     /// Which chains exist and how each is reached.
     pub directory: ChainDirectory,
+    /// IBC observations kept between requests (pending packets' first sightings, last answer).
+    pub ibc_memo: crate::system::ibc::Memo,
     pub settings: Arc<Settings>,
     /// The registry `/metrics` serves; the runner, reflectors and chain client record into it.
     pub metrics: crate::metrics::Metrics,
@@ -102,6 +104,7 @@ impl AppState {
             chains,
             blocktimes,
             directory,
+            ibc_memo: crate::system::ibc::Memo::default(),
             jobs,
             settings: Arc::new(settings),
             metrics,
@@ -122,6 +125,9 @@ impl AppState {
             namespace: self.settings.namespace.clone(),
             release: self.settings.release.clone(),
             rly_home: self.settings.reconcile.rly_home.clone(),
+            ibc: (*self.settings.ibc).clone(),
+            ibc_memo: self.ibc_memo.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 
@@ -146,6 +152,7 @@ impl AppState {
             status_client: self.chains.with_timeout(self.settings.timeouts.chain_status_timeout),
             settings: (*self.settings.reconcile).clone(),
             exec: self.exec(),
+            ibc: (*self.settings.ibc).clone(),
         })
     }
 }

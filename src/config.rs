@@ -42,6 +42,8 @@ pub struct Settings {
     pub chains: Box<ChainSettings>,
     #[command(flatten)]
     pub reconcile: Box<crate::reconcile::ReconcileSettings>,
+    #[command(flatten)]
+    pub ibc: Box<crate::system::IbcSettings>,
 }
 
 /// Layer 2: fixed chain endpoints, upstream timeouts, the block-time header cache.
@@ -228,6 +230,7 @@ impl Settings {
             jobs: Box::default(),
             chains: Box::default(),
             reconcile: Box::default(),
+            ibc: Box::default(),
         }
     }
 }

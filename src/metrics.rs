@@ -59,6 +59,27 @@ pub struct ExecLabels {
     pub outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IbcLabels {
+    /// The storage chain of the gwc↔chain pair.
+    pub pair: String,
+    /// `gwc_to_chain` or `chain_to_gwc`.
+    pub direction: String,
+    /// `packets` or `acks`.
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClientLabels {
+    pub chain: String,
+    pub client: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChainLabels {
+    pub chain: String,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Cheap to clone; every clone records into the same registry.
@@ -75,6 +96,9 @@ struct Inner {
     cache_objects: Family<KindLabels, Gauge>,
     watch_restarts: Family<RestartLabels, Counter>,
     upstream_seconds: Histograms<UpstreamLabels>,
+    ibc_unrelayed: Family<IbcLabels, Gauge>,
+    ibc_trusting_period: Family<ClientLabels, Gauge>,
+    relayer_balance: Family<ChainLabels, Gauge>,
     /// Serializes scrapes: the per-scrape gauges are cleared and refilled.
     scrape: Mutex<()>,
 }
@@ -137,6 +161,24 @@ impl Metrics {
             upstream_seconds.clone(),
         );
         registry.register("exec_calls", "Commands run in pods (pods/exec), by outcome", EXEC_CALLS.clone());
+        let ibc_unrelayed = Family::<IbcLabels, Gauge>::default();
+        registry.register(
+            "ibc_unrelayed",
+            "Packets or acks not yet relayed at the last IBC observation, by pair, direction and kind",
+            ibc_unrelayed.clone(),
+        );
+        let ibc_trusting_period = Family::<ClientLabels, Gauge>::default();
+        registry.register(
+            "ibc_client_trusting_period_seconds",
+            "Trusting period of each gateway channel's light client at the last IBC observation",
+            ibc_trusting_period.clone(),
+        );
+        let relayer_balance = Family::<ChainLabels, Gauge>::default();
+        registry.register(
+            "relayer_balance_uatom",
+            "The relayer wallet's uatom on each chain at the last IBC observation",
+            relayer_balance.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -146,6 +188,9 @@ impl Metrics {
                 cache_objects,
                 watch_restarts,
                 upstream_seconds,
+                ibc_unrelayed,
+                ibc_trusting_period,
+                relayer_balance,
                 scrape: Mutex::new(()),
             }),
         }
@@ -169,6 +214,22 @@ impl Metrics {
     pub fn upstream_request(&self, chain: &str, method: &str, outcome: &str, took: Duration) {
         let labels = UpstreamLabels { chain: chain.into(), method: method.into(), outcome: outcome.into() };
         self.inner.upstream_seconds.get_or_create(&labels).observe(took.as_secs_f64());
+    }
+
+    /// The backlog of one pair, direction and kind (`packets`/`acks`) at the last observation.
+    pub fn ibc_unrelayed(&self, pair: &str, direction: &str, kind: &str, count: usize) {
+        let labels = IbcLabels { pair: pair.into(), direction: direction.into(), kind: kind.into() };
+        self.inner.ibc_unrelayed.get_or_create(&labels).set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    pub fn ibc_trusting_period(&self, chain: &str, client: &str, seconds: u64) {
+        let labels = ClientLabels { chain: chain.into(), client: client.into() };
+        self.inner.ibc_trusting_period.get_or_create(&labels).set(i64::try_from(seconds).unwrap_or(i64::MAX));
+    }
+
+    pub fn relayer_balance(&self, chain: &str, uatom: u128) {
+        let labels = ChainLabels { chain: chain.into() };
+        self.inner.relayer_balance.get_or_create(&labels).set(i64::try_from(uatom).unwrap_or(i64::MAX));
     }
 
     pub fn exec_call(outcome: &str) {

@@ -4,13 +4,17 @@
 use super::error::ApiError;
 use crate::app::AppState;
 use crate::cache::NamespaceCache;
-use crate::system::{ports::PortsView, status::SystemStatus, topology::Topology};
+use crate::system::{ibc::IbcHealth, ports::PortsView, status::SystemStatus, topology::Topology};
 use axum::extract::State;
 use axum::response::Response;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(status)).routes(routes!(ports)).routes(routes!(topology))
+    OpenApiRouter::new()
+        .routes(routes!(status))
+        .routes(routes!(ports))
+        .routes(routes!(topology))
+        .routes(routes!(ibc))
 }
 
 /// The cache of the configured namespace (always watched).
@@ -40,4 +44,13 @@ async fn ports(State(state): State<AppState>) -> Result<Response, ApiError> {
 #[utoipa::path(get, path = "/topology", tag = "system", responses((status = 200, description = "OK", body = super::Success<Topology>)))]
 async fn topology(State(state): State<AppState>) -> Result<Response, ApiError> {
     Ok(super::ok(crate::system::topology::topology(&state.reads())))
+}
+
+/// IBC health per gwc↔chain pair: channel, connection and client ends with their states, the
+/// relayer path's ids against the chain's, unrelayed packets and acks per direction, the
+/// relayer's process and wallets, and a verdict `relaying | degraded | down` with reasons.
+/// Memoised for `IBC_HEALTH_TTL` (one relayer probe and the chains' REST per observation).
+#[utoipa::path(get, path = "/ibc", tag = "system", responses((status = 200, description = "OK", body = super::Success<IbcHealth>)))]
+async fn ibc(State(state): State<AppState>) -> Result<Response, ApiError> {
+    Ok(super::ok(crate::system::ibc::health(&state.reads()).await))
 }

@@ -48,7 +48,7 @@ async fn bff_for(testbed: &Testbed) -> anyhow::Result<Bff> {
             matches!(p["component"].as_str(), Some("gwc" | "mdsc" | "fdsc" | "relayer")) && p["ready"] == true
         };
         let ready = b["data"]["pods"].as_array().map_or(0, |p| p.iter().filter(relevant).count());
-        ready == pods && b["data"]["relayer"]["running"] == true
+        ready == pods && b["data"]["relayer"]["podReady"] == true
     })
     .await?;
     Ok(bff)

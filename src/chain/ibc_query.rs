@@ -182,9 +182,7 @@ pub async fn packet_commitments(
     port: &str,
     channel: &str,
 ) -> Result<Vec<u64>> {
-    let path = format!("/ibc/core/channel/v1/channels/{channel}/ports/{port}/packet_commitments");
-    let body = client.rest_get(api, &path, &[("pagination.limit", PAGE_LIMIT)]).await?;
-    Ok(listed_sequences(&body, "commitments"))
+    Ok(packet_commitments_at(client, api, port, channel).await?.0)
 }
 
 /// Sequences of packets received on `port`/`channel` with a written acknowledgement.
@@ -194,9 +192,7 @@ pub async fn packet_acknowledgements(
     port: &str,
     channel: &str,
 ) -> Result<Vec<u64>> {
-    let path = format!("/ibc/core/channel/v1/channels/{channel}/ports/{port}/packet_acknowledgements");
-    let body = client.rest_get(api, &path, &[("pagination.limit", PAGE_LIMIT)]).await?;
-    Ok(listed_sequences(&body, "acknowledgements"))
+    Ok(packet_acknowledgements_at(client, api, port, channel).await?.0)
 }
 
 /// Asked of the receiving chain (its own `port`/`channel`): which of the sender's commitment
@@ -235,6 +231,30 @@ pub async fn unreceived_acks(
         joined(sequences)
     );
     Ok(sequence_list(&client.rest_get(api, &path, &[]).await?))
+}
+
+/// Packet commitments of `port`/`channel` and the height the chain answered at.
+pub async fn packet_commitments_at(
+    client: &ChainClient,
+    api: &str,
+    port: &str,
+    channel: &str,
+) -> Result<(Vec<u64>, Option<u64>)> {
+    let path = format!("/ibc/core/channel/v1/channels/{channel}/ports/{port}/packet_commitments");
+    let body = client.rest_get(api, &path, &[("pagination.limit", PAGE_LIMIT)]).await?;
+    Ok((listed_sequences(&body, "commitments"), u64_text(&body, "/height/revision_height")))
+}
+
+/// Written acknowledgements of `port`/`channel` and the height the chain answered at.
+pub async fn packet_acknowledgements_at(
+    client: &ChainClient,
+    api: &str,
+    port: &str,
+    channel: &str,
+) -> Result<(Vec<u64>, Option<u64>)> {
+    let path = format!("/ibc/core/channel/v1/channels/{channel}/ports/{port}/packet_acknowledgements");
+    let body = client.rest_get(api, &path, &[("pagination.limit", PAGE_LIMIT)]).await?;
+    Ok((listed_sequences(&body, "acknowledgements"), u64_text(&body, "/height/revision_height")))
 }
 
 #[cfg(test)]

@@ -79,6 +79,14 @@ pub async fn balances(
     }
 }
 
+/// An address's uatom, as a number (the relayer's fee budget).
+pub async fn uatom_balance(client: &ChainClient, api: &str, address: &str) -> Result<u128> {
+    let (list, _) = balances(client, api, address, Some("uatom")).await?;
+    list.first()
+        .and_then(|b| b.get("amount")?.as_str()?.parse().ok())
+        .ok_or_else(|| super::rpc::malformed(api, "balance without an amount"))
+}
+
 /// `GET /cosmos/tx/v1beta1/txs/{hash}`: the whole answer (`tx` + `tx_response`).
 pub async fn tx_by_hash(client: &ChainClient, api: &str, hash: &str) -> Result<Value> {
     client.rest_get(api, &format!("/cosmos/tx/v1beta1/txs/{hash}"), &[]).await.map_err(not_found("tx"))

@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 /// The record's sections, each always present (a section that could not be read holds
 /// `{"error": …}`).
-pub const SECTIONS: [&str; 6] = ["chains", "ibc", "jobs", "ports", "relayer", "system"];
+pub const SECTIONS: [&str; 7] = ["chains", "ibc", "ibcHealth", "jobs", "ports", "relayer", "system"];
 
 /// The snapshot format; bump when a section changes shape.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// Gathers the sections, each under its name.
 pub type Gather = Arc<dyn Fn() -> BoxFuture<'static, Map<String, Value>> + Send + Sync>;

@@ -23,4 +23,6 @@ pub struct Context {
     pub settings: ReconcileSettings,
     /// The exec path into the release's pods.
     pub exec: PodExec,
+    /// Bounds of the IBC assessment waitIbcReady shares with `/system/ibc`.
+    pub ibc: crate::system::IbcSettings,
 }

@@ -1,14 +1,18 @@
-//! waitIbcReady: every target has an OPEN gateway channel on gwc, and gwc and every target
-//! are live — answering RPC with `catching_up=false` and a height above the one first seen
-//! (a stalled node can report catching_up=false forever). Observes only (REST and RPC from
-//! the BFF; no exec when gwc's REST is reachable) until the ready timeout.
+//! waitIbcReady proves what it can: every target has an OPEN gateway channel on gwc; gwc and
+//! every target are live — answering RPC with `catching_up=false` and a height above the one
+//! first seen (a stalled node can report catching_up=false forever); and every pair can be
+//! relayed — the relayer's path names the channel ends' clients and connections, both clients
+//! are Active, `rly start` runs, and no packet or ack has waited longer than
+//! `IBC_STALL_BLOCKS` (the assessment of `system::ibc`). Observes only, until the ready timeout.
 
 use super::connect::dst_port;
 use super::gateway::{self, GWC, open_channel};
 use super::journal::Journal;
+use super::relayer_state;
 use super::session::Session;
 use crate::error_code::ErrorCode;
 use crate::jobs::{StepFailure, StepOutcome};
+use crate::system::ibc;
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -51,10 +55,13 @@ impl Liveness {
 pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome, StepFailure> {
     let topo = session.topology()?;
     let settings = session.settings();
+    let ctx = &session.ctx;
     let deadline = tokio::time::Instant::now() + settings.ibc_ready_timeout;
     let chains: Vec<String> = std::iter::once(GWC.to_string()).chain(topo.targets.iter().cloned()).collect();
     let mut live: BTreeMap<String, Liveness> =
         chains.iter().map(|c| (c.clone(), Liveness::default())).collect();
+    // Packets pending during this wait, aged from when this job first saw them.
+    let pending = ibc::PendingSince::default();
     loop {
         let channels =
             if topo.targets.is_empty() { Vec::new() } else { gateway::channels(session, journal).await? };
@@ -69,36 +76,65 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
         }
         let not_live: Vec<(String, String)> =
             live.iter().filter_map(|(c, l)| l.not_live().map(|why| (c.clone(), why))).collect();
-        if not_open.is_empty() && not_live.is_empty() {
+        // Open and live: now prove that the relayer can relay each pair.
+        let mut not_relaying: Vec<(String, Vec<String>)> = Vec::new();
+        if not_open.is_empty() && not_live.is_empty() && !topo.targets.is_empty() {
+            let relayer = relayer_state::observe(session, journal).await?;
+            let observed = ibc::observe_pairs(&ctx.chains, &ctx.directory, &topo.targets, &pending).await;
+            for obs in &observed {
+                let pair = ibc::assess_pair(obs, Some(&relayer), ctx.ibc.bounds());
+                if pair.verdict != ibc::Verdict::Relaying {
+                    not_relaying.push((pair.chain_id, pair.reasons));
+                }
+            }
+        }
+        if not_open.is_empty() && not_live.is_empty() && not_relaying.is_empty() {
             let heights: Vec<String> =
                 live.iter().map(|(c, l)| format!("{c}@{}", l.height.unwrap_or_default())).collect();
             return Ok(StepOutcome::Done(format!(
-                "{} gateway channel(s) OPEN; live: {}",
+                "{} gateway channel(s) OPEN, relayer paths match the chains, clients Active, rly running; live: {}",
                 topo.targets.len(),
                 heights.join(", ")
             )));
         }
-        journal.progress(&format!(
-            "waiting: not open {:?}; not live {:?}",
-            not_open,
-            not_live.iter().map(|(c, why)| format!("{c}: {why}")).collect::<Vec<_>>()
-        ));
+        let mut waiting = Vec::new();
+        if !not_open.is_empty() {
+            waiting.push(format!("no OPEN channel to {}", join(not_open.iter().map(|c| c.as_str()))));
+        }
+        if !not_live.is_empty() {
+            waiting
+                .push(format!("not live: {}", join(not_live.iter().map(|(c, why)| format!("{c} ({why})")))));
+        }
+        if !not_relaying.is_empty() {
+            waiting.push(format!(
+                "not relaying: {}",
+                join(not_relaying.iter().map(|(c, why)| format!("{c} ({})", why.join("; "))))
+            ));
+        }
+        journal.progress(&format!("waiting: {}", waiting.join("; ")));
         if tokio::time::Instant::now() >= deadline {
             let not_live: Vec<_> =
                 not_live.iter().map(|(c, why)| json!({"chainId": c, "reason": why})).collect();
+            let not_relaying: Vec<_> = not_relaying
+                .iter()
+                .map(|(c, why)| json!({"chainPair": format!("gwc<->{c}"), "reasons": why}))
+                .collect();
             return Err(StepFailure::new(
                 ErrorCode::IbcNotReady,
                 format!(
-                    "not ready after {}: {} channel(s) not OPEN, {} chain(s) not live",
+                    "not ready after {}: {}",
                     humantime::format_duration(settings.ibc_ready_timeout),
-                    not_open.len(),
-                    not_live.len()
+                    waiting.join("; ")
                 ),
             )
-            .with_details(json!({"notOpen": not_open, "notLive": not_live})));
+            .with_details(json!({"notOpen": not_open, "notLive": not_live, "notRelaying": not_relaying})));
         }
         tokio::time::sleep(settings.reconcile_poll_interval).await;
     }
+}
+
+fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
+    items.map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

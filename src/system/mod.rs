@@ -3,12 +3,16 @@
 //! call chains through the metered client and pods through the one exec path; they never see
 //! the HTTP layer.
 
+pub mod ibc;
 pub mod ports;
 pub mod preflight;
 pub mod relayer;
+mod settings;
 pub mod snapshot;
 pub mod status;
 pub mod topology;
+
+pub use settings::IbcSettings;
 
 use crate::cache::Cache;
 use crate::chain::directory::ChainDirectory;
@@ -29,4 +33,8 @@ pub struct Reads {
     pub release: String,
     /// The relayer's home in its pod (`RLY_HOME`).
     pub rly_home: String,
+    pub ibc: IbcSettings,
+    /// Pending packets' first sightings and the last IBC observation, kept for the process.
+    pub ibc_memo: ibc::Memo,
+    pub metrics: crate::metrics::Metrics,
 }

@@ -14,10 +14,6 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-/// Below this balance a relayer key gets a low-funds warning: one `transact link` spends a
-/// few thousand uatom at the chart's gas price (0.001uatom) and the chart funds 100000uatom.
-const LOW_FUNDS_UATOM: u128 = 20_000;
-
 #[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
@@ -283,10 +279,11 @@ async fn relayer_funds(
         })
     });
     let results = futures::future::join_all(balances).await;
+    let threshold = u128::from(reads.ibc.relayer_low_balance_uatom);
     let low: Vec<String> = results
         .iter()
         .filter_map(|(id, r)| match r {
-            Ok(amount) if *amount < LOW_FUNDS_UATOM => Some(format!("{id} ({amount}uatom)")),
+            Ok(amount) if *amount < threshold => Some(format!("{id} ({amount}uatom)")),
             Err(e) => Some(format!("{id} (unknown: {e})")),
             _ => None,
         })
@@ -295,7 +292,7 @@ async fn relayer_funds(
         check(
             "relayerFunds",
             Verdict::Pass,
-            format!("relayer keys hold at least {LOW_FUNDS_UATOM}uatom on every chain"),
+            format!("relayer keys hold at least {threshold}uatom on every chain"),
             None,
         )
     } else {

@@ -19,12 +19,13 @@ fn error_section(code: crate::error_code::ErrorCode, message: String) -> Value {
 /// Every section of the snapshot, each under its name.
 pub async fn gather(reads: &Reads, jobs: &JobStore) -> Map<String, Value> {
     let ids = reads.directory.snapshot().chain_ids();
-    let (system, chains, ibc, relayer) = tokio::join!(
+    let (system, chains, ibc, health) = tokio::join!(
         super::status::system_status(reads),
         chains_section(reads, &ids),
         ibc_section(reads, &ids),
-        relayer_section(reads),
+        super::ibc::health(reads),
     );
+    let relayer = relayer_section(&health.relayer);
     let mut system = serde_json::to_value(system).unwrap_or_else(|e| json!({"error": e.to_string()}));
     let relayer = json!({"pod": system.get("relayer").cloned(), "process": relayer});
     if let Some(map) = system.as_object_mut() {
@@ -43,6 +44,7 @@ pub async fn gather(reads: &Reads, jobs: &JobStore) -> Map<String, Value> {
     out.insert("chains".into(), Value::Array(chains));
     out.insert("ibc".into(), Value::Array(ibc));
     out.insert("relayer".into(), relayer);
+    out.insert("ibcHealth".into(), stable_health(&health));
     out.insert("jobs".into(), Value::Array(jobs));
     out
 }
@@ -120,23 +122,24 @@ async fn ibc_section(reads: &Reads, ids: &[String]) -> Vec<Value> {
     rows
 }
 
-/// The relayer probe's view: `rly start` running (with its pids), config present, paths.
-async fn relayer_section(reads: &Reads) -> Value {
-    let directory = reads.directory.snapshot();
-    let Some(pod) = crate::cache::views::relayer_pod(&directory.pods, &reads.release)
-        .and_then(|p| p.metadata.name.clone())
-    else {
-        return json!({"error": "no relayer pod"});
-    };
-    let chains = directory.chain_ids();
-    let plain: Vec<String> = chains.into_iter().filter(|c| crate::k8s::script::is_plain(c)).collect();
-    match super::relayer::probe(&reads.exec, &pod, &reads.rly_home, &plain).await {
-        Ok(st) => json!({
-            "rlyStartRunning": !st.running.is_empty(),
-            "pids": st.running,
-            "configPresent": st.config,
-            "paths": st.paths.keys().collect::<Vec<_>>(),
-        }),
-        Err(e) => json!({"error": e.to_string()}),
+/// The relayer as the IBC observation's probe saw it.
+fn relayer_section(relayer: &super::ibc::Relayer) -> Value {
+    match (&relayer.running, &relayer.error) {
+        (Some(running), _) => json!({"rlyStartRunning": running, "pids": relayer.pids}),
+        (None, Some(e)) => json!({"error": e}),
+        (None, None) => json!({"error": "no relayer pod"}),
     }
+}
+
+/// The IBC health without its clocks (the record has `takenAt`), so unchanged systems diff clean.
+fn stable_health(health: &super::ibc::IbcHealth) -> Value {
+    let mut v = serde_json::to_value(health).unwrap_or_else(|e| json!({"error": e.to_string()}));
+    if let Some(o) = v.as_object_mut() {
+        o.remove("observedAt");
+    }
+    if let Some(r) = v.get_mut("relayer").and_then(Value::as_object_mut) {
+        r.remove("observedAt");
+        r.remove("observationAgeSeconds");
+    }
+    v
 }

@@ -35,8 +35,13 @@ pub struct StatusService {
 #[serde(rename_all = "camelCase")]
 pub struct RelayerStatus {
     pub pod: Option<String>,
-    /// The relayer pod is Running and Ready (whether `rly start` runs is a job's concern).
-    pub running: bool,
+    /// The relayer pod is Running and Ready.
+    pub pod_ready: bool,
+    /// `rly start` as last observed in the pod (`null`: never observed since the BFF started
+    /// or the pod changed); see `observedAt` for how old that is.
+    pub running: Option<bool>,
+    pub observed_at: Option<String>,
+    pub observation_age_seconds: Option<f64>,
     pub hint: String,
 }
 
@@ -99,10 +104,19 @@ pub async fn status_of(reads: &Reads, pods: Vec<Arc<Pod>>, services: Vec<Arc<Ser
         .collect();
     service_rows.sort_by(|a, b| a.name.cmp(&b.name));
     let relayer = views::relayer_pod(&pods, &reads.release);
+    let pod = relayer.and_then(|p| p.metadata.name.clone());
+    // The last IBC observation's probe, if it saw this very pod.
+    let observed = reads.ibc_memo.last().map(|h| h.relayer).filter(|r| r.pod.is_some() && r.pod == pod);
     let relayer = RelayerStatus {
-        pod: relayer.and_then(|p| p.metadata.name.clone()),
-        running: relayer.is_some_and(|p| views::phase(p) == "Running" && views::is_ready(p)),
-        hint: "pod state only; rly process and IBC readiness: run /system/start or /system/preflight".into(),
+        pod,
+        pod_ready: relayer.is_some_and(|p| views::phase(p) == "Running" && views::is_ready(p)),
+        running: observed.as_ref().and_then(|r| r.running),
+        observed_at: observed.as_ref().and_then(|r| r.observed_at.clone()),
+        observation_age_seconds: observed.as_ref().and_then(|r| r.observed_at.as_deref()).and_then(|t| {
+            let at: jiff::Timestamp = t.parse().ok()?;
+            Some(jiff::Timestamp::now().duration_since(at).as_secs_f64().max(0.0))
+        }),
+        hint: "relaying, paths, clients and unrelayed packets: GET /api/v1/system/ibc".into(),
     };
     let chains = chain_heights(reads, &pods, &services).await;
     SystemStatus {

@@ -65,7 +65,7 @@ impl Harness {
         let name = self.env.relayer();
         self.bff
             .until("/api/v1/system/status", "the relayer Ready in the cache", |_, b| {
-                b["data"]["relayer"]["pod"] == name.as_str() && b["data"]["relayer"]["running"] == true
+                b["data"]["relayer"]["pod"] == name.as_str() && b["data"]["relayer"]["podReady"] == true
             })
             .await;
     }

@@ -1,0 +1,763 @@
+//! IBC health per gwc↔chain pair, proven from the chains rather than assumed: the gateway
+//! channel on gwc and its counterparty end, both connections, both light clients (status and
+//! trusting period), the packets and acknowledgements still waiting in each direction, whether
+//! the relayer's path names exactly these clients and connections, and the relayer itself
+//! (process, wallet balances). One verdict — `relaying`, `degraded` or `down` — with reasons.
+//!
+//! Sources: gwc's and each chain's ibc-go REST routes (through the metered chain client) and one
+//! relayer probe; `GET /system/ibc` memoises the whole answer briefly, and waitIbcReady
+//! evaluates the same assessment with the relayer state its job already observed.
+
+use super::relayer::{PathState, RelayerState};
+use crate::chain::directory::ChainDirectory;
+use crate::chain::{ChainClient, ibc_query};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use utoipa::ToSchema;
+
+pub const GWC: &str = "gwc";
+pub const GATEWAY_PORT: &str = "gateway";
+const OPEN: &str = "STATE_OPEN";
+
+/// The relayer's path for a pair (the scripts' names).
+pub fn path_name(chain: &str) -> String {
+    format!("path-gwc-{chain}-gw")
+}
+
+/// The port a storage chain's end of the gateway channel binds.
+pub fn dst_port(chain: &str) -> &'static str {
+    if chain == "mdsc" { "metastore" } else { "datastore" }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Relaying,
+    Degraded,
+    Down,
+}
+
+/// Bounds of the assessment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// A packet or ack pending longer than this many blocks makes its pair degraded.
+    pub stall_blocks: u64,
+    /// A relayer wallet below this many uatom gets a low-balance warning.
+    pub low_balance_uatom: u128,
+}
+
+/// One end of the pair: channel, connection and client as that chain stores them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct End {
+    pub chain_id: String,
+    pub port_id: String,
+    pub channel_id: String,
+    pub channel_state: Option<String>,
+    pub connection_id: Option<String>,
+    pub connection_state: Option<String>,
+    pub client_id: Option<String>,
+    /// `Active`, `Expired`, `Frozen`, … (ibc-go `client_status`).
+    pub client_status: Option<String>,
+    pub trusting_period_seconds: Option<u64>,
+}
+
+/// Packets (or acks) sent one way and not yet relayed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Backlog {
+    pub count: usize,
+    pub oldest_sequence: Option<u64>,
+    /// Blocks of the chain holding it since the BFF first saw the oldest one pending: a lower
+    /// bound of its real age (the BFF cannot see when it was sent).
+    pub oldest_pending_blocks: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Direction {
+    /// Sent and not received by the other chain.
+    pub packets: Backlog,
+    /// Received, acknowledged there, and the ack not yet relayed back to the sender.
+    pub acks: Backlog,
+}
+
+/// What the relayer's config says for the pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RelayerPath {
+    pub src_client_id: String,
+    pub src_connection_id: String,
+    pub dst_client_id: String,
+    pub dst_connection_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Pair {
+    pub chain_id: String,
+    pub path: String,
+    pub gwc: Option<End>,
+    pub counterparty: Option<End>,
+    /// The relayer's path, when its config has one.
+    pub relayer_path: Option<RelayerPath>,
+    /// The path names exactly these clients and connections (`null` when unknown).
+    pub path_matches: Option<bool>,
+    pub gwc_to_chain: Direction,
+    pub chain_to_gwc: Direction,
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Balance {
+    pub chain_id: String,
+    pub address: String,
+    pub uatom: Option<String>,
+    pub low: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Relayer {
+    pub pod: Option<String>,
+    /// `rly start` observed running (`null`: not observed).
+    pub running: Option<bool>,
+    pub pids: Vec<u32>,
+    /// When the process was observed, and how long ago.
+    pub observed_at: Option<String>,
+    pub observation_age_seconds: Option<f64>,
+    pub error: Option<String>,
+    pub balances: Vec<Balance>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IbcHealth {
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub pairs: Vec<Pair>,
+    pub relayer: Relayer,
+    pub observed_at: String,
+}
+
+// ----- observation ---------------------------------------------------------------------------
+
+/// What the BFF keeps between IBC observations.
+#[derive(Clone, Default)]
+pub struct Memo {
+    pub pending: PendingSince,
+    last: Arc<Mutex<Option<(tokio::time::Instant, IbcHealth)>>>,
+}
+
+impl Memo {
+    fn fresh(&self, ttl: std::time::Duration) -> Option<IbcHealth> {
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        last.as_ref().filter(|(at, _)| at.elapsed() < ttl).map(|(_, h)| h.clone())
+    }
+
+    /// The last observation, however old.
+    pub fn last(&self) -> Option<IbcHealth> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|(_, h)| h.clone())
+    }
+
+    fn store(&self, health: &IbcHealth) {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((tokio::time::Instant::now(), health.clone()));
+    }
+}
+
+/// `GET /system/ibc`: the last observation if younger than `IBC_HEALTH_TTL`, else a new one —
+/// one relayer probe, the pairs' REST reads and the wallet balances — recorded in metrics.
+pub async fn health(reads: &super::Reads) -> IbcHealth {
+    if let Some(h) = reads.ibc_memo.fresh(reads.ibc.ibc_health_ttl) {
+        return h;
+    }
+    let directory = reads.directory.snapshot();
+    let chains: Vec<String> = directory.chain_ids();
+    let pod = crate::cache::views::relayer_pod(&directory.pods, &reads.release)
+        .and_then(|p| p.metadata.name.clone());
+    drop(directory);
+    let targets: Vec<String> = chains.iter().filter(|c| *c != GWC).cloned().collect();
+    let plain: Vec<String> = chains.iter().filter(|c| crate::k8s::script::is_plain(c)).cloned().collect();
+    let probe = async {
+        match &pod {
+            Some(pod) => super::relayer::probe(&reads.exec, pod, &reads.rly_home, &plain)
+                .await
+                .map_err(|e| e.to_string()),
+            None => Err("no relayer pod".to_string()),
+        }
+    };
+    let (state, observations) = tokio::join!(
+        probe,
+        observe_pairs(&reads.chains, &reads.directory, &targets, &reads.ibc_memo.pending)
+    );
+    let relayer = RelayerObservation { pod, state, at: jiff::Timestamp::now() };
+    let balances = match &relayer.state {
+        Ok(st) => {
+            let chains: BTreeSet<String> = chains.iter().cloned().collect();
+            let low = u128::from(reads.ibc.relayer_low_balance_uatom);
+            balances(reads.chain_status.client(), &reads.directory, &st.keys, &chains, low).await
+        }
+        Err(_) => Vec::new(),
+    };
+    let health = assess(&observations, &relayer, balances, reads.ibc.bounds());
+    record(&reads.metrics, &health);
+    reads.ibc_memo.store(&health);
+    health
+}
+
+/// The observation's gauges: backlogs per pair and direction, trusting periods, balances.
+fn record(metrics: &crate::metrics::Metrics, health: &IbcHealth) {
+    for p in &health.pairs {
+        for (direction, d) in [("gwc_to_chain", &p.gwc_to_chain), ("chain_to_gwc", &p.chain_to_gwc)] {
+            metrics.ibc_unrelayed(&p.chain_id, direction, "packets", d.packets.count);
+            metrics.ibc_unrelayed(&p.chain_id, direction, "acks", d.acks.count);
+        }
+        for end in [&p.gwc, &p.counterparty].into_iter().flatten() {
+            if let (Some(client), Some(secs)) = (&end.client_id, end.trusting_period_seconds) {
+                metrics.ibc_trusting_period(&end.chain_id, client, secs);
+            }
+        }
+    }
+    for b in &health.relayer.balances {
+        if let Some(uatom) = b.uatom.as_deref().and_then(|u| u.parse().ok()) {
+            metrics.relayer_balance(&b.chain_id, uatom);
+        }
+    }
+}
+
+/// When each pending packet or ack was first seen, in blocks of the chain holding it; kept
+/// across observations (the BFF's lifetime) and pruned when the item is relayed.
+#[derive(Clone, Default)]
+pub struct PendingSince(Arc<Mutex<HashMap<(String, String, String, &'static str, u64), u64>>>);
+
+impl PendingSince {
+    /// The backlog of `pending` sequences on (`chain`, `port`, `channel`) at `height`.
+    fn backlog(
+        &self,
+        key: (&str, &str, &str, &'static str),
+        pending: &[u64],
+        height: Option<u64>,
+    ) -> Backlog {
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (chain, port, channel, kind) = key;
+        let same = |k: &(String, String, String, &'static str, u64)| {
+            k.0 == chain && k.1 == port && k.2 == channel && k.3 == kind
+        };
+        seen.retain(|k, _| !same(k) || pending.contains(&k.4));
+        let mut oldest_pending_blocks = None;
+        for seq in pending {
+            let first = *seen
+                .entry((chain.into(), port.into(), channel.into(), kind, *seq))
+                .or_insert(height.unwrap_or_default());
+            let blocks = height.unwrap_or_default().saturating_sub(first);
+            oldest_pending_blocks = oldest_pending_blocks.max(Some(blocks));
+        }
+        Backlog {
+            count: pending.len(),
+            oldest_sequence: pending.iter().min().copied(),
+            oldest_pending_blocks,
+        }
+    }
+}
+
+/// What the chains say about one pair, before the relayer is taken into account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairObservation {
+    pub chain_id: String,
+    pub gwc: Option<End>,
+    pub counterparty: Option<End>,
+    pub gwc_to_chain: Direction,
+    pub chain_to_gwc: Direction,
+    /// Reads that failed (the pair cannot be proven).
+    pub errors: Vec<String>,
+}
+
+/// Reads the chains' side of every pair (gwc ↔ each of `targets`) over REST.
+pub async fn observe_pairs(
+    client: &ChainClient,
+    directory: &ChainDirectory,
+    targets: &[String],
+    pending: &PendingSince,
+) -> Vec<PairObservation> {
+    let snapshot = directory.snapshot();
+    let gwc_api = snapshot.upstream(GWC, "api");
+    let apis: BTreeMap<String, crate::chain::Result<String>> =
+        targets.iter().map(|t| (t.clone(), snapshot.upstream(t, "api"))).collect();
+    drop(snapshot);
+    let gwc_channels = match &gwc_api {
+        Ok(api) => ibc_query::channels(client, api).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let observations = targets.iter().map(|chain| {
+        let gwc_channels = &gwc_channels;
+        let gwc_api = &gwc_api;
+        let api = &apis[chain];
+        async move {
+            let mut obs = PairObservation {
+                chain_id: chain.clone(),
+                gwc: None,
+                counterparty: None,
+                gwc_to_chain: Direction::default(),
+                chain_to_gwc: Direction::default(),
+                errors: Vec::new(),
+            };
+            let (gwc_api, api, channels) = match (gwc_api, api, gwc_channels) {
+                (Ok(g), Ok(a), Ok(c)) => (g, a, c),
+                (g, a, c) => {
+                    let errs = [
+                        g.as_ref().err().map(ToString::to_string),
+                        a.as_ref().err().map(ToString::to_string),
+                        c.as_ref().err().cloned(),
+                    ];
+                    obs.errors.extend(errs.into_iter().flatten());
+                    return obs;
+                }
+            };
+            if let Err(e) = observe_pair(client, gwc_api, api, channels, pending, &mut obs).await {
+                obs.errors.push(e.to_string());
+            }
+            obs
+        }
+    });
+    futures::future::join_all(observations).await
+}
+
+/// The gateway channel to `chain` on gwc: the OPEN one if any, else the newest.
+fn gateway_channel<'a>(
+    channels: &'a [ibc_query::ChannelEnd],
+    client_chains: &BTreeMap<String, Option<String>>,
+    chain: &str,
+) -> Option<&'a ibc_query::ChannelEnd> {
+    let mine: Vec<&ibc_query::ChannelEnd> = channels
+        .iter()
+        .filter(|c| c.port_id == GATEWAY_PORT && c.counterparty_port_id == dst_port(chain))
+        .filter(|c| client_chains.get(&c.channel_id).and_then(|c| c.as_deref()) == Some(chain))
+        .collect();
+    mine.iter().find(|c| c.state == OPEN).or(mine.last()).copied()
+}
+
+async fn observe_pair(
+    client: &ChainClient,
+    gwc_api: &str,
+    api: &str,
+    channels: &[ibc_query::ChannelEnd],
+    pending: &PendingSince,
+    obs: &mut PairObservation,
+) -> crate::chain::Result<()> {
+    let chain = obs.chain_id.clone();
+    let candidates: Vec<&ibc_query::ChannelEnd> = channels
+        .iter()
+        .filter(|c| c.port_id == GATEWAY_PORT && c.counterparty_port_id == dst_port(&chain))
+        .collect();
+    let mut client_chains = BTreeMap::new();
+    for c in &candidates {
+        let tracked = ibc_query::counterparty_chain(client, gwc_api, GATEWAY_PORT, &c.channel_id).await?;
+        client_chains.insert(c.channel_id.clone(), tracked);
+    }
+    let Some(ch) = gateway_channel(channels, &client_chains, &chain).cloned() else {
+        return Ok(());
+    };
+    let mut gwc = End {
+        chain_id: GWC.into(),
+        port_id: GATEWAY_PORT.into(),
+        channel_id: ch.channel_id.clone(),
+        channel_state: Some(ch.state.clone()),
+        ..End::default()
+    };
+    let mut other = End {
+        chain_id: chain.clone(),
+        port_id: ch.counterparty_port_id.clone(),
+        channel_id: ch.counterparty_channel_id.clone(),
+        ..End::default()
+    };
+    if let Some(conn_id) = ch.connection_hops.first() {
+        let conn = ibc_query::connection(client, gwc_api, conn_id).await?;
+        gwc.connection_id = Some(conn.connection_id.clone());
+        gwc.connection_state = Some(conn.state.clone());
+        gwc.client_id = Some(conn.client_id.clone());
+        other.connection_id = Some(conn.counterparty_connection_id.clone()).filter(|c| !c.is_empty());
+        other.client_id = Some(conn.counterparty_client_id.clone()).filter(|c| !c.is_empty());
+        gwc.client_status = Some(ibc_query::client_status(client, gwc_api, &conn.client_id).await?);
+        let state = ibc_query::client_state(client, gwc_api, GATEWAY_PORT, &ch.channel_id).await?;
+        gwc.trusting_period_seconds = state.trusting_period_secs;
+    }
+    if !other.channel_id.is_empty() {
+        let theirs = ibc_query::channel(client, api, &other.port_id, &other.channel_id).await?;
+        other.channel_state = Some(theirs.state);
+        if let Some(conn_id) = other.connection_id.clone() {
+            let conn = ibc_query::connection(client, api, &conn_id).await?;
+            other.connection_state = Some(conn.state);
+        }
+        if let Some(client_id) = other.client_id.clone() {
+            other.client_status = Some(ibc_query::client_status(client, api, &client_id).await?);
+            let state = ibc_query::client_state(client, api, &other.port_id, &other.channel_id).await?;
+            other.trusting_period_seconds = state.trusting_period_secs;
+        }
+        obs.gwc_to_chain = direction(client, (gwc_api, &gwc), (api, &other), pending).await?;
+        obs.chain_to_gwc = direction(client, (api, &other), (gwc_api, &gwc), pending).await?;
+    }
+    obs.gwc = Some(gwc);
+    obs.counterparty = Some(other);
+    Ok(())
+}
+
+/// Packets sent by `src` not received by `dst`, and acks written on `dst` not relayed to `src`.
+async fn direction(
+    client: &ChainClient,
+    (src_api, src): (&str, &End),
+    (dst_api, dst): (&str, &End),
+    pending: &PendingSince,
+) -> crate::chain::Result<Direction> {
+    let (committed, src_height) =
+        ibc_query::packet_commitments_at(client, src_api, &src.port_id, &src.channel_id).await?;
+    let unreceived =
+        ibc_query::unreceived_packets(client, dst_api, &dst.port_id, &dst.channel_id, &committed).await?;
+    let (acked, dst_height) =
+        ibc_query::packet_acknowledgements_at(client, dst_api, &dst.port_id, &dst.channel_id).await?;
+    // Only acks of packets this direction sent: their commitment is still on the source.
+    let acks_waiting =
+        ibc_query::unreceived_acks(client, src_api, &src.port_id, &src.channel_id, &acked).await?;
+    Ok(Direction {
+        packets: pending.backlog(
+            (&src.chain_id, &src.port_id, &src.channel_id, "packet"),
+            &unreceived,
+            src_height,
+        ),
+        acks: pending.backlog(
+            (&dst.chain_id, &dst.port_id, &dst.channel_id, "ack"),
+            &acks_waiting,
+            dst_height,
+        ),
+    })
+}
+
+// ----- assessment ----------------------------------------------------------------------------
+
+fn relayer_path(p: &PathState) -> RelayerPath {
+    RelayerPath {
+        src_client_id: p.src_client.clone(),
+        src_connection_id: p.src_connection.clone(),
+        dst_client_id: p.dst_client.clone(),
+        dst_connection_id: p.dst_connection.clone(),
+    }
+}
+
+/// Whether `path` names exactly the pair's clients and connections (gwc is the path's src).
+pub fn path_matches(path: &PathState, gwc: &End, other: &End) -> bool {
+    let eq = |a: &str, b: &Option<String>| b.as_deref().is_some_and(|b| !a.is_empty() && a == b);
+    eq(&path.src_client, &gwc.client_id)
+        && eq(&path.src_connection, &gwc.connection_id)
+        && eq(&path.dst_client, &other.client_id)
+        && eq(&path.dst_connection, &other.connection_id)
+}
+
+/// The verdict of one pair given the relayer's state (`None`: not observed).
+pub fn assess_pair(obs: &PairObservation, relayer: Option<&RelayerState>, bounds: Bounds) -> Pair {
+    let mut down = Vec::new();
+    let mut degraded = Vec::new();
+    let chain = &obs.chain_id;
+    let path = path_name(chain);
+    let configured = relayer.and_then(|r| r.paths.get(&path));
+    let mut matches = None;
+    degraded.extend(obs.errors.iter().map(|e| format!("could not observe gwc<->{chain}: {e}")));
+    match (&obs.gwc, &obs.counterparty) {
+        (Some(gwc), Some(other)) => {
+            if gwc.channel_state.as_deref() != Some(OPEN) || other.channel_state.as_deref() != Some(OPEN) {
+                down.push(format!(
+                    "channel {} is {} on gwc and {} on {chain}",
+                    gwc.channel_id,
+                    gwc.channel_state.as_deref().unwrap_or("unknown"),
+                    other.channel_state.as_deref().unwrap_or("unknown")
+                ));
+            }
+            for end in [gwc, other] {
+                match end.client_status.as_deref() {
+                    Some("Active") | None => {}
+                    Some(status) => down.push(format!(
+                        "client {} on {} is {status}",
+                        end.client_id.as_deref().unwrap_or("?"),
+                        end.chain_id
+                    )),
+                }
+            }
+            if let Some(relayer) = relayer {
+                matches = Some(configured.is_some_and(|p| path_matches(p, gwc, other)));
+                match configured {
+                    None => down.push(format!("the relayer has no path {path}")),
+                    Some(p) if !path_matches(p, gwc, other) => down.push(format!(
+                        "path {path} names clients {}/{} and connections {}/{}, the chains {}/{} and {}/{}",
+                        or_none(&p.src_client),
+                        or_none(&p.dst_client),
+                        or_none(&p.src_connection),
+                        or_none(&p.dst_connection),
+                        gwc.client_id.as_deref().unwrap_or("?"),
+                        other.client_id.as_deref().unwrap_or("?"),
+                        gwc.connection_id.as_deref().unwrap_or("?"),
+                        other.connection_id.as_deref().unwrap_or("?"),
+                    )),
+                    Some(_) => {}
+                }
+                if relayer.running.is_empty() {
+                    down.push("rly start is not running".into());
+                }
+            }
+        }
+        _ if obs.errors.is_empty() => down.push(format!("no gateway channel between gwc and {chain}")),
+        _ => {}
+    }
+    for (name, dir) in [("gwc->", &obs.gwc_to_chain), ("->gwc", &obs.chain_to_gwc)] {
+        let label = if name == "gwc->" { format!("gwc->{chain}") } else { format!("{chain}->gwc") };
+        for (what, backlog) in [("packets", &dir.packets), ("acks", &dir.acks)] {
+            if let Some(blocks) = backlog.oldest_pending_blocks.filter(|b| *b > bounds.stall_blocks) {
+                degraded.push(format!(
+                    "{} {what} {label} unrelayed, the oldest (sequence {}) pending for {blocks} blocks (bound {})",
+                    backlog.count,
+                    backlog.oldest_sequence.unwrap_or_default(),
+                    bounds.stall_blocks
+                ));
+            }
+        }
+    }
+    let verdict = if !down.is_empty() {
+        Verdict::Down
+    } else if !degraded.is_empty() {
+        Verdict::Degraded
+    } else {
+        Verdict::Relaying
+    };
+    Pair {
+        chain_id: chain.clone(),
+        path,
+        gwc: obs.gwc.clone(),
+        counterparty: obs.counterparty.clone(),
+        relayer_path: configured.map(relayer_path),
+        path_matches: matches,
+        gwc_to_chain: obs.gwc_to_chain.clone(),
+        chain_to_gwc: obs.chain_to_gwc.clone(),
+        verdict,
+        reasons: down.into_iter().chain(degraded).collect(),
+    }
+}
+
+fn or_none(s: &str) -> &str {
+    if s.is_empty() { "(none)" } else { s }
+}
+
+// ----- the whole answer ----------------------------------------------------------------------
+
+/// The relayer as the probe saw it.
+pub struct RelayerObservation {
+    pub pod: Option<String>,
+    pub state: Result<RelayerState, String>,
+    pub at: jiff::Timestamp,
+}
+
+/// Combines pairs and relayer into the system's verdict.
+pub fn assess(
+    observations: &[PairObservation],
+    relayer: &RelayerObservation,
+    balances: Vec<Balance>,
+    bounds: Bounds,
+) -> IbcHealth {
+    let state = relayer.state.as_ref().ok();
+    let pairs: Vec<Pair> = observations.iter().map(|o| assess_pair(o, state, bounds)).collect();
+    let mut reasons: Vec<String> = Vec::new();
+    let mut verdict = pairs.iter().map(|p| p.verdict).max().unwrap_or(Verdict::Relaying);
+    if pairs.is_empty() {
+        reasons.push("no storage chain to relay to".into());
+        verdict = Verdict::Down;
+    }
+    match (&relayer.pod, &relayer.state) {
+        (None, _) => {
+            reasons.push("no relayer pod".into());
+            verdict = Verdict::Down;
+        }
+        (Some(_), Err(e)) => {
+            reasons.push(format!("the relayer could not be observed: {e}"));
+            verdict = verdict.max(Verdict::Degraded);
+        }
+        _ => {}
+    }
+    for b in balances.iter().filter(|b| b.low) {
+        reasons.push(format!(
+            "relayer wallet on {} is low: {}uatom (warning below {})",
+            b.chain_id,
+            b.uatom.as_deref().unwrap_or("?"),
+            bounds.low_balance_uatom
+        ));
+        verdict = verdict.max(Verdict::Degraded);
+    }
+    for p in pairs.iter().filter(|p| p.verdict != Verdict::Relaying) {
+        reasons.extend(p.reasons.iter().map(|r| format!("{}: {r}", p.chain_id)));
+    }
+    let now = jiff::Timestamp::now();
+    let (running, pids, error) = match &relayer.state {
+        Ok(st) => (Some(!st.running.is_empty()), st.running.clone(), None),
+        Err(e) => (None, Vec::new(), Some(e.clone())),
+    };
+    IbcHealth {
+        verdict,
+        reasons,
+        pairs,
+        relayer: Relayer {
+            pod: relayer.pod.clone(),
+            running: running.filter(|_| relayer.pod.is_some()),
+            pids,
+            observed_at: relayer.pod.as_ref().map(|_| relayer.at.to_string()),
+            observation_age_seconds: relayer
+                .pod
+                .as_ref()
+                .map(|_| now.duration_since(relayer.at).as_secs_f64().max(0.0)),
+            error,
+            balances,
+        },
+        observed_at: now.to_string(),
+    }
+}
+
+/// The relayer wallet's uatom on each chain it has a key for.
+pub async fn balances(
+    client: &ChainClient,
+    directory: &ChainDirectory,
+    keys: &BTreeMap<String, String>,
+    chains: &BTreeSet<String>,
+    low_below: u128,
+) -> Vec<Balance> {
+    let snapshot = directory.snapshot();
+    let reads: Vec<_> = keys
+        .iter()
+        .filter(|(chain, _)| chains.contains(*chain))
+        .map(|(chain, address)| (chain.clone(), address.clone(), snapshot.upstream(chain, "api")))
+        .collect();
+    drop(snapshot);
+    futures::future::join_all(reads.into_iter().map(|(chain, address, api)| async move {
+        let amount = match api {
+            Ok(api) => {
+                crate::chain::rest::uatom_balance(client, &api, &address).await.map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        match amount {
+            Ok(uatom) => Balance {
+                chain_id: chain,
+                address,
+                low: uatom < low_below,
+                uatom: Some(uatom.to_string()),
+                error: None,
+            },
+            Err(e) => Balance { chain_id: chain, address, uatom: None, low: false, error: Some(e) },
+        }
+    }))
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOUNDS: Bounds = Bounds { stall_blocks: 10, low_balance_uatom: 20_000 };
+
+    fn end(chain: &str, n: u32) -> End {
+        End {
+            chain_id: chain.into(),
+            port_id: if chain == GWC { GATEWAY_PORT.into() } else { "datastore".into() },
+            channel_id: format!("channel-{n}"),
+            channel_state: Some(OPEN.into()),
+            connection_id: Some(format!("connection-{n}")),
+            connection_state: Some(OPEN.into()),
+            client_id: Some(format!("07-tendermint-{n}")),
+            client_status: Some("Active".into()),
+            trusting_period_seconds: Some(1_209_600),
+        }
+    }
+
+    fn linked() -> PairObservation {
+        PairObservation {
+            chain_id: "fdsc-0".into(),
+            gwc: Some(end(GWC, 1)),
+            counterparty: Some(end("fdsc-0", 0)),
+            gwc_to_chain: Direction::default(),
+            chain_to_gwc: Direction::default(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn relayer(path: Option<PathState>, running: bool) -> RelayerState {
+        let mut st = RelayerState::default();
+        if let Some(p) = path {
+            st.paths.insert(path_name("fdsc-0"), p);
+        }
+        st.running = if running { vec![42] } else { Vec::new() };
+        st
+    }
+
+    fn good_path() -> PathState {
+        PathState {
+            src: GWC.into(),
+            dst: "fdsc-0".into(),
+            src_client: "07-tendermint-1".into(),
+            dst_client: "07-tendermint-0".into(),
+            src_connection: "connection-1".into(),
+            dst_connection: "connection-0".into(),
+        }
+    }
+
+    #[test]
+    fn a_linked_pair_with_a_matching_path_and_a_running_relayer_is_relaying() {
+        let pair = assess_pair(&linked(), Some(&relayer(Some(good_path()), true)), BOUNDS);
+        assert_eq!((pair.verdict, pair.path_matches), (Verdict::Relaying, Some(true)), "{:?}", pair.reasons);
+    }
+
+    #[test]
+    fn a_path_without_ids_or_a_dead_relayer_is_down_with_the_reason() {
+        let empty = PathState { src: GWC.into(), dst: "fdsc-0".into(), ..PathState::default() };
+        let pair = assess_pair(&linked(), Some(&relayer(Some(empty), true)), BOUNDS);
+        assert_eq!((pair.verdict, pair.path_matches), (Verdict::Down, Some(false)));
+        assert!(pair.reasons[0].contains("(none)"), "{:?}", pair.reasons);
+        let pair = assess_pair(&linked(), Some(&relayer(Some(good_path()), false)), BOUNDS);
+        assert_eq!(pair.verdict, Verdict::Down);
+        assert!(pair.reasons.iter().any(|r| r.contains("not running")), "{:?}", pair.reasons);
+        let pair = assess_pair(&linked(), Some(&relayer(None, true)), BOUNDS);
+        assert!(pair.reasons.iter().any(|r| r.contains("no path")), "{:?}", pair.reasons);
+    }
+
+    #[test]
+    fn an_expired_client_is_down_and_a_stalled_backlog_degraded() {
+        let mut obs = linked();
+        obs.counterparty.as_mut().unwrap().client_status = Some("Expired".into());
+        let pair = assess_pair(&obs, Some(&relayer(Some(good_path()), true)), BOUNDS);
+        assert_eq!(pair.verdict, Verdict::Down);
+        assert!(
+            pair.reasons.iter().any(|r| r.contains("07-tendermint-0 on fdsc-0 is Expired")),
+            "{:?}",
+            pair.reasons
+        );
+        let mut obs = linked();
+        obs.gwc_to_chain.packets =
+            Backlog { count: 2, oldest_sequence: Some(3), oldest_pending_blocks: Some(11) };
+        let pair = assess_pair(&obs, Some(&relayer(Some(good_path()), true)), BOUNDS);
+        assert_eq!(pair.verdict, Verdict::Degraded, "{:?}", pair.reasons);
+        obs.gwc_to_chain.packets.oldest_pending_blocks = Some(10);
+        assert_eq!(
+            assess_pair(&obs, Some(&relayer(Some(good_path()), true)), BOUNDS).verdict,
+            Verdict::Relaying
+        );
+    }
+
+    #[test]
+    fn pending_items_age_from_first_sight_and_are_forgotten_once_relayed() {
+        let since = PendingSince::default();
+        let key = (GWC, GATEWAY_PORT, "channel-1", "packet");
+        assert_eq!(since.backlog(key, &[4, 5], Some(100)).oldest_pending_blocks, Some(0));
+        let b = since.backlog(key, &[4, 5, 6], Some(107));
+        assert_eq!((b.count, b.oldest_sequence, b.oldest_pending_blocks), (3, Some(4), Some(7)));
+        assert_eq!(since.backlog(key, &[6], Some(108)).oldest_pending_blocks, Some(1));
+        assert_eq!(since.backlog(key, &[], Some(109)), Backlog::default());
+        assert_eq!(since.backlog(key, &[4], Some(110)).oldest_pending_blocks, Some(0), "seen anew");
+    }
+}
