@@ -227,6 +227,7 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, StepFailure
     } else {
         0
     };
+    follower.settle(&tracker).await;
     let mut outcomes = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
     let t = confirm::lock(&tracker);
     for o in &mut outcomes {
