@@ -3,6 +3,9 @@
 
 #[cfg(feature = "testbed")]
 mod embedded;
+/// README's flag reference; the full command set exists only with the `testbed` feature.
+#[cfg(all(test, feature = "testbed"))]
+mod flags_doc;
 
 use crate::app::{self, AppState};
 use crate::config::Settings;
@@ -83,6 +86,7 @@ pub(crate) async fn serve_until_signal(
     signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "serving");
+    let cache = state.cache.clone();
     let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
     let notify = stopping.clone();
     let shutdown = async move {
@@ -97,6 +101,8 @@ pub(crate) async fn serve_until_signal(
             tracing::warn!("requests still open {SHUTDOWN_GRACE:?} after the shutdown signal; exiting");
         }
     }
+    // Our own watches end here, before whatever they watch goes away (demo's testbed).
+    cache.stop();
     tracing::info!("stopped");
     Ok(())
 }

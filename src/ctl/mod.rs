@@ -55,40 +55,52 @@ pub enum CtlCommand {
     },
     /// Connect gwc to chains (`POST /system/connect`): `all` or `chain:<chainId>`.
     Connect {
+        /// `all`, or `chain:<chainId>` for one chain.
         target: String,
+        /// Re-run `rly paths new` even where the path exists.
         #[arg(long)]
         force: bool,
+        /// Whole-job timeout in seconds.
         #[arg(long)]
         timeout_seconds: Option<u64>,
+        /// Show the steps until the job ends; exit non-zero unless it succeeded.
         #[arg(long)]
         follow: bool,
     },
     /// List jobs, newest first.
     Jobs {
+        /// Which jobs: the reconcile jobs (`system`) or the utilities (`utils`).
         #[arg(long, value_enum, default_value = "system")]
         scope: ScopeArg,
         /// Only jobs in this status.
         #[arg(long)]
         status: Option<String>,
+        /// At most this many jobs.
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
     /// Print a job's log; `--follow` streams it until the job ends.
     Logs {
+        /// The job's id (`job_…`).
         job: String,
         /// The job's scope; default: whichever knows the job.
         #[arg(long, value_enum)]
         scope: Option<ScopeArg>,
+        /// Keep streaming new lines until the job ends.
         #[arg(long)]
         follow: bool,
+        /// Start with at most this many of the latest lines.
         #[arg(long, default_value_t = 200)]
         tail: usize,
     },
     /// Show a job's steps; `--follow` until it ends.
     Job {
+        /// The job's id (`job_…`).
         job: String,
+        /// The job's scope; default: whichever knows the job.
         #[arg(long, value_enum)]
         scope: Option<ScopeArg>,
+        /// Redraw the steps until the job ends; exit non-zero unless it succeeded.
         #[arg(long)]
         follow: bool,
     },
