@@ -460,6 +460,19 @@ pub enum End {
     Stopped,
 }
 
+impl End {
+    /// The wire name, for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AllConfirmed => "allConfirmed",
+            Self::CommitUnseen => "commitUnseen",
+            Self::Timeout => "timeout",
+            Self::ChainStalled => "chainStalled",
+            Self::Stopped => "stopped",
+        }
+    }
+}
+
 /// How long and how a watch runs.
 #[derive(Debug, Clone, Copy)]
 pub struct WatchOptions {

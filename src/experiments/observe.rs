@@ -108,7 +108,10 @@ impl Step for ObserveStep {
                     json!({"txhash": self.txs[0].txhash, "timeoutSeconds": self.timeout.as_secs()}),
                 ));
             }
-            Ok(StepOutcome::Done(format!("{confirmed} confirmed, {not_confirmed} not confirmed ({end:?})")))
+            Ok(StepOutcome::Done(format!(
+                "{confirmed} confirmed, {not_confirmed} not confirmed ({})",
+                end.as_str()
+            )))
         }
         .boxed()
     }

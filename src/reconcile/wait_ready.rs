@@ -77,11 +77,13 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
                 heights.join(", ")
             )));
         }
-        journal.progress(&format!(
-            "waiting: not open {:?}; not live {:?}",
-            not_open,
-            not_live.iter().map(|(c, why)| format!("{c}: {why}")).collect::<Vec<_>>()
-        ));
+        let mut waiting = Vec::new();
+        if !not_open.is_empty() {
+            let ids: Vec<&str> = not_open.iter().map(|id| id.as_str()).collect();
+            waiting.push(format!("no OPEN gateway channel to {}", ids.join(", ")));
+        }
+        waiting.extend(not_live.iter().map(|(c, why)| format!("{c} not live ({why})")));
+        journal.progress(&format!("waiting: {}", waiting.join("; ")));
         if tokio::time::Instant::now() >= deadline {
             let not_live: Vec<_> =
                 not_live.iter().map(|(c, why)| json!({"chainId": c, "reason": why})).collect();
