@@ -2,8 +2,12 @@
 //! 1.0, which Prometheus scrapes natively). One `Metrics` per `AppState`; the job runner,
 //! the cache reflectors and the chain client record into it through small hooks, and the
 //! gauges that mirror in-memory state (jobs held, cached objects) are refreshed per scrape.
+//! Every family is in the first scrape: its HELP/TYPE even without a series (the crate
+//! leaves empty families out; `Shown` keeps them), and the label sets known in advance (job
+//! types and statuses, exec outcomes, each watch's restart reasons) at 0, so a dashboard or
+//! a `rate()` has a series to start from.
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -82,6 +86,44 @@ pub struct ChainLabels {
 
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
+/// A family encoded even when it has no series yet (descriptor only).
+#[derive(Debug)]
+struct Shown<M>(M);
+
+impl<M: EncodeMetric> EncodeMetric for Shown<M> {
+    fn encode(&self, encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        self.0.encode(encoder)
+    }
+
+    fn metric_type(&self) -> prometheus_client::metrics::MetricType {
+        self.0.metric_type()
+    }
+
+    fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+/// The job types the API creates, by scope.
+pub const JOB_TYPES: [(&str, &str); 8] = [
+    ("system", "system.start"),
+    ("system", "system.connect"),
+    ("system", "system.relayer.restart"),
+    ("utils", "utils.observe.tx-confirmation"),
+    ("utils", "utils.observe.confirm-batch"),
+    ("utils", "utils.load.broadcast-batch"),
+    ("utils", "utils.metrics.throughput"),
+    ("utils", "utils.snapshot.resource"),
+];
+/// Every job status, and the final ones `jobs_finished_total` counts.
+const JOB_STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "canceled"];
+const FINAL_STATUSES: [&str; 3] = ["succeeded", "failed", "canceled"];
+/// The outcomes `k8s::exec` records.
+pub const EXEC_OUTCOMES: [&str; 6] =
+    ["ok", "exit_nonzero", "start_failed", "no_status", "timeout", "io_error"];
+/// Why a reflector's watch restarted.
+const RESTART_REASONS: [&str; 2] = ["error", "relist"];
+
 /// Cheap to clone; every clone records into the same registry.
 #[derive(Clone)]
 pub struct Metrics {
@@ -133,51 +175,66 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("cryptomeria_bff");
         let jobs = Family::<JobLabels, Gauge>::default();
-        registry.register("jobs", "Jobs held in memory, by scope, type and status", jobs.clone());
+        registry.register("jobs", "Jobs held in memory, by scope, type and status", Shown(jobs.clone()));
         let jobs_finished = Family::<JobLabels, Counter>::default();
         registry.register(
             "jobs_finished",
             "Jobs that reached a final status, by scope, type and status",
-            jobs_finished.clone(),
+            Shown(jobs_finished.clone()),
         );
         let step_seconds: Histograms<StepLabels> = Family::new_with_constructor(step_histogram);
         registry.register(
             "job_step_duration_seconds",
             "Duration of job steps, by job type, step and step status",
-            step_seconds.clone(),
+            Shown(step_seconds.clone()),
         );
         let cache_objects = Family::<KindLabels, Gauge>::default();
-        registry.register("cache_objects", "Objects in the watch cache, by kind", cache_objects.clone());
+        registry.register(
+            "cache_objects",
+            "Objects in the watch cache, by kind",
+            Shown(cache_objects.clone()),
+        );
         let watch_restarts = Family::<RestartLabels, Counter>::default();
         registry.register(
             "cache_watch_restarts",
             "Watch restarts of the cache's reflectors, by kind and reason",
-            watch_restarts.clone(),
+            Shown(watch_restarts.clone()),
         );
         let upstream_seconds: Histograms<UpstreamLabels> = Family::new_with_constructor(upstream_histogram);
         registry.register(
             "upstream_request_duration_seconds",
             "Latency of chain RPC/REST calls, by chain, method and outcome",
-            upstream_seconds.clone(),
+            Shown(upstream_seconds.clone()),
         );
-        registry.register("exec_calls", "Commands run in pods (pods/exec), by outcome", EXEC_CALLS.clone());
+        registry.register(
+            "exec_calls",
+            "Commands run in pods (pods/exec), by outcome",
+            Shown(EXEC_CALLS.clone()),
+        );
+        for outcome in EXEC_OUTCOMES {
+            let _ = EXEC_CALLS.get_or_create(&ExecLabels { outcome: outcome.into() });
+        }
+        for ((scope, type_), status) in JOB_TYPES.iter().flat_map(|t| FINAL_STATUSES.map(|s| (t, s))) {
+            let labels = JobLabels { scope: (*scope).into(), r#type: (*type_).into(), status: status.into() };
+            let _ = jobs_finished.get_or_create(&labels);
+        }
         let ibc_unrelayed = Family::<IbcLabels, Gauge>::default();
         registry.register(
             "ibc_unrelayed",
             "Packets or acks not yet relayed at the last IBC observation, by pair, direction and kind",
-            ibc_unrelayed.clone(),
+            Shown(ibc_unrelayed.clone()),
         );
         let ibc_trusting_period = Family::<ClientLabels, Gauge>::default();
         registry.register(
             "ibc_client_trusting_period_seconds",
             "Trusting period of each gateway channel's light client at the last IBC observation",
-            ibc_trusting_period.clone(),
+            Shown(ibc_trusting_period.clone()),
         );
         let relayer_balance = Family::<ChainLabels, Gauge>::default();
         registry.register(
             "relayer_balance_uatom",
             "The relayer wallet's uatom on each chain at the last IBC observation",
-            relayer_balance.clone(),
+            Shown(relayer_balance.clone()),
         );
         Self {
             inner: Arc::new(Inner {
@@ -206,9 +263,19 @@ impl Metrics {
         self.inner.step_seconds.get_or_create(&labels).observe(took.as_secs_f64());
     }
 
+    /// A reflector of `kind` started: its restart counters exist from now on, at 0.
+    pub fn watch_started(&self, kind: &str) {
+        for reason in RESTART_REASONS {
+            let _ = self
+                .inner
+                .watch_restarts
+                .get_or_create(&RestartLabels { kind: kind.into(), reason: reason.into() });
+        }
+    }
+
     pub fn watch_restarted(&self, kind: &str, reason: &str) {
         let labels = RestartLabels { kind: kind.into(), reason: reason.into() };
-        self.inner.watch_restarts.get_or_create(&labels).inc();
+        let _ = self.inner.watch_restarts.get_or_create(&labels).inc();
     }
 
     pub fn upstream_request(&self, chain: &str, method: &str, outcome: &str, took: Duration) {
@@ -241,6 +308,10 @@ impl Metrics {
     pub fn encode(&self, refresh: impl FnOnce(&mut Snapshot<'_>)) -> String {
         let _one_scrape = self.inner.scrape.lock().unwrap_or_else(|e| e.into_inner());
         self.inner.jobs.clear();
+        for ((scope, type_), status) in JOB_TYPES.iter().flat_map(|t| JOB_STATUSES.map(|s| (t, s))) {
+            let labels = JobLabels { scope: (*scope).into(), r#type: (*type_).into(), status: status.into() };
+            let _ = self.inner.jobs.get_or_create(&labels);
+        }
         self.inner.cache_objects.clear();
         refresh(&mut Snapshot { inner: &self.inner });
         let mut text = String::new();
@@ -319,7 +390,37 @@ mod tests {
         );
         assert!(text.contains(r#"cryptomeria_bff_jobs{scope="utils",type="utils.test",status="running"} 1"#));
         let text = metrics.encode(|_| {});
-        assert!(!text.contains(r#"status="running""#), "a gauge of a past scrape lingers: {text}");
+        assert!(
+            !text.contains(r#"cryptomeria_bff_jobs{scope="utils",type="utils.test",status="running"}"#),
+            "a gauge of a past scrape lingers: {text}"
+        );
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn a_fresh_registry_shows_every_family_and_the_known_series_at_zero() {
+        let metrics = Metrics::new();
+        metrics.watch_started("pods/cryptomeria");
+        let text = metrics.encode(|_| {});
+        for (family, kind) in [
+            ("jobs", "gauge"),
+            ("jobs_finished", "counter"),
+            ("job_step_duration_seconds", "histogram"),
+            ("cache_objects", "gauge"),
+            ("cache_watch_restarts", "counter"),
+            ("upstream_request_duration_seconds", "histogram"),
+            ("exec_calls", "counter"),
+        ] {
+            assert!(text.contains(&format!("# TYPE cryptomeria_bff_{family} {kind}\n")), "{family}: {text}");
+            assert!(text.contains(&format!("# HELP cryptomeria_bff_{family} ")), "{family}: {text}");
+        }
+        for series in [
+            r#"cryptomeria_bff_jobs{scope="system",type="system.start",status="running"} 0"#,
+            r#"cryptomeria_bff_jobs_finished_total{scope="utils",type="utils.load.broadcast-batch",status="failed"} 0"#,
+            r#"cryptomeria_bff_exec_calls_total{outcome="timeout"} 0"#,
+            r#"cryptomeria_bff_cache_watch_restarts_total{kind="pods/cryptomeria",reason="relist"} 0"#,
+        ] {
+            assert!(text.contains(series), "{series} missing: {text}");
+        }
     }
 }

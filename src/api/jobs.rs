@@ -21,7 +21,7 @@ impl From<Refused> for ApiError {
         match refused {
             Refused::Conflict { job_id, type_, status } => ApiError::new(
                 ErrorCode::JobConflict,
-                format!("system job {job_id} ({type_}) is already {status:?}").to_lowercase(),
+                format!("system job {job_id} ({type_}) is already {}", status.as_str()),
             )
             .with_details(json!({"jobId": job_id, "type": type_, "status": status})),
             Refused::Limit { limit, value } => {

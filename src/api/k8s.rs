@@ -144,7 +144,11 @@ async fn logs(State(state): State<AppState>, ApiQuery(q): ApiQuery<LogQuery>) ->
             .map(|(p, _)| p)
             .next()
             .ok_or_else(|| {
-                ApiError::pod_not_found(&format!("component={:?} instance={:?}", component, instance))
+                let selector: Vec<String> = [("component", &component), ("instance", &instance)]
+                    .into_iter()
+                    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+                    .collect();
+                ApiError::pod_not_found(&format!("matching {}", selector.join(" and ")))
             })?,
     };
     let name = pod.metadata.name.clone().unwrap_or_default();

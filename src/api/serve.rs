@@ -41,6 +41,7 @@ pub async fn until_signal(
     signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "serving");
+    let cache = state.cache.clone();
     let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
     let notify = stopping.clone();
     let shutdown = async move {
@@ -55,6 +56,8 @@ pub async fn until_signal(
             tracing::warn!("requests still open {SHUTDOWN_GRACE:?} after the shutdown signal; exiting");
         }
     }
+    // Our own watches end here, before whatever they watch goes away (demo's testbed).
+    cache.stop();
     tracing::info!("stopped");
     Ok(())
 }

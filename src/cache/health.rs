@@ -85,12 +85,20 @@ impl ApiHealth {
 }
 
 /// Probes the API server every `interval` until the process ends.
-pub(crate) fn spawn_probe(client: kube::Client, health: ApiHealth, interval: Duration) {
+pub(crate) fn spawn_probe(
+    client: kube::Client,
+    health: ApiHealth,
+    interval: Duration,
+    stop: tokio_util::sync::CancellationToken,
+) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.cancelled() => return,
+            }
             match tokio::time::timeout(interval.max(Duration::from_secs(1)), client.apiserver_version()).await
             {
                 Ok(Ok(_)) => health.probe_ok(),

@@ -32,6 +32,8 @@ pub struct Cache {
     pub nodes: Option<Store<Node>>,
     pub health: ApiHealth,
     changed: watch::Receiver<u64>,
+    /// Ends the reflectors and the probe: a shutdown closes its own watches quietly.
+    stop: tokio_util::sync::CancellationToken,
 }
 
 /// How the cache watches the API server.
@@ -54,11 +56,13 @@ impl Cache {
     pub fn start(client: kube::Client, options: &CacheOptions) -> Self {
         let health = ApiHealth::new(options.unreachable_grace);
         let (bump, changed) = watch::channel(0u64);
+        let stop = tokio_util::sync::CancellationToken::new();
         let mut spawner = reflectors::Spawner {
             client: client.clone(),
             health: health.clone(),
             bump: Arc::new(bump),
             metrics: options.metrics.clone(),
+            stop: stop.clone(),
         };
         let namespaces = options
             .namespaces
@@ -74,8 +78,14 @@ impl Cache {
             })
             .collect();
         let nodes = options.watch_nodes.then(|| spawner.cluster_wide());
-        health::spawn_probe(client, health.clone(), options.probe_interval);
-        Self { namespaces: Arc::new(namespaces), nodes, health, changed }
+        health::spawn_probe(client, health.clone(), options.probe_interval, stop.clone());
+        Self { namespaces: Arc::new(namespaces), nodes, health, changed, stop }
+    }
+
+    /// Stops watching (at shutdown): the stores keep what they hold, nothing logs the
+    /// streams' end as a failure.
+    pub fn stop(&self) {
+        self.stop.cancel();
     }
 
     /// The cache of a watched namespace.

@@ -28,6 +28,8 @@ pub(super) struct Spawner {
     pub health: ApiHealth,
     pub bump: Arc<watch::Sender<u64>>,
     pub metrics: crate::metrics::Metrics,
+    /// Cancelled at shutdown: each reflector drops its watch and ends.
+    pub stop: tokio_util::sync::CancellationToken,
 }
 
 impl Spawner {
@@ -51,13 +53,25 @@ impl Spawner {
         let (reader, writer) = reflector::store();
         self.health.register(&name);
         let (health, bump, metrics) = (self.health.clone(), self.bump.clone(), self.metrics.clone());
+        metrics.watch_started(&name);
+        let stop = self.stop.clone();
         let span = tracing::info_span!("reflector", kind = %name);
         let stream = reflector::reflector(writer, watcher(api, watcher::Config::default()).default_backoff());
         tokio::spawn(
             async move {
                 let mut stream = std::pin::pin!(stream);
                 let mut listed_once = false;
-                while let Some(event) = stream.next().await {
+                loop {
+                    let event = tokio::select! {
+                        event = stream.next() => match event {
+                            Some(event) => event,
+                            None => break,
+                        },
+                        _ = stop.cancelled() => {
+                            tracing::debug!("stopped");
+                            break;
+                        }
+                    };
                     match event {
                         // Every initial list after the first is a restart (410 Expired, a
                         // desync): the store is rebuilt from a fresh list.

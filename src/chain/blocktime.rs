@@ -2,7 +2,9 @@
 //! are the differences of consecutive header times in seconds; mean, population standard
 //! deviation, min, max, and percentiles by linear interpolation between closest ranks
 //! (Hyndman–Fan type 7, numpy's default). `HeaderCache` keeps header times per chain so
-//! that after k new blocks only the new headers are fetched (⌈k/20⌉ `blockchain` calls).
+//! that after k new blocks only the new headers are fetched (⌈k/20⌉ `blockchain` calls), and
+//! the reports computed at the chain's latest height keyed by (window, percentiles), so any
+//! repeat at that height is `cached` (seed 000 M4).
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -142,10 +144,27 @@ pub struct MemoKey {
     pub percentiles: Vec<f64>,
 }
 
+impl MemoKey {
+    /// The key among one height's reports: the window and the percentiles as a set (the
+    /// report's `pNN` keys do not depend on the order asked).
+    fn slot(&self) -> (u64, Vec<u64>) {
+        let mut bits: Vec<u64> = self.percentiles.iter().map(|p| p.to_bits()).collect();
+        bits.sort_unstable();
+        bits.dedup();
+        (self.window, bits)
+    }
+}
+
+/// Reports kept per chain at its latest height; beyond it the set starts over (a bound on
+/// what distinct queries can hold, far above what a dashboard or an experiment asks).
+const MEMOS_PER_CHAIN: usize = 64;
+
 #[derive(Default)]
 struct ChainHeaders {
     times: BTreeMap<u64, Timestamp>,
-    memo: Option<(MemoKey, Report)>,
+    /// The latest height `memos` were computed at; a new height makes them all stale.
+    memo_height: u64,
+    memos: HashMap<(u64, Vec<u64>), Report>,
 }
 
 /// Header times per chain (keyed by RPC URL), at most `capacity` heights each, the oldest
@@ -192,13 +211,21 @@ impl HeaderCache {
         });
     }
 
-    /// The memoized report for exactly this key, if any.
+    /// The report memoized for this window and percentiles at this latest height, if any.
     pub fn memo(&self, key: &str, memo: &MemoKey) -> Option<Report> {
-        self.with(key, |c| c.memo.as_ref().filter(|(k, _)| k == memo).map(|(_, r)| r.clone()))
+        self.with(key, |c| {
+            (c.memo_height == memo.latest_height).then(|| c.memos.get(&memo.slot()).cloned()).flatten()
+        })
     }
 
     pub fn set_memo(&self, key: &str, memo: MemoKey, report: Report) {
-        self.with(key, |c| c.memo = Some((memo, report)));
+        self.with(key, |c| {
+            if c.memo_height != memo.latest_height || c.memos.len() >= MEMOS_PER_CHAIN {
+                c.memos.clear();
+                c.memo_height = memo.latest_height;
+            }
+            c.memos.insert(memo.slot(), report);
+        });
     }
 
     /// Heights in `from..=to` not cached yet, ascending.
@@ -338,6 +365,28 @@ mod tests {
         assert!(cache.missing("gwc", 101, 2100).is_empty());
         assert_eq!(cache.window("gwc", 2099, 2100).unwrap().len(), 2);
         assert!(cache.window("gwc", 100, 101).is_none());
+    }
+
+    #[test]
+    fn reports_are_memoized_per_window_and_percentile_set_at_one_height() {
+        let cache = HeaderCache::new(0, 4);
+        let times: Vec<_> = (1..=61).map(|h| (h, at(h as f64))).collect();
+        let key = |latest_height, window, percentiles: &[f64]| MemoKey {
+            latest_height,
+            window,
+            percentiles: percentiles.to_vec(),
+        };
+        for window in [50, 60] {
+            let r = report(window, &times[61 - window as usize..], &[50.0, 95.0]).unwrap();
+            cache.set_memo("gwc", key(61, window, &[50.0, 95.0]), r);
+        }
+        assert_eq!(cache.memo("gwc", &key(61, 50, &[95.0, 50.0])).unwrap().window, 50, "order-free");
+        assert_eq!(cache.memo("gwc", &key(61, 60, &[50.0, 95.0])).unwrap().window, 60, "both kept");
+        assert!(cache.memo("gwc", &key(61, 60, &[50.0])).is_none(), "other percentiles: not the same");
+        assert!(cache.memo("gwc", &key(62, 60, &[50.0, 95.0])).is_none(), "a new height: stale");
+        let r = report(2, &times[..2], &[50.0]).unwrap();
+        cache.set_memo("gwc", key(62, 2, &[50.0]), r);
+        assert!(cache.memo("gwc", &key(61, 50, &[50.0, 95.0])).is_none(), "the old height's are gone");
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use crate::api::serve::{shutdown_signal, until_signal};
 use crate::app::AppState;
-use crate::config::Settings;
+use crate::config::{ChainSettings, DEFAULT_MAX_BODY_BYTES, JobSettings, Settings, Timeouts};
+use crate::reconcile::ReconcileSettings;
+use crate::system::IbcSettings;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -50,6 +52,8 @@ pub struct TestbedArgs {
     pub api_listen: SocketAddr,
 }
 
+/// `demo` takes `serve`'s settings except those that locate a cluster (kubeconfig, context,
+/// namespace, release, node host): the testbed fixes them.
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
     #[command(flatten)]
@@ -57,6 +61,19 @@ pub struct DemoArgs {
     /// Address the API listens on.
     #[arg(long, env = "BFF_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    #[command(flatten)]
+    pub timeouts: Timeouts,
+    #[command(flatten)]
+    pub jobs: Box<JobSettings>,
+    #[command(flatten)]
+    pub chains: Box<ChainSettings>,
+    #[command(flatten)]
+    pub reconcile: Box<ReconcileSettings>,
+    #[command(flatten)]
+    pub ibc: Box<IbcSettings>,
+    /// Largest request body (`maxBodyBytes`); beyond it 413 PAYLOAD_TOO_LARGE.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
 }
 
 fn builder(options: &TestbedOptions) -> testbed::TestbedBuilder {
@@ -87,11 +104,39 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
     // The BFF half knows the testbed only by the kubeconfig it wrote, as it would a cluster.
-    let state = AppState::connect(Settings::for_kubeconfig(testbed.kubeconfig.clone(), addr)).await?;
-    println!("demo ready api=http://{addr}");
+    let DemoArgs { options: _, listen: _, timeouts, jobs, chains, reconcile, ibc, max_body_bytes } = args;
+    let settings = Settings {
+        timeouts,
+        jobs,
+        chains,
+        reconcile,
+        ibc,
+        max_body_bytes,
+        ..Settings::for_kubeconfig(testbed.kubeconfig.clone(), addr)
+    };
+    let state = AppState::connect(settings).await?;
+    let api = format!("http://{addr}");
+    println!("demo ready api={api}");
+    println!("  docs={api}/api/v1/docs/");
     println!("  kubeconfig={}", testbed.kubeconfig.display());
     for line in testbed.chain_summary() {
         println!("  chain {line}");
     }
+    print!("{}", next_steps(&api, &testbed.kubeconfig));
     until_signal(listener, state, shutdown_signal()).await
+}
+
+/// What a newcomer runs next, as commands to copy: check, start, follow; then a first
+/// transaction (README) with a funded key read where the chart mounts it.
+fn next_steps(api: &str, kubeconfig: &std::path::Path) -> String {
+    let kc = kubeconfig.display();
+    format!(
+        "next:\n\
+         \x20 curl -s {api}/api/v1/system/preflight\n\
+         \x20 curl -s -X POST {api}/api/v1/system/start\n\
+         \x20 curl -sN '{api}/api/v1/system/jobs/JOB_ID/logs?follow=true'\n\
+         \x20 # or both at once: cryptomeria-bff ctl --api {api} start --follow\n\
+         \x20 # first transaction: README \"Send your first transaction\"; a funded key (gwc local-admin):\n\
+         \x20 kubectl --kubeconfig {kc} exec -n cryptomeria cryptomeria-gwc-0 -- cat /etc/mnemonics/gwc.local-admin.mnemonic\n"
+    )
 }

@@ -3,6 +3,9 @@
 
 #[cfg(feature = "testbed")]
 mod embedded;
+/// README's flag reference; the full command set exists only with the `testbed` feature.
+#[cfg(all(test, feature = "testbed"))]
+mod flags_doc;
 
 use crate::api;
 use crate::app::AppState;

@@ -34,6 +34,11 @@ impl Client {
         Ok(Self { http, base: base.trim_end_matches('/').to_string() })
     }
 
+    /// The BFF's base URL, as given.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

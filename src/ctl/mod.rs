@@ -12,6 +12,22 @@ pub use progress::{Progress, StepView};
 use serde_json::{Value, json};
 use std::time::Duration;
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_details_read_as_lines_without_json_or_debug_syntax() {
+        let details =
+            json!({"chainPair": "gwc<->fdsc-0", "attempts": 5, "notOpen": ["fdsc-0", "mdsc"], "hint": null});
+        assert_eq!(
+            detail_lines(&details),
+            ["attempts: 5", "chainPair: gwc<->fdsc-0", "hint: none", "notOpen: fdsc-0, mdsc"]
+        );
+        assert!(detail_lines(&Value::Null).is_empty());
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct CtlArgs {
     /// Base URL of the BFF.
@@ -55,40 +71,52 @@ pub enum CtlCommand {
     },
     /// Connect gwc to chains (`POST /system/connect`): `all` or `chain:<chainId>`.
     Connect {
+        /// `all`, or `chain:<chainId>` for one chain.
         target: String,
+        /// Re-run `rly paths new` even where the path exists.
         #[arg(long)]
         force: bool,
+        /// Whole-job timeout in seconds.
         #[arg(long)]
         timeout_seconds: Option<u64>,
+        /// Show the steps until the job ends; exit non-zero unless it succeeded.
         #[arg(long)]
         follow: bool,
     },
     /// List jobs, newest first.
     Jobs {
+        /// Which jobs: the reconcile jobs (`system`) or the utilities (`utils`).
         #[arg(long, value_enum, default_value = "system")]
         scope: ScopeArg,
         /// Only jobs in this status.
         #[arg(long)]
         status: Option<String>,
+        /// At most this many jobs.
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
     /// Print a job's log; `--follow` streams it until the job ends.
     Logs {
+        /// The job's id (`job_…`).
         job: String,
         /// The job's scope; default: whichever knows the job.
         #[arg(long, value_enum)]
         scope: Option<ScopeArg>,
+        /// Keep streaming new lines until the job ends.
         #[arg(long)]
         follow: bool,
+        /// Start with at most this many of the latest lines.
         #[arg(long, default_value_t = 200)]
         tail: usize,
     },
     /// Show a job's steps; `--follow` until it ends.
     Job {
+        /// The job's id (`job_…`).
         job: String,
+        /// The job's scope; default: whichever knows the job.
         #[arg(long, value_enum)]
         scope: Option<ScopeArg>,
+        /// Redraw the steps until the job ends; exit non-zero unless it succeeded.
         #[arg(long)]
         follow: bool,
     },
@@ -113,13 +141,29 @@ impl CtlArgs {
 
 fn report(e: &CtlError) -> i32 {
     eprintln!("error: {e}");
-    if let CtlError::Api { details, .. } = e
-        && !details.is_null()
-        && details.as_object().is_none_or(|o| !o.is_empty())
-    {
-        eprintln!("details: {details}");
+    if let CtlError::Api { details, .. } = e {
+        for line in detail_lines(details) {
+            eprintln!("  {line}");
+        }
     }
     1
+}
+
+/// An error's `details` as `key: value` lines for people: strings bare, lists joined.
+fn detail_lines(details: &Value) -> Vec<String> {
+    fn text(v: &Value) -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(", "),
+            Value::Null => "none".into(),
+            other => other.to_string(),
+        }
+    }
+    match details {
+        Value::Null => Vec::new(),
+        Value::Object(map) => map.iter().map(|(k, v)| format!("{k}: {}", text(v))).collect(),
+        other => vec![text(other)],
+    }
 }
 
 async fn run(client: &Client, command: CtlCommand) -> Result<i32, CtlError> {
@@ -150,15 +194,15 @@ async fn run(client: &Client, command: CtlCommand) -> Result<i32, CtlError> {
             let items = data["items"].as_array().cloned().unwrap_or_default();
             if items.is_empty() {
                 println!("no {} jobs", scope.as_str());
+                return Ok(0);
             }
+            let row = |id: &str, status: &str, type_: &str, created: &str| {
+                println!("{id:<28} {status:<10} {type_:<30} {created}");
+            };
+            row("JOB", "STATUS", "TYPE", "CREATED");
             for job in items {
-                println!(
-                    "{:<28} {:<10} {:<24} {}",
-                    job["jobId"].as_str().unwrap_or("?"),
-                    job["status"].as_str().unwrap_or("?"),
-                    job["type"].as_str().unwrap_or("?"),
-                    job["createdAt"].as_str().unwrap_or(""),
-                );
+                let field = |k: &str| job[k].as_str().unwrap_or("?").to_string();
+                row(&field("jobId"), &field("status"), &field("type"), &field("createdAt"));
             }
             Ok(0)
         }
@@ -190,6 +234,9 @@ async fn submit(client: &Client, path: &str, body: &Value, follow: bool) -> Resu
         accepted["status"].as_str().unwrap_or("?")
     );
     if !follow {
+        let scope = if path.contains("/utils/") { " --scope utils" } else { "" };
+        println!("follow it: cryptomeria-bff ctl --api {} job {id}{scope} --follow", client.base());
+        println!("its log:   cryptomeria-bff ctl --api {} logs {id}{scope} --follow", client.base());
         return Ok(0);
     }
     let self_path =

@@ -81,6 +81,15 @@ pub enum Mode {
     Async,
 }
 
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sync => "sync",
+            Self::Async => "async",
+        }
+    }
+}
+
 /// What happened to one tx.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -165,11 +174,11 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, StepFailure
         .map_err(|e| upstream_failure("failed to read the chain's status", &e))?;
     let lanes = lanes(&spec.txs);
     ctx.info(&format!(
-        "sending {} txs in {} lane(s), concurrency {}, mode {:?}, start mark height {}",
+        "sending {} txs in {} lane(s), concurrency {}, mode {}, start mark height {}",
         spec.txs.len(),
         lanes.len(),
         spec.concurrency,
-        spec.mode,
+        spec.mode.as_str(),
         follower.start_height
     ));
     let tracker = Mutex::new(Tracker::default());
@@ -227,6 +236,7 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, StepFailure
     } else {
         0
     };
+    follower.settle(&tracker).await;
     let mut outcomes = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
     let t = confirm::lock(&tracker);
     for o in &mut outcomes {
@@ -236,8 +246,12 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, StepFailure
     let result =
         report(spec, &outcomes, &follower, end, send_started, send_seconds, lanes.len(), (looked_up, found));
     let summary = format!(
-        "{} accepted, {} rejected, {} not sent; {} confirmed ({end:?})",
-        result["accepted"], result["rejected"], result["notSent"], result["confirmation"]["confirmed"]
+        "{} accepted, {} rejected, {} not sent; {} confirmed ({})",
+        result["accepted"],
+        result["rejected"],
+        result["notSent"],
+        result["confirmation"]["confirmed"],
+        end.as_str()
     );
     ctx.set_result(result);
     if end == End::ChainStalled {

@@ -3,9 +3,15 @@
 //! for blocks that hold txs and contain a watched hash — and matches each block's tx hashes
 //! (uppercase hex SHA-256 of the tx bytes) against the pending set, so the cost grows with
 //! the blocks spanned, not with the hashes watched. Only stragglers still pending when the
-//! watch ends are looked up one by one. Latency is measured in two clocks, as CometBFT's
-//! loadtime and Hermes do: inclusion header time − submit time, and wall-clock submit →
-//! the moment the BFF observed the committed block.
+//! watch ends are looked up one by one.
+//!
+//! Latency has one sound clock (SPEC §8). Under CometBFT's BFT time the header time of block H
+//! is taken from H−1's commit, so a tx that arrived during H−1's commit timeout is included in
+//! H with a header time *before* it was sent. The network agreed H was committed at the header
+//! time of H+1 (what CometBFT's `loadtime report` uses), so: commit time of H = header time of
+//! H+1, latency = commit time − submit time. The wall-clock moment the BFF saw block H is a
+//! second, local measure. The including block's header time is kept as a field, never as a
+//! latency, and a tx with no known submit time has no latency (null, with the reason).
 
 use super::{ChainTarget, seconds_between, stats};
 use crate::chain::{self, ChainClient, rest, rpc};
@@ -14,15 +20,15 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
-/// When a tx was submitted: the wall clock for header latency, and a monotonic instant for
-/// wall-clock latency when the BFF itself sent it.
+/// When a tx was submitted: the wall clock for the commit latency, and a monotonic instant
+/// for the observed latency when the BFF itself sent it.
 #[derive(Debug, Clone, Copy)]
 pub struct Submitted {
     pub wall: Timestamp,
@@ -41,17 +47,21 @@ impl Submitted {
 pub enum FoundBy {
     /// Its hash was in a block the watch followed.
     Block,
-    /// A `tx` lookup after the watch (a straggler); no wall-clock latency then.
+    /// A `tx` lookup after the watch (a straggler); no observed commit then.
     Lookup,
 }
+
+/// Why a confirmed tx has no latency.
+pub const NO_SUBMIT_TIME: &str = "submit time unknown: give submittedAt to measure latency";
 
 /// One tx seen committed.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TxConfirmation {
     pub txhash: String,
+    /// The including block H.
     pub height: u64,
-    /// Header time of the block that includes it.
+    /// Header time of H: BFT time from H−1's commit, so it may precede the submit. Not a latency.
     pub header_time: String,
     /// The tx's result code in the block (0 = success; non-zero txs are included but failed).
     pub code: i64,
@@ -59,12 +69,38 @@ pub struct TxConfirmation {
     pub log: String,
     pub found_by: FoundBy,
     pub submitted_at: Option<String>,
-    /// When the BFF saw the committed block (watch only).
+    /// Commit time of H: the header time of H+1 (null until H+1 was seen).
+    pub commit_time: Option<String>,
+    /// When the BFF saw block H committed (watch only, the BFF's wall clock).
     pub observed_at: Option<String>,
-    /// Inclusion header time − submit time, seconds.
-    pub header_latency_seconds: Option<f64>,
-    /// Wall clock from submit to the observed commit, seconds.
-    pub wall_latency_seconds: Option<f64>,
+    /// Commit time − submit time, seconds; null with `latencyUnavailable` saying why.
+    pub latency_seconds: Option<f64>,
+    /// The BFF's wall clock from submit to its observation of the commit, seconds (a local
+    /// measure; monotonic when the BFF sent the tx itself).
+    pub observed_latency_seconds: Option<f64>,
+    /// Why `latencySeconds` is null.
+    pub latency_unavailable: Option<String>,
+}
+
+impl TxConfirmation {
+    /// A tx found in block `height` (header time `header_time`), nothing measured yet.
+    pub fn included(txhash: String, height: u64, header_time: String, found_by: FoundBy) -> Self {
+        Self {
+            txhash,
+            height,
+            header_time,
+            code: 0,
+            codespace: String::new(),
+            log: String::new(),
+            found_by,
+            submitted_at: None,
+            commit_time: None,
+            observed_at: None,
+            latency_seconds: None,
+            observed_latency_seconds: None,
+            latency_unavailable: None,
+        }
+    }
 }
 
 /// The hashes being watched and what has been found.
@@ -72,6 +108,9 @@ pub struct TxConfirmation {
 pub struct Tracker {
     pending: HashMap<String, Option<Submitted>>,
     confirmed: HashMap<String, TxConfirmation>,
+    /// Confirmed hashes whose commit time is not known yet, by the height that gives it (H+1),
+    /// with their submit time.
+    awaiting: BTreeMap<u64, Vec<(String, Option<Submitted>)>>,
     /// No more hashes will be added.
     closed: bool,
 }
@@ -79,7 +118,7 @@ pub struct Tracker {
 impl Tracker {
     /// A closed tracker of a known list.
     pub fn of(hashes: impl IntoIterator<Item = (String, Option<Submitted>)>) -> Self {
-        Self { pending: hashes.into_iter().collect(), confirmed: HashMap::new(), closed: true }
+        Self { pending: hashes.into_iter().collect(), closed: true, ..Self::default() }
     }
 
     /// Watches a hash (before it is sent, so no block can include it unwatched).
@@ -96,8 +135,14 @@ impl Tracker {
         self.closed = true;
     }
 
-    pub fn done(&self) -> bool {
+    /// Every watched hash is in a block (commit times may still be awaited).
+    pub fn all_included(&self) -> bool {
         self.closed && self.pending.is_empty()
+    }
+
+    /// Every watched hash is in a block and has its commit time.
+    pub fn done(&self) -> bool {
+        self.all_included() && self.awaiting.is_empty()
     }
 
     pub fn pending(&self) -> Vec<String> {
@@ -114,6 +159,11 @@ impl Tracker {
         self.confirmed.len()
     }
 
+    /// The heights whose header time would give a missing commit time, lowest first.
+    pub fn awaited_heights(&self) -> Vec<u64> {
+        self.awaiting.keys().copied().collect()
+    }
+
     fn watches_any(&self, hashes: &[String]) -> bool {
         hashes.iter().any(|h| self.pending.contains_key(h))
     }
@@ -121,16 +171,51 @@ impl Tracker {
     /// Records a committed tx found by `found_by`; `observed` is when its block was seen.
     fn confirm(&mut self, mut c: TxConfirmation, observed: Option<(Timestamp, Instant)>) {
         let Some(submitted) = self.pending.remove(&c.txhash) else { return };
-        if let (Some(s), Ok(header)) = (submitted, c.header_time.parse::<Timestamp>()) {
-            c.submitted_at = Some(s.wall.to_string());
-            c.header_latency_seconds = Some(seconds_between(s.wall, header));
-            c.wall_latency_seconds = observed.map(|(wall, mono)| match s.mono {
-                Some(sent) => mono.duration_since(sent).as_secs_f64(),
-                None => seconds_between(s.wall, wall),
-            });
-        }
         c.observed_at = observed.map(|(wall, _)| wall.to_string());
+        match submitted {
+            Some(s) => {
+                c.submitted_at = Some(s.wall.to_string());
+                c.observed_latency_seconds = observed.map(|(wall, mono)| match s.mono {
+                    Some(sent) => mono.duration_since(sent).as_secs_f64(),
+                    None => seconds_between(s.wall, wall),
+                });
+            }
+            None => c.latency_unavailable = Some(NO_SUBMIT_TIME.into()),
+        }
+        self.awaiting.entry(c.height + 1).or_default().push((c.txhash.clone(), submitted));
         self.confirmed.insert(c.txhash.clone(), c);
+    }
+
+    /// Block `height` has header time `time`: the commit time of every tx included at
+    /// `height − 1`.
+    fn header_seen(&mut self, height: u64, time: &str) {
+        let Some(waiting) = self.awaiting.remove(&height) else { return };
+        let commit = time.parse::<Timestamp>().ok();
+        for (hash, submitted) in waiting {
+            let Some(c) = self.confirmed.get_mut(&hash) else { continue };
+            c.commit_time = Some(time.to_string());
+            match (submitted, commit) {
+                (Some(s), Some(commit)) => c.latency_seconds = Some(seconds_between(s.wall, commit)),
+                (Some(_), None) => {
+                    c.latency_unavailable = Some(format!("block {height} has an unreadable header time"))
+                }
+                (None, _) => {}
+            }
+        }
+    }
+
+    /// The watch is over: a tx still without a commit time says why it has no latency.
+    fn give_up_awaiting(&mut self) {
+        for (height, waiting) in std::mem::take(&mut self.awaiting) {
+            for (hash, submitted) in waiting {
+                if let (Some(c), Some(_)) = (self.confirmed.get_mut(&hash), submitted) {
+                    c.latency_unavailable = Some(format!(
+                        "commit time unknown: block {height} (whose header time is the commit time of block {}) was not seen before the watch ended",
+                        height - 1
+                    ));
+                }
+            }
+        }
     }
 }
 
@@ -220,7 +305,7 @@ impl Follower {
             self.calls.blockchain += 1;
             metas.retain(|m| m.height >= self.next);
             metas.sort_by_key(|m| m.height);
-            let busy: Vec<rpc::BlockMeta> = if lock(tracker).done() {
+            let busy: Vec<rpc::BlockMeta> = if lock(tracker).all_included() {
                 Vec::new()
             } else {
                 metas.iter().filter(|m| m.num_txs > 0).cloned().collect()
@@ -238,6 +323,9 @@ impl Follower {
                 for c in found {
                     t.confirm(c, Some(observed));
                 }
+            }
+            for m in &metas {
+                t.header_seen(m.height, &m.time);
             }
             drop(t);
             if let Some(newest) = metas.last() {
@@ -268,18 +356,12 @@ impl Follower {
             .map(|hash| async move {
                 let raw = rest::tx_by_hash(client, api, &hash).await.ok()?;
                 let r = rest::tx_response_view(raw.get("tx_response")?);
+                let height = r.height.parse().ok()?;
                 Some(TxConfirmation {
-                    txhash: hash,
-                    height: r.height.parse().ok()?,
-                    header_time: r.timestamp,
                     code: r.code,
                     codespace: r.codespace,
                     log: r.raw_log,
-                    found_by: FoundBy::Lookup,
-                    submitted_at: None,
-                    observed_at: None,
-                    header_latency_seconds: None,
-                    wall_latency_seconds: None,
+                    ..TxConfirmation::included(hash, height, r.timestamp, FoundBy::Lookup)
                 })
             })
             .buffer_unordered(CONCURRENT_LOOKUPS)
@@ -294,6 +376,29 @@ impl Follower {
             n += 1;
         }
         n
+    }
+
+    /// Ends the watch's measuring: reads the header times still awaited (H+1 of a straggler,
+    /// or a block committed after the last poll), a `blockchain` page at a time, and gives
+    /// every tx still without a commit time its reason.
+    pub async fn settle(&mut self, tracker: &Mutex<Tracker>) {
+        loop {
+            let Some(&lowest) = lock(tracker).awaited_heights().first() else { return };
+            // From the including block, which exists, so the range is never empty.
+            let (min, max) = (lowest - 1, lowest - 1 + rpc::BLOCKCHAIN_PAGE - 1);
+            let Ok((metas, _)) = rpc::block_metas(&self.client, &self.target.rpc, min, max).await else {
+                break;
+            };
+            self.calls.blockchain += 1;
+            let mut t = lock(tracker);
+            for m in &metas {
+                t.header_seen(m.height, &m.time);
+            }
+            if t.awaited_heights().first() == Some(&lowest) {
+                break;
+            }
+        }
+        lock(tracker).give_up_awaiting();
     }
 }
 
@@ -324,17 +429,10 @@ async fn read_block(
             let r = results.pointer(&format!("/txs_results/{i}")).unwrap_or(&Value::Null);
             let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
             TxConfirmation {
-                txhash: hash.clone(),
-                height: meta.height,
-                header_time: meta.time.clone(),
                 code: r.get("code").and_then(Value::as_i64).unwrap_or_default(),
                 codespace: text("codespace"),
                 log: text("log"),
-                found_by: FoundBy::Block,
-                submitted_at: None,
-                observed_at: None,
-                header_latency_seconds: None,
-                wall_latency_seconds: None,
+                ..TxConfirmation::included(hash.clone(), meta.height, meta.time.clone(), FoundBy::Block)
             }
         })
         .collect();
@@ -349,14 +447,30 @@ pub(crate) fn lock(tracker: &Mutex<Tracker>) -> std::sync::MutexGuard<'_, Tracke
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum End {
-    /// Every watched hash was found.
+    /// Every watched hash was found, with its commit time.
     AllConfirmed,
+    /// Every watched hash was found, but the block after the last including one (whose header
+    /// time is the commit time) did not come within the stall timeout.
+    CommitUnseen,
     /// The deadline passed first.
     Timeout,
     /// No new block for the stall timeout: the chain stopped producing blocks.
     ChainStalled,
     /// The caller stopped it (broadcast without waiting).
     Stopped,
+}
+
+impl End {
+    /// The wire name, for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AllConfirmed => "allConfirmed",
+            Self::CommitUnseen => "commitUnseen",
+            Self::Timeout => "timeout",
+            Self::ChainStalled => "chainStalled",
+            Self::Stopped => "stopped",
+        }
+    }
 }
 
 /// How long and how a watch runs.
@@ -402,7 +516,7 @@ pub async fn watch(
             return End::AllConfirmed;
         }
         if follower.idle() >= options.stall_after {
-            return End::ChainStalled;
+            return if lock(tracker).all_included() { End::CommitUnseen } else { End::ChainStalled };
         }
         if Instant::now() >= options.deadline {
             return End::Timeout;
@@ -414,71 +528,107 @@ pub async fn watch(
     }
 }
 
-/// Latency statistics of confirmations found in blocks (header clock and wall clock).
+/// Latency statistics of a watch's confirmations. Only txs with a known submit time and
+/// commit time count; the others are tallied by reason.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfirmationLatency {
-    /// Inclusion header time − submit time.
-    pub header: Option<stats::LatencyStats>,
-    /// Wall clock from submit to the observed commit.
-    pub wall: Option<stats::LatencyStats>,
+    /// What `commit` measures.
+    pub definition: &'static str,
+    /// Commit time (header time of H+1) − submit time.
+    pub commit: Option<stats::LatencyStats>,
+    /// The BFF's wall clock from submit to its observation of the commit (a local measure).
+    pub observed: Option<stats::LatencyStats>,
+    /// Confirmed txs left out of `commit`, and why.
+    pub excluded: usize,
+    pub excluded_by_reason: BTreeMap<String, usize>,
 }
 
+/// The definition every latency report carries.
+pub const LATENCY_DEFINITION: &str =
+    "commit time of the including block H (header time of H+1) minus submit time, seconds";
+
 pub fn latency<'a>(confirmations: impl Iterator<Item = &'a TxConfirmation> + Clone) -> ConfirmationLatency {
-    let header: Vec<f64> = confirmations.clone().filter_map(|c| c.header_latency_seconds).collect();
-    let wall: Vec<f64> = confirmations.filter_map(|c| c.wall_latency_seconds).collect();
-    ConfirmationLatency { header: stats::latency_stats(&header), wall: stats::latency_stats(&wall) }
+    let commit: Vec<f64> = confirmations.clone().filter_map(|c| c.latency_seconds).collect();
+    let observed: Vec<f64> = confirmations.clone().filter_map(|c| c.observed_latency_seconds).collect();
+    let mut excluded_by_reason = BTreeMap::new();
+    for c in confirmations.filter(|c| c.latency_seconds.is_none()) {
+        let reason = c.latency_unavailable.clone().unwrap_or_else(|| "commit time unknown".into());
+        *excluded_by_reason.entry(reason).or_insert(0) += 1;
+    }
+    ConfirmationLatency {
+        definition: LATENCY_DEFINITION,
+        commit: stats::latency_stats(&commit),
+        observed: stats::latency_stats(&observed),
+        excluded: excluded_by_reason.values().sum(),
+        excluded_by_reason,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn found(hash: &str, header_time: &str) -> TxConfirmation {
-        TxConfirmation {
-            txhash: hash.into(),
-            height: 7,
-            header_time: header_time.into(),
-            code: 0,
-            codespace: String::new(),
-            log: String::new(),
-            found_by: FoundBy::Block,
-            submitted_at: None,
-            observed_at: None,
-            header_latency_seconds: None,
-            wall_latency_seconds: None,
-        }
+    fn found(hash: &str, height: u64, header_time: &str) -> TxConfirmation {
+        TxConfirmation::included(hash.into(), height, header_time.into(), FoundBy::Block)
+    }
+
+    fn at(t: &str) -> Timestamp {
+        t.parse().unwrap()
     }
 
     #[test]
-    fn a_confirmation_carries_latency_in_both_clocks() {
-        let sent: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+    fn latency_runs_to_the_next_headers_time_not_the_including_one() {
+        // BFT time: block 7's header time (…:01.5) is block 6's commit, before the send (…:02).
         let mono = Instant::now();
         let mut t = Tracker::default();
-        t.expect("AA", Submitted { wall: sent, mono: Some(mono) });
+        t.expect("AA", Submitted { wall: at("2026-01-01T00:00:02Z"), mono: Some(mono) });
         t.close();
-        assert!(!t.done());
-        let observed: Timestamp = "2026-01-01T00:00:03Z".parse().unwrap();
-        t.confirm(
-            found("AA", "2026-01-01T00:00:02.5Z"),
-            Some((observed, mono + Duration::from_millis(2900))),
-        );
+        let observed = (at("2026-01-01T00:00:03Z"), mono + Duration::from_millis(900));
+        t.confirm(found("AA", 7, "2026-01-01T00:00:01.5Z"), Some(observed));
+        assert!(t.all_included() && !t.done(), "included, commit time still awaited");
         let c = t.confirmation("AA").unwrap();
-        assert_eq!(c.header_latency_seconds, Some(2.5));
-        assert_eq!(c.wall_latency_seconds, Some(2.9), "the monotonic clock wins when the BFF sent it");
+        assert_eq!((c.latency_seconds, c.observed_latency_seconds), (None, Some(0.9)));
+        t.header_seen(7, "2026-01-01T00:00:01.5Z");
+        assert!(!t.done(), "the including block's header gives no commit time");
+        t.header_seen(8, "2026-01-01T00:00:02.75Z");
         assert!(t.done());
+        let c = t.confirmation("AA").unwrap();
+        assert_eq!(c.commit_time.as_deref(), Some("2026-01-01T00:00:02.75Z"));
+        assert_eq!(c.latency_seconds, Some(0.75));
+        assert_eq!(c.latency_unavailable, None);
+        let l = latency([c].into_iter());
+        assert_eq!((l.commit.unwrap().max, l.excluded), (0.75, 0));
     }
 
     #[test]
-    fn unwatched_and_refused_hashes_are_not_confirmed() {
+    fn without_a_submit_time_there_is_no_latency_and_the_stats_leave_it_out() {
         let mut t = Tracker::of([("AA".to_string(), None), ("BB".to_string(), None)]);
         t.forget("BB");
-        t.confirm(found("CC", "2026-01-01T00:00:00Z"), None);
-        assert_eq!(t.confirmed_count(), 0);
+        t.confirm(found("CC", 3, "2026-01-01T00:00:00Z"), None);
+        assert_eq!(t.confirmed_count(), 0, "an unwatched hash is not confirmed");
         assert_eq!(t.pending(), vec!["AA".to_string()]);
-        t.confirm(found("AA", "2026-01-01T00:00:00Z"), None);
-        let c = t.confirmation("AA").unwrap();
-        assert_eq!((c.header_latency_seconds, c.wall_latency_seconds), (None, None), "no submit time given");
+        t.confirm(found("AA", 3, "2026-01-01T00:00:00Z"), None);
+        t.header_seen(4, "2026-01-01T00:00:01Z");
         assert!(t.done());
+        let c = t.confirmation("AA").unwrap();
+        assert_eq!(c.commit_time.as_deref(), Some("2026-01-01T00:00:01Z"), "commit time is still reported");
+        assert_eq!((c.latency_seconds, c.observed_latency_seconds), (None, None));
+        assert_eq!(c.latency_unavailable.as_deref(), Some(NO_SUBMIT_TIME));
+        let l = latency([c].into_iter());
+        assert_eq!((l.commit, l.observed, l.excluded), (None, None, 1));
+        assert_eq!(l.excluded_by_reason[NO_SUBMIT_TIME], 1);
+    }
+
+    #[test]
+    fn a_commit_never_seen_leaves_the_latency_null_with_the_reason() {
+        let mut t = Tracker::default();
+        t.expect("AA", Submitted { wall: at("2026-01-01T00:00:00Z"), mono: None });
+        t.close();
+        t.confirm(found("AA", 9, "2026-01-01T00:00:01Z"), None);
+        t.give_up_awaiting();
+        let c = t.confirmation("AA").unwrap();
+        assert_eq!(c.latency_seconds, None);
+        assert!(c.latency_unavailable.as_deref().unwrap().contains("block 10"), "{c:?}");
     }
 }

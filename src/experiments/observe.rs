@@ -62,13 +62,12 @@ impl Step for ObserveStep {
             let mut follower = Follower::start(self.client.clone(), self.target.clone(), self.start)
                 .await
                 .map_err(|e| upstream_failure("failed to read the chain's status", &e))?;
-            let watch_start = Submitted::now();
-            let submit_clock =
-                if self.txs.iter().all(|t| t.submitted_at.is_some()) { "request" } else { "watchStart" };
-            let tracker = Mutex::new(Tracker::of(self.txs.iter().map(|t| {
-                let submitted = t.submitted_at.map_or(watch_start, |wall| Submitted { wall, mono: None });
-                (t.txhash.clone(), Some(submitted))
-            })));
+            // No submit time, no latency: the watch's own start is not when the tx was sent.
+            let tracker = Mutex::new(Tracker::of(
+                self.txs
+                    .iter()
+                    .map(|t| (t.txhash.clone(), t.submitted_at.map(|wall| Submitted { wall, mono: None }))),
+            ));
             ctx.info(&format!(
                 "watching {} hash(es) from height {}",
                 self.txs.len(),
@@ -81,11 +80,12 @@ impl Step for ObserveStep {
             if looked_up > 0 {
                 ctx.command(&format!("tx lookup of {looked_up} straggler(s)"), &format!("{found} found"));
             }
+            follower.settle(&tracker).await;
             let t = confirm::lock(&tracker);
             let result = if self.single {
                 single_result(&self.target, &self.txs[0], &t, end, &follower)
             } else {
-                batch_result(&self.target, &self.txs, &t, end, &follower, submit_clock, (looked_up, found))
+                batch_result(&self.target, &self.txs, &t, end, &follower, (looked_up, found))
             };
             let (confirmed, not_confirmed) = (t.confirmed_count(), t.pending().len());
             drop(t);
@@ -102,7 +102,10 @@ impl Step for ObserveStep {
                     json!({"txhash": self.txs[0].txhash, "timeoutSeconds": self.timeout.as_secs()}),
                 ));
             }
-            Ok(StepOutcome::Done(format!("{confirmed} confirmed, {not_confirmed} not confirmed ({end:?})")))
+            Ok(StepOutcome::Done(format!(
+                "{confirmed} confirmed, {not_confirmed} not confirmed ({})",
+                end.as_str()
+            )))
         }
         .boxed()
     }
@@ -131,12 +134,15 @@ fn single_result(target: &ChainTarget, tx: &Watched, t: &Tracker, end: End, foll
         "confirmed": c.is_some(),
         "watchEnded": end,
         "height": c.map(|c| c.height),
-        "confirmationTime": c.map(|c| c.header_time.clone()),
+        "headerTime": c.map(|c| c.header_time.clone()),
+        "confirmationTime": c.and_then(|c| c.commit_time.clone()),
         "code": c.map(|c| c.code),
         "log": c.map(|c| c.log.clone()),
         "latency": {
-            "headerSeconds": c.and_then(|c| c.header_latency_seconds),
-            "wallSeconds": c.and_then(|c| c.wall_latency_seconds),
+            "definition": confirm::LATENCY_DEFINITION,
+            "seconds": c.and_then(|c| c.latency_seconds),
+            "observedSeconds": c.and_then(|c| c.observed_latency_seconds),
+            "unavailable": c.and_then(|c| c.latency_unavailable.clone()),
             "unit": "seconds",
         },
         "tx": c,
@@ -151,7 +157,6 @@ fn batch_result(
     t: &Tracker,
     end: End,
     follower: &Follower,
-    submit_clock: &str,
     (looked_up, found): (usize, usize),
 ) -> Value {
     let confirmations: Vec<&confirm::TxConfirmation> =
@@ -172,7 +177,6 @@ fn batch_result(
         "confirmed": confirmations.len(),
         "failedInBlock": confirmations.iter().filter(|c| c.code != 0).count(),
         "notConfirmed": not_confirmed,
-        "submitClock": submit_clock,
         "latency": confirm::latency(confirmations.iter().copied()),
         "watch": heights(follower),
         "stragglers": {

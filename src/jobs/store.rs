@@ -30,7 +30,7 @@ impl Default for JobLimits {
 /// Why a submission was refused.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum Refused {
-    #[error("a system job is already {status:?}: {job_id} ({type_})")]
+    #[error("a system job is already {}: {job_id} ({type_})", status.as_str())]
     Conflict { job_id: String, type_: String, status: JobStatus },
     #[error("limit {limit} reached ({value})")]
     Limit { limit: &'static str, value: usize },
@@ -218,7 +218,7 @@ impl JobStore {
         if status.is_finished() {
             return Some(CancelOutcome {
                 status,
-                message: format!("job already finished ({status:?}); nothing to cancel").to_lowercase(),
+                message: format!("job already finished ({}); nothing to cancel", status.as_str()),
             });
         }
         cell.cancel.cancel();

@@ -26,7 +26,7 @@ pub enum ExecError {
     /// The stream ended without an exit status (connection cut mid-command).
     #[error("exec stream in pod {pod} ended without an exit status")]
     NoStatus { pod: String },
-    #[error("exec in pod {pod} timed out after {after:?}")]
+    #[error("exec in pod {pod} timed out after {}", humantime::format_duration(*after))]
     Timeout { pod: String, after: Duration },
     #[error("failed to stream exec i/o in pod {pod}: {source}")]
     Io {

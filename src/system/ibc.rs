@@ -233,7 +233,10 @@ fn record(metrics: &crate::metrics::Metrics, health: &IbcHealth) {
 /// When each pending packet or ack was first seen, in blocks of the chain holding it; kept
 /// across observations (the BFF's lifetime) and pruned when the item is relayed.
 #[derive(Clone, Default)]
-pub struct PendingSince(Arc<Mutex<HashMap<(String, String, String, &'static str, u64), u64>>>);
+pub struct PendingSince(Arc<Mutex<HashMap<PendingKey, u64>>>);
+
+/// (chain, port, channel, `packet`|`ack`, sequence).
+type PendingKey = (String, String, String, &'static str, u64);
 
 impl PendingSince {
     /// The backlog of `pending` sequences on (`chain`, `port`, `channel`) at `height`.
@@ -245,9 +248,7 @@ impl PendingSince {
     ) -> Backlog {
         let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let (chain, port, channel, kind) = key;
-        let same = |k: &(String, String, String, &'static str, u64)| {
-            k.0 == chain && k.1 == port && k.2 == channel && k.3 == kind
-        };
+        let same = |k: &PendingKey| k.0 == chain && k.1 == port && k.2 == channel && k.3 == kind;
         seen.retain(|k, _| !same(k) || pending.contains(&k.4));
         let mut oldest_pending_blocks = None;
         for seq in pending {

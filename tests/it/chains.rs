@@ -537,6 +537,37 @@ async fn blocktime_fetches_only_new_headers_within_the_request_budget() {
 }
 
 #[tokio::test]
+async fn blocktime_answers_any_repeat_at_the_same_height_from_its_cache() {
+    crate::testbed_only!("drives the testbed: manual block production; the chain request counters");
+    let env = manual_env().await;
+    env.testbed().control.produce_blocks(CHAIN, 80);
+    let bff = Bff::ready(&env.kubeconfig).await;
+    let ask = |q: &'static str| {
+        let bff = &bff;
+        async move {
+            let (code, body) = bff.get(&format!("/api/v1/chains/gwc/blocktime?{q}")).await;
+            assert_eq!(code, 200, "{q}: {body}");
+            body["data"].clone()
+        }
+    };
+    let asks = ["window=50", "window=60", "window=50&percentiles=50,99", "window=60&percentiles=95,50"];
+    let first: Vec<Value> = futures::future::join_all(asks.map(ask)).await;
+    assert!(first.iter().take(3).all(|d| d["cached"] == false), "cold: {first:?}");
+    let before = upstream_requests(&env);
+    for round in 0..2 {
+        for (q, cold) in asks.iter().zip(&first) {
+            let again = ask(q).await;
+            assert_eq!(again["cached"], true, "round {round}, {q}: {again}");
+            assert_eq!((&again["stats"], &again["window"]), (&cold["stats"], &cold["window"]), "{q}");
+        }
+    }
+    // Only the `status` call that tells the height was made for each repeat.
+    assert_eq!(upstream_requests(&env) - before, 2 * asks.len() as u64);
+    env.testbed().control.produce_blocks(CHAIN, 1);
+    assert_eq!(ask("window=50").await["cached"], false, "a new height computes again");
+}
+
+#[tokio::test]
 async fn bad_input_and_upstream_failures_have_their_codes() {
     crate::testbed_only!(
         "drives the testbed: control.chain, control.start_chain_rpc, control.stop_chain_rpc; manual block production; the testbed's genesis keys"

@@ -1,5 +1,6 @@
 //! The binary's `testbed` and `demo` subcommands, run as a user would: their ready lines,
-//! kubectl against the written kubeconfig, `/healthz`, and a clean exit on SIGTERM.
+//! kubectl against the written kubeconfig, `/healthz`, demo's settings, first scrape and
+//! printed next steps (run as printed), and a clean, quiet exit on SIGTERM.
 
 use crate::common::{WAIT, init_crypto, kubectl};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
@@ -147,4 +148,129 @@ async fn sigterm_cancels_a_running_job_ends_its_followers_and_exits_within_5s() 
     assert!(body.contains("canceled while running"), "the follower saw the job canceled: {body}");
     assert!(body.contains("event: end"), "the follow stream ended cleanly: {body}");
     println!("SIGTERM → exit in {took:?}");
+}
+
+/// Runs one line the demo printed, as a user pastes it into a shell.
+async fn run_printed(line: &str) -> String {
+    let out = tokio::time::timeout(WAIT * 2, Command::new("sh").args(["-c", line]).output())
+        .await
+        .unwrap_or_else(|_| panic!("{line} did not finish in time"))
+        .expect("sh runs");
+    assert!(out.status.success(), "{line}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+#[tokio::test]
+async fn demo_takes_serves_limits_prints_next_steps_that_work_and_stops_quietly() {
+    init_crypto();
+    let mut child = Command::new(BIN)
+        .args(["demo", "--listen", "127.0.0.1:0", "--ready-delay", "10ms", "--block-interval", "200ms"])
+        .env("JOB_MAX_RUNNING", "1")
+        .env("RUST_LOG", "info")
+        .env_remove("LOG_FORMAT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary starts");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let log = tokio::spawn(async move {
+        let mut all = String::new();
+        while let Ok(Some(line)) = stderr.next_line().await {
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let printed = tokio::time::timeout(WAIT, async {
+        let mut printed = Vec::new();
+        while let Some(line) = stdout.next_line().await.expect("read stdout") {
+            let last = line.contains("/etc/mnemonics/");
+            printed.push(line);
+            if last {
+                return printed;
+            }
+        }
+        panic!("stdout closed early: {printed:?}");
+    })
+    .await
+    .expect("the demo's banner in time");
+    tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
+    let api = printed[0].strip_prefix("demo ready api=").expect("ready line").to_string();
+    let http = reqwest::Client::new();
+
+    // The docs URL it prints answers.
+    assert_eq!(printed[1], format!("  docs={api}/api/v1/docs/"));
+    assert_eq!(http.get(format!("{api}/api/v1/docs/")).send().await.unwrap().status(), 200);
+
+    // The first scrape already has the job and exec families, with their known series at 0.
+    let metrics = http.get(format!("{api}/metrics")).send().await.unwrap().text().await.unwrap();
+    for wanted in [
+        "# TYPE cryptomeria_bff_jobs gauge",
+        "# TYPE cryptomeria_bff_jobs_finished counter",
+        "# TYPE cryptomeria_bff_job_step_duration_seconds histogram",
+        "# TYPE cryptomeria_bff_exec_calls counter",
+        "# TYPE cryptomeria_bff_cache_watch_restarts counter",
+        r#"cryptomeria_bff_exec_calls_total{outcome="ok"} 0"#,
+        r#"cryptomeria_bff_jobs{scope="system",type="system.start",status="running"} 0"#,
+        r#"cryptomeria_bff_cache_watch_restarts_total{kind="pods/cryptomeria",reason="error"} 0"#,
+    ] {
+        assert!(metrics.contains(wanted), "{wanted} missing from the first scrape:\n{metrics}");
+    }
+
+    // JOB_MAX_RUNNING=1 holds for demo as for serve.
+    let post = |path: &str, body: serde_json::Value| {
+        let request = http.post(format!("{api}/api/v1/utils/{path}")).json(&body);
+        async move {
+            let resp = request.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let hash = "AB".repeat(32);
+    let (code, watching) =
+        post("observe/tx-confirmation", serde_json::json!({"chainId": "gwc", "txhash": hash})).await;
+    assert_eq!(code, 202, "{watching}");
+    let (code, refused) = post("snapshot/resource", serde_json::json!({})).await;
+    assert_eq!(code, 429, "{refused}");
+    assert_eq!(
+        (&refused["error"]["details"]["limit"], &refused["error"]["details"]["value"]),
+        (&serde_json::json!("maxRunningJobs"), &serde_json::json!(1))
+    );
+    let id = watching["jobId"].as_str().unwrap();
+    let (code, _) = post(&format!("jobs/{id}/cancel"), serde_json::json!({})).await;
+    assert_eq!(code, 200);
+
+    // The next steps work as printed: preflight, start, follow the job to its end.
+    let command = |prefix: &str| {
+        printed
+            .iter()
+            .map(|l| l.trim())
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starting {prefix:?}: {printed:?}"))
+    };
+    let preflight: serde_json::Value =
+        serde_json::from_str(&run_printed(command("curl -s http")).await).expect("JSON");
+    assert_eq!(preflight["ok"], true, "{preflight}");
+    let started: serde_json::Value =
+        serde_json::from_str(&run_printed(command("curl -s -X POST")).await).expect("JSON");
+    let job = started["jobId"].as_str().unwrap_or_else(|| panic!("a job: {started}"));
+    let followed = run_printed(&command("curl -sN").replace("JOB_ID", job)).await;
+    assert!(followed.contains("event: end"), "the follow streams to the job's end: {followed}");
+    let view: serde_json::Value =
+        http.get(format!("{api}/api/v1/system/jobs/{job}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(view["data"]["status"], "succeeded", "{view}");
+
+    // The mnemonic is where the banner says (a funded genesis key).
+    let mnemonic = run_printed(command("kubectl --kubeconfig")).await;
+    assert_eq!(mnemonic.trim(), testbed::mnemonics::test_mnemonic("gwc", "local-admin"));
+
+    // SIGTERM: our own watches close without a WARN or ERROR; no colour in a redirected log.
+    let status = terminate(child).await;
+    assert!(status.success(), "clean exit: {status:?}");
+    let log = log.await.unwrap();
+    assert!(log.contains("stopped"), "{log}");
+    assert!(!log.contains('\u{1b}'), "ANSI escapes in a redirected log:\n{log}");
+    let noisy: Vec<&str> = log.lines().filter(|l| l.contains(" WARN ") || l.contains(" ERROR ")).collect();
+    assert!(noisy.is_empty(), "a clean shutdown logged:\n{}", noisy.join("\n"));
 }

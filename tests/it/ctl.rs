@@ -137,9 +137,22 @@ async fn start_follow_shows_each_step_as_a_plain_line_and_exits_by_the_jobs_outc
     let (code, out, _) = ctl(&api, &["jobs", "--scope", "system"]).await;
     assert_eq!(code, 0);
     let listed: Vec<&str> = out.lines().collect();
-    assert_eq!(listed.len(), 2, "{out}");
-    assert!(listed[0].contains("failed") && listed[0].contains("system.connect"), "newest first: {out}");
-    assert!(listed[1].contains("succeeded") && listed[1].contains("system.start"), "{out}");
+    assert_eq!(listed.len(), 3, "a header and two jobs: {out}");
+    assert_eq!(listed[0].split_whitespace().collect::<Vec<_>>(), ["JOB", "STATUS", "TYPE", "CREATED"]);
+    assert!(listed[1].contains("failed") && listed[1].contains("system.connect"), "newest first: {out}");
+    assert!(listed[2].contains("succeeded") && listed[2].contains("system.start"), "{out}");
+
+    // Without --follow: the job's id and how to follow it, as a command that works.
+    let (code, out, _) = ctl(&api, &["start"]).await;
+    assert_eq!(code, 0, "{out}");
+    let id = out.lines().next().unwrap().split_whitespace().nth(1).unwrap().to_string();
+    let hint = out.lines().find(|l| l.starts_with("follow it: ")).unwrap_or_else(|| panic!("no hint: {out}"));
+    let command: Vec<&str> = hint["follow it: ".len()..].split_whitespace().collect();
+    assert_eq!(command[..4], ["cryptomeria-bff", "ctl", "--api", api.as_str()], "{hint}");
+    assert_eq!(command[4..], ["job", id.as_str(), "--follow"], "{hint}");
+    let (code, out, _) = ctl(&api, &command[4..]).await;
+    assert_eq!(code, 0, "the hinted command follows the job to its end: {out}");
+    assert!(out.lines().last().unwrap().ends_with(" succeeded"), "{out}");
 }
 
 #[tokio::test]
@@ -196,6 +209,11 @@ async fn api_errors_and_an_unreachable_bff_print_clearly_and_exit_non_zero() {
     let (code, _, err) = ctl(&bff.url, &["jobs", "--scope", "utils", "--status", "sideways"]).await;
     assert_eq!(code, 1);
     assert!(err.contains("(HTTP 4"), "a validation error names its status: {err}");
+
+    // API messages read as sentences, not Rust values (`Some("relayer")`, `[]`).
+    let (code, body) = bff.get("/api/v1/system/k8s/logs?component=nothere&instance=x").await;
+    assert_eq!(code, 404, "{body}");
+    assert_eq!(body["error"]["message"], "pod matching component=nothere and instance=x not found");
 
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
     let (code, _, err) = ctl(&format!("http://{closed}"), &["jobs"]).await;

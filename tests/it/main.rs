@@ -8,6 +8,7 @@ mod common;
 mod ctl;
 mod deploy;
 mod fault_schedules;
+mod first_tx;
 mod fuzz;
 mod jobs;
 mod metrics;

@@ -58,14 +58,46 @@ fn node(env: &TestEnv) -> ChainNode {
     env.testbed().control.chain(CHAIN).expect("chain node")
 }
 
-/// Commits a block whenever a tx waits, until aborted.
+/// Commits a block whenever a tx waits, until aborted; when that empties the mempool, one
+/// more block, whose header time is the commit time of the txs just included.
 fn blocks_on_demand(node: ChainNode) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             node.wait_for_mempool(|m| m.pending > 0).await;
             node.produce_blocks(1);
+            if node.mempool_status().pending == 0 {
+                node.produce_blocks(1);
+            }
         }
     })
+}
+
+fn time_at(v: &Value) -> jiff::Timestamp {
+    v.as_str().unwrap_or_else(|| panic!("a time, got {v}")).parse().expect("RFC 3339")
+}
+
+/// Every confirmed tx's latency runs from its submit to the commit time of its block H (the
+/// header time of H+1 on the testbed's own chain), so none is negative — although the
+/// including block's header time precedes the submit for some of them (BFT time).
+fn assert_latencies_are_sound(chain: &ChainNode, confirmations: &[&Value]) -> usize {
+    let mut header_before_submit = 0;
+    for c in confirmations {
+        let height = c["height"].as_u64().unwrap();
+        let next = chain.block(height + 1).expect("the commit-time block exists");
+        assert_eq!(time_at(&c["commitTime"]), next.header.time, "commit time = header time of H+1: {c}");
+        assert_eq!(time_at(&c["headerTime"]), chain.block(height).unwrap().header.time, "{c}");
+        let submitted = time_at(&c["submittedAt"]);
+        let latency = c["latencySeconds"].as_f64().unwrap_or_else(|| panic!("a latency: {c}"));
+        let expected = next.header.time.duration_since(submitted).as_secs_f64();
+        assert!((latency - expected).abs() < 1e-6, "{latency} vs {expected}: {c}");
+        assert!(latency >= 0.0, "a negative latency: {c}");
+        assert!(c["observedLatencySeconds"].as_f64().unwrap() >= 0.0, "{c}");
+        assert!(c.get("headerLatencySeconds").is_none(), "the header time is never a latency: {c}");
+        if time_at(&c["headerTime"]) < submitted {
+            header_before_submit += 1;
+        }
+    }
+    header_before_submit
 }
 
 struct Presigned {
@@ -144,8 +176,16 @@ async fn broadcast_batch_of_500_presigned_sends_is_accepted_confirmed_and_its_th
     assert_eq!(r["confirmation"]["notConfirmed"], json!([]));
     assert_eq!(r["lanes"], 1, "one signer: one lane in sequence order");
     assert_ordered(&r["send"]["broadcastLatency"], "broadcastLatency");
-    assert_ordered(&r["confirmation"]["latency"]["header"], "header latency");
-    assert_ordered(&r["confirmation"]["latency"]["wall"], "wall latency");
+    let latency = &r["confirmation"]["latency"];
+    assert_ordered(&latency["commit"], "commit latency");
+    assert_ordered(&latency["observed"], "observed latency");
+    assert_eq!((latency["commit"]["count"].as_u64(), latency["excluded"].as_u64()), (Some(500), Some(0)));
+    assert!(latency["commit"]["min"].as_f64().unwrap() >= 0.0, "{latency}");
+    let confirmations: Vec<&Value> =
+        r["txs"].as_array().unwrap().iter().map(|t| &t["confirmation"]).collect();
+    let early = assert_latencies_are_sound(&node(&env), &confirmations);
+    // Blocks on demand are produced when a tx waits, so every including header predates it.
+    assert!(early > 0, "BFT time: some including header times precede the submit");
     assert!(r["send"]["sendTps"].as_f64().unwrap() > 0.0);
     assert!(r["confirmation"]["committed"]["committedTps"].as_f64().unwrap() > 0.0, "{}", r["confirmation"]);
     let txs = r["txs"].as_array().unwrap();
@@ -186,12 +226,13 @@ async fn broadcast_batch_of_500_presigned_sends_is_accepted_confirmed_and_its_th
     assert!(t["fencepost"].as_str().unwrap().contains("start mark"));
     assert!(t["longestGap"]["seconds"].as_f64().unwrap() > 0.0, "{t}");
     println!(
-        "broadcast-batch 500 txs: send {:.1} tx/s, committed {:.1} tx/s, broadcast p50 {:.4}s p95 {:.4}s, wall p50 {:.4}s; throughput {tps:.1} tx/s over {} blocks",
+        "broadcast-batch 500 txs: send {:.1} tx/s, committed {:.1} tx/s, broadcast p50 {:.4}s p95 {:.4}s, commit latency p50 {:.4}s, observed p50 {:.4}s ({early} including headers before the submit); throughput {tps:.1} tx/s over {} blocks",
         r["send"]["sendTps"].as_f64().unwrap(),
         r["confirmation"]["committed"]["committedTps"].as_f64().unwrap(),
         r["send"]["broadcastLatency"]["p50"].as_f64().unwrap(),
         r["send"]["broadcastLatency"]["p95"].as_f64().unwrap(),
-        r["confirmation"]["latency"]["wall"]["p50"].as_f64().unwrap(),
+        r["confirmation"]["latency"]["commit"]["p50"].as_f64().unwrap(),
+        r["confirmation"]["latency"]["observed"]["p50"].as_f64().unwrap(),
         last - first + 1,
     );
 }
@@ -235,20 +276,38 @@ async fn confirm_batch_of_2000_hashes_costs_requests_per_block_not_per_hash() {
     assert!(used <= 2 * spanned + 4, "{used} requests for {spanned} blocks: {counts:?}");
     assert_eq!(r["upstreamCalls"]["txLookups"], 0, "no straggler: no per-hash lookup");
     assert!(!counts.contains_key("rpc tx") && !counts.contains_key("rest /cosmos/tx/v1beta1/txs/{hash}"));
-    assert_ordered(&r["latency"]["header"], "header latency");
+    // No submittedAt: no latency for any tx (never one from the watch's start), reasons given.
+    assert!(r.get("submitClock").is_none(), "{}", r["latency"]);
+    assert_eq!(
+        (r["latency"]["commit"].clone(), r["latency"]["excluded"].as_u64()),
+        (Value::Null, Some(2000))
+    );
+    let (reason, count) = r["latency"]["excludedByReason"].as_object().unwrap().iter().next().unwrap();
+    assert!(reason.contains("submittedAt") && count == 2000, "{}", r["latency"]);
+    for tx in r["txs"].as_array().unwrap() {
+        let c = &tx["tx"];
+        assert!(c["latencySeconds"].is_null() && c["latencyUnavailable"] == reason.as_str(), "{c}");
+        assert!(c["commitTime"].is_string(), "the commit time is known all the same: {c}");
+    }
     println!("confirm-batch 2000 hashes over {spanned} blocks: {used} upstream requests ({counts:?})");
 }
 
 #[tokio::test]
-async fn tx_confirmation_reports_height_header_time_and_both_latencies() {
+async fn tx_confirmation_waits_for_the_next_header_and_measures_latency_to_it() {
     crate::testbed_only!("drives blocks and counts upstream requests through the testbed");
     let env = manual_env().await;
     let bff = bff_with(&env, |_| {}).await;
     let signed = presign(&env, 1).await;
+    let submitted = jiff::Timestamp::now();
     let id = start_job(
         &bff,
         "/api/v1/utils/observe/tx-confirmation",
-        &json!({"chainId": CHAIN, "txhash": signed.hashes[0].to_lowercase(), "timeoutSeconds": 30}),
+        &json!({
+            "chainId": CHAIN,
+            "txhash": signed.hashes[0].to_lowercase(),
+            "submittedAt": submitted.to_string(),
+            "timeoutSeconds": 30,
+        }),
     )
     .await;
     bff.until(&format!("/api/v1/utils/jobs/{id}"), "a running watch", |_, b| {
@@ -258,6 +317,14 @@ async fn tx_confirmation_reports_height_header_time_and_both_latencies() {
     let chain = node(&env);
     chain.check_tx(&BASE64.decode(&signed.txs[0]).unwrap()).expect("admitted");
     let height = chain.produce_blocks(1)[0];
+    // Included, but its commit time is the next header's: the watch waits for it.
+    bff.until(&format!("/api/v1/utils/jobs/{id}"), "the tx seen in its block", |_, b| {
+        b["data"]["steps"][0]["message"].as_str().unwrap_or("").contains("1 confirmed")
+    })
+    .await;
+    let (_, view) = bff.get(&format!("/api/v1/utils/jobs/{id}")).await;
+    assert_eq!(view["data"]["status"], "running", "still waiting for block {}", height + 1);
+    chain.produce_blocks(1);
     let job = finished(&bff, &id).await;
     assert_eq!(job["status"], "succeeded", "{}", job["error"]);
     let r = &job["result"];
@@ -266,11 +333,43 @@ async fn tx_confirmation_reports_height_header_time_and_both_latencies() {
         (Some(true), Some(height), Some(0))
     );
     assert_eq!(r["txhash"], signed.hashes[0].as_str(), "hashes are shown uppercase");
-    assert_eq!(r["confirmationTime"], chain.block(height).unwrap().header.time.to_string());
-    assert!(
-        r["latency"]["headerSeconds"].is_f64() && r["latency"]["wallSeconds"].as_f64().unwrap() >= 0.0,
-        "{r}"
-    );
+    let commit = chain.block(height + 1).unwrap().header.time;
+    assert_eq!(time_at(&r["confirmationTime"]), commit, "confirmed when block {} says so", height + 1);
+    assert_eq!(time_at(&r["headerTime"]), chain.block(height).unwrap().header.time);
+    let latency = r["latency"]["seconds"].as_f64().expect("a latency");
+    assert!((latency - commit.duration_since(submitted).as_secs_f64()).abs() < 1e-6, "{r}");
+    assert!(latency >= 0.0 && r["latency"]["observedSeconds"].as_f64().unwrap() >= 0.0, "{r}");
+    assert_latencies_are_sound(&chain, &[&r["tx"]]);
+}
+
+#[tokio::test]
+async fn a_tx_whose_next_block_never_comes_is_confirmed_without_a_latency() {
+    crate::testbed_only!("drives blocks through the testbed");
+    let env = manual_env().await;
+    let bff = bff_with(&env, |_| {}).await;
+    let signed = presign(&env, 1).await;
+    let chain = node(&env);
+    chain.check_tx(&BASE64.decode(&signed.txs[0]).unwrap()).expect("admitted");
+    let height = chain.produce_blocks(1)[0];
+    let id = start_job(
+        &bff,
+        "/api/v1/utils/observe/tx-confirmation",
+        &json!({
+            "chainId": CHAIN,
+            "txhash": signed.hashes[0],
+            "submittedAt": jiff::Timestamp::now().to_string(),
+            "fromHeight": height,
+            "stallTimeoutSeconds": 0.5,
+        }),
+    )
+    .await;
+    let job = finished(&bff, &id).await;
+    assert_eq!(job["status"], "succeeded", "included is confirmed: {}", job["error"]);
+    let r = &job["result"];
+    assert_eq!((r["watchEnded"].as_str(), r["height"].as_u64()), (Some("commitUnseen"), Some(height)));
+    assert!(r["confirmationTime"].is_null() && r["latency"]["seconds"].is_null(), "{r}");
+    let why = r["latency"]["unavailable"].as_str().unwrap();
+    assert!(why.contains(&format!("block {}", height + 1)), "{why}");
 }
 
 #[tokio::test]

@@ -1,0 +1,63 @@
+//! README's "Send your first transaction" runs as written: its CosmJS block is taken from
+//! README.md, given a mnemonic read from the pod path the README names (with the real
+//! `kubectl`), and run by node against a BFF on the testbed.
+
+use crate::common::{Bff, TestEnv, WAIT};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// The fenced block after the `<!-- first-tx.mjs -->` marker.
+fn readme_snippet() -> String {
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let after = &readme[readme.find("<!-- first-tx.mjs -->").expect("marker in README")..];
+    let start = after.find("```js\n").expect("a js block after the marker") + "```js\n".len();
+    let end = after[start..].find("\n```").expect("the block ends");
+    after[start..start + end + 1].to_string()
+}
+
+#[tokio::test]
+async fn the_readme_first_transaction_snippet_sends_a_tx_through_the_bff() {
+    crate::testbed_only!("reads the testbed's balances to check the send");
+    let env = TestEnv::ready().await;
+    let bff = Bff::ready(&env.kubeconfig).await;
+    let (code, out, err) = env
+        .kubectl(
+            &[
+                "exec",
+                "-n",
+                &env.ns(),
+                "cryptomeria-gwc-0",
+                "--",
+                "cat",
+                "/etc/mnemonics/gwc.local-admin.mnemonic",
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(code, 0, "{err}");
+    let node = env.testbed().control.chain("gwc").expect("gwc");
+    let to = node.genesis_key("relayer").address;
+    let before = node.balance(&to, "uatom");
+
+    // node resolves CosmJS from tests/cosmjs/node_modules: the file goes there while it runs.
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/cosmjs");
+    assert!(dir.join("node_modules/@cosmjs/proto-signing").exists(), "run `npm ci --prefix tests/cosmjs`");
+    let file = tempfile::Builder::new().prefix(".readme-first-tx-").suffix(".mjs").tempfile_in(&dir).unwrap();
+    std::fs::write(file.path(), readme_snippet()).unwrap();
+    let run = tokio::process::Command::new("node")
+        .arg(file.path())
+        .env("BFF", &bff.url)
+        .env("MNEMONIC", out.trim())
+        .env("TO", &to)
+        .kill_on_drop(true)
+        .output();
+    let out =
+        tokio::time::timeout(WAIT * 2, run).await.expect("the snippet finished in time").expect("node runs");
+    assert!(out.status.success(), "the snippet failed: {}", String::from_utf8_lossy(&out.stderr));
+    let printed: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert_eq!(printed["code"], 0, "{printed}");
+    let height: u64 = printed["height"].as_str().unwrap().parse().unwrap();
+    assert!(height > 0, "{printed}");
+    assert_eq!(node.balance(&to, "uatom"), before + 1000, "the 1000uatom arrived");
+}
