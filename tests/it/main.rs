@@ -10,6 +10,7 @@ mod deploy;
 mod fault_schedules;
 mod first_tx;
 mod fuzz;
+mod ibc_health;
 mod jobs;
 mod metrics;
 mod reconcile;

@@ -41,7 +41,7 @@ async fn gwc_tx(env: &TestEnv, args: &[&str]) -> serde_json::Value {
 
 /// init → commit-root-proof → distribute-batch (`n` fragments) → finalize-and-close.
 /// Returns the session id.
-async fn upload(env: &TestEnv, project: &str, n: u64) -> String {
+pub(crate) async fn upload(env: &TestEnv, project: &str, n: u64) -> String {
     let tx = gwc_tx(env, &["init-session", "1024", "0", "2"]).await;
     let event =
         tx["events"].as_array().unwrap().iter().find(|e| e["type"] == "csu_init_session").expect("event");
@@ -71,14 +71,14 @@ async fn upload(env: &TestEnv, project: &str, n: u64) -> String {
     id
 }
 
-async fn session(env: &TestEnv, id: &str) -> serde_json::Value {
+pub(crate) async fn session(env: &TestEnv, id: &str) -> serde_json::Value {
     let (code, out, err) = chain_cli(env, "gwc", &["q", "gateway", "session", id, "-o", "json"]).await;
     assert_eq!(code, 0, "{err}");
     json(&out)["session"].clone()
 }
 
 /// Waits (on gwc's blocks, not on time) until the session reaches `state`.
-async fn await_state(env: &TestEnv, id: &str, state: &str) -> serde_json::Value {
+pub(crate) async fn await_state(env: &TestEnv, id: &str, state: &str) -> serde_json::Value {
     let gwc = env.testbed().control.chain("gwc").unwrap();
     let mut heights = gwc.subscribe_heights();
     tokio::time::timeout(WAIT, async {
@@ -106,7 +106,7 @@ async fn rest(env: &TestEnv, chain: &str, path: &str) -> serde_json::Value {
     reqwest::get(&url).await.unwrap().json().await.unwrap()
 }
 
-fn fast_blocks() -> testbed::TestbedBuilder {
+pub(crate) fn fast_blocks() -> testbed::TestbedBuilder {
     Testbed::builder().block_interval(Some(Duration::from_millis(100)))
 }
 

@@ -1,0 +1,114 @@
+//! IBC health through the API (issue 19): `/system/ibc` sees a session's packets wait while
+//! `rly` is down and a relayer restart drain them; an expired client fails waitIbcReady naming
+//! the pair and the reason. Driven as a user would: the start job, upload sessions signed by
+//! local-admin in the gwc pod, `pkill` in the relayer pod.
+
+use crate::reconcile::{Harness, assert_succeeded};
+use crate::testbed_ibc::{await_state, session, upload};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+fn pair<'a>(ibc: &'a Value, chain: &str) -> &'a Value {
+    ibc["data"]["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["chainId"] == chain)
+        .unwrap_or_else(|| panic!("{chain}: {ibc}"))
+}
+
+fn backlog(ibc: &Value) -> u64 {
+    ibc["data"]["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| ["gwcToChain", "chainToGwc"].map(|d| p[d].clone()))
+        .map(|d| d["packets"]["count"].as_u64().unwrap() + d["acks"]["count"].as_u64().unwrap())
+        .sum()
+}
+
+#[tokio::test]
+async fn ibc_health_shows_a_sessions_packets_waiting_while_rly_is_down_and_relaying_after_restart() {
+    crate::testbed_only!("drives the testbed's relayer and chains");
+    let h = Harness::with(2, |s| s.ibc.ibc_health_ttl = Duration::ZERO).await;
+    h.wait_relayer_in_cache().await;
+    assert_succeeded(&h.run("/start", json!({})).await);
+
+    let (code, ibc) = h.bff.get("/api/v1/system/ibc").await;
+    assert_eq!(code, 200);
+    assert_eq!(ibc["data"]["verdict"], "relaying", "{ibc:#}");
+    for chain in ["mdsc", "fdsc-0", "fdsc-1"] {
+        let p = pair(&ibc, chain);
+        assert_eq!(p["pathMatches"], true, "{p:#}");
+        assert_eq!(p["gwc"]["clientStatus"], "Active");
+        assert_eq!(p["counterparty"]["channelState"], "STATE_OPEN");
+        assert_eq!(p["relayerPath"]["srcClientId"], p["gwc"]["clientId"]);
+    }
+    assert_eq!(ibc["data"]["relayer"]["running"], true);
+    assert!(ibc["data"]["relayer"]["balances"].as_array().unwrap().len() >= 4, "{ibc:#}");
+
+    let first = upload(&h.env, "site-a", 2).await;
+    await_state(&h.env, &first, "SESSION_STATE_CLOSED_SUCCESS").await;
+
+    h.relayer_sh("pkill -x rly").await;
+    let second = upload(&h.env, "site-b", 1).await;
+    let down = h
+        .bff
+        .until("/api/v1/system/ibc", "down with the manifest waiting for mdsc", |_, b| {
+            b["data"]["verdict"] == "down" && pair(b, "mdsc")["gwcToChain"]["packets"]["count"] == 1
+        })
+        .await;
+    let reasons = down["data"]["reasons"].to_string();
+    assert!(reasons.contains("rly start is not running"), "{reasons}");
+    assert_eq!(
+        pair(&down, "mdsc")["gwcToChain"]["packets"]["oldestSequence"],
+        2,
+        "the second session's manifest is the 2nd packet to mdsc: {down:#}"
+    );
+    assert_eq!(session(&h.env, &second).await["state"], "SESSION_STATE_FINALIZING");
+    let (_, status) = h.bff.get("/api/v1/system/status").await;
+    assert_eq!(status["data"]["relayer"]["running"], false, "status reports the observed rly: {status:#}");
+
+    assert_succeeded(&h.run("/relayer/restart", json!({})).await);
+    await_state(&h.env, &second, "SESSION_STATE_CLOSED_SUCCESS").await;
+    let healthy = h
+        .bff
+        .until("/api/v1/system/ibc", "relaying with nothing waiting", |_, b| {
+            b["data"]["verdict"] == "relaying" && backlog(b) == 0
+        })
+        .await;
+    assert_eq!(healthy["data"]["relayer"]["running"], true);
+}
+
+#[tokio::test]
+async fn an_expired_client_fails_wait_ibc_ready_with_the_pair_and_the_reason() {
+    crate::testbed_only!("expires a light client through the testbed's control handle");
+    let h = Harness::with(1, |s| {
+        s.reconcile.ibc_ready_timeout = Duration::from_secs(2);
+        s.ibc.ibc_health_ttl = Duration::ZERO;
+    })
+    .await;
+    h.wait_relayer_in_cache().await;
+    assert_succeeded(&h.run("/start", json!({})).await);
+    let (_, ibc) = h.bff.get("/api/v1/system/ibc").await;
+    let client = pair(&ibc, "fdsc-0")["counterparty"]["clientId"].as_str().expect("client id").to_string();
+    h.env.testbed().control.set_client_status(
+        "fdsc-0",
+        &client,
+        testbed::chain::packets::ClientStatus::Expired,
+    );
+
+    let job = h.run("/start", json!({"steps": ["waitIbcReady"]})).await;
+    assert_eq!(
+        (job["status"].as_str(), job["error"]["code"].as_str()),
+        (Some("failed"), Some("IBC_NOT_READY")),
+        "{job:#}"
+    );
+    let not_relaying = job["error"]["details"]["notRelaying"].as_array().expect("per-pair reasons");
+    assert_eq!(not_relaying.len(), 1, "{not_relaying:?}");
+    assert_eq!(not_relaying[0]["chainPair"], "gwc<->fdsc-0");
+    let reasons = not_relaying[0]["reasons"].to_string();
+    assert!(reasons.contains(&format!("client {client} on fdsc-0 is Expired")), "{reasons}");
+    let (_, ibc) = h.bff.get("/api/v1/system/ibc").await;
+    assert_eq!(ibc["data"]["verdict"], "down");
+}
