@@ -1,5 +1,8 @@
 //! discover: the relayer pod and the Running chain pods, read from the cache (no API
-//! request, no exec). Everything later steps touch is named here.
+//! request, no exec). Everything later steps touch is named here. Like `just start-system`'s
+//! `kubectl wait --for=condition=ready pod --all`, it first waits — on the cache's watch
+//! events, up to `PODS_READY_TIMEOUT` — until the pods the run touches are Running and Ready,
+//! so a start posted right after `helm install` succeeds instead of failing at once.
 
 use super::journal::Journal;
 use super::session::{Session, Target, Topology};
@@ -101,10 +104,7 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
         journal.progress(&format!("waiting for the cache: {}", reasons.join("; ")));
         let _ = tokio::time::timeout(session.settings().reconcile_poll_interval, changed.changed()).await;
     }
-    let cache = ctx.cache.namespace(&ctx.namespace).ok_or_else(|| {
-        StepFailure::new(ErrorCode::InternalError, format!("namespace {} is not watched", ctx.namespace))
-    })?;
-    let pods = cache.pods.state();
+    let pods = wait_for_pods(session, journal).await?;
     let topo = topology(&pods, session.release(), &session.target)?;
     let not_running: Vec<String> = views::chain_pods(&pods)
         .into_iter()
@@ -123,6 +123,100 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
     journal.info(&message);
     session.set_topology(topo);
     Ok(StepOutcome::Done(message))
+}
+
+/// Why a pod is not usable yet: `name (Pending: ContainerCreating)`, `name (Terminating)`.
+fn waiting_on(p: &Pod) -> String {
+    let state = if p.metadata.deletion_timestamp.is_some() {
+        "Terminating".to_string()
+    } else {
+        let reason = p
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .into_iter()
+            .flatten()
+            .find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone());
+        match (views::phase(p), reason, views::is_ready(p)) {
+            (phase, Some(reason), _) => format!("{phase}: {reason}"),
+            (phase, None, false) if phase == "Running" => "Running, not Ready".into(),
+            (phase, None, _) => phase,
+        }
+    };
+    format!("{} ({state})", name(p))
+}
+
+/// The pods this run must wait for: none when every one it touches is usable.
+pub fn not_ready(pods: &[Arc<Pod>], target: &Target) -> Vec<String> {
+    let is_relayer = |p: &&Arc<Pod>| {
+        p.metadata.labels.as_ref().and_then(|l| l.get(views::COMPONENT_LABEL)).map(String::as_str)
+            == Some("relayer")
+    };
+    let mut waiting = Vec::new();
+    let relayers: Vec<&Arc<Pod>> = pods.iter().filter(is_relayer).collect();
+    if relayers.is_empty() {
+        waiting.push("no relayer pod yet".to_string());
+    } else if !relayers.iter().any(|p| usable(p)) {
+        waiting.extend(relayers.iter().map(|p| waiting_on(p)));
+    }
+    let chains = views::chain_pods(pods);
+    if chains.is_empty() {
+        waiting.push("no chain pods yet".to_string());
+    }
+    let in_scope = |p: &&&Arc<Pod>| match target {
+        Target::All => true,
+        Target::Chain(id) => matches!(instance(p).as_deref(), Some(i) if i == GWC || i == id),
+    };
+    waiting.extend(chains.iter().filter(in_scope).filter(|p| !usable(p)).map(|p| waiting_on(p)));
+    waiting
+}
+
+/// Waits on the cache's watch events until `not_ready` is empty; TIMEOUT names what is not.
+async fn wait_for_pods(session: &Session, journal: &dyn Journal) -> Result<Vec<Arc<Pod>>, StepFailure> {
+    let ctx = &session.ctx;
+    let settings = session.settings();
+    let deadline = tokio::time::Instant::now() + settings.pods_ready_timeout;
+    let mut changed = ctx.cache.changed();
+    let mut said = String::new();
+    loop {
+        let pods = match ctx.cache.namespace(&ctx.namespace) {
+            Some(cache) => cache.pods.state(),
+            None => {
+                let message = format!("namespace {} is not watched", ctx.namespace);
+                return Err(StepFailure::new(ErrorCode::InternalError, message));
+            }
+        };
+        let waiting = not_ready(&pods, &session.target);
+        if waiting.is_empty() {
+            if !said.is_empty() {
+                journal.info("every pod the run touches is Running and Ready");
+            }
+            return Ok(pods);
+        }
+        let line = format!("waiting for pods to be Ready: {}", waiting.join(", "));
+        if line != said {
+            // Logged (not only shown as progress) whenever the set changes, never per poll.
+            journal.info(&line);
+            journal.progress(&line);
+            said = line;
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Err(StepFailure::new(
+                ErrorCode::Timeout,
+                format!(
+                    "pods not Ready after {}: {}",
+                    humantime::format_duration(settings.pods_ready_timeout),
+                    waiting.join(", ")
+                ),
+            )
+            .with_details(json!({"notReady": waiting})));
+        }
+        // A watch event or the poll interval, whichever comes first (readiness can also change
+        // by time alone, e.g. a pod's deletion finishing).
+        let wait = settings.reconcile_poll_interval.min(deadline - now);
+        let _ = tokio::time::timeout(wait, changed.changed()).await;
+    }
 }
 
 #[cfg(test)]
@@ -150,6 +244,24 @@ mod tests {
 
     fn relayer(ready: bool) -> Arc<Pod> {
         pod("cryptomeria-relayer-abc", json!({"app.kubernetes.io/component": "relayer"}), "Running", ready)
+    }
+
+    #[test]
+    fn a_run_waits_for_the_relayer_and_the_chain_pods_it_touches() {
+        assert_eq!(not_ready(&[], &Target::All), ["no relayer pod yet", "no chain pods yet"]);
+        let pods = vec![chain("gwc", "Running"), chain("fdsc-0", "Pending"), relayer(false)];
+        assert_eq!(
+            not_ready(&pods, &Target::All),
+            ["cryptomeria-relayer-abc (Running, not Ready)", "cryptomeria-fdsc-0-0 (Pending)"]
+        );
+        let pods = vec![
+            chain("gwc", "Running"),
+            chain("fdsc-0", "Pending"),
+            chain("mdsc", "Running"),
+            relayer(true),
+        ];
+        assert!(not_ready(&pods, &Target::Chain("mdsc".into())).is_empty(), "fdsc-0 is not this run's");
+        assert_eq!(not_ready(&pods, &Target::All), ["cryptomeria-fdsc-0-0 (Pending)"]);
     }
 
     #[test]

@@ -6,6 +6,10 @@ use std::time::Duration;
 /// relayer keeps its state, and the retry and wait policy of the scripts.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReconcileSettings {
+    /// How long start/connect wait for the pods they touch to be Running and Ready (the
+    /// scripts' `kubectl wait --for=condition=ready pod --all --timeout=300s`).
+    #[arg(long, env = "PODS_READY_TIMEOUT", default_value = "300s", value_parser = humantime::parse_duration)]
+    pub pods_ready_timeout: Duration,
     /// The relayer's home in the relayer pod (`rly --home`).
     #[arg(long, env = "RLY_HOME", default_value = "/home/relayer/.relayer")]
     pub rly_home: String,
@@ -44,6 +48,7 @@ impl Default for ReconcileSettings {
             rly_home: "/home/relayer/.relayer".into(),
             gwc_home: "/home/gwc/.gwc".into(),
             link_attempts: 5,
+            pods_ready_timeout: Duration::from_secs(300),
             link_retry_wait: Duration::from_secs(10),
             relayer_stop_wait: Duration::from_secs(10),
             relayer_verify_delay: Duration::from_secs(3),

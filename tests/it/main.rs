@@ -5,6 +5,7 @@ mod bench;
 mod chains;
 mod cli;
 mod common;
+mod controller;
 mod ctl;
 mod deploy;
 mod fault_schedules;
