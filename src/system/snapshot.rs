@@ -19,15 +19,22 @@ fn error_section(code: crate::error_code::ErrorCode, message: String) -> Value {
 /// Every section of the snapshot, each under its name.
 pub async fn gather(reads: &Reads, jobs: &JobStore) -> Map<String, Value> {
     let ids = reads.directory.snapshot().chain_ids();
-    let (system, chains, ibc, health) = tokio::join!(
+    // The IBC observation first: the status page then reports the rly state it just saw.
+    let health = super::ibc::health(reads).await;
+    let (system, chains, ibc) = tokio::join!(
         super::status::system_status(reads),
         chains_section(reads, &ids),
         ibc_section(reads, &ids),
-        super::ibc::health(reads),
     );
     let relayer = relayer_section(&health.relayer);
     let mut system = serde_json::to_value(system).unwrap_or_else(|e| json!({"error": e.to_string()}));
-    let relayer = json!({"pod": system.get("relayer").cloned(), "process": relayer});
+    let mut pod = system.get("relayer").cloned().unwrap_or(Value::Null);
+    if let Some(p) = pod.as_object_mut() {
+        // Clocks live in `takenAt`; what stays is what a diff should show.
+        p.remove("observedAt");
+        p.remove("observationAgeSeconds");
+    }
+    let relayer = json!({"pod": pod, "process": relayer});
     if let Some(map) = system.as_object_mut() {
         map.remove("relayer");
     }
