@@ -23,6 +23,8 @@ pub struct AppState {
     pub blocktimes: crate::chain::blocktime::HeaderCache,
     /// Which chains exist and how each is reached.
     pub directory: ChainDirectory,
+    /// What the continuous reconciler reports (`/system/reconciler`).
+    pub reconciler: crate::reconcile::controller::Reconciler,
     /// IBC observations kept between requests (pending packets' first sightings, last answer).
     pub ibc_memo: crate::system::ibc::Memo,
     pub settings: Arc<Settings>,
@@ -97,7 +99,7 @@ impl AppState {
             api_host,
             in_cluster,
         });
-        Ok(Self {
+        let state = Self {
             kube,
             cache,
             chain_status,
@@ -105,10 +107,33 @@ impl AppState {
             blocktimes,
             directory,
             ibc_memo: crate::system::ibc::Memo::default(),
+            reconciler: crate::reconcile::controller::Reconciler::new(settings.reconcile.reconcile_mode),
             jobs,
             settings: Arc::new(settings),
             metrics,
-        })
+        };
+        if state.settings.reconcile.reconcile_mode == crate::reconcile::controller::Mode::Continuous {
+            tokio::spawn(state.reconcile_loop().run());
+        }
+        Ok(state)
+    }
+
+    /// The continuous reconciler over this state.
+    fn reconcile_loop(&self) -> crate::reconcile::controller::Loop {
+        let r = &self.settings.reconcile;
+        crate::reconcile::controller::Loop {
+            ctx: self.reconcile_context(),
+            reads: self.reads(),
+            jobs: self.jobs.clone(),
+            pacing: crate::reconcile::controller::Pacing {
+                resync: r.reconcile_resync,
+                debounce: r.reconcile_debounce,
+                backoff_base: r.reconcile_backoff,
+                backoff_cap: r.reconcile_backoff_cap,
+            },
+            job_timeout: r.job_timeout,
+            status: self.reconciler.clone(),
+        }
     }
 }
 

@@ -105,8 +105,9 @@ impl<M: EncodeMetric> EncodeMetric for Shown<M> {
 }
 
 /// The job types the API creates, by scope.
-pub const JOB_TYPES: [(&str, &str); 8] = [
+pub const JOB_TYPES: [(&str, &str); 9] = [
     ("system", "system.start"),
+    ("system", "system.reconcile"),
     ("system", "system.connect"),
     ("system", "system.relayer.restart"),
     ("utils", "utils.observe.tx-confirmation"),
@@ -148,6 +149,16 @@ struct Inner {
 /// Exec calls are counted process-wide: `k8s::exec` is a free function with many callers,
 /// and one process serves one cluster, so every registry shares this family.
 static EXEC_CALLS: LazyLock<Family<ExecLabels, Counter>> = LazyLock::new(Family::default);
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PassLabels {
+    /// `in_sync` (no job), `succeeded` or `failed`.
+    pub outcome: String,
+}
+
+/// Continuous-reconcile passes, process-wide like exec calls (one loop per process).
+static RECONCILE_PASSES: LazyLock<Family<PassLabels, Counter>> = LazyLock::new(Family::default);
+const PASS_OUTCOMES: [&str; 3] = ["in_sync", "succeeded", "failed"];
 
 fn step_histogram() -> Histogram {
     // 10 ms .. ~10 min: an exec is tens of ms, a link with retries minutes.
@@ -213,6 +224,14 @@ impl Metrics {
         );
         for outcome in EXEC_OUTCOMES {
             let _ = EXEC_CALLS.get_or_create(&ExecLabels { outcome: outcome.into() });
+        }
+        registry.register(
+            "reconcile_passes",
+            "Passes of the continuous reconciler, by outcome (in_sync passes run no job)",
+            Shown(RECONCILE_PASSES.clone()),
+        );
+        for outcome in PASS_OUTCOMES {
+            let _ = RECONCILE_PASSES.get_or_create(&PassLabels { outcome: outcome.into() });
         }
         for ((scope, type_), status) in JOB_TYPES.iter().flat_map(|t| FINAL_STATUSES.map(|s| (t, s))) {
             let labels = JobLabels { scope: (*scope).into(), r#type: (*type_).into(), status: status.into() };
@@ -297,6 +316,10 @@ impl Metrics {
     pub fn relayer_balance(&self, chain: &str, uatom: u128) {
         let labels = ChainLabels { chain: chain.into() };
         self.inner.relayer_balance.get_or_create(&labels).set(i64::try_from(uatom).unwrap_or(i64::MAX));
+    }
+
+    pub fn reconcile_pass(outcome: &str) {
+        RECONCILE_PASSES.get_or_create(&PassLabels { outcome: outcome.into() }).inc();
     }
 
     pub fn exec_call(outcome: &str) {

@@ -19,7 +19,11 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(start)).routes(routes!(connect)).routes(routes!(restart))
+    OpenApiRouter::new()
+        .routes(routes!(start))
+        .routes(routes!(connect))
+        .routes(routes!(restart))
+        .routes(routes!(reconciler))
 }
 
 /// Longest accepted `timeoutSeconds` (one day).
@@ -173,4 +177,14 @@ async fn restart(
         &state,
         reconcile::job("system.relayer.restart", request, session, &[StepName::RestartRelayer], timeout),
     )
+}
+
+/// The continuous reconciler: mode, whether the system is in sync (and what differs), its
+/// health (the IBC verdict, kept apart from sync), the last pass (time, trigger, job,
+/// outcome), the next resync, consecutive failures and the current backoff.
+#[utoipa::path(get, path = "/reconciler", tag = "system", responses(
+    (status = 200, description = "OK", body = super::Success<reconcile::controller::ReconcilerStatus>),
+))]
+async fn reconciler(State(state): State<AppState>) -> Result<Response, ApiError> {
+    Ok(super::ok(state.reconciler.status()))
 }

@@ -19,6 +19,7 @@
 
 pub mod connect;
 mod context;
+pub mod controller;
 pub mod discover;
 pub mod gateway;
 pub mod init_relayer;

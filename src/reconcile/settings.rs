@@ -6,6 +6,22 @@ use std::time::Duration;
 /// relayer keeps its state, and the retry and wait policy of the scripts.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReconcileSettings {
+    /// `on-demand`: jobs run when posted; `continuous`: a loop keeps the system started, driven
+    /// by watch events and a periodic resync, acting only on drift.
+    #[arg(long = "reconcile", env = "RECONCILE_MODE", value_enum, default_value = "on-demand")]
+    pub reconcile_mode: super::controller::Mode,
+    /// Continuous mode: how often a pass runs without any watch event.
+    #[arg(long, env = "RECONCILE_RESYNC", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub reconcile_resync: Duration,
+    /// Continuous mode: quiet time after a watch event before the pass (a burst is one pass).
+    #[arg(long, env = "RECONCILE_DEBOUNCE", default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub reconcile_debounce: Duration,
+    /// Continuous mode: the first wait after a failed pass; it doubles per failure.
+    #[arg(long, env = "RECONCILE_BACKOFF", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub reconcile_backoff: Duration,
+    /// Continuous mode: the longest wait after failed passes.
+    #[arg(long, env = "RECONCILE_BACKOFF_CAP", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub reconcile_backoff_cap: Duration,
     /// How long start/connect wait for the pods they touch to be Running and Ready (the
     /// scripts' `kubectl wait --for=condition=ready pod --all --timeout=300s`).
     #[arg(long, env = "PODS_READY_TIMEOUT", default_value = "300s", value_parser = humantime::parse_duration)]
@@ -48,6 +64,11 @@ impl Default for ReconcileSettings {
             rly_home: "/home/relayer/.relayer".into(),
             gwc_home: "/home/gwc/.gwc".into(),
             link_attempts: 5,
+            reconcile_mode: super::controller::Mode::OnDemand,
+            reconcile_resync: Duration::from_secs(60),
+            reconcile_debounce: Duration::from_millis(500),
+            reconcile_backoff: Duration::from_secs(1),
+            reconcile_backoff_cap: Duration::from_secs(300),
             pods_ready_timeout: Duration::from_secs(300),
             link_retry_wait: Duration::from_secs(10),
             relayer_stop_wait: Duration::from_secs(10),

@@ -173,9 +173,14 @@ impl Memo {
 /// `GET /system/ibc`: the last observation if younger than `IBC_HEALTH_TTL`, else a new one —
 /// one relayer probe, the pairs' REST reads and the wallet balances — recorded in metrics.
 pub async fn health(reads: &super::Reads) -> IbcHealth {
-    if let Some(h) = reads.ibc_memo.fresh(reads.ibc.ibc_health_ttl) {
-        return h;
+    match reads.ibc_memo.fresh(reads.ibc.ibc_health_ttl) {
+        Some(h) => h,
+        None => observe_now(reads).await,
     }
+}
+
+/// A new observation, whatever the memo holds (the continuous reconciler's passes).
+pub async fn observe_now(reads: &super::Reads) -> IbcHealth {
     let directory = reads.directory.snapshot();
     let chains: Vec<String> = directory.chain_ids();
     let pod = crate::cache::views::relayer_pod(&directory.pods, &reads.release)

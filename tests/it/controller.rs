@@ -65,3 +65,112 @@ async fn a_pod_that_never_turns_ready_ends_the_wait_with_timeout_naming_it() {
     );
     assert_eq!(job["error"]["details"]["notReady"], json!(["cryptomeria-mdsc-0 (Running, not Ready)"]));
 }
+
+/// A harness whose BFF runs the continuous reconciler with short pacing.
+async fn continuous(fdsc: usize, adjust: impl FnOnce(&mut bff::config::Settings)) -> Harness {
+    Harness::with(fdsc, |s| {
+        let r = &mut s.reconcile;
+        r.reconcile_mode = bff::reconcile::controller::Mode::Continuous;
+        r.reconcile_resync = Duration::from_millis(300);
+        r.reconcile_debounce = Duration::from_millis(50);
+        r.reconcile_backoff = Duration::from_millis(200);
+        r.reconcile_backoff_cap = Duration::from_secs(1);
+        s.ibc.ibc_health_ttl = Duration::ZERO;
+        adjust(s);
+    })
+    .await
+}
+
+fn reconcile_jobs(jobs: &serde_json::Value) -> usize {
+    jobs["data"]["items"].as_array().unwrap().iter().filter(|j| j["type"] == "system.reconcile").count()
+}
+
+#[tokio::test]
+async fn continuous_mode_starts_a_fresh_release_with_no_post_and_restarts_a_killed_rly() {
+    crate::testbed_only!("kills rly in the testbed's relayer pod");
+    let h = continuous(1, |_| {}).await;
+    let synced = h
+        .bff
+        .until("/api/v1/system/reconciler", "a pass that brought the system up", |_, b| {
+            b["data"]["inSync"] == true && b["data"]["health"] == "relaying"
+        })
+        .await;
+    assert_eq!(synced["data"]["mode"], "continuous");
+    let (_, jobs) = h.bff.get("/api/v1/system/jobs").await;
+    assert_eq!(reconcile_jobs(&jobs), 1, "one pass acted, the in-sync passes left no job: {jobs:#}");
+    let (_, ibc) = h.bff.get("/api/v1/system/ibc").await;
+    assert_eq!(ibc["data"]["verdict"], "relaying", "{ibc:#}");
+
+    // rly dies: the next resync sees it and a pass starts it again, with no POST.
+    h.relayer_sh("pkill -x rly").await;
+    let healed = h
+        .bff
+        .until("/api/v1/system/reconciler", "a second pass that restarted rly", |_, b| {
+            b["data"]["lastPass"]["outcome"] == "succeeded"
+                && b["data"]["lastPass"]["drift"].to_string().contains("rly start is not running")
+        })
+        .await;
+    assert!(healed["data"]["lastPass"]["jobId"].is_string(), "{healed:#}");
+    h.bff
+        .until("/api/v1/system/ibc", "rly running again", |_, b| b["data"]["relayer"]["running"] == true)
+        .await;
+    let (_, metrics) = h.bff.get_text("/metrics").await;
+    assert!(
+        metrics.lines().any(|l| l.starts_with("cryptomeria_bff_reconcile_passes_total{outcome=\"in_sync\"}")),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_new_fdsc_chain_is_linked_and_registered_with_no_post() {
+    crate::testbed_only!("scales the testbed's data chains");
+    let h = continuous(1, |_| {}).await;
+    h.bff.until("/api/v1/system/reconciler", "the system up", |_, b| b["data"]["inSync"] == true).await;
+    h.env.testbed().control.scale_fdsc(2).expect("scale to 2 data chains");
+    let ibc = h
+        .bff
+        .until("/api/v1/system/ibc", "fdsc-1 relaying", |_, b| {
+            b["data"]["pairs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["chainId"] == "fdsc-1" && p["verdict"] == "relaying")
+        })
+        .await;
+    assert_eq!(ibc["data"]["pairs"].as_array().unwrap().len(), 3, "{ibc:#}");
+    let (_, jobs) = h.bff.get("/api/v1/system/jobs").await;
+    assert!(reconcile_jobs(&jobs) >= 2, "the new chain was linked by a pass: {jobs:#}");
+}
+
+#[tokio::test]
+async fn a_failing_pass_backs_off_and_says_so() {
+    crate::testbed_only!("holds the relayer not-ready through the testbed's control handle");
+    let h = continuous(1, |s| s.reconcile.pods_ready_timeout = Duration::from_millis(100)).await;
+    h.bff.until("/api/v1/system/reconciler", "the system up", |_, b| b["data"]["inSync"] == true).await;
+    let relayer = h.env.relayer();
+    // rly dies and its pod stops being Ready: each pass's start waits for the pod, times out,
+    // and the loop backs off.
+    h.relayer_sh("pkill -x rly").await;
+    h.env.testbed().control.hold_not_ready(&relayer);
+    let backing_off = h
+        .bff
+        .until("/api/v1/system/reconciler", "two failed passes in a row", |_, b| {
+            b["data"]["consecutiveFailures"].as_u64().is_some_and(|f| f >= 2)
+        })
+        .await;
+    assert!(backing_off["data"]["backoffSeconds"].as_f64().is_some_and(|b| b > 0.0), "{backing_off:#}");
+    assert_eq!(backing_off["data"]["lastPass"]["outcome"], "failed");
+    let (_, metrics) = h.bff.get_text("/metrics").await;
+    let failed = metrics
+        .lines()
+        .find(|l| l.starts_with("cryptomeria_bff_reconcile_passes_total{outcome=\"failed\"}"))
+        .expect("failed passes counted");
+    assert!(!failed.ends_with(" 0"), "{failed}");
+    // Once the pod is Ready the backoff's retry brings the system up.
+    h.env.testbed().control.release_not_ready(&relayer);
+    h.bff
+        .until("/api/v1/system/reconciler", "in sync after the failures", |_, b| {
+            b["data"]["inSync"] == true && b["data"]["consecutiveFailures"] == 0
+        })
+        .await;
+}

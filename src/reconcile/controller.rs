@@ -1,0 +1,270 @@
+//! Continuous reconcile (`RECONCILE_MODE=continuous`): the desired state is the started
+//! system, and a loop keeps it so without anyone posting. A pass is triggered by the cache's
+//! watch events (debounced: a burst of pod changes is one pass), by the periodic resync
+//! (`RECONCILE_RESYNC`) and, after a failure, by its backoff timer. A pass observes — pods,
+//! and the IBC assessment of `system::ibc` (channels, relayer paths, clients, `rly`) — and
+//! acts only on drift, as a visible `system.reconcile` job running the start pipeline (whose
+//! steps themselves act only on the difference) under the system lock: a user's POST meanwhile
+//! gets 409 naming the pass, and a pass waits for a user's job. A pass that finds the system in
+//! sync leaves no job, only a metric and a debug line.
+//!
+//! Why not kube-runtime's `Controller`: it reconciles Kubernetes objects by key, and our desired
+//! state is not an object but the whole release; its trigger, debounce and backoff ideas are
+//! kept (watch-driven, a periodic requeue, exponential backoff with a cap).
+
+use super::{Context, Session, StepName, Target};
+use crate::jobs::store::Refused;
+use crate::jobs::{JobStore, Scope};
+use crate::system::ibc::{self, Verdict};
+use serde::Serialize;
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+use utoipa::ToSchema;
+
+/// `on-demand` (jobs only when posted) or `continuous`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    #[default]
+    OnDemand,
+    Continuous,
+}
+
+/// How the loop paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Pacing {
+    pub resync: Duration,
+    /// Quiet time after a watch event before the pass (a burst is one pass).
+    pub debounce: Duration,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+}
+
+impl Pacing {
+    /// kube-runtime's default error policy shape: doubling from the base, capped.
+    pub fn backoff(&self, failures: u32) -> Duration {
+        let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(16));
+        self.backoff_base.saturating_mul(factor).min(self.backoff_cap)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LastPass {
+    pub at: String,
+    /// `startup`, `watch`, `resync` or `backoff`.
+    pub trigger: String,
+    /// `in-sync` (nothing done), `succeeded`, `failed`, `canceled`, or `skipped` (a refusal).
+    pub outcome: String,
+    /// The `system.reconcile` job, when the pass acted.
+    pub job_id: Option<String>,
+    /// What differed from the started system when the pass began.
+    pub drift: Vec<String>,
+}
+
+/// `GET /system/reconciler`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconcilerStatus {
+    pub mode: Mode,
+    /// Whether the last observation matched the started system (`null`: not observed yet).
+    pub in_sync: Option<bool>,
+    /// What differs, when not in sync.
+    pub drift: Vec<String>,
+    /// The IBC verdict of the last observation (health, kept apart from sync as Argo CD does).
+    pub health: Option<Verdict>,
+    pub last_pass: Option<LastPass>,
+    pub next_resync: Option<String>,
+    pub consecutive_failures: u32,
+    pub backoff_seconds: Option<f64>,
+    pub passes: u64,
+}
+
+/// What the API reads of the loop.
+#[derive(Clone)]
+pub struct Reconciler(Arc<Mutex<ReconcilerStatus>>);
+
+impl Reconciler {
+    pub fn new(mode: Mode) -> Self {
+        Self(Arc::new(Mutex::new(ReconcilerStatus {
+            mode,
+            in_sync: None,
+            drift: Vec::new(),
+            health: None,
+            last_pass: None,
+            next_resync: None,
+            consecutive_failures: 0,
+            backoff_seconds: None,
+            passes: 0,
+        })))
+    }
+
+    pub fn status(&self) -> ReconcilerStatus {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn update(&self, change: impl FnOnce(&mut ReconcilerStatus)) {
+        change(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+}
+
+/// Everything one pass needs.
+pub struct Loop {
+    pub ctx: Arc<Context>,
+    pub reads: crate::system::Reads,
+    pub jobs: JobStore,
+    pub pacing: Pacing,
+    pub job_timeout: Duration,
+    pub status: Reconciler,
+}
+
+/// The differences from the started system an observation shows (empty: in sync).
+pub fn drift(health: &ibc::IbcHealth) -> Vec<String> {
+    let mut out: Vec<String> = health
+        .pairs
+        .iter()
+        .filter(|p| p.verdict == Verdict::Down)
+        .flat_map(|p| p.reasons.iter().map(move |r| format!("{}: {r}", p.chain_id)))
+        .collect();
+    if health.pairs.is_empty() {
+        out.push("no storage chain is linked".into());
+    }
+    if health.relayer.pod.is_some() && health.relayer.running == Some(false) {
+        out.push("rly start is not running".into());
+    }
+    out.dedup();
+    out
+}
+
+impl Loop {
+    /// Runs until the process ends.
+    pub async fn run(self) {
+        let mut changed = self.ctx.cache.changed();
+        let mut trigger = "startup";
+        let mut failures = 0u32;
+        loop {
+            let acted_ok = self.pass(trigger).await;
+            failures = match acted_ok {
+                Some(false) => failures + 1,
+                _ => 0,
+            };
+            let backoff = (failures > 0).then(|| self.pacing.backoff(failures));
+            let resync_at = Instant::now() + self.pacing.resync;
+            self.status.update(|s| {
+                s.consecutive_failures = failures;
+                s.backoff_seconds = backoff.map(|b| b.as_secs_f64());
+                s.next_resync = Some((jiff::Timestamp::now() + self.pacing.resync).to_string());
+            });
+            crate::metrics::Metrics::reconcile_pass(match acted_ok {
+                None => "in_sync",
+                Some(true) => "succeeded",
+                Some(false) => "failed",
+            });
+            // The next trigger: the backoff after a failure, else a debounced watch event or
+            // the resync, whichever comes first.
+            trigger = match backoff {
+                Some(wait) => {
+                    tokio::time::sleep(wait).await;
+                    "backoff"
+                }
+                None => tokio::select! {
+                    r = changed.changed() => {
+                        if r.is_err() {
+                            return;
+                        }
+                        self.settle(&mut changed).await;
+                        "watch"
+                    }
+                    _ = tokio::time::sleep_until(resync_at) => "resync",
+                },
+            };
+        }
+    }
+
+    /// Waits until no watch event came for the debounce time.
+    async fn settle(&self, changed: &mut tokio::sync::watch::Receiver<u64>) {
+        while tokio::time::timeout(self.pacing.debounce, changed.changed()).await.is_ok_and(|r| r.is_ok()) {}
+    }
+
+    /// One pass: `None` when in sync (no job), `Some(succeeded)` when it ran a job.
+    async fn pass(&self, trigger: &str) -> Option<bool> {
+        self.wait_for_system_jobs().await;
+        let health = ibc::observe_now(&self.reads).await;
+        let drift = drift(&health);
+        let now = jiff::Timestamp::now().to_string();
+        self.status.update(|s| {
+            s.in_sync = Some(drift.is_empty());
+            s.drift = drift.clone();
+            s.health = Some(health.verdict);
+            s.passes += 1;
+        });
+        if drift.is_empty() {
+            tracing::debug!(trigger, "reconcile pass: in sync");
+            self.status.update(|s| {
+                s.last_pass = Some(LastPass {
+                    at: now,
+                    trigger: trigger.into(),
+                    outcome: "in-sync".into(),
+                    job_id: None,
+                    drift: Vec::new(),
+                })
+            });
+            return None;
+        }
+        let request = json!({"trigger": trigger, "drift": drift});
+        let session = Session::new(self.ctx.clone(), Target::All, false);
+        let spec = super::job("system.reconcile", request, session, &StepName::START, self.job_timeout);
+        let (job_id, outcome) = match self.jobs.start(spec) {
+            Ok(job) => {
+                tracing::info!(trigger, job = %job.job_id, drift = ?drift, "reconcile pass acts");
+                let outcome = match self.jobs.get(Scope::System, &job.job_id) {
+                    Some(cell) => {
+                        cell.finished().await;
+                        cell.snapshot().status.as_str().to_string()
+                    }
+                    None => "failed".to_string(),
+                };
+                (Some(job.job_id), outcome)
+            }
+            // A user's job got in first: the next pass (after it) observes again.
+            Err(Refused::Conflict { .. }) => (None, "skipped".to_string()),
+            Err(e) => (None, format!("refused: {e}")),
+        };
+        let succeeded = outcome == "succeeded" || outcome == "skipped";
+        self.status.update(|s| {
+            s.last_pass = Some(LastPass { at: now, trigger: trigger.into(), outcome, job_id, drift });
+        });
+        Some(succeeded)
+    }
+
+    /// A pass never races a user's system job: it waits for it to end.
+    async fn wait_for_system_jobs(&self) {
+        loop {
+            let running = self.jobs.list(Scope::System).into_iter().find(|j| !j.status.is_finished());
+            let Some(job) = running else { return };
+            match self.jobs.get(Scope::System, &job.job_id) {
+                Some(cell) => cell.finished().await,
+                None => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_up_to_the_cap() {
+        let p = Pacing {
+            resync: Duration::from_secs(60),
+            debounce: Duration::from_millis(500),
+            backoff_base: Duration::from_secs(1),
+            backoff_cap: Duration::from_secs(300),
+        };
+        let secs: Vec<u64> = (1..=11).map(|f| p.backoff(f).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+    }
+}
