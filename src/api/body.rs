@@ -9,12 +9,25 @@
 //! No message ever repeats a value from the request: serde's own texts quote the offending
 //! value (`invalid type: string "…"`), so they are rewritten to say only what was expected.
 
-use super::error::{ApiError, ErrorCode};
+use super::error::{ApiError, ErrorCode, ErrorEnvelope};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::json;
+
+/// The answers every body route can give besides its own, for the OpenAPI document.
+/// Documentation only: handlers answer `ApiError`, so the variants are never built.
+#[allow(dead_code)]
+#[derive(utoipa::IntoResponses)]
+pub enum BodyErrors {
+    #[response(status = 400, description = "BAD_REQUEST: the body is not JSON (or is missing)")]
+    NotJson(ErrorEnvelope),
+    #[response(status = 413, description = "PAYLOAD_TOO_LARGE: the body is larger than maxBodyBytes")]
+    TooLarge(ErrorEnvelope),
+    #[response(status = 415, description = "UNSUPPORTED_MEDIA_TYPE: not sent as application/json")]
+    NotJsonContent(ErrorEnvelope),
+}
 
 /// A JSON object body, by the rules above.
 #[derive(Debug, Clone, Copy, Default)]

@@ -7,6 +7,7 @@ use super::chains::{checked_tx, tx_hash};
 use super::error::{ApiError, ErrorCode, ErrorEnvelope};
 use super::extract::ApiJson;
 use super::jobs::accepted;
+use crate::api::body::BodyErrors;
 use crate::app::AppState;
 use crate::chain::{self, rpc};
 use crate::experiments::confirm::StartAt;
@@ -210,7 +211,7 @@ fn observe_job(state: &AppState, o: Observe) -> Result<Response, ApiError> {
     request_body = TxConfirmationRequest,
     responses(
         (status = 202, description = "job accepted", body = Accepted),
-        (status = 400, description = "BAD_REQUEST: unparsable body or missing field", body = ErrorEnvelope),
+        BodyErrors,
         (status = 404, description = "CHAIN_NOT_FOUND", body = ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR / INVALID_HEIGHT", body = ErrorEnvelope),
         (status = 429, description = "LIMIT_EXCEEDED (maxRunningJobs, maxTimeoutSeconds)", body = ErrorEnvelope),
@@ -239,7 +240,7 @@ async fn tx_confirmation(
     request_body = ConfirmBatchRequest,
     responses(
         (status = 202, description = "job accepted", body = Accepted),
-        (status = 400, description = "BAD_REQUEST: unparsable body or missing field", body = ErrorEnvelope),
+        BodyErrors,
         (status = 404, description = "CHAIN_NOT_FOUND", body = ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR / INVALID_HEIGHT", body = ErrorEnvelope),
         (status = 429, description = "LIMIT_EXCEEDED (maxBatchSize, maxRunningJobs, maxTimeoutSeconds)", body = ErrorEnvelope),
@@ -306,7 +307,7 @@ impl std::fmt::Debug for BroadcastBatchRequest {
     request_body = BroadcastBatchRequest,
     responses(
         (status = 202, description = "job accepted", body = Accepted),
-        (status = 400, description = "BAD_REQUEST: unparsable body or missing field", body = ErrorEnvelope),
+        BodyErrors,
         (status = 404, description = "CHAIN_NOT_FOUND", body = ErrorEnvelope),
         (status = 422, description = "INVALID_TX_BYTES (details name the index) or VALIDATION_ERROR", body = ErrorEnvelope),
         (status = 429, description = "LIMIT_EXCEEDED (maxBatchSize, maxConcurrency, maxRunningJobs, maxTimeoutSeconds)", body = ErrorEnvelope),
@@ -401,7 +402,7 @@ pub struct ThroughputRequest {
     request_body = ThroughputRequest,
     responses(
         (status = 202, description = "job accepted", body = Accepted),
-        (status = 400, description = "BAD_REQUEST: unparsable body or missing field", body = ErrorEnvelope),
+        BodyErrors,
         (status = 404, description = "CHAIN_NOT_FOUND", body = ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR (window form) / INVALID_HEIGHT (heights outside the chain)", body = ErrorEnvelope),
         (status = 429, description = "LIMIT_EXCEEDED (maxThroughputWindow, maxRunningJobs)", body = ErrorEnvelope),

@@ -2,7 +2,7 @@
 //! registered through one `OpenApiRouter` so the served routes and the OpenAPI document
 //! cannot drift apart. `router` is the single value main and the tests serve (`serve`).
 
-mod body;
+pub(crate) mod body;
 mod chains;
 pub mod error;
 mod experiments;

@@ -204,14 +204,7 @@ pub async fn unreceived_packets(
     channel: &str,
     sequences: &[u64],
 ) -> Result<Vec<u64>> {
-    if sequences.is_empty() {
-        return Ok(Vec::new());
-    }
-    let path = format!(
-        "/ibc/core/channel/v1/channels/{channel}/ports/{port}/packet_commitments/{}/unreceived_packets",
-        joined(sequences)
-    );
-    Ok(sequence_list(&client.rest_get(api, &path, &[]).await?))
+    unreceived(client, api, port, channel, sequences, "unreceived_packets").await
 }
 
 /// Asked of the sending chain (its own `port`/`channel`): which of the receiver's
@@ -223,11 +216,23 @@ pub async fn unreceived_acks(
     channel: &str,
     sequences: &[u64],
 ) -> Result<Vec<u64>> {
+    unreceived(client, api, port, channel, sequences, "unreceived_acks").await
+}
+
+/// `…/packet_commitments/{sequences}/{query}`: the sequences the chain says are still owed.
+async fn unreceived(
+    client: &ChainClient,
+    api: &str,
+    port: &str,
+    channel: &str,
+    sequences: &[u64],
+    query: &str,
+) -> Result<Vec<u64>> {
     if sequences.is_empty() {
         return Ok(Vec::new());
     }
     let path = format!(
-        "/ibc/core/channel/v1/channels/{channel}/ports/{port}/packet_commitments/{}/unreceived_acks",
+        "/ibc/core/channel/v1/channels/{channel}/ports/{port}/packet_commitments/{}/{query}",
         joined(sequences)
     );
     Ok(sequence_list(&client.rest_get(api, &path, &[]).await?))
@@ -240,9 +245,7 @@ pub async fn packet_commitments_at(
     port: &str,
     channel: &str,
 ) -> Result<(Vec<u64>, Option<u64>)> {
-    let path = format!("/ibc/core/channel/v1/channels/{channel}/ports/{port}/packet_commitments");
-    let body = client.rest_get(api, &path, &[("pagination.limit", PAGE_LIMIT)]).await?;
-    Ok((listed_sequences(&body, "commitments"), u64_text(&body, "/height/revision_height")))
+    packet_states_at(client, api, port, channel, "packet_commitments", "commitments").await
 }
 
 /// Written acknowledgements of `port`/`channel` and the height the chain answered at.
@@ -252,9 +255,21 @@ pub async fn packet_acknowledgements_at(
     port: &str,
     channel: &str,
 ) -> Result<(Vec<u64>, Option<u64>)> {
-    let path = format!("/ibc/core/channel/v1/channels/{channel}/ports/{port}/packet_acknowledgements");
+    packet_states_at(client, api, port, channel, "packet_acknowledgements", "acknowledgements").await
+}
+
+/// A `PacketState` list route (`route`, its list under `key`) and the answer's height.
+async fn packet_states_at(
+    client: &ChainClient,
+    api: &str,
+    port: &str,
+    channel: &str,
+    route: &str,
+    key: &str,
+) -> Result<(Vec<u64>, Option<u64>)> {
+    let path = format!("/ibc/core/channel/v1/channels/{channel}/ports/{port}/{route}");
     let body = client.rest_get(api, &path, &[("pagination.limit", PAGE_LIMIT)]).await?;
-    Ok((listed_sequences(&body, "acknowledgements"), u64_text(&body, "/height/revision_height")))
+    Ok((listed_sequences(&body, key), u64_text(&body, "/height/revision_height")))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Tx submission: simulate, broadcast (`sync|async|block`), protobuf decode, and the sign-doc
 //! material of `tx/build`.
 
+use crate::api::body::BodyErrors;
 use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::api::extract::ApiJson;
 use crate::app::AppState;
@@ -54,7 +55,7 @@ pub struct SimulateResult {
     params(("chainId" = String, Path, description = "chain id")),
     responses(
         (status = 200, description = "OK", body = crate::api::Success<SimulateResult>),
-        (status = 400, description = "BAD_REQUEST: unparsable body or missing txBytes", body = ErrorEnvelope),
+        BodyErrors,
         (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
         (status = 422, description = "INVALID_TX_BYTES: not base64 or not a tx", body = ErrorEnvelope),
         (status = 502, description = "UPSTREAM_ERROR: the tx fails on the chain (details carry the upstream code and log)", body = ErrorEnvelope),
@@ -118,7 +119,7 @@ pub struct BroadcastResult {
     params(("chainId" = String, Path, description = "chain id")),
     responses(
         (status = 200, description = "OK (a non-zero code is the chain's verdict on the tx)", body = crate::api::Success<BroadcastResult>),
-        (status = 400, description = "BAD_REQUEST: unparsable body or missing txBytes", body = ErrorEnvelope),
+        BodyErrors,
         (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
         (status = 422, description = "INVALID_TX_BYTES, or VALIDATION_ERROR for broadcastMode", body = ErrorEnvelope),
         (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
@@ -190,7 +191,7 @@ pub struct DecodedTx {
     params(("chainId" = String, Path, description = "chain id")),
     responses(
         (status = 200, description = "OK", body = crate::api::Success<DecodedTx>),
-        (status = 400, description = "BAD_REQUEST: unparsable body or missing txBytes", body = ErrorEnvelope),
+        BodyErrors,
         (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
         (status = 422, description = "INVALID_TX_BYTES: not base64 or not a tx", body = ErrorEnvelope),
     ))]
@@ -276,7 +277,7 @@ const DEFAULT_GAS_LIMIT: u64 = 200_000;
     params(("chainId" = String, Path, description = "chain id")),
     responses(
         (status = 200, description = "OK", body = crate::api::Success<BuildResult>),
-        (status = 400, description = "BAD_REQUEST: unparsable body or missing field", body = ErrorEnvelope),
+        BodyErrors,
         (status = 404, description = "CHAIN_NOT_FOUND, or NOT_FOUND when the signer has no account yet", body = ErrorEnvelope),
         (status = 422, description = "INVALID_ADDRESS, or VALIDATION_ERROR (messages, fee, publicKey)", body = ErrorEnvelope),
         (status = 502, description = "UPSTREAM_ERROR: the node answered an error (details carry its code and log)", body = ErrorEnvelope),
