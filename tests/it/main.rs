@@ -11,6 +11,7 @@ mod fault_schedules;
 mod fuzz;
 mod jobs;
 mod metrics;
+mod path_rebuild;
 mod reconcile;
 mod request_rules;
 mod system_reads;

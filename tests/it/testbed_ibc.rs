@@ -41,7 +41,7 @@ async fn gwc_tx(env: &TestEnv, args: &[&str]) -> serde_json::Value {
 
 /// init → commit-root-proof → distribute-batch (`n` fragments) → finalize-and-close.
 /// Returns the session id.
-async fn upload(env: &TestEnv, project: &str, n: u64) -> String {
+pub(crate) async fn upload(env: &TestEnv, project: &str, n: u64) -> String {
     let tx = gwc_tx(env, &["init-session", "1024", "0", "2"]).await;
     let event =
         tx["events"].as_array().unwrap().iter().find(|e| e["type"] == "csu_init_session").expect("event");
@@ -78,7 +78,7 @@ async fn session(env: &TestEnv, id: &str) -> serde_json::Value {
 }
 
 /// Waits (on gwc's blocks, not on time) until the session reaches `state`.
-async fn await_state(env: &TestEnv, id: &str, state: &str) -> serde_json::Value {
+pub(crate) async fn await_state(env: &TestEnv, id: &str, state: &str) -> serde_json::Value {
     let gwc = env.testbed().control.chain("gwc").unwrap();
     let mut heights = gwc.subscribe_heights();
     tokio::time::timeout(WAIT, async {
@@ -100,7 +100,7 @@ async fn start_rly(env: &TestEnv) {
     assert_eq!(code, 0, "{err}");
 }
 
-async fn rest(env: &TestEnv, chain: &str, path: &str) -> serde_json::Value {
+pub(crate) async fn rest(env: &TestEnv, chain: &str, path: &str) -> serde_json::Value {
     let (_, api, _) = env.testbed().control.node_ports(chain).unwrap();
     let url = format!("http://127.0.0.1:{api}{path}");
     reqwest::get(&url).await.unwrap().json().await.unwrap()
