@@ -17,12 +17,18 @@ pub const WAIT: Duration = Duration::from_secs(120);
 /// Starts a testbed (pods turn Ready after 20 ms) and waits until every pod is Ready.
 pub async fn testbed(builder: TestbedBuilder) -> anyhow::Result<Testbed> {
     let testbed = builder.ready_delay(Duration::from_millis(20)).start().await?;
+    all_ready(&testbed).await?;
+    Ok(testbed)
+}
+
+/// Waits until every pod of the testbed is Ready (e.g. a recreated one).
+pub async fn all_ready(testbed: &Testbed) -> anyhow::Result<()> {
     let pods: kube::Api<Pod> = kube::Api::namespaced(client(&testbed.kubeconfig).await?, "cryptomeria");
     let deadline = Instant::now() + WAIT;
     loop {
         let list = pods.list(&Default::default()).await?;
         if !list.items.is_empty() && list.items.iter().all(is_ready) {
-            return Ok(testbed);
+            return Ok(());
         }
         if Instant::now() > deadline {
             bail!("testbed pods not Ready within {WAIT:?}");

@@ -1,17 +1,18 @@
-//! `cryptomeria-bff bench`: the performance figures P1–P8, each measured in one run beside a
+//! `cryptomeria-bff bench`: the performance figures P1–P9, each measured in one run beside a
 //! baseline measured the same way, against embedded testbeds, and printed as one table
 //! (optionally as JSON). Like `demo`, the BFF half reaches the testbeds only through their
 //! kubeconfig and HTTP; the bench itself drives them through their control handle (block
 //! production, request counters, load) and is the only product command that does.
 //!
 //! One file per figure group: `reconcile` (P1, P2), `status` (P3), `chain_reads` (P4–P6),
-//! `broadcast` (P7), `memory` (P8); `harness` and `table` are shared.
+//! `broadcast` (P7), `memory` (P8), `recreated` (P9); `harness` and `table` are shared.
 
 mod broadcast;
 mod chain_reads;
 mod harness;
 mod memory;
 mod reconcile;
+mod recreated;
 mod status;
 pub mod table;
 mod txs;
@@ -25,7 +26,7 @@ pub struct BenchArgs {
     /// Fewer repetitions (same sizes): the whole run in about two minutes.
     #[arg(long)]
     pub quick: bool,
-    /// Also write the figures as JSON (keys `p1` … `p8`) to this file.
+    /// Also write the figures as JSON (keys `p1` … `p9`) to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Run only these figures (e.g. `--only p1,p3`); default all.
@@ -78,6 +79,9 @@ impl BenchArgs {
         }
         if wanted("p1") || wanted("p2") {
             reconcile::run(&reps, &mut section).await?;
+        }
+        if wanted("p9") {
+            recreated::run(&reps, &mut section).await?;
         }
         if wanted("p3") {
             status::run(&reps, &mut section).await?;

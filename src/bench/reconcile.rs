@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use testbed::Testbed;
 
 /// Data chains of the measured system (gwc + mdsc + 4 fdsc = 6 chains, 5 links).
-const FDSC: usize = 4;
+pub(super) const FDSC: usize = 4;
 /// Block interval of the measured chains: links and registrations wait on inclusion.
 const BLOCK_INTERVAL: Duration = Duration::from_millis(40);
 /// How long after `rly start` both sides check it still runs (the BFF's
@@ -27,14 +27,14 @@ const VERIFY_DELAY: Duration = Duration::from_millis(500);
 const LINK_ATTEMPTS: u32 = 5;
 const LINK_RETRY_WAIT: Duration = Duration::from_secs(1);
 const NS: &str = "cryptomeria";
-const RLY_HOME: &str = "/home/relayer/.relayer";
+pub(super) const RLY_HOME: &str = "/home/relayer/.relayer";
 const GWC_HOME: &str = "/home/gwc/.gwc";
 
-fn builder() -> testbed::TestbedBuilder {
+pub(super) fn builder() -> testbed::TestbedBuilder {
     Testbed::builder().fdsc(FDSC).block_interval(Some(BLOCK_INTERVAL))
 }
 
-async fn bff_for(testbed: &Testbed) -> anyhow::Result<Bff> {
+pub(super) async fn bff_for(testbed: &Testbed) -> anyhow::Result<Bff> {
     let bff = Bff::start(&testbed.kubeconfig, |s| {
         let r = &mut s.reconcile;
         r.relayer_verify_delay = VERIFY_DELAY;
@@ -68,7 +68,7 @@ async fn bff_start(testbed: &Testbed, bff: &Bff) -> anyhow::Result<(u64, Duratio
 
 /// SPEC §6's end state, read from the testbed: an OPEN gateway channel and a storage
 /// registration per storage chain, and `rly start` running.
-fn check_end_state(testbed: &Testbed, who: &str) -> anyhow::Result<()> {
+pub(super) fn check_end_state(testbed: &Testbed, who: &str) -> anyhow::Result<()> {
     let control = &testbed.control;
     let gwc = control.chain("gwc").context("gwc")?;
     let storage: Vec<String> = control.chain_ids().into_iter().filter(|c| c != "gwc").collect();
@@ -90,20 +90,20 @@ fn check_end_state(testbed: &Testbed, who: &str) -> anyhow::Result<()> {
 
 /// The real kubectl against one testbed, with its own HOME (discovery cache kept across
 /// calls, as on a laptop).
-struct Kubectl {
+pub(super) struct Kubectl {
     kubeconfig: PathBuf,
     home: tempfile::TempDir,
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
+pub(super) struct Out {
+    pub code: i32,
+    pub stdout: String,
     /// What kubectl (or the command in the pod) said on stderr, for failure messages.
-    stderr: String,
+    pub stderr: String,
 }
 
 impl Kubectl {
-    fn new(testbed: &Testbed) -> anyhow::Result<Self> {
+    pub(super) fn new(testbed: &Testbed) -> anyhow::Result<Self> {
         Ok(Self { kubeconfig: testbed.kubeconfig.clone(), home: tempfile::tempdir()? })
     }
 
@@ -134,7 +134,7 @@ impl Kubectl {
     }
 
     /// `kubectl exec -n NS POD -- ARGV…` (with `-i` when stdin is given).
-    async fn exec(&self, pod: &str, argv: &[&str], stdin: Option<&[u8]>) -> anyhow::Result<Out> {
+    pub(super) async fn exec(&self, pod: &str, argv: &[&str], stdin: Option<&[u8]>) -> anyhow::Result<Out> {
         let mut args = vec!["exec", "-n", NS];
         if stdin.is_some() {
             args.push("-i");
@@ -305,7 +305,7 @@ async fn register_storage(kubectl: &Kubectl, gwc: &str, channel: &str, id: &str)
 }
 
 /// Runs the scripts once and checks the end state; (execs, wall time).
-async fn scripts_run(testbed: &Testbed, kubectl: &Kubectl) -> anyhow::Result<(u64, Duration)> {
+pub(super) async fn scripts_run(testbed: &Testbed, kubectl: &Kubectl) -> anyhow::Result<(u64, Duration)> {
     let chains = testbed.control.chain_ids();
     let before = harness::execs(testbed);
     let t = Instant::now();

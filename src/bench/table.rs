@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 /// One line of the table.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// `P1` … `P8`.
+    /// `P1` … `P9`.
     pub id: &'static str,
     pub what: String,
     pub figure: String,

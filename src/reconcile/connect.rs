@@ -1,12 +1,16 @@
 //! connectAll / connect(target): each storage chain gets an OPEN channel from gwc's `gateway`
-//! port to its own port (`metastore` for mdsc, `datastore` otherwise) and its storage
-//! registered on gwc. Observe: the relayer report (paths), gwc's channels and registrations
-//! (REST). Existing paths, clients, connections and OPEN channels are reused, never
-//! duplicated. Links run one at a time (they all sign with the relayer key on gwc), each
-//! retried; success is an OPEN channel observed on gwc, never `rly`'s exit code alone.
-//! With `force`, `rly paths new` is re-run for every target; an OPEN channel or an existing
-//! registration is still never created twice.
+//! port to its own port (`metastore` for mdsc, `datastore` otherwise), a relayer path whose
+//! client and connection ids are the channel ends', and its storage registered on gwc.
+//! Observe: the relayer report (paths), gwc's channels and registrations (REST), and for each
+//! OPEN channel the ids on both chains ([`chain_ids`]). A missing path is rebuilt from those ids
+//! (`rly paths new` + `rly paths update`), a path whose ids disagree is corrected, and a pair
+//! with an OPEN channel is never linked again (no second client, connection or channel). Links
+//! run one at a time (they all sign with the relayer key on gwc), each retried; success is an
+//! OPEN channel observed on gwc, never `rly`'s exit code alone. With `force`, the ids of every
+//! path with an OPEN channel are set again; an OPEN channel or a registration is still never
+//! created twice.
 
+use super::chain_ids::{self, Observed, PairIds};
 use super::gateway::{self, GWC, GatewayChannel, open_channel};
 use super::journal::Journal;
 use super::plan::{Act, Plan};
@@ -17,7 +21,7 @@ use crate::error_code::ErrorCode;
 use crate::jobs::{StepFailure, StepOutcome};
 use crate::k8s::script::{Batch, last_line, quote};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const VERSION: &str = "cryptomeria-1";
 
@@ -36,8 +40,35 @@ pub fn path_name(chain: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectAction {
     NewPath(String),
+    /// `rly paths update` with the ids the chains record for the pair.
+    SetPathIds(String, PairIds),
     Link(String),
     Register(String),
+}
+
+impl ConnectAction {
+    /// Whether this action edits rly's config (run in the one batched path exec).
+    fn edits_path(&self) -> bool {
+        matches!(self, Self::NewPath(_) | Self::SetPathIds(..))
+    }
+
+    /// The command as the batch runs it: ids read from a chain are quoted.
+    fn shell_line(&self) -> String {
+        match self {
+            Self::SetPathIds(id, ids) => {
+                let args: Vec<String> =
+                    ids.update_args().iter().map(|(f, v)| format!("{f} {}", quote(v))).collect();
+                format!("rly paths update {} {}", path_name(id), args.join(" "))
+            }
+            other => other.command(),
+        }
+    }
+
+    fn chain(&self) -> &str {
+        match self {
+            Self::NewPath(id) | Self::SetPathIds(id, _) | Self::Link(id) | Self::Register(id) => id,
+        }
+    }
 }
 
 impl Act for ConnectAction {
@@ -48,6 +79,10 @@ impl Act for ConnectAction {
                 path_name(id),
                 dst_port(id)
             ),
+            Self::SetPathIds(id, ids) => {
+                let args: Vec<String> = ids.update_args().iter().map(|(f, v)| format!("{f} {v}")).collect();
+                format!("rly paths update {} {}", path_name(id), args.join(" "))
+            }
             Self::Link(id) => format!(
                 "rly transact link {} --src-port gateway --dst-port {} --version {VERSION}",
                 path_name(id),
@@ -60,42 +95,99 @@ impl Act for ConnectAction {
     }
 }
 
-/// What connect must do for `targets`.
+/// A pair with an OPEN gateway channel whose path can't be rebuilt: the chains' ids are
+/// unknown and the relayer has no complete path. Linking again would duplicate the channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoChainIds {
+    pub chain: String,
+    pub channel: String,
+    pub why: String,
+}
+
+/// What connect must do for `targets`. `ids` holds, per target with an OPEN gateway channel,
+/// the ids the chains record (or why they are unknown).
 pub fn plan(
     relayer: &RelayerState,
     channels: &[GatewayChannel],
+    ids: &BTreeMap<String, Observed>,
     storage: &BTreeSet<String>,
     targets: &[String],
     force: bool,
-) -> Plan<ConnectAction> {
+) -> Result<Plan<ConnectAction>, NoChainIds> {
     let mut plan = Plan::default();
     for id in targets {
         let path = path_name(id);
         let new_path = ConnectAction::NewPath(id.clone());
         let link = ConnectAction::Link(id.clone());
+        let existing = relayer.paths.get(&path);
         match open_channel(channels, id, dst_port(id)) {
             Some(ch) => {
-                if force {
-                    plan.act(new_path, format!("force: refresh path {path}"));
-                } else {
-                    plan.skip(new_path.command(), format!("{id} already linked"));
+                let known = match ids.get(id) {
+                    Some(Ok(known)) => Ok(known),
+                    Some(Err(why)) => Err(why.clone()),
+                    None => Err("not observed".to_string()),
+                };
+                match (existing, known) {
+                    (None, Ok(known)) => {
+                        let from = known.describe(id);
+                        plan.act(new_path, format!("rebuild path {path} from chain state: {from}"));
+                        plan.act(
+                            ConnectAction::SetPathIds(id.clone(), known.clone()),
+                            format!("set {path}'s ids from chain state: {from}"),
+                        );
+                    }
+                    (Some(p), Ok(known)) => {
+                        let wrong = known.differences(p);
+                        let set = ConnectAction::SetPathIds(id.clone(), known.clone());
+                        let from = known.describe(id);
+                        plan.skip(new_path.command(), format!("path {path} exists"));
+                        if !wrong.is_empty() {
+                            let what = if chain_ids::complete(p) { "disagree with" } else { "are missing from" };
+                            plan.act(
+                                set,
+                                format!(
+                                    "correct path {path}: its ids {what} chain state ({}): {from}",
+                                    wrong.join(", ")
+                                ),
+                            );
+                        } else if force {
+                            plan.act(set, format!("force: set {path}'s ids again from chain state: {from}"));
+                        } else {
+                            plan.skip(set.command(), format!("path {path}'s ids match chain state: {from}"));
+                        }
+                    }
+                    (Some(p), Err(why)) if chain_ids::complete(p) => plan.skip(
+                        new_path.command(),
+                        format!(
+                            "path {path} exists with client {} connection {}; ids not checked against chain state: {why}",
+                            p.src_client, p.src_connection
+                        ),
+                    ),
+                    (_, Err(why)) => {
+                        return Err(NoChainIds { chain: id.clone(), channel: ch.channel_id.clone(), why });
+                    }
                 }
                 plan.skip(
                     link.command(),
-                    format!("{} OPEN gateway<->{}:{}", ch.channel_id, id, dst_port(id)),
+                    format!(
+                        "{} OPEN gateway<->{}:{} (never a second client, connection or channel)",
+                        ch.channel_id,
+                        id,
+                        dst_port(id)
+                    ),
                 );
             }
             None => {
-                match relayer.paths.get(&path) {
-                    Some(p) if !force => {
+                match existing {
+                    Some(p) => {
                         let reuse = if p.src_client.is_empty() {
                             String::new()
                         } else {
                             format!(" (reusing client {} connection {})", p.src_client, p.src_connection)
                         };
+                        // `rly paths new` refuses a name it has, so force cannot re-run it.
                         plan.skip(new_path.command(), format!("path {path} exists{reuse}"))
                     }
-                    Some(_) => plan.act(new_path, format!("force: refresh path {path}")),
                     None => plan.act(new_path, format!("no path {path} in rly's config")),
                 }
                 let stuck: Vec<&str> = channels
@@ -118,7 +210,7 @@ pub fn plan(
             plan.act(register, format!("{id} not in gwc's storage endpoints"));
         }
     }
-    plan
+    Ok(plan)
 }
 
 /// Links need both chains configured in `rly` with their relayer keys.
@@ -153,59 +245,109 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
     }
     let relayer = relayer_state::observe(session, journal).await?;
     let channels = gateway::channels(session, journal).await?;
+    let ids = chain_ids::observe(session, &channels, &topo.targets).await;
     let storage = gateway::storage(session, journal).await?;
-    let plan = plan(&relayer, &channels, &storage, &topo.targets, session.force);
+    let plan = plan(&relayer, &channels, &ids, &storage, &topo.targets, session.force)
+        .map_err(|e| no_chain_ids(&relayer, e))?;
     plan.record(journal);
     if plan.is_empty() {
         return Ok(StepOutcome::Skipped(plan.summary()));
     }
-    let planned = |a: &ConnectAction| plan.actions.iter().find(|p| p.action == *a).map(|p| p.reason.as_str());
-    let new_paths: Vec<&String> =
-        topo.targets.iter().filter(|id| planned(&ConnectAction::NewPath((*id).clone())).is_some()).collect();
-    for id in topo.targets.iter().filter(|id| planned(&ConnectAction::Link((*id).clone())).is_some()) {
+    let planned = |a: &ConnectAction| plan.actions.iter().any(|p| p.action == *a);
+    for id in topo.targets.iter().filter(|id| planned(&ConnectAction::Link((*id).clone()))) {
         ready_to_link(&relayer, id)?;
     }
-    if !new_paths.is_empty() {
-        new_path_batch(session, journal, &topo, &new_paths).await?;
+    let edits: Vec<&ConnectAction> =
+        plan.actions.iter().map(|p| &p.action).filter(|a| a.edits_path()).collect();
+    if !edits.is_empty() {
+        path_batch(session, journal, &topo, &edits).await?;
+        session.mark_paths_changed();
+        if !relayer.running.is_empty() {
+            let chains: BTreeSet<&str> = edits.iter().map(|a| a.chain()).collect();
+            journal.warn(&format!(
+                "rly start (pid {}) read config.yaml before these path changes ({}); it relays them once restarted (system.start's startRelayer does, or POST /system/relayer/restart)",
+                relayer.running.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
+                chains.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
     }
     let mut linked = Vec::new();
     for id in &topo.targets {
-        let channel = if planned(&ConnectAction::Link(id.clone())).is_some() {
+        let channel = if planned(&ConnectAction::Link(id.clone())) {
             let (channel, attempts) = link(session, journal, &topo, id).await?;
             linked.push(format!("{id} via {channel} (attempts={attempts})"));
+            session.mark_paths_changed();
             channel
         } else {
             open_channel(&channels, id, dst_port(id)).map(|c| c.channel_id.clone()).unwrap_or_default()
         };
-        if planned(&ConnectAction::Register(id.clone())).is_some() {
+        if planned(&ConnectAction::Register(id.clone())) {
             register(session, journal, &topo, id, &channel).await?;
         }
     }
     let mut message = plan.summary();
+    let rebuilt: Vec<String> = plan
+        .actions
+        .iter()
+        .filter_map(|p| match &p.action {
+            ConnectAction::SetPathIds(id, ids) => Some(format!("{} ({})", path_name(id), ids.describe(id))),
+            _ => None,
+        })
+        .collect();
+    if !rebuilt.is_empty() {
+        message.push_str(&format!("; paths set from chain state: {}", rebuilt.join(", ")));
+    }
     if !linked.is_empty() {
         message.push_str(&format!("; linked {}", linked.join(", ")));
     }
     Ok(StepOutcome::Done(message))
 }
 
-async fn new_path_batch(
+/// The failure for a pair whose OPEN channel's ids could not be read while rly lacks a
+/// complete path: linking again would create a second client, connection and channel.
+fn no_chain_ids(relayer: &RelayerState, e: NoChainIds) -> StepFailure {
+    let path = path_name(&e.chain);
+    let has = if relayer.paths.contains_key(&path) { "has no ids" } else { "is missing" };
+    StepFailure::new(
+        ErrorCode::IbcNotReady,
+        format!(
+            "cannot rebuild path {path} from chain state: gwc has OPEN {} to {} but its ids are unknown ({}); the path {has} and a new link would duplicate the channel",
+            e.channel, e.chain, e.why
+        ),
+    )
+    .with_details(json!({
+        "chainPair": format!("gwc<->{}", e.chain),
+        "path": path,
+        "channel": e.channel,
+        "reason": e.why,
+        "hint": "the BFF reads the ids from gwc's REST API (channel → connection → client): make it reachable (--chain-endpoint) and run again",
+    }))
+}
+
+/// `rly paths new` / `rly paths update` for every path edit, in plan order, in one exec.
+async fn path_batch(
     session: &Session,
     journal: &dyn Journal,
     topo: &Topology,
-    ids: &[&String],
+    edits: &[&ConnectAction],
 ) -> Result<(), StepFailure> {
     let mut batch = Batch::new(&format!("H={}", quote(&session.settings().rly_home)));
-    for id in ids {
-        batch.push(&format!("{} --home \"$H\"", ConnectAction::NewPath((*id).clone()).command()));
+    for edit in edits {
+        batch.push(&format!("{} --home \"$H\"", edit.shell_line()));
     }
     session.invalidate();
     let out = session
-        .script(journal, &topo.relayer_pod, batch.script(), &format!("{} rly paths new (batched)", ids.len()))
+        .script(
+            journal,
+            &topo.relayer_pod,
+            batch.script(),
+            &format!("{} rly paths new/update (batched)", edits.len()),
+        )
         .await
         .map_err(|t| t.failure(&topo.relayer_pod, &topo.relayer_pod))?;
     for ran in Batch::results(&out.stdout) {
-        let Some(id) = ids.get(ran.index) else { continue };
-        let cmd = ConnectAction::NewPath((*id).clone()).command();
+        let Some(edit) = edits.get(ran.index) else { continue };
+        let cmd = edit.command();
         journal.command(&cmd, if ran.code == 0 { "ok" } else { "failed" }, "");
         if ran.code != 0 {
             return Err(StepFailure::new(
@@ -415,6 +557,55 @@ mod tests {
         p.actions.iter().map(|a| a.action.clone()).collect()
     }
 
+    /// What the chains record for gwc's channel-1 to fdsc-0.
+    fn chain_ids() -> PairIds {
+        PairIds {
+            src_channel: "channel-1".into(),
+            src_connection: "connection-1".into(),
+            src_client: "07-tendermint-1".into(),
+            dst_channel: "channel-0".into(),
+            dst_connection: "connection-0".into(),
+            dst_client: "07-tendermint-0".into(),
+            unconfirmed: None,
+        }
+    }
+
+    fn path_with(ids: &PairIds) -> PathState {
+        PathState {
+            src: GWC.into(),
+            dst: "fdsc-0".into(),
+            src_client: ids.src_client.clone(),
+            dst_client: ids.dst_client.clone(),
+            src_connection: ids.src_connection.clone(),
+            dst_connection: ids.dst_connection.clone(),
+        }
+    }
+
+    /// fdsc-0 linked (channel-1 OPEN) and registered; the relayer's path as given.
+    fn plan_open(
+        path: Option<PathState>,
+        ids: Observed,
+        force: bool,
+    ) -> Result<Plan<ConnectAction>, NoChainIds> {
+        let mut relayer = RelayerState::default();
+        if let Some(p) = path {
+            relayer.paths.insert(path_name("fdsc-0"), p);
+        }
+        let channels = vec![chan("channel-1", "fdsc-0", "STATE_OPEN")];
+        let observed: BTreeMap<String, Observed> = [("fdsc-0".to_string(), ids)].into();
+        let storage: BTreeSet<String> = ["fdsc-0".to_string()].into();
+        plan(&relayer, &channels, &observed, &storage, &["fdsc-0".to_string()], force)
+    }
+
+    fn no_link(p: &Plan<ConnectAction>) {
+        assert!(!acts(p).iter().any(|a| matches!(a, ConnectAction::Link(_))), "{p:?}");
+        assert!(
+            p.skips
+                .iter()
+                .any(|s| s.command.starts_with("rly transact link") && s.reason.contains("channel-1 OPEN"))
+        );
+    }
+
     #[test]
     fn ports_and_paths_follow_the_scripts() {
         assert_eq!((dst_port("mdsc"), dst_port("fdsc-3")), ("metastore", "datastore"));
@@ -422,7 +613,75 @@ mod tests {
     }
 
     #[test]
-    fn open_and_registered_chains_are_skipped_others_get_exactly_the_missing_actions() {
+    fn a_missing_path_of_an_open_channel_is_rebuilt_with_the_chains_ids_never_linked() {
+        use ConnectAction::*;
+        let p = plan_open(None, Ok(chain_ids()), false).unwrap();
+        assert_eq!(acts(&p), [NewPath("fdsc-0".into()), SetPathIds("fdsc-0".into(), chain_ids())]);
+        assert_eq!(
+            p.actions[0].reason,
+            "rebuild path path-gwc-fdsc-0-gw from chain state: channel-1 on connection-1 (client 07-tendermint-1) ↔ fdsc-0 channel-0 on connection-0 (client 07-tendermint-0)"
+        );
+        assert_eq!(
+            p.actions[1].action.command(),
+            "rly paths update path-gwc-fdsc-0-gw --src-client-id 07-tendermint-1 --dst-client-id 07-tendermint-0 --src-connection-id connection-1 --dst-connection-id connection-0"
+        );
+        no_link(&p);
+    }
+
+    #[test]
+    fn a_path_without_ids_gets_them_and_one_with_wrong_ids_is_corrected() {
+        use ConnectAction::*;
+        let bare = PathState { src: GWC.into(), dst: "fdsc-0".into(), ..Default::default() };
+        let p = plan_open(Some(bare), Ok(chain_ids()), false).unwrap();
+        assert_eq!(acts(&p), [SetPathIds("fdsc-0".into(), chain_ids())]);
+        assert!(p.actions[0].reason.contains("are missing from chain state"), "{}", p.actions[0].reason);
+        no_link(&p);
+
+        let mut wrong = path_with(&chain_ids());
+        wrong.dst_client = "07-tendermint-9".into();
+        let p = plan_open(Some(wrong), Ok(chain_ids()), false).unwrap();
+        assert_eq!(acts(&p), [SetPathIds("fdsc-0".into(), chain_ids())]);
+        let why = &p.actions[0].reason;
+        assert!(
+            why.contains("disagree with chain state (dst client 07-tendermint-9 → 07-tendermint-0)"),
+            "{why}"
+        );
+        no_link(&p);
+    }
+
+    #[test]
+    fn matching_ids_are_skipped_and_force_sets_them_again_without_paths_new_or_link() {
+        use ConnectAction::*;
+        let p = plan_open(Some(path_with(&chain_ids())), Ok(chain_ids()), false).unwrap();
+        assert!(p.is_empty(), "{p:?}");
+        assert!(p.skips.iter().any(|s| s.reason.contains("ids match chain state")));
+        let p = plan_open(Some(path_with(&chain_ids())), Ok(chain_ids()), true).unwrap();
+        assert_eq!(acts(&p), [SetPathIds("fdsc-0".into(), chain_ids())]);
+        assert!(p.actions[0].reason.starts_with("force:"));
+        no_link(&p);
+        // Force on a missing path: rebuilt as without force, still never linked.
+        let p = plan_open(None, Ok(chain_ids()), true).unwrap();
+        assert_eq!(acts(&p), [NewPath("fdsc-0".into()), SetPathIds("fdsc-0".into(), chain_ids())]);
+        no_link(&p);
+    }
+
+    #[test]
+    fn unknown_chain_ids_keep_a_complete_path_but_never_rebuild_blindly_or_link() {
+        let why = "reading channel channel-1 from gwc's REST failed: refused".to_string();
+        let p = plan_open(Some(path_with(&chain_ids())), Err(why.clone()), false).unwrap();
+        assert!(p.is_empty());
+        assert!(p.skips.iter().any(|s| s.reason.contains("ids not checked against chain state")));
+        for path in [None, Some(PathState::default())] {
+            let e = plan_open(path, Err(why.clone()), true).unwrap_err();
+            assert_eq!(
+                e,
+                NoChainIds { chain: "fdsc-0".into(), channel: "channel-1".into(), why: why.clone() }
+            );
+        }
+    }
+
+    #[test]
+    fn chains_without_an_open_channel_get_exactly_the_missing_actions() {
         use ConnectAction::*;
         let mut relayer = RelayerState::default();
         relayer.paths.insert(
@@ -431,9 +690,14 @@ mod tests {
         );
         let channels =
             vec![chan("channel-0", "mdsc", "STATE_OPEN"), chan("channel-1", "fdsc-0", "STATE_INIT")];
+        let mut mdsc = chain_ids();
+        mdsc.src_channel = "channel-0".into();
+        let mdsc_path = PathState { src: GWC.into(), dst: "mdsc".into(), ..path_with(&mdsc) };
+        relayer.paths.insert(path_name("mdsc"), mdsc_path);
+        let ids: BTreeMap<String, Observed> = [("mdsc".to_string(), Ok(mdsc))].into();
         let storage: BTreeSet<String> = ["mdsc".to_string()].into();
         let targets = vec!["mdsc".to_string(), "fdsc-0".to_string(), "fdsc-1".to_string()];
-        let p = plan(&relayer, &channels, &storage, &targets, false);
+        let p = plan(&relayer, &channels, &ids, &storage, &targets, false).unwrap();
         assert_eq!(
             acts(&p),
             [
@@ -447,16 +711,26 @@ mod tests {
         let why = &p.actions[0].reason;
         assert!(why.contains("channel-1 not open"), "{why}");
         assert!(p.skips.iter().any(|s| s.reason.contains("reusing client 07-tendermint-1")));
-        assert_eq!(p.skips.iter().filter(|s| s.reason.contains("mdsc")).count(), 3);
+        assert_eq!(
+            p.skips.iter().filter(|s| s.reason.contains("mdsc")).count(),
+            4,
+            "path, ids, link, registration"
+        );
+        // Force does not re-run `rly paths new` on a path rly has (it refuses the name).
+        let forced = plan(&relayer, &channels, &ids, &storage, &targets, true).unwrap();
+        assert!(!acts(&forced).contains(&NewPath("fdsc-0".into())));
+        assert!(acts(&forced).contains(&SetPathIds("mdsc".into(), ids["mdsc"].clone().unwrap())));
     }
 
     #[test]
-    fn force_refreshes_paths_but_never_duplicates_a_channel_or_registration() {
-        use ConnectAction::*;
-        let channels = vec![chan("channel-0", "mdsc", "STATE_OPEN")];
-        let storage: BTreeSet<String> = ["mdsc".to_string()].into();
-        let p = plan(&RelayerState::default(), &channels, &storage, &["mdsc".to_string()], true);
-        assert_eq!(acts(&p), [NewPath("mdsc".into())]);
+    fn ids_from_a_chain_are_quoted_in_the_batch() {
+        let mut ids = chain_ids();
+        ids.src_client = "07-tendermint-1;x".into();
+        let line = ConnectAction::SetPathIds("fdsc-0".into(), ids).shell_line();
+        assert!(
+            line.starts_with("rly paths update path-gwc-fdsc-0-gw --src-client-id '07-tendermint-1;x' "),
+            "{line}"
+        );
     }
 
     #[test]

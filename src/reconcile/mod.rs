@@ -9,14 +9,17 @@
 //! - discover, waitIbcReady: nothing (they only observe).
 //! - initRelayer: deletes and re-adds every chain entry and every relayer key (refreshing
 //!   rpc-addr and the key from the mounted mnemonic); an existing config.yaml is kept.
-//! - connectAll / connect: re-runs `rly paths new` for every target. OPEN channels and
+//! - connectAll / connect: sets every path's ids again from chain state (`rly paths update`;
+//!   `rly paths new` only for a missing path: rly refuses a name it has). OPEN channels and
 //!   storage registrations are chain state and are never created twice.
 //! - startRelayer: stops a running `rly start` (`pkill -x rly`, then `-KILL` after the stop
-//!   wait) and starts it again — what `system.relayer.restart` always does.
+//!   wait) and starts it again — what `system.relayer.restart` always does. Without force it
+//!   does so too when connect changed a path in this run: rly reads its config only at start.
 //!
 //! Steps take a [`Session`] and a [`Journal`], not the HTTP job: a continuous reconciler can
 //! call them with [`journal::Traced`].
 
+pub mod chain_ids;
 pub mod connect;
 mod context;
 pub mod controller;

@@ -10,7 +10,7 @@ use crate::jobs::StepFailure;
 use crate::k8s::ExecOutput;
 use serde_json::json;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Which storage chains a run links to gwc.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +58,9 @@ pub struct Session {
     /// Counterparty chain of each gateway channel seen (a channel's client never changes).
     channel_chains: Mutex<std::collections::BTreeMap<String, String>>,
     execs: AtomicU64,
+    /// connect created or changed a path: a running `rly start` (which reads config.yaml only
+    /// when it starts) must be restarted to relay it.
+    paths_changed: AtomicBool,
 }
 
 pub use crate::k8s::ExecTrouble;
@@ -92,6 +95,7 @@ impl Session {
             relayer: Mutex::new(None),
             channel_chains: Mutex::default(),
             execs: AtomicU64::new(0),
+            paths_changed: AtomicBool::new(false),
         }
     }
 
@@ -133,6 +137,15 @@ impl Session {
 
     pub fn remember_channel_chain(&self, channel: &str, chain: &str) {
         self.channel_chains.lock().unwrap_or_else(|e| e.into_inner()).insert(channel.into(), chain.into());
+    }
+
+    pub fn mark_paths_changed(&self) {
+        self.paths_changed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a step of this run created or changed a relayer path.
+    pub fn paths_changed(&self) -> bool {
+        self.paths_changed.load(Ordering::Relaxed)
     }
 
     /// Forgets the relayer's observed state: an action may have changed it.

@@ -28,19 +28,31 @@ impl Act for StartAction {
     }
 }
 
-pub fn plan(running: &[u32], restart: bool) -> Plan<StartAction> {
+/// `paths_changed`: connect created or changed a path in this run. `rly start` reads
+/// config.yaml once, when it starts, so a running one must be restarted to relay it.
+pub fn plan(running: &[u32], restart: bool, paths_changed: bool) -> Plan<StartAction> {
     let mut plan = Plan::default();
     let pids = running.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-    match (running.is_empty(), restart) {
-        (true, _) => {
+    match (running.is_empty(), restart, paths_changed) {
+        (true, _, _) => {
             plan.skip(StartAction::Stop.command(), "rly start is not running");
             plan.act(StartAction::Start, "rly start is not running");
         }
-        (false, true) => {
+        (false, true, _) => {
             plan.act(StartAction::Stop, format!("restart: stop rly start (pid {pids})"));
             plan.act(StartAction::Start, "restart");
         }
-        (false, false) => {
+        (false, false, true) => {
+            plan.act(
+                StartAction::Stop,
+                format!("rly start (pid {pids}) read config.yaml before connect changed its paths"),
+            );
+            plan.act(
+                StartAction::Start,
+                "relay the paths as connect left them (rly reads its config at start)",
+            );
+        }
+        (false, false, false) => {
             plan.skip(StartAction::Start.command(), format!("rly start is running (pid {pids})"))
         }
     }
@@ -118,7 +130,7 @@ pub async fn run(
 ) -> Result<StepOutcome, StepFailure> {
     let topo = session.topology()?;
     let observed = relayer_state::observe(session, journal).await?;
-    let plan = plan(&observed.running, restart);
+    let plan = plan(&observed.running, restart, session.paths_changed());
     plan.record(journal);
     if plan.is_empty() {
         return Ok(StepOutcome::Skipped(plan.summary()));
@@ -139,10 +151,21 @@ mod tests {
 
     #[test]
     fn start_only_when_not_running_and_restart_stops_first() {
-        assert!(plan(&[7], false).is_empty());
+        assert!(plan(&[7], false, false).is_empty());
         let acts = |p: Plan<StartAction>| p.actions.into_iter().map(|a| a.action).collect::<Vec<_>>();
-        assert_eq!(acts(plan(&[], false)), [StartAction::Start]);
-        assert_eq!(acts(plan(&[7], true)), [StartAction::Stop, StartAction::Start]);
-        assert_eq!(acts(plan(&[], true)), [StartAction::Start]);
+        assert_eq!(acts(plan(&[], false, false)), [StartAction::Start]);
+        assert_eq!(acts(plan(&[7], true, false)), [StartAction::Stop, StartAction::Start]);
+        assert_eq!(acts(plan(&[], true, false)), [StartAction::Start]);
+    }
+
+    #[test]
+    fn a_running_rly_restarts_when_connect_changed_its_paths() {
+        let p = plan(&[7], false, true);
+        assert_eq!(
+            p.actions.iter().map(|a| a.action.clone()).collect::<Vec<_>>(),
+            [StartAction::Stop, StartAction::Start]
+        );
+        assert!(p.actions[0].reason.contains("pid 7"), "{}", p.actions[0].reason);
+        assert_eq!(plan(&[], false, true).actions.len(), 1, "not running: only a start");
     }
 }

@@ -1,4 +1,4 @@
-//! `cryptomeria-bff bench --quick --json PATH`, run as a user would: every figure P1–P8 is in
+//! `cryptomeria-bff bench --quick --json PATH`, run as a user would: every figure P1–P9 is in
 //! the JSON with plausible values, and the structural facts hold (a warm start makes at most
 //! three execs, the scripts make more execs than the BFF, caches save upstream requests).
 //! Timings and ratios are printed by the bench, never asserted: machines are noisy.
@@ -29,7 +29,7 @@ async fn bench_quick_writes_every_figure_beside_its_baseline() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "bench failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     println!("{stdout}");
-    for fig in ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"] {
+    for fig in ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9"] {
         assert!(stdout.lines().any(|l| l.starts_with(&format!("| {fig} "))), "no {fig} row:\n{stdout}");
     }
     let json: Value =
@@ -66,4 +66,11 @@ async fn bench_quick_writes_every_figure_beside_its_baseline() {
         assert!(num(&json, "p7", key) > 0.0, "p7.{key}");
     }
     assert!(num(&json, "p8", "rss_mib") > 0.0);
+
+    // After the relayer pod is recreated: paths rebuilt from chain ids, never linked again;
+    // the scripts leave rly without a path.
+    assert_eq!(num(&json, "p9", "links"), 0.0, "{}", json["p9"]);
+    assert_eq!(num(&json, "p9", "paths_with_ids"), num(&json, "p9", "paths"), "{}", json["p9"]);
+    assert_eq!(num(&json, "p9", "baseline_paths_with_ids"), 0.0, "{}", json["p9"]);
+    assert!(num(&json, "p9", "execs") > 0.0 && num(&json, "p9", "bff_s") > 0.0, "{}", json["p9"]);
 }

@@ -14,6 +14,7 @@ mod fuzz;
 mod ibc_health;
 mod jobs;
 mod metrics;
+mod path_rebuild;
 mod reconcile;
 mod request_rules;
 mod system_reads;

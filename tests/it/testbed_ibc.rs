@@ -100,7 +100,7 @@ async fn start_rly(env: &TestEnv) {
     assert_eq!(code, 0, "{err}");
 }
 
-async fn rest(env: &TestEnv, chain: &str, path: &str) -> serde_json::Value {
+pub(crate) async fn rest(env: &TestEnv, chain: &str, path: &str) -> serde_json::Value {
     let (_, api, _) = env.testbed().control.node_ports(chain).unwrap();
     let url = format!("http://127.0.0.1:{api}{path}");
     reqwest::get(&url).await.unwrap().json().await.unwrap()

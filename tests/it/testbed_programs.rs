@@ -173,14 +173,23 @@ fn dst_port(id: &str) -> &'static str {
     if id.starts_with("mdsc") { "metastore" } else { "datastore" }
 }
 
-/// `rly paths new` then `rly transact link` from gwc to `id`, as SPEC §6 connectChain runs them.
+/// `rly paths new` (unless `rly paths show` finds the path: rly refuses a name it has) then
+/// `rly transact link` from gwc to `id`, as SPEC §6 connectChain runs them.
 async fn link(env: &TestEnv, id: &str) -> (i32, String, String) {
     let path = format!("gwc-{id}");
     let flags = ["--src-port", "gateway", "--dst-port", dst_port(id), "--version", "cryptomeria-1"];
-    let mut new = vec!["paths", "new", "gwc", id, path.as_str()];
-    new.extend_from_slice(&flags);
-    let (code, out, err) = rly(env, &new).await;
-    assert_eq!((code, out.as_str()), (0, ""), "paths new {id}: {err}");
+    if rly(env, &["paths", "show", path.as_str()]).await.0 != 0 {
+        let mut new = vec!["paths", "new", "gwc", id, path.as_str()];
+        new.extend_from_slice(&flags);
+        let (code, out, err) = rly(env, &new).await;
+        assert_eq!((code, out.as_str()), (0, ""), "paths new {id}: {err}");
+    } else {
+        let mut again = vec!["paths", "new", "gwc", id, path.as_str()];
+        again.extend_from_slice(&flags);
+        let (code, _, err) = rly(env, &again).await;
+        assert_eq!(code, 1, "rly paths new refuses an existing name");
+        assert!(err.contains(&format!("path with name {path} already exists")), "{err}");
+    }
     let mut args = vec!["transact", "link", path.as_str()];
     args.extend_from_slice(&flags);
     rly(env, &args).await

@@ -30,10 +30,8 @@ pub fn paths_new(cfg: &mut RlyConfig, src: &str, dst: &str, name: &str) -> Resul
             ));
         }
     }
-    if let Some((_, p)) = cfg.paths.iter().find(|(n, _)| n == name) {
-        if p.src.chain_id == src && p.dst.chain_id == dst {
-            return Ok(());
-        }
+    // `Paths.Add` refuses a name it has, whatever its chains (relayer/path.go).
+    if cfg.paths.iter().any(|(n, _)| n == name) {
         return Err(format!("path with name {name} already exists"));
     }
     let end = |id: &str| PathEnd { chain_id: id.to_string(), ..Default::default() };
