@@ -13,8 +13,7 @@ use crate::k8s::script::quote;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-pub const GATEWAY_PORT: &str = "gateway";
-pub const GWC: &str = "gwc";
+pub use crate::system::ibc::{GATEWAY_PORT, GWC};
 pub const OPEN: &str = "STATE_OPEN";
 
 /// One channel end on gwc's gateway port.
