@@ -23,5 +23,6 @@ mod testbed_kubectl;
 mod testbed_programs;
 mod testbed_python_client;
 mod testbed_wire;
+mod ui;
 mod utils;
 mod watch_faults;
