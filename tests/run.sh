@@ -11,6 +11,8 @@ command -v jq >/dev/null || need_apt+=(jq)
 command -v shellcheck >/dev/null || need_apt+=(shellcheck)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+# The dashboard is tested in Debian's Chromium (tests/it/ui.rs).
+[ -x /usr/lib/chromium/chromium ] || command -v chromium >/dev/null || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
@@ -48,6 +50,12 @@ fi
 if [ ! -d tests/cosmjs/node_modules ]; then
   echo "installing: CosmJS (npm ci --prefix tests/cosmjs)"
   npm ci --prefix tests/cosmjs --no-audit --no-fund
+fi
+
+# The dashboard's browser test drives Chromium with playwright-core (npm, lock file committed).
+if [ ! -d tests/ui/node_modules ]; then
+  echo "installing: playwright-core (npm ci --prefix tests/ui)"
+  npm ci --prefix tests/ui --no-audit --no-fund
 fi
 
 cargo test --locked --workspace "$@"

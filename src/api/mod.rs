@@ -17,6 +17,7 @@ mod preflight;
 mod reconcile;
 pub mod serve;
 pub mod system;
+mod ui;
 
 use crate::app::AppState;
 use axum::Json;
@@ -38,7 +39,7 @@ pub fn ok<T: Serialize>(data: T) -> Response {
     Json(Success { ok: true, data }).into_response()
 }
 
-/// The application: health endpoints, `/api/v1`, its OpenAPI document and docs page.
+/// The application: health endpoints, `/api/v1`, its OpenAPI document and docs page, the dashboard.
 pub fn router(state: AppState) -> axum::Router {
     let (router, doc) = OpenApiRouter::with_openapi(openapi::base())
         .merge(health::router())
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> axum::Router {
     let max_body_bytes = state.settings.max_body_bytes;
     let router = router
         .merge(openapi::docs(doc))
+        .merge(ui::router())
         .fallback(|uri: axum::http::Uri| async move { ApiError::route_not_found(uri.path()) })
         .method_not_allowed_fallback(|| async {
             ApiError::new(error::ErrorCode::MethodNotAllowed, "method not allowed on this route")

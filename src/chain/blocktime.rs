@@ -107,6 +107,10 @@ pub struct Report {
     pub unit: &'static str,
     pub stats: Stats,
     pub range: Range,
+    /// Each header-time interval in seconds, oldest first (the i-th ends at `fromHeight`+1+i);
+    /// served only when asked (`include=intervals`), kept with the memo so a repeat has them.
+    #[serde(skip)]
+    pub intervals: Vec<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -133,6 +137,7 @@ pub fn report(window: u64, times: &[(u64, Timestamp)], percentiles: &[f64]) -> O
             from_time: first.1.to_string(),
             to_time: last.1.to_string(),
         },
+        intervals: samples,
     })
 }
 

@@ -118,6 +118,7 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let api = format!("http://{addr}");
     println!("demo ready api={api}");
     println!("  docs={api}/api/v1/docs/");
+    println!("  dashboard={api}/");
     println!("  kubeconfig={}", testbed.kubeconfig.display());
     for line in testbed.chain_summary() {
         println!("  chain {line}");

@@ -480,6 +480,20 @@ async fn blocktime_on_a_chain_with_a_known_interval_gives_that_mean() {
         data["range"]["toHeight"].as_str().unwrap().parse().unwrap(),
     );
     assert_eq!(to - from, 9);
+    assert!(data.get("intervals").is_none(), "intervals only when asked: {data}");
+
+    // include=intervals: the samples behind those statistics, oldest first, at that height.
+    let (code, body) =
+        bff.get("/api/v1/chains/gwc/blocktime?window=10&percentiles=50,90,99&include=intervals").await;
+    assert_eq!(code, 200, "{body}");
+    let with = &body["data"];
+    let intervals: Vec<f64> =
+        with["intervals"].as_array().expect("intervals").iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(intervals.len() as u64, with["sampleCount"].as_u64().unwrap(), "{with}");
+    let (lo, hi) = intervals.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    assert_eq!((lo, hi), (with["stats"]["min"].as_f64().unwrap(), with["stats"]["max"].as_f64().unwrap()));
+    let (code, body) = bff.get("/api/v1/chains/gwc/blocktime?include=blocks").await;
+    assert_eq!((code, error_code(&body)), (422, "VALIDATION_ERROR"), "{body}");
 }
 
 #[tokio::test]

@@ -25,5 +25,6 @@ mod testbed_kubectl;
 mod testbed_programs;
 mod testbed_python_client;
 mod testbed_wire;
+mod ui;
 mod utils;
 mod watch_faults;

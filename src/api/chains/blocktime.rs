@@ -21,6 +21,8 @@ pub struct BlocktimeQuery {
     window: Option<u64>,
     /// Comma list in (0, 100] (default `50,95`).
     percentiles: Option<String>,
+    /// `intervals`: also return every interval of the window (for histograms and sparklines).
+    include: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -34,6 +36,10 @@ pub struct BlocktimeView {
     pub latest_height: String,
     #[serde(flatten)]
     pub report: blocktime::Report,
+    /// With `include=intervals`: each header-time interval in seconds, oldest first; the
+    /// i-th is from block `range.fromHeight`+i to the next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intervals: Option<Vec<f64>>,
 }
 
 /// Block-time statistics over the latest `window` blocks (seconds).
@@ -57,6 +63,11 @@ pub(super) async fn blocktime(
             format!("window must be within {}..{}", blocktime::MIN_WINDOW, blocktime::MAX_WINDOW),
         ));
     }
+    let with_intervals = match q.include.as_deref().map(str::trim) {
+        None | Some("") => false,
+        Some("intervals") => true,
+        Some(_) => return Err(ApiError::validation("include", "the only part is `intervals`")),
+    };
     let percentiles = match q.percentiles.as_deref() {
         None => blocktime::DEFAULT_PERCENTILES.to_vec(),
         Some(list) => {
@@ -71,11 +82,13 @@ pub(super) async fn blocktime(
         &percentiles,
     )
     .await?;
+    let intervals = with_intervals.then(|| measured.report.intervals.clone());
     Ok(crate::api::ok(BlocktimeView {
         chain_id,
         network: measured.network,
         cached: measured.cached,
         latest_height: measured.latest_height.to_string(),
         report: measured.report,
+        intervals,
     }))
 }

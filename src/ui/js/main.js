@@ -1,0 +1,41 @@
+// The dashboard's entry: the three views as keyboard-operable tabs (arrow keys, Home/End;
+// the URL hash keeps the view across reloads), and the overview's poll feeding the chain
+// lists of the other views.
+
+import * as overview from "./overview.js";
+import * as operations from "./operations.js";
+import * as measurements from "./measurements.js";
+
+const VIEWS = ["overview", "operations", "measurements"];
+const tabs = VIEWS.map((v) => document.getElementById(`tab-${v}`));
+
+function show(view, focus = false) {
+  VIEWS.forEach((v, i) => {
+    const selected = v === view;
+    tabs[i].setAttribute("aria-selected", String(selected));
+    tabs[i].tabIndex = selected ? 0 : -1;
+    document.getElementById(`view-${v}`).hidden = !selected;
+  });
+  if (focus) tabs[VIEWS.indexOf(view)].focus();
+  if (location.hash !== `#${view}`) history.replaceState(null, "", `#${view}`);
+  if (view === "operations") operations.shown();
+}
+
+tabs.forEach((tab, i) => {
+  tab.addEventListener("click", () => show(VIEWS[i]));
+  tab.addEventListener("keydown", (e) => {
+    const move = { ArrowRight: 1, ArrowLeft: -1, Home: -i, End: VIEWS.length - 1 - i }[e.key];
+    if (move === undefined) return;
+    e.preventDefault();
+    show(VIEWS[(i + move + VIEWS.length) % VIEWS.length], true);
+  });
+});
+
+operations.init();
+measurements.init();
+overview.onChains((chains) => {
+  operations.setChains(chains);
+  measurements.setChains(chains);
+});
+overview.start();
+show(VIEWS.includes(location.hash.slice(1)) ? location.hash.slice(1) : "overview");

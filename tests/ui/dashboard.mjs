@@ -1,0 +1,160 @@
+// The dashboard in a real browser (Debian's chromium driven by playwright-core), against a
+// running `cryptomeria-bff demo` at $BFF. Run by tests/it/ui.rs; exits non-zero on the first
+// failed expectation and prints one JSON line of what it saw. Screenshots go to $ARTIFACTS.
+//
+// Checks: the four chains listed with rising heights; Start (confirmed in its dialog) shows
+// the job's steps progressing to succeeded without a reload; the block-time histogram for
+// window=50; throughput bars; keyboard tabs; and no request leaves the BFF's origin.
+
+import { chromium } from "playwright-core";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+
+const BFF = process.env.BFF ?? "http://127.0.0.1:8080";
+const ARTIFACTS = process.env.ARTIFACTS ?? "target/ui-artifacts";
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/lib/chromium/chromium";
+// The flags the suite runs Chromium with, exactly; the pipe and the profile directory are
+// how playwright talks to it (added by hand because every default argument is switched off).
+const FLAGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--no-first-run",
+];
+const STEP_TIMEOUT = 60_000;
+
+mkdirSync(ARTIFACTS, { recursive: true });
+const profile = mkdtempSync(join(tmpdir(), "bff-ui-profile-"));
+const started = Date.now();
+const timings = {};
+const mark = (name) => { timings[name] = Date.now() - started; };
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  ignoreDefaultArgs: true,
+  args: [...FLAGS, "--remote-debugging-pipe", `--user-data-dir=${profile}`, "--no-startup-window"],
+  timeout: STEP_TIMEOUT,
+});
+mark("launched");
+const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+const page = await context.newPage();
+page.setDefaultTimeout(STEP_TIMEOUT);
+
+// Every request the page makes, and every script error or CSP refusal it logs.
+const origin = new URL(BFF).origin;
+const requests = [];
+const problems = [];
+page.on("request", (r) => requests.push(r.url()));
+page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+page.on("console", (m) => { if (m.type() === "error") problems.push(`console error: ${m.text()}`); });
+
+try {
+  // ----- Overview: four chains, heights rising --------------------------------------------
+  await page.goto(`${BFF}/`);
+  await page.waitForFunction(() => document.querySelectorAll("#chains tr[data-chain] .height").length === 4
+    && [...document.querySelectorAll("#chains .height")].every((c) => /^\d+$/.test(c.textContent)));
+  const heights = () => page.$$eval("#chains tr[data-chain]", (rows) =>
+    Object.fromEntries(rows.map((r) => [r.dataset.chain, Number(r.querySelector(".height").textContent)])));
+  const first = await heights();
+  assert.deepEqual(Object.keys(first), ["gwc", "mdsc", "fdsc-0", "fdsc-1"], "the four chains, in order");
+  await page.waitForFunction((before) => [...document.querySelectorAll("#chains tr[data-chain]")]
+    .every((r) => Number(r.querySelector(".height").textContent) > before[r.dataset.chain]), first);
+  const later = await heights();
+  // Sparklines, the relayer, IBC health and pods are drawn from their routes.
+  await page.waitForSelector("#chains tr[data-chain='gwc'] .blocktime svg polyline");
+  await page.waitForSelector("#ibc tr[data-pair='mdsc']");
+  await page.waitForSelector("#pods tbody tr");
+  mark("overview");
+  await page.screenshot({ path: join(ARTIFACTS, "overview.png"), fullPage: true });
+
+  // ----- Keyboard: arrow keys move between the views ------------------------------------------
+  await page.focus("#tab-overview");
+  await page.keyboard.press("ArrowRight");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "tab-operations");
+  assert.equal(await page.isVisible("#view-operations"), true);
+  assert.equal(await page.isVisible("#view-overview"), false);
+
+  // ----- Operations: Start, confirmed, followed live to succeeded without a reload ------------
+  await page.waitForSelector("#preflight tr[data-check='relayerReady']");
+  await page.evaluate(() => { window.__sameDocument = true; });
+  // Record every distinct state of the steps list as the page redraws it.
+  await page.evaluate(() => {
+    window.__stepStates = [];
+    const record = () => {
+      const state = [...document.querySelectorAll("#job-steps li")].map((li) => `${li.dataset.step}:${li.dataset.status}`).join(" ");
+      if (state && state !== window.__stepStates.at(-1)) window.__stepStates.push(state);
+    };
+    new MutationObserver(record).observe(document.getElementById("job-steps"), { childList: true, subtree: true });
+  });
+  await page.click("#do-start");
+  await page.waitForSelector("#confirm[open]");
+  assert.match(await page.textContent("#confirm-route"), /POST \/api\/v1\/system\/start/);
+  await page.click("#confirm-ok");
+  await page.waitForFunction(() => document.getElementById("job-status").textContent === "succeeded", null, { timeout: 120_000 });
+  const stepStates = await page.evaluate(() => window.__stepStates);
+  const finalSteps = await page.$$eval("#job-steps li", (lis) => lis.map((li) => [li.dataset.step, li.dataset.status]));
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, "no reload");
+  assert.deepEqual(finalSteps.map(([s]) => s), ["discover", "initRelayer", "connectAll", "startRelayer", "waitIbcReady"]);
+  assert.ok(finalSteps.every(([, st]) => st === "succeeded" || st === "skipped"), `final steps: ${finalSteps}`);
+  assert.ok(stepStates.some((s) => s.includes(":running")), `a step was seen running: ${stepStates.join(" | ")}`);
+  assert.ok(stepStates.length >= 3, `the steps progressed through several states: ${stepStates.join(" | ")}`);
+  assert.match(await page.textContent("#job-log"), /step=waitIbcReady/);
+  mark("start job");
+  await page.screenshot({ path: join(ARTIFACTS, "operations.png"), fullPage: true });
+
+  // ----- Overview again: the started system shows rly running and every pair relaying ---------
+  await page.click("#tab-overview");
+  await page.waitForFunction(() => document.querySelector("[data-testid='rly-running']").textContent === "running"
+    && document.getElementById("ibc-verdict").textContent === "relaying");
+  assert.equal(await page.locator("#ibc tr[data-pair] .badge", { hasText: "relaying" }).count(), 3);
+  mark("relaying shown");
+  await page.screenshot({ path: join(ARTIFACTS, "overview-started.png"), fullPage: true });
+
+  // ----- Measurements: histogram for window=50 with the percentiles marked; throughput --------
+  await page.click("#tab-measurements");
+  // A full window of 50 blocks needs 50 headers after genesis.
+  await page.waitForFunction(() => Number(document.querySelector("#chains tr[data-chain='gwc'] .height").textContent) > 50);
+  await page.selectOption("#bt-chain", "gwc");
+  await page.fill("#bt-window", "50");
+  await page.click("#bt-form button[type=submit]");
+  await page.waitForSelector("#bt-chart svg[data-window='50'] rect.bar", { state: "attached" });
+  assert.equal(await page.textContent("#bt-numbers [data-fact='window']"), "50 blocks, 49 intervals");
+  for (const p of ["p50", "p95", "p99"]) {
+    assert.equal(await page.locator(`#bt-chart line.mark.${p}:not(.legend)`).count(), 1, `${p} marked`);
+  }
+  const bars = await page.$$eval("#bt-chart rect.bar title", (ts) => ts.map((t) => Number(t.textContent.match(/: (\d+) block/)[1])));
+  assert.equal(bars.reduce((a, b) => a + b, 0), 49, "every interval in a bin");
+  assert.match(await page.textContent("#bt-summary"), /49 block intervals/);
+
+  // From genesis: the range holds the start job's transactions on gwc (links, registrations).
+  const tip = await page.$eval("#chains tr[data-chain='gwc'] .height", (c) => c.textContent);
+  await page.fill("#tp-from", "1");
+  await page.fill("#tp-to", tip);
+  await page.fill("#tp-segments", "4");
+  await page.click("#tp-form button[type=submit]");
+  await page.waitForSelector("#tp-chart svg rect.bar", { state: "attached" });
+  assert.equal(await page.locator("#tp-chart rect.bar").count(), 4);
+  assert.match(await page.textContent("#tp-numbers [data-fact='tps']"), /^\d+\.\d{3}$/);
+  const txCount = Number((await page.textContent("#tp-numbers [data-fact='txCount']")).split(" ")[0]);
+  assert.ok(txCount > 0, `the start job's transactions are counted: ${txCount}`);
+  assert.equal(await page.textContent("#tp-numbers [data-fact='heights']"), `1–${tip} (4 segments)`);
+  mark("measurements");
+  await page.screenshot({ path: join(ARTIFACTS, "measurements.png"), fullPage: true });
+
+  // ----- Same origin only ----------------------------------------------------------------------
+  const foreign = requests.filter((u) => new URL(u).origin !== origin);
+  assert.deepEqual(foreign, [], "requests outside the BFF's origin");
+  assert.deepEqual(problems, [], "script errors or refused loads");
+
+  console.log(JSON.stringify({
+    ok: true, heights: { first, later }, stepStates, requests: requests.length, timingsMs: timings,
+  }));
+} catch (e) {
+  await page.screenshot({ path: join(ARTIFACTS, "failure.png"), fullPage: true }).catch(() => {});
+  console.error(e.stack ?? String(e));
+  console.error(`problems: ${JSON.stringify(problems)}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+}
