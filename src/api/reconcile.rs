@@ -42,6 +42,9 @@ pub struct StartRequest {
     pub steps: Option<Vec<String>>,
     /// Re-do each step's actions (see the README for what each step re-does).
     pub force: Option<bool>,
+    /// Observe and plan only: the job's result lists each action it would take with its
+    /// reason, and nothing is changed.
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
@@ -52,6 +55,9 @@ pub struct ConnectRequest {
     pub force: Option<bool>,
     #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub timeout_seconds: Option<u64>,
+    /// Observe and plan only: the job's result lists each action it would take with its
+    /// reason, and nothing is changed.
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
@@ -59,6 +65,9 @@ pub struct ConnectRequest {
 pub struct RestartRequest {
     #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub timeout_seconds: Option<u64>,
+    /// Observe and plan only: the job's result lists each action it would take with its
+    /// reason, and nothing is changed.
+    pub dry_run: Option<bool>,
 }
 
 fn timeout(state: &AppState, seconds: Option<u64>) -> Result<Duration, ApiError> {
@@ -113,8 +122,9 @@ async fn start(
     let timeout = timeout(&state, req.timeout_seconds)?;
     let force = req.force.unwrap_or(false);
     let request = json!({"namespace": state.settings.namespace, "steps": steps.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        "force": force, "timeoutSeconds": timeout.as_secs()});
-    let session = Session::new(state.reconcile_context(), Target::All, force);
+        "force": force, "timeoutSeconds": timeout.as_secs(), "dryRun": req.dry_run.unwrap_or(false)});
+    let mut session = Session::new(state.reconcile_context(), Target::All, force);
+    session.dry_run = req.dry_run.unwrap_or(false);
     admit(&state, reconcile::job("system.start", request, session, &steps, timeout))
 }
 
@@ -152,9 +162,12 @@ async fn connect(
     }
     let timeout = timeout(&state, req.timeout_seconds)?;
     let force = req.force.unwrap_or(false);
-    let request = json!({"target": text, "force": force, "timeoutSeconds": timeout.as_secs()});
+    let dry_run = req.dry_run.unwrap_or(false);
+    let request =
+        json!({"target": text, "force": force, "timeoutSeconds": timeout.as_secs(), "dryRun": dry_run});
     let mut session = Session::new(state.reconcile_context(), target, force);
     session.force_init = false;
+    session.dry_run = dry_run;
     // The relayer must know a chain before linking it: a new chain gets its entry and key first.
     let steps = [StepName::InitRelayer, StepName::Connect];
     admit(&state, reconcile::job("system.connect", request, session, &steps, timeout))
@@ -171,8 +184,9 @@ async fn restart(
     OptionalJson(req): OptionalJson<RestartRequest>,
 ) -> Result<Response, ApiError> {
     let timeout = timeout(&state, req.timeout_seconds)?;
-    let request = json!({"timeoutSeconds": timeout.as_secs()});
-    let session = Session::new(state.reconcile_context(), Target::All, true);
+    let request = json!({"timeoutSeconds": timeout.as_secs(), "dryRun": req.dry_run.unwrap_or(false)});
+    let mut session = Session::new(state.reconcile_context(), Target::All, true);
+    session.dry_run = req.dry_run.unwrap_or(false);
     admit(
         &state,
         reconcile::job("system.relayer.restart", request, session, &[StepName::RestartRelayer], timeout),

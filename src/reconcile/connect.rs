@@ -242,9 +242,8 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
     let storage = gateway::storage(session, journal).await?;
     let plan = plan(&relayer, &channels, &ids, &storage, &topo.targets, session.force)
         .map_err(|e| no_chain_ids(&relayer, e))?;
-    plan.record(journal);
-    if plan.is_empty() {
-        return Ok(StepOutcome::Skipped(plan.summary()));
+    if let Some(outcome) = session.decide(&plan, journal) {
+        return Ok(outcome);
     }
     let planned = |a: &ConnectAction| plan.actions.iter().any(|p| p.action == *a);
     for id in topo.targets.iter().filter(|id| planned(&ConnectAction::Link((*id).clone()))) {

@@ -134,9 +134,8 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
     let topo = session.topology()?;
     let observed = relayer_state::observe(session, journal).await?;
     let plan = plan(&observed, &topo.relayer_chains(), session.force_init)?;
-    plan.record(journal);
-    if plan.is_empty() {
-        return Ok(StepOutcome::Skipped(plan.summary()));
+    if let Some(outcome) = session.decide(&plan, journal) {
+        return Ok(outcome);
     }
     let mut batch = Batch::new(&format!("H={}", quote(&session.settings().rly_home)));
     for p in &plan.actions {

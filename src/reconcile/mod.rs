@@ -121,6 +121,8 @@ fn summary(session: &Session) -> Value {
         "targets": topo.as_ref().map(|t| t.targets.clone()),
         "force": session.force,
         "execCalls": session.exec_count(),
+        "dryRun": session.dry_run,
+        "plan": session.dry_run.then(|| session.dry_plan()),
     })
 }
 

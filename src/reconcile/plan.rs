@@ -57,6 +57,14 @@ impl<A: Act> Plan<A> {
         }
     }
 
+    /// Each planned action as `{command, reason}` (a dry run's answer).
+    pub fn listing(&self) -> Vec<serde_json::Value> {
+        self.actions
+            .iter()
+            .map(|p| serde_json::json!({"command": p.action.command(), "reason": p.reason}))
+            .collect()
+    }
+
     /// The step's message: what ran and what was skipped, counted.
     pub fn summary(&self) -> String {
         let skipped = self.skips.len();

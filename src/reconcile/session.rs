@@ -53,6 +53,10 @@ pub struct Session {
     pub force: bool,
     /// Whether initRelayer honours `force` (a connect job only adds what is missing).
     pub force_init: bool,
+    /// Observe and plan only: no step acts (`"dryRun": true`).
+    pub dry_run: bool,
+    /// What a dry run would have done, step after step.
+    dry_plan: Mutex<Vec<serde_json::Value>>,
     topology: Mutex<Option<Topology>>,
     relayer: Mutex<Option<RelayerState>>,
     /// Counterparty chain of each gateway channel seen (a channel's client never changes).
@@ -91,12 +95,39 @@ impl Session {
             target,
             force,
             force_init: force,
+            dry_run: false,
+            dry_plan: Mutex::default(),
             topology: Mutex::new(None),
             relayer: Mutex::new(None),
             channel_chains: Mutex::default(),
             execs: AtomicU64::new(0),
             paths_changed: AtomicBool::new(false),
         }
+    }
+
+    /// After a step planned: records the plan, and says how the step ends without acting —
+    /// skipped when there is nothing to do, done (having acted on nothing) in a dry run.
+    /// `None`: the step acts.
+    pub fn decide<A: super::plan::Act>(
+        &self,
+        plan: &super::plan::Plan<A>,
+        journal: &dyn Journal,
+    ) -> Option<crate::jobs::StepOutcome> {
+        plan.record(journal);
+        if plan.is_empty() {
+            return Some(crate::jobs::StepOutcome::Skipped(plan.summary()));
+        }
+        if !self.dry_run {
+            return None;
+        }
+        self.dry_plan.lock().unwrap_or_else(|e| e.into_inner()).extend(plan.listing());
+        let n = plan.actions.len();
+        Some(crate::jobs::StepOutcome::Done(format!("dry run: would run {n} action(s); nothing was changed")))
+    }
+
+    /// The actions a dry run planned so far.
+    pub fn dry_plan(&self) -> Vec<serde_json::Value> {
+        self.dry_plan.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn settings(&self) -> &ReconcileSettings {

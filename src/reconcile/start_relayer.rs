@@ -131,9 +131,8 @@ pub async fn run(
     let topo = session.topology()?;
     let observed = relayer_state::observe(session, journal).await?;
     let plan = plan(&observed.running, restart, session.paths_changed());
-    plan.record(journal);
-    if plan.is_empty() {
-        return Ok(StepOutcome::Skipped(plan.summary()));
+    if let Some(outcome) = session.decide(&plan, journal) {
+        return Ok(outcome);
     }
     session.invalidate();
     for p in &plan.actions {

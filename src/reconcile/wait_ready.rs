@@ -53,6 +53,10 @@ impl Liveness {
 }
 
 pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome, StepFailure> {
+    if session.dry_run {
+        // It only observes, and what it would see depends on actions a dry run did not take.
+        return Ok(StepOutcome::Skipped("dry run: waitIbcReady only observes; not waited".into()));
+    }
     let topo = session.topology()?;
     let settings = session.settings();
     let ctx = &session.ctx;

@@ -174,3 +174,65 @@ async fn a_failing_pass_backs_off_and_says_so() {
         })
         .await;
 }
+
+#[tokio::test]
+async fn continuous_mode_heals_a_recreated_relayer_pod_with_no_post_and_a_session_closes() {
+    crate::testbed_only!("uploads sessions through the testbed's chains");
+    let h = continuous(1, |_| {}).await;
+    h.bff.until("/api/v1/system/reconciler", "the system up", |_, b| b["data"]["inSync"] == true).await;
+    let old = h.env.relayer();
+    let (code, _, err) = h.env.kubectl(&["delete", "pod", "-n", &h.env.ns(), &old], None).await;
+    assert_eq!(code, 0, "{err}");
+    h.wait_relayer_in_cache().await;
+    let new = h.env.relayer();
+    assert_ne!(new, old);
+    // No POST: a pass sees the new pod's missing paths and rebuilds them from chain state.
+    let healed = h
+        .bff
+        .until("/api/v1/system/ibc", "relaying through the new relayer pod", |_, b| {
+            b["data"]["verdict"] == "relaying" && b["data"]["relayer"]["pod"] == new.as_str()
+        })
+        .await;
+    assert!(
+        healed["data"]["pairs"].as_array().unwrap().iter().all(|p| p["pathMatches"] == true),
+        "{healed:#}"
+    );
+    let (_, jobs) = h.bff.get("/api/v1/system/jobs").await;
+    assert!(reconcile_jobs(&jobs) >= 2, "a system.reconcile job healed it: {jobs:#}");
+    let id = crate::testbed_ibc::upload(&h.env, "after-recreate", 1).await;
+    crate::testbed_ibc::await_state(&h.env, &id, "SESSION_STATE_CLOSED_SUCCESS").await;
+}
+
+#[tokio::test]
+async fn a_dry_run_start_lists_every_action_with_its_reason_and_changes_nothing() {
+    crate::testbed_only!("compares the testbed's relayer state before and after");
+    let h = Harness::new(1).await;
+    h.wait_relayer_in_cache().await;
+    let job = h.run("/start", json!({"dryRun": true})).await;
+    assert_succeeded(&job);
+    assert_eq!(job["request"]["dryRun"], true);
+    let plan = job["result"]["plan"].as_array().expect("the plan").clone();
+    let commands: Vec<&str> = plan.iter().map(|a| a["command"].as_str().unwrap()).collect();
+    for want in [
+        "rly config init",
+        "rly chains add",
+        "rly keys restore",
+        "rly paths new",
+        "rly transact link",
+        "register-storage",
+        "rly start",
+    ] {
+        assert!(commands.iter().any(|c| c.contains(want)), "{want} missing from {commands:#?}");
+    }
+    assert!(plan.iter().all(|a| a["reason"].as_str().is_some_and(|r| !r.is_empty())), "{plan:#?}");
+    // Nothing changed: no rly process, no channel; the real start then does every action.
+    assert!(!h.rly_running(), "a dry run starts nothing");
+    let job = h.run("/start", json!({})).await;
+    assert_succeeded(&job);
+    let planned = h.planned(&job).await;
+    assert_eq!(
+        planned.len(),
+        plan.len(),
+        "the real start ran what the dry run listed: {planned:#?} vs {commands:#?}"
+    );
+}

@@ -65,11 +65,18 @@ async fn path_ids(h: &Harness, chain: &str) -> [String; 4] {
     let ns = h.env.ns();
     let relayer = h.env.relayer();
     let path = format!("path-gwc-{chain}-gw");
-    let (code, out, err) = h
-        .env
-        .kubectl(&["exec", "-n", &ns, &relayer, "--", "rly", "paths", "show", &path, "--json"], None)
-        .await;
-    assert_eq!(code, 0, "{err}");
+    let argv = ["exec", "-n", &ns, &relayer, "--", "rly", "paths", "show", &path, "--json"];
+    // kubectl 1.32 under load sometimes exits 0 having discarded the output ("Unknown stream
+    // id 1, discarding message"); this read has no side effect, so ask again.
+    let mut out = String::new();
+    for _ in 0..3 {
+        let (code, stdout, err) = h.env.kubectl(&argv, None).await;
+        assert_eq!(code, 0, "{err}");
+        out = stdout;
+        if !out.trim().is_empty() {
+            break;
+        }
+    }
     let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     let id = |end: &str, k: &str| v["chains"][end][k].as_str().unwrap_or_default().to_string();
     [id("src", "client-id"), id("src", "connection-id"), id("dst", "client-id"), id("dst", "connection-id")]
