@@ -151,7 +151,7 @@ struct Observe {
     single: bool,
 }
 
-fn observe_job(state: &AppState, o: Observe) -> Result<Response, ApiError> {
+async fn observe_job(state: &AppState, o: Observe) -> Result<Response, ApiError> {
     let Observe {
         chain_id,
         txhashes,
@@ -183,6 +183,18 @@ fn observe_job(state: &AppState, o: Observe) -> Result<Response, ApiError> {
     let stall_after = stall_timeout(stall_timeout_seconds)?;
     let start = start_at(from_height)?;
     let target = target(state, &chain_id)?;
+    if let Some(from) = from_height {
+        // Known at once: a watch from a height the chain is far from would only stall.
+        let latest = state.chain_status.status(&target.rpc).await.map(|s| s.latest_height);
+        if let Ok(latest) = latest
+            && from > latest + 1
+        {
+            return Err(chain::Error::InvalidHeight(format!(
+                "fromHeight is beyond the next block: the chain's latest height is {latest}"
+            ))
+            .into());
+        }
+    }
     let request = json!({
         "chainId": chain_id,
         "txhash": single.then(|| hashes[0].clone()),
@@ -232,6 +244,7 @@ async fn tx_confirmation(
             single: true,
         },
     )
+    .await
 }
 
 /// Waits for many txs by following new blocks (a lookup only for stragglers): per-tx
@@ -261,6 +274,7 @@ async fn confirm_batch(
             single: false,
         },
     )
+    .await
 }
 
 // ----- load -----------------------------------------------------------------------------------

@@ -124,3 +124,38 @@ async fn a_body_beyond_the_limit_is_413_naming_it() {
     assert_eq!((code, body["error"]["code"].as_str()), (413, Some("PAYLOAD_TOO_LARGE")), "{body}");
     assert_eq!(body["error"]["details"], json!({"limit": "maxBodyBytes", "value": 4096}));
 }
+
+#[tokio::test]
+async fn a_watch_from_a_future_height_is_refused_at_admission_not_left_to_stall() {
+    let env = TestEnv::ready().await;
+    let bff = Bff::ready(&env.kubeconfig).await;
+    let (_, status) = bff.get("/api/v1/chains/gwc/status").await;
+    let latest: u64 = status["data"]["latestHeight"].as_str().unwrap().parse().unwrap();
+    let hash = "AB".repeat(32);
+    let far = latest + 1000;
+    for (path, body) in [
+        (
+            "/api/v1/utils/observe/tx-confirmation",
+            json!({"chainId": "gwc", "txhash": hash, "fromHeight": far}),
+        ),
+        (
+            "/api/v1/utils/observe/confirm-batch",
+            json!({"chainId": "gwc", "txhashes": [hash], "fromHeight": far}),
+        ),
+    ] {
+        let (code, answer) = bff.post(path, &body).await;
+        assert_eq!(
+            (code, answer["error"]["code"].as_str()),
+            (422, Some("INVALID_HEIGHT")),
+            "{path}: {answer}"
+        );
+    }
+    // The next block is a fine place to start watching.
+    let (code, answer) = bff
+        .post(
+            "/api/v1/utils/observe/tx-confirmation",
+            &json!({"chainId": "gwc", "txhash": hash, "fromHeight": latest + 1, "timeoutSeconds": 1}),
+        )
+        .await;
+    assert_eq!(code, 202, "{answer}");
+}
