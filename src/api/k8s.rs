@@ -8,6 +8,7 @@ use crate::app::AppState;
 use crate::cache::views::{self, ConfigMapSummary, EndpointsSummary, PodSummary, ServiceSummary};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, LogParams};
 use serde::{Deserialize, Serialize};
@@ -110,9 +111,13 @@ pub struct LogQuery {
     tail: Option<i64>,
     /// Only lines newer than this many seconds.
     since_seconds: Option<i64>,
+    /// Keep streaming new lines as they are written (`kubectl logs -f`).
+    follow: Option<bool>,
 }
 
-/// A pod's log (`kubectl logs`), by pod name or by component/instance, as text.
+/// Pods' logs as `kubectl logs` gives them: by pod name, or every pod matching
+/// component/instance (like `kubectl logs -l … --prefix`: with several pods each line starts
+/// with `[pod/<name>] `); `follow=true` streams new lines as they are written.
 #[utoipa::path(get, path = "/k8s/logs", tag = "k8s", params(LogQuery), responses(
     (status = 200, description = "OK", content_type = "text/plain", body = String),
     (status = 404, description = "not found, in the error envelope", body = super::error::ErrorEnvelope),
@@ -128,37 +133,60 @@ async fn logs(State(state): State<AppState>, ApiQuery(q): ApiQuery<LogQuery>) ->
     }
     let cache = namespace_cache(&state)?;
     let pods = cache.pods.state();
-    let pod = match (&q.pod, &q.component, &q.instance) {
-        (Some(name), _, _) => pods
-            .iter()
-            .find(|p| p.metadata.name.as_ref() == Some(name))
-            .ok_or_else(|| ApiError::pod_not_found(name))?,
+    let mut chosen: Vec<&std::sync::Arc<Pod>> = match (&q.pod, &q.component, &q.instance) {
+        (Some(name), _, _) => vec![
+            pods.iter()
+                .find(|p| p.metadata.name.as_ref() == Some(name))
+                .ok_or_else(|| ApiError::pod_not_found(name))?,
+        ],
         (None, None, None) => {
             return Err(ApiError::validation("pod", "give pod, or component and/or instance"));
         }
         (None, component, instance) => pods
             .iter()
-            .map(|p| (p, views::pod_summary(p)))
-            .filter(|(_, s)| component.as_ref().is_none_or(|c| s.component.as_ref() == Some(c)))
-            .filter(|(_, s)| instance.as_ref().is_none_or(|i| s.instance.as_ref() == Some(i)))
-            .map(|(p, _)| p)
-            .next()
-            .ok_or_else(|| {
-                let selector: Vec<String> = [("component", &component), ("instance", &instance)]
-                    .into_iter()
-                    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
-                    .collect();
-                ApiError::pod_not_found(&format!("matching {}", selector.join(" and ")))
-            })?,
+            .filter(|p| {
+                let s = views::pod_summary(p);
+                component.as_ref().is_none_or(|c| s.component.as_ref() == Some(c))
+                    && instance.as_ref().is_none_or(|i| s.instance.as_ref() == Some(i))
+            })
+            .collect(),
     };
-    let name = pod.metadata.name.clone().unwrap_or_default();
-    let container = pod.spec.as_ref().and_then(|s| s.containers.first()).map(|c| c.name.clone());
-    let params =
-        LogParams { container, tail_lines: Some(tail), since_seconds: q.since_seconds, ..Default::default() };
+    if chosen.is_empty() {
+        return Err(ApiError::new(
+            super::error::ErrorCode::PodNotFound,
+            "no pod matches that component and instance",
+        ));
+    }
+    chosen.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    let prefixed = chosen.len() > 1;
     let api: Api<Pod> = Api::namespaced(state.kube.clone(), &state.settings.namespace);
-    let text = api.logs(&name, &params).await.map_err(|e| match e {
-        kube::Error::Api(ref s) if s.code == 404 => ApiError::pod_not_found(&name),
-        other => ApiError::k8s(other),
-    })?;
-    Ok(([("content-type", "text/plain; charset=utf-8")], text).into_response())
+    let follow = q.follow.unwrap_or(false);
+    let mut streams = Vec::new();
+    for pod in chosen {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let container = pod.spec.as_ref().and_then(|s| s.containers.first()).map(|c| c.name.clone());
+        let params = LogParams {
+            container,
+            tail_lines: Some(tail),
+            since_seconds: q.since_seconds,
+            follow,
+            ..Default::default()
+        };
+        let reader = api.log_stream(&name, &params).await.map_err(|e| match e {
+            kube::Error::Api(ref s) if s.code == 404 => ApiError::pod_not_found(&name),
+            other => ApiError::k8s(other),
+        })?;
+        let prefix = if prefixed { format!("[pod/{name}] ") } else { String::new() };
+        let lines = futures::AsyncBufReadExt::lines(reader)
+            .map(move |line| line.map(|l| bytes::Bytes::from(format!("{prefix}{l}\n"))));
+        streams.push(lines.boxed());
+    }
+    // Without follow each pod's log is whole, one pod after the other; with follow, lines
+    // interleave as the pods write them.
+    let body = if follow {
+        axum::body::Body::from_stream(futures::stream::select_all(streams))
+    } else {
+        axum::body::Body::from_stream(futures::stream::iter(streams).flatten())
+    };
+    Ok(([("content-type", "text/plain; charset=utf-8")], body).into_response())
 }

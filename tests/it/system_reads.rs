@@ -275,6 +275,33 @@ async fn logs_tail_a_pod_by_name_or_by_instance_and_validate_their_input() {
     let (code, text) = bff.get_text("/api/v1/system/k8s/logs?component=mdsc&instance=mdsc&tail=1").await;
     assert_eq!((code, text.as_str()), (200, "entry4\n"));
 
+    // Several pods match a component: all of them, each line with its pod, like kubectl -l --prefix.
+    for id in ["fdsc-0", "fdsc-1"] {
+        let pod = env.testbed().control.pod(&format!("cryptomeria-{id}-0")).unwrap();
+        let out =
+            pod.runtime.exec_collect(&["sh", "-c", &format!("echo hello-{id} > /proc/1/fd/1")], b"").await;
+        assert_eq!(out.code, 0);
+    }
+    let (code, text) = bff.get_text("/api/v1/system/k8s/logs?component=fdsc&tail=1").await;
+    assert_eq!(
+        (code, text.as_str()),
+        (200, "[pod/cryptomeria-fdsc-0-0] hello-fdsc-0\n[pod/cryptomeria-fdsc-1-0] hello-fdsc-1\n")
+    );
+
+    // follow=true streams what is written after the request, as kubectl logs -f does.
+    let mut stream = bff
+        .http
+        .get(format!("{}/api/v1/system/k8s/logs?pod=cryptomeria-mdsc-0&tail=0&follow=true", bff.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let out = pod.runtime.exec_collect(&["sh", "-c", "echo later > /proc/1/fd/1"], b"").await;
+    assert_eq!(out.code, 0);
+    let chunk =
+        tokio::time::timeout(crate::common::WAIT, stream.chunk()).await.expect("a line in time").unwrap();
+    assert_eq!(chunk.as_deref(), Some(&b"later\n"[..]));
+
     let (code, body) = bff.get("/api/v1/system/k8s/logs?pod=nope").await;
     assert_eq!((code, body["error"]["code"].as_str()), (404, Some("POD_NOT_FOUND")));
     for bad in ["tail=abc", "tail=-1", "tail=1000001"] {
