@@ -9,7 +9,7 @@ use tokio::process::{Child, Command};
 const BIN: &str = env!("CARGO_BIN_EXE_cryptomeria-bff");
 
 /// Spawns the binary and returns it with the first stdout line that starts with `prefix`.
-async fn spawn_until_line(args: &[&str], prefix: &str) -> (Child, String) {
+pub(crate) async fn spawn_until_line(args: &[&str], prefix: &str) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args(args)
         .env("RUST_LOG", "warn")
@@ -33,7 +33,7 @@ async fn spawn_until_line(args: &[&str], prefix: &str) -> (Child, String) {
     (child, line)
 }
 
-async fn terminate(mut child: Child) -> std::process::ExitStatus {
+pub(crate) async fn terminate(mut child: Child) -> std::process::ExitStatus {
     let pid = child.id().expect("running").to_string();
     let sent = Command::new("kill").args(["-TERM", &pid]).status().await.expect("kill runs");
     assert!(sent.success());

@@ -4,13 +4,11 @@
 //! block-time histogram for window=50, throughput, same-origin requests only). Screenshots
 //! of each view land in `target/ui-artifacts/`. Also checks what the BFF serves for the page.
 
-use crate::common::{WAIT, init_crypto};
+use crate::common::init_crypto;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cryptomeria-bff");
 /// The whole browser session: launch, a start job from cold, two measurements.
 const BROWSER_BUDGET: Duration = Duration::from_secs(240);
 
@@ -34,33 +32,10 @@ fn chromium() -> PathBuf {
 /// `demo` on a free API port (its NodePorts fall back to free ports when the chart's are
 /// taken) with fast blocks, and its API URL from the ready line.
 async fn demo() -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["demo", "--listen", "127.0.0.1:0", "--ready-delay", "10ms", "--block-interval", "200ms"])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("binary starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let api = tokio::time::timeout(WAIT, async {
-        while let Some(line) = lines.next_line().await.expect("read stdout") {
-            if let Some(api) = line.strip_prefix("demo ready api=") {
-                return api.to_string();
-            }
-        }
-        panic!("stdout closed before the ready line");
-    })
-    .await
-    .expect("demo ready in time");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let args = ["demo", "--listen", "127.0.0.1:0", "--ready-delay", "10ms", "--block-interval", "200ms"];
+    let (child, line) = crate::cli::spawn_until_line(&args, "demo ready api=").await;
+    let api = line.trim_start_matches("demo ready api=").to_string();
     (child, api)
-}
-
-async fn stop(child: Child) {
-    let pid = child.id().expect("running").to_string();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status().await;
-    let mut child = child;
-    let _ = tokio::time::timeout(WAIT, child.wait()).await;
 }
 
 #[tokio::test]
@@ -86,7 +61,7 @@ async fn the_dashboard_shows_the_testbed_live_and_runs_start_in_a_real_browser()
         .expect("the browser test finished")
         .expect("node runs");
     let took = started.elapsed();
-    stop(child).await;
+    crate::cli::terminate(child).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
