@@ -1,0 +1,100 @@
+//! The IBC assessment and the pending-packet ages, case by case.
+use super::*;
+
+const BOUNDS: Bounds = Bounds { stall_blocks: 10, low_balance_uatom: 20_000 };
+
+fn end(chain: &str, n: u32) -> End {
+    End {
+        chain_id: chain.into(),
+        port_id: if chain == GWC { GATEWAY_PORT.into() } else { "datastore".into() },
+        channel_id: format!("channel-{n}"),
+        channel_state: Some(OPEN.into()),
+        connection_id: Some(format!("connection-{n}")),
+        connection_state: Some(OPEN.into()),
+        client_id: Some(format!("07-tendermint-{n}")),
+        client_status: Some("Active".into()),
+        trusting_period_seconds: Some(1_209_600),
+    }
+}
+
+fn linked() -> PairObservation {
+    PairObservation {
+        chain_id: "fdsc-0".into(),
+        gwc: Some(end(GWC, 1)),
+        counterparty: Some(end("fdsc-0", 0)),
+        gwc_to_chain: Direction::default(),
+        chain_to_gwc: Direction::default(),
+        errors: Vec::new(),
+    }
+}
+
+fn relayer(path: Option<PathState>, running: bool) -> RelayerState {
+    let mut st = RelayerState::default();
+    if let Some(p) = path {
+        st.paths.insert(path_name("fdsc-0"), p);
+    }
+    st.running = if running { vec![42] } else { Vec::new() };
+    st
+}
+
+fn good_path() -> PathState {
+    PathState {
+        src: GWC.into(),
+        dst: "fdsc-0".into(),
+        src_client: "07-tendermint-1".into(),
+        dst_client: "07-tendermint-0".into(),
+        src_connection: "connection-1".into(),
+        dst_connection: "connection-0".into(),
+    }
+}
+
+#[test]
+fn a_linked_pair_with_a_matching_path_and_a_running_relayer_is_relaying() {
+    let pair = assess_pair(&linked(), Some(&relayer(Some(good_path()), true)), BOUNDS);
+    assert_eq!((pair.verdict, pair.path_matches), (Verdict::Relaying, Some(true)), "{:?}", pair.reasons);
+}
+
+#[test]
+fn a_path_without_ids_or_a_dead_relayer_is_down_with_the_reason() {
+    let empty = PathState { src: GWC.into(), dst: "fdsc-0".into(), ..PathState::default() };
+    let pair = assess_pair(&linked(), Some(&relayer(Some(empty), true)), BOUNDS);
+    assert_eq!((pair.verdict, pair.path_matches), (Verdict::Down, Some(false)));
+    assert!(pair.reasons[0].contains("(none)"), "{:?}", pair.reasons);
+    let pair = assess_pair(&linked(), Some(&relayer(Some(good_path()), false)), BOUNDS);
+    assert_eq!(pair.verdict, Verdict::Down);
+    assert!(pair.reasons.iter().any(|r| r.contains("not running")), "{:?}", pair.reasons);
+    let pair = assess_pair(&linked(), Some(&relayer(None, true)), BOUNDS);
+    assert!(pair.reasons.iter().any(|r| r.contains("no path")), "{:?}", pair.reasons);
+}
+
+#[test]
+fn an_expired_client_is_down_and_a_stalled_backlog_degraded() {
+    let mut obs = linked();
+    obs.counterparty.as_mut().unwrap().client_status = Some("Expired".into());
+    let pair = assess_pair(&obs, Some(&relayer(Some(good_path()), true)), BOUNDS);
+    assert_eq!(pair.verdict, Verdict::Down);
+    assert!(
+        pair.reasons.iter().any(|r| r.contains("07-tendermint-0 on fdsc-0 is Expired")),
+        "{:?}",
+        pair.reasons
+    );
+    let mut obs = linked();
+    obs.gwc_to_chain.packets =
+        Backlog { count: 2, oldest_sequence: Some(3), oldest_pending_blocks: Some(11) };
+    let pair = assess_pair(&obs, Some(&relayer(Some(good_path()), true)), BOUNDS);
+    assert_eq!(pair.verdict, Verdict::Degraded, "{:?}", pair.reasons);
+    obs.gwc_to_chain.packets.oldest_pending_blocks = Some(10);
+    assert_eq!(assess_pair(&obs, Some(&relayer(Some(good_path()), true)), BOUNDS).verdict, Verdict::Relaying);
+}
+
+#[test]
+fn pending_items_age_from_first_sight_and_are_forgotten_once_relayed() {
+    let since = PendingSince::default();
+    let key = (GWC, GATEWAY_PORT, "channel-1", "packet");
+    assert_eq!(since.backlog(key, &[4, 5], Some(100)).oldest_pending_blocks, Some(0));
+    let b = since.backlog(key, &[4, 5, 6], Some(107));
+    assert_eq!((b.count, b.oldest_sequence, b.oldest_pending_blocks), (3, Some(4), Some(7)));
+    assert_eq!(since.backlog(key, &[6], Some(108)).oldest_pending_blocks, Some(1));
+    assert_eq!(since.backlog(key, &[], Some(109)), Backlog::default());
+    assert_eq!(since.backlog(key, &[4], Some(110)).oldest_pending_blocks, Some(0), "seen anew");
+}
