@@ -43,7 +43,7 @@ async fn paths_with_ids(testbed: &Testbed, kubectl: &Kubectl) -> anyhow::Result<
 async fn bff_round(testbed: &Testbed, bff: &Bff) -> anyhow::Result<(u64, Duration, usize)> {
     let pod = recreate_relayer(testbed).await?;
     bff.until("/api/v1/system/status", "the new relayer pod Ready in the cache", |_, b| {
-        b["data"]["relayer"]["pod"] == pod.as_str() && b["data"]["relayer"]["running"] == true
+        b["data"]["relayer"]["pod"] == pod.as_str() && b["data"]["relayer"]["podReady"] == true
     })
     .await?;
     let before = harness::execs(testbed);
