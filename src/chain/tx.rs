@@ -24,7 +24,19 @@ pub const SECP256K1_PUBKEY: &str = "/cosmos.crypto.secp256k1.PubKey";
 
 /// Bech32 address with a valid checksum (any prefix).
 pub fn validate_address(address: &str) -> Result<cosmrs::AccountId> {
-    cosmrs::AccountId::from_str(address).map_err(|e| Error::InvalidAddress(format!("{address}: {e}")))
+    // The reason only: the address came from the request and is not repeated (SPEC §11).
+    cosmrs::AccountId::from_str(address).map_err(|e| Error::InvalidAddress(e.to_string()))
+}
+
+/// The address as chains store it: bech32 is case-insensitive but written lowercase, and an
+/// all-uppercase address (valid bech32, e.g. from a QR code) would otherwise find nothing.
+pub fn normalize_address(address: &str) -> Result<String> {
+    let lower = if address.chars().any(|c| c.is_ascii_lowercase()) {
+        address.to_string()
+    } else {
+        address.to_ascii_lowercase()
+    };
+    validate_address(&lower).map(|id| id.to_string())
 }
 
 /// `txBytes` from base64 (standard alphabet, padding optional); empty is invalid.
@@ -174,7 +186,7 @@ pub fn message_from_json(type_url: &str, value: &Value) -> Result<Any> {
             field: "messages",
             message: format!("{camel} is required"),
         })?;
-        validate_address(a).map(|_| a.to_string())
+        normalize_address(a)
     };
     let encoded = match type_url {
         MSG_SEND => MsgSend {
@@ -189,8 +201,7 @@ pub fn message_from_json(type_url: &str, value: &Value) -> Result<Any> {
                 list.iter()
                     .map(|e| {
                         let a = e.get("address").and_then(Value::as_str).unwrap_or_default();
-                        validate_address(a)?;
-                        Ok((a.to_string(), coins_from_json(e.get("coins"), "messages")?))
+                        Ok((normalize_address(a)?, coins_from_json(e.get("coins"), "messages")?))
                     })
                     .collect()
             };
@@ -284,6 +295,12 @@ mod tests {
     #[test]
     fn bad_bech32_checksums_are_invalid_addresses() {
         assert!(validate_address(ALICE).is_ok());
+        assert_eq!(
+            normalize_address(&ALICE.to_ascii_uppercase()).unwrap(),
+            ALICE,
+            "uppercase bech32 is the same address"
+        );
+        assert!(normalize_address(&format!("C{}", &ALICE[1..])).is_err(), "mixed case is not bech32");
         let broken = format!("{}5", &ALICE[..ALICE.len() - 1]);
         assert!(matches!(validate_address(&broken), Err(Error::InvalidAddress(_))));
         assert!(matches!(validate_address("nope"), Err(Error::InvalidAddress(_))));

@@ -159,3 +159,26 @@ async fn a_watch_from_a_future_height_is_refused_at_admission_not_left_to_stall(
         .await;
     assert_eq!(code, 202, "{answer}");
 }
+
+#[tokio::test]
+async fn an_uppercase_bech32_address_is_the_same_account() {
+    crate::testbed_only!("uses the testbed's funded local-admin key");
+    let env = TestEnv::ready().await;
+    let bff = Bff::ready(&env.kubeconfig).await;
+    let (_, chains) = bff.get("/api/v1/chains/gwc/accounts/x").await;
+    assert_eq!(chains["error"]["code"], "INVALID_ADDRESS");
+    let address = testbed_address();
+    let (code, lower) = bff.get(&format!("/api/v1/chains/gwc/balances/{address}")).await;
+    assert_eq!(code, 200, "{lower}");
+    let (code, upper) =
+        bff.get(&format!("/api/v1/chains/gwc/balances/{}", address.to_ascii_uppercase())).await;
+    assert_eq!(code, 200, "{upper}");
+    assert_eq!(upper["data"]["address"], address.as_str(), "normalised to lowercase");
+    assert_eq!(upper["data"]["balances"], lower["data"]["balances"]);
+    assert_ne!(lower["data"]["balances"], json!([]), "the funded account has coins: {lower}");
+}
+
+/// gwc's local-admin address, from its mnemonic (the testbed's funded account).
+fn testbed_address() -> String {
+    testbed::chain::keys::TestKey::for_role("gwc", "local-admin").address
+}

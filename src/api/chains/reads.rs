@@ -155,7 +155,7 @@ pub(super) async fn account(
     ApiPath((_chain, address)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let api = endpoints.api()?;
-    tx::validate_address(&address)?;
+    let address = tx::normalize_address(&address)?;
     let raw = rest::account(&state.chains.for_chain(&chain_id), &api, &address).await?;
     let (number, sequence) = rest::account_numbers(&raw).unwrap_or_default();
     Ok(crate::api::ok(AccountView {
@@ -207,7 +207,7 @@ pub(super) async fn balances(
     ApiQuery(q): ApiQuery<DenomQuery>,
 ) -> Result<Response, ApiError> {
     let api = endpoints.api()?;
-    tx::validate_address(&address)?;
+    let address = tx::normalize_address(&address)?;
     let denom = q.denom.as_deref().filter(|d| !d.is_empty());
     let (list, raw) = rest::balances(&state.chains.for_chain(&chain_id), &api, &address, denom).await?;
     let balances = list

@@ -290,7 +290,7 @@ pub(super) async fn build(
     ApiJson(req): ApiJson<BuildRequest>,
 ) -> Result<Response, ApiError> {
     let (api, rpc_url) = (endpoints.api()?, endpoints.rpc()?);
-    tx::validate_address(&req.from_address)?;
+    let from_address = tx::normalize_address(&req.from_address)?;
     if req.messages.is_empty() {
         return Err(ApiError::validation("messages", "at least one message is needed"));
     }
@@ -308,10 +308,8 @@ pub(super) async fn build(
     };
     let timeout_height = req.timeout_height.unwrap_or(0);
     let client = state.chains.for_chain(&chain_id);
-    let (account, (status, _)) = tokio::try_join!(
-        rest::account(&client, &api, &req.from_address),
-        rpc::node_status(&client, &rpc_url)
-    )?;
+    let (account, (status, _)) =
+        tokio::try_join!(rest::account(&client, &api, &from_address), rpc::node_status(&client, &rpc_url))?;
     let (account_number, sequence) = rest::account_numbers(&account)
         .ok_or_else(|| ApiError::internal("account without account_number/sequence"))?;
     let public_key_text =
