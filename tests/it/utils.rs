@@ -270,7 +270,10 @@ async fn confirm_batch_of_2000_hashes_costs_requests_per_block_not_per_hash() {
     assert_eq!((r["confirmed"].as_u64(), r["notConfirmed"].clone()), (Some(2000), json!([])));
     assert_eq!(r["watchEnded"], "allConfirmed");
     assert_eq!(r["watch"]["blocksSpanned"], spanned);
-    assert_eq!(r["upstreamCalls"]["total"], used, "the job counts what the chain served: {counts:?}");
+    // Admission asks the chain's status (is fromHeight in the future?) unless its memo is fresh;
+    // the job counts everything else.
+    let admission = used - r["upstreamCalls"]["total"].as_u64().unwrap();
+    assert!(admission <= 1, "the job counts what the chain served, besides admission's status: {counts:?}");
     // status + a blockchain page per 19 blocks (+1 to see the end) + block and block_results
     // per block holding txs: bounded by the blocks, three orders below the hashes.
     assert!(used <= 2 * spanned + 4, "{used} requests for {spanned} blocks: {counts:?}");

@@ -39,3 +39,11 @@ def after_call(context, case, response):
     if path:
         with open(path, "a", encoding="utf-8") as out:
             out.write(f"{response.status_code} {case.method} {case.path}\n")
+
+
+@schemathesis.hook
+def before_call(ctx, case, **kwargs):
+    """A followed pod log streams until the pod ends, as `kubectl logs -f` does: the fuzzer
+    would wait for it forever, so it asks without follow (tests/it/system_reads.rs follows)."""
+    if case.path.endswith("/k8s/logs") and isinstance(case.query, dict):
+        case.query.pop("follow", None)
