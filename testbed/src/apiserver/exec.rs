@@ -56,6 +56,7 @@ pub fn exit_status(code: i32) -> serde_json::Value {
 }
 
 async fn session(socket: WebSocket, req: ExecRequest) {
+    let opened = tokio::time::Instant::now();
     let ExecRequest { runtime, argv, stdin, faults } = req;
     let latency = faults.exec_latency();
     if !latency.is_zero() {
@@ -119,8 +120,9 @@ async fn session(socket: WebSocket, req: ExecRequest) {
 
     let (out_reader, out_writer) = tokio::io::duplex(64 * 1024);
     let (err_reader, err_writer) = tokio::io::duplex(64 * 1024);
-    let pump_out = tokio::spawn(pump(out_reader, STDOUT, out_tx.clone()));
-    let pump_err = tokio::spawn(pump(err_reader, STDERR, out_tx.clone()));
+    let not_before = opened + FIRST_OUTPUT_AFTER;
+    let pump_out = tokio::spawn(pump(out_reader, STDOUT, out_tx.clone(), not_before));
+    let pump_err = tokio::spawn(pump(err_reader, STDERR, out_tx.clone(), not_before));
     let stdin: Box<dyn AsyncRead + Send + Unpin> =
         if stdin { Box::new(stdin_reader) } else { Box::new(tokio::io::empty()) };
     let code =
@@ -145,12 +147,24 @@ async fn session(socket: WebSocket, req: ExecRequest) {
 const STATUS_AFTER_OUTPUT: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Forwards a command's output stream as frames on `channel` until EOF.
-async fn pump(mut from: impl AsyncRead + Unpin, channel: u8, to: mpsc::Sender<Message>) {
+/// kubectl (client-go's websocket executor) registers its streams only after the upgrade; a
+/// frame that arrives before is logged "Unknown stream id 1, discarding message" and lost, so
+/// kubectl exits 0 with no output. A real kubelet's first output never comes that fast: the
+/// first frame of a session waits this long after the upgrade.
+const FIRST_OUTPUT_AFTER: std::time::Duration = std::time::Duration::from_millis(25);
+
+async fn pump(
+    mut from: impl AsyncRead + Unpin,
+    channel: u8,
+    to: mpsc::Sender<Message>,
+    not_before: tokio::time::Instant,
+) {
     let mut buf = vec![0u8; 32 * 1024];
     loop {
         match from.read(&mut buf).await {
             Ok(0) | Err(_) => return,
             Ok(n) => {
+                tokio::time::sleep_until(not_before).await;
                 if to.send(frame(channel, &buf[..n])).await.is_err() {
                     return;
                 }
