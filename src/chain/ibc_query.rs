@@ -174,27 +174,6 @@ fn joined(seqs: &[u64]) -> String {
     seqs.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
 }
 
-/// Sequences of packets sent on `port`/`channel` whose commitment is still stored (not yet
-/// acknowledged back), ascending.
-pub async fn packet_commitments(
-    client: &ChainClient,
-    api: &str,
-    port: &str,
-    channel: &str,
-) -> Result<Vec<u64>> {
-    Ok(packet_commitments_at(client, api, port, channel).await?.0)
-}
-
-/// Sequences of packets received on `port`/`channel` with a written acknowledgement.
-pub async fn packet_acknowledgements(
-    client: &ChainClient,
-    api: &str,
-    port: &str,
-    channel: &str,
-) -> Result<Vec<u64>> {
-    Ok(packet_acknowledgements_at(client, api, port, channel).await?.0)
-}
-
 /// Asked of the receiving chain (its own `port`/`channel`): which of the sender's commitment
 /// sequences it has not received.
 pub async fn unreceived_packets(
