@@ -33,6 +33,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     InternalError,
     K8sUnavailable,
+    /// The BFF's own ServiceAccount lacks a Kubernetes right: the message names it.
+    K8sForbidden,
     UpstreamError,
     UpstreamUnreachable,
     NotReady,
@@ -72,6 +74,7 @@ impl ErrorCode {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::LimitExceeded => StatusCode::TOO_MANY_REQUESTS,
+            Self::K8sForbidden => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InternalError | Self::K8sUnavailable => StatusCode::INTERNAL_SERVER_ERROR,

@@ -39,6 +39,14 @@ if ! python3 -c "import kubernetes" 2>/dev/null; then
     || python3 -m pip install -q --user --break-system-packages kubernetes
 fi
 
+# deploy/*.yaml is validated against the Kubernetes JSON schemas by kubernetes-validate (PyPI,
+# schemas bundled per Kubernetes version).
+if ! python3 -c "import kubernetes_validate" 2>/dev/null; then
+  echo "installing: kubernetes-validate (pip)"
+  python3 -m pip install -q 'kubernetes-validate>=1.32,<2' 2>/dev/null \
+    || python3 -m pip install -q --user --break-system-packages 'kubernetes-validate>=1.32,<2'
+fi
+
 # The API is fuzzed from its OpenAPI document by schemathesis (PyPI), pinned to the 4.x line.
 if ! python3 -c "import schemathesis" 2>/dev/null; then
   echo "installing: schemathesis (pip)"

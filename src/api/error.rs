@@ -76,6 +76,15 @@ impl ApiError {
 
     /// The Kubernetes API failed or could not be reached.
     pub fn k8s(cause: kube::Error) -> Self {
+        if let kube::Error::Api(status) = &cause
+            && status.code == 403
+        {
+            // Kubernetes' message names the identity and the missing right, nothing secret.
+            let message = format!("the BFF's ServiceAccount lacks a Kubernetes right: {}", status.message);
+            return Self::new(ErrorCode::K8sForbidden, message).with_details(
+                json!({"hint": "apply deploy/rbac.yaml, or bind a Role with the verbs it lists"}),
+            );
+        }
         let message = match &cause {
             kube::Error::Api(status) => format!("Kubernetes API answered {}: {}", status.code, status.reason),
             _ => "Kubernetes API unreachable".to_string(),

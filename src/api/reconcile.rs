@@ -23,6 +23,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(start))
         .routes(routes!(connect))
         .routes(routes!(restart))
+        .routes(routes!(stop))
+        .routes(routes!(resume))
         .routes(routes!(reconciler))
 }
 
@@ -68,6 +70,14 @@ pub struct RestartRequest {
     /// Observe and plan only: the job's result lists each action it would take with its
     /// reason, and nothing is changed.
     pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScaleRequest {
+    /// Whole-job timeout, 1..=86400 (default: the `RECONCILE_JOB_TIMEOUT` setting).
+    #[serde(default, deserialize_with = "crate::api::int::opt")]
+    pub timeout_seconds: Option<u64>,
 }
 
 fn timeout(state: &AppState, seconds: Option<u64>) -> Result<Duration, ApiError> {
@@ -191,6 +201,42 @@ async fn restart(
         &state,
         reconcile::job("system.relayer.restart", request, session, &[StepName::RestartRelayer], timeout),
     )
+}
+
+/// `just stop`: records each StatefulSet's and Deployment's replicas (annotation
+/// `cryptomeria.io/replicas-before-stop`), scales them to 0 through the scale subresource and
+/// waits until their pods are gone. PVC data is kept. Stopping a stopped system skips.
+#[utoipa::path(post, path = "/stop", tag = "system", request_body(content = ScaleRequest, description = "optional"), responses(
+    (status = 202, description = "job admitted", body = Accepted),
+    (status = 409, description = "JOB_CONFLICT", body = super::error::ErrorEnvelope),
+    (status = 422, description = "VALIDATION_ERROR", body = super::error::ErrorEnvelope),
+))]
+async fn stop(
+    State(state): State<AppState>,
+    OptionalJson(req): OptionalJson<ScaleRequest>,
+) -> Result<Response, ApiError> {
+    let timeout = timeout(&state, req.timeout_seconds)?;
+    let request = json!({"timeoutSeconds": timeout.as_secs()});
+    let session = Session::new(state.reconcile_context(), Target::All, false);
+    admit(&state, reconcile::stop_job(request, session, timeout))
+}
+
+/// `just resume`: restores the recorded replicas, waits until the pods are Ready, then runs
+/// the start pipeline in the same job (the new relayer pod has lost its config). Resuming a
+/// running system skips the scaling and finds the start steps in sync.
+#[utoipa::path(post, path = "/resume", tag = "system", request_body(content = ScaleRequest, description = "optional"), responses(
+    (status = 202, description = "job admitted", body = Accepted),
+    (status = 409, description = "JOB_CONFLICT", body = super::error::ErrorEnvelope),
+    (status = 422, description = "VALIDATION_ERROR", body = super::error::ErrorEnvelope),
+))]
+async fn resume(
+    State(state): State<AppState>,
+    OptionalJson(req): OptionalJson<ScaleRequest>,
+) -> Result<Response, ApiError> {
+    let timeout = timeout(&state, req.timeout_seconds)?;
+    let request = json!({"timeoutSeconds": timeout.as_secs()});
+    let session = Session::new(state.reconcile_context(), Target::All, false);
+    admit(&state, reconcile::resume_job(request, session, timeout))
 }
 
 /// The continuous reconciler: mode, whether the system is in sync (and what differs), its

@@ -19,13 +19,18 @@ pub struct PodExec {
 pub enum ExecTrouble {
     /// The pod is gone (deleted or recreated under another name).
     PodGone(String),
+    /// The API server refused the exec to the BFF's identity (RBAC): the message says what
+    /// is missing. kube-rs execs over a WebSocket, an HTTP GET that Kubernetes authorizes as
+    /// `get` on `pods/exec` (and, since 1.35, also `create`), so a Role with `create` alone,
+    /// enough for kubectl's SPDY fallback, is not enough here.
+    Forbidden(String),
     Other(String),
 }
 
 impl ExecTrouble {
     pub fn message(&self) -> &str {
         match self {
-            Self::PodGone(m) | Self::Other(m) => m,
+            Self::PodGone(m) | Self::Forbidden(m) | Self::Other(m) => m,
         }
     }
 }
@@ -52,6 +57,9 @@ impl PodExec {
             ExecError::Start { source: kube::Error::Api(s), .. } if s.code == 404 => {
                 ExecTrouble::PodGone(format!("pod {pod} not found"))
             }
+            ExecError::Start { source: kube::Error::Api(s), .. } if s.code == 403 => ExecTrouble::Forbidden(
+                format!("{}; grant get and create on pods/exec (deploy/rbac.yaml)", s.message),
+            ),
             _ => ExecTrouble::Other(e.to_string()),
         })
     }

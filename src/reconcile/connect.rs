@@ -406,7 +406,9 @@ async fn link(
         session.invalidate();
         let exit = match session.exec(journal, &topo.relayer_pod, &argv, &display, None).await {
             Ok(out) => Ok((out.code, last_line(&out.stderr).to_string())),
-            Err(t @ ExecTrouble::PodGone(_)) => return Err(t.failure(&topo.relayer_pod, &topo.relayer_pod)),
+            Err(t @ (ExecTrouble::PodGone(_) | ExecTrouble::Forbidden(_))) => {
+                return Err(t.failure(&topo.relayer_pod, &topo.relayer_pod));
+            }
             Err(ExecTrouble::Other(m)) => Err(m),
         };
         let channels = gateway::channels(session, journal).await?;

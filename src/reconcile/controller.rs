@@ -56,7 +56,9 @@ pub struct LastPass {
     pub at: String,
     /// `startup`, `watch`, `resync` or `backoff`.
     pub trigger: String,
-    /// `in-sync` (nothing done), `succeeded`, `failed`, `canceled`, or `skipped` (a refusal).
+    /// `in-sync` (nothing done), `stopped` (nothing done: `/system/stop` scaled the release
+    /// down; `drift` says what a resume will bring back), `succeeded`, `failed`, `canceled`,
+    /// or `skipped` (a refusal).
     pub outcome: String,
     /// The `system.reconcile` job, when the pass acted.
     pub job_id: Option<String>,
@@ -200,6 +202,22 @@ impl Loop {
             s.health = Some(health.verdict);
             s.passes += 1;
         });
+        if !drift.is_empty() && self.stopped().await {
+            // The operator's stop is the desired state until a resume: no pass acts on it.
+            tracing::debug!(trigger, "reconcile pass: the system is stopped");
+            self.status.update(|s| {
+                s.in_sync = Some(true);
+                s.drift = Vec::new();
+                s.last_pass = Some(LastPass {
+                    at: now,
+                    trigger: trigger.into(),
+                    outcome: "stopped".into(),
+                    job_id: None,
+                    drift,
+                })
+            });
+            return None;
+        }
         if drift.is_empty() {
             tracing::debug!(trigger, "reconcile pass: in sync");
             self.status.update(|s| {
@@ -237,6 +255,19 @@ impl Loop {
             s.last_pass = Some(LastPass { at: now, trigger: trigger.into(), outcome, job_id, drift });
         });
         Some(succeeded)
+    }
+
+    /// Whether `POST /system/stop` scaled the release down (a workload at 0 replicas with its
+    /// recorded count). Read from the API server only when a pass sees drift; without the
+    /// right to list workloads the system counts as not stopped.
+    async fn stopped(&self) -> bool {
+        match super::scale::observe(&self.ctx.kube, &self.ctx.namespace).await {
+            Ok(workloads) => workloads.iter().any(|w| w.replicas == 0 && w.recorded.is_some()),
+            Err(e) => {
+                tracing::debug!(error = %e.message, "reconcile pass: workloads not observed");
+                false
+            }
+        }
     }
 
     /// A pass never races a user's system job: it waits for it to end.

@@ -29,6 +29,7 @@ pub mod init_relayer;
 pub mod journal;
 pub mod plan;
 pub mod relayer_state;
+pub mod scale;
 pub mod session;
 mod settings;
 pub mod start_relayer;
@@ -123,26 +124,40 @@ fn summary(session: &Session) -> Value {
         "execCalls": session.exec_count(),
         "dryRun": session.dry_run,
         "plan": session.dry_run.then(|| session.dry_plan()),
+        "workloads": Some(session.workloads()).filter(|w| !w.is_empty()),
     })
 }
 
 /// A job of `type_` running `steps` (discover first) over one session.
 pub fn job(type_: &str, request: Value, session: Session, steps: &[StepName], timeout: Duration) -> JobSpec {
     let session = Arc::new(session);
+    JobSpec { scope: Scope::System, type_: type_.into(), request, steps: job_steps(&session, steps), timeout }
+}
+
+/// `steps` in their fixed order, discover first.
+fn job_steps(session: &Arc<Session>, steps: &[StepName]) -> Vec<Arc<dyn Step>> {
     let mut names = vec![StepName::Discover];
     names.extend(steps.iter().copied().filter(|s| *s != StepName::Discover));
     names.sort();
     names.dedup();
-    JobSpec {
-        scope: Scope::System,
-        type_: type_.into(),
-        request,
-        steps: names
-            .into_iter()
-            .map(|name| Arc::new(JobStep { name, session: session.clone() }) as Arc<dyn Step>)
-            .collect(),
-        timeout,
-    }
+    names
+        .into_iter()
+        .map(|name| Arc::new(JobStep { name, session: session.clone() }) as Arc<dyn Step>)
+        .collect()
+}
+
+/// `system.stop`: scaleDown → waitPodsGone.
+pub fn stop_job(request: Value, session: Session, timeout: Duration) -> JobSpec {
+    let steps = scale::steps(scale::Direction::Stop, Arc::new(session)).to_vec();
+    JobSpec { scope: Scope::System, type_: "system.stop".into(), request, steps, timeout }
+}
+
+/// `system.resume`: scaleUp → waitPodsReady, then the start pipeline in the same job.
+pub fn resume_job(request: Value, session: Session, timeout: Duration) -> JobSpec {
+    let session = Arc::new(session);
+    let mut steps = scale::steps(scale::Direction::Resume, session.clone()).to_vec();
+    steps.extend(job_steps(&session, &StepName::START));
+    JobSpec { scope: Scope::System, type_: "system.resume".into(), request, steps, timeout }
 }
 
 #[cfg(test)]

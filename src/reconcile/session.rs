@@ -65,6 +65,8 @@ pub struct Session {
     /// connect created or changed a path: a running `rly start` (which reads config.yaml only
     /// when it starts) must be restarted to relay it.
     paths_changed: AtomicBool,
+    /// The workloads a stop or resume observed (listed in the job's result).
+    workloads: Mutex<Vec<serde_json::Value>>,
 }
 
 pub use crate::k8s::ExecTrouble;
@@ -83,6 +85,9 @@ impl ExecFailure for ExecTrouble {
                 format!("{m}; the relayer pod was deleted or recreated mid-job: run the job again, it resumes from what it observes"),
             )
             .with_details(json!({"pod": pod})),
+            Self::Forbidden(m) => {
+                StepFailure::new(ErrorCode::K8sForbidden, m.clone()).with_details(json!({"pod": pod}))
+            }
             _ => StepFailure::new(ErrorCode::ExecFailed, self.message().to_string()).with_details(json!({"pod": pod})),
         }
     }
@@ -102,6 +107,7 @@ impl Session {
             channel_chains: Mutex::default(),
             execs: AtomicU64::new(0),
             paths_changed: AtomicBool::new(false),
+            workloads: Mutex::default(),
         }
     }
 
@@ -123,6 +129,15 @@ impl Session {
         self.dry_plan.lock().unwrap_or_else(|e| e.into_inner()).extend(plan.listing());
         let n = plan.actions.len();
         Some(crate::jobs::StepOutcome::Done(format!("dry run: would run {n} action(s); nothing was changed")))
+    }
+
+    pub fn set_workloads(&self, w: Vec<serde_json::Value>) {
+        *self.workloads.lock().unwrap_or_else(|e| e.into_inner()) = w;
+    }
+
+    /// The workloads a stop or resume observed (empty for other jobs).
+    pub fn workloads(&self) -> Vec<serde_json::Value> {
+        self.workloads.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The actions a dry run planned so far.

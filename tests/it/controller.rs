@@ -67,7 +67,7 @@ async fn a_pod_that_never_turns_ready_ends_the_wait_with_timeout_naming_it() {
 }
 
 /// A harness whose BFF runs the continuous reconciler with short pacing.
-async fn continuous(fdsc: usize, adjust: impl FnOnce(&mut bff::config::Settings)) -> Harness {
+pub(crate) async fn continuous(fdsc: usize, adjust: impl FnOnce(&mut bff::config::Settings)) -> Harness {
     Harness::with(fdsc, |s| {
         let r = &mut s.reconcile;
         r.reconcile_mode = bff::reconcile::controller::Mode::Continuous;

@@ -254,3 +254,51 @@ fn deploy_and_kind_scripts_pass_bash_n_and_shellcheck() {
         Err(_) => eprintln!("shellcheck not installed: only `bash -n` checked the scripts"),
     }
 }
+
+/// The Kubernetes version the manifests are validated for (kind's node image in kind/).
+const SCHEMA_VERSION: &str = "1.32.0";
+
+/// Runs kubernetes-validate (strict: unknown fields are errors) on `files`; (ok, output).
+fn kubernetes_validate(files: &[std::path::PathBuf]) -> Option<(bool, String)> {
+    let out = std::process::Command::new("python3")
+        .args(["-m", "kubernetes_validate", "--strict", "-k", SCHEMA_VERSION])
+        .args(files)
+        .output()
+        .ok()?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if text.contains("No module named kubernetes_validate") {
+        return None;
+    }
+    Some((out.status.success(), text))
+}
+
+/// deploy/*.yaml against the Kubernetes JSON schemas, by an independent validator (PyPI's
+/// kubernetes-validate, installed by tests/run.sh); a broken copy must fail, so the check bites.
+#[test]
+fn deploy_manifests_validate_against_the_kubernetes_json_schemas() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifests: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("deploy"))
+        .expect("deploy/ exists")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    assert!(manifests.len() >= 2, "deployment.yaml and rbac.yaml: {manifests:?}");
+    let Some((ok, text)) = kubernetes_validate(&manifests) else {
+        panic!("kubernetes-validate is not installed: run tests/run.sh, which installs it");
+    };
+    assert!(ok, "{text}");
+    for m in &manifests {
+        assert!(
+            text.contains(&format!("{} passed", m.display())),
+            "{} was not validated: {text}",
+            m.display()
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("rbac.yaml");
+    let original = std::fs::read_to_string(root.join("deploy/rbac.yaml")).unwrap();
+    std::fs::write(&broken, original.replacen("verbs:", "verb:", 1)).unwrap();
+    let (ok, text) = kubernetes_validate(&[broken]).unwrap();
+    assert!(!ok, "a rule with `verb:` must not validate: {text}");
+}

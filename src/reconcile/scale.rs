@@ -1,0 +1,454 @@
+//! `system.stop` and `system.resume` (seed 001 §6.4, `just stop` / `just resume`): scale the
+//! release's StatefulSets and Deployments to 0 and back through the scale subresource. Data
+//! stays in the PVCs; the relayer's config emptyDir does not, which is why resume ends with
+//! the start pipeline.
+//!
+//! Stop records each workload's replicas in an annotation before scaling it down, so resume
+//! restores what ran (not `just resume`'s fixed 1). Both are observe → plan → act passes like
+//! the other steps: a stopped system stops again with nothing to do, each check saying why.
+//!
+//! Workloads are read straight from the API server when the job runs (a job observes real
+//! state; no HTTP read depends on them, so they have no reflector), and pods from the cache.
+//! The BFF's own Deployment (`app.kubernetes.io/name=cryptomeria-bff`) is never scaled.
+
+use super::plan::{Act, Plan};
+use super::session::Session;
+use crate::cache::views;
+use crate::error_code::ErrorCode;
+use crate::jobs::{Step, StepCtx, StepFailure, StepOutcome};
+use futures::FutureExt as _;
+use futures::future::BoxFuture;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Where stop records a workload's replicas for resume.
+pub const RECORD_ANNOTATION: &str = "cryptomeria.io/replicas-before-stop";
+/// The BFF's own workloads, left alone (deploy/deployment.yaml).
+const NOT_OURS: &str = "app.kubernetes.io/name!=cryptomeria-bff";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Stop,
+    Resume,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    StatefulSet,
+    Deployment,
+}
+
+impl Kind {
+    fn resource(self) -> &'static str {
+        match self {
+            Self::StatefulSet => "statefulset",
+            Self::Deployment => "deployment",
+        }
+    }
+}
+
+/// A workload as observed: its replicas now and what a stop recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    pub kind: Kind,
+    pub name: String,
+    pub replicas: i32,
+    pub recorded: Option<i32>,
+}
+
+/// What happens to the record annotation when a workload is scaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    /// Remember these replicas (stop).
+    Set(i32),
+    /// Forget the record (resume restored it).
+    Clear,
+    Keep,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScaleTo {
+    pub kind: Kind,
+    pub name: String,
+    pub replicas: i32,
+    pub record: Record,
+}
+
+impl Act for ScaleTo {
+    fn command(&self) -> String {
+        format!("kubectl scale {}/{} --replicas={}", self.kind.resource(), self.name, self.replicas)
+    }
+}
+
+/// Stop: every workload with replicas goes to 0, its count recorded first.
+pub fn plan_stop(workloads: &[Workload]) -> Plan<ScaleTo> {
+    let mut plan = Plan::default();
+    for w in workloads {
+        let cmd = format!("kubectl scale {}/{} --replicas=0", w.kind.resource(), w.name);
+        match (w.replicas, w.recorded) {
+            (0, Some(n)) => plan.skip(cmd, format!("{} is stopped (resume restores {n})", w.name)),
+            (0, None) => plan.skip(cmd, format!("{} already has 0 replicas", w.name)),
+            (n, _) => plan.act(
+                ScaleTo { kind: w.kind, name: w.name.clone(), replicas: 0, record: Record::Set(n) },
+                format!("{} runs {n} replica(s); recorded for resume", w.name),
+            ),
+        }
+    }
+    plan
+}
+
+/// Resume: every workload a stop recorded gets its replicas back. When nothing was recorded
+/// and everything is at 0 (stopped by `just stop`), each goes to 1, as `just resume` does.
+pub fn plan_resume(workloads: &[Workload]) -> Plan<ScaleTo> {
+    let mut plan = Plan::default();
+    let stopped_elsewhere = workloads.iter().all(|w| w.recorded.is_none() && w.replicas == 0);
+    for w in workloads {
+        let to = |replicas, record| ScaleTo { kind: w.kind, name: w.name.clone(), replicas, record };
+        let cmd = |n: i32| format!("kubectl scale {}/{} --replicas={n}", w.kind.resource(), w.name);
+        match (w.replicas, w.recorded) {
+            (now, Some(n)) if now == n => {
+                plan.skip(cmd(n), format!("{} already runs its recorded {n} replica(s)", w.name))
+            }
+            (_, Some(n)) => {
+                plan.act(to(n, Record::Clear), format!("{} was stopped with {n} replica(s)", w.name))
+            }
+            (0, None) if stopped_elsewhere => plan.act(
+                to(1, Record::Keep),
+                format!("{} is at 0 with no record (stopped outside the BFF): 1, as `just resume`", w.name),
+            ),
+            (0, None) => {
+                plan.skip(cmd(1), format!("{} is at 0 but was not stopped by the BFF: left as is", w.name))
+            }
+            (n, None) => plan.skip(cmd(n), format!("{} runs {n} replica(s)", w.name)),
+        }
+    }
+    plan
+}
+
+fn recorded(annotations: Option<&std::collections::BTreeMap<String, String>>) -> Option<i32> {
+    annotations?.get(RECORD_ANNOTATION)?.parse().ok()
+}
+
+/// A Kubernetes API failure of a step: a missing right is K8S_FORBIDDEN with what to grant.
+pub fn api_failure(what: &str, e: kube::Error) -> StepFailure {
+    match e {
+        kube::Error::Api(s) if s.code == 403 => StepFailure::new(
+            ErrorCode::K8sForbidden,
+            format!(
+                "{what}: the BFF's ServiceAccount lacks the right ({}); deploy/rbac.yaml grants it",
+                s.message
+            ),
+        )
+        .with_details(json!({"hint": "apply deploy/rbac.yaml, or bind a Role with the verbs it lists"})),
+        other => StepFailure::new(ErrorCode::K8sUnavailable, format!("{what}: {other}")),
+    }
+}
+
+/// The namespace's StatefulSets and Deployments except the BFF's own, in name order.
+pub async fn observe(kube: &kube::Client, namespace: &str) -> Result<Vec<Workload>, StepFailure> {
+    let lp = ListParams::default().labels(NOT_OURS);
+    let sts = Api::<StatefulSet>::namespaced(kube.clone(), namespace)
+        .list(&lp)
+        .await
+        .map_err(|e| api_failure("listing StatefulSets", e))?;
+    let deploys = Api::<Deployment>::namespaced(kube.clone(), namespace)
+        .list(&lp)
+        .await
+        .map_err(|e| api_failure("listing Deployments", e))?;
+    let mut out: Vec<Workload> = sts
+        .items
+        .iter()
+        .map(|s| Workload {
+            kind: Kind::StatefulSet,
+            name: s.metadata.name.clone().unwrap_or_default(),
+            replicas: s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+            recorded: recorded(s.metadata.annotations.as_ref()),
+        })
+        .chain(deploys.items.iter().map(|d| Workload {
+            kind: Kind::Deployment,
+            name: d.metadata.name.clone().unwrap_or_default(),
+            replicas: d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+            recorded: recorded(d.metadata.annotations.as_ref()),
+        }))
+        .collect();
+    out.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    Ok(out)
+}
+
+/// Records (or forgets) the replicas, then scales through the scale subresource.
+async fn apply(kube: &kube::Client, namespace: &str, a: &ScaleTo) -> Result<(), kube::Error> {
+    let record = match a.record {
+        Record::Set(n) => Some(json!(n.to_string())),
+        Record::Clear => Some(Value::Null),
+        Record::Keep => None,
+    };
+    let scale = Patch::Merge(json!({"spec": {"replicas": a.replicas}}));
+    let pp = PatchParams::default();
+    macro_rules! scale_it {
+        ($ty:ty) => {{
+            let api = Api::<$ty>::namespaced(kube.clone(), namespace);
+            if let Some(value) = record {
+                let meta = Patch::Merge(json!({"metadata": {"annotations": {(RECORD_ANNOTATION): value}}}));
+                api.patch(&a.name, &pp, &meta).await?;
+            }
+            api.patch_scale(&a.name, &pp, &scale).await?;
+        }};
+    }
+    match a.kind {
+        Kind::StatefulSet => scale_it!(StatefulSet),
+        Kind::Deployment => scale_it!(Deployment),
+    }
+    Ok(())
+}
+
+/// Whether `pod` belongs to `w`: a StatefulSet owns its pods, a Deployment through its
+/// ReplicaSet `<name>-<pod-template-hash>`.
+fn owned_by(pod: &Pod, w: &Workload) -> bool {
+    pod.metadata.owner_references.iter().flatten().any(|o| match w.kind {
+        Kind::StatefulSet => o.kind == "StatefulSet" && o.name == w.name,
+        Kind::Deployment => {
+            o.kind == "ReplicaSet"
+                && o.name
+                    .strip_prefix(&w.name)
+                    .and_then(|r| r.strip_prefix('-'))
+                    .is_some_and(|h| !h.contains('-'))
+        }
+    })
+}
+
+/// What still differs from the scaled state: pods left after a stop, pods not Ready after a
+/// resume (`name (phase)`, or `workload: 0/1 Ready`).
+pub fn pods_pending(pods: &[Arc<Pod>], scaled: &[ScaleTo], direction: Direction) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in scaled {
+        let w = Workload { kind: s.kind, name: s.name.clone(), replicas: s.replicas, recorded: None };
+        let mine: Vec<&Arc<Pod>> = pods.iter().filter(|p| owned_by(p, &w)).collect();
+        match direction {
+            Direction::Stop => out.extend(mine.iter().map(|p| {
+                format!("{} ({})", p.metadata.name.as_deref().unwrap_or_default(), views::phase(p))
+            })),
+            Direction::Resume => {
+                let ready = mine
+                    .iter()
+                    .filter(|p| p.metadata.deletion_timestamp.is_none() && views::is_ready(p))
+                    .count();
+                if (ready as i32) < s.replicas {
+                    out.push(format!("{}: {ready}/{} Ready", s.name, s.replicas));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The scale step (`scaleDown` / `scaleUp`) and the wait after it (`waitPodsGone` /
+/// `waitPodsReady`) share what was scaled.
+pub struct ScaleStep {
+    pub direction: Direction,
+    pub session: Arc<Session>,
+    pub scaled: Arc<std::sync::Mutex<Vec<ScaleTo>>>,
+}
+
+pub struct WaitStep {
+    pub direction: Direction,
+    pub session: Arc<Session>,
+    pub scaled: Arc<std::sync::Mutex<Vec<ScaleTo>>>,
+}
+
+/// The steps a stop or resume job starts with.
+pub fn steps(direction: Direction, session: Arc<Session>) -> [Arc<dyn Step>; 2] {
+    let scaled = Arc::default();
+    [
+        Arc::new(ScaleStep { direction, session: session.clone(), scaled: Arc::clone(&scaled) }),
+        Arc::new(WaitStep { direction, session, scaled }),
+    ]
+}
+
+impl Step for ScaleStep {
+    fn name(&self) -> &str {
+        match self.direction {
+            Direction::Stop => "scaleDown",
+            Direction::Resume => "scaleUp",
+        }
+    }
+
+    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>> {
+        async move {
+            let c = &self.session.ctx;
+            let workloads = observe(&c.kube, &c.namespace).await?;
+            let plan = match self.direction {
+                Direction::Stop => plan_stop(&workloads),
+                Direction::Resume => plan_resume(&workloads),
+            };
+            let listing: Vec<Value> = workloads
+                .iter()
+                .map(|w| json!({"kind": w.kind.resource(), "name": w.name, "replicas": w.replicas, "recorded": w.recorded}))
+                .collect();
+            self.session.set_workloads(listing.clone());
+            ctx.set_result(json!({"workloads": listing}));
+            if workloads.is_empty() {
+                return Err(StepFailure::new(
+                    ErrorCode::NotFound,
+                    format!("no StatefulSet or Deployment in namespace {}: is the chart installed?", c.namespace),
+                ));
+            }
+            if let Some(outcome) = self.session.decide(&plan, ctx) {
+                return Ok(outcome);
+            }
+            for p in &plan.actions {
+                apply(&c.kube, &c.namespace, &p.action)
+                    .await
+                    .map_err(|e| api_failure(&format!("scaling {}/{}", p.action.kind.resource(), p.action.name), e))?;
+                ctx.command_because(&p.action.command(), "ok", &p.reason);
+                self.scaled.lock().unwrap_or_else(|e| e.into_inner()).push(p.action.clone());
+            }
+            Ok(StepOutcome::Done(plan.summary()))
+        }
+        .boxed()
+    }
+}
+
+impl Step for WaitStep {
+    fn name(&self) -> &str {
+        match self.direction {
+            Direction::Stop => "waitPodsGone",
+            Direction::Resume => "waitPodsReady",
+        }
+    }
+
+    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>> {
+        async move {
+            let scaled = self.scaled.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if scaled.is_empty() {
+                return Ok(StepOutcome::Skipped("nothing was scaled: no pod to wait for".into()));
+            }
+            let c = &self.session.ctx;
+            let settings = self.session.settings();
+            let deadline = tokio::time::Instant::now() + settings.pods_ready_timeout;
+            let mut changed = c.cache.changed();
+            let mut said = String::new();
+            loop {
+                let pods = c.cache.namespace(&c.namespace).map(|n| n.pods.state()).unwrap_or_default();
+                let pending = pods_pending(&pods, &scaled, self.direction);
+                if pending.is_empty() {
+                    let done = match self.direction {
+                        Direction::Stop => "the scaled workloads have no pods left",
+                        Direction::Resume => "every scaled workload's pods are Ready",
+                    };
+                    return Ok(StepOutcome::Done(done.into()));
+                }
+                let line = format!("waiting for {}", pending.join(", "));
+                if line != said {
+                    ctx.info(&line);
+                    ctx.progress(&line);
+                    said = line;
+                }
+                let now = tokio::time::Instant::now();
+                if now >= deadline {
+                    return Err(StepFailure::new(
+                        ErrorCode::Timeout,
+                        format!(
+                            "after {}: {}",
+                            humantime::format_duration(settings.pods_ready_timeout),
+                            pending.join(", ")
+                        ),
+                    )
+                    .with_details(json!({"pending": pending})));
+                }
+                let wait = settings.reconcile_poll_interval.min(deadline - now);
+                let _ = tokio::time::timeout(wait, changed.changed()).await;
+            }
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(kind: Kind, name: &str, replicas: i32, recorded: Option<i32>) -> Workload {
+        Workload { kind, name: name.into(), replicas, recorded }
+    }
+
+    #[test]
+    fn stop_records_and_scales_what_runs_and_skips_what_is_stopped() {
+        let plan = plan_stop(&[
+            w(Kind::StatefulSet, "cryptomeria-gwc", 1, None),
+            w(Kind::Deployment, "cryptomeria-relayer", 0, Some(1)),
+            w(Kind::Deployment, "faucet", 0, None),
+        ]);
+        assert_eq!(plan.actions.len(), 1);
+        assert_eq!(plan.actions[0].action.record, Record::Set(1));
+        assert_eq!(
+            plan.actions[0].action.command(),
+            "kubectl scale statefulset/cryptomeria-gwc --replicas=0"
+        );
+        assert_eq!(plan.skips[0].reason, "cryptomeria-relayer is stopped (resume restores 1)");
+        assert_eq!(plan.skips[1].reason, "faucet already has 0 replicas");
+    }
+
+    #[test]
+    fn resume_restores_recorded_replicas_and_leaves_others_alone() {
+        let plan = plan_resume(&[
+            w(Kind::StatefulSet, "cryptomeria-gwc", 0, Some(1)),
+            w(Kind::StatefulSet, "cryptomeria-fdsc-0", 0, Some(3)),
+            w(Kind::Deployment, "faucet", 0, None),
+            w(Kind::Deployment, "cryptomeria-relayer", 1, Some(1)),
+        ]);
+        let to: Vec<(&str, i32)> =
+            plan.actions.iter().map(|p| (p.action.name.as_str(), p.action.replicas)).collect();
+        assert_eq!(to, [("cryptomeria-gwc", 1), ("cryptomeria-fdsc-0", 3)]);
+        assert!(plan.actions.iter().all(|p| p.action.record == Record::Clear));
+        assert_eq!(plan.skips.len(), 2, "faucet was not stopped by the BFF; the relayer runs");
+    }
+
+    #[test]
+    fn resume_after_a_stop_outside_the_bff_scales_everything_to_one() {
+        let plan = plan_resume(&[w(Kind::StatefulSet, "a", 0, None), w(Kind::Deployment, "b", 0, None)]);
+        assert_eq!(plan.actions.len(), 2);
+        assert!(plan.actions.iter().all(|p| p.action.replicas == 1 && p.action.record == Record::Keep));
+        assert!(plan_resume(&[w(Kind::Deployment, "b", 1, None)]).is_empty());
+    }
+
+    fn pod(name: &str, owner_kind: &str, owner: &str, ready: bool) -> Arc<Pod> {
+        Arc::new(
+            serde_json::from_value(json!({
+                "metadata": {"name": name, "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner_kind,
+                    "name": owner, "uid": "u", "controller": true}]},
+                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": if ready {"True"} else {"False"}}]}
+            }))
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn pods_are_matched_to_their_workload_through_owners() {
+        let pods = vec![
+            pod("cryptomeria-gwc-0", "StatefulSet", "cryptomeria-gwc", true),
+            pod("cryptomeria-relayer-7d9f8-abcde", "ReplicaSet", "cryptomeria-relayer-7d9f8", false),
+            pod("cryptomeria-relayer-x-7d9f8-abcde", "ReplicaSet", "cryptomeria-relayer-x-7d9f8", true),
+        ];
+        let relayer = ScaleTo {
+            kind: Kind::Deployment,
+            name: "cryptomeria-relayer".into(),
+            replicas: 1,
+            record: Record::Clear,
+        };
+        let gwc = ScaleTo {
+            kind: Kind::StatefulSet,
+            name: "cryptomeria-gwc".into(),
+            replicas: 0,
+            record: Record::Set(1),
+        };
+        assert_eq!(
+            pods_pending(&pods, &[relayer.clone()], Direction::Resume),
+            ["cryptomeria-relayer: 0/1 Ready"]
+        );
+        assert_eq!(pods_pending(&pods, &[gwc], Direction::Stop), ["cryptomeria-gwc-0 (Running)"]);
+        assert!(pods_pending(&pods[..1], &[relayer], Direction::Stop).is_empty());
+    }
+}
