@@ -153,6 +153,7 @@ impl AppState {
             ibc: (*self.settings.ibc).clone(),
             ibc_memo: self.ibc_memo.clone(),
             metrics: self.metrics.clone(),
+            watch_nodes: self.settings.node_host.is_none(),
         }
     }
 

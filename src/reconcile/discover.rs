@@ -173,44 +173,57 @@ pub fn not_ready(pods: &[Arc<Pod>], target: &Target) -> Vec<String> {
 
 /// Waits on the cache's watch events until `not_ready` is empty; TIMEOUT names what is not.
 async fn wait_for_pods(session: &Session, journal: &dyn Journal) -> Result<Vec<Arc<Pod>>, StepFailure> {
+    let target = session.target.clone();
+    let waited = wait_on_pods(session, journal, "pods to be Ready", |pods| not_ready(pods, &target)).await;
+    match waited {
+        Ok((pods, waited)) => {
+            if waited {
+                journal.info("every pod the run touches is Running and Ready");
+            }
+            Ok(pods)
+        }
+        Err(waiting) => Err(StepFailure::new(
+            ErrorCode::Timeout,
+            format!(
+                "pods not Ready after {}: {}",
+                humantime::format_duration(session.settings().pods_ready_timeout),
+                waiting.join(", ")
+            ),
+        )
+        .with_details(json!({"notReady": waiting}))),
+    }
+}
+
+/// Waits on the cache's watch events, up to `PODS_READY_TIMEOUT`, until `pending` finds
+/// nothing in the namespace's pods, logging `waiting for {what}: …` whenever the pending set
+/// changes (never per poll). Ok: the pods, and whether it had to wait; Err: what was still
+/// pending at the deadline.
+pub(super) async fn wait_on_pods(
+    session: &Session,
+    journal: &dyn Journal,
+    what: &str,
+    pending: impl Fn(&[Arc<Pod>]) -> Vec<String>,
+) -> Result<(Vec<Arc<Pod>>, bool), Vec<String>> {
     let ctx = &session.ctx;
     let settings = session.settings();
     let deadline = tokio::time::Instant::now() + settings.pods_ready_timeout;
     let mut changed = ctx.cache.changed();
     let mut said = String::new();
     loop {
-        let pods = match ctx.cache.namespace(&ctx.namespace) {
-            Some(cache) => cache.pods.state(),
-            None => {
-                let message = format!("namespace {} is not watched", ctx.namespace);
-                return Err(StepFailure::new(ErrorCode::InternalError, message));
-            }
-        };
-        let waiting = not_ready(&pods, &session.target);
+        let pods = ctx.cache.namespace(&ctx.namespace).map(|c| c.pods.state()).unwrap_or_default();
+        let waiting = pending(&pods);
         if waiting.is_empty() {
-            if !said.is_empty() {
-                journal.info("every pod the run touches is Running and Ready");
-            }
-            return Ok(pods);
+            return Ok((pods, !said.is_empty()));
         }
-        let line = format!("waiting for pods to be Ready: {}", waiting.join(", "));
+        let line = format!("waiting for {what}: {}", waiting.join(", "));
         if line != said {
-            // Logged (not only shown as progress) whenever the set changes, never per poll.
             journal.info(&line);
             journal.progress(&line);
             said = line;
         }
         let now = tokio::time::Instant::now();
         if now >= deadline {
-            return Err(StepFailure::new(
-                ErrorCode::Timeout,
-                format!(
-                    "pods not Ready after {}: {}",
-                    humantime::format_duration(settings.pods_ready_timeout),
-                    waiting.join(", ")
-                ),
-            )
-            .with_details(json!({"notReady": waiting})));
+            return Err(waiting);
         }
         // A watch event or the poll interval, whichever comes first (readiness can also change
         // by time alone, e.g. a pod's deletion finishing).

@@ -325,41 +325,32 @@ impl Step for WaitStep {
             if scaled.is_empty() {
                 return Ok(StepOutcome::Skipped("nothing was scaled: no pod to wait for".into()));
             }
-            let c = &self.session.ctx;
-            let settings = self.session.settings();
-            let deadline = tokio::time::Instant::now() + settings.pods_ready_timeout;
-            let mut changed = c.cache.changed();
-            let mut said = String::new();
-            loop {
-                let pods = c.cache.namespace(&c.namespace).map(|n| n.pods.state()).unwrap_or_default();
-                let pending = pods_pending(&pods, &scaled, self.direction);
-                if pending.is_empty() {
-                    let done = match self.direction {
+            let direction = self.direction;
+            let what = match direction {
+                Direction::Stop => "the pods to go",
+                Direction::Resume => "the pods to be Ready",
+            };
+            let waited = super::discover::wait_on_pods(&self.session, ctx, what, |pods| {
+                pods_pending(pods, &scaled, direction)
+            })
+            .await;
+            match waited {
+                Ok(_) => Ok(StepOutcome::Done(
+                    match direction {
                         Direction::Stop => "the scaled workloads have no pods left",
                         Direction::Resume => "every scaled workload's pods are Ready",
-                    };
-                    return Ok(StepOutcome::Done(done.into()));
-                }
-                let line = format!("waiting for {}", pending.join(", "));
-                if line != said {
-                    ctx.info(&line);
-                    ctx.progress(&line);
-                    said = line;
-                }
-                let now = tokio::time::Instant::now();
-                if now >= deadline {
-                    return Err(StepFailure::new(
-                        ErrorCode::Timeout,
-                        format!(
-                            "after {}: {}",
-                            humantime::format_duration(settings.pods_ready_timeout),
-                            pending.join(", ")
-                        ),
-                    )
-                    .with_details(json!({"pending": pending})));
-                }
-                let wait = settings.reconcile_poll_interval.min(deadline - now);
-                let _ = tokio::time::timeout(wait, changed.changed()).await;
+                    }
+                    .into(),
+                )),
+                Err(pending) => Err(StepFailure::new(
+                    ErrorCode::Timeout,
+                    format!(
+                        "after {}: {}",
+                        humantime::format_duration(self.session.settings().pods_ready_timeout),
+                        pending.join(", ")
+                    ),
+                )
+                .with_details(json!({"pending": pending}))),
             }
         }
         .boxed()
@@ -445,7 +436,7 @@ mod tests {
             record: Record::Set(1),
         };
         assert_eq!(
-            pods_pending(&pods, &[relayer.clone()], Direction::Resume),
+            pods_pending(&pods, std::slice::from_ref(&relayer), Direction::Resume),
             ["cryptomeria-relayer: 0/1 Ready"]
         );
         assert_eq!(pods_pending(&pods, &[gwc], Direction::Stop), ["cryptomeria-gwc-0 (Running)"]);

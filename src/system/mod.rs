@@ -7,6 +7,7 @@ pub mod ibc;
 pub mod ports;
 pub mod preflight;
 pub mod relayer;
+pub mod rights;
 mod settings;
 pub mod snapshot;
 pub mod status;
@@ -37,4 +38,6 @@ pub struct Reads {
     /// Pending packets' first sightings and the last IBC observation, kept for the process.
     pub ibc_memo: ibc::Memo,
     pub metrics: crate::metrics::Metrics,
+    /// Whether Nodes are watched (no `NODE_HOST`): preflight then checks that right too.
+    pub watch_nodes: bool,
 }

@@ -80,6 +80,8 @@ pub async fn preflight(reads: &Reads) -> Preflight {
         }
     });
 
+    checks.push(rights_check(reads).await);
+
     let relayer = views::relayer_pod(pods, &reads.release);
     let relayer_ok = relayer.is_some_and(|p| views::phase(p) == "Running" && views::is_ready(p));
     checks.push(match relayer {
@@ -194,6 +196,57 @@ pub async fn preflight(reads: &Reads) -> Preflight {
     Preflight { namespace: ns, ready_to_start, checks }
 }
 
+/// The rights of deploy/rbac.yaml the BFF's identity lacks, each with what it disables: a
+/// missing right start needs fails, others warn.
+async fn rights_check(reads: &Reads) -> Check {
+    let mut asked: Vec<super::rights::Right> = super::rights::RIGHTS.to_vec();
+    if reads.watch_nodes {
+        asked.extend_from_slice(super::rights::NODES);
+    }
+    let lacking = match super::rights::missing(&reads.kube, &reads.namespace, &asked).await {
+        Ok(lacking) => lacking,
+        Err(e) => {
+            return check(
+                "rbacRights",
+                Verdict::Skip,
+                format!("the API server could not be asked (SelfSubjectAccessReview): {e}"),
+                None,
+            );
+        }
+    };
+    let describe = |required: bool| {
+        let mut by_use: Vec<(&str, Vec<String>)> = Vec::new();
+        for r in lacking.iter().filter(|r| r.required == required) {
+            match by_use.iter_mut().find(|(u, _)| *u == r.needed_by) {
+                Some((_, names)) => names.push(r.name()),
+                None => by_use.push((r.needed_by, vec![r.name()])),
+            }
+        }
+        by_use
+            .iter()
+            .map(|(u, names)| format!("{} (for {u})", names.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let hint = Some(
+        "grant what deploy/rbac.yaml grants (kubectl auth can-i --list --as=system:serviceaccount:<ns>:<sa>)",
+    );
+    if lacking.iter().any(|r| r.required) {
+        let also = describe(false);
+        let also = if also.is_empty() { String::new() } else { format!("; also {also}") };
+        check("rbacRights", Verdict::Fail, format!("missing rights: {}{also}", describe(true)), hint)
+    } else if !lacking.is_empty() {
+        check("rbacRights", Verdict::Warn, format!("missing rights: {}", describe(false)), hint)
+    } else {
+        check(
+            "rbacRights",
+            Verdict::Pass,
+            format!("all {} rights the BFF uses are granted", asked.len()),
+            None,
+        )
+    }
+}
+
 /// The relayer probe (one exec, under `RLY_HOME`) proves exec permission and reports each
 /// chain's mnemonic file and relayer key. Mnemonics are tested for existence only; their
 /// content never leaves the pod.
@@ -219,7 +272,7 @@ async fn relayer_checks(
                 "execPermitted",
                 Verdict::Fail,
                 format!("exec in {pod} failed: {e}"),
-                Some("the BFF needs create on pods/exec (deploy/rbac.yaml)"),
+                Some("the BFF needs get and create on pods/exec (deploy/rbac.yaml)"),
             )];
         }
     };
