@@ -198,6 +198,21 @@ async fn kube_rs_reads_and_patches_the_scale_subresource_and_annotations_with_wa
         Some("app.kubernetes.io/instance=mdsc,app.kubernetes.io/name=cryptomeria")
     );
 
+    // A PUT of the Scale with a stale resourceVersion is refused, as the real server does.
+    let mut stale = api.get_scale(name).await.expect("get_scale");
+    stale.metadata.resource_version = Some("1".into());
+    let put = api.replace_scale(name, &Default::default(), &stale).await;
+    let status = match put {
+        Err(kube::Error::Api(status)) => status,
+        other => panic!("expected 409 Conflict, got {other:?}"),
+    };
+    assert_eq!((status.code, status.reason.as_str()), (409, "Conflict"));
+    assert!(
+        status
+            .message
+            .starts_with(r#"Operation cannot be fulfilled on statefulsets.apps "cryptomeria-mdsc""#)
+    );
+
     let before = api.get(name).await.expect("get");
     let generation = before.metadata.generation.expect("generation");
     let rv = before.metadata.resource_version.clone().expect("rv");
@@ -257,6 +272,7 @@ async fn kube_rs_reads_and_patches_the_scale_subresource_and_annotations_with_wa
         })
     };
     assert!(has("get", Some("scale")) && has("patch", Some("scale")) && has("patch", None), "{requests:?}");
+    assert!(has("update", Some("scale")), "{requests:?}");
 }
 
 /// A Role granting reads of pods only, and `get` (not `create`) on pods/exec.

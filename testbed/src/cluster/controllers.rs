@@ -348,6 +348,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_auxiliary_deployments_scale_too() {
+        let c = cluster();
+        let faucet_pods = |c: &Cluster| c.lock().pods.keys().filter(|n| n.starts_with("faucet-")).count();
+        assert_eq!(faucet_pods(&c), 1);
+        scale(&c, &DEPLOYMENTS, "faucet", 0);
+        assert_eq!(faucet_pods(&c), 0);
+        scale(&c, &DEPLOYMENTS, "faucet", 2);
+        assert_eq!(faucet_pods(&c), 2);
+        let genesis = format!("{RELEASE}-genesis-server");
+        scale(&c, &DEPLOYMENTS, &genesis, 0);
+        assert!(!c.lock().pods.keys().any(|n| n.starts_with(&format!("{genesis}-"))));
+        until("both faucet pods Ready", || {
+            let d = c.store.get(&DEPLOYMENTS, Some("cryptomeria"), "faucet").unwrap();
+            d["status"]["readyReplicas"] == 2
+        })
+        .await;
+    }
+
+    #[tokio::test]
     async fn a_stale_resource_version_is_a_conflict() {
         let c = cluster();
         let err = c.write_workload(&STATEFULSETS, "cryptomeria-gwc", Some("1"), |_| {}).unwrap_err();
