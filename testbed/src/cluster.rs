@@ -1,6 +1,11 @@
 //! The simulated cluster's controllers: it installs the chart's objects, runs each pod's
 //! in-pod world, moves pods Pending → Running → Ready, keeps Endpoints and workload status
 //! in step with the pods, and carries out churn (delete/recreate, scale, hold not-ready).
+//! The workload controllers (replicas, rollouts) live in `cluster/controllers.rs`.
+
+mod controllers;
+
+pub use controllers::{DeploymentPlan, OwnedPod, WriteError, plan_deployment};
 
 use super::chain::{Chains, NodeConfig};
 use super::daemons;
@@ -91,6 +96,8 @@ pub struct Cluster {
     /// Relaying knobs (pause, drop acks); shared by every relayer pod.
     pub relay_controls: Arc<super::programs::RelayControls>,
     state: Arc<Mutex<State>>,
+    /// Serialises the workload controllers, so two passes never both create a missing pod.
+    reconciling: Arc<Mutex<()>>,
 }
 
 impl Cluster {
@@ -104,6 +111,7 @@ impl Cluster {
             link_faults: Arc::default(),
             relay_controls: Arc::default(),
             state: Arc::default(),
+            reconciling: Arc::default(),
         };
         let ns = cluster.config.namespace.clone();
         for name in ["default", "kube-system", ns.as_str()] {
@@ -232,15 +240,15 @@ impl Cluster {
         };
         let sts = self.store.get(&STATEFULSETS, Some(self.ns()), &chain.workload_name()).unwrap_or_default();
         let uid = sts["metadata"]["uid"].as_str().unwrap_or_default().to_string();
-        self.spawn_pod(
-            &chain.pod_name(),
-            spec,
-            sts["spec"]["template"].clone(),
-            ("StatefulSet", &chain.workload_name(), &uid),
-        );
+        let mut template = sts["spec"]["template"].clone();
+        // The StatefulSet controller labels each pod with the revision it was made from.
+        template["metadata"]["labels"][REVISION_LABEL] =
+            json!(controllers::revision(&chain.workload_name(), &sts["spec"]["template"]));
+        self.spawn_pod(&chain.pod_name(), spec, template, ("StatefulSet", &chain.workload_name(), &uid));
     }
 
-    fn spawn_relayer_pod(&self) {
+    /// Returns the new pod's name.
+    fn spawn_relayer_pod(&self) -> String {
         // The config dir is an emptyDir over the data PVC (chart commit 7c207ac): config.yaml
         // is lost with the pod, the keys beside it survive.
         let mounts = vec![
@@ -256,7 +264,8 @@ impl Cluster {
                 self.relay_controls.clone(),
             ),
         );
-        self.spawn_deployment_pod(&format!("{RELEASE}-relayer"), mounts, pid1, programs);
+        let live = self.spawn_deployment_pod(&format!("{RELEASE}-relayer"), mounts, pid1, programs);
+        live.runtime.hostname().to_string()
     }
 
     /// The chart's other Deployments and Services: faucet and genesis-server. Their pods
@@ -292,12 +301,13 @@ impl Cluster {
         pid1: Vec<String>,
         programs: Programs,
     ) -> LivePod {
-        let template = self
+        let mut template = self
             .store
             .get(&DEPLOYMENTS, Some(self.ns()), deployment)
             .map(|d| d["spec"]["template"].clone())
             .unwrap_or_default();
         let hash = template_hash(&template);
+        template["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] = json!(hash);
         let replica_set = format!("{deployment}-{hash}");
         let name = format!("{replica_set}-{}", random_suffix(5));
         let spec = PodSpec { hostname: name.clone(), mounts, files: self.mnemonic_mounts(), pid1, programs };
@@ -335,37 +345,35 @@ impl Cluster {
             format!("10.244.0.{}", 10 + st.next_ip % 240)
         };
         let ready = !self.lock().held_not_ready.contains(name);
-        self.store.update(&PODS, Some(self.ns()), name, |pod| {
+        let started = self.store.update(&PODS, Some(self.ns()), name, |pod| {
             if pod["metadata"]["uid"] == json!(uid) {
                 objects::set_running(pod, &ip, ready);
             }
         });
-        self.sync();
+        if started.is_some_and(|p| p["metadata"]["uid"] == json!(uid)) {
+            // A chain's daemon starts with its container: a node scaled away serves again.
+            let chain = self.chains().into_iter().find(|c| c.pod_name() == name);
+            if let Some(node) = chain.and_then(|c| self.chains.get(&c.instance)) {
+                node.resume();
+            }
+        }
+        // A rollout waits for new pods to be Ready before it removes the old ones.
+        self.reconcile();
     }
 
     /// Deletes a pod the way a user or eviction would; its controller recreates it
     /// (same name for a StatefulSet, a new name for the relayer Deployment).
     /// Processes die; the relayer's persistent volume survives. Returns the new pod's name.
     pub fn delete_pod(&self, name: &str) -> Option<String> {
+        let _pass = self.reconcile_guard();
         let live = self.lock().pods.remove(name)?;
         live.runtime.shutdown();
         live.gone.cancel();
         self.store.delete(&PODS, Some(self.ns()), name);
         self.sync();
-        if name.starts_with(&format!("{RELEASE}-relayer-")) {
-            self.spawn_relayer_pod();
-            self.sync();
-            return self.relayer_pod_name();
-        }
-        if let Some(deployment) = AUXILIARY_DEPLOYMENTS.iter().find(|d| name.starts_with(&format!("{d}-"))) {
-            let live = self.spawn_idle_pod(deployment);
-            self.sync();
-            return Some(live);
-        }
-        let chain = self.chains().into_iter().find(|c| c.pod_name() == name)?;
-        self.spawn_chain_pod(&chain);
+        let created = self.reconcile_locked();
         self.sync();
-        Some(name.to_string())
+        created.into_iter().next()
     }
 
     /// Adds `n` Running and Ready pods that belong to no chart workload (a Deployment
@@ -400,11 +408,12 @@ impl Cluster {
                 objects::set_running(pod, &ip, !held);
             }
         });
-        self.sync();
+        self.reconcile();
     }
 
     /// Scales the data chains to `n` (adds `fdsc-<i>` or removes the highest ones).
     pub fn scale_fdsc(&self, n: usize) -> std::io::Result<()> {
+        let _pass = self.reconcile_guard();
         let current = self.chains().iter().filter(|c| c.component == "fdsc").count();
         for i in current..n {
             self.add_chain(Chain::fdsc(i))?;
@@ -457,10 +466,23 @@ impl Cluster {
                     .unwrap_or_default();
             let owned: Vec<&Value> = pods.iter().filter(|p| selects(&selector, p)).collect();
             let ready = owned.iter().filter(|p| objects::is_pod_ready(p)).count();
+            let (label, current) = if kind == &STATEFULSETS {
+                (REVISION_LABEL, controllers::revision(&name, &workload["spec"]["template"]))
+            } else {
+                (POD_TEMPLATE_HASH_LABEL, template_hash(&workload["spec"]["template"]))
+            };
+            let updated = owned.iter().filter(|p| p["metadata"]["labels"][label] == json!(current)).count();
             self.store.update(kind, Some(&ns), &name, |w| {
                 w["status"]["replicas"] = json!(owned.len());
                 w["status"]["readyReplicas"] = json!(ready);
                 w["status"]["availableReplicas"] = json!(ready);
+                w["status"]["updatedReplicas"] = json!(updated);
+                if kind == &STATEFULSETS {
+                    // One revision at a time: the controller replaces outdated pods at once.
+                    w["status"]["currentReplicas"] = json!(updated);
+                    w["status"]["currentRevision"] = json!(current);
+                    w["status"]["updateRevision"] = json!(current);
+                }
             });
         }
     }
@@ -486,11 +508,16 @@ fn selects(selector: &BTreeMap<String, String>, pod: &Value) -> bool {
     !selector.is_empty() && selector.iter().all(|(k, v)| pod["metadata"]["labels"][k] == json!(v))
 }
 
+/// The label a Deployment's pods carry with their template's hash (and the ReplicaSet's name).
+pub const POD_TEMPLATE_HASH_LABEL: &str = "pod-template-hash";
+/// The label a StatefulSet's pods carry with the revision they were made from.
+pub const REVISION_LABEL: &str = "controller-revision-hash";
+
 /// The chart's Deployments besides the relayer, whose pods only idle.
 const AUXILIARY_DEPLOYMENTS: [&str; 2] = ["faucet", "cryptomeria-genesis-server"];
 
 /// A pod-template-hash: 10 characters of the safe alphabet from a digest of the template.
-fn template_hash(template: &Value) -> String {
+pub fn template_hash(template: &Value) -> String {
     use sha2::Digest as _;
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let d = sha2::Sha256::digest(template.to_string());

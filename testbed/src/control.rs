@@ -5,6 +5,8 @@ use super::chain::{ChainNode, Chains};
 use super::cluster::{Cluster, LivePod};
 pub use super::faults::ApiRequest;
 use super::faults::Faults;
+use super::kinds::{DEPLOYMENTS, STATEFULSETS};
+use super::rbac::{Policy, RbacError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +59,37 @@ impl Control {
     /// Adds `n` Running, Ready pods that are neither chains nor the relayer (benchmark load).
     pub fn add_plain_pods(&self, n: usize) {
         self.cluster.add_plain_pods(n);
+    }
+
+    /// Sets a StatefulSet's `spec.replicas`, as `kubectl scale` does: at 0 a chain's pod goes
+    /// and its node stops (state kept); back at 1 the pod `-0` returns and the chain
+    /// continues. Returns false for an unknown StatefulSet.
+    pub fn scale_statefulset(&self, name: &str, replicas: u32) -> bool {
+        self.cluster
+            .write_workload(&STATEFULSETS, name, None, |w| w["spec"]["replicas"] = replicas.into())
+            .is_ok()
+    }
+
+    /// Sets a Deployment's `spec.replicas` (the relayer, faucet, genesis-server): pods are
+    /// created under new names or deleted. Returns false for an unknown Deployment.
+    pub fn scale_deployment(&self, name: &str, replicas: u32) -> bool {
+        self.cluster
+            .write_workload(&DEPLOYMENTS, name, None, |w| w["spec"]["replicas"] = replicas.into())
+            .is_ok()
+    }
+
+    /// Enforces an RBAC policy on every API request from now on (`None` turns enforcement
+    /// off): what the policy does not allow is answered 403 Forbidden as a real API server
+    /// answers it. The request log (`api_requests`) keeps recording either way.
+    pub fn enforce_rbac(&self, policy: Option<Policy>) {
+        self.faults.set_policy(policy);
+    }
+
+    /// Enforces the rules a ServiceAccount/Role/RoleBinding/ClusterRole/ClusterRoleBinding
+    /// manifest grants the service account `namespace/name` (see `rbac::Policy::from_yaml`).
+    pub fn enforce_rbac_yaml(&self, yaml: &str, namespace: &str, name: &str) -> Result<(), RbacError> {
+        self.enforce_rbac(Some(Policy::from_yaml(yaml, namespace, name)?));
+        Ok(())
     }
 
     /// Scales the data chains to `n` (`fdsc-0..n-1`).

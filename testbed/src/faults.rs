@@ -1,8 +1,9 @@
 //! Fault switches the API server consults on every request, set through the control handle.
 
+use crate::rbac::Policy;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
@@ -27,6 +28,8 @@ pub struct Faults {
     requests: Mutex<BTreeMap<String, u64>>,
     /// Distinct requests as an RBAC authorizer sees them.
     authorizations: Mutex<BTreeSet<ApiRequest>>,
+    /// When set, requests the policy does not allow are answered 403 Forbidden.
+    policy: Mutex<Option<Arc<Policy>>>,
 }
 
 /// One request as the API server's authorizer sees it (k8s.io/apiserver `RequestInfo`): a
@@ -114,5 +117,14 @@ impl Faults {
 
     pub fn authorizations(&self) -> Vec<ApiRequest> {
         locked(&self.authorizations).iter().cloned().collect()
+    }
+
+    pub fn set_policy(&self, policy: Option<Policy>) {
+        *locked(&self.policy) = policy.map(Arc::new);
+    }
+
+    /// The RBAC policy being enforced, if any.
+    pub fn policy(&self) -> Option<Arc<Policy>> {
+        locked(&self.policy).clone()
     }
 }

@@ -50,12 +50,12 @@ pub static NODES: Kind = core("nodes", "node", "Node", false, &["no"]);
 pub static NAMESPACES: Kind = core("namespaces", "namespace", "Namespace", false, &["ns"]);
 pub static STATEFULSETS: Kind = Kind {
     group: "apps",
-    subresources: &["status"],
+    subresources: &["scale", "status"],
     ..core("statefulsets", "statefulset", "StatefulSet", true, &["sts"])
 };
 pub static DEPLOYMENTS: Kind = Kind {
     group: "apps",
-    subresources: &["status"],
+    subresources: &["scale", "status"],
     ..core("deployments", "deployment", "Deployment", true, &["deploy"])
 };
 

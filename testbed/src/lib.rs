@@ -7,12 +7,17 @@
 //! sessions are their source (`chain::sessions`), and the in-pod `rly start` relays them for
 //! the paths whose ids match the channel ends. Proofs are accepted unverified.
 //!
+//! StatefulSets and Deployments take PATCH/PUT and the `scale` subresource; the workload
+//! controllers act on replicas and templates (`kubectl scale`, `kubectl rollout restart`).
+//! RBAC is enforced only when a test asks for it (`Control::enforce_rbac`, `rbac`).
+//!
 //! ```text
-//! Testbed ─┬─ apiserver (HTTP: discovery, list/watch, log, exec) ── reads/writes ─┐
-//!          ├─ cluster (controllers: pod lifecycle, endpoints, churn) ─────────────┤ store
-//!          ├─ pod/* (per-pod filesystem, processes, shell)                        │
-//!          ├─ chain/* (one CometBFT + SDK node per chain, on its NodePorts)        │
-//!          └─ control (faults + churn for tests) ──────────────────────────────────┘
+//! Testbed ─┬─ apiserver (HTTP: discovery, list/watch, log, exec, patch, scale) ─ r/w ─┐
+//!          │    └ rbac (opt-in: 403 Forbidden as a real server words it)             │
+//!          ├─ cluster (controllers: replicas, rollouts, pod lifecycle, endpoints) ───┤ store
+//!          ├─ pod/* (per-pod filesystem, processes, shell)                           │
+//!          ├─ chain/* (one CometBFT + SDK node per chain, on its NodePorts)           │
+//!          └─ control (faults + churn + RBAC for tests) ──────────────────────────────┘
 //! ```
 
 mod apiserver;
@@ -25,9 +30,11 @@ pub mod kinds;
 mod kubeconfig;
 pub mod mnemonics;
 pub mod objects;
+pub mod patch;
 pub mod pod;
 mod ports;
 mod programs;
+pub mod rbac;
 pub mod selectors;
 mod serve;
 pub mod store;

@@ -25,6 +25,7 @@ mod testbed_kubectl;
 mod testbed_programs;
 mod testbed_python_client;
 mod testbed_wire;
+mod testbed_workloads;
 mod ui;
 mod utils;
 mod watch_faults;

@@ -36,9 +36,16 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
                 "log" => &["get"],
                 _ => &["get", "patch", "update"],
             };
-            resources.push(json!({"name": format!("{}/{sub}", kind.plural), "singularName": "", "namespaced": kind.namespaced,
-                                  "kind": if *sub == "exec" { "PodExecOptions" } else if *sub == "log" { "Pod" } else { kind.kind },
-                                  "verbs": verbs}));
+            let mut entry = json!({"name": format!("{}/{sub}", kind.plural), "singularName": "", "namespaced": kind.namespaced,
+                                   "kind": if *sub == "exec" { "PodExecOptions" } else if *sub == "log" { "Pod" } else { kind.kind },
+                                   "verbs": verbs});
+            if *sub == "scale" {
+                // kubectl's scale client finds the Scale's group/version/kind here.
+                entry["group"] = json!("autoscaling");
+                entry["version"] = json!("v1");
+                entry["kind"] = json!("Scale");
+            }
+            resources.push(entry);
         }
     }
     if resources.is_empty() {
@@ -51,10 +58,13 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
 }
 
 fn resource_entry(kind: &Kind) -> Value {
-    // Read verbs everywhere; `delete` on pods because the testbed honours pod deletion.
+    // Read verbs everywhere; `delete` on pods and `patch`/`update` on workloads, the
+    // writes the testbed honours.
     let mut verbs = vec!["get", "list", "watch"];
-    if kind.plural == "pods" {
-        verbs.push("delete");
+    match kind.plural {
+        "pods" => verbs.push("delete"),
+        "statefulsets" | "deployments" => verbs.extend(["patch", "update"]),
+        _ => {}
     }
     json!({"name": kind.plural, "singularName": kind.singular, "namespaced": kind.namespaced, "kind": kind.kind,
            "verbs": verbs, "shortNames": kind.short_names})

@@ -1,7 +1,9 @@
-//! The simulated Kubernetes API server: discovery, GET/LIST/WATCH, pods/log, pods/exec and
-//! pod DELETE over plain HTTP on 127.0.0.1, speaking what kubectl 1.32 and kube-rs expect
-//! (see shared/reference/kubernetes-wire.md). It serves its own accept loop so a test can
-//! make it refuse connections for a while.
+//! The simulated Kubernetes API server: discovery, GET/LIST/WATCH, pods/log, pods/exec, pod
+//! DELETE, PATCH/PUT of StatefulSets and Deployments and their `scale` subresource, over
+//! plain HTTP on 127.0.0.1, speaking what kubectl 1.32 and kube-rs expect (see
+//! shared/reference/kubernetes-wire.md). Every request is recorded as the RBAC authorizer
+//! sees it and, when a policy is enforced (`Control::enforce_rbac`), refused 403 unless
+//! allowed. It serves its own accept loop so a test can make it refuse connections.
 
 // Handlers reject with a ready `Response` (a Status body); it is the cold path of a
 // request, so its size does not matter.
@@ -14,10 +16,12 @@ mod query;
 mod status;
 mod table;
 mod watch;
+mod workloads;
 
 use super::cluster::Cluster;
 use super::faults::{ApiRequest, Faults};
-use super::kinds::{self, Kind, PODS};
+use super::kinds::{self, DEPLOYMENTS, Kind, PODS, STATEFULSETS};
+use super::rbac::{self, Attributes};
 use axum::extract::{FromRequestParts as _, Request, State};
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
@@ -95,7 +99,14 @@ fn resource_list(group: &str, version: &str) -> Response {
 async fn injected_failures(State(s): State<Shared>, req: Request, next: middleware::Next) -> Response {
     if parse_path(req.uri().path()).is_none() {
         let verb = req.method().as_str().to_lowercase();
-        s.faults.authorize(ApiRequest::NonResource { verb, path: req.uri().path().to_string() });
+        let path = req.uri().path().to_string();
+        s.faults.authorize(ApiRequest::NonResource { verb: verb.clone(), path: path.clone() });
+        if let Some(policy) = s.faults.policy() {
+            let attrs = Attributes::NonResource { verb, path };
+            if !policy.allows(&attrs) {
+                return status::forbidden(rbac::forbidden_status(policy.user(), &attrs));
+            }
+        }
     }
     if s.faults.failing() {
         s.faults.count(format!("failed {}", req.uri().path()));
@@ -140,12 +151,15 @@ async fn resources(State(s): State<Shared>, req: Request) -> Response {
     let Some(target) = parse_path(req.uri().path()) else { return status::no_such_path() };
     let q = Query::parse(req.uri().query());
     let sub = target.subresource.as_deref();
+    let workload = target.kind == &STATEFULSETS || target.kind == &DEPLOYMENTS;
     let verb = match (req.method().clone(), &target.name, sub) {
         (Method::GET, None, _) if q.flag("watch") => "watch",
         (Method::GET, None, _) => "list",
         (Method::GET, Some(_), Some("exec")) | (Method::POST, Some(_), Some("exec")) => "create",
         (Method::GET, Some(_), _) => "get",
         (Method::DELETE, Some(_), None) if target.kind == &PODS => "delete",
+        (Method::PATCH, Some(_), None | Some("scale")) if workload => "patch",
+        (Method::PUT, Some(_), None | Some("scale")) if workload => "update",
         (m, _, _) => return status::method_not_allowed(m.as_str()),
     };
     let resource = match sub {
@@ -153,27 +167,78 @@ async fn resources(State(s): State<Shared>, req: Request) -> Response {
         None => target.kind.plural.to_string(),
     };
     s.faults.count(format!("{verb} {resource}"));
+    // RequestInfo: a GET on a named object or subresource is `get`, even for exec.
+    let authz_verb = if req.method() == Method::GET && verb == "create" { "get" } else { verb };
+    let namespace = match (&target.namespace, target.kind.plural) {
+        (None, "namespaces") => target.name.clone(),
+        (ns, _) => ns.clone(),
+    };
     s.faults.authorize(ApiRequest::Resource {
-        // RequestInfo: a GET on a named object or subresource is `get`, even for exec.
-        verb: if req.method() == Method::GET && verb == "create" { "get" } else { verb }.to_string(),
+        verb: authz_verb.to_string(),
         method: req.method().to_string(),
         group: target.kind.group.to_string(),
         resource: target.kind.plural.to_string(),
         subresource: target.subresource.clone(),
-        namespace: match (&target.namespace, target.kind.plural) {
-            (None, "namespaces") => target.name.clone(),
-            (ns, _) => ns.clone(),
-        },
+        namespace: namespace.clone(),
     });
+    if let Some(denied) = denial(&s, &target, authz_verb, namespace.as_deref(), &req) {
+        return denied;
+    }
+    let method = req.method().clone();
+    let content_type = accept_str(req.headers().get(header::CONTENT_TYPE)).map(str::to_string);
+    let name = target.name.clone().unwrap_or_default();
     match (verb, sub) {
         ("watch", _) => watch_collection(&s, &target, &q),
         ("list", _) => list(&s, &target, &q, req.headers().get(header::ACCEPT)),
         ("get", None | Some("status")) => get_object(&s, &target, req.headers().get(header::ACCEPT)),
+        ("get", Some("scale")) if workload => workloads::get_scale(&s.cluster, target.kind, &name),
         ("get", Some("log")) => pod_log(&s, &target, &q),
         ("create", Some("exec")) => pod_exec(&s, &target, &q, req).await,
         ("delete", None) => delete_pod(&s, &target),
+        ("patch" | "update", _) => {
+            let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+                Ok(b) => b,
+                Err(e) => return status::bad_request(&format!("the request body could not be read: {e}")),
+            };
+            let (cluster, kind, ct) = (&s.cluster, target.kind, content_type.as_deref());
+            if sub == Some("scale") {
+                workloads::write_scale(cluster, kind, &name, &method, ct, &body)
+            } else {
+                workloads::write_object(cluster, kind, &name, &method, ct, &body)
+            }
+        }
         _ => status::no_such_path(),
     }
+}
+
+/// Largest PATCH/PUT body read (the real server's default limit is 3 MiB).
+const MAX_BODY: usize = 3 << 20;
+
+/// With RBAC enforced, the 403 for a request the policy does not allow. A WebSocket exec
+/// (a GET, authorized as `get`) must also be allowed to `create` pods/exec, as Kubernetes
+/// 1.35 checks with AuthorizePodWebsocketUpgradeCreatePermission (beta, on by default).
+fn denial(s: &Shared, t: &Target, verb: &str, namespace: Option<&str>, req: &Request) -> Option<Response> {
+    let policy = s.faults.policy()?;
+    let websocket = req
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let mut verbs = vec![verb];
+    if verb == "get" && t.subresource.as_deref() == Some("exec") && websocket {
+        verbs.push("create");
+    }
+    verbs.into_iter().find_map(|verb| {
+        let attrs = Attributes::resource(
+            verb,
+            t.kind.group,
+            t.kind.plural,
+            t.subresource.as_deref(),
+            namespace,
+            t.name.as_deref(),
+        );
+        (!policy.allows(&attrs)).then(|| status::forbidden(rbac::forbidden_status(policy.user(), &attrs)))
+    })
 }
 
 fn accept_str(v: Option<&axum::http::HeaderValue>) -> Option<&str> {
@@ -203,7 +268,7 @@ fn get_object(s: &Shared, t: &Target, accept: Option<&axum::http::HeaderValue>) 
             Json(table::table(t.kind.plural, std::slice::from_ref(&obj), rv)).into_response()
         }
         Some(obj) => Json(obj).into_response(),
-        None => status::not_found(t.kind.plural, name),
+        None => status::not_found_in(t.kind.group, t.kind.plural, name),
     }
 }
 

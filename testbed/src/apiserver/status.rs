@@ -49,3 +49,44 @@ pub fn method_not_allowed(method: &str) -> Response {
         Some(json!({})),
     )
 }
+
+/// `statefulsets.apps` for a group's resource, `pods` for the core group (GroupResource).
+pub fn qualified(group: &str, resource: &str) -> String {
+    if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") }
+}
+
+/// 404 for a named object of any group: `statefulsets.apps "x" not found`.
+pub fn not_found_in(group: &str, resource: &str, name: &str) -> Response {
+    let mut details = json!({"name": name, "kind": resource});
+    if !group.is_empty() {
+        details["group"] = json!(group);
+    }
+    status(404, "NotFound", &format!("{} \"{name}\" not found", qualified(group, resource)), Some(details))
+}
+
+/// 409 for a write whose resourceVersion precondition failed.
+pub fn conflict(group: &str, resource: &str, name: &str) -> Response {
+    let message = format!(
+        "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+        qualified(group, resource)
+    );
+    status(409, "Conflict", &message, Some(json!({"name": name, "group": group, "kind": resource})))
+}
+
+/// 422 for one invalid field (apimachinery `NewInvalid` with one `field.Invalid`), e.g.
+/// `StatefulSet.apps "x" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0`.
+pub fn invalid(kind: &str, group: &str, name: &str, field: &str, value: &str, detail: &str) -> Response {
+    let cause = format!("Invalid value: {value}: {detail}");
+    let message = format!("{} \"{name}\" is invalid: {field}: {cause}", qualified(group, kind));
+    let details = json!({"name": name, "group": group, "kind": kind,
+                         "causes": [{"reason": "FieldValueInvalid", "message": cause, "field": field}]});
+    status(422, "Invalid", &message, Some(details))
+}
+
+pub fn unsupported_media_type(message: &str) -> Response {
+    status(415, "UnsupportedMediaType", message, Some(json!({})))
+}
+
+pub fn forbidden(body: Value) -> Response {
+    (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
+}

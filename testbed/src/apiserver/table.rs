@@ -1,6 +1,6 @@
-//! `meta.k8s.io/v1` Table rendering, which plain `kubectl get` asks for. Pod columns and
-//! cells follow kubernetes pkg/printers/internalversion/printers.go; other kinds get
-//! Name and Age.
+//! `meta.k8s.io/v1` Table rendering, which plain `kubectl get` asks for. Pod, StatefulSet
+//! and Deployment columns and cells follow kubernetes pkg/printers/internalversion/printers.go;
+//! other kinds get Name and Age.
 
 use serde_json::{Value, json};
 
@@ -11,6 +11,8 @@ pub fn wants_table(accept: Option<&str>) -> bool {
 pub fn table(plural: &str, items: &[Value], rv: u64) -> Value {
     let (columns, cells): (Value, fn(&Value) -> Value) = match plural {
         "pods" => (pod_columns(), pod_cells),
+        "statefulsets" => (statefulset_columns(), statefulset_cells),
+        "deployments" => (deployment_columns(), deployment_cells),
         _ => (json!([column("Name", "string", "name", 0), column("Age", "string", "", 0)]), generic_cells),
     };
     let rows: Vec<Value> = items
@@ -70,6 +72,66 @@ fn pod_cells(pod: &Value) -> Value {
         pod["spec"]["nodeName"].as_str().unwrap_or("<none>"),
         "<none>",
         "<none>",
+    ])
+}
+
+fn statefulset_columns() -> Value {
+    json!([
+        column("Name", "string", "name", 0),
+        column("Ready", "string", "", 0),
+        column("Age", "string", "", 0),
+        column("Containers", "string", "", 1),
+        column("Images", "string", "", 1),
+    ])
+}
+
+/// `Containers` and `Images` of a workload's pod template, comma-joined.
+fn template_containers(obj: &Value) -> (String, String) {
+    let containers = obj["spec"]["template"]["spec"]["containers"].as_array().cloned().unwrap_or_default();
+    let field = |f: &str| containers.iter().filter_map(|c| c[f].as_str()).collect::<Vec<_>>().join(",");
+    (field("name"), field("image"))
+}
+
+fn count(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+fn statefulset_cells(sts: &Value) -> Value {
+    let (containers, images) = template_containers(sts);
+    json!([
+        sts["metadata"]["name"],
+        format!("{}/{}", count(&sts["status"]["readyReplicas"]), count(&sts["spec"]["replicas"])),
+        age(&sts["metadata"]["creationTimestamp"]),
+        containers,
+        images,
+    ])
+}
+
+fn deployment_columns() -> Value {
+    json!([
+        column("Name", "string", "name", 0),
+        column("Ready", "string", "", 0),
+        column("Up-to-date", "string", "", 0),
+        column("Available", "string", "", 0),
+        column("Age", "string", "", 0),
+        column("Containers", "string", "", 1),
+        column("Images", "string", "", 1),
+        column("Selector", "string", "", 1),
+    ])
+}
+
+fn deployment_cells(d: &Value) -> Value {
+    let (containers, images) = template_containers(d);
+    let status = &d["status"];
+    json!([
+        d["metadata"]["name"],
+        format!("{}/{}", count(&status["readyReplicas"]), count(&d["spec"]["replicas"])),
+        count(&status["updatedReplicas"]),
+        count(&status["availableReplicas"]),
+        age(&d["metadata"]["creationTimestamp"]),
+        containers,
+        images,
+        super::workloads::selector_string(&d["spec"]["selector"]),
     ])
 }
 

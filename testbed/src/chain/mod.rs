@@ -58,6 +58,12 @@ impl Chains {
         self.nodes.read().unwrap_or_else(|e| e.into_inner()).get(chain_id).cloned()
     }
 
+    /// The chain's node if it is serving: what a client inside the cluster (the relayer)
+    /// can reach. A chain whose pod is scaled away is unreachable.
+    pub fn serving(&self, chain_id: &str) -> Option<ChainNode> {
+        self.get(chain_id).filter(ChainNode::is_running)
+    }
+
     pub fn ids(&self) -> Vec<String> {
         self.nodes.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect()
     }

@@ -92,6 +92,9 @@ pub(super) struct Inner {
     heights: watch::Sender<u64>,
     mempool: watch::Sender<MempoolStatus>,
     interval: watch::Sender<Option<Duration>>,
+    /// False while the chain's pod is scaled away: no blocks, no RPC/REST (state is kept,
+    /// as on the PersistentVolume).
+    running: watch::Sender<bool>,
     pub(super) rpc: OnceLock<Endpoint>,
     pub(super) api: OnceLock<Endpoint>,
     /// Holds the gRPC NodePort so nothing else takes it (gRPC itself is not served).
@@ -132,6 +135,7 @@ impl ChainNode {
             heights: watch::Sender::new(0),
             mempool: watch::Sender::new(MempoolStatus::default()),
             interval: watch::Sender::new(config.block_interval),
+            running: watch::Sender::new(true),
             rpc: OnceLock::new(),
             api: OnceLock::new(),
             grpc_port: Mutex::new(None),
@@ -175,8 +179,12 @@ impl ChainNode {
     }
 
     /// Commits `n` blocks now, each with whatever the mempool holds; returns their heights.
+    /// A suspended node (its pod scaled away) commits nothing.
     pub fn produce_blocks(&self, n: u64) -> Vec<u64> {
         let mut heights = Vec::new();
+        if !self.is_running() {
+            return heights;
+        }
         for _ in 0..n {
             let (block, status) = {
                 let mut state = self.lock();
@@ -202,6 +210,46 @@ impl ChainNode {
 
     pub(super) fn interval_watch(&self) -> watch::Receiver<Option<Duration>> {
         self.0.interval.subscribe()
+    }
+
+    pub(super) fn running_watch(&self) -> watch::Receiver<bool> {
+        self.0.running.subscribe()
+    }
+
+    /// Whether the node runs (false while its pod is scaled away).
+    pub fn is_running(&self) -> bool {
+        *self.0.running.borrow()
+    }
+
+    /// The chain's pod is gone (StatefulSet scaled to 0): the node stops producing and its
+    /// RPC and REST ports refuse connections. Its state (blocks, accounts, IBC) is kept, as
+    /// the data directory on the pod's PersistentVolumeClaim is.
+    pub fn suspend(&self) {
+        self.0.running.send_replace(false);
+        for endpoint in [self.0.rpc.get(), self.0.api.get()].into_iter().flatten() {
+            endpoint.shut();
+        }
+    }
+
+    /// The chain's pod started again: the node serves and produces from its kept height.
+    /// Binding a port the stopped accept loop may still hold is retried briefly.
+    pub fn resume(&self) {
+        if self.is_running() {
+            return;
+        }
+        self.0.running.send_replace(true);
+        let node = self.clone();
+        tokio::spawn(async move {
+            for _ in 0..200 {
+                let rpc = node.0.rpc.get().map_or(Ok(()), Endpoint::start);
+                let api = node.0.api.get().map_or(Ok(()), Endpoint::start);
+                if (rpc.is_ok() && api.is_ok()) || node.0.shutdown.is_cancelled() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            tracing::warn!(chain = node.chain_id(), "chain ports could not be bound again after resume");
+        });
     }
 
     /// The latest height, updated after each commit.

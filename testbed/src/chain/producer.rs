@@ -1,6 +1,6 @@
 //! The block producer: commits a block every interval, or waits while the interval is
 //! `None` (manual mode, where tests call `produce_blocks`). A changed interval applies at
-//! once; the node's shutdown ends the task.
+//! once; the node's shutdown ends the task. A suspended node (pod scaled away) waits.
 
 use super::node::ChainNode;
 
@@ -10,12 +10,15 @@ pub fn spawn(node: ChainNode) {
 
 async fn run(node: ChainNode) {
     let mut interval = node.interval_watch();
+    let mut running = node.running_watch();
     let shutdown = node.0.shutdown.clone();
     loop {
         let current = *interval.borrow_and_update();
+        let current = if *running.borrow_and_update() { current } else { None };
         match current {
             None => tokio::select! {
                 changed = interval.changed() => if changed.is_err() { return },
+                changed = running.changed() => if changed.is_err() { return },
                 _ = shutdown.cancelled() => return,
             },
             Some(period) => tokio::select! {
@@ -23,6 +26,7 @@ async fn run(node: ChainNode) {
                     node.produce_blocks(1);
                 }
                 changed = interval.changed() => if changed.is_err() { return },
+                changed = running.changed() => if changed.is_err() { return },
                 _ = shutdown.cancelled() => return,
             },
         }

@@ -140,7 +140,7 @@ impl Rly {
         let mut lines = String::new();
         for (name, ch) in &cfg.chains {
             let ts = humantime::format_rfc3339_micros(std::time::SystemTime::now());
-            let in_sync = self.chains.get(&ch.chain_id).is_some();
+            let in_sync = self.chains.serving(&ch.chain_id).is_some();
             let (lvl, msg) = if in_sync {
                 ("info", "Chain is in sync")
             } else {
@@ -335,7 +335,7 @@ impl Rly {
         for (i, (_, ch)) in c.chains.iter().enumerate() {
             let addr = home.key_address(ch, &ch.key);
             let bal = addr.as_ref().is_some_and(|a| {
-                self.chains.get(&ch.chain_id).is_some_and(|n| n.balance(a, ch.fee_denom()) > 0)
+                self.chains.serving(&ch.chain_id).is_some_and(|n| n.balance(a, ch.fee_denom()) > 0)
             });
             let path =
                 c.paths.iter().any(|(_, p)| p.src.chain_id == ch.chain_id || p.dst.chain_id == ch.chain_id);

@@ -215,7 +215,7 @@ pub async fn link(
     let (dst_cfg, dst_key) = &ends.dst;
     let node = |c: &ChainCfg| {
         chains
-            .get(&c.chain_id)
+            .serving(&c.chain_id)
             .ok_or_else(|| format!("error creating clients: chain {} is unreachable", c.chain_id))
     };
     let (src, dst) = (node(src_cfg)?, node(dst_cfg)?);
@@ -322,10 +322,10 @@ pub async fn link(
 /// `rly q channels <chain>`: every channel end of the chain, one line each, with the
 /// counterparty's client and connection looked up on its chain.
 pub fn q_channels(chains: &Chains, chain_id: &str) -> Option<String> {
-    let node = chains.get(chain_id)?;
+    let node = chains.serving(chain_id)?;
     let mut out = String::new();
     for c in node.channels() {
-        let other = chains.get(&c.counterparty_chain_id).and_then(|n| {
+        let other = chains.serving(&c.counterparty_chain_id).and_then(|n| {
             n.channels()
                 .into_iter()
                 .find(|o| o.channel_id == c.counterparty_channel_id && o.port_id == c.counterparty_port_id)

@@ -268,7 +268,7 @@ pub fn resolve_paths(
         let end = |ids: &PathEnd| {
             let (_, cfg) = cfg.chain_by_id(&ids.chain_id)?;
             Some(End {
-                node: chains.get(&ids.chain_id)?,
+                node: chains.serving(&ids.chain_id)?,
                 key: key_of(cfg)?,
                 cfg: cfg.clone(),
                 ids: ids.clone(),
