@@ -17,6 +17,7 @@ mod metrics;
 mod path_rebuild;
 mod reconcile;
 mod request_rules;
+mod stop_resume;
 mod system_reads;
 mod testbed_chains;
 mod testbed_ibc;

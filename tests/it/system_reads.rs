@@ -182,6 +182,7 @@ async fn preflight_passes_every_check_on_a_healthy_testbed() {
         "nodePortsResolvable",
         "execPermitted",
         "mnemonicsPresent",
+        "rbacRights",
     ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
