@@ -11,6 +11,11 @@ use tokio::time::Instant;
 struct State {
     /// Reflector name → synced at least once.
     synced: BTreeMap<String, bool>,
+    /// Reflectors readiness does not wait for when the API server forbids them (Nodes: the
+    /// kubeconfig's host stands in for nodeHost detection).
+    optional: std::collections::BTreeSet<String>,
+    /// Reflector name → the API server's 403 message, until it syncs.
+    forbidden: BTreeMap<String, String>,
     /// Since when the probe has been failing, and its last error.
     unreachable: Option<(Instant, String)>,
 }
@@ -37,12 +42,23 @@ impl ApiHealth {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn register(&self, reflector: &str) {
-        self.lock().synced.entry(reflector.to_string()).or_insert(false);
+    pub(crate) fn register(&self, reflector: &str, optional: bool) {
+        let mut st = self.lock();
+        st.synced.entry(reflector.to_string()).or_insert(false);
+        if optional {
+            st.optional.insert(reflector.to_string());
+        }
     }
 
     pub(crate) fn mark_synced(&self, reflector: &str) {
-        self.lock().synced.insert(reflector.to_string(), true);
+        let mut st = self.lock();
+        st.synced.insert(reflector.to_string(), true);
+        st.forbidden.remove(reflector);
+    }
+
+    /// The API server refused the reflector's list or watch to the BFF's identity (403).
+    pub(crate) fn mark_forbidden(&self, reflector: &str, message: String) {
+        self.lock().forbidden.insert(reflector.to_string(), message);
     }
 
     pub(crate) fn probe_ok(&self) {
@@ -69,7 +85,11 @@ impl ApiHealth {
             .synced
             .iter()
             .filter(|(_, ok)| !**ok)
-            .map(|(name, _)| format!("cache {name} has not synced yet"))
+            .filter_map(|(name, _)| match st.forbidden.get(name) {
+                Some(_) if st.optional.contains(name) => None,
+                Some(message) => Some(format!("cache {name} is forbidden: {message}")),
+                None => Some(format!("cache {name} has not synced yet")),
+            })
             .collect();
         if let Some((since, error)) = &st.unreachable
             && since.elapsed() >= self.grace

@@ -38,7 +38,7 @@ impl Spawner {
         K: Reflected + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     {
         let name = format!("{}/{ns}", K::plural(&()));
-        self.spawn(Api::namespaced(self.client.clone(), ns), name)
+        self.spawn(Api::namespaced(self.client.clone(), ns), name, false)
     }
 
     pub fn cluster_wide<K>(&mut self) -> Store<K>
@@ -46,12 +46,13 @@ impl Spawner {
         K: Reflected + Resource<Scope = k8s_openapi::ClusterResourceScope>,
     {
         let name = K::plural(&()).to_string();
-        self.spawn(Api::all(self.client.clone()), name)
+        // Only Nodes are watched cluster-wide, for nodeHost detection, which has a fallback.
+        self.spawn(Api::all(self.client.clone()), name, true)
     }
 
-    fn spawn<K: Reflected>(&mut self, api: Api<K>, name: String) -> Store<K> {
+    fn spawn<K: Reflected>(&mut self, api: Api<K>, name: String, optional: bool) -> Store<K> {
         let (reader, writer) = reflector::store();
-        self.health.register(&name);
+        self.health.register(&name, optional);
         let (health, bump, metrics) = (self.health.clone(), self.bump.clone(), self.metrics.clone());
         metrics.watch_started(&name);
         let stop = self.stop.clone();
@@ -87,6 +88,14 @@ impl Spawner {
                         }
                         Ok(_) => {}
                         // The watcher retries with backoff; the probe decides readiness.
+                        Err(
+                            watcher::Error::InitialListFailed(kube::Error::Api(ref s))
+                            | watcher::Error::WatchStartFailed(kube::Error::Api(ref s)),
+                        ) if s.code == 403 => {
+                            metrics.watch_restarted(&name, "error");
+                            health.mark_forbidden(&name, s.message.clone());
+                            tracing::warn!(message = %s.message, "watch forbidden; retrying");
+                        }
                         Err(error) => {
                             metrics.watch_restarted(&name, "error");
                             tracing::warn!(%error, "watch failed; retrying");

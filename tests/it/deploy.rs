@@ -322,3 +322,140 @@ fn deploy_manifests_validate_against_the_kubernetes_json_schemas() {
     let (ok, text) = kubernetes_validate(&[broken]).unwrap();
     assert!(!ok, "a rule with `verb:` must not validate: {text}");
 }
+
+/// The rules of Cryptomeria-core's own BFF Role (`ops/infra/k8s/helm/cryptomeria/templates/
+/// bff/rbac.yaml`, release namespace `cryptomeria`), restated: pods get/list/watch,
+/// `pods/exec` create only, `pods/log` get, services/endpoints/configmaps get/list/watch, bound
+/// to the ServiceAccount `cryptomeria-bff`. No Nodes, no namespaces, no workloads.
+const CHART_ROLE: &str = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: cryptomeria-bff-system, namespace: cryptomeria}
+rules:
+  - {apiGroups: [""], resources: [pods], verbs: [get, list, watch]}
+  - {apiGroups: [""], resources: [pods/exec], verbs: [create]}
+  - {apiGroups: [""], resources: [pods/log], verbs: [get]}
+  - {apiGroups: [""], resources: [services, endpoints], verbs: [get, list, watch]}
+  - {apiGroups: [""], resources: [configmaps], verbs: [get, list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: cryptomeria-bff-system, namespace: cryptomeria}
+subjects: [{kind: ServiceAccount, name: cryptomeria-bff, namespace: cryptomeria}]
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: cryptomeria-bff-system}
+"#;
+
+/// A check of `/system/preflight` by name: (status, message).
+fn preflight_check(body: &Value, name: &str) -> (String, String) {
+    let c =
+        body["data"]["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| {
+            panic!("no {name} check: {body:#}");
+        });
+    (c["status"].as_str().unwrap().to_string(), c["message"].as_str().unwrap().to_string())
+}
+
+/// Replays a run under the chart's own BFF Role, enforced by the testbed's API server as RBAC
+/// does: the BFF becomes ready and serves every cache read; preflight names each missing right
+/// with what it disables; an exec-backed job fails K8S_FORBIDDEN naming `get pods/exec` (kube-rs
+/// execs over a WebSocket, an HTTP GET, which Kubernetes authorizes as `get`, plus `create`
+/// since 1.35 — the chart grants only `create`, enough for kubectl's SPDY fallback), and stop
+/// fails K8S_FORBIDDEN naming the workloads. With `get` added to pods/exec, start succeeds.
+#[tokio::test]
+async fn a_run_under_the_charts_own_bff_role_reads_and_names_each_missing_right() {
+    crate::testbed_only!("enforces an RBAC policy in the testbed's API server");
+    let env = TestEnv::ready().await;
+    env.testbed()
+        .control
+        .enforce_rbac_yaml(CHART_ROLE, "cryptomeria", "cryptomeria-bff")
+        .expect("the Role parses");
+    let (bff, _) = Bff::start_with(
+        &env.kubeconfig,
+        |s| {
+            s.node_host = None; // nodeHost auto-detection: Nodes are forbidden under this Role
+            s.reconcile.relayer_verify_delay = std::time::Duration::from_millis(50);
+            s.reconcile.reconcile_poll_interval = std::time::Duration::from_millis(20);
+        },
+        |_| axum::Router::new(),
+    )
+    .await;
+    bff.wait_readyz(200).await;
+    for path in [
+        "/api/v1/system/status",
+        "/api/v1/system/ports",
+        "/api/v1/system/topology",
+        "/api/v1/system/k8s/pods",
+        "/api/v1/system/k8s/configmaps",
+        "/api/v1/system/k8s/logs?component=gwc&tail=5",
+        "/api/v1/chains",
+        "/api/v1/chains/gwc/status",
+    ] {
+        let (code, body) = bff.get_text(path).await;
+        assert_eq!(code, 200, "{path} under the chart's Role: {body}");
+    }
+    let (_, ports) = bff.get("/api/v1/system/ports").await;
+    assert!(ports["data"]["nodeHost"].is_string(), "the kubeconfig's host stands in for Nodes: {ports:#}");
+
+    let (code, preflight) = bff.get("/api/v1/system/preflight").await;
+    assert_eq!(code, 200);
+    let (status, message) = preflight_check(&preflight, "rbacRights");
+    assert_eq!(status, "fail", "{message}");
+    for missing in [
+        "get pods/exec",
+        "list statefulsets (apps)",
+        "patch deployments/scale (apps)",
+        "get namespaces",
+        "list nodes",
+    ] {
+        assert!(message.contains(missing), "{missing} not named: {message}");
+    }
+    assert!(!message.contains("create pods/exec"), "the chart grants create: {message}");
+    let (status, message) = preflight_check(&preflight, "namespaceExists");
+    assert_eq!(status, "warn", "{message}");
+    let (status, message) = preflight_check(&preflight, "execPermitted");
+    assert_eq!(status, "fail", "{message}");
+    assert!(message.contains("cannot get resource \"pods/exec\""), "{message}");
+    assert_eq!(preflight["data"]["readyToStart"], false);
+
+    let run = |path: &'static str| {
+        let bff = &bff;
+        async move {
+            let (code, accepted) = bff.post(path, &serde_json::json!({})).await;
+            assert_eq!(code, 202, "{accepted}");
+            let id = accepted["jobId"].as_str().unwrap().to_string();
+            bff.until(&format!("/api/v1/system/jobs/{id}"), "the job ends", |_, b| {
+                b["data"]["finishedAt"].is_string()
+            })
+            .await["data"]
+                .clone()
+        }
+    };
+    let start = run("/api/v1/system/start").await;
+    assert_eq!(
+        (start["status"].as_str(), start["error"]["code"].as_str()),
+        (Some("failed"), Some("K8S_FORBIDDEN")),
+        "{start:#}"
+    );
+    let said = start["error"]["message"].as_str().unwrap();
+    assert!(
+        said.contains("cannot get resource \"pods/exec\"") && said.contains("grant get and create"),
+        "{said}"
+    );
+    let stop = run("/api/v1/system/stop").await;
+    assert_eq!(stop["error"]["code"], "K8S_FORBIDDEN", "{stop:#}");
+    assert!(
+        stop["error"]["message"].as_str().unwrap().contains("cannot list resource \"statefulsets\""),
+        "{stop:#}"
+    );
+    let (code, body) = bff.get("/api/v1/system/k8s/services").await;
+    assert_eq!(code, 200, "{body}");
+
+    // The chart's Role with `get` on pods/exec (what kube-rs needs) starts the system.
+    let fixed = CHART_ROLE
+        .replace("resources: [pods/exec], verbs: [create]", "resources: [pods/exec], verbs: [get, create]");
+    env.testbed()
+        .control
+        .enforce_rbac_yaml(&fixed, "cryptomeria", "cryptomeria-bff")
+        .expect("the Role parses");
+    let start = run("/api/v1/system/start").await;
+    assert_eq!(start["status"], "succeeded", "{start:#}");
+}
