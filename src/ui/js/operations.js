@@ -1,4 +1,4 @@
-// Operations: start, connect (all / one chain) and relayer restart, each behind a
+// Operations: start, connect (all / one chain), relayer restart, stop and resume, each behind a
 // confirmation; the chosen job's steps and log follow it live (the log's SSE `follow`, and the
 // job read again on each line); recent jobs; preflight with its hints.
 
@@ -34,6 +34,20 @@ const ACTIONS = {
     force: false,
     body: () => ({}),
   },
+  stop: {
+    title: "Stop the system",
+    text: "Scales every StatefulSet and Deployment of the release to 0 (their replicas recorded for resume). Chain data stays in the PVCs; the relayer's config is lost with its pod.",
+    path: "/system/stop",
+    force: false,
+    body: () => ({}),
+  },
+  resume: {
+    title: "Resume the system",
+    text: "Restores the recorded replicas, waits for the pods to be Ready, then runs the start steps (the new relayer pod needs its config again).",
+    path: "/system/resume",
+    force: false,
+    body: () => ({}),
+  },
 };
 
 let following = null; // {id, log}
@@ -45,6 +59,8 @@ export function init() {
   $("do-connect-one").addEventListener("click", () =>
     confirmAndRun({ ...ACTIONS.connectOne, text: `Creates what is missing between gwc and ${$("connect-chain").value}: path, link, storage registration.` }));
   $("do-restart").addEventListener("click", () => confirmAndRun(ACTIONS.restart));
+  $("do-stop").addEventListener("click", () => confirmAndRun(ACTIONS.stop));
+  $("do-resume").addEventListener("click", () => confirmAndRun(ACTIONS.resume));
   $("do-preflight").addEventListener("click", preflight);
 }
 
