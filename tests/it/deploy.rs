@@ -159,6 +159,12 @@ fn allowed(
 async fn every_request_of_a_full_run_is_allowed_by_deploy_rbac_and_every_grant_is_used() {
     crate::testbed_only!("reads the testbed API server's request log (control.api_requests)");
     let env = TestEnv::ready().await;
+    // The testbed's API server also enforces the Role as RBAC would: a denied request is a 403
+    // the run would trip over, besides being listed below.
+    env.testbed()
+        .control
+        .enforce_rbac_yaml(RBAC, "cryptomeria", SERVICE_ACCOUNT)
+        .expect("deploy/rbac.yaml parses");
     let (bff, _) = Bff::start_with(
         &env.kubeconfig,
         |s| {
