@@ -215,10 +215,19 @@ async fn stop(
     State(state): State<AppState>,
     OptionalJson(req): OptionalJson<ScaleRequest>,
 ) -> Result<Response, ApiError> {
-    let timeout = timeout(&state, req.timeout_seconds)?;
+    scale(&state, &req, reconcile::stop_job)
+}
+
+/// Admits a stop or resume job built by `job`.
+fn scale(
+    state: &AppState,
+    req: &ScaleRequest,
+    job: fn(serde_json::Value, Session, Duration) -> crate::jobs::JobSpec,
+) -> Result<Response, ApiError> {
+    let timeout = timeout(state, req.timeout_seconds)?;
     let request = json!({"timeoutSeconds": timeout.as_secs()});
     let session = Session::new(state.reconcile_context(), Target::All, false);
-    admit(&state, reconcile::stop_job(request, session, timeout))
+    admit(state, job(request, session, timeout))
 }
 
 /// `just resume`: restores the recorded replicas, waits until the pods are Ready, then runs
@@ -233,10 +242,7 @@ async fn resume(
     State(state): State<AppState>,
     OptionalJson(req): OptionalJson<ScaleRequest>,
 ) -> Result<Response, ApiError> {
-    let timeout = timeout(&state, req.timeout_seconds)?;
-    let request = json!({"timeoutSeconds": timeout.as_secs()});
-    let session = Session::new(state.reconcile_context(), Target::All, false);
-    admit(&state, reconcile::resume_job(request, session, timeout))
+    scale(&state, &req, reconcile::resume_job)
 }
 
 /// The continuous reconciler: mode, whether the system is in sync (and what differs), its
