@@ -94,6 +94,18 @@ impl Served {
         Rss::parse(&std::fs::read_to_string(format!("/proc/{pid}/status"))?)
     }
 
+    /// CPU time the process has used so far (user + system, `/proc/<pid>/stat`, 100 Hz ticks).
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let pid = self.child.id().context("serve exited")?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        // Fields after the command's closing parenthesis: state is the 3rd field, utime the 14th.
+        let rest = stat.rsplit_once(')').context("malformed stat")?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks =
+            |i: usize| fields.get(i - 3).and_then(|f| f.parse::<f64>().ok()).context("no utime/stime");
+        Ok((ticks(14)? + ticks(15)?) / 100.0)
+    }
+
     /// The RSS once it has stopped moving: read every 100 ms until two reads 500 ms apart
     /// agree within 0.25 MiB (or 5 s pass), so a figure is not taken mid-burst.
     pub async fn settled_rss(&self) -> anyhow::Result<Rss> {
