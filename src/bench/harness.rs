@@ -60,12 +60,26 @@ pub fn chain_requests(testbed: &Testbed, chain: &str) -> u64 {
     testbed.control.chain_request_counts(chain).values().sum()
 }
 
-/// The BFF served on 127.0.0.1:0 against a kubeconfig; stops when dropped.
-pub struct Bff {
+/// The BFF's HTTP API at `url`, wherever it runs (in this process or a `serve` child).
+#[derive(Clone)]
+pub struct Api {
     pub url: String,
     pub http: reqwest::Client,
+}
+
+/// The BFF served on 127.0.0.1:0 against a kubeconfig, in this process; stops when dropped.
+pub struct Bff {
+    pub api: Api,
     pub state: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl std::ops::Deref for Bff {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
 }
 
 impl Drop for Bff {
@@ -88,12 +102,14 @@ impl Bff {
         tokio::spawn(crate::api::serve::serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
-        let bff =
-            Self { url: format!("http://{addr}"), http: reqwest::Client::new(), state, stop: Some(stop) };
+        let api = Api { url: format!("http://{addr}"), http: reqwest::Client::new() };
+        let bff = Self { api, state, stop: Some(stop) };
         bff.until("/readyz", "ready", |status, _| status == 200).await?;
         Ok(bff)
     }
+}
 
+impl Api {
     pub async fn get(&self, path: &str) -> anyhow::Result<(u16, Value)> {
         let resp = self.http.get(format!("{}{path}", self.url)).send().await?;
         let status = resp.status().as_u16();
@@ -141,6 +157,20 @@ impl Bff {
             .with_context(|| format!("job {id} did not end within {WAIT:?}"))??;
         let (_, job) = self.get(&format!("/api/v1/{scope}/jobs/{id}")).await?;
         Ok(job["data"].clone())
+    }
+
+    /// Link actions a finished job planned (`rly transact link` lines of its JSONL log).
+    pub async fn link_actions(&self, scope: &str, job_id: &str) -> anyhow::Result<usize> {
+        let url = format!("{}/api/v1/{scope}/jobs/{job_id}/logs?format=jsonl&tail=100000", self.url);
+        let log = self.http.get(url).send().await?.text().await?;
+        Ok(log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| {
+                l["outcome"] == "planned"
+                    && l["cmd"].as_str().is_some_and(|c| c.starts_with("rly transact link"))
+            })
+            .count())
     }
 }
 

@@ -1,18 +1,23 @@
-//! `cryptomeria-bff bench`: the performance figures P1–P9, each measured in one run beside a
+//! `cryptomeria-bff bench`: the performance figures P1–P10, each measured in one run beside a
 //! baseline measured the same way, against embedded testbeds, and printed as one table
 //! (optionally as JSON). Like `demo`, the BFF half reaches the testbeds only through their
-//! kubeconfig and HTTP; the bench itself drives them through their control handle (block
-//! production, request counters, load) and is the only product command that does.
+//! kubeconfig and HTTP (in this process, or as its own `serve` process where its memory is
+//! measured); the bench itself drives them through their control handle (block production,
+//! request counters, load) and is the only product command that does.
 //!
 //! One file per figure group: `reconcile` (P1, P2), `status` (P3), `chain_reads` (P4–P6),
-//! `broadcast` (P7), `memory` (P8), `recreated` (P9); `harness` and `table` are shared.
+//! `broadcast` (P7), `memory` (P8), `scale` (P9), `recreated` (P10); `harness`, `process`
+//! (the BFF as a child), `session` (gwc upload sessions) and `table` are shared.
 
 mod broadcast;
 mod chain_reads;
 mod harness;
 mod memory;
+mod process;
 mod reconcile;
 mod recreated;
+mod scale;
+mod session;
 mod status;
 pub mod table;
 mod txs;
@@ -23,10 +28,10 @@ use table::Row;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Fewer repetitions (same sizes): the whole run in about two minutes.
+    /// Fewer repetitions, and P9 at a quarter of its size (8 data chains, 500 extra pods).
     #[arg(long)]
     pub quick: bool,
-    /// Also write the figures as JSON (keys `p1` … `p9`) to this file.
+    /// Also write the figures as JSON (keys `p1` … `p10`) to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Run only these figures (e.g. `--only p1,p3`); default all.
@@ -41,11 +46,13 @@ pub struct Reps {
     pub cold: usize,
     /// Repetitions of every other timed measurement.
     pub timed: usize,
+    /// `--quick`: P9 also runs at a smaller size (its JSON says which).
+    pub quick: bool,
 }
 
 impl Reps {
     pub fn of(quick: bool) -> Self {
-        if quick { Self { cold: 2, timed: 3 } } else { Self { cold: 5, timed: 5 } }
+        if quick { Self { cold: 2, timed: 3, quick } } else { Self { cold: 5, timed: 5, quick } }
     }
 }
 
@@ -73,15 +80,17 @@ impl BenchArgs {
             |fig: &str| self.only.is_empty() || self.only.iter().any(|o| o.eq_ignore_ascii_case(fig));
         let mut section = Section::default();
         let started = std::time::Instant::now();
-        // P8 first: the process has not yet grown (and kept) heap for the other figures.
         if wanted("p8") {
             memory::run(&mut section).await?;
         }
         if wanted("p1") || wanted("p2") {
             reconcile::run(&reps, &mut section).await?;
         }
-        if wanted("p9") {
+        if wanted("p10") {
             recreated::run(&reps, &mut section).await?;
+        }
+        if wanted("p9") {
+            scale::run(&reps, &mut section).await?;
         }
         if wanted("p3") {
             status::run(&reps, &mut section).await?;
@@ -93,7 +102,8 @@ impl BenchArgs {
             "cryptomeria-bff bench{} — median of the timed repetitions; ratio = how many times better the BFF is",
             if self.quick { " --quick" } else { "" }
         );
-        section.rows.sort_by_key(|r| r.id);
+        // P10 after P9: by number, not by text.
+        section.rows.sort_by_key(|r| (r.id.len(), r.id));
         print!("{}", table::render(&section.rows));
         println!("total {:.0?}", started.elapsed());
         if let Some(path) = &self.json {

@@ -5,7 +5,7 @@
 //! A baseline repetition that fails (a `kubectl` hiccup) is reported with its stderr and
 //! left out of the medians; it does not end the bench.
 
-use super::harness::{self, Bff, Samples};
+use super::harness::{self, Api, Bff, Samples};
 use super::table::Row;
 use super::{Reps, Section};
 use crate::reconcile::gateway::{open_channel, parse_rly_channels, parse_storage};
@@ -31,21 +31,53 @@ pub(super) const RLY_HOME: &str = "/home/relayer/.relayer";
 const GWC_HOME: &str = "/home/gwc/.gwc";
 
 pub(super) fn builder() -> testbed::TestbedBuilder {
-    Testbed::builder().fdsc(FDSC).block_interval(Some(BLOCK_INTERVAL))
+    builder_of(FDSC)
+}
+
+/// The measured chains with `fdsc` data chains.
+pub(super) fn builder_of(fdsc: usize) -> testbed::TestbedBuilder {
+    Testbed::builder().fdsc(fdsc).block_interval(Some(BLOCK_INTERVAL))
 }
 
 pub(super) async fn bff_for(testbed: &Testbed) -> anyhow::Result<Bff> {
+    bff_with(testbed, |_| {}).await
+}
+
+/// The BFF with the measured policy (verify delay, link retries, poll interval), then `adjust`.
+pub(super) async fn bff_with(
+    testbed: &Testbed,
+    adjust: impl FnOnce(&mut crate::config::Settings),
+) -> anyhow::Result<Bff> {
     let bff = Bff::start(&testbed.kubeconfig, |s| {
         let r = &mut s.reconcile;
         r.relayer_verify_delay = VERIFY_DELAY;
         r.link_attempts = LINK_ATTEMPTS;
         r.link_retry_wait = LINK_RETRY_WAIT;
         r.reconcile_poll_interval = Duration::from_millis(50);
+        adjust(s);
     })
     .await?;
-    // The chains and the relayer; the chart's faucet and genesis-server pods do not matter here.
-    let pods = 1 + 2 + FDSC;
-    bff.until("/api/v1/system/status", "every chain and relayer pod Ready in the cache", |_, b| {
+    chart_ready(&bff, FDSC).await?;
+    Ok(bff)
+}
+
+/// The same policy as `serve` flags, for the BFF run as its own process.
+pub(super) const SERVE_FLAGS: &[&str] = &[
+    "--relayer-verify-delay",
+    "500ms",
+    "--link-attempts",
+    "5",
+    "--link-retry-wait",
+    "1s",
+    "--reconcile-poll-interval",
+    "50ms",
+];
+
+/// Waits until the BFF's cache shows every chain pod (gwc, mdsc, `fdsc` data chains) and the
+/// relayer Ready; the chart's faucet and genesis-server pods and plain pods do not matter.
+pub(super) async fn chart_ready(api: &Api, fdsc: usize) -> anyhow::Result<()> {
+    let pods = 1 + 2 + fdsc;
+    api.until("/api/v1/system/status", "every chain and relayer pod Ready in the cache", |_, b| {
         let relevant = |p: &&serde_json::Value| {
             matches!(p["component"].as_str(), Some("gwc" | "mdsc" | "fdsc" | "relayer")) && p["ready"] == true
         };
@@ -53,11 +85,11 @@ pub(super) async fn bff_for(testbed: &Testbed) -> anyhow::Result<Bff> {
         ready == pods && b["data"]["relayer"]["podReady"] == true
     })
     .await?;
-    Ok(bff)
+    Ok(())
 }
 
 /// Runs `system.start` once; (execs, wall time).
-async fn bff_start(testbed: &Testbed, bff: &Bff) -> anyhow::Result<(u64, Duration)> {
+pub(super) async fn bff_start(testbed: &Testbed, bff: &Api) -> anyhow::Result<(u64, Duration)> {
     let before = harness::execs(testbed);
     let t = Instant::now();
     let job = bff.run_job("system", "start", &json!({})).await?;

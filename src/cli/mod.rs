@@ -34,7 +34,7 @@ pub enum Command {
     Demo(embedded::DemoArgs),
     /// Talk to a running BFF: start, connect, jobs, logs.
     Ctl(crate::ctl::CtlArgs),
-    /// Measure the performance figures P1–P9 beside their baselines on embedded testbeds.
+    /// Measure the performance figures P1–P10 beside their baselines on embedded testbeds.
     #[cfg(feature = "testbed")]
     Bench(crate::bench::BenchArgs),
 }

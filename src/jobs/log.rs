@@ -73,6 +73,9 @@ struct Inner {
     /// The live feed, created for the first follower and dropped when none is left or the
     /// job ends: a retained job keeps no 1024-slot channel (the bench's P8 found ~140 KiB each).
     live: Option<broadcast::Sender<LogLine>>,
+    /// The job has ended: no feed is created any more (one made for a reader of a finished
+    /// job was never dropped, ~140 KiB per retained job read after its end; bench P8).
+    closed: bool,
 }
 
 /// Lines a follower may lag behind before it is told lines were skipped.
@@ -93,7 +96,7 @@ impl JobLog {
     }
 
     pub fn new(cap_bytes: usize, redactor: Redactor) -> Self {
-        let inner = Inner { lines: VecDeque::new(), bytes: 0, dropped: 0, live: None };
+        let inner = Inner { lines: VecDeque::new(), bytes: 0, dropped: 0, live: None, closed: false };
         Self { inner: Arc::new(Mutex::new(inner)), cap_bytes, redactor }
     }
 
@@ -127,14 +130,21 @@ impl JobLog {
 
     /// Ends the live feed (the job finished): followers drain what they have and stop.
     pub fn close(&self) {
-        self.lock().live = None;
+        let mut inner = self.lock();
+        inner.live = None;
+        inner.closed = true;
     }
 
     /// The retained lines, preceded by a marker line when older ones were dropped, and a
     /// receiver of lines appended after this snapshot (taken under one lock).
     pub fn snapshot_and_follow(&self) -> (Vec<LogLine>, broadcast::Receiver<LogLine>) {
         let mut inner = self.lock();
-        let live = inner.live.get_or_insert_with(|| broadcast::channel(FOLLOW_BUFFER).0).subscribe();
+        let live = if inner.closed {
+            // A feed that is already over: its sender is dropped here, so `recv` says Closed.
+            broadcast::channel(1).1
+        } else {
+            inner.live.get_or_insert_with(|| broadcast::channel(FOLLOW_BUFFER).0).subscribe()
+        };
         (Self::retained(&inner, self.cap_bytes), live)
     }
 
@@ -208,5 +218,16 @@ mod tests {
             ..line("s", "rly keys restore", "ok")
         });
         assert!(!log.lines()[0].text().contains("abandon ability"));
+    }
+
+    #[test]
+    fn reading_a_finished_jobs_log_keeps_no_feed() {
+        let log = JobLog::new(1 << 20, Redactor::default());
+        log.push(line("s", "cmd", "ok"));
+        log.close();
+        let (lines, mut live) = log.snapshot_and_follow();
+        assert_eq!(lines.len(), 1);
+        assert!(matches!(live.try_recv(), Err(broadcast::error::TryRecvError::Closed)));
+        assert!(log.lock().live.is_none(), "a reader after the end left a feed on the log");
     }
 }

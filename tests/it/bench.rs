@@ -1,7 +1,8 @@
-//! `cryptomeria-bff bench --quick --json PATH`, run as a user would: every figure P1–P9 is in
+//! `cryptomeria-bff bench --quick --json PATH`, run as a user would: every figure P1–P10 is in
 //! the JSON with plausible values, and the structural facts hold (a warm start makes at most
-//! three execs, the scripts make more execs than the BFF, caches save upstream requests).
-//! Timings and ratios are printed by the bench, never asserted: machines are noisy.
+//! three execs, the scripts make more execs than the BFF, caches save upstream requests,
+//! healing links nothing). Timings, ratios and memory are printed by the bench, never
+//! asserted: machines are noisy.
 
 use serde_json::Value;
 use std::time::Duration;
@@ -29,7 +30,7 @@ async fn bench_quick_writes_every_figure_beside_its_baseline() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "bench failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     println!("{stdout}");
-    for fig in ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9"] {
+    for fig in ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10"] {
         assert!(stdout.lines().any(|l| l.starts_with(&format!("| {fig} "))), "no {fig} row:\n{stdout}");
     }
     let json: Value =
@@ -65,12 +66,42 @@ async fn bench_quick_writes_every_figure_beside_its_baseline() {
     for key in ["ratio", "bff_tps", "direct_tps"] {
         assert!(num(&json, "p7", key) > 0.0, "p7.{key}");
     }
-    assert!(num(&json, "p8", "rss_mib") > 0.0);
+    // P8: the separate `serve` process, at three points.
+    for key in ["rss_mib", "idle_rss_mib", "anon_mib"] {
+        assert!(num(&json, "p8", key) > 0.0, "p8.{key}: {}", json["p8"]);
+    }
+    for key in ["per_1000_pods_mib", "per_1000_jobs_mib"] {
+        assert!(num(&json, "p8", key).is_finite(), "p8.{key}: {}", json["p8"]);
+    }
+    assert_eq!(json["p8"]["separate_process"], true);
+    assert_eq!(num(&json, "p8", "jobs"), 1000.0, "{}", json["p8"]);
 
-    // After the relayer pod is recreated: paths rebuilt from chain ids, never linked again;
-    // the scripts leave rly without a path.
-    assert_eq!(num(&json, "p9", "links"), 0.0, "{}", json["p9"]);
-    assert_eq!(num(&json, "p9", "paths_with_ids"), num(&json, "p9", "paths"), "{}", json["p9"]);
-    assert_eq!(num(&json, "p9", "baseline_paths_with_ids"), 0.0, "{}", json["p9"]);
-    assert!(num(&json, "p9", "execs") > 0.0 && num(&json, "p9", "bff_s") > 0.0, "{}", json["p9"]);
+    // P9 at scale (`--quick`: the size it says).
+    let (fdsc, pods) = (num(&json, "p9", "fdsc"), num(&json, "p9", "pods"));
+    assert!(fdsc >= 8.0 && pods >= num(&json, "p9", "extra_pods") + fdsc + 3.0, "{}", json["p9"]);
+    for key in ["ratio", "bff_s", "baseline_s", "status_p50_ms", "status_p99_ms", "ibc_p99_ms", "rss_mib"] {
+        assert!(num(&json, "p9", key) > 0.0, "p9.{key}: {}", json["p9"]);
+    }
+    assert!(num(&json, "p9", "status_p99_ms") >= num(&json, "p9", "status_p50_ms"), "{}", json["p9"]);
+    let warm = num(&json, "p9", "warm_execs");
+    assert!(warm <= 3.0, "a warm start at scale made {warm} execs");
+    assert!(num(&json, "p9", "baseline_warm_execs") > warm, "{}", json["p9"]);
+    // The scripts pay at least one exec per chain; the BFF batches its observations.
+    assert!(num(&json, "p9", "baseline_execs") > num(&json, "p9", "execs"), "{}", json["p9"]);
+    assert!(num(&json, "p9", "baseline_execs") > fdsc + 2.0, "{}", json["p9"]);
+    assert_eq!(num(&json, "p9", "baseline_runs"), 1.0);
+
+    // P10: healing with no POST relinks nothing; after a manual start the paths are rebuilt
+    // from chain ids, never linked again; the scripts leave rly without a path.
+    assert_eq!(num(&json, "p10", "link_actions"), 0.0, "{}", json["p10"]);
+    assert!(
+        num(&json, "p10", "heal_seconds") > 0.0 && num(&json, "p10", "heal_execs") > 0.0,
+        "{}",
+        json["p10"]
+    );
+    assert_eq!(json["p10"]["baseline_session_closed"], false, "{}", json["p10"]);
+    assert_eq!(num(&json, "p10", "links"), 0.0, "{}", json["p10"]);
+    assert_eq!(num(&json, "p10", "paths_with_ids"), num(&json, "p10", "paths"), "{}", json["p10"]);
+    assert_eq!(num(&json, "p10", "baseline_paths_with_ids"), 0.0, "{}", json["p10"]);
+    assert!(num(&json, "p10", "execs") > 0.0 && num(&json, "p10", "bff_s") > 0.0, "{}", json["p10"]);
 }
