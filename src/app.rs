@@ -27,6 +27,8 @@ pub struct AppState {
     pub reconciler: crate::reconcile::controller::Reconciler,
     /// IBC observations kept between requests (pending packets' first sightings, last answer).
     pub ibc_memo: crate::system::ibc::Memo,
+    /// `/system/status`'s serialized pod and service rows, reused while the cache is unchanged.
+    pub status_rows: crate::system::status::Rows,
     pub settings: Arc<Settings>,
     /// The registry `/metrics` serves; the runner, reflectors and chain client record into it.
     pub metrics: crate::metrics::Metrics,
@@ -107,6 +109,7 @@ impl AppState {
             blocktimes,
             directory,
             ibc_memo: crate::system::ibc::Memo::default(),
+            status_rows: crate::system::status::Rows::default(),
             reconciler: crate::reconcile::controller::Reconciler::new(settings.reconcile.reconcile_mode),
             jobs,
             settings: Arc::new(settings),
@@ -154,6 +157,7 @@ impl AppState {
             ibc_memo: self.ibc_memo.clone(),
             metrics: self.metrics.clone(),
             watch_nodes: self.settings.node_host.is_none(),
+            status_rows: self.status_rows.clone(),
         }
     }
 

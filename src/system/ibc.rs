@@ -155,6 +155,9 @@ pub struct IbcHealth {
 pub struct Memo {
     pub pending: PendingSince,
     last: Arc<Mutex<Option<(tokio::time::Instant, IbcHealth)>>>,
+    /// Held while a request observes: concurrent requests for a stale memo wait for that one
+    /// observation instead of each starting their own (single flight).
+    observing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Memo {
@@ -177,7 +180,13 @@ impl Memo {
 /// `GET /system/ibc`: the last observation if younger than `IBC_HEALTH_TTL`, else a new one —
 /// one relayer probe, the pairs' REST reads and the wallet balances — recorded in metrics.
 pub async fn health(reads: &super::Reads) -> IbcHealth {
-    match reads.ibc_memo.fresh(reads.ibc.ibc_health_ttl) {
+    let ttl = reads.ibc.ibc_health_ttl;
+    if let Some(h) = reads.ibc_memo.fresh(ttl) {
+        return h;
+    }
+    let _observing = reads.ibc_memo.observing.lock().await;
+    // Another request may have observed while this one waited.
+    match reads.ibc_memo.fresh(ttl) {
         Some(h) => h,
         None => observe_now(reads).await,
     }

@@ -38,6 +38,8 @@ pub struct Reads {
     /// Pending packets' first sightings and the last IBC observation, kept for the process.
     pub ibc_memo: ibc::Memo,
     pub metrics: crate::metrics::Metrics,
+    /// The status page's serialized pod and service rows, per cache generation.
+    pub status_rows: status::Rows,
     /// Whether Nodes are watched (no `NODE_HOST`): preflight then checks that right too.
     pub watch_nodes: bool,
 }
