@@ -45,8 +45,24 @@ pub struct JobCell {
 }
 
 impl JobCell {
+    /// A copy of the whole view, result included (for answering a read of this job).
     pub fn snapshot(&self) -> Job {
-        self.view.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.peek(Job::clone)
+    }
+
+    /// Reads the view under its lock without copying it: admission, lookup and retention
+    /// look at a few fields of every retained job, and a copy would clone each result (a
+    /// 10,000-tx batch's per-tx list) on every submission.
+    pub fn peek<R>(&self, read: impl FnOnce(&Job) -> R) -> R {
+        read(&self.view.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn status(&self) -> JobStatus {
+        self.peek(|job| job.status)
+    }
+
+    pub fn scope(&self) -> Scope {
+        self.peek(|job| job.scope)
     }
 
     pub(crate) fn update(&self, change: impl FnOnce(&mut Job)) {
@@ -113,25 +129,23 @@ impl JobStore {
         steps: &[&str],
     ) -> Result<Arc<JobCell>, Refused> {
         let mut inner = self.lock();
-        let active: Vec<Job> = inner
+        let mut active = inner
             .order
             .iter()
             .filter_map(|id| inner.jobs.get(id))
-            .map(|c| c.snapshot())
-            .filter(|j| j.scope == scope && !j.status.is_finished())
-            .collect();
+            .filter(|c| c.peek(|j| j.scope == scope && !j.status.is_finished()));
         match scope {
             Scope::System => {
-                if let Some(j) = active.first() {
-                    return Err(Refused::Conflict {
+                if let Some(c) = active.next() {
+                    return Err(c.peek(|j| Refused::Conflict {
                         job_id: j.job_id.clone(),
                         type_: j.type_.clone(),
                         status: j.status,
-                    });
+                    }));
                 }
             }
             Scope::Utils => {
-                if active.len() >= self.limits.max_running_utils {
+                if active.count() >= self.limits.max_running_utils {
                     return Err(Refused::Limit {
                         limit: "maxRunningJobs",
                         value: self.limits.max_running_utils,
@@ -178,7 +192,7 @@ impl JobStore {
     }
 
     pub fn get(&self, scope: Scope, id: &str) -> Option<Arc<JobCell>> {
-        self.lock().jobs.get(id).filter(|c| c.snapshot().scope == scope).cloned()
+        self.lock().jobs.get(id).filter(|c| c.scope() == scope).cloned()
     }
 
     /// Jobs of a scope, newest first.
@@ -189,8 +203,8 @@ impl JobStore {
             .iter()
             .rev()
             .filter_map(|id| inner.jobs.get(id))
+            .filter(|c| c.scope() == scope)
             .map(|c| c.snapshot())
-            .filter(|j| j.scope == scope)
             .collect()
     }
 
@@ -201,11 +215,11 @@ impl JobStore {
     pub async fn cancel_all(&self) {
         let cells: Vec<Arc<JobCell>> = {
             let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            inner.jobs.values().filter(|c| !c.snapshot().status.is_finished()).cloned().collect()
+            inner.jobs.values().filter(|c| !c.status().is_finished()).cloned().collect()
         };
         for cell in &cells {
             cell.cancel.cancel();
-            if cell.snapshot().status == JobStatus::Queued {
+            if cell.status() == JobStatus::Queued {
                 finish_canceled(cell, "canceled before it started: the service is shutting down");
             }
         }
@@ -214,7 +228,7 @@ impl JobStore {
 
     pub fn cancel(&self, scope: Scope, id: &str) -> Option<CancelOutcome> {
         let cell = self.get(scope, id)?;
-        let status = cell.snapshot().status;
+        let status = cell.status();
         if status.is_finished() {
             return Some(CancelOutcome {
                 status,
@@ -234,7 +248,7 @@ impl JobStore {
         let finished: Vec<String> = inner
             .order
             .iter()
-            .filter(|id| inner.jobs.get(*id).is_some_and(|c| c.snapshot().status.is_finished()))
+            .filter(|id| inner.jobs.get(*id).is_some_and(|c| c.status().is_finished()))
             .cloned()
             .collect();
         let excess = finished.len().saturating_sub(self.limits.retained_finished);
