@@ -279,3 +279,52 @@ pub(crate) fn finish_canceled(cell: &JobCell, why: &str) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(max_running_utils: usize, retained_finished: usize) -> JobStore {
+        let limits = JobLimits { max_running_utils, retained_finished, ..JobLimits::default() };
+        JobStore::new(limits, Redactor::default())
+    }
+
+    fn finish_with_a_large_result(cell: &JobCell) {
+        cell.update(|job| {
+            job.status = JobStatus::Succeeded;
+            job.result = Some(serde_json::json!({"txs": vec!["outcome"; 10_000]}));
+        });
+    }
+
+    #[test]
+    fn admission_counts_only_unfinished_jobs_of_its_scope_and_retention_keeps_the_newest() {
+        let store = store(1, 2);
+        let first = store.submit(Scope::Utils, "utils.test", &Value::Null, &["only"]).unwrap();
+        let Err(refused) = store.submit(Scope::Utils, "utils.test", &Value::Null, &["only"]) else {
+            panic!("a second utils job is admitted over maxRunningJobs=1");
+        };
+        assert_eq!(refused, Refused::Limit { limit: "maxRunningJobs", value: 1 });
+        let system = store.submit(Scope::System, "system.start", &Value::Null, &["only"]).unwrap();
+        let Err(conflict) = store.submit(Scope::System, "system.start", &Value::Null, &["only"]) else {
+            panic!("a second system job is admitted");
+        };
+        assert!(
+            matches!(conflict, Refused::Conflict { ref job_id, .. } if *job_id == system.snapshot().job_id)
+        );
+        finish_with_a_large_result(&first);
+        let mut ids = vec![first.snapshot().job_id];
+        for _ in 0..2 {
+            let next = store.submit(Scope::Utils, "utils.test", &Value::Null, &["only"]).unwrap();
+            finish_with_a_large_result(&next);
+            ids.push(next.snapshot().job_id);
+            store.retire();
+        }
+        assert!(store.get(Scope::Utils, &ids[0]).is_none(), "the oldest finished job is retired");
+        assert!(ids[1..].iter().all(|id| store.get(Scope::Utils, id).is_some()));
+        assert!(store.get(Scope::System, &ids[2]).is_none(), "a lookup keeps to its scope");
+        assert_eq!(
+            store.get(Scope::System, &system.snapshot().job_id).map(|c| c.status()),
+            Some(JobStatus::Queued)
+        );
+    }
+}
