@@ -3,7 +3,7 @@
 //! chain, and submits a job in the `utils` scope (202). The work lives in `crate::experiments`.
 //! txBytes never reach a job's stored request, a log line or a response: only counts do.
 
-use super::chains::{checked_tx, tx_hash};
+use super::chains::tx_hash;
 use super::error::{ApiError, ErrorCode, ErrorEnvelope};
 use super::extract::ApiJson;
 use super::jobs::accepted;
@@ -352,12 +352,14 @@ async fn broadcast_batch(
     let timeout = timeout(&state, r.timeout_seconds, DEFAULT_BATCH_TIMEOUT_SECONDS)?;
     let stall_after = stall_timeout(r.stall_timeout_seconds)?;
     let target = target(&state, &r.chain_id)?;
+    let mode = r.mode.unwrap_or_default();
     let mut txs = Vec::with_capacity(r.tx_bytes.len());
     let mut total_bytes = 0;
     for (i, text) in r.tx_bytes.iter().enumerate() {
-        let prepared = checked_tx(text).and_then(|(bytes, b64)| {
+        // Decoded, checked, hashed and encoded for sending once, here.
+        let prepared = chain::tx::tx_bytes_and_canonical_base64(text).and_then(|(bytes, b64)| {
             total_bytes += bytes.len();
-            broadcast::PreparedTx::new(&bytes, b64)
+            broadcast::PreparedTx::new(&bytes, &b64, mode)
         });
         let tx = prepared.map_err(|e| {
             let mut error = ApiError::from(e);
@@ -366,7 +368,6 @@ async fn broadcast_batch(
         })?;
         txs.push(tx);
     }
-    let mode = r.mode.unwrap_or_default();
     let wait = r.wait_for_confirmation.unwrap_or(true);
     let request = json!({
         "chainId": r.chain_id,

@@ -21,6 +21,18 @@ const BATCH: u64 = 1000;
 /// Blocks keep coming meanwhile, so the mempool drains between batches.
 const BLOCK_INTERVAL: Duration = Duration::from_millis(200);
 
+/// CPU time the whole process (bench client, BFF and testbed node alike) has used so far:
+/// the sum of its threads' run time from `/proc/self/task/*/schedstat`. A load-independent
+/// figure beside the wall clock, which a shared machine makes noisy; `None` off Linux.
+fn process_cpu() -> Option<Duration> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        total += stat.split_whitespace().next().and_then(|ns| ns.parse::<u64>().ok()).unwrap_or(0);
+    }
+    Some(Duration::from_nanos(total))
+}
+
 /// Sends each signer's txs one after another, signers concurrently; (accepted, wall time).
 async fn direct(http: &reqwest::Client, api: &str, txs: Vec<Vec<u8>>) -> anyhow::Result<(usize, Duration)> {
     let mut lanes: Vec<Vec<String>> = vec![Vec::new(); CONCURRENCY];
@@ -57,10 +69,12 @@ pub async fn run(testbed: &Testbed, bff: &Bff, reps: &Reps, section: &mut Sectio
     let mut signers: Vec<Signer> = txs::fund_signers(&node, CHAIN, CONCURRENCY)?;
     node.set_block_interval(Some(BLOCK_INTERVAL));
     let (mut via_bff, mut straight) = (Samples::default(), Samples::default());
+    let (mut bff_cpu, mut direct_cpu) = (Samples::default(), Samples::default());
     for round in 0..=reps.timed {
         let per_signer = BATCH / CONCURRENCY as u64;
         let batch = txs::sign(CHAIN, &mut signers, per_signer);
         let encoded: Vec<String> = batch.iter().map(|tx| BASE64.encode(tx)).collect();
+        let cpu = process_cpu();
         let t = Instant::now();
         let job = bff
             .run_job(
@@ -71,6 +85,7 @@ pub async fn run(testbed: &Testbed, bff: &Bff, reps: &Reps, section: &mut Sectio
             )
             .await?;
         let took = t.elapsed();
+        let cpu_took = process_cpu().zip(cpu).map(|(after, before)| after.saturating_sub(before));
         let accepted = job["result"]["accepted"].as_u64().unwrap_or_default();
         ensure!(
             job["status"] == "succeeded" && accepted == BATCH,
@@ -79,11 +94,15 @@ pub async fn run(testbed: &Testbed, bff: &Bff, reps: &Reps, section: &mut Sectio
         );
 
         let batch = txs::sign(CHAIN, &mut signers, per_signer);
+        let cpu = process_cpu();
         let (accepted, direct_took) = direct(&bff.http, &api, batch).await?;
+        let direct_cpu_took = process_cpu().zip(cpu).map(|(after, before)| after.saturating_sub(before));
         ensure!(accepted as u64 == BATCH, "direct: {accepted} of {BATCH} accepted");
         if round > 0 {
             via_bff.push(took);
             straight.push(direct_took);
+            bff_cpu.push(cpu_took.unwrap_or_default());
+            direct_cpu.push(direct_cpu_took.unwrap_or_default());
         }
     }
     node.set_block_interval(None);
@@ -97,11 +116,19 @@ pub async fn run(testbed: &Testbed, bff: &Bff, reps: &Reps, section: &mut Sectio
             .ratio(bff_tps / direct_tps)
             .spread(format!("{} / {}", spread(&via_bff), spread(&straight))),
     );
+    let per_tx = |s: &Samples| s.median() * 1e6 / BATCH as f64;
     section.json(
         "p7",
         json!({"ratio": bff_tps / direct_tps, "bff_tps": bff_tps, "direct_tps": direct_tps,
-               "txs": BATCH, "concurrency": CONCURRENCY}),
+               "txs": BATCH, "concurrency": CONCURRENCY,
+               "cpu_us_per_tx": {"bff": per_tx(&bff_cpu), "direct": per_tx(&direct_cpu)}}),
     );
-    eprintln!("bench: P7 done");
+    // CPU per tx of the whole process (client, BFF, node): what the wall clock costs on a
+    // shared machine depends on the load; this does not.
+    eprintln!(
+        "bench: P7 done; process CPU per tx {:.0} µs via the BFF, {:.0} µs direct",
+        per_tx(&bff_cpu),
+        per_tx(&direct_cpu)
+    );
     Ok(())
 }

@@ -80,6 +80,20 @@ impl ChainClient {
         rest_result(url.clone(), self.send(&url, &crate::metrics::route_template(path), request).await?)
     }
 
+    /// `POST <url>` of a JSON body already encoded (sent as it is, not re-serialized): the
+    /// HTTP status and the raw answer, for callers that read a typed answer out of it.
+    /// `route` is the metric label (a route template).
+    pub async fn post_json_bytes(
+        &self,
+        url: &str,
+        route: &str,
+        body: bytes::Bytes,
+    ) -> Result<(u16, bytes::Bytes)> {
+        let request =
+            self.http.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
+        self.send_raw(url, route, request).await
+    }
+
     /// Sends with the timeout and measures the call; the HTTP status and the body if JSON.
     async fn send(
         &self,
@@ -87,6 +101,17 @@ impl ChainClient {
         method: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<(u16, Option<Value>)> {
+        let (status, bytes) = self.send_raw(url, method, request).await?;
+        Ok((status, serde_json::from_slice(&bytes).ok()))
+    }
+
+    /// Sends with the timeout and measures the call; the HTTP status and the body's bytes.
+    async fn send_raw(
+        &self,
+        url: &str,
+        method: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, bytes::Bytes)> {
         let started = tokio::time::Instant::now();
         let result = self.send_unmeasured(url, request).await;
         let outcome = match &result {
@@ -104,7 +129,7 @@ impl ChainClient {
         &self,
         url: &str,
         request: reqwest::RequestBuilder,
-    ) -> Result<(u16, Option<Value>)> {
+    ) -> Result<(u16, bytes::Bytes)> {
         let failed = |e: reqwest::Error| {
             if e.is_timeout() {
                 Error::Timeout { url: url.to_string(), timeout_ms: self.timeout.as_millis() }
@@ -115,7 +140,7 @@ impl ChainClient {
         let response = request.timeout(self.timeout).send().await.map_err(failed)?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(failed)?;
-        Ok((status, serde_json::from_slice(&bytes).ok()))
+        Ok((status, bytes))
     }
 }
 
@@ -158,7 +183,7 @@ fn rpc_error(url: &str, status: u16, error: &Value) -> Error {
 }
 
 /// gRPC-gateway bodies: 2xx is the answer; otherwise `{"code","message","details"}`.
-fn rest_result(url: String, (status, body): (u16, Option<Value>)) -> Result<Value> {
+pub(super) fn rest_result(url: String, (status, body): (u16, Option<Value>)) -> Result<Value> {
     match body {
         Some(body) if (200..300).contains(&status) => Ok(body),
         Some(body) => Err(Error::Upstream {

@@ -104,6 +104,37 @@ pub enum UpstreamBroadcastMode {
     Async,
 }
 
+impl UpstreamBroadcastMode {
+    fn as_upstream(self) -> &'static str {
+        match self {
+            Self::Sync => "BROADCAST_MODE_SYNC",
+            Self::Async => "BROADCAST_MODE_ASYNC",
+        }
+    }
+}
+
+/// The REST broadcast route (also the metric label of its calls).
+pub const BROADCAST_ROUTE: &str = "/cosmos/tx/v1beta1/txs";
+
+#[derive(serde::Serialize)]
+struct BroadcastRequest<'a> {
+    tx_bytes: &'a str,
+    mode: &'static str,
+}
+
+/// The JSON body of a broadcast of `tx_base64`, encoded once: a batch sends each tx's body
+/// as it is, with no JSON tree built or serialized per send.
+pub fn broadcast_body(tx_base64: &str, mode: UpstreamBroadcastMode) -> bytes::Bytes {
+    let request = BroadcastRequest { tx_bytes: tx_base64, mode: mode.as_upstream() };
+    // A struct of two strings always serializes.
+    serde_json::to_vec(&request).unwrap_or_default().into()
+}
+
+/// The URL of the broadcast route of the node at `api`.
+pub fn broadcast_url(api: &str) -> String {
+    format!("{}{BROADCAST_ROUTE}", api.trim_end_matches('/'))
+}
+
 /// `POST /cosmos/tx/v1beta1/txs` → the `tx_response`.
 pub async fn broadcast(
     client: &ChainClient,
@@ -111,14 +142,67 @@ pub async fn broadcast(
     tx_base64: &str,
     mode: UpstreamBroadcastMode,
 ) -> Result<Value> {
-    let mode = match mode {
-        UpstreamBroadcastMode::Sync => "BROADCAST_MODE_SYNC",
-        UpstreamBroadcastMode::Async => "BROADCAST_MODE_ASYNC",
-    };
-    let body = client
-        .rest_post(api, "/cosmos/tx/v1beta1/txs", &json!({"tx_bytes": tx_base64, "mode": mode}))
-        .await?;
-    body.get("tx_response").cloned().ok_or_else(|| super::rpc::malformed(api, "no tx_response in answer"))
+    let url = broadcast_url(api);
+    let (status, bytes) =
+        client.post_json_bytes(&url, BROADCAST_ROUTE, broadcast_body(tx_base64, mode)).await?;
+    tx_response_of(api, url, status, &bytes)
+}
+
+/// The `tx_response` of a broadcast answer, or the error it carries.
+fn tx_response_of(api: &str, url: String, status: u16, bytes: &[u8]) -> Result<Value> {
+    let mut body = super::client::rest_result(url, (status, serde_json::from_slice(bytes).ok()))?;
+    body.get_mut("tx_response")
+        .map(Value::take)
+        .ok_or_else(|| super::rpc::malformed(api, "no tx_response in answer"))
+}
+
+/// What a batch keeps of a broadcast answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BroadcastOutcome {
+    pub code: i64,
+    pub codespace: String,
+    pub raw_log: String,
+}
+
+/// The fields of a `tx_response` a batch keeps; the rest (events, logs…) is skipped unread.
+#[derive(serde::Deserialize)]
+struct TxResponseFields {
+    code: Option<i64>,
+    codespace: Option<String>,
+    raw_log: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct BroadcastAnswer {
+    tx_response: Option<TxResponseFields>,
+}
+
+/// A broadcast of a body made by `broadcast_body` to `url` (`broadcast_url(api)`), read
+/// into the fields a batch keeps without building a JSON tree. An answer of another shape
+/// (an error, a field of an unexpected type) takes `broadcast`'s path, with its errors and
+/// defaults.
+pub async fn broadcast_prepared(
+    client: &ChainClient,
+    api: &str,
+    url: &str,
+    body: bytes::Bytes,
+) -> Result<BroadcastOutcome> {
+    let (status, bytes) = client.post_json_bytes(url, BROADCAST_ROUTE, body).await?;
+    broadcast_outcome(api, url, status, &bytes)
+}
+
+fn broadcast_outcome(api: &str, url: &str, status: u16, bytes: &[u8]) -> Result<BroadcastOutcome> {
+    if (200..300).contains(&status)
+        && let Ok(BroadcastAnswer { tx_response: Some(r) }) = serde_json::from_slice(bytes)
+    {
+        return Ok(BroadcastOutcome {
+            code: r.code.unwrap_or_default(),
+            codespace: r.codespace.unwrap_or_default(),
+            raw_log: r.raw_log.unwrap_or_default(),
+        });
+    }
+    let view = tx_response_view(&tx_response_of(api, url.to_string(), status, bytes)?);
+    Ok(BroadcastOutcome { code: view.code, codespace: view.codespace, raw_log: view.raw_log })
 }
 
 /// `broadcastMode=block` on SDK v0.47+: a SYNC broadcast, then the tx is looked up every
@@ -200,6 +284,38 @@ mod tests {
             json!({"base_vesting_account": {"base_account": {"account_number": "9", "sequence": "2"}}});
         assert_eq!(account_numbers(&vesting), Some((9, 2)));
         assert_eq!(account_numbers(&json!({})), None);
+    }
+
+    #[test]
+    fn a_broadcast_body_is_the_json_the_rest_route_reads() {
+        let body = broadcast_body("CgQKAgoA", UpstreamBroadcastMode::Sync);
+        let parsed: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(parsed, json!({"tx_bytes": "CgQKAgoA", "mode": "BROADCAST_MODE_SYNC"}));
+        assert_eq!(broadcast_url("http://n:1317/"), "http://n:1317/cosmos/tx/v1beta1/txs");
+    }
+
+    #[test]
+    fn broadcast_answers_read_typed_match_the_shaped_view_and_errors_stay_errors() {
+        let (api, url) = ("http://n:1317", "http://n:1317/cosmos/tx/v1beta1/txs");
+        let outcome =
+            |status, body: Value| broadcast_outcome(api, url, status, &serde_json::to_vec(&body).unwrap());
+        let answer = json!({"tx_response": {"txhash": "AB", "code": 32, "codespace": "sdk",
+            "raw_log": "account sequence mismatch", "events": [{"type": "tx"}], "height": "0"}});
+        let view = tx_response_view(&answer["tx_response"]);
+        assert_eq!(
+            outcome(200, answer).unwrap(),
+            BroadcastOutcome { code: view.code, codespace: view.codespace, raw_log: view.raw_log }
+        );
+        // Null and missing fields default, as the shaped view does.
+        let lean = outcome(200, json!({"tx_response": {"code": null, "txhash": "AB"}})).unwrap();
+        assert_eq!(lean, BroadcastOutcome::default());
+        // A code of another type takes the general path and its default.
+        assert_eq!(outcome(200, json!({"tx_response": {"code": "5"}})).unwrap().code, 0);
+        let refused = outcome(400, json!({"code": 3, "message": "invalid empty tx"})).unwrap_err();
+        assert!(matches!(refused, Error::Upstream { status: Some(400), code: Some(3), .. }), "{refused:?}");
+        assert!(matches!(outcome(200, json!({"other": 1})), Err(Error::Upstream { .. })));
+        let not_json = broadcast_outcome(api, url, 502, b"<html>bad gateway</html>").unwrap_err();
+        assert!(matches!(not_json, Error::Upstream { status: Some(502), .. }), "{not_json:?}");
     }
 
     #[test]

@@ -52,6 +52,21 @@ pub fn tx_bytes_from_base64(text: &str) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// `txBytes` from base64 as `tx_bytes_from_base64` reads them, and their canonical base64
+/// (standard alphabet, padded): the text itself when it already is (no encode then).
+pub fn tx_bytes_and_canonical_base64(text: &str) -> Result<(Vec<u8>, String)> {
+    let trimmed = text.trim();
+    // The STANDARD engine accepts only canonical text (padding and trailing bits checked).
+    if let Ok(bytes) = BASE64.decode(trimmed)
+        && !bytes.is_empty()
+    {
+        return Ok((bytes, trimmed.to_string()));
+    }
+    let bytes = tx_bytes_from_base64(text)?;
+    let canonical = BASE64.encode(&bytes);
+    Ok((bytes, canonical))
+}
+
 /// The three parts of a tx, decoded.
 pub struct DecodedParts {
     pub body: TxBody,
@@ -304,6 +319,23 @@ mod tests {
         let broken = format!("{}5", &ALICE[..ALICE.len() - 1]);
         assert!(matches!(validate_address(&broken), Err(Error::InvalidAddress(_))));
         assert!(matches!(validate_address("nope"), Err(Error::InvalidAddress(_))));
+    }
+
+    #[test]
+    fn canonical_base64_is_kept_and_other_forms_are_re_encoded() {
+        let bytes = vec![0x0a, 0x02, 0x08, 0x01, 0xff];
+        let canonical = BASE64.encode(&bytes);
+        for text in
+            [canonical.clone(), format!(" {canonical}\n"), canonical.trim_end_matches('=').to_string()]
+        {
+            assert_eq!(
+                tx_bytes_and_canonical_base64(&text).unwrap(),
+                (bytes.clone(), canonical.clone()),
+                "{text:?}"
+            );
+        }
+        assert!(matches!(tx_bytes_and_canonical_base64(""), Err(Error::InvalidTxBytes(_))));
+        assert!(matches!(tx_bytes_and_canonical_base64("%%"), Err(Error::InvalidTxBytes(_))));
     }
 
     #[test]

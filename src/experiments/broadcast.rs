@@ -22,9 +22,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
-/// A tx ready to send: its base64 (never logged), hash, and lane.
+/// A tx ready to send: the broadcast's request body (it carries the tx's base64, so it is
+/// never logged), hash, and lane. Decoded, hashed and encoded once, when the batch is
+/// submitted; a send only clones the body's handle.
 pub struct PreparedTx {
-    pub base64: String,
+    body: bytes::Bytes,
     pub txhash: String,
     /// The first signer's public key, which orders txs into lanes; `None` = a lane of its own.
     signer: Option<Vec<u8>>,
@@ -38,12 +40,13 @@ impl std::fmt::Debug for PreparedTx {
 }
 
 impl PreparedTx {
-    /// From bytes already checked to decode as a tx, and their canonical base64.
-    pub fn new(bytes: &[u8], base64: String) -> Result<Self, crate::chain::Error> {
+    /// From a tx's bytes and their canonical base64, to be sent in `mode`; the bytes must
+    /// decode as a tx (`INVALID_TX_BYTES` otherwise).
+    pub fn new(bytes: &[u8], base64: &str, mode: Mode) -> Result<Self, crate::chain::Error> {
         let parts = tx::decode_parts(bytes)?;
         let first = parts.auth_info.signer_infos.first();
         Ok(Self {
-            base64,
+            body: rest::broadcast_body(base64, mode.upstream()),
             txhash: crate::chain::rpc::tx_hash_hex(bytes),
             signer: first.and_then(|s| s.public_key.as_ref()).map(|k| k.value.clone()),
             sequence: first.map_or(0, |s| s.sequence),
@@ -86,6 +89,13 @@ impl Mode {
         match self {
             Self::Sync => "sync",
             Self::Async => "async",
+        }
+    }
+
+    fn upstream(self) -> rest::UpstreamBroadcastMode {
+        match self {
+            Self::Sync => rest::UpstreamBroadcastMode::Sync,
+            Self::Async => rest::UpstreamBroadcastMode::Async,
         }
     }
 }
@@ -205,9 +215,10 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, StepFailure
     let send_started = jiff::Timestamp::now();
     let send_clock = Instant::now();
 
+    let url = rest::broadcast_url(&spec.target.api);
     let send = async {
         futures::stream::iter(lanes.iter().cloned())
-            .map(|lane| send_lane(spec, lane, &tracker, &outcomes, &pacer, &stop_sending, deadline))
+            .map(|lane| send_lane(spec, &url, lane, &tracker, &outcomes, &pacer, &stop_sending, deadline))
             .buffer_unordered(spec.concurrency.max(1))
             .collect::<Vec<()>>()
             .await;
@@ -264,9 +275,12 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, StepFailure
     Ok(StepOutcome::Done(summary))
 }
 
-/// Sends one lane in order, recording each outcome; stops at `stop` or the deadline.
+/// Sends one lane in order to `url` (the node's broadcast route), recording each outcome;
+/// stops at `stop` or the deadline.
+#[allow(clippy::too_many_arguments)] // one call site; the batch's shared pieces
 async fn send_lane(
     spec: &BatchSpec,
+    url: &str,
     lane: Vec<usize>,
     tracker: &Mutex<Tracker>,
     outcomes: &Mutex<Vec<TxOutcome>>,
@@ -274,10 +288,6 @@ async fn send_lane(
     stop: &CancellationToken,
     deadline: Instant,
 ) {
-    let mode = match spec.mode {
-        Mode::Sync => rest::UpstreamBroadcastMode::Sync,
-        Mode::Async => rest::UpstreamBroadcastMode::Async,
-    };
     for i in lane {
         tokio::select! {
             _ = pacer.wait() => {}
@@ -289,18 +299,17 @@ async fn send_lane(
         let t = &spec.txs[i];
         let submitted = Submitted::now();
         confirm::lock(tracker).expect(&t.txhash, submitted);
-        let answer = rest::broadcast(&spec.client, &spec.target.api, &t.base64, mode).await;
+        let answer = rest::broadcast_prepared(&spec.client, &spec.target.api, url, t.body.clone()).await;
         let rtt = submitted.mono.map(|m| m.elapsed().as_secs_f64());
         let mut all = outcomes.lock().unwrap_or_else(|e| e.into_inner());
         let o = &mut all[i];
         o.broadcast_seconds = rtt;
         match answer {
             Ok(r) => {
-                let view = rest::tx_response_view(&r);
-                o.status = if view.code == 0 { Sent::Accepted } else { Sent::Rejected };
-                o.code = Some(view.code);
-                o.codespace = view.codespace;
-                o.log = view.raw_log;
+                o.status = if r.code == 0 { Sent::Accepted } else { Sent::Rejected };
+                o.code = Some(r.code);
+                o.codespace = r.codespace;
+                o.log = r.raw_log;
             }
             Err(e) => {
                 o.status = Sent::Error;
@@ -402,7 +411,7 @@ mod tests {
 
     fn prepared(signer: Option<u8>, sequence: u64) -> PreparedTx {
         PreparedTx {
-            base64: String::new(),
+            body: bytes::Bytes::new(),
             txhash: format!("{signer:?}/{sequence}"),
             signer: signer.map(|s| vec![s; 33]),
             sequence,

@@ -124,8 +124,9 @@ impl JobStore {
         tokio::spawn(
             async move {
                 run(&cell, &spec.steps, spec.timeout, &store.metrics).await;
-                let job = cell.snapshot();
-                store.metrics.job_finished(job.scope.as_str(), &job.type_, job.status.as_str());
+                cell.peek(|job| {
+                    store.metrics.job_finished(job.scope.as_str(), &job.type_, job.status.as_str());
+                });
                 store.retire();
             }
             .instrument(span),
@@ -148,10 +149,7 @@ async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration, me
         job.started_at = Some(now());
     });
     let result = Arc::new(Mutex::new(None));
-    let (job_id, job_type) = {
-        let job = cell.snapshot();
-        (job.job_id, job.type_)
-    };
+    let (job_id, job_type) = cell.peek(|job| (job.job_id.clone(), job.type_.clone()));
     for (index, step) in steps.iter().enumerate() {
         if cell.cancel.is_cancelled() {
             return finish_canceled(cell, "not started: job canceled");

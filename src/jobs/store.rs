@@ -45,8 +45,24 @@ pub struct JobCell {
 }
 
 impl JobCell {
+    /// A copy of the whole view, result included (for answering a read of this job).
     pub fn snapshot(&self) -> Job {
-        self.view.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.peek(Job::clone)
+    }
+
+    /// Reads the view under its lock without copying it: admission, lookup and retention
+    /// look at a few fields of every retained job, and a copy would clone each result (a
+    /// 10,000-tx batch's per-tx list) on every submission.
+    pub fn peek<R>(&self, read: impl FnOnce(&Job) -> R) -> R {
+        read(&self.view.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn status(&self) -> JobStatus {
+        self.peek(|job| job.status)
+    }
+
+    pub fn scope(&self) -> Scope {
+        self.peek(|job| job.scope)
     }
 
     pub(crate) fn update(&self, change: impl FnOnce(&mut Job)) {
@@ -113,25 +129,23 @@ impl JobStore {
         steps: &[&str],
     ) -> Result<Arc<JobCell>, Refused> {
         let mut inner = self.lock();
-        let active: Vec<Job> = inner
+        let mut active = inner
             .order
             .iter()
             .filter_map(|id| inner.jobs.get(id))
-            .map(|c| c.snapshot())
-            .filter(|j| j.scope == scope && !j.status.is_finished())
-            .collect();
+            .filter(|c| c.peek(|j| j.scope == scope && !j.status.is_finished()));
         match scope {
             Scope::System => {
-                if let Some(j) = active.first() {
-                    return Err(Refused::Conflict {
+                if let Some(c) = active.next() {
+                    return Err(c.peek(|j| Refused::Conflict {
                         job_id: j.job_id.clone(),
                         type_: j.type_.clone(),
                         status: j.status,
-                    });
+                    }));
                 }
             }
             Scope::Utils => {
-                if active.len() >= self.limits.max_running_utils {
+                if active.count() >= self.limits.max_running_utils {
                     return Err(Refused::Limit {
                         limit: "maxRunningJobs",
                         value: self.limits.max_running_utils,
@@ -178,7 +192,7 @@ impl JobStore {
     }
 
     pub fn get(&self, scope: Scope, id: &str) -> Option<Arc<JobCell>> {
-        self.lock().jobs.get(id).filter(|c| c.snapshot().scope == scope).cloned()
+        self.lock().jobs.get(id).filter(|c| c.scope() == scope).cloned()
     }
 
     /// Jobs of a scope, newest first.
@@ -189,8 +203,8 @@ impl JobStore {
             .iter()
             .rev()
             .filter_map(|id| inner.jobs.get(id))
+            .filter(|c| c.scope() == scope)
             .map(|c| c.snapshot())
-            .filter(|j| j.scope == scope)
             .collect()
     }
 
@@ -201,11 +215,11 @@ impl JobStore {
     pub async fn cancel_all(&self) {
         let cells: Vec<Arc<JobCell>> = {
             let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            inner.jobs.values().filter(|c| !c.snapshot().status.is_finished()).cloned().collect()
+            inner.jobs.values().filter(|c| !c.status().is_finished()).cloned().collect()
         };
         for cell in &cells {
             cell.cancel.cancel();
-            if cell.snapshot().status == JobStatus::Queued {
+            if cell.status() == JobStatus::Queued {
                 finish_canceled(cell, "canceled before it started: the service is shutting down");
             }
         }
@@ -214,7 +228,7 @@ impl JobStore {
 
     pub fn cancel(&self, scope: Scope, id: &str) -> Option<CancelOutcome> {
         let cell = self.get(scope, id)?;
-        let status = cell.snapshot().status;
+        let status = cell.status();
         if status.is_finished() {
             return Some(CancelOutcome {
                 status,
@@ -234,7 +248,7 @@ impl JobStore {
         let finished: Vec<String> = inner
             .order
             .iter()
-            .filter(|id| inner.jobs.get(*id).is_some_and(|c| c.snapshot().status.is_finished()))
+            .filter(|id| inner.jobs.get(*id).is_some_and(|c| c.status().is_finished()))
             .cloned()
             .collect();
         let excess = finished.len().saturating_sub(self.limits.retained_finished);
@@ -264,4 +278,53 @@ pub(crate) fn finish_canceled(cell: &JobCell, why: &str) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(max_running_utils: usize, retained_finished: usize) -> JobStore {
+        let limits = JobLimits { max_running_utils, retained_finished, ..JobLimits::default() };
+        JobStore::new(limits, Redactor::default())
+    }
+
+    fn finish_with_a_large_result(cell: &JobCell) {
+        cell.update(|job| {
+            job.status = JobStatus::Succeeded;
+            job.result = Some(serde_json::json!({"txs": vec!["outcome"; 10_000]}));
+        });
+    }
+
+    #[test]
+    fn admission_counts_only_unfinished_jobs_of_its_scope_and_retention_keeps_the_newest() {
+        let store = store(1, 2);
+        let first = store.submit(Scope::Utils, "utils.test", &Value::Null, &["only"]).unwrap();
+        let Err(refused) = store.submit(Scope::Utils, "utils.test", &Value::Null, &["only"]) else {
+            panic!("a second utils job is admitted over maxRunningJobs=1");
+        };
+        assert_eq!(refused, Refused::Limit { limit: "maxRunningJobs", value: 1 });
+        let system = store.submit(Scope::System, "system.start", &Value::Null, &["only"]).unwrap();
+        let Err(conflict) = store.submit(Scope::System, "system.start", &Value::Null, &["only"]) else {
+            panic!("a second system job is admitted");
+        };
+        assert!(
+            matches!(conflict, Refused::Conflict { ref job_id, .. } if *job_id == system.snapshot().job_id)
+        );
+        finish_with_a_large_result(&first);
+        let mut ids = vec![first.snapshot().job_id];
+        for _ in 0..2 {
+            let next = store.submit(Scope::Utils, "utils.test", &Value::Null, &["only"]).unwrap();
+            finish_with_a_large_result(&next);
+            ids.push(next.snapshot().job_id);
+            store.retire();
+        }
+        assert!(store.get(Scope::Utils, &ids[0]).is_none(), "the oldest finished job is retired");
+        assert!(ids[1..].iter().all(|id| store.get(Scope::Utils, id).is_some()));
+        assert!(store.get(Scope::System, &ids[2]).is_none(), "a lookup keeps to its scope");
+        assert_eq!(
+            store.get(Scope::System, &system.snapshot().job_id).map(|c| c.status()),
+            Some(JobStatus::Queued)
+        );
+    }
 }

@@ -16,7 +16,6 @@ use axum::http::request::Parts;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub(super) use reads::tx_hash;
-pub(super) use tx::checked_tx;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
