@@ -18,7 +18,7 @@ use testbed::Testbed;
 /// Data chains of the measured system (gwc + mdsc + 4 fdsc = 6 chains, 5 links).
 pub(super) const FDSC: usize = 4;
 /// Block interval of the measured chains: links and registrations wait on inclusion.
-const BLOCK_INTERVAL: Duration = Duration::from_millis(40);
+pub(super) const BLOCK_INTERVAL: Duration = Duration::from_millis(40);
 /// How long after `rly start` both sides check it still runs (the BFF's
 /// RELAYER_VERIFY_DELAY; the scripts sleep "a few seconds" — the same value on both sides).
 const VERIFY_DELAY: Duration = Duration::from_millis(500);
