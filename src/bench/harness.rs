@@ -146,6 +146,18 @@ impl Api {
     /// Posts a job to `/api/v1/{scope}/{route}`, follows its log until it ends and returns
     /// the finished job (its status is the caller's to judge).
     pub async fn run_job(&self, scope: &str, route: &str, body: &Value) -> anyhow::Result<Value> {
+        Ok(self.run_job_timed(scope, route, body).await?.0)
+    }
+
+    /// `run_job`, and the time from the POST until the job ended (its log closed), which
+    /// leaves out the read of its result.
+    pub async fn run_job_timed(
+        &self,
+        scope: &str,
+        route: &str,
+        body: &Value,
+    ) -> anyhow::Result<(Value, std::time::Duration)> {
+        let t = std::time::Instant::now();
         let (status, accepted) = self.post(&format!("/api/v1/{scope}/{route}"), body).await?;
         if status != 202 {
             bail!("POST {scope}/{route} answered {status}: {accepted}");
@@ -155,8 +167,9 @@ impl Api {
         tokio::time::timeout(WAIT, async { self.http.get(logs).send().await?.text().await })
             .await
             .with_context(|| format!("job {id} did not end within {WAIT:?}"))??;
+        let took = t.elapsed();
         let (_, job) = self.get(&format!("/api/v1/{scope}/jobs/{id}")).await?;
-        Ok(job["data"].clone())
+        Ok((job["data"].clone(), took))
     }
 
     /// Link actions a finished job planned (`rly transact link` lines of its JSONL log).

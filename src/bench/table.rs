@@ -55,6 +55,9 @@ pub fn format_ratio(r: f64) -> String {
         "-".into()
     } else if r >= 100.0 {
         format!("{r:.0}×")
+    } else if r < 2.0 {
+        // Near parity (P7's target is 0.9) one decimal hides what matters.
+        format!("{r:.2}×")
     } else {
         format!("{r:.1}×")
     }

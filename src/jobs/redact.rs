@@ -4,6 +4,7 @@
 
 use regex::Regex;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::sync::{Arc, LazyLock, RwLock};
 
 /// 12 or more lowercase words of BIP39's 3–8 letters in a row: a mnemonic (or its shape).
@@ -29,27 +30,59 @@ impl Redactor {
     }
 
     pub fn text(&self, input: &str) -> String {
-        let mut out = input.to_string();
+        self.redacted(input).unwrap_or_else(|| input.to_string())
+    }
+
+    /// `input` with its secrets and secret-shaped runs replaced; `None` when it has none.
+    fn redacted(&self, input: &str) -> Option<String> {
+        let mut out: Option<String> = None;
         for secret in self.secrets.read().unwrap_or_else(|e| e.into_inner()).iter() {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), "[REDACTED]");
+            let current = out.as_deref().unwrap_or(input);
+            if current.contains(secret.as_str()) {
+                out = Some(current.replace(secret.as_str(), "[REDACTED]"));
             }
         }
-        let out = MNEMONIC_LIKE.replace_all(&out, "[REDACTED mnemonic]");
-        BASE64_BLOB
-            .replace_all(&out, |c: &regex::Captures<'_>| format!("[REDACTED {} chars]", c[0].len()))
-            .into_owned()
+        let current = out.as_deref().unwrap_or(input);
+        if !could_hold_a_pattern(current) {
+            return out;
+        }
+        let unmnemonic = MNEMONIC_LIKE.replace_all(current, "[REDACTED mnemonic]");
+        let blobs = BASE64_BLOB
+            .replace_all(&unmnemonic, |c: &regex::Captures<'_>| format!("[REDACTED {} chars]", c[0].len()));
+        let changed = matches!(unmnemonic, Cow::Owned(_)) || matches!(blobs, Cow::Owned(_));
+        if changed { Some(blobs.into_owned()) } else { out }
     }
 
     /// Redacts every string inside a JSON value.
     pub fn json(&self, value: &Value) -> Value {
+        self.json_owned(value.clone())
+    }
+
+    /// Redacts every string inside a JSON value, in place: strings with nothing to redact
+    /// (nearly all of a large result's) are neither scanned by the patterns nor copied.
+    pub fn json_owned(&self, mut value: Value) -> Value {
+        self.redact_in_place(&mut value);
+        value
+    }
+
+    fn redact_in_place(&self, value: &mut Value) {
         match value {
-            Value::String(s) => Value::String(self.text(s)),
-            Value::Array(items) => Value::Array(items.iter().map(|v| self.json(v)).collect()),
-            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), self.json(v))).collect()),
-            other => other.clone(),
+            Value::String(s) => {
+                if let Some(r) = self.redacted(s) {
+                    *s = r;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_in_place(v)),
+            Value::Object(map) => map.values_mut().for_each(|v| self.redact_in_place(v)),
+            _ => {}
         }
     }
+}
+
+/// Whether `s` is long enough, and spaced enough, for either pattern to match: a mnemonic is
+/// 12 words of ≥ 3 letters (≥ 47 characters, ≥ 11 blanks), a blob ≥ 257 characters.
+fn could_hold_a_pattern(s: &str) -> bool {
+    s.len() >= 257 || (s.len() >= 47 && s.bytes().filter(|b| matches!(b, b' ' | b'\t')).count() >= 11)
 }
 
 #[cfg(test)]
@@ -88,5 +121,34 @@ mod tests {
         let r = Redactor::default();
         let v = serde_json::json!({"txs": [ "B".repeat(400) ], "n": 1});
         assert_eq!(r.json(&v), serde_json::json!({"txs": ["[REDACTED 400 chars]"], "n": 1}));
+    }
+
+    #[test]
+    fn json_owned_redacts_secrets_and_patterns_and_keeps_the_rest() {
+        let r = Redactor::default();
+        r.register("s3cr3t-token-value");
+        let v = serde_json::json!({
+            "log": "sent with s3cr3t-token-value",
+            "rows": [{"txhash": "AB".repeat(32), "note": format!("key: {MNEMONIC}")}],
+            "n": 1,
+        });
+        assert_eq!(
+            r.json_owned(v),
+            serde_json::json!({
+                "log": "sent with [REDACTED]",
+                "rows": [{"txhash": "AB".repeat(32), "note": "key: [REDACTED mnemonic]"}],
+                "n": 1,
+            })
+        );
+    }
+
+    #[test]
+    fn the_prefilter_lets_every_shape_the_patterns_match_through() {
+        // The shortest mnemonic shape (12 three-letter words) and the shortest blob.
+        let short = ["abc"; 12].join(" ");
+        assert_eq!(Redactor::default().text(&short), "[REDACTED mnemonic]");
+        assert_eq!(Redactor::default().text(&"C".repeat(257)), "[REDACTED 257 chars]");
+        assert!(!could_hold_a_pattern(&["abc"; 11].join(" ")));
+        assert!(!could_hold_a_pattern(&"C".repeat(256)));
     }
 }

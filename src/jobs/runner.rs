@@ -203,7 +203,7 @@ async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration, me
         }
     }
     let result =
-        result.lock().unwrap_or_else(|e| e.into_inner()).take().map(|r| cell.log.redactor().json(&r));
+        result.lock().unwrap_or_else(|e| e.into_inner()).take().map(|r| cell.log.redactor().json_owned(r));
     cell.update(|job| {
         job.status = JobStatus::Succeeded;
         job.finished_at = Some(now());
