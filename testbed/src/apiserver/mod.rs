@@ -202,11 +202,12 @@ async fn resources(State(s): State<Shared>, req: Request) -> Response {
                 Ok(b) => b,
                 Err(e) => return status::bad_request(&format!("the request body could not be read: {e}")),
             };
-            let (cluster, kind, ct) = (&s.cluster, target.kind, content_type.as_deref());
+            let write =
+                workloads::Write { method: &method, content_type: content_type.as_deref(), body: &body };
             if sub == Some("scale") {
-                workloads::write_scale(cluster, kind, &name, &method, ct, &body)
+                workloads::write_scale(&s.cluster, target.kind, &name, &write)
             } else {
-                workloads::write_object(cluster, kind, &name, &method, ct, &body)
+                workloads::write_object(&s.cluster, target.kind, &name, &write)
             }
         }
         _ => status::no_such_path(),

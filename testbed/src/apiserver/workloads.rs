@@ -119,19 +119,30 @@ fn write_error(kind: &Kind, name: &str, e: WriteError) -> Response {
     }
 }
 
-/// PUT or PATCH of `<workload>/scale`: only `spec.replicas` is taken from the Scale.
-pub fn write_scale(
+/// A PUT or PATCH as received: its method, Content-Type and body.
+pub struct Write<'a> {
+    pub method: &'a Method,
+    pub content_type: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// The object `write` asks for, applied to `view` of the stored workload `name`.
+fn requested(
     cluster: &Cluster,
     kind: &'static Kind,
     name: &str,
-    method: &Method,
-    content_type: Option<&str>,
-    body: &[u8],
-) -> Response {
+    write: &Write<'_>,
+    view: impl Fn(&Value) -> Value,
+) -> Result<Value, Response> {
     let Some(current) = cluster.store.get(kind, Some(&cluster.config.namespace), name) else {
-        return status::not_found_in(kind.group, kind.plural, name);
+        return Err(status::not_found_in(kind.group, kind.plural, name));
     };
-    let scale = match desired(&scale_of(&current), method, content_type, body) {
+    desired(&view(&current), write.method, write.content_type, write.body)
+}
+
+/// PUT or PATCH of `<workload>/scale`: only `spec.replicas` is taken from the Scale.
+pub fn write_scale(cluster: &Cluster, kind: &'static Kind, name: &str, write: &Write<'_>) -> Response {
+    let scale = match requested(cluster, kind, name, write, scale_of) {
         Ok(s) => s,
         Err(resp) => return resp,
     };
@@ -150,18 +161,8 @@ pub fn write_scale(
 
 /// PUT or PATCH of a StatefulSet or Deployment: labels, annotations and spec are taken;
 /// status and the server's metadata stay (a write to the main resource ignores status).
-pub fn write_object(
-    cluster: &Cluster,
-    kind: &'static Kind,
-    name: &str,
-    method: &Method,
-    content_type: Option<&str>,
-    body: &[u8],
-) -> Response {
-    let Some(current) = cluster.store.get(kind, Some(&cluster.config.namespace), name) else {
-        return status::not_found_in(kind.group, kind.plural, name);
-    };
-    let obj = match desired(&current, method, content_type, body) {
+pub fn write_object(cluster: &Cluster, kind: &'static Kind, name: &str, write: &Write<'_>) -> Response {
+    let obj = match requested(cluster, kind, name, write, Value::clone) {
         Ok(o) => o,
         Err(resp) => return resp,
     };
