@@ -88,7 +88,6 @@ pub(super) fn list(store: &JobStore, scope: Scope, q: ListQuery) -> Result<Respo
         .filter(|j| q.status.is_none_or(|s| j.status == s))
         .filter(|j| since.is_none_or(|t| j.created_at.parse::<jiff::Timestamp>().is_ok_and(|c| c >= t)))
         .take(limit)
-        .map(|j| j.summary())
         .collect();
     Ok(super::ok(JobList { items }))
 }

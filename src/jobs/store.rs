@@ -3,7 +3,7 @@
 //! retention of finished jobs. A restart loses every job (SPEC §5): steps are idempotent.
 
 use super::log::JobLog;
-use super::model::{Job, JobStatus, Links, Progress, Scope, StepRecord, StepStatus, new_job_id, rfc3339};
+use super::model::{Job, JobStatus, JobSummary, Links, Progress, Scope, StepRecord, StepStatus, new_job_id, rfc3339};
 use super::redact::Redactor;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
@@ -195,16 +195,16 @@ impl JobStore {
         self.lock().jobs.get(id).filter(|c| c.scope() == scope).cloned()
     }
 
-    /// Jobs of a scope, newest first.
-    pub fn list(&self, scope: Scope) -> Vec<Job> {
+    /// Summaries of a scope's jobs, newest first: read under each job's lock, so a listing
+    /// (or a metrics scrape) never copies the retained jobs' results.
+    pub fn list(&self, scope: Scope) -> Vec<JobSummary> {
         let inner = self.lock();
         inner
             .order
             .iter()
             .rev()
             .filter_map(|id| inner.jobs.get(id))
-            .filter(|c| c.scope() == scope)
-            .map(|c| c.snapshot())
+            .filter_map(|c| c.peek(|job| (job.scope == scope).then(|| job.summary())))
             .collect()
     }
 

@@ -41,7 +41,7 @@ pub async fn gather(reads: &Reads, jobs: &JobStore) -> Map<String, Value> {
     let jobs: Vec<Value> = [Scope::System, Scope::Utils]
         .into_iter()
         .flat_map(|scope| jobs.list(scope).into_iter().take(RECENT_JOBS).map(move |j| (scope, j)))
-        .map(|(scope, j)| json!({"scope": scope, "job": j.summary()}))
+        .map(|(scope, j)| json!({"scope": scope, "job": j}))
         .collect();
     let ports = serde_json::to_value(super::ports::ports_view(reads))
         .unwrap_or_else(|e| json!({"error": e.to_string()}));
