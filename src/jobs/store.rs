@@ -3,7 +3,9 @@
 //! retention of finished jobs. A restart loses every job (SPEC §5): steps are idempotent.
 
 use super::log::JobLog;
-use super::model::{Job, JobStatus, JobSummary, Links, Progress, Scope, StepRecord, StepStatus, new_job_id, rfc3339};
+use super::model::{
+    Job, JobStatus, JobSummary, Links, Progress, Scope, StepRecord, StepStatus, new_job_id, rfc3339,
+};
 use super::redact::Redactor;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
