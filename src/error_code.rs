@@ -33,7 +33,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     InternalError,
     K8sUnavailable,
-    /// The BFF's own ServiceAccount lacks a Kubernetes right: the message names it.
+    /// The BFF's own ServiceAccount lacks a Kubernetes right: the message names it
+    /// (details: `K8S_FORBIDDEN_HINT`).
     K8sForbidden,
     UpstreamError,
     UpstreamUnreachable,
@@ -89,3 +90,6 @@ impl ErrorCode {
         }
     }
 }
+
+/// What a `K8S_FORBIDDEN` answer (HTTP or job) tells the operator to do.
+pub const K8S_FORBIDDEN_HINT: &str = "apply deploy/rbac.yaml, or bind a Role with the verbs it lists";

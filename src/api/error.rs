@@ -81,9 +81,8 @@ impl ApiError {
         {
             // Kubernetes' message names the identity and the missing right, nothing secret.
             let message = format!("the BFF's ServiceAccount lacks a Kubernetes right: {}", status.message);
-            return Self::new(ErrorCode::K8sForbidden, message).with_details(
-                json!({"hint": "apply deploy/rbac.yaml, or bind a Role with the verbs it lists"}),
-            );
+            return Self::new(ErrorCode::K8sForbidden, message)
+                .with_details(json!({"hint": crate::error_code::K8S_FORBIDDEN_HINT}));
         }
         let message = match &cause {
             kube::Error::Api(status) => format!("Kubernetes API answered {}: {}", status.code, status.reason),

@@ -27,7 +27,7 @@ pub async fn all_ready(testbed: &Testbed) -> anyhow::Result<()> {
     let deadline = Instant::now() + WAIT;
     loop {
         let list = pods.list(&Default::default()).await?;
-        if !list.items.is_empty() && list.items.iter().all(is_ready) {
+        if !list.items.is_empty() && list.items.iter().all(crate::cache::views::is_ready) {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -41,13 +41,6 @@ pub async fn client(kubeconfig: &Path) -> anyhow::Result<kube::Client> {
     let kc = kube::config::Kubeconfig::read_from(kubeconfig)?;
     let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?;
     Ok(kube::Client::try_from(config)?)
-}
-
-fn is_ready(p: &Pod) -> bool {
-    p.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 /// Execs the testbed's API server has served so far.

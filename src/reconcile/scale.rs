@@ -20,6 +20,7 @@ use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -47,6 +48,11 @@ impl Kind {
             Self::StatefulSet => "statefulset",
             Self::Deployment => "deployment",
         }
+    }
+
+    /// The `kubectl scale` a plan names for scaling `name` to `replicas`.
+    fn scale_command(self, name: &str, replicas: i32) -> String {
+        format!("kubectl scale {}/{name} --replicas={replicas}", self.resource())
     }
 }
 
@@ -79,7 +85,7 @@ pub struct ScaleTo {
 
 impl Act for ScaleTo {
     fn command(&self) -> String {
-        format!("kubectl scale {}/{} --replicas={}", self.kind.resource(), self.name, self.replicas)
+        self.kind.scale_command(&self.name, self.replicas)
     }
 }
 
@@ -87,7 +93,7 @@ impl Act for ScaleTo {
 pub fn plan_stop(workloads: &[Workload]) -> Plan<ScaleTo> {
     let mut plan = Plan::default();
     for w in workloads {
-        let cmd = format!("kubectl scale {}/{} --replicas=0", w.kind.resource(), w.name);
+        let cmd = w.kind.scale_command(&w.name, 0);
         match (w.replicas, w.recorded) {
             (0, Some(n)) => plan.skip(cmd, format!("{} is stopped (resume restores {n})", w.name)),
             (0, None) => plan.skip(cmd, format!("{} already has 0 replicas", w.name)),
@@ -107,7 +113,7 @@ pub fn plan_resume(workloads: &[Workload]) -> Plan<ScaleTo> {
     let stopped_elsewhere = workloads.iter().all(|w| w.recorded.is_none() && w.replicas == 0);
     for w in workloads {
         let to = |replicas, record| ScaleTo { kind: w.kind, name: w.name.clone(), replicas, record };
-        let cmd = |n: i32| format!("kubectl scale {}/{} --replicas={n}", w.kind.resource(), w.name);
+        let cmd = |n: i32| w.kind.scale_command(&w.name, n);
         match (w.replicas, w.recorded) {
             (now, Some(n)) if now == n => {
                 plan.skip(cmd(n), format!("{} already runs its recorded {n} replica(s)", w.name))
@@ -142,7 +148,7 @@ pub fn api_failure(what: &str, e: kube::Error) -> StepFailure {
                 s.message
             ),
         )
-        .with_details(json!({"hint": "apply deploy/rbac.yaml, or bind a Role with the verbs it lists"})),
+        .with_details(json!({"hint": crate::error_code::K8S_FORBIDDEN_HINT})),
         other => StepFailure::new(ErrorCode::K8sUnavailable, format!("{what}: {other}")),
     }
 }
@@ -158,22 +164,22 @@ pub async fn observe(kube: &kube::Client, namespace: &str) -> Result<Vec<Workloa
         .list(&lp)
         .await
         .map_err(|e| api_failure("listing Deployments", e))?;
-    let mut out: Vec<Workload> = sts
+    // An unset `spec.replicas` is 1 for both kinds (the API server's default).
+    let workload = |kind, meta: &ObjectMeta, replicas: Option<i32>| Workload {
+        kind,
+        name: meta.name.clone().unwrap_or_default(),
+        replicas: replicas.unwrap_or(1),
+        recorded: recorded(meta.annotations.as_ref()),
+    };
+    let statefulsets = sts
         .items
         .iter()
-        .map(|s| Workload {
-            kind: Kind::StatefulSet,
-            name: s.metadata.name.clone().unwrap_or_default(),
-            replicas: s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
-            recorded: recorded(s.metadata.annotations.as_ref()),
-        })
-        .chain(deploys.items.iter().map(|d| Workload {
-            kind: Kind::Deployment,
-            name: d.metadata.name.clone().unwrap_or_default(),
-            replicas: d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
-            recorded: recorded(d.metadata.annotations.as_ref()),
-        }))
-        .collect();
+        .map(|s| workload(Kind::StatefulSet, &s.metadata, s.spec.as_ref().and_then(|s| s.replicas)));
+    let deployments = deploys
+        .items
+        .iter()
+        .map(|d| workload(Kind::Deployment, &d.metadata, d.spec.as_ref().and_then(|s| s.replicas)));
+    let mut out: Vec<Workload> = statefulsets.chain(deployments).collect();
     out.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     Ok(out)
 }
@@ -204,15 +210,15 @@ async fn apply(kube: &kube::Client, namespace: &str, a: &ScaleTo) -> Result<(), 
     Ok(())
 }
 
-/// Whether `pod` belongs to `w`: a StatefulSet owns its pods, a Deployment through its
-/// ReplicaSet `<name>-<pod-template-hash>`.
-fn owned_by(pod: &Pod, w: &Workload) -> bool {
-    pod.metadata.owner_references.iter().flatten().any(|o| match w.kind {
-        Kind::StatefulSet => o.kind == "StatefulSet" && o.name == w.name,
+/// Whether `pod` belongs to the workload `kind`/`name`: a StatefulSet owns its pods, a
+/// Deployment through its ReplicaSet `<name>-<pod-template-hash>`.
+fn owned_by(pod: &Pod, kind: Kind, name: &str) -> bool {
+    pod.metadata.owner_references.iter().flatten().any(|o| match kind {
+        Kind::StatefulSet => o.kind == "StatefulSet" && o.name == name,
         Kind::Deployment => {
             o.kind == "ReplicaSet"
                 && o.name
-                    .strip_prefix(&w.name)
+                    .strip_prefix(name)
                     .and_then(|r| r.strip_prefix('-'))
                     .is_some_and(|h| !h.contains('-'))
         }
@@ -224,8 +230,7 @@ fn owned_by(pod: &Pod, w: &Workload) -> bool {
 pub fn pods_pending(pods: &[Arc<Pod>], scaled: &[ScaleTo], direction: Direction) -> Vec<String> {
     let mut out = Vec::new();
     for s in scaled {
-        let w = Workload { kind: s.kind, name: s.name.clone(), replicas: s.replicas, recorded: None };
-        let mine: Vec<&Arc<Pod>> = pods.iter().filter(|p| owned_by(p, &w)).collect();
+        let mine: Vec<&Arc<Pod>> = pods.iter().filter(|p| owned_by(p, s.kind, &s.name)).collect();
         match direction {
             Direction::Stop => out.extend(mine.iter().map(|p| {
                 format!("{} ({})", p.metadata.name.as_deref().unwrap_or_default(), views::phase(p))

@@ -32,6 +32,7 @@ const CACHE: &str = "the watch cache behind every read";
 const EXEC: &str = "every exec (start, connect, restart, preflight): kube-rs execs over a WebSocket, an HTTP GET \
                     that Kubernetes authorizes as get (and, since 1.35, also create)";
 const SCALE: &str = "POST /system/stop and /system/resume";
+const NODE_HOST: &str = "nodeHost auto-detection (set NODE_HOST instead)";
 
 /// Every right the BFF uses (deploy/rbac.yaml grants exactly these).
 pub const RIGHTS: &[Right] = &[
@@ -57,14 +58,8 @@ pub const RIGHTS: &[Right] = &[
 
 /// Node-host auto-detection (only when `NODE_HOST` is not set).
 pub const NODES: &[Right] = &[
-    Right {
-        cluster: true,
-        ..right("list", "nodes", "nodeHost auto-detection (set NODE_HOST instead)", false)
-    },
-    Right {
-        cluster: true,
-        ..right("watch", "nodes", "nodeHost auto-detection (set NODE_HOST instead)", false)
-    },
+    Right { cluster: true, ..right("list", "nodes", NODE_HOST, false) },
+    Right { cluster: true, ..right("watch", "nodes", NODE_HOST, false) },
 ];
 
 impl Right {

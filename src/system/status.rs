@@ -147,8 +147,8 @@ pub async fn status_of(
     services: Vec<Arc<Service>>,
     generation: Option<u64>,
 ) -> SystemStatus {
-    let (pod_rows, service_rows) = match generation.and_then(|g| Some((g, reads.status_rows.get(g)?))) {
-        Some((_, rows)) => rows,
+    let (pod_rows, service_rows) = match generation.and_then(|g| reads.status_rows.get(g)) {
+        Some(rows) => rows,
         None => {
             let (p, s) = rows(&pods, &services);
             if let Some(g) = generation {
