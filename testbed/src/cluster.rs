@@ -113,6 +113,9 @@ impl Cluster {
             state: Arc::default(),
             reconciling: Arc::default(),
         };
+        // A pod turning Ready runs a controller pass; none may act on a half-installed release
+        // (it would add a second relayer pod that mounts only the chains added so far).
+        let installing = cluster.reconcile_guard();
         let ns = cluster.config.namespace.clone();
         for name in ["default", "kube-system", ns.as_str()] {
             cluster.store.create(&NAMESPACES, objects::namespace(name));
@@ -127,6 +130,7 @@ impl Cluster {
         cluster.sync_secret();
         cluster.spawn_relayer_pod();
         cluster.install_auxiliaries();
+        drop(installing);
         cluster.sync();
         Ok(cluster)
     }

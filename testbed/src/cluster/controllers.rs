@@ -374,4 +374,41 @@ mod tests {
         let missing = c.write_workload(&STATEFULSETS, "nope", None, |_| {}).unwrap_err();
         assert_eq!(missing, WriteError::NotFound);
     }
+
+    fn relayer_pods(c: &Cluster) -> Vec<String> {
+        let prefix = format!("{RELEASE}-relayer-");
+        c.lock().pods.keys().filter(|n| n.starts_with(&prefix)).cloned().collect()
+    }
+
+    /// Install against the controllers: pods of the first chains turn Ready (and run a controller
+    /// pass) while later chains are still being added. Seen under load in the fault schedules as a
+    /// second relayer pod created mid-install, mounting only the mnemonics of the chains added so
+    /// far, which then outlived the complete one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn controllers_never_act_on_a_half_installed_release() {
+        for _ in 0..10 {
+            let config = crate::ClusterConfig {
+                fdsc: 3,
+                ready_delay: std::time::Duration::ZERO,
+                block_interval: None,
+                ..Default::default()
+            };
+            let c = Cluster::install(config).expect("cluster installs");
+            let ids: Vec<String> = c.chains().into_iter().map(|c| c.instance).collect();
+            let pods = relayer_pods(&c);
+            assert_eq!(pods.len(), 1, "one relayer pod after install: {pods:?}");
+            let faucets = c.lock().pods.keys().filter(|n| n.starts_with("faucet-")).count();
+            assert_eq!(faucets, 1, "one faucet pod after install");
+            let fs = c.pod(&pods[0]).expect("relayer pod").runtime.fs().clone();
+            for id in &ids {
+                let file = format!("/etc/mnemonics/{id}.relayer.mnemonic");
+                assert!(fs.exists(&file), "{} lacks {file}", pods[0]);
+            }
+            until("every pod Ready", || {
+                c.store.list(&PODS, Some("cryptomeria")).0.iter().all(objects::is_pod_ready)
+            })
+            .await;
+            assert_eq!(relayer_pods(&c), pods, "the installed relayer pod is the one that stays");
+        }
+    }
 }
