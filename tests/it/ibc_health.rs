@@ -1,7 +1,8 @@
 //! IBC health through the API (issue 19): `/system/ibc` sees a session's packets wait while
 //! `rly` is down and a relayer restart drain them; an expired client fails waitIbcReady naming
-//! the pair and the reason. Driven as a user would: the start job, upload sessions signed by
-//! local-admin in the gwc pod, `pkill` in the relayer pod.
+//! the pair and the reason; a relayer that runs but relays nothing (paused, or losing an ack)
+//! is degraded with what waits and for how many blocks. Driven as a user would: the start job,
+//! upload sessions signed by local-admin in the gwc pod, `pkill` in the relayer pod.
 
 use crate::reconcile::{Harness, assert_succeeded};
 use crate::testbed_ibc::{await_state, session, upload};
@@ -111,4 +112,70 @@ async fn an_expired_client_fails_wait_ibc_ready_with_the_pair_and_the_reason() {
     assert!(reasons.contains(&format!("client {client} on fdsc-0 is Expired")), "{reasons}");
     let (_, ibc) = h.bff.get("/api/v1/system/ibc").await;
     assert_eq!(ibc["data"]["verdict"], "down");
+}
+
+/// Relaying stops while `rly start` keeps running (a stuck relayer, not a dead one): the pair
+/// turns degraded, not down, once the manifest waits past the stall bound, naming its
+/// sequence and age in blocks; when relaying resumes it drains. An acknowledgement the relayer
+/// loses is reported the same way, as acks waiting on the chain that wrote them.
+#[tokio::test]
+async fn a_stuck_relayer_is_degraded_with_the_stalled_packet_and_a_lost_ack_is_reported() {
+    crate::testbed_only!("pauses relaying and drops acks through the testbed's control handle");
+    let h = Harness::with(1, |s| {
+        s.ibc.ibc_health_ttl = Duration::ZERO;
+        s.ibc.ibc_stall_blocks = 5;
+    })
+    .await;
+    h.wait_relayer_in_cache().await;
+    assert_succeeded(&h.run("/start", json!({})).await);
+    let control = h.env.testbed().control.clone();
+
+    control.pause_relaying(true);
+    let stuck = upload(&h.env, "site-a", 1).await;
+    let degraded = h
+        .bff
+        .until("/api/v1/system/ibc", "degraded by the manifest waiting for mdsc", |_, b| {
+            b["data"]["verdict"] == "degraded"
+                && pair(b, "mdsc")["gwcToChain"]["packets"]["oldestPendingBlocks"].as_u64() > Some(5)
+        })
+        .await;
+    assert_eq!(degraded["data"]["relayer"]["running"], true, "rly runs, it just relays nothing");
+    let mdsc = pair(&degraded, "mdsc");
+    assert_eq!(mdsc["verdict"], "degraded", "{mdsc:#}");
+    assert_eq!(mdsc["gwcToChain"]["packets"]["count"], 1);
+    let reasons = mdsc["reasons"].to_string();
+    assert!(
+        reasons.contains("1 packets gwc->mdsc unrelayed, the oldest (sequence 1) pending for")
+            && reasons.contains("(bound 5)"),
+        "{reasons}"
+    );
+    assert!(!reasons.contains("not running"), "a stuck relayer is not reported as a dead one: {reasons}");
+    assert_eq!(session(&h.env, &stuck).await["state"], "SESSION_STATE_FINALIZING");
+
+    control.pause_relaying(false);
+    await_state(&h.env, &stuck, "SESSION_STATE_CLOSED_SUCCESS").await;
+    h.bff
+        .until("/api/v1/system/ibc", "relaying with nothing waiting", |_, b| {
+            b["data"]["verdict"] == "relaying" && backlog(b) == 0
+        })
+        .await;
+
+    control.drop_next_acks(1);
+    upload(&h.env, "site-b", 1).await;
+    let lost = h
+        .bff
+        .until("/api/v1/system/ibc", "degraded by the lost ack", |_, b| {
+            b["data"]["verdict"] == "degraded" && backlog(b) == 1
+        })
+        .await;
+    let acks: Vec<&Value> = lost["data"]["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| [&p["gwcToChain"]["acks"], &p["chainToGwc"]["acks"]])
+        .filter(|a| a["count"] == 1)
+        .collect();
+    assert_eq!(acks.len(), 1, "the one lost ack, and no packet, is what waits: {lost:#}");
+    assert!(acks[0]["oldestPendingBlocks"].as_u64() > Some(5), "{lost:#}");
+    assert!(lost["data"]["reasons"].to_string().contains("1 acks gwc->"), "{lost:#}");
 }
