@@ -141,6 +141,7 @@ struct Inner {
     upstream_seconds: Histograms<UpstreamLabels>,
     ibc_unrelayed: Family<IbcLabels, Gauge>,
     ibc_trusting_period: Family<ClientLabels, Gauge>,
+    ibc_trusting_left: Family<ClientLabels, Gauge>,
     relayer_balance: Family<ChainLabels, Gauge>,
     /// Serializes scrapes: the per-scrape gauges are cleared and refilled.
     scrape: Mutex<()>,
@@ -249,6 +250,12 @@ impl Metrics {
             "Trusting period of each gateway channel's light client at the last IBC observation",
             Shown(ibc_trusting_period.clone()),
         );
+        let ibc_trusting_left = Family::<ClientLabels, Gauge>::default();
+        registry.register(
+            "ibc_client_trusting_period_left_seconds",
+            "Time left before each gateway channel's light client expires unless updated, at the last IBC observation",
+            Shown(ibc_trusting_left.clone()),
+        );
         let relayer_balance = Family::<ChainLabels, Gauge>::default();
         registry.register(
             "relayer_balance_uatom",
@@ -266,6 +273,7 @@ impl Metrics {
                 upstream_seconds,
                 ibc_unrelayed,
                 ibc_trusting_period,
+                ibc_trusting_left,
                 relayer_balance,
                 scrape: Mutex::new(()),
             }),
@@ -311,6 +319,11 @@ impl Metrics {
     pub fn ibc_trusting_period(&self, chain: &str, client: &str, seconds: u64) {
         let labels = ClientLabels { chain: chain.into(), client: client.into() };
         self.inner.ibc_trusting_period.get_or_create(&labels).set(i64::try_from(seconds).unwrap_or(i64::MAX));
+    }
+
+    pub fn ibc_trusting_left(&self, chain: &str, client: &str, seconds: u64) {
+        let labels = ClientLabels { chain: chain.into(), client: client.into() };
+        self.inner.ibc_trusting_left.get_or_create(&labels).set(i64::try_from(seconds).unwrap_or(i64::MAX));
     }
 
     pub fn relayer_balance(&self, chain: &str, uatom: u128) {

@@ -151,6 +151,18 @@ pub async fn client_state(
     })
 }
 
+/// When a client's latest consensus state was made: the tracked chain's header time
+/// (`/ibc/core/client/v1/consensus_states/{id}/…?latest_height=true`).
+pub async fn latest_consensus_time(
+    client: &ChainClient,
+    api: &str,
+    id: &str,
+) -> Result<Option<jiff::Timestamp>> {
+    let path = format!("/ibc/core/client/v1/consensus_states/{id}/revision/0/height/0");
+    let body = client.rest_get(api, &path, &[("latest_height", "true")]).await?;
+    Ok(body.pointer("/consensus_state/timestamp").and_then(Value::as_str).and_then(|t| t.parse().ok()))
+}
+
 /// Sequences listed under `key` (`commitments`, `acknowledgements`) of a packet-state list.
 fn listed_sequences(body: &Value, key: &str) -> Vec<u64> {
     let mut seqs: Vec<u64> =

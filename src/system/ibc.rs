@@ -65,6 +65,27 @@ pub struct End {
     /// `Active`, `Expired`, `Frozen`, … (ibc-go `client_status`).
     pub client_status: Option<String>,
     pub trusting_period_seconds: Option<u64>,
+    /// Height of the tracked chain the client was last updated to.
+    pub client_latest_height: Option<u64>,
+    /// Time of that update's header (the client's latest consensus state).
+    pub consensus_timestamp: Option<jiff::Timestamp>,
+    /// How long until the client expires unless updated: trusting period minus the age of its
+    /// latest consensus state by the BFF's clock; 0 once past.
+    pub trusting_period_left_seconds: Option<u64>,
+}
+
+impl End {
+    /// Sets the client's latest consensus state and what is left of its trusting period.
+    pub fn set_consensus(&mut self, time: Option<jiff::Timestamp>, now: jiff::Timestamp) {
+        self.consensus_timestamp = time;
+        self.trusting_period_left_seconds = match (time, self.trusting_period_seconds) {
+            (Some(t), Some(period)) => {
+                let age = now.duration_since(t).as_secs().max(0).unsigned_abs();
+                Some(period.saturating_sub(age))
+            }
+            _ => None,
+        };
+    }
 }
 
 /// Packets (or acks) sent one way and not yet relayed.
@@ -239,6 +260,9 @@ fn record(metrics: &crate::metrics::Metrics, health: &IbcHealth) {
             if let (Some(client), Some(secs)) = (&end.client_id, end.trusting_period_seconds) {
                 metrics.ibc_trusting_period(&end.chain_id, client, secs);
             }
+            if let (Some(client), Some(secs)) = (&end.client_id, end.trusting_period_left_seconds) {
+                metrics.ibc_trusting_left(&end.chain_id, client, secs);
+            }
         }
     }
     for b in &health.relayer.balances {
@@ -289,7 +313,11 @@ pub fn assess_pair(obs: &PairObservation, relayer: Option<&RelayerState>, bounds
             }
             for end in [gwc, other] {
                 match end.client_status.as_deref() {
-                    Some("Active") | None => {}
+                    Some("Active") | None => {
+                        if let Some(warning) = expiry_warning(end, &path) {
+                            degraded.push(warning);
+                        }
+                    }
                     Some(status) => down.push(format!(
                         "client {} on {} is {status}",
                         end.client_id.as_deref().unwrap_or("?"),
@@ -354,6 +382,24 @@ pub fn assess_pair(obs: &PairObservation, relayer: Option<&RelayerState>, bounds
         verdict,
         reasons: down.into_iter().chain(degraded).collect(),
     }
+}
+
+/// Warn when less than this share of a client's trusting period is left. A running `rly start`
+/// updates a path's client once two thirds of it have passed, packets or not; a client past
+/// that was not updated (rly down, stuck, or its txs failing) and will expire, after which only
+/// governance can recover it.
+const EXPIRY_WARNING_SHARE: u64 = 3;
+
+/// "expires soon" for an Active client with under a third of its trusting period left.
+fn expiry_warning(end: &End, path: &str) -> Option<String> {
+    let (left, period) = (end.trusting_period_left_seconds?, end.trusting_period_seconds?);
+    (left < period / EXPIRY_WARNING_SHARE).then(|| {
+        format!(
+            "client {} on {} expires in {left}s unless updated (trusting period {period}s): relay a packet over it or run `rly transact update-clients {path}`",
+            end.client_id.as_deref().unwrap_or("?"),
+            end.chain_id
+        )
+    })
 }
 
 fn or_none(s: &str) -> &str {

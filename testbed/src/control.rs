@@ -160,6 +160,23 @@ impl Control {
         }
     }
 
+    /// Sets a light client's trusting period (as `rly transact link --client-tp` would have):
+    /// it expires once its latest consensus state is older than that.
+    pub fn set_client_trusting_period(&self, chain_id: &str, client_id: &str, period: Duration) {
+        if let Some(node) = self.chain(chain_id) {
+            node.update_state(|l| {
+                if let Some(c) = l.packets_mut().clients.get_mut(client_id) {
+                    c.trusting_period_secs = period.as_secs();
+                }
+            });
+        }
+    }
+
+    /// A light client as `chain_id` stores it.
+    pub fn client(&self, chain_id: &str, client_id: &str) -> Option<crate::chain::packets::ClientInfo> {
+        self.chain(chain_id)?.read_state(|l| l.packets().clients.get(client_id).cloned())
+    }
+
     /// Answers every API request with 500 InternalError for `d`.
     pub fn fail_api_for(&self, d: Duration) {
         self.faults.fail_for(d);

@@ -179,3 +179,82 @@ async fn a_stuck_relayer_is_degraded_with_the_stalled_packet_and_a_lost_ack_is_r
     assert!(acks[0]["oldestPendingBlocks"].as_u64() > Some(5), "{lost:#}");
     assert!(lost["data"]["reasons"].to_string().contains("1 acks gwc->"), "{lost:#}");
 }
+
+/// Light clients as the chains keep them: relaying a session moves mdsc's client of gwc to a
+/// newer gwc header; `rly start` refreshes a client past two thirds of its trusting period with
+/// no packet at all; a stuck relayer lets one run down — degraded with the time left and what to
+/// run, then down once it expires, and resuming relaying cannot revive it.
+#[tokio::test]
+async fn client_trusting_periods_are_reported_refreshed_by_rly_and_an_expiring_client_is_named() {
+    crate::testbed_only!(
+        "shortens trusting periods and pauses relaying through the testbed's control handle"
+    );
+    let h = Harness::with(1, |s| s.ibc.ibc_health_ttl = Duration::ZERO).await;
+    h.wait_relayer_in_cache().await;
+    assert_succeeded(&h.run("/start", json!({})).await);
+    let control = h.env.testbed().control.clone();
+    let client_height = |ibc: &Value, chain: &str| {
+        pair(ibc, chain)["counterparty"]["clientLatestHeight"].as_u64().expect("a client height")
+    };
+
+    let (_, ibc) = h.bff.get("/api/v1/system/ibc").await;
+    let mdsc = pair(&ibc, "mdsc")["counterparty"].clone();
+    let left = mdsc["trustingPeriodLeftSeconds"].as_u64().expect("time left");
+    assert!((1_209_600 - 600..=1_209_600).contains(&left), "a fresh 14-day client: {mdsc:#}");
+    assert!(mdsc["consensusTimestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{mdsc:#}");
+    let before = client_height(&ibc, "mdsc");
+    let session = upload(&h.env, "site-a", 1).await;
+    await_state(&h.env, &session, "SESSION_STATE_CLOSED_SUCCESS").await;
+    let (_, ibc) = h.bff.get("/api/v1/system/ibc").await;
+    assert!(client_height(&ibc, "mdsc") > before, "relaying updated mdsc's client of gwc: {ibc:#}");
+
+    // No packets: rly refreshes fdsc-0's client of gwc once 2/3 of a 6 s period has passed.
+    let fdsc_client = pair(&ibc, "fdsc-0")["counterparty"]["clientId"].as_str().unwrap().to_string();
+    let idle = client_height(&ibc, "fdsc-0");
+    control.set_client_trusting_period("fdsc-0", &fdsc_client, Duration::from_secs(6));
+    let refreshed = h
+        .bff
+        .until("/api/v1/system/ibc", "rly refreshing fdsc-0's client", |_, b| {
+            client_height(b, "fdsc-0") > idle
+        })
+        .await;
+    assert_eq!(pair(&refreshed, "fdsc-0")["counterparty"]["clientStatus"], "Active", "{refreshed:#}");
+
+    // A stuck relayer: mdsc's client runs down, is named, then expires for good.
+    let mdsc_client = mdsc["clientId"].as_str().unwrap().to_string();
+    control.pause_relaying(true);
+    control.set_client_trusting_period("mdsc", &mdsc_client, Duration::from_secs(6));
+    let expiring = h
+        .bff
+        .until("/api/v1/system/ibc", "mdsc's client expiring", |_, b| {
+            pair(b, "mdsc")["reasons"].to_string().contains("expires in")
+        })
+        .await;
+    let reasons = pair(&expiring, "mdsc")["reasons"].to_string();
+    assert!(
+        reasons.contains(&format!("client {mdsc_client} on mdsc expires in"))
+            && reasons.contains("rly transact update-clients path-gwc-mdsc-gw"),
+        "{reasons}"
+    );
+    assert!(pair(&expiring, "mdsc")["counterparty"]["trustingPeriodLeftSeconds"].as_u64() < Some(2));
+    let expired = h
+        .bff
+        .until("/api/v1/system/ibc", "mdsc's client expired", |_, b| b["data"]["verdict"] == "down")
+        .await;
+    assert!(
+        expired["data"]["reasons"].to_string().contains(&format!("client {mdsc_client} on mdsc is Expired")),
+        "{expired:#}"
+    );
+    control.pause_relaying(false);
+    let at = client_height(&expired, "mdsc");
+    let gwc = control.chain("gwc").unwrap();
+    let mut heights = gwc.subscribe_heights();
+    for _ in 0..5 {
+        heights.changed().await.expect("gwc makes blocks");
+    }
+    let (_, after) = h.bff.get("/api/v1/system/ibc").await;
+    assert_eq!(client_height(&after, "mdsc"), at, "an expired client takes no update");
+    assert_eq!(after["data"]["verdict"], "down");
+    let (_, metrics) = h.bff.get_text("/metrics").await;
+    assert!(metrics.contains("ibc_client_trusting_period_left_seconds{"), "{metrics}");
+}

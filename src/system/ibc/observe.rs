@@ -164,6 +164,9 @@ async fn observe_pair(
         gwc.client_status = Some(ibc_query::client_status(client, gwc_api, &conn.client_id).await?);
         let state = ibc_query::client_state(client, gwc_api, GATEWAY_PORT, &ch.channel_id).await?;
         gwc.trusting_period_seconds = state.trusting_period_secs;
+        gwc.client_latest_height = state.latest_height;
+        let time = ibc_query::latest_consensus_time(client, gwc_api, &conn.client_id).await?;
+        gwc.set_consensus(time, jiff::Timestamp::now());
     }
     if !other.channel_id.is_empty() {
         let theirs = ibc_query::channel(client, api, &other.port_id, &other.channel_id).await?;
@@ -176,6 +179,9 @@ async fn observe_pair(
             other.client_status = Some(ibc_query::client_status(client, api, &client_id).await?);
             let state = ibc_query::client_state(client, api, &other.port_id, &other.channel_id).await?;
             other.trusting_period_seconds = state.trusting_period_secs;
+            other.client_latest_height = state.latest_height;
+            let time = ibc_query::latest_consensus_time(client, api, &client_id).await?;
+            other.set_consensus(time, jiff::Timestamp::now());
         }
         obs.gwc_to_chain = direction(client, (gwc_api, &gwc), (api, &other), pending).await?;
         obs.chain_to_gwc = direction(client, (api, &other), (gwc_api, &gwc), pending).await?;

@@ -14,6 +14,7 @@ fn end(chain: &str, n: u32) -> End {
         client_id: Some(format!("07-tendermint-{n}")),
         client_status: Some("Active".into()),
         trusting_period_seconds: Some(1_209_600),
+        ..End::default()
     }
 }
 
@@ -97,4 +98,37 @@ fn pending_items_age_from_first_sight_and_are_forgotten_once_relayed() {
     assert_eq!(since.backlog(key, &[6], Some(108)).oldest_pending_blocks, Some(1));
     assert_eq!(since.backlog(key, &[], Some(109)), Backlog::default());
     assert_eq!(since.backlog(key, &[4], Some(110)).oldest_pending_blocks, Some(0), "seen anew");
+}
+
+#[test]
+fn a_client_past_two_thirds_of_its_trusting_period_is_degraded_with_what_to_run() {
+    let now: jiff::Timestamp = "2026-12-06T00:00:00Z".parse().unwrap();
+    let ago = |secs: i64| now.checked_sub(jiff::SignedDuration::from_secs(secs)).unwrap();
+    let mut obs = linked();
+    let other = obs.counterparty.as_mut().unwrap();
+    other.trusting_period_seconds = Some(300);
+    other.set_consensus(Some(ago(199)), now);
+    assert_eq!(other.trusting_period_left_seconds, Some(101));
+    let fresh = assess_pair(&obs, Some(&relayer(Some(good_path()), true)), BOUNDS);
+    assert_eq!(fresh.verdict, Verdict::Relaying, "{:?}", fresh.reasons);
+
+    let other = obs.counterparty.as_mut().unwrap();
+    other.set_consensus(Some(ago(201)), now);
+    assert_eq!(other.trusting_period_left_seconds, Some(99));
+    let stale = assess_pair(&obs, Some(&relayer(Some(good_path()), true)), BOUNDS);
+    assert_eq!(stale.verdict, Verdict::Degraded);
+    assert_eq!(
+        stale.reasons,
+        vec![
+            "client 07-tendermint-0 on fdsc-0 expires in 99s unless updated (trusting period 300s): relay a packet \
+             over it or run `rly transact update-clients path-gwc-fdsc-0-gw`"
+                .to_string()
+        ]
+    );
+
+    let other = obs.counterparty.as_mut().unwrap();
+    other.set_consensus(Some(ago(400)), now);
+    assert_eq!(other.trusting_period_left_seconds, Some(0), "never negative");
+    other.set_consensus(None, now);
+    assert_eq!(other.trusting_period_left_seconds, None, "unknown without a consensus state");
 }

@@ -97,11 +97,77 @@ impl ClientStatus {
     }
 }
 
+/// The trusting period rly gives the clients it creates: 2/3 of the default 21-day unbonding
+/// period.
+pub const DEFAULT_TRUSTING_PERIOD_SECS: u64 = 1_209_600;
+
+/// A 07-tendermint consensus state: what the client stored from one header of the tracked chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsensusState {
+    pub time: jiff::Timestamp,
+    /// The header's app hash (the commitment root).
+    pub root: [u8; 32],
+    pub next_validators_hash: [u8; 32],
+}
+
+impl ConsensusState {
+    pub fn of(header: &super::block::Header) -> Self {
+        Self { time: header.time, root: header.app_hash, next_validators_hash: header.next_validators_hash }
+    }
+}
+
 /// A 07-tendermint client on this chain, tracking `chain_id`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientInfo {
     pub chain_id: String,
+    /// `Frozen` or `Expired` set by a test; `Active` leaves the status to the clock.
     pub status: ClientStatus,
+    pub trusting_period_secs: u64,
+    /// Consensus states by height of the tracked chain.
+    pub consensus: BTreeMap<u64, ConsensusState>,
+}
+
+impl ClientInfo {
+    /// A client created from the tracked chain's header at `height`.
+    pub fn new(chain_id: &str, height: u64, state: ConsensusState) -> Self {
+        Self {
+            chain_id: chain_id.to_string(),
+            status: ClientStatus::Active,
+            trusting_period_secs: DEFAULT_TRUSTING_PERIOD_SECS,
+            consensus: BTreeMap::from([(height, state)]),
+        }
+    }
+
+    /// The latest consensus state and its height.
+    pub fn latest(&self) -> Option<(u64, ConsensusState)> {
+        self.consensus.last_key_value().map(|(h, c)| (*h, *c))
+    }
+
+    /// ibc-go's 07-tendermint `Status`: expired once the latest consensus state is older than
+    /// the trusting period at the host chain's time `now`.
+    pub fn status_at(&self, now: jiff::Timestamp) -> ClientStatus {
+        if self.status != ClientStatus::Active {
+            return self.status;
+        }
+        let period =
+            jiff::SignedDuration::from_secs(i64::try_from(self.trusting_period_secs).unwrap_or(i64::MAX));
+        match self.latest().map(|(_, c)| c.time.checked_add(period).unwrap_or(c.time)) {
+            Some(expires) if expires <= now => ClientStatus::Expired,
+            _ => ClientStatus::Active,
+        }
+    }
+
+    /// `MsgUpdateClient` with the tracked chain's header at `height`: refused (false) once the
+    /// client is not Active, as ibc-go refuses to update an expired or frozen client.
+    pub fn update(&mut self, height: u64, state: ConsensusState, now: jiff::Timestamp) -> bool {
+        if self.status_at(now) != ClientStatus::Active {
+            return false;
+        }
+        if self.latest().is_none_or(|(h, _)| height > h) {
+            self.consensus.insert(height, state);
+        }
+        true
+    }
 }
 
 /// A connection end on this chain and its counterparty's ids.
@@ -225,7 +291,12 @@ impl Ledger {
                 format!("port-id: {port}, channel-id: {channel}: channel not found"),
             ));
         };
-        let status = self.packets().clients.get(&end.client_id).map(|c| c.status).unwrap_or_default();
+        let status = self
+            .packets()
+            .clients
+            .get(&end.client_id)
+            .map(|c| c.status_at(jiff::Timestamp::now()))
+            .unwrap_or_default();
         if status != ClientStatus::Active {
             return Err(SdkError::wrap(
                 codes::UNAUTHORIZED,
@@ -410,5 +481,25 @@ mod tests {
         assert_ne!(packet_commitment(&p), packet_commitment(&q));
         assert!(ack_is_success(&result_ack(&[1])));
         assert!(!ack_is_success(&error_ack(6)));
+    }
+
+    #[test]
+    fn a_client_expires_after_its_trusting_period_and_then_refuses_updates() {
+        let t0: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let at = |secs: i64| t0.checked_add(jiff::SignedDuration::from_secs(secs)).unwrap();
+        let state = |time| ConsensusState { time, root: [1; 32], next_validators_hash: [2; 32] };
+        let mut c = ClientInfo::new("gwc", 10, state(t0));
+        c.trusting_period_secs = 100;
+        assert_eq!(c.status_at(at(99)), ClientStatus::Active);
+        assert!(c.update(20, state(at(50)), at(99)), "an active client takes a newer header");
+        assert_eq!(c.latest().map(|(h, _)| h), Some(20));
+        assert!(c.update(15, state(at(60)), at(99)), "an older header is no error");
+        assert_eq!(c.latest().map(|(h, s)| (h, s.time)), Some((20, at(50))), "and changes nothing");
+        assert_eq!(c.status_at(at(149)), ClientStatus::Active, "the period counts from the latest state");
+        assert_eq!(c.status_at(at(150)), ClientStatus::Expired);
+        assert!(!c.update(30, state(at(149)), at(150)), "an expired client refuses updates");
+        assert_eq!(c.latest().map(|(h, _)| h), Some(20));
+        c.status = ClientStatus::Frozen;
+        assert_eq!(c.status_at(at(0)), ClientStatus::Frozen, "a frozen client stays frozen");
     }
 }

@@ -9,7 +9,7 @@ use crate::chain::coins::Coin;
 use crate::chain::ibc::{ChannelState, IbcChannel, next_channel_id};
 use crate::chain::keys::TestKey;
 use crate::chain::msgs::msg_send;
-use crate::chain::packets::{ClientInfo, ClientStatus, ConnectionInfo};
+use crate::chain::packets::{ClientInfo, ConnectionInfo, ConsensusState};
 use crate::chain::tx_codec::UnsignedTx;
 use crate::chain::{ChainNode, Chains};
 use serde_json::json;
@@ -284,15 +284,20 @@ pub async fn link(
             format!("{}{warn}", log("Starting event processor for channel handshake", "")),
         ));
     }
+    // Each client starts from the latest header of the chain it tracks.
+    let header = |node: &ChainNode| node.latest_block().map(|b| b.header.clone());
+    let (Some(src_header), Some(dst_header)) = (header(&src), header(&dst)) else {
+        return Err("Error: error creating clients: failed to query latest heights".into());
+    };
     src.upsert_channel(end(&src_end, ends.src_port, &src_ch, &dst_end, ends.dst_port, &dst_ch));
     dst.upsert_channel(end(&dst_end, ends.dst_port, &dst_ch, &src_end, ends.src_port, &src_ch));
-    for (node, me, other) in [(&src, &src_end, &dst_end), (&dst, &dst_end, &src_end)] {
+    for (node, me, other, header) in
+        [(&src, &src_end, &dst_end, &dst_header), (&dst, &dst_end, &src_end, &src_header)]
+    {
         node.update_state(|l| {
             let store = l.packets_mut();
-            store.clients.insert(
-                me.client_id.clone(),
-                ClientInfo { chain_id: other.chain_id.clone(), status: ClientStatus::Active },
-            );
+            let client = ClientInfo::new(&other.chain_id, header.height, ConsensusState::of(header));
+            store.clients.insert(me.client_id.clone(), client);
             store.connections.insert(
                 me.connection_id.clone(),
                 ConnectionInfo {

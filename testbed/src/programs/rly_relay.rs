@@ -191,6 +191,40 @@ pub fn log_line(json: bool, lvl: &str, msg: &str, fields: &[(&str, &str)]) -> St
     format!("{ts}\t{lvl}\t{msg}\t{{{}}}\n", f.join(", "))
 }
 
+/// rly puts a `MsgUpdateClient` before the packets of every relay tx: `to`'s client
+/// `client_id` advances to `from`'s latest header. An expired or frozen client refuses it, and
+/// the packets after it then fail on that client.
+fn update_client(to: &End, client_id: &str, from: &End) {
+    let Some(block) = from.node.latest_block() else { return };
+    let now = jiff::Timestamp::now();
+    let state = packets::ConsensusState::of(&block.header);
+    to.node.update_state(|l| {
+        if let Some(c) = l.packets_mut().clients.get_mut(client_id) {
+            c.update(block.header.height, state, now);
+        }
+    });
+}
+
+/// rly's message processor updates a path's client on its own once two thirds of the trusting
+/// period have passed since its latest consensus state, packets or not.
+fn refresh_client(host: &End, tracked: &End, json: bool) -> Option<String> {
+    let client_id = &host.ids.client_id;
+    let client = host.node.read_state(|l| l.packets().clients.get(client_id).cloned())?;
+    let (_, latest) = client.latest()?;
+    let age = jiff::Timestamp::now().duration_since(latest.time).as_secs();
+    let due = i64::try_from(client.trusting_period_secs * 2 / 3).unwrap_or(i64::MAX);
+    if age <= due {
+        return None;
+    }
+    update_client(host, client_id, tracked);
+    Some(log_line(
+        json,
+        "info",
+        "Client update threshold condition met",
+        &[("chain_id", &host.cfg.chain_id), ("client_id", client_id)],
+    ))
+}
+
 /// One pass over one direction of a path: recv packets a→b, then acks b→a.
 async fn relay_direction(a: &End, b: &End, controls: &RelayControls, json: bool) -> Vec<String> {
     let mut lines = Vec::new();
@@ -219,6 +253,7 @@ async fn relay_direction(a: &End, b: &End, controls: &RelayControls, json: bool)
                     any_of(packets::MSG_RECV_PACKET, &m)
                 })
                 .collect();
+            update_client(b, &cb.client_id, a);
             lines.push(submit(b, msgs, packets::MSG_RECV_PACKET, json).await);
         }
         let unacked: Vec<(Vec<u8>, packets::Packet)> = {
@@ -247,6 +282,7 @@ async fn relay_direction(a: &End, b: &End, controls: &RelayControls, json: bool)
                     any_of(packets::MSG_ACKNOWLEDGEMENT, &m)
                 })
                 .collect();
+            update_client(a, &ca.client_id, b);
             lines.push(submit(a, msgs, packets::MSG_ACKNOWLEDGEMENT, json).await);
         }
     }
@@ -297,6 +333,9 @@ pub async fn run(
         for (_, a, b) in &paths {
             for (x, y) in [(a, b), (b, a)] {
                 for line in relay_direction(x, y, controls, json).await {
+                    let _ = log.send(line);
+                }
+                if let Some(line) = refresh_client(y, x, json) {
                     let _ = log.send(line);
                 }
             }

@@ -5,6 +5,7 @@ use super::{GrpcCode, RestError, ok};
 use crate::chain::gateway::storage_endpoints_json;
 use crate::chain::ibc::IbcChannel;
 use crate::chain::node::ChainNode;
+use crate::chain::packets::DEFAULT_TRUSTING_PERIOD_SECS;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -82,13 +83,16 @@ pub async fn client_state(
     Path((channel_id, port_id)): Path<(String, String)>,
 ) -> Result<Response, RestError> {
     let c = find(&node, &channel_id, &port_id)?;
+    let client = node.read_state(|l| l.packets().clients.get(&c.client_id).cloned());
+    let latest_height = client.as_ref().and_then(|k| k.latest()).map_or(0, |(h, _)| h);
+    let trusting_period = client.map_or(DEFAULT_TRUSTING_PERIOD_SECS, |k| k.trusting_period_secs);
     let zero = json!({"revision_number": "0", "revision_height": "0"});
-    let latest = json!({"revision_number": revision_number(&c.counterparty_chain_id).to_string(), "revision_height": "1"});
+    let latest = json!({"revision_number": revision_number(&c.counterparty_chain_id).to_string(), "revision_height": latest_height.to_string()});
     let client_state = json!({
         "@type": "/ibc.lightclients.tendermint.v1.ClientState",
         "chain_id": c.counterparty_chain_id,
         "trust_level": {"numerator": "1", "denominator": "3"},
-        "trusting_period": "1209600s",
+        "trusting_period": format!("{trusting_period}s"),
         "unbonding_period": "1814400s",
         "max_clock_drift": "20s",
         "frozen_height": zero,

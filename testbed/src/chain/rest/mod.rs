@@ -50,6 +50,10 @@ pub fn router(node: ChainNode) -> Router {
         )
         .route("/ibc/core/connection/v1/connections/{connection_id}", get(packets::connection))
         .route("/ibc/core/client/v1/client_status/{client_id}", get(packets::client_status))
+        .route(
+            "/ibc/core/client/v1/consensus_states/{client_id}/revision/{revision_number}/height/{revision_height}",
+            get(packets::consensus_state),
+        )
         .route("/gwc/gateway/v1/storage_endpoints", get(ibc::storage_endpoints))
         .fallback(|| async { RestError::new(GrpcCode::Unimplemented, "Not Implemented") })
         .layer(middleware::from_fn_with_state(node.clone(), count_requests))

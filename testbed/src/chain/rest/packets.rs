@@ -124,5 +124,53 @@ pub async fn client_status(
     let c = node
         .read_state(|l| l.packets().clients.get(&id).cloned())
         .ok_or_else(|| RestError::new(GrpcCode::NotFound, format!("client {id} not found")))?;
-    Ok(ok(json!({"status": c.status.as_str()})))
+    Ok(ok(json!({"status": c.status_at(host_time(&node)).as_str()})))
+}
+
+/// The time queries judge client status by: the latest block's (ibc-go uses the query
+/// context's block time).
+pub fn host_time(node: &ChainNode) -> jiff::Timestamp {
+    node.latest_block().map_or_else(jiff::Timestamp::now, |b| b.header.time)
+}
+
+#[derive(serde::Deserialize)]
+pub struct ConsensusQuery {
+    #[serde(default)]
+    latest_height: bool,
+}
+
+/// A client's consensus state at a height, or its latest with `latest_height=true`
+/// (`ibc/core/client/v1 Query/ConsensusState`).
+pub async fn consensus_state(
+    State(node): State<ChainNode>,
+    Path((id, _revision, revision_height)): Path<(String, String, String)>,
+    axum::extract::Query(q): axum::extract::Query<ConsensusQuery>,
+) -> Result<Response, RestError> {
+    let c = node
+        .read_state(|l| l.packets().clients.get(&id).cloned())
+        .ok_or_else(|| RestError::new(GrpcCode::NotFound, format!("client {id} not found")))?;
+    let found = if q.latest_height {
+        c.latest()
+    } else {
+        let h: u64 = revision_height
+            .parse()
+            .map_err(|_| RestError::new(GrpcCode::InvalidArgument, "invalid revision height"))?;
+        c.consensus.get(&h).map(|state| (h, *state))
+    };
+    let Some((_, state)) = found else {
+        return Err(RestError::new(
+            GrpcCode::NotFound,
+            format!("consensus state not found: client {id} at height {revision_height}"),
+        ));
+    };
+    Ok(ok(json!({
+        "consensus_state": {
+            "@type": "/ibc.lightclients.tendermint.v1.ConsensusState",
+            "timestamp": state.time.to_string(),
+            "root": {"hash": b64(&state.root)},
+            "next_validators_hash": hex::encode_upper(state.next_validators_hash),
+        },
+        "proof": null,
+        "proof_height": height(&node),
+    })))
 }
