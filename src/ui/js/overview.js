@@ -113,6 +113,30 @@ function showPods(pods) {
 
 const backlog = (dir) => `${dir.packets.count} packets / ${dir.acks.count} acks`;
 
+/** Seconds as the two largest units: "13 d 23 h", "4 h 10 min", "42 s". */
+function duration(secs) {
+  const units = [["d", 86400], ["h", 3600], ["min", 60], ["s", 1]];
+  const parts = [];
+  let left = secs;
+  for (const [name, size] of units) {
+    if (left >= size || (name === "s" && parts.length === 0)) {
+      parts.push(`${Math.floor(left / size)} ${name}`);
+      left %= size;
+    }
+    if (parts.length === 2) break;
+  }
+  return parts.join(" ");
+}
+
+/** The sooner-expiring of a pair's two clients, with both in the title. */
+function clientExpiry(p) {
+  const ends = [p.gwc, p.counterparty].filter((e) => e?.trustingPeriodLeftSeconds != null);
+  if (ends.length === 0) return h("td", { class: "num", text: "–" });
+  const soonest = Math.min(...ends.map((e) => e.trustingPeriodLeftSeconds));
+  const title = ends.map((e) => `${e.clientId} on ${e.chainId}: ${duration(e.trustingPeriodLeftSeconds)}`).join("; ");
+  return h("td", { class: "num client-expiry", title, text: duration(soonest) });
+}
+
 async function showIbc() {
   try {
     const ibc = await get("/system/ibc");
@@ -124,7 +148,8 @@ async function showIbc() {
         h("th", { scope: "row", text: `gwc ↔ ${p.chainId}` }),
         h("td", {}, badge(p.verdict, { relaying: "ok", degraded: "warn", down: "bad" }[p.verdict])),
         h("td", { class: "num", text: backlog(p.gwcToChain) }),
-        h("td", { class: "num", text: backlog(p.chainToGwc) }))));
+        h("td", { class: "num", text: backlog(p.chainToGwc) }),
+        clientExpiry(p))));
   } catch (e) {
     fill($("ibc-verdict"), "unknown");
     fill($("ibc-reasons"), h("li", { text: e.message }));
