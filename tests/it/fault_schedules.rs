@@ -182,5 +182,11 @@ async fn start_converges_after_every_seeded_fault_schedule() {
     for (seed, message) in &failures {
         println!("FAILED seed {seed} (replay: FAULT_SEEDS={seed}..{}): {message}", seed + 1);
     }
-    assert!(failures.is_empty(), "failed seeds: {:?}", failures.iter().map(|f| f.0).collect::<Vec<_>>());
+    // The first failure's cause goes into the panic too: CI excerpts keep only the end.
+    let first: String = failures.first().map(|f| f.1.chars().take(600).collect()).unwrap_or_default();
+    assert!(
+        failures.is_empty(),
+        "failed seeds: {:?}; the first: {first}",
+        failures.iter().map(|f| f.0).collect::<Vec<_>>()
+    );
 }
