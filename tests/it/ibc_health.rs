@@ -255,6 +255,11 @@ async fn client_trusting_periods_are_reported_refreshed_by_rly_and_an_expiring_c
     let (_, after) = h.bff.get("/api/v1/system/ibc").await;
     assert_eq!(client_height(&after, "mdsc"), at, "an expired client takes no update");
     assert_eq!(after["data"]["verdict"], "down");
+    let (_, log, _) = h.env.kubectl(&["logs", "-n", &h.env.ns(), &h.env.relayer()], None).await;
+    assert!(
+        log.lines().any(|l| l.contains("Error updating client") && l.contains(&mdsc_client)),
+        "rly says the update was refused: {log}"
+    );
     let (_, metrics) = h.bff.get_text("/metrics").await;
     assert!(metrics.contains("ibc_client_trusting_period_left_seconds{"), "{metrics}");
 }

@@ -193,16 +193,18 @@ pub fn log_line(json: bool, lvl: &str, msg: &str, fields: &[(&str, &str)]) -> St
 
 /// rly puts a `MsgUpdateClient` before the packets of every relay tx: `to`'s client
 /// `client_id` advances to `from`'s latest header. An expired or frozen client refuses it, and
-/// the packets after it then fail on that client.
-fn update_client(to: &End, client_id: &str, from: &End) {
-    let Some(block) = from.node.latest_block() else { return };
+/// the packets after it then fail on that client. Returns whether the client took it.
+fn update_client(to: &End, client_id: &str, from: &End) -> bool {
+    let Some(block) = from.node.latest_block() else { return false };
     let now = jiff::Timestamp::now();
     let state = packets::ConsensusState::of(&block.header);
+    let taken = std::sync::atomic::AtomicBool::new(false);
     to.node.update_state(|l| {
         if let Some(c) = l.packets_mut().clients.get_mut(client_id) {
-            c.update(block.header.height, state, now);
+            taken.store(c.update(block.header.height, state, now), Ordering::SeqCst);
         }
     });
+    taken.into_inner()
 }
 
 /// rly's message processor updates a path's client on its own once two thirds of the trusting
@@ -216,13 +218,13 @@ fn refresh_client(host: &End, tracked: &End, json: bool) -> Option<String> {
     if age <= due {
         return None;
     }
-    update_client(host, client_id, tracked);
-    Some(log_line(
-        json,
-        "info",
-        "Client update threshold condition met",
-        &[("chain_id", &host.cfg.chain_id), ("client_id", client_id)],
-    ))
+    let fields = [("chain_id", host.cfg.chain_id.as_str()), ("client_id", client_id.as_str())];
+    Some(if update_client(host, client_id, tracked) {
+        log_line(json, "info", "Client update threshold condition met", &fields)
+    } else {
+        let refused = [fields[0], fields[1], ("error", "client state is not active")];
+        log_line(json, "error", "Error updating client", &refused)
+    })
 }
 
 /// One pass over one direction of a path: recv packets a→b, then acks b→a.
