@@ -219,11 +219,13 @@ async fn client_trusting_periods_are_reported_refreshed_by_rly_and_an_expiring_c
         })
         .await;
     assert_eq!(pair(&refreshed, "fdsc-0")["counterparty"]["clientStatus"], "Active", "{refreshed:#}");
+    control.set_client_trusting_period("fdsc-0", &fdsc_client, Duration::from_secs(1_209_600));
 
     // A stuck relayer: mdsc's client runs down, is named, then expires for good.
     let mdsc_client = mdsc["clientId"].as_str().unwrap().to_string();
     control.pause_relaying(true);
-    control.set_client_trusting_period("mdsc", &mdsc_client, Duration::from_secs(6));
+    // 12 s: the "expires in" window (under a third left) lasts 4 s, room for a slow observation.
+    control.set_client_trusting_period("mdsc", &mdsc_client, Duration::from_secs(12));
     let expiring = h
         .bff
         .until("/api/v1/system/ibc", "mdsc's client expiring", |_, b| {
@@ -236,10 +238,10 @@ async fn client_trusting_periods_are_reported_refreshed_by_rly_and_an_expiring_c
             && reasons.contains("rly transact update-clients path-gwc-mdsc-gw"),
         "{reasons}"
     );
-    assert!(pair(&expiring, "mdsc")["counterparty"]["trustingPeriodLeftSeconds"].as_u64() < Some(2));
+    assert!(pair(&expiring, "mdsc")["counterparty"]["trustingPeriodLeftSeconds"].as_u64() < Some(4));
     let expired = h
         .bff
-        .until("/api/v1/system/ibc", "mdsc's client expired", |_, b| b["data"]["verdict"] == "down")
+        .until("/api/v1/system/ibc", "mdsc's client expired", |_, b| pair(b, "mdsc")["verdict"] == "down")
         .await;
     assert!(
         expired["data"]["reasons"].to_string().contains(&format!("client {mdsc_client} on mdsc is Expired")),
