@@ -152,11 +152,7 @@ impl Control {
         status: crate::chain::packets::ClientStatus,
     ) {
         if let Some(node) = self.chain(chain_id) {
-            node.update_state(|l| {
-                if let Some(c) = l.packets_mut().clients.get_mut(client_id) {
-                    c.status = status;
-                }
-            });
+            node.update_client(client_id, |c| c.status = status);
         }
     }
 
@@ -164,17 +160,13 @@ impl Control {
     /// it expires once its latest consensus state is older than that.
     pub fn set_client_trusting_period(&self, chain_id: &str, client_id: &str, period: Duration) {
         if let Some(node) = self.chain(chain_id) {
-            node.update_state(|l| {
-                if let Some(c) = l.packets_mut().clients.get_mut(client_id) {
-                    c.trusting_period_secs = period.as_secs();
-                }
-            });
+            node.update_client(client_id, |c| c.trusting_period_secs = period.as_secs());
         }
     }
 
     /// A light client as `chain_id` stores it.
     pub fn client(&self, chain_id: &str, client_id: &str) -> Option<crate::chain::packets::ClientInfo> {
-        self.chain(chain_id)?.read_state(|l| l.packets().clients.get(client_id).cloned())
+        self.chain(chain_id)?.client(client_id)
     }
 
     /// Answers every API request with 500 InternalError for `d`.

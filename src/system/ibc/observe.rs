@@ -161,12 +161,7 @@ async fn observe_pair(
         gwc.client_id = Some(conn.client_id.clone());
         other.connection_id = Some(conn.counterparty_connection_id.clone()).filter(|c| !c.is_empty());
         other.client_id = Some(conn.counterparty_client_id.clone()).filter(|c| !c.is_empty());
-        gwc.client_status = Some(ibc_query::client_status(client, gwc_api, &conn.client_id).await?);
-        let state = ibc_query::client_state(client, gwc_api, GATEWAY_PORT, &ch.channel_id).await?;
-        gwc.trusting_period_seconds = state.trusting_period_secs;
-        gwc.client_latest_height = state.latest_height;
-        let time = ibc_query::latest_consensus_time(client, gwc_api, &conn.client_id).await?;
-        gwc.set_consensus(time, jiff::Timestamp::now());
+        observe_client(client, gwc_api, &conn.client_id, &mut gwc).await?;
     }
     if !other.channel_id.is_empty() {
         let theirs = ibc_query::channel(client, api, &other.port_id, &other.channel_id).await?;
@@ -176,18 +171,30 @@ async fn observe_pair(
             other.connection_state = Some(conn.state);
         }
         if let Some(client_id) = other.client_id.clone() {
-            other.client_status = Some(ibc_query::client_status(client, api, &client_id).await?);
-            let state = ibc_query::client_state(client, api, &other.port_id, &other.channel_id).await?;
-            other.trusting_period_seconds = state.trusting_period_secs;
-            other.client_latest_height = state.latest_height;
-            let time = ibc_query::latest_consensus_time(client, api, &client_id).await?;
-            other.set_consensus(time, jiff::Timestamp::now());
+            observe_client(client, api, &client_id, &mut other).await?;
         }
         obs.gwc_to_chain = direction(client, (gwc_api, &gwc), (api, &other), pending).await?;
         obs.chain_to_gwc = direction(client, (api, &other), (gwc_api, &gwc), pending).await?;
     }
     obs.gwc = Some(gwc);
     obs.counterparty = Some(other);
+    Ok(())
+}
+
+/// The light client `id` under `end`'s channel, as the chain at `api` stores it: status,
+/// trusting period, latest height and what is left of the period.
+async fn observe_client(
+    client: &ChainClient,
+    api: &str,
+    id: &str,
+    end: &mut End,
+) -> crate::chain::Result<()> {
+    end.client_status = Some(ibc_query::client_status(client, api, id).await?);
+    let state = ibc_query::client_state(client, api, &end.port_id, &end.channel_id).await?;
+    end.trusting_period_seconds = state.trusting_period_secs;
+    end.client_latest_height = state.latest_height;
+    let time = ibc_query::latest_consensus_time(client, api, id).await?;
+    end.set_consensus(time, jiff::Timestamp::now());
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use super::keys::TestKey;
 use super::ledger::{Account, Ledger};
 use super::mempool::{MempoolError, PendingTx};
 use super::msgs::{MsgHandler, MsgRegistry};
+use super::packets::ClientInfo;
 use super::state::{ChainIdentity, NodeState};
 use super::tx_codec::{self, DecodedTx};
 use std::collections::BTreeMap;
@@ -398,6 +399,22 @@ impl ChainNode {
             channels.retain(|c| !(c.port_id == channel.port_id && c.channel_id == channel.channel_id));
             channels.push(channel.clone());
         });
+    }
+
+    /// The light client `id` of this chain's IBC store.
+    pub fn client(&self, id: &str) -> Option<ClientInfo> {
+        self.read_state(|l| l.packets().clients.get(id).cloned())
+    }
+
+    /// Changes the light client `id`, if there is one, as `update_state` changes the state;
+    /// returns what `change` answered for the committed state.
+    pub fn update_client<T>(&self, id: &str, change: impl Fn(&mut ClientInfo) -> T) -> Option<T> {
+        let mut state = self.lock();
+        let committed = state.committed.packets_mut().clients.get_mut(id).map(&change);
+        if let Some(c) = state.check.packets_mut().clients.get_mut(id) {
+            change(c);
+        }
+        committed
     }
 
     pub fn storage_endpoints(&self) -> Vec<StorageInfo> {

@@ -198,20 +198,14 @@ fn update_client(to: &End, client_id: &str, from: &End) -> bool {
     let Some(block) = from.node.latest_block() else { return false };
     let now = jiff::Timestamp::now();
     let state = packets::ConsensusState::of(&block.header);
-    let taken = std::sync::atomic::AtomicBool::new(false);
-    to.node.update_state(|l| {
-        if let Some(c) = l.packets_mut().clients.get_mut(client_id) {
-            taken.store(c.update(block.header.height, state, now), Ordering::SeqCst);
-        }
-    });
-    taken.into_inner()
+    to.node.update_client(client_id, |c| c.update(block.header.height, state, now)).unwrap_or(false)
 }
 
 /// rly's message processor updates a path's client on its own once two thirds of the trusting
 /// period have passed since its latest consensus state, packets or not.
 fn refresh_client(host: &End, tracked: &End, json: bool) -> Option<String> {
     let client_id = &host.ids.client_id;
-    let client = host.node.read_state(|l| l.packets().clients.get(client_id).cloned())?;
+    let client = host.node.client(client_id)?;
     let (_, latest) = client.latest()?;
     let age = jiff::Timestamp::now().duration_since(latest.time).as_secs();
     let due = i64::try_from(client.trusting_period_secs * 2 / 3).unwrap_or(i64::MAX);

@@ -83,7 +83,7 @@ pub async fn client_state(
     Path((channel_id, port_id)): Path<(String, String)>,
 ) -> Result<Response, RestError> {
     let c = find(&node, &channel_id, &port_id)?;
-    let client = node.read_state(|l| l.packets().clients.get(&c.client_id).cloned());
+    let client = node.client(&c.client_id);
     let latest_height = client.as_ref().and_then(|k| k.latest()).map_or(0, |(h, _)| h);
     let trusting_period = client.map_or(DEFAULT_TRUSTING_PERIOD_SECS, |k| k.trusting_period_secs);
     let zero = json!({"revision_number": "0", "revision_height": "0"});

@@ -117,13 +117,16 @@ pub async fn connection(
     })))
 }
 
+/// The light client `id`, or ibc-go's NotFound.
+fn client(node: &ChainNode, id: &str) -> Result<crate::chain::packets::ClientInfo, RestError> {
+    node.client(id).ok_or_else(|| RestError::new(GrpcCode::NotFound, format!("client {id} not found")))
+}
+
 pub async fn client_status(
     State(node): State<ChainNode>,
     Path(id): Path<String>,
 ) -> Result<Response, RestError> {
-    let c = node
-        .read_state(|l| l.packets().clients.get(&id).cloned())
-        .ok_or_else(|| RestError::new(GrpcCode::NotFound, format!("client {id} not found")))?;
+    let c = client(&node, &id)?;
     Ok(ok(json!({"status": c.status_at(host_time(&node)).as_str()})))
 }
 
@@ -146,9 +149,7 @@ pub async fn consensus_state(
     Path((id, _revision, revision_height)): Path<(String, String, String)>,
     axum::extract::Query(q): axum::extract::Query<ConsensusQuery>,
 ) -> Result<Response, RestError> {
-    let c = node
-        .read_state(|l| l.packets().clients.get(&id).cloned())
-        .ok_or_else(|| RestError::new(GrpcCode::NotFound, format!("client {id} not found")))?;
+    let c = client(&node, &id)?;
     let found = if q.latest_height {
         c.latest()
     } else {
