@@ -1,10 +1,11 @@
-//! README's flag reference, generated from the clap definition so it cannot drift: a test
-//! renders every subcommand's arguments (flag, environment variable, default, help) and
-//! compares them with the section between the markers; `UPDATE_README=1` rewrites it.
+//! The flag reference in `docs/configuration.md`, generated from the clap definition so it
+//! cannot drift: a test renders every subcommand's arguments (flag, environment variable,
+//! default, help) and compares them with the section between the markers; `UPDATE_DOCS=1`
+//! rewrites it.
 
 use clap::Command;
 
-pub const BEGIN: &str = "<!-- flags:begin (generated from clap: UPDATE_README=1 cargo test --lib flags) -->";
+pub const BEGIN: &str = "<!-- flags:begin (generated from clap: UPDATE_DOCS=1 cargo test --lib flags) -->";
 pub const END: &str = "<!-- flags:end -->";
 
 /// One table per subcommand (nested ones as `ctl start`), the global flags first.
@@ -62,23 +63,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn readme_lists_every_subcommands_flags_as_clap_defines_them() {
+    fn the_flag_reference_lists_every_subcommands_flags_as_clap_defines_them() {
         let mut cmd = <super::super::Cli as clap::CommandFactory>::command();
         cmd.build();
         let generated = markdown(&cmd);
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md");
         let readme = std::fs::read_to_string(&path).unwrap();
         let (start, end) = (readme.find(BEGIN).expect("begin marker"), readme.find(END).expect("end marker"));
         let current = &readme[start + BEGIN.len()..end];
         let wanted = format!("\n{generated}");
-        if current != wanted && std::env::var_os("UPDATE_README").is_some() {
+        if current != wanted && std::env::var_os("UPDATE_DOCS").is_some() {
             let updated = format!("{}{BEGIN}{wanted}{}", &readme[..start], &readme[end..]);
             std::fs::write(&path, updated).unwrap();
             return;
         }
         assert!(
             current == wanted,
-            "README's flag reference is stale: run UPDATE_README=1 cargo test --lib flags"
+            "docs/configuration.md's flag reference is stale: run UPDATE_DOCS=1 cargo test --lib flags"
         );
     }
 }
