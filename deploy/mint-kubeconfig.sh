@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Writes a kubeconfig that authenticates as the cryptomeria-bff ServiceAccount (deploy/rbac.yaml),
+# Writes a kubeconfig that authenticates as the cryptomeria-bff-reconciler ServiceAccount (deploy/rbac.yaml),
 # so `cryptomeria-bff serve --kubeconfig FILE` runs with exactly those rights.
 #   usage: deploy/mint-kubeconfig.sh [OUT=cryptomeria-bff.kubeconfig] [DURATION=24h]
 # Needs kubectl >= 1.24 (`kubectl create token`) with rights to create tokens for the
@@ -9,7 +9,7 @@ set -euo pipefail
 out=${1:-cryptomeria-bff.kubeconfig}
 duration=${2:-24h}
 namespace=${K8S_NAMESPACE:-cryptomeria}
-account=cryptomeria-bff
+account=cryptomeria-bff-reconciler
 
 here=$(cd "$(dirname "$0")" && pwd)
 kubectl apply -f "$here/rbac.yaml" >/dev/null

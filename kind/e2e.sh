@@ -35,6 +35,17 @@ need() {
   fi
 }
 
+bff_pid=
+stop_bff() { if [ -n "$bff_pid" ]; then kill "$bff_pid" 2>/dev/null || true; fi; }
+cleanup_cluster() {
+  if [ "${KEEP_CLUSTER:-0}" != 1 ] && kind get clusters 2>/dev/null | grep -qx "$cluster"; then
+    log "deleting kind cluster $cluster (KEEP_CLUSTER=1 keeps it)"
+    kind delete cluster --name "$cluster" || true
+  fi
+}
+# Set before anything is created, so an interrupted build or install still cleans up.
+trap 'stop_bff; cleanup_cluster' EXIT
+
 need docker kind kubectl helm git curl cargo
 [ "${SKIP_BUILD:-0}" = 1 ] || need just go ignite
 mkdir -p "$work"
@@ -49,12 +60,6 @@ else
   log "creating kind cluster $cluster"
   kind create cluster --name "$cluster" --config "$root/kind/cluster.yaml" --kubeconfig "$kubeconfig"
 fi
-cleanup_cluster() {
-  if [ "${KEEP_CLUSTER:-0}" != 1 ]; then
-    log "deleting kind cluster $cluster (KEEP_CLUSTER=1 keeps it)"
-    kind delete cluster --name "$cluster" || true
-  fi
-}
 
 # 2. Cryptomeria-core: sources, binaries, images, loaded into the kind node.
 core=$work/Cryptomeria-core
@@ -87,11 +92,12 @@ kubectl -n "$namespace" wait --for=condition=ready pod --all --field-selector=st
 log "building and starting cryptomeria-bff serve on $listen"
 (cd "$root" && cargo build --locked --bin cryptomeria-bff)
 bff=$root/target/debug/cryptomeria-bff
-"$bff" serve --kubeconfig "$kubeconfig" --listen "$listen" --namespace "$namespace" \
+# kind/cluster.yaml maps every chart NodePort onto 127.0.0.1 of this machine; the node's
+# InternalIP (what the BFF would detect) is on Docker's bridge, unreachable where Docker runs
+# in a VM (Docker Desktop). So NodePorts are reached on 127.0.0.1.
+NODE_HOST=127.0.0.1 "$bff" serve --kubeconfig "$kubeconfig" --listen "$listen" --namespace "$namespace" \
   --release "$release" >"$work/bff.log" 2>&1 &
 bff_pid=$!
-stop_bff() { kill "$bff_pid" 2>/dev/null || true; }
-trap 'stop_bff; cleanup_cluster' EXIT
 for _ in $(seq 1 120); do
   if curl -fsS "http://$listen/readyz" >/dev/null 2>&1; then break; fi
   if ! kill -0 "$bff_pid" 2>/dev/null; then

@@ -14,8 +14,18 @@ python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 # The dashboard is tested in Debian's Chromium (tests/it/ui.rs).
 [ -x /usr/lib/chromium/chromium ] || command -v chromium >/dev/null || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "installing: ${need_apt[*]}"
-  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
+  # Only what is missing, as root or through sudo; otherwise say what to install.
+  if [ "$(id -u)" = 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    as_root=(sudo -n)
+  else
+    echo "missing Debian packages: ${need_apt[*]}" >&2
+    echo "install them as root (apt-get install ${need_apt[*]}) and run this again" >&2
+    exit 1
+  fi
+  echo "installing (apt-get): ${need_apt[*]}"
+  "${as_root[@]}" apt-get update -qq && "${as_root[@]}" apt-get install -y -qq "${need_apt[@]}"
 fi
 
 # The OpenAPI document is checked by an independent validator (PyPI).

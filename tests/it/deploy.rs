@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use testbed::control::ApiRequest;
 
-const SERVICE_ACCOUNT: &str = "cryptomeria-bff";
+const SERVICE_ACCOUNT: &str = "cryptomeria-bff-reconciler";
 const RBAC: &str = include_str!("../../deploy/rbac.yaml");
 
 /// The BFF's reads of a full run; each must answer 200. POSTs of jobs join with their routes.
@@ -464,4 +464,71 @@ async fn a_run_under_the_charts_own_bff_role_reads_and_names_each_missing_right(
         .expect("the Role parses");
     let start = run("/api/v1/system/start").await;
     assert_eq!(start["status"], "succeeded", "{start:#}");
+}
+
+/// What Cryptomeria-core's chart creates for release `cryptomeria` (kind, name), read from its
+/// templates: `{fullname}-…` objects with fullname = the release name, and the names it
+/// hard-codes (the faucet's, and its own BFF ServiceAccount and Role).
+const CHART_OBJECTS: &[(&str, &str)] = &[
+    ("ServiceAccount", "cryptomeria-bff"),
+    ("Role", "cryptomeria-bff-system"),
+    ("RoleBinding", "cryptomeria-bff-system"),
+    ("ServiceAccount", "cryptomeria-sa"),
+    ("ClusterRole", "cryptomeria-secret-manager-crole"),
+    ("ClusterRoleBinding", "cryptomeria-secret-manager-crbinding"),
+    ("Job", "cryptomeria-mnemonic-generator"),
+    ("Secret", "cryptomeria-mnemonics"),
+    ("ConfigMap", "cryptomeria-scripts"),
+    ("ConfigMap", "cryptomeria-genesis-script"),
+    ("ConfigMap", "faucet-config"),
+    ("Service", "cryptomeria-chain-headless"),
+    ("Service", "cryptomeria-gwc"),
+    ("Service", "cryptomeria-mdsc"),
+    ("Service", "cryptomeria-genesis-server"),
+    ("Service", "faucet"),
+    ("StatefulSet", "cryptomeria-gwc"),
+    ("StatefulSet", "cryptomeria-mdsc"),
+    ("Deployment", "cryptomeria-relayer"),
+    ("Deployment", "cryptomeria-genesis-server"),
+    ("Deployment", "faucet"),
+    ("PersistentVolumeClaim", "cryptomeria-relayer-data"),
+];
+
+/// The chart's per-data-chain objects (`cryptomeria-fdsc-<i>` StatefulSets and Services).
+fn is_chart_fdsc_object(kind: &str, name: &str) -> bool {
+    matches!(kind, "StatefulSet" | "Service")
+        && name.strip_prefix("cryptomeria-fdsc-").is_some_and(|i| i.parse::<u32>().is_ok())
+}
+
+#[test]
+fn no_object_in_deploy_has_the_kind_and_name_of_an_object_the_chart_creates() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let docs: Vec<Value> = serde_saphyr::from_multiple(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{} parses: {e}", path.display()));
+        for doc in docs {
+            let (kind, name) = (doc["kind"].as_str().unwrap(), doc["metadata"]["name"].as_str().unwrap());
+            seen.push((
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                kind.to_string(),
+                name.to_string(),
+            ));
+        }
+    }
+    assert!(seen.len() >= 6, "deploy/ holds the RBAC objects and the optional Deployment: {seen:?}");
+    let clashes: Vec<_> = seen
+        .iter()
+        .filter(|(_, kind, name)| {
+            CHART_OBJECTS.contains(&(kind.as_str(), name.as_str())) || is_chart_fdsc_object(kind, name)
+        })
+        .collect();
+    assert!(
+        clashes.is_empty(),
+        "objects in deploy/ that the chart also creates (Helm owns them): {clashes:?}"
+    );
 }

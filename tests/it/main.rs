@@ -13,6 +13,7 @@ mod first_tx;
 mod fuzz;
 mod ibc_health;
 mod jobs;
+mod kind_story;
 mod metrics;
 mod path_rebuild;
 mod reconcile;
