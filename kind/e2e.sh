@@ -5,7 +5,8 @@
 #      and load the images into kind,
 #   3. install its Helm chart (release and namespace `cryptomeria`) and wait for the pods,
 #   4. start `cryptomeria-bff serve` against the kind kubeconfig and wait for /readyz,
-#   5. run the test suite in real-cluster mode (tests that need the embedded testbed skip,
+#   5. run the operator story (kind/story.sh: start, heal a deleted relayer pod, stop, resume),
+#   6. run the test suite in real-cluster mode (tests that need the embedded testbed skip,
 #      saying why).
 # Needs: docker, kind, kubectl, helm, git, curl, cargo, and for the chain builds just, go
 # and ignite (Cryptomeria-core's devcontainer has them). See kind/README.md.
@@ -110,7 +111,11 @@ done
 curl -fsS "http://$listen/readyz" >/dev/null || { echo "BFF never became ready" >&2; exit 1; }
 "$bff" ctl --api "http://$listen" jobs --scope system
 
-# 5. The suite in real-cluster mode.
+# 5. The operator story on the real chart: start, heal, stop, resume (kind/story.sh).
+log "running the operator story"
+BFF_API="http://$listen" BFF_BIN=$bff NAMESPACE=$namespace bash "$root/kind/story.sh"
+
+# 6. The suite in real-cluster mode.
 log "running the test suite against the cluster"
 cd "$root"
 CRYPTOMERIA_KUBECONFIG=$kubeconfig CRYPTOMERIA_NAMESPACE=$namespace \
