@@ -109,7 +109,8 @@ pub fn namespace(name: &str) -> Value {
 
 pub fn node(internal_ip: &str) -> Value {
     json!({
-        "metadata": {"name": NODE_NAME, "labels": {"kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux"}},
+        "metadata": {"name": NODE_NAME, "labels": {"kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux",
+                                                  "node-role.kubernetes.io/control-plane": ""}},
         "spec": {},
         "status": {
             "addresses": [{"type": "InternalIP", "address": internal_ip}, {"type": "Hostname", "address": NODE_NAME}],

@@ -204,3 +204,68 @@ async fn kubectl_delete_pod_gets_it_recreated_by_its_controller() {
         .await;
     assert_eq!(code, 0, "stderr: {err}");
 }
+
+#[tokio::test]
+async fn kubectl_get_svc_and_nodes_print_the_real_printers_columns() {
+    crate::testbed_only!("checks the embedded testbed itself");
+    let env = TestEnv::ready().await;
+    let rows = |out: &str| -> Vec<Vec<String>> {
+        out.lines().map(|l| l.split_whitespace().map(str::to_string).collect()).collect()
+    };
+
+    let (code, out, err) = env.kubectl(&["get", "svc", "-n", NS], None).await;
+    assert_eq!(code, 0, "stderr: {err}");
+    let table = rows(&out);
+    assert_eq!(table[0], ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]);
+    let gwc = table.iter().find(|r| r[0] == "cryptomeria-gwc").expect("gwc's NodePort Service");
+    assert_eq!((gwc[1].as_str(), gwc[3].as_str()), ("NodePort", "<none>"), "{out}");
+    // Every NodePort of the Service is shown as port:nodePort/TCP, in the Service's order.
+    let (code, ports, err) = env
+        .kubectl(
+            &[
+                "get",
+                "svc",
+                "cryptomeria-gwc",
+                "-n",
+                NS,
+                "-o",
+                r#"jsonpath={range .spec.ports[*]}{.port}:{.nodePort}/{.protocol},{end}"#,
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(code, 0, "stderr: {err}");
+    assert_eq!(gwc[4], ports.trim_end_matches(','), "{out}");
+    assert!(gwc[4].contains(":") && gwc[4].ends_with("/TCP"), "{out}");
+    let headless = table.iter().find(|r| r[0] == "cryptomeria-chain-headless").expect("the headless Service");
+    assert_eq!((headless[1].as_str(), headless[2].as_str()), ("ClusterIP", "None"), "{out}");
+
+    let (code, wide, err) =
+        env.kubectl(&["get", "svc", "cryptomeria-gwc", "-n", NS, "-o", "wide"], None).await;
+    assert_eq!(code, 0, "stderr: {err}");
+    let wide = rows(&wide);
+    assert_eq!(wide[0].last().map(String::as_str), Some("SELECTOR"));
+    assert!(wide[1].last().unwrap().contains("app.kubernetes.io/instance=gwc"), "{wide:?}");
+
+    let (code, out, err) = env.kubectl(&["get", "nodes", "-o", "wide"], None).await;
+    assert_eq!(code, 0, "stderr: {err}");
+    let table = rows(&out);
+    assert_eq!(
+        table[0][..7],
+        ["NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP", "EXTERNAL-IP"].map(String::from)
+    );
+    let (code, ip, err) = env
+        .kubectl(
+            &[
+                "get",
+                "nodes",
+                "-o",
+                r#"jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}"#,
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(code, 0, "stderr: {err}");
+    assert_eq!(table[1][1..3], ["Ready", "control-plane"].map(String::from), "{out}");
+    assert_eq!(table[1][5], ip, "{out}");
+}

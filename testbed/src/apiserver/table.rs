@@ -1,6 +1,7 @@
-//! `meta.k8s.io/v1` Table rendering, which plain `kubectl get` asks for. Pod, StatefulSet
-//! and Deployment columns and cells follow kubernetes pkg/printers/internalversion/printers.go;
-//! other kinds get Name and Age.
+//! `meta.k8s.io/v1` Table rendering, which plain `kubectl get` asks for. Pod, Service, Node,
+//! StatefulSet and Deployment columns and cells follow the API server's own printers
+//! (kubernetes pkg/printers/internalversion/printers.go): the server always sends the
+//! priority-1 cells, which kubectl shows with `-o wide`. Other kinds get Name and Age.
 
 use serde_json::{Value, json};
 
@@ -13,6 +14,8 @@ pub fn table(plural: &str, items: &[Value], rv: u64) -> Value {
         "pods" => (pod_columns(), pod_cells),
         "statefulsets" => (statefulset_columns(), statefulset_cells),
         "deployments" => (deployment_columns(), deployment_cells),
+        "services" => (service_columns(), service_cells),
+        "nodes" => (node_columns(), node_cells),
         _ => (json!([column("Name", "string", "name", 0), column("Age", "string", "", 0)]), generic_cells),
     };
     let rows: Vec<Value> = items
@@ -133,6 +136,131 @@ fn deployment_cells(d: &Value) -> Value {
         images,
         super::workloads::selector_string(&d["spec"]["selector"]),
     ])
+}
+
+fn service_columns() -> Value {
+    json!([
+        column("Name", "string", "name", 0),
+        column("Type", "string", "", 0),
+        column("Cluster-IP", "string", "", 0),
+        column("External-IP", "string", "", 0),
+        column("Port(s)", "string", "", 0),
+        column("Age", "string", "", 0),
+        column("Selector", "string", "", 1),
+    ])
+}
+
+fn service_cells(svc: &Value) -> Value {
+    let spec = &svc["spec"];
+    let cluster_ip = spec["clusterIPs"][0].as_str().or(spec["clusterIP"].as_str()).unwrap_or("<none>");
+    let external_ips: Vec<&str> =
+        spec["externalIPs"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let kind = spec["type"].as_str().unwrap_or("ClusterIP");
+    let external = match kind {
+        "ClusterIP" | "NodePort" if !external_ips.is_empty() => external_ips.join(","),
+        "ClusterIP" | "NodePort" => "<none>".to_string(),
+        "LoadBalancer" => "<pending>".to_string(),
+        "ExternalName" => spec["externalName"].as_str().unwrap_or_default().to_string(),
+        _ => "<unknown>".to_string(),
+    };
+    // `port/protocol`, or `port:nodePort/protocol` where a NodePort is allocated.
+    let ports: Vec<String> = spec["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let (port, protocol) = (count(&p["port"]), p["protocol"].as_str().unwrap_or("TCP"));
+            match count(&p["nodePort"]) {
+                0 => format!("{port}/{protocol}"),
+                node_port => format!("{port}:{node_port}/{protocol}"),
+            }
+        })
+        .collect();
+    json!([
+        svc["metadata"]["name"],
+        kind,
+        cluster_ip,
+        external,
+        if ports.is_empty() { "<none>".to_string() } else { ports.join(",") },
+        age(&svc["metadata"]["creationTimestamp"]),
+        label_string(&spec["selector"]),
+    ])
+}
+
+fn node_columns() -> Value {
+    json!([
+        column("Name", "string", "name", 0),
+        column("Status", "string", "", 0),
+        column("Roles", "string", "", 0),
+        column("Age", "string", "", 0),
+        column("Version", "string", "", 0),
+        column("Internal-IP", "string", "", 1),
+        column("External-IP", "string", "", 1),
+        column("OS-Image", "string", "", 1),
+        column("Kernel-Version", "string", "", 1),
+        column("Container-Runtime", "string", "", 1),
+    ])
+}
+
+fn node_cells(node: &Value) -> Value {
+    let status = &node["status"];
+    let ready = status["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == "Ready");
+    let mut state = vec![match ready {
+        Some(c) if c["status"] == "True" => "Ready",
+        Some(_) => "NotReady",
+        None => "Unknown",
+    }];
+    if node["spec"]["unschedulable"] == json!(true) {
+        state.push("SchedulingDisabled");
+    }
+    // Roles come from `node-role.kubernetes.io/<role>` labels and a `kubernetes.io/role` value.
+    let mut roles: Vec<&str> = node["metadata"]["labels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| match k.strip_prefix("node-role.kubernetes.io/") {
+            Some(role) if !role.is_empty() => Some(role),
+            _ if k == "kubernetes.io/role" => v.as_str().filter(|r| !r.is_empty()),
+            _ => None,
+        })
+        .collect();
+    roles.sort_unstable();
+    roles.dedup();
+    let address = |kind: &str| {
+        status["addresses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["type"] == kind)
+            .and_then(|a| a["address"].as_str())
+            .unwrap_or("<none>")
+            .to_string()
+    };
+    let info =
+        |field: &str| status["nodeInfo"][field].as_str().filter(|s| !s.is_empty()).unwrap_or("<unknown>");
+    json!([
+        node["metadata"]["name"],
+        state.join(","),
+        if roles.is_empty() { "<none>".to_string() } else { roles.join(",") },
+        age(&node["metadata"]["creationTimestamp"]),
+        status["nodeInfo"]["kubeletVersion"].as_str().unwrap_or_default(),
+        address("InternalIP"),
+        address("ExternalIP"),
+        info("osImage"),
+        info("kernelVersion"),
+        info("containerRuntimeVersion"),
+    ])
+}
+
+/// `k=v,k=v` in key order, as labels.FormatLabels prints a map; `<none>` when empty.
+fn label_string(map: &Value) -> String {
+    let pairs: Vec<String> = map
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect();
+    if pairs.is_empty() { "<none>".into() } else { pairs.join(",") }
 }
 
 fn generic_cells(obj: &Value) -> Value {
