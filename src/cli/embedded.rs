@@ -101,7 +101,7 @@ pub(super) async fn testbed(args: TestbedArgs) -> anyhow::Result<()> {
 
 pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let testbed = builder(&args.options).node_ports(NodePorts::Chart).start().await?;
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let listener = super::listen(args.listen).await?;
     let addr = listener.local_addr()?;
     // The BFF half knows the testbed only by the kubeconfig it wrote, as it would a cluster.
     let DemoArgs { options: _, listen: _, timeouts, jobs, chains, reconcile, ibc, max_body_bytes } = args;

@@ -71,9 +71,23 @@ impl Cli {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     // Signal handlers first: a SIGTERM right after "serving" must shut down, not kill.
     let signal = api::serve::shutdown_signal();
-    let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+    let listener = listen(settings.listen).await?;
     let state = AppState::connect(settings).await?;
     api::serve::until_signal(listener, state, signal).await
+}
+
+/// Binds the API's address; a failure names the address and the setting that moves it.
+pub(crate) async fn listen(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::AddrInUse => "the port is in use (another BFF or demo?)".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied (a port below 1024?)".to_string(),
+            _ => e.to_string(),
+        };
+        anyhow::anyhow!(
+            "cannot listen on {addr}: {why}; choose another address with --listen ADDR (env BFF_LISTEN)"
+        )
+    })
 }
 
 #[cfg(test)]

@@ -8,7 +8,11 @@ pub enum CtlError {
     /// The BFF answered with its error envelope.
     #[error("{code}: {message} (HTTP {status})")]
     Api { status: u16, code: String, message: String, details: Value },
-    #[error("failed to reach the BFF at {url}: {message}")]
+    #[error(
+        "failed to reach the BFF at {url}: {message}\n\
+         is it running? start it with `cargo run --release -- demo` (or `serve`), or point ctl at it \
+         with --api URL (env BFF_API)"
+    )]
     Unreachable { url: String, message: String },
     #[error("unexpected answer: {0}")]
     Unexpected(String),

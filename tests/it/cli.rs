@@ -274,3 +274,18 @@ async fn demo_takes_serves_limits_prints_next_steps_that_work_and_stops_quietly(
     let noisy: Vec<&str> = log.lines().filter(|l| l.contains(" WARN ") || l.contains(" ERROR ")).collect();
     assert!(noisy.is_empty(), "a clean shutdown logged:\n{}", noisy.join("\n"));
 }
+
+#[tokio::test]
+async fn a_busy_listen_port_names_the_address_and_the_setting_that_moves_it() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = tokio::process::Command::new(BIN)
+        .args(["serve", "--kubeconfig", "/nonexistent/kubeconfig", "--listen", &addr])
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(crate::common::WAIT, out).await.expect("serve exits").expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "serve must fail on a taken port");
+    assert!(err.contains(&format!("cannot listen on {addr}: the port is in use")), "{err}");
+    assert!(err.contains("--listen ADDR") && err.contains("BFF_LISTEN"), "{err}");
+}

@@ -213,7 +213,7 @@ async fn api_errors_and_an_unreachable_bff_print_clearly_and_exit_non_zero() {
     // API messages read as sentences, not Rust values (`Some("relayer")`, `[]`).
     let (code, body) = bff.get("/api/v1/system/k8s/logs?component=nothere&instance=x").await;
     assert_eq!(code, 404, "{body}");
-    // (Nor do they repeat the request's values, SPEC §11.)
+    // (Nor do they repeat the request's values.)
     assert_eq!(body["error"]["message"], "no pod matches that component and instance");
 
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
@@ -223,6 +223,7 @@ async fn api_errors_and_an_unreachable_bff_print_clearly_and_exit_non_zero() {
         err.starts_with(&format!("error: failed to reach the BFF at http://{closed}/api/v1/system/jobs")),
         "{err}"
     );
+    assert!(err.contains("is it running?") && err.contains("--api URL"), "the error names the fix: {err}");
 }
 
 #[tokio::test]
