@@ -8,7 +8,7 @@
 use super::rly_config::{ChainCfg, RlyConfig};
 use crate::chain::Chains;
 use crate::chain::keys::TestKey;
-use crate::cluster::RELAYER_HOME;
+use crate::layout::RELAYER_HOME;
 use crate::pod::{Fs, ProcCtx, Program};
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
