@@ -129,6 +129,7 @@ impl Cluster {
         }
         cluster.store.create(&NODES, objects::node(&cluster.config.node_ip));
         cluster.store.create(&CONFIGMAPS, objects::scripts_configmap(&ns));
+        cluster.store.create(&CONFIGMAPS, objects::genesis_script_configmap(&ns));
         cluster.store.create(&SERVICES, objects::headless_service(&ns));
         cluster.store.create(&DEPLOYMENTS, objects::relayer_deployment(&ns));
         for chain in Chain::all(cluster.config.fdsc) {
@@ -243,8 +244,9 @@ impl Cluster {
     /// idle (no faucet or genesis HTTP is served).
     fn install_auxiliaries(&self) {
         let ns = self.ns().to_string();
+        self.store.create(&CONFIGMAPS, objects::faucet_configmap(&ns));
         self.store.create(&DEPLOYMENTS, objects::faucet_deployment(&ns));
-        self.store.create(&DEPLOYMENTS, objects::genesis_server_deployment(&ns));
+        self.store.create(&DEPLOYMENTS, objects::genesis_server_deployment(&ns, self.config.fdsc));
         let ip = |cluster: &Self| {
             let mut st = cluster.lock();
             st.next_ip += 1;

@@ -221,7 +221,9 @@ async fn kube_rs_reads_and_patches_the_scale_subresource_and_annotations_with_wa
     assert_eq!(status.replicas, 1);
     assert_eq!(
         status.selector.as_deref(),
-        Some("app.kubernetes.io/instance=mdsc,app.kubernetes.io/name=cryptomeria")
+        Some(
+            "app.kubernetes.io/component=mdsc,app.kubernetes.io/instance=mdsc,app.kubernetes.io/name=cryptomeria"
+        )
     );
 
     // A PUT of the Scale with a stale resourceVersion is refused, as the real server does.

@@ -35,6 +35,11 @@ impl Cluster {
         // The StatefulSet controller labels each pod with the revision it was made from.
         template["metadata"]["labels"][REVISION_LABEL] =
             json!(controllers::revision(&chain.workload_name(), &sts["spec"]["template"]));
+        // Each `volumeClaimTemplates` entry becomes the pod's claim `<template>-<pod>`.
+        if let Some(volumes) = template["spec"]["volumes"].as_array_mut() {
+            let claim = format!("data-{}", chain.pod_name());
+            volumes.insert(0, json!({"name": "data", "persistentVolumeClaim": {"claimName": claim}}));
+        }
         self.spawn_pod(&chain.pod_name(), spec, template, ("StatefulSet", &chain.workload_name(), &uid));
     }
 
