@@ -19,6 +19,10 @@ pub struct TestbedOptions {
     /// How long a new pod stays Pending before it runs and turns Ready.
     #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
     pub ready_delay: Duration,
+    /// How long a chain pod is Ready before its node serves: the chart's entrypoint fetches
+    /// genesis first (on install, pod recreation and scale-up). `0s` = serve at once.
+    #[arg(long, default_value = "6s", value_parser = humantime::parse_duration)]
+    pub boot_delay: Duration,
     /// Time between blocks on every chain (CometBFT's default timeout_commit is 1s), or
     /// `manual` for blocks only on demand through the testbed's control handle.
     #[arg(long, default_value = "1s", value_parser = parse_block_interval)]
@@ -80,6 +84,7 @@ fn builder(options: &TestbedOptions) -> testbed::TestbedBuilder {
     Testbed::builder()
         .fdsc(options.fdsc)
         .ready_delay(options.ready_delay)
+        .boot_delay(options.boot_delay)
         .block_interval(options.block_interval.0)
 }
 

@@ -4,17 +4,18 @@
 //! The workload controllers (replicas, rollouts) live in `cluster/controllers.rs`.
 
 mod controllers;
+mod pods;
 
 pub use controllers::{DeploymentPlan, OwnedPod, WriteError, plan_deployment};
 
 use super::chain::{Chains, NodeConfig};
-use super::daemons;
 use super::kinds::{
     CONFIGMAPS, DEPLOYMENTS, ENDPOINTS, NAMESPACES, NODES, PODS, SECRETS, SERVICES, STATEFULSETS,
 };
+use super::layout::MNEMONICS_DIR;
 use super::mnemonics::mnemonic_files;
 use super::objects::{self, Chain, RELEASE};
-use super::pod::{PodRuntime, PodSpec, Programs, Volume};
+use super::pod::{PodRuntime, Volume};
 use super::store::Store;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,8 +23,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Where the relayer's `rly` home lives; a PersistentVolumeClaim in the chart.
-pub const RELAYER_HOME: &str = "/home/relayer/.relayer";
+/// Pod Ready → node serving, by default: the chart's entrypoint polls the genesis-server
+/// every 2 s while that server's init containers still generate every chain's genesis, so on
+/// a fresh install the first fetch succeeds a few tries in.
+pub const DEFAULT_BOOT_DELAY: Duration = Duration::from_secs(6);
 
 /// How NodePort numbers are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +43,9 @@ pub struct ClusterConfig {
     pub fdsc: usize,
     /// Pending → Running/Ready delay of a new pod.
     pub ready_delay: Duration,
+    /// Ready → serving delay of a chain pod's node (on install, recreation and scale-up):
+    /// the entrypoint's genesis fetch. Zero = the node serves before its pod turns Ready.
+    pub boot_delay: Duration,
     /// The node's InternalIP; NodePorts are reachable on it.
     pub node_ip: String,
     pub node_ports: NodePorts,
@@ -53,6 +59,7 @@ impl Default for ClusterConfig {
             namespace: RELEASE.into(),
             fdsc: 2,
             ready_delay: Duration::from_millis(200),
+            boot_delay: DEFAULT_BOOT_DELAY,
             node_ip: "127.0.0.1".into(),
             node_ports: NodePorts::Ephemeral,
             // CometBFT 0.38's default `timeout_commit` (config/config.go).
@@ -122,6 +129,7 @@ impl Cluster {
         }
         cluster.store.create(&NODES, objects::node(&cluster.config.node_ip));
         cluster.store.create(&CONFIGMAPS, objects::scripts_configmap(&ns));
+        cluster.store.create(&CONFIGMAPS, objects::genesis_script_configmap(&ns));
         cluster.store.create(&SERVICES, objects::headless_service(&ns));
         cluster.store.create(&DEPLOYMENTS, objects::relayer_deployment(&ns));
         for chain in Chain::all(cluster.config.fdsc) {
@@ -172,7 +180,11 @@ impl Cluster {
             moniker: chain.pod_name(),
             block_interval: self.config.block_interval,
         };
-        self.chains.start(node, listeners)?;
+        let node = self.chains.start(node, listeners)?;
+        if !self.config.boot_delay.is_zero() {
+            // Down until its pod has booted (`cluster/pods.rs`).
+            node.suspend();
+        }
         let cluster_ip = {
             let mut st = self.lock();
             st.next_ip += 1;
@@ -215,7 +227,7 @@ impl Cluster {
         let files = mnemonic_files(&ids);
         for pod in self.lock().pods.values() {
             for (name, words) in &files {
-                pod.runtime.fs().write_file(&format!("/etc/mnemonics/{name}"), words.as_bytes());
+                pod.runtime.fs().write_file(&format!("{MNEMONICS_DIR}/{name}"), words.as_bytes());
             }
         }
     }
@@ -224,60 +236,17 @@ impl Cluster {
         let ids: Vec<String> = self.chains().into_iter().map(|c| c.instance).collect();
         mnemonic_files(&ids)
             .into_iter()
-            .map(|(n, w)| (format!("/etc/mnemonics/{n}"), w.into_bytes()))
+            .map(|(n, w)| (format!("{MNEMONICS_DIR}/{n}"), w.into_bytes()))
             .collect()
-    }
-
-    fn spawn_chain_pod(&self, chain: &Chain) {
-        let spec = PodSpec {
-            hostname: chain.pod_name(),
-            mounts: vec![],
-            files: self.mnemonic_mounts(),
-            pid1: vec![
-                chain.binary(),
-                "start".into(),
-                "--home".into(),
-                format!("/home/{}/.{}", chain.component, chain.component),
-            ],
-            programs: Programs::new()
-                .with(&chain.binary(), daemons::ChainDaemon::new(chain, self.chains.clone())),
-        };
-        let sts = self.store.get(&STATEFULSETS, Some(self.ns()), &chain.workload_name()).unwrap_or_default();
-        let uid = sts["metadata"]["uid"].as_str().unwrap_or_default().to_string();
-        let mut template = sts["spec"]["template"].clone();
-        // The StatefulSet controller labels each pod with the revision it was made from.
-        template["metadata"]["labels"][REVISION_LABEL] =
-            json!(controllers::revision(&chain.workload_name(), &sts["spec"]["template"]));
-        self.spawn_pod(&chain.pod_name(), spec, template, ("StatefulSet", &chain.workload_name(), &uid));
-    }
-
-    /// Returns the new pod's name.
-    fn spawn_relayer_pod(&self) -> String {
-        // The config dir is an emptyDir over the data PVC (chart commit 7c207ac): config.yaml
-        // is lost with the pod, the keys beside it survive.
-        let mounts = vec![
-            (RELAYER_HOME.to_string(), self.relayer_volume.clone()),
-            (format!("{RELAYER_HOME}/config"), Volume::new()),
-        ];
-        let pid1 = vec!["/bin/sh".into(), "-c".into(), objects::RELAYER_PID1_SCRIPT.into()];
-        let programs = Programs::new().with(
-            "rly",
-            super::programs::Rly::new(
-                self.chains.clone(),
-                self.link_faults.clone(),
-                self.relay_controls.clone(),
-            ),
-        );
-        let live = self.spawn_deployment_pod(&format!("{RELEASE}-relayer"), mounts, pid1, programs);
-        live.runtime.hostname().to_string()
     }
 
     /// The chart's other Deployments and Services: faucet and genesis-server. Their pods
     /// idle (no faucet or genesis HTTP is served).
     fn install_auxiliaries(&self) {
         let ns = self.ns().to_string();
+        self.store.create(&CONFIGMAPS, objects::faucet_configmap(&ns));
         self.store.create(&DEPLOYMENTS, objects::faucet_deployment(&ns));
-        self.store.create(&DEPLOYMENTS, objects::genesis_server_deployment(&ns));
+        self.store.create(&DEPLOYMENTS, objects::genesis_server_deployment(&ns, self.config.fdsc));
         let ip = |cluster: &Self| {
             let mut st = cluster.lock();
             st.next_ip += 1;
@@ -290,81 +259,6 @@ impl Cluster {
         }
     }
 
-    /// Returns the new pod's name.
-    fn spawn_idle_pod(&self, deployment: &str) -> String {
-        let live = self.spawn_deployment_pod(deployment, Vec::new(), Vec::new(), Programs::new());
-        live.runtime.hostname().to_string()
-    }
-
-    /// A Deployment's pod: `<deployment>-<pod-template-hash>-<5 random chars>`, owned by the
-    /// ReplicaSet `<deployment>-<pod-template-hash>` (the hash is stable for the template).
-    fn spawn_deployment_pod(
-        &self,
-        deployment: &str,
-        mounts: Vec<(String, Volume)>,
-        pid1: Vec<String>,
-        programs: Programs,
-    ) -> LivePod {
-        let mut template = self
-            .store
-            .get(&DEPLOYMENTS, Some(self.ns()), deployment)
-            .map(|d| d["spec"]["template"].clone())
-            .unwrap_or_default();
-        let hash = template_hash(&template);
-        template["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] = json!(hash);
-        let replica_set = format!("{deployment}-{hash}");
-        let name = format!("{replica_set}-{}", random_suffix(5));
-        let spec = PodSpec { hostname: name.clone(), mounts, files: self.mnemonic_mounts(), pid1, programs };
-        let uid = objects::synthetic_uid("ReplicaSet", self.ns(), &replica_set);
-        let live = self.spawn_pod(&name, spec, template, ("ReplicaSet", &replica_set, &uid));
-        if deployment == format!("{RELEASE}-relayer") {
-            live.runtime.log().append(b"relayer container started; rly idles until configured\n");
-        }
-        live
-    }
-
-    fn spawn_pod(&self, name: &str, spec: PodSpec, template: Value, owner: objects::Owner<'_>) -> LivePod {
-        let runtime = PodRuntime::start(spec);
-        let pod = self
-            .store
-            .create(&PODS, objects::pending_pod(name, self.ns(), &template, owner, &self.config.node_ip));
-        let uid = pod["metadata"]["uid"].as_str().unwrap_or_default().to_string();
-        let live = LivePod { runtime, gone: CancellationToken::new(), uid: uid.clone() };
-        self.lock().pods.insert(name.to_string(), live.clone());
-        let (cluster, name, delay) = (self.clone(), name.to_string(), self.config.ready_delay);
-        let gone = live.gone.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => cluster.start_containers(&name, &uid),
-                _ = gone.cancelled() => {}
-            }
-        });
-        live
-    }
-
-    fn start_containers(&self, name: &str, uid: &str) {
-        let ip = {
-            let mut st = self.lock();
-            st.next_ip += 1;
-            format!("10.244.0.{}", 10 + st.next_ip % 240)
-        };
-        let ready = !self.lock().held_not_ready.contains(name);
-        let started = self.store.update(&PODS, Some(self.ns()), name, |pod| {
-            if pod["metadata"]["uid"] == json!(uid) {
-                objects::set_running(pod, &ip, ready);
-            }
-        });
-        if started.is_some_and(|p| p["metadata"]["uid"] == json!(uid)) {
-            // A chain's daemon starts with its container: a node scaled away serves again.
-            let chain = self.chains().into_iter().find(|c| c.pod_name() == name);
-            if let Some(node) = chain.and_then(|c| self.chains.get(&c.instance)) {
-                node.resume();
-            }
-        }
-        // A rollout waits for new pods to be Ready before it removes the old ones.
-        self.reconcile();
-    }
-
     /// Deletes a pod the way a user or eviction would; its controller recreates it
     /// (same name for a StatefulSet, a new name for the relayer Deployment).
     /// Processes die; the relayer's persistent volume survives. Returns the new pod's name.
@@ -373,6 +267,7 @@ impl Cluster {
         let live = self.lock().pods.remove(name)?;
         live.runtime.shutdown();
         live.gone.cancel();
+        self.stop_node_of_pod(name);
         self.store.delete(&PODS, Some(self.ns()), name);
         self.sync();
         let created = self.reconcile_locked();

@@ -1,4 +1,4 @@
-//! The control handle: how tests and demo users drive churn and faults (TESTBED.md §5).
+//! The control handle: how tests and demo users drive churn and faults.
 //! Product code never holds one; it sees the effects only through the API server.
 
 use super::chain::{ChainNode, Chains};

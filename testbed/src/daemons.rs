@@ -1,6 +1,6 @@
 //! The chain binaries in the chain pods (`gwcd`, `mdscd`, `fdscd`). `start` is pid 1: it
 //! logs its start-up the way a Cosmos SDK node does and then runs until the pod dies. The
-//! client subcommands the scripts run (SPEC §6) answer from the in-process chain: `status`
+//! client subcommands the scripts run answer from the in-process chain: `status`
 //! (over the node's own RPC port, so it fails while that is stopped), `keys show NAME -a`,
 //! `q bank balances ADDR -o json`, and on gwc `q gateway endpoints -o json`.
 
@@ -215,6 +215,22 @@ impl Program for ChainDaemon {
         async move {
             match ctx.argv.get(1).map(String::as_str) {
                 Some("start") => {
+                    // The entrypoint fetches genesis before it launches the node (the pod is
+                    // Ready meanwhile: no readinessProbe); its retry lines land in the log.
+                    let node = me.chains.get(&chain_id);
+                    let mut tries = 0;
+                    while node.as_ref().is_some_and(|n| !n.is_running()) {
+                        if tries % 20 == 0 {
+                            let line = format!("⏳ Waiting for Genesis Server... ({}/30)\n", tries / 20);
+                            let _ = ctx.stdout.write_all(line.as_bytes()).await;
+                            let _ = ctx.stdout.flush().await;
+                        }
+                        tries += 1;
+                        tokio::select! {
+                            _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+                            _ = ctx.cancel.cancelled() => return 0,
+                        }
+                    }
                     let lines = [
                         format!("{{\"level\":\"info\",\"module\":\"server\",\"msg\":\"starting node with ABCI CometBFT in-process\",\"chain_id\":\"{chain_id}\"}}"),
                         "{\"level\":\"info\",\"module\":\"p2p\",\"msg\":\"starting Node service\"}".to_string(),

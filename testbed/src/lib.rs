@@ -1,4 +1,4 @@
-//! The embedded simulated Cryptomeria cluster (shared/TESTBED.md): a Kubernetes API server
+//! The embedded simulated Cryptomeria cluster: a Kubernetes API server
 //! with the chart's objects, pods with an in-pod world behind `exec`, and a control handle
 //! for faults and churn. Product code never imports this module; it reaches the testbed
 //! only through the kubeconfig written here, as it would a real cluster.
@@ -10,6 +10,9 @@
 //! StatefulSets and Deployments take PATCH/PUT and the `scale` subresource; the workload
 //! controllers act on replicas and templates (`kubectl scale`, `kubectl rollout restart`).
 //! RBAC is enforced only when a test asks for it (`Control::enforce_rbac`, `rbac`).
+//!
+//! Chain pods boot as the chart's do: Ready first (no readinessProbe), the node serving only
+//! after `boot_delay`, while the entrypoint fetches genesis (`cluster/pods.rs`).
 //!
 //! ```text
 //! Testbed ─┬─ apiserver (HTTP: discovery, list/watch, log, exec, patch, scale) ─ r/w ─┐
@@ -28,6 +31,7 @@ mod daemons;
 mod faults;
 pub mod kinds;
 mod kubeconfig;
+pub mod layout;
 pub mod mnemonics;
 pub mod objects;
 pub mod patch;
@@ -39,7 +43,7 @@ pub mod selectors;
 mod serve;
 pub mod store;
 
-pub use cluster::{ClusterConfig, NodePorts};
+pub use cluster::{ClusterConfig, DEFAULT_BOOT_DELAY, NodePorts};
 pub use control::Control;
 
 use std::net::SocketAddr;
@@ -55,6 +59,8 @@ pub struct TestbedBuilder {
     api_bind: SocketAddr,
     kubeconfig: Option<PathBuf>,
     bookmark_interval: Duration,
+    /// `None` = `cluster::DEFAULT_BOOT_DELAY`.
+    boot_delay: Option<Duration>,
 }
 
 impl TestbedBuilder {
@@ -67,6 +73,20 @@ impl TestbedBuilder {
     /// Pending → Running/Ready delay of new pods.
     pub fn ready_delay(mut self, d: Duration) -> Self {
         self.cluster.ready_delay = d;
+        self
+    }
+
+    /// Ready → serving delay of each chain pod's node, on install, recreation and scale-up
+    /// (default `DEFAULT_BOOT_DELAY`; zero = the node serves before its pod is Ready).
+    pub fn boot_delay(mut self, d: Duration) -> Self {
+        self.boot_delay = Some(d);
+        self
+    }
+
+    /// `d` unless `boot_delay` was set: for harnesses whose tests want serving chains unless
+    /// one asks for the boot gap.
+    pub fn boot_delay_unless_set(mut self, d: Duration) -> Self {
+        self.boot_delay.get_or_insert(d);
         self
     }
 
@@ -105,8 +125,9 @@ impl TestbedBuilder {
         self
     }
 
-    pub async fn start(self) -> std::io::Result<Testbed> {
+    pub async fn start(mut self) -> std::io::Result<Testbed> {
         let shutdown = CancellationToken::new();
+        self.cluster.boot_delay = self.boot_delay.unwrap_or(cluster::DEFAULT_BOOT_DELAY);
         let cluster = cluster::Cluster::install(self.cluster)?;
         let faults = Arc::new(faults::Faults::default());
         let addr = apiserver::start(
@@ -148,6 +169,7 @@ impl Testbed {
             api_bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             kubeconfig: None,
             bookmark_interval: Duration::from_secs(5),
+            boot_delay: None,
         }
     }
 

@@ -1,7 +1,18 @@
-//! Builders for the objects the real Cryptomeria Helm chart installs (release `cryptomeria`),
-//! as the JSON the API server stores. Pure: no store, no I/O.
+//! Builders for the objects the real Cryptomeria Helm chart installs (release `cryptomeria`,
+//! chart `cryptomeria-0.1.0`, its `values.yaml` defaults), as the JSON the API server stores.
+//! Pure: no store, no I/O.
+//!
+//! Labels as the chart writes them: most objects carry the chart's common labels
+//! (`helm.sh/chart`, `app.kubernetes.io/{name,version,managed-by}`) plus their component;
+//! pod templates and selectors carry only the selector label `app.kubernetes.io/name` plus
+//! component (and category/instance for chains); the headless Service, the genesis-server
+//! Service and the faucet's objects are written by hand in the chart and carry less.
 
+use crate::layout::{MNEMONICS_DIR, RELAYER_HOME};
 use serde_json::{Value, json};
+
+mod pods;
+pub use pods::{Owner, endpoints_for, is_pod_ready, pending_pod, set_running, synthetic_uid};
 
 pub const RELEASE: &str = "cryptomeria";
 pub const NAME_LABEL: &str = "app.kubernetes.io/name";
@@ -10,6 +21,9 @@ pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
 pub const CATEGORY_LABEL: &str = "app.kubernetes.io/category";
 pub const HEADLESS_SERVICE: &str = "cryptomeria-chain-headless";
 pub const NODE_NAME: &str = "cryptomeria-control-plane";
+/// `Chart.yaml`: `name-version` and `appVersion`.
+pub const HELM_CHART: &str = "cryptomeria-0.1.0";
+pub const APP_VERSION: &str = "1.0.0";
 
 /// Container ports of every chain pod (CometBFT RPC, Cosmos REST, gRPC).
 pub const CHAIN_PORTS: [(&str, u16); 3] = [("rpc", 26657), ("api", 1317), ("grpc", 9090)];
@@ -63,6 +77,7 @@ impl Chain {
         (base + 7, base + 3, base)
     }
 
+    /// Labels of the chain's pods (the StatefulSet's template).
     pub fn labels(&self) -> Value {
         json!({
             NAME_LABEL: RELEASE,
@@ -71,13 +86,38 @@ impl Chain {
             CATEGORY_LABEL: "chain",
         })
     }
+
+    /// The StatefulSet's selector: name, component and instance (`_chain-template.tpl`).
+    pub fn selector(&self) -> Value {
+        json!({ NAME_LABEL: RELEASE, COMPONENT_LABEL: self.component, INSTANCE_LABEL: self.instance })
+    }
+
+    /// `values.yaml` `<component>.persistence.size` of the `data` claim.
+    fn storage(&self) -> &'static str {
+        if self.component == "mdsc" { "3Gi" } else { "6Gi" }
+    }
 }
 
+/// The chart's common labels (`cryptomeria.labels` in `_helpers.tpl`) plus `extra`.
+pub fn helm_labels(extra: Value) -> Value {
+    let mut labels = json!({
+        "helm.sh/chart": HELM_CHART,
+        NAME_LABEL: RELEASE,
+        "app.kubernetes.io/version": APP_VERSION,
+        "app.kubernetes.io/managed-by": "Helm",
+    });
+    if let (Some(l), Value::Object(e)) = (labels.as_object_mut(), extra) {
+        l.extend(e);
+    }
+    labels
+}
+
+/// The selector labels of a component's pods: `app.kubernetes.io/name` plus the component.
 pub fn relayer_labels() -> Value {
     json!({ NAME_LABEL: RELEASE, COMPONENT_LABEL: "relayer" })
 }
 
-/// Labels of the chart's genesis-server Deployment and its pods.
+/// Labels of the chart's genesis-server pods (and its Deployment's selector).
 pub fn genesis_server_labels() -> Value {
     json!({ NAME_LABEL: RELEASE, COMPONENT_LABEL: "genesis-server" })
 }
@@ -102,6 +142,13 @@ fn meta(name: &str, ns: &str, labels: Value) -> Value {
     json!({"name": name, "namespace": ns, "labels": labels})
 }
 
+/// Metadata of an object Helm installed: it also records the release in annotations.
+fn helm_meta(name: &str, ns: &str, labels: Value) -> Value {
+    let mut m = meta(name, ns, labels);
+    m["annotations"] = json!({"meta.helm.sh/release-name": RELEASE, "meta.helm.sh/release-namespace": ns});
+    m
+}
+
 pub fn namespace(name: &str) -> Value {
     json!({"metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
@@ -123,43 +170,74 @@ pub fn node(internal_ip: &str) -> Value {
 }
 
 pub fn chain_statefulset(chain: &Chain, ns: &str) -> Value {
-    let selector = json!({ NAME_LABEL: RELEASE, INSTANCE_LABEL: chain.instance });
+    let labels = helm_labels(json!({
+        COMPONENT_LABEL: chain.component, CATEGORY_LABEL: "chain", INSTANCE_LABEL: chain.instance,
+    }));
+    let claim = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": chain.storage()}},
+                 "volumeMode": "Filesystem"},
+        "status": {"phase": "Pending"}});
     json!({
-        "metadata": meta(&chain.workload_name(), ns, chain.labels()),
-        "spec": {"replicas": 1, "serviceName": HEADLESS_SERVICE, "selector": {"matchLabels": selector},
-                 "template": {"metadata": {"labels": chain.labels()}, "spec": chain_pod_spec(chain)}},
+        "metadata": helm_meta(&chain.workload_name(), ns, labels),
+        "spec": {"replicas": 1, "serviceName": HEADLESS_SERVICE, "selector": {"matchLabels": chain.selector()},
+                 "template": {"metadata": {"labels": chain.labels()}, "spec": chain_pod_spec(chain)},
+                 "volumeClaimTemplates": [claim], "podManagementPolicy": "OrderedReady",
+                 "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
+                 "revisionHistoryLimit": 10,
+                 "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"}},
         "status": {"replicas": 1, "readyReplicas": 0, "availableReplicas": 0, "currentReplicas": 1}
     })
 }
 
 pub fn relayer_deployment(ns: &str) -> Value {
-    deployment(&format!("{RELEASE}-relayer"), ns, relayer_labels(), relayer_pod_spec())
+    let labels = helm_labels(json!({COMPONENT_LABEL: "relayer"}));
+    deployment(helm_meta(&format!("{RELEASE}-relayer"), ns, labels), relayer_labels(), relayer_pod_spec())
 }
 
-/// `cryptomeria-genesis-server`: serves the generated genesis files over nginx.
-pub fn genesis_server_deployment(ns: &str) -> Value {
+/// `cryptomeria-genesis-server`: three init containers generate every chain's genesis into a
+/// shared emptyDir (`generate.sh` from the `cryptomeria-genesis-script` ConfigMap), then
+/// nginx serves it.
+pub fn genesis_server_deployment(ns: &str, fdsc: usize) -> Value {
+    let mounts = json!([{"name": "shared-data", "mountPath": "/shared"}, {"name": "scripts", "mountPath": "/scripts"},
+                        {"name": "mnemonics", "mountPath": "/etc/mnemonics"}]);
+    let init = |app: &str, replicas: usize| {
+        let command = json!(["/bin/sh", "-c", "/scripts/generate.sh"]);
+        json!({"name": format!("gen-{app}"), "image": format!("cryptomeria/{app}:latest"), "imagePullPolicy": "IfNotPresent",
+               "command": command, "env": [{"name": "FDSC_REPLICAS", "value": replicas.to_string()}],
+               "volumeMounts": mounts.clone()})
+    };
     let spec = json!({
-        "containers": [{"name": "nginx", "image": "cryptomeria/genesis:latest",
+        "initContainers": [init("gwc", 0), init("mdsc", 0), init("fdsc", fdsc)],
+        "containers": [{"name": "nginx", "image": "cryptomeria/genesis:latest", "imagePullPolicy": "IfNotPresent",
                         "ports": [{"containerPort": 80, "protocol": "TCP"}],
                         "volumeMounts": [{"name": "shared-data", "mountPath": "/usr/share/nginx/html"}]}],
-        "volumes": [{"name": "shared-data", "emptyDir": {}}],
+        "volumes": [{"name": "shared-data", "emptyDir": {}},
+                    {"name": "scripts", "configMap": {"name": format!("{RELEASE}-genesis-script"), "defaultMode": 493}},
+                    {"name": "mnemonics", "secret": {"secretName": format!("{RELEASE}-mnemonics"), "defaultMode": 420}}],
         "restartPolicy": "Always", "schedulerName": "default-scheduler", "serviceAccountName": "default",
     });
-    deployment(&format!("{RELEASE}-genesis-server"), ns, genesis_server_labels(), spec)
+    let labels = helm_labels(json!({COMPONENT_LABEL: "genesis-server"}));
+    deployment(helm_meta(&format!("{RELEASE}-genesis-server"), ns, labels), genesis_server_labels(), spec)
 }
 
+/// The faucet (ping-pub's): its config from the `faucet-config` ConfigMap, its sender's
+/// mnemonic from the mnemonics Secret (gwc's local-admin).
 pub fn faucet_deployment(ns: &str) -> Value {
     let spec = json!({
-        "containers": [{"name": "faucet", "image": "cryptomeria/faucet:latest",
-                        "ports": [{"containerPort": 8080, "protocol": "TCP"}]}],
+        "containers": [{"name": "faucet", "image": "cryptomeria/faucet:latest", "imagePullPolicy": "IfNotPresent",
+                        "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                        "env": [{"name": "MNEMONIC", "valueFrom": {"secretKeyRef": {
+                            "name": format!("{RELEASE}-mnemonics"), "key": "gwc.local-admin.mnemonic"}}}],
+                        "volumeMounts": [{"name": "config-volume", "mountPath": "/config"}]}],
+        "volumes": [{"name": "config-volume", "configMap": {"name": FAUCET_CONFIGMAP, "defaultMode": 420}}],
         "restartPolicy": "Always", "schedulerName": "default-scheduler", "serviceAccountName": "default",
     });
-    deployment("faucet", ns, faucet_labels(), spec)
+    deployment(helm_meta("faucet", ns, faucet_labels()), faucet_labels(), spec)
 }
 
-fn deployment(name: &str, ns: &str, labels: Value, pod_spec: Value) -> Value {
+fn deployment(metadata: Value, labels: Value, pod_spec: Value) -> Value {
     json!({
-        "metadata": meta(name, ns, labels.clone()),
+        "metadata": metadata,
         "spec": {"replicas": 1, "selector": {"matchLabels": labels.clone()},
                  "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
                  "revisionHistoryLimit": 10, "progressDeadlineSeconds": 600,
@@ -170,7 +248,7 @@ fn deployment(name: &str, ns: &str, labels: Value, pod_spec: Value) -> Value {
 
 pub fn faucet_service(ns: &str, cluster_ip: &str, node_port: u16) -> Value {
     json!({
-        "metadata": meta("faucet", ns, faucet_labels()),
+        "metadata": helm_meta("faucet", ns, faucet_labels()),
         "spec": {"type": "NodePort", "clusterIP": cluster_ip, "clusterIPs": [cluster_ip],
                  "ports": [{"name": "http", "port": FAUCET_PORT, "targetPort": FAUCET_PORT, "nodePort": node_port, "protocol": "TCP"}],
                  "externalTrafficPolicy": "Cluster", "selector": faucet_labels()},
@@ -180,7 +258,7 @@ pub fn faucet_service(ns: &str, cluster_ip: &str, node_port: u16) -> Value {
 
 pub fn genesis_server_service(ns: &str, cluster_ip: &str) -> Value {
     json!({
-        "metadata": meta(&format!("{RELEASE}-genesis-server"), ns, json!({})),
+        "metadata": helm_meta(&format!("{RELEASE}-genesis-server"), ns, json!({})),
         "spec": {"type": "ClusterIP", "clusterIP": cluster_ip, "clusterIPs": [cluster_ip],
                  "ports": [{"name": "http", "port": 80, "targetPort": 80, "protocol": "TCP"}],
                  "selector": genesis_server_labels()},
@@ -190,23 +268,31 @@ pub fn genesis_server_service(ns: &str, cluster_ip: &str) -> Value {
 
 fn mnemonic_volume() -> (Value, Value) {
     (
-        json!({"name": "mnemonics", "secret": {"secretName": format!("{RELEASE}-mnemonics")}}),
-        json!({"name": "mnemonics", "mountPath": "/etc/mnemonics", "readOnly": true}),
+        json!({"name": "mnemonics", "secret": {"secretName": format!("{RELEASE}-mnemonics"), "defaultMode": 420}}),
+        json!({"name": "mnemonics", "mountPath": MNEMONICS_DIR, "readOnly": true}),
     )
 }
 
 fn chain_pod_spec(chain: &Chain) -> Value {
     let (mn_vol, mn_mount) = mnemonic_volume();
-    let ports: Vec<Value> =
-        CHAIN_PORTS.iter().map(|(n, p)| json!({"name": n, "containerPort": p, "protocol": "TCP"})).collect();
+    // The container lists rpc, grpc, api in that order (`_chain-template.tpl`).
+    let ports: Vec<Value> = [CHAIN_PORTS[0], CHAIN_PORTS[2], CHAIN_PORTS[1]]
+        .iter()
+        .map(|(n, p)| json!({"name": n, "containerPort": p, "protocol": "TCP"}))
+        .collect();
+    let app = chain.component;
     json!({
         "hostname": chain.pod_name(), "subdomain": HEADLESS_SERVICE,
         "containers": [{
-            "name": "chain", "image": format!("cryptomeria/{}:latest", chain.binary()),
-            "command": ["/bin/sh", "/scripts/entrypoint-chain.sh"], "ports": ports,
-            "volumeMounts": [mn_mount, {"name": "scripts", "mountPath": "/scripts"}],
+            "name": "chain", "image": format!("cryptomeria/{app}:latest"), "imagePullPolicy": "IfNotPresent",
+            "command": ["/bin/sh", "/scripts/entrypoint-chain.sh"],
+            "env": [{"name": "CHAIN_APP_NAME", "value": app}, {"name": "CHAIN_INSTANCE_NAME", "value": chain.instance},
+                    {"name": "DENOM", "value": "uatom"}],
+            "ports": ports, "resources": {},
+            "volumeMounts": [{"name": "data", "mountPath": format!("/home/{app}/.{app}")},
+                             {"name": "scripts", "mountPath": "/scripts"}, mn_mount],
         }],
-        "volumes": [mn_vol, {"name": "scripts", "configMap": {"name": format!("{RELEASE}-scripts")}}],
+        "volumes": [{"name": "scripts", "configMap": {"name": format!("{RELEASE}-scripts"), "defaultMode": 493}}, mn_vol],
         "restartPolicy": "Always", "schedulerName": "default-scheduler", "serviceAccountName": "default",
     })
 }
@@ -215,10 +301,10 @@ fn relayer_pod_spec() -> Value {
     let (mn_vol, mn_mount) = mnemonic_volume();
     json!({
         "containers": [{
-            "name": "relayer", "image": "cryptomeria/relayer:latest",
-            "command": ["/bin/sh", "-c"], "args": [RELAYER_PID1_SCRIPT],
-            "volumeMounts": [{"name": "data", "mountPath": "/home/relayer/.relayer"},
-                             {"name": "config", "mountPath": "/home/relayer/.relayer/config"}, mn_mount],
+            "name": "relayer", "image": "cryptomeria/relayer:latest", "imagePullPolicy": "IfNotPresent",
+            "command": ["/bin/sh", "-c"], "args": [RELAYER_PID1_SCRIPT], "resources": {},
+            "volumeMounts": [{"name": "data", "mountPath": RELAYER_HOME},
+                             {"name": "config", "mountPath": format!("{RELAYER_HOME}/config")}, mn_mount],
         }],
         "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": RELAYER_PVC}},
                     {"name": "config", "emptyDir": {}}, mn_vol],
@@ -226,117 +312,23 @@ fn relayer_pod_spec() -> Value {
     })
 }
 
-/// A pod's controller: `(kind, name, uid)` of the StatefulSet or ReplicaSet that owns it.
-pub type Owner<'a> = (&'a str, &'a str, &'a str);
-
-/// A freshly scheduled, not yet started pod of a workload's template.
-pub fn pending_pod(name: &str, ns: &str, template: &Value, owner: Owner<'_>, host_ip: &str) -> Value {
-    let mut labels = template["metadata"]["labels"].clone();
-    if owner.0 == "StatefulSet" {
-        labels["statefulset.kubernetes.io/pod-name"] = json!(name);
-        labels["apps.kubernetes.io/pod-index"] = json!("0");
-    }
-    let mut spec = template["spec"].clone();
-    spec["nodeName"] = json!(NODE_NAME);
-    let containers: Vec<Value> = spec["containers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": false, "started": false,
-                   "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}})
-        })
-        .collect();
-    let now = super::store::now_rfc3339();
-    json!({
-        "metadata": {"name": name, "namespace": ns, "labels": labels,
-                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner.0, "name": owner.1, "uid": owner.2,
-                                          "controller": true, "blockOwnerDeletion": true}]},
-        "spec": spec,
-        "status": {
-            "phase": "Pending", "hostIP": host_ip, "hostIPs": [{"ip": host_ip}], "startTime": now, "qosClass": "BestEffort",
-            "conditions": [
-                condition("PodReadyToStartContainers", false, &now), condition("Initialized", true, &now),
-                condition("Ready", false, &now), condition("ContainersReady", false, &now),
-                condition("PodScheduled", true, &now),
-            ],
-            "containerStatuses": containers,
-        }
-    })
-}
-
-/// A stable uid for an object the testbed does not serve (a Deployment's ReplicaSet), so
-/// ownerReferences still carry one: a UUID-shaped digest of kind, namespace and name.
-pub fn synthetic_uid(kind: &str, ns: &str, name: &str) -> String {
-    use sha2::Digest as _;
-    let d = sha2::Sha256::digest(format!("{kind}/{ns}/{name}"));
-    let h = hex::encode(&d[..16]);
-    format!("{}-{}-4{}-8{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
-}
-
-fn condition(kind: &str, status: bool, now: &str) -> Value {
-    let mut c = json!({"type": kind, "status": if status { "True" } else { "False" }, "lastProbeTime": null,
-                       "lastTransitionTime": now});
-    if !status && matches!(kind, "Ready" | "ContainersReady") {
-        c["reason"] = json!("ContainersNotReady");
-    }
-    c
-}
-
-/// Moves a pod to Running with its IP; `ready` decides the Ready conditions and container
-/// readiness (a held-not-ready pod runs but fails its readiness probe).
-pub fn set_running(pod: &mut Value, pod_ip: &str, ready: bool) {
-    let now = super::store::now_rfc3339();
-    let status = &mut pod["status"];
-    status["phase"] = json!("Running");
-    status["podIP"] = json!(pod_ip);
-    status["podIPs"] = json!([{"ip": pod_ip}]);
-    if let Some(conds) = status["conditions"].as_array_mut() {
-        for c in conds {
-            let kind = c["type"].as_str().unwrap_or_default().to_string();
-            let want = !matches!(kind.as_str(), "Ready" | "ContainersReady") || ready;
-            if c["status"] != json!(if want { "True" } else { "False" }) {
-                *c = condition(&kind, want, &now);
-            }
-        }
-    }
-    if let Some(containers) = status["containerStatuses"].as_array_mut() {
-        for c in containers {
-            if c["state"].get("running").is_none() {
-                c["state"] = json!({"running": {"startedAt": now}});
-                c["imageID"] = json!(format!(
-                    "docker.io/{}@sha256:{}",
-                    c["image"].as_str().unwrap_or(""),
-                    "0".repeat(64)
-                ));
-                c["containerID"] = json!(format!("containerd://{:064x}", rand::random::<u128>()));
-            }
-            c["started"] = json!(true);
-            c["ready"] = json!(ready);
-        }
-    }
-}
-
-pub fn is_pod_ready(pod: &Value) -> bool {
-    pod["status"]["conditions"]
-        .as_array()
-        .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
-}
-
+/// The headless Service of every chain pod (written by hand in the chart: two labels, no
+/// `publishNotReadyAddresses`, so a pod is in its DNS only while Ready).
 pub fn headless_service(ns: &str) -> Value {
-    let ports: Vec<Value> = CHAIN_PORTS
+    let ports: Vec<Value> = [CHAIN_PORTS[0], CHAIN_PORTS[2], CHAIN_PORTS[1]]
         .iter()
         .map(|(n, p)| json!({"name": n, "port": p, "targetPort": p, "protocol": "TCP"}))
         .collect();
+    let labels = json!({NAME_LABEL: RELEASE, CATEGORY_LABEL: "chain"});
     json!({
-        "metadata": meta(HEADLESS_SERVICE, ns, json!({NAME_LABEL: RELEASE, CATEGORY_LABEL: "chain"})),
-        "spec": {"clusterIP": "None", "clusterIPs": ["None"], "type": "ClusterIP", "ports": ports,
-                 "publishNotReadyAddresses": true,
-                 "selector": {NAME_LABEL: RELEASE, CATEGORY_LABEL: "chain"}},
+        "metadata": helm_meta(HEADLESS_SERVICE, ns, labels.clone()),
+        "spec": {"clusterIP": "None", "clusterIPs": ["None"], "type": "ClusterIP", "ports": ports, "selector": labels},
         "status": {"loadBalancer": {}}
     })
 }
 
+/// A chain's NodePort Service: the chart's labels plus the instance; it selects the chain's pod
+/// by name, category and instance.
 pub fn chain_service(chain: &Chain, ns: &str, cluster_ip: &str, node_ports: (u16, u16, u16)) -> Value {
     let (rpc, api, grpc) = node_ports;
     let ports: Vec<Value> = CHAIN_PORTS
@@ -345,54 +337,79 @@ pub fn chain_service(chain: &Chain, ns: &str, cluster_ip: &str, node_ports: (u16
         .map(|((n, p), np)| json!({"name": n, "port": p, "targetPort": p, "nodePort": np, "protocol": "TCP"}))
         .collect();
     json!({
-        "metadata": meta(&chain.workload_name(), ns, json!({NAME_LABEL: RELEASE, INSTANCE_LABEL: chain.instance})),
+        "metadata": helm_meta(&chain.workload_name(), ns, helm_labels(json!({INSTANCE_LABEL: chain.instance}))),
         "spec": {"type": "NodePort", "clusterIP": cluster_ip, "clusterIPs": [cluster_ip], "ports": ports,
                  "externalTrafficPolicy": "Cluster",
-                 "selector": {NAME_LABEL: RELEASE, INSTANCE_LABEL: chain.instance}},
+                 "selector": {NAME_LABEL: RELEASE, CATEGORY_LABEL: "chain", INSTANCE_LABEL: chain.instance}},
         "status": {"loadBalancer": {}}
     })
 }
 
-/// The Endpoints of a Service given the pods it selects: ready pods in `addresses`, the rest in
-/// `notReadyAddresses` (unless the Service publishes not-ready addresses).
-pub fn endpoints_for(service: &Value, pods: &[&Value]) -> Value {
-    let publish_not_ready = service["spec"]["publishNotReadyAddresses"] == json!(true);
-    let (mut ready, mut not_ready) = (Vec::new(), Vec::new());
-    for pod in pods {
-        let Some(ip) = pod["status"]["podIP"].as_str() else { continue };
-        let mut addr = json!({"ip": ip, "nodeName": NODE_NAME,
-            "targetRef": {"kind": "Pod", "name": pod["metadata"]["name"], "namespace": pod["metadata"]["namespace"],
-                          "uid": pod["metadata"]["uid"]}});
-        if let Some(h) = pod["spec"]["hostname"].as_str() {
-            addr["hostname"] = json!(h);
-        }
-        if publish_not_ready || is_pod_ready(pod) { ready.push(addr) } else { not_ready.push(addr) }
-    }
-    let ports: Vec<Value> = service["spec"]["ports"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| json!({"name": p["name"], "port": p["targetPort"], "protocol": p["protocol"]}))
-        .collect();
-    let mut subset = json!({"ports": ports});
-    if !ready.is_empty() {
-        subset["addresses"] = json!(ready);
-    }
-    if !not_ready.is_empty() {
-        subset["notReadyAddresses"] = json!(not_ready);
-    }
-    let subsets = if ready.is_empty() && not_ready.is_empty() { json!([]) } else { json!([subset]) };
-    json!({"metadata": {"name": service["metadata"]["name"], "namespace": service["metadata"]["namespace"],
-                        "labels": service["metadata"]["labels"]},
-           "subsets": subsets})
-}
-
+/// `cryptomeria-scripts`: the chain entrypoint (an outline of the chart's: fetch genesis from
+/// the genesis-server, 30 tries 2 s apart, then launch the node in a restart loop).
 pub fn scripts_configmap(ns: &str) -> Value {
     json!({
-        "metadata": meta(&format!("{RELEASE}-scripts"), ns, json!({NAME_LABEL: RELEASE})),
-        "data": {"entrypoint-chain.sh": "#!/bin/sh\nset -e\nexec \"${CHAIN_BINARY}\" start --home \"${CHAIN_HOME}\"\n"}
+        "metadata": helm_meta(&format!("{RELEASE}-scripts"), ns, helm_labels(json!({}))),
+        "data": {"entrypoint-chain.sh": ENTRYPOINT_OUTLINE}
     })
 }
+
+const ENTRYPOINT_OUTLINE: &str = r##"#!/usr/bin/env bash
+set -e
+CHAIN_ID=${CHAIN_INSTANCE_NAME}
+CHAIN_HOME="/home/$CHAIN_APP_NAME/.$CHAIN_APP_NAME"
+CHAIN_BINARY="${CHAIN_APP_NAME}d"
+GENESIS_URL="http://cryptomeria-genesis-server/${CHAIN_ID}.json"
+if [ ! -f "$CHAIN_HOME/init_complete_v5" ]; then
+    COUNT=0
+    while [ $COUNT -lt 30 ]; do
+        curl -s -f -o "$CHAIN_HOME/config/genesis.json" "$GENESIS_URL" && break
+        echo "⏳ Waiting for Genesis Server... ($COUNT/30)"
+        sleep 2
+        COUNT=$((COUNT+1))
+    done
+    touch "$CHAIN_HOME/init_complete_v5"
+fi
+while true; do
+    $CHAIN_BINARY start --home $CHAIN_HOME --log_level error --log_format json &
+    PID=$!
+    wait $PID
+    sleep 1
+done
+"##;
+
+/// `cryptomeria-genesis-script`: `generate.sh`, run by the genesis-server's init containers
+/// (an outline of the chart's).
+pub fn genesis_script_configmap(ns: &str) -> Value {
+    json!({
+        "metadata": helm_meta(&format!("{RELEASE}-genesis-script"), ns, helm_labels(json!({}))),
+        "data": {"generate.sh": GENERATE_OUTLINE}
+    })
+}
+
+const GENERATE_OUTLINE: &str = r##"#!/bin/sh
+set -e
+# per chain: init, denom uatom, genesis accounts local-admin 1000000000000uatom and
+# relayer 1000000000uatom, gentx, collect-gentxs, block max_bytes 104857600, gwc set-admin;
+# writes /shared/<chain-id>.json and /shared/<chain-id>-priv_validator_key.json
+"##;
+
+/// The faucet's ConfigMap (`templates/faucet/configmap.yaml`: no chart labels).
+pub const FAUCET_CONFIGMAP: &str = "faucet-config";
+
+pub fn faucet_configmap(ns: &str) -> Value {
+    json!({"metadata": helm_meta(FAUCET_CONFIGMAP, ns, json!({})), "data": {"config.js": FAUCET_CONFIG_JS}})
+}
+
+const FAUCET_CONFIG_JS: &str = r##"export default {
+    port: 4500,
+    blockchain: { rpc_endpoint: "http://cryptomeria-gwc:26657" },
+    sender: { mnemonic: "MNEMONIC_PLACEHOLDER", option: { prefix: "cosmos" } },
+    tx: { amount: { denom: "uatom", amount: "10000000" },
+          fee: { amount: [{ amount: "2000", denom: "uatom" }], gas: "200000" } },
+    limit: { address: 100, ip: 100 }
+}
+"##;
 
 /// The mnemonics Secret; `data` holds base64 values as a real Secret does.
 pub fn mnemonics_secret(ns: &str, entries: &[(String, String)]) -> Value {
@@ -401,6 +418,6 @@ pub fn mnemonics_secret(ns: &str, entries: &[(String, String)]) -> Value {
         .iter()
         .map(|(k, v)| (k.clone(), json!(base64::engine::general_purpose::STANDARD.encode(v))))
         .collect();
-    json!({"metadata": meta(&format!("{RELEASE}-mnemonics"), ns, json!({NAME_LABEL: RELEASE})),
+    json!({"metadata": helm_meta(&format!("{RELEASE}-mnemonics"), ns, helm_labels(json!({}))),
            "type": "Opaque", "data": data})
 }

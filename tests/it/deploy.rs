@@ -158,7 +158,8 @@ fn allowed(
 #[tokio::test]
 async fn every_request_of_a_full_run_is_allowed_by_deploy_rbac_and_every_grant_is_used() {
     crate::testbed_only!("reads the testbed API server's request log (control.api_requests)");
-    let env = TestEnv::ready().await;
+    // Fast blocks: three links take their handshakes' blocks, ~15 each.
+    let env = TestEnv::ready_with(crate::testbed_ibc::fast_blocks()).await;
     // The testbed's API server also enforces the Role as RBAC would: a denied request is a 403
     // the run would trip over, besides being listed below.
     env.testbed()
@@ -369,7 +370,8 @@ fn preflight_check(body: &Value, name: &str) -> (String, String) {
 #[tokio::test]
 async fn a_run_under_the_charts_own_bff_role_reads_and_names_each_missing_right() {
     crate::testbed_only!("enforces an RBAC policy in the testbed's API server");
-    let env = TestEnv::ready().await;
+    // Fast blocks: three links take their handshakes' blocks, ~15 each.
+    let env = TestEnv::ready_with(crate::testbed_ibc::fast_blocks()).await;
     env.testbed()
         .control
         .enforce_rbac_yaml(CHART_ROLE, "cryptomeria", "cryptomeria-bff")

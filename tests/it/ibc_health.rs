@@ -200,7 +200,7 @@ async fn client_trusting_periods_are_reported_refreshed_by_rly_and_an_expiring_c
     let (_, ibc) = h.bff.get("/api/v1/system/ibc").await;
     let mdsc = pair(&ibc, "mdsc")["counterparty"].clone();
     let left = mdsc["trustingPeriodLeftSeconds"].as_u64().expect("time left");
-    assert!((1_209_600 - 600..=1_209_600).contains(&left), "a fresh 14-day client: {mdsc:#}");
+    assert!((1_540_800 - 600..=1_540_800).contains(&left), "a fresh client (rly's 17 d 20 h): {mdsc:#}");
     assert!(mdsc["consensusTimestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{mdsc:#}");
     let before = client_height(&ibc, "mdsc");
     let session = upload(&h.env, "site-a", 1).await;
@@ -219,7 +219,7 @@ async fn client_trusting_periods_are_reported_refreshed_by_rly_and_an_expiring_c
         })
         .await;
     assert_eq!(pair(&refreshed, "fdsc-0")["counterparty"]["clientStatus"], "Active", "{refreshed:#}");
-    control.set_client_trusting_period("fdsc-0", &fdsc_client, Duration::from_secs(1_209_600));
+    control.set_client_trusting_period("fdsc-0", &fdsc_client, Duration::from_secs(1_540_800));
 
     // A stuck relayer: mdsc's client runs down, is named, then expires for good.
     let mdsc_client = mdsc["clientId"].as_str().unwrap().to_string();

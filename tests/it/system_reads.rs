@@ -235,7 +235,11 @@ async fn k8s_reads_list_objects_and_never_configmap_values() {
     assert_eq!(code, 200);
     assert_eq!(
         body["data"]["items"],
-        serde_json::json!([{"name": "cryptomeria-scripts", "keys": ["entrypoint-chain.sh"]}])
+        serde_json::json!([
+            {"name": "cryptomeria-genesis-script", "keys": ["generate.sh"]},
+            {"name": "cryptomeria-scripts", "keys": ["entrypoint-chain.sh"]},
+            {"name": "faucet-config", "keys": ["config.js"]},
+        ])
     );
     assert!(!body.to_string().contains("CHAIN_BINARY"), "configmap data leaked");
 

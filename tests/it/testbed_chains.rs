@@ -27,7 +27,12 @@ pub struct ChainEnv {
 impl ChainEnv {
     pub async fn manual() -> Self {
         init_crypto();
-        let testbed = Testbed::builder().block_interval(None).start().await.expect("testbed starts");
+        let testbed = Testbed::builder()
+            .block_interval(None)
+            .boot_delay(std::time::Duration::ZERO)
+            .start()
+            .await
+            .expect("testbed starts");
         Self { testbed, http: reqwest::Client::new() }
     }
 

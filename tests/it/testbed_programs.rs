@@ -368,8 +368,8 @@ async fn two_links_racing_on_one_key_one_fails_with_a_sequence_mismatch() {
     crate::testbed_only!("checks the embedded testbed itself");
     let env = TestEnv::ready().await;
     init_relayer(&env).await;
-    // gwc commits only on demand: both fee txs reach its mempool against the same committed
-    // sequence; the second CheckTx is rejected, the first waits for the block.
+    // gwc commits only on demand: both client-creation txs reach its mempool against the same
+    // committed sequence; the second CheckTx is rejected, the first waits for a block.
     env.testbed().control.set_block_interval("gwc", None);
     let a = Box::pin(link(&env, "mdsc"));
     let b = Box::pin(link(&env, "fdsc-0"));
@@ -379,7 +379,8 @@ async fn two_links_racing_on_one_key_one_fails_with_a_sequence_mismatch() {
     };
     assert_eq!(loser.0, 1, "{}", loser.2);
     assert!(first(&loser.2).contains("account sequence mismatch"), "{}", loser.2);
-    assert!(!env.testbed().control.produce_blocks("gwc", 1).is_empty());
+    // The winner's handshake needs gwc's blocks from here on (each step one more tx).
+    env.testbed().control.set_block_interval("gwc", Some(std::time::Duration::from_millis(200)));
     let winner = winner.await;
     assert_eq!(winner.0, 0, "{}", winner.2);
     let (code, out, _) = rly(&env, &["q", "channels", "gwc"]).await;
@@ -566,4 +567,37 @@ async fn link_knobs_fail_the_next_links_or_leave_the_handshake_unfinished_with_e
     let (code, out, q_err) = rly(&env, &["q", "channels", "gwc"]).await;
     assert_eq!(code, 0, "q channels: {q_err}");
     assert!(out.lines().any(|l| l.contains("\"state\":\"STATE_OPEN\"")), "{out}");
+}
+
+/// A link takes the blocks its handshake takes: a client on each chain, then ConnOpenInit /
+/// Ack and ChanOpenInit / Ack on the source and Try / Confirm of each on the destination —
+/// five txs from the relayer key per chain, each in its own block after the counterparty's
+/// proving block.
+#[tokio::test]
+async fn a_link_takes_one_included_tx_per_handshake_step_on_each_chain() {
+    crate::testbed_only!("reads the relayer accounts and heights of the embedded chains");
+    let env = TestEnv::ready_with(crate::testbed_ibc::fast_blocks().fdsc(1)).await;
+    init_relayer(&env).await;
+    let control = &env.testbed().control;
+    let state = |id: &str| {
+        let node = control.chain(id).expect("chain");
+        let relayer = node.genesis_key("relayer").address;
+        (node.account(&relayer).expect("relayer account").sequence, node.latest_height())
+    };
+    let (gwc_before, mdsc_before) = (state("gwc"), state("mdsc"));
+    let (code, _, err) = link(&env, "mdsc").await;
+    assert_eq!(code, 0, "{err}");
+    let (gwc_after, mdsc_after) = (state("gwc"), state("mdsc"));
+    assert_eq!(gwc_after.0 - gwc_before.0, 5, "txs on gwc (client, 2 connection, 2 channel steps)");
+    assert_eq!(mdsc_after.0 - mdsc_before.0, 5, "txs on mdsc");
+    for (id, before, after) in [("gwc", gwc_before.1, gwc_after.1), ("mdsc", mdsc_before.1, mdsc_after.1)] {
+        assert!(after - before >= 9, "{id}: the link spanned only {} blocks", after - before);
+    }
+    let (code, out, _) = rly(&env, &["q", "channels", "mdsc"]).await;
+    assert_eq!(code, 0);
+    let ch: serde_json::Value = serde_json::from_str(out.lines().next().expect("mdsc's end")).unwrap();
+    assert_eq!(
+        (&ch["state"], &ch["channel_id"], &ch["client_id"], &ch["connection_hops"][0]),
+        (&"STATE_OPEN".into(), &"channel-0".into(), &"07-tendermint-0".into(), &"connection-0".into())
+    );
 }

@@ -119,6 +119,32 @@ async fn kubectl_scale_stops_a_chain_and_scaling_back_continues_it_from_its_heig
     assert_eq!(statefulset_row(&env, "cryptomeria-fdsc-0").await[1], "1/1");
 }
 
+/// The chart's boot, asked for by the test: a chain pod is Ready before its node serves, on
+/// install, when the pod is recreated and when its StatefulSet is scaled back from 0.
+#[tokio::test]
+async fn with_a_boot_delay_a_chain_pod_is_ready_before_its_node_serves_on_install_recreation_and_scale_up() {
+    crate::testbed_only!("sets the testbed's boot delay");
+    let env = TestEnv::ready_with(Testbed::builder().fdsc(1).boot_delay(Duration::from_secs(3))).await;
+    let (rpc, _, _) = env.testbed().control.node_ports("fdsc-0").expect("fdsc-0 NodePorts");
+    let pod = "pod/cryptomeria-fdsc-0-0";
+    assert!(chain_get(rpc, "/status").await.is_none(), "fdsc-0 serves as soon as it is Ready");
+    env.wait_chains_serving().await;
+
+    kubectl_ok(&env, &["delete", pod]).await;
+    kubectl_ok(&env, &["wait", "--for=condition=Ready", pod, "--timeout=30s"]).await;
+    assert!(chain_get(rpc, "/status").await.is_none(), "a recreated fdsc-0 serves at once");
+    env.wait_chains_serving().await;
+
+    kubectl_ok(&env, &["scale", "--replicas=0", "statefulset/cryptomeria-fdsc-0"]).await;
+    kubectl_ok(&env, &["wait", "--for=delete", pod, "--timeout=30s"]).await;
+    kubectl_ok(&env, &["scale", "--replicas=1", "statefulset/cryptomeria-fdsc-0"]).await;
+    kubectl_ok(&env, &["wait", "--for=condition=Ready", pod, "--timeout=30s"]).await;
+    assert!(chain_get(rpc, "/status").await.is_none(), "a resumed fdsc-0 serves at once");
+    env.wait_chains_serving().await;
+    let log = kubectl_ok(&env, &["logs", pod]).await;
+    assert!(log.contains("Waiting for Genesis Server"), "the boot shows in the log:\n{log}");
+}
+
 #[tokio::test]
 async fn kubectl_scale_recreates_the_relayer_under_a_new_name_with_its_keys_but_not_its_config() {
     crate::testbed_only!("checks the embedded testbed's relayer volumes");
@@ -195,7 +221,9 @@ async fn kube_rs_reads_and_patches_the_scale_subresource_and_annotations_with_wa
     assert_eq!(status.replicas, 1);
     assert_eq!(
         status.selector.as_deref(),
-        Some("app.kubernetes.io/instance=mdsc,app.kubernetes.io/name=cryptomeria")
+        Some(
+            "app.kubernetes.io/component=mdsc,app.kubernetes.io/instance=mdsc,app.kubernetes.io/name=cryptomeria"
+        )
     );
 
     // A PUT of the Scale with a stale resourceVersion is refused, as the real server does.

@@ -32,7 +32,18 @@ fn chromium() -> PathBuf {
 /// `demo` on a free API port (its NodePorts fall back to free ports when the chart's are
 /// taken) with fast blocks, and its API URL from the ready line.
 async fn demo() -> (Child, String) {
-    let args = ["demo", "--listen", "127.0.0.1:0", "--ready-delay", "10ms", "--block-interval", "200ms"];
+    // Serving chains at once: the chart's boot gap is not what the dashboard test is about.
+    let args = [
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--ready-delay",
+        "10ms",
+        "--boot-delay",
+        "0s",
+        "--block-interval",
+        "200ms",
+    ];
     let (child, line) = crate::cli::spawn_until_line(&args, "demo ready api=").await;
     let api = line.trim_start_matches("demo ready api=").to_string();
     (child, api)

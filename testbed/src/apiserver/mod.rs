@@ -1,7 +1,6 @@
 //! The simulated Kubernetes API server: discovery, GET/LIST/WATCH, pods/log, pods/exec, pod
 //! DELETE, PATCH/PUT of StatefulSets and Deployments and their `scale` subresource, over
-//! plain HTTP on 127.0.0.1, speaking what kubectl 1.32 and kube-rs expect (see
-//! shared/reference/kubernetes-wire.md). Every request is recorded as the RBAC authorizer
+//! plain HTTP on 127.0.0.1, speaking what kubectl 1.32 and kube-rs expect. Every request is recorded as the RBAC authorizer
 //! sees it and, when a policy is enforced (`Control::enforce_rbac`), refused 403 unless
 //! allowed. It serves its own accept loop so a test can make it refuse connections.
 

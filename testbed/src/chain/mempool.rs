@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 /// `[mempool] size`.
 pub const MAX_TXS: usize = 5000;
-/// `[mempool] max_txs_bytes`.
-pub const MAX_TXS_BYTES: usize = 1_073_741_824;
-/// `[mempool] max_tx_bytes`.
-pub const MAX_TX_BYTES: usize = 1_048_576;
+/// `[mempool] max_txs_bytes`: 10 GiB, as the Cryptomeria apps' `initCometBFTConfig` sets it.
+pub const MAX_TXS_BYTES: usize = 10_737_418_240;
+/// `[mempool] max_tx_bytes`: 10 GiB likewise (large uploads; CometBFT's default is 1 MiB).
+pub const MAX_TX_BYTES: usize = 10_737_418_240;
 /// `[mempool] cache_size`.
 pub const CACHE_SIZE: usize = 10_000;
 
@@ -165,6 +165,6 @@ mod tests {
     #[test]
     fn oversized_txs_are_refused_with_cometbfts_text() {
         let err = Mempool::default().admit([2; 32], MAX_TX_BYTES + 1).unwrap_err();
-        assert_eq!(err.to_string(), "tx too large. Max size is 1048576, but got 1048577");
+        assert_eq!(err.to_string(), "tx too large. Max size is 10737418240, but got 10737418241");
     }
 }

@@ -23,8 +23,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-/// `[rpc] timeout_broadcast_tx_commit` of CometBFT's default `config.toml`.
-pub const BROADCAST_TX_COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// `[rpc] timeout_broadcast_tx_commit`: 60 s, as the Cryptomeria apps' `initCometBFTConfig`
+/// sets it (CometBFT's default is 10 s).
+pub const BROADCAST_TX_COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The app's version string (`abci_info.version`). No Cryptomeria release is pinned by the
 /// chart, so this is a placeholder in the SDK's `version.Version` form.

@@ -97,9 +97,9 @@ impl ClientStatus {
     }
 }
 
-/// The trusting period rly gives the clients it creates: 2/3 of the default 21-day unbonding
-/// period.
-pub const DEFAULT_TRUSTING_PERIOD_SECS: u64 = 1_209_600;
+/// The trusting period rly v2.6 gives the clients it creates when none is asked for: 85% of
+/// the chain's 21-day unbonding period, truncated to the hour (17 d 20 h).
+pub const DEFAULT_TRUSTING_PERIOD_SECS: u64 = 1_540_800;
 
 /// A 07-tendermint consensus state: what the client stored from one header of the tracked chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -115,9 +115,6 @@ impl Cluster {
             pod.as_ref().is_some_and(|p| p["metadata"]["labels"][super::REVISION_LABEL] != current);
         if running && (!want || outdated) {
             self.terminate_pod(&chain.pod_name());
-            if !want && let Some(node) = self.chains.get(&chain.instance) {
-                node.suspend();
-            }
         }
         if want && (!running || outdated) {
             self.spawn_chain_pod(&chain);
@@ -157,12 +154,14 @@ impl Cluster {
         }
     }
 
-    /// Removes a pod at once (its processes die; volumes other than emptyDirs survive).
+    /// Removes a pod at once (its processes die, a chain's node stops; volumes other than
+    /// emptyDirs survive).
     fn terminate_pod(&self, name: &str) {
         if let Some(live) = self.lock().pods.remove(name) {
             live.runtime.shutdown();
             live.gone.cancel();
         }
+        self.stop_node_of_pod(name);
         self.store.delete(&PODS, Some(self.ns()), name);
     }
 
@@ -248,6 +247,7 @@ mod tests {
         let config = crate::ClusterConfig {
             fdsc: 1,
             ready_delay: std::time::Duration::from_millis(5),
+            boot_delay: std::time::Duration::ZERO,
             block_interval: None,
             ..Default::default()
         };
@@ -309,8 +309,8 @@ mod tests {
         let relayer = format!("{RELEASE}-relayer");
         let old = c.relayer_pod_name().expect("a relayer pod");
         let fs = c.pod(&old).unwrap().runtime.fs().clone();
-        fs.write_file(&format!("{}/config/config.yaml", super::super::RELAYER_HOME), b"global: {}\n");
-        fs.write_file(&format!("{}/keys/gwc/keyring-test/relayer.info", super::super::RELAYER_HOME), b"k");
+        fs.write_file(&format!("{}/config/config.yaml", crate::layout::RELAYER_HOME), b"global: {}\n");
+        fs.write_file(&format!("{}/keys/gwc/keyring-test/relayer.info", crate::layout::RELAYER_HOME), b"k");
 
         scale(&c, &DEPLOYMENTS, &relayer, 0);
         assert_eq!(c.relayer_pod_name(), None);
@@ -320,8 +320,8 @@ mod tests {
         let new = c.relayer_pod_name().expect("a new relayer pod");
         assert_ne!(new, old);
         let fs = c.pod(&new).unwrap().runtime.fs().clone();
-        assert!(!fs.exists(&format!("{}/config/config.yaml", super::super::RELAYER_HOME)));
-        assert!(fs.exists(&format!("{}/keys/gwc/keyring-test/relayer.info", super::super::RELAYER_HOME)));
+        assert!(!fs.exists(&format!("{}/config/config.yaml", crate::layout::RELAYER_HOME)));
+        assert!(fs.exists(&format!("{}/keys/gwc/keyring-test/relayer.info", crate::layout::RELAYER_HOME)));
     }
 
     #[tokio::test]
@@ -390,6 +390,7 @@ mod tests {
             let config = crate::ClusterConfig {
                 fdsc: 3,
                 ready_delay: std::time::Duration::ZERO,
+                boot_delay: std::time::Duration::ZERO,
                 block_interval: None,
                 ..Default::default()
             };

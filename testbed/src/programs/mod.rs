@@ -4,11 +4,14 @@
 pub(super) mod gateway_cli;
 pub(super) mod gateway_tx;
 mod rly;
+mod rly_cli;
 mod rly_config;
+mod rly_handshake;
+mod rly_home;
 mod rly_link;
 mod rly_relay;
 mod yaml;
 
 pub use rly::Rly;
-pub use rly_link::LinkFaults;
+pub use rly_handshake::LinkFaults;
 pub use rly_relay::RelayControls;

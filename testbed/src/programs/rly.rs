@@ -1,37 +1,31 @@
-//! `rly` (cosmos/relayer v2.6) in the relayer pod: the config, chain, key, path, channel
-//! query and link subcommands (paths and links in `rly_link`),
-//! with the real command's output formats and error texts (`shared/reference/chain-shapes.md`
-//! §3). Config and keys live under the relayer home on the pod's persistent volume. Errors
-//! go to stderr as cobra prints them (`Error: <msg>`), exit 1. No mnemonic is ever written
-//! to stdout, stderr or a log.
+//! `rly` (cosmos/relayer v2.6) in the relayer pod, with the real command's output formats and
+//! error texts: this file dispatches the subcommands and runs `start`. The command line is
+//! `rly_cli`, the config and key store `rly_home`, paths and channel queries `rly_link`, the
+//! link handshake `rly_handshake`, relaying `rly_relay`. No mnemonic is ever written to
+//! stdout, stderr or a log.
 
+use super::rly_cli::{Args, NIL_CONFIG_PANIC, Outcome};
 use super::rly_config::{ChainCfg, RlyConfig};
+use super::rly_handshake::{LinkEnds, LinkFaults};
+use super::rly_home::Home;
 use crate::chain::Chains;
-use crate::chain::keys::TestKey;
-use crate::cluster::RELAYER_HOME;
-use crate::pod::{Fs, ProcCtx, Program};
+use crate::layout::RELAYER_HOME;
+use crate::pod::{ProcCtx, Program};
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
-use std::collections::BTreeMap;
-
-/// Flags that take no value (cobra bool flags of the subcommands implemented here).
-const BOOL_FLAGS: &[&str] = &["--json", "-j", "--debug", "-d", "--yes", "-y", "--override", "--yaml", "-y"];
-
-/// Go's nil-config dereference when `config.yaml` is missing (reference §3, "derived"): exit 2.
-const NIL_CONFIG_PANIC: &str = "panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation]\n";
 
 /// The simulated `rly`. Holds the chain registry so balances are real.
 #[derive(Clone)]
 pub struct Rly {
     chains: Chains,
-    faults: std::sync::Arc<super::rly_link::LinkFaults>,
+    faults: std::sync::Arc<LinkFaults>,
     relay: std::sync::Arc<super::rly_relay::RelayControls>,
 }
 
 impl Rly {
     pub fn new(
         chains: Chains,
-        faults: std::sync::Arc<super::rly_link::LinkFaults>,
+        faults: std::sync::Arc<LinkFaults>,
         relay: std::sync::Arc<super::rly_relay::RelayControls>,
     ) -> Self {
         Self { chains, faults, relay }
@@ -60,64 +54,6 @@ impl Program for Rly {
             outcome.code
         }
         .boxed()
-    }
-}
-
-/// What a subcommand produced.
-#[derive(Debug, Default, PartialEq)]
-pub struct Outcome {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Outcome {
-    fn ok(stdout: impl Into<String>) -> Self {
-        Outcome { code: 0, stdout: stdout.into(), stderr: String::new() }
-    }
-
-    fn error(msg: impl std::fmt::Display) -> Self {
-        Outcome { code: 1, stdout: String::new(), stderr: format!("Error: {msg}\n") }
-    }
-}
-
-/// argv split into positionals and `--flag value` / `--flag=value` pairs.
-#[derive(Debug, Default, PartialEq)]
-pub struct Args {
-    pub pos: Vec<String>,
-    pub flags: BTreeMap<String, String>,
-}
-
-impl Args {
-    pub fn parse(argv: &[String]) -> Args {
-        let mut a = Args::default();
-        let mut it = argv.iter();
-        while let Some(arg) = it.next() {
-            if arg.starts_with('-') && arg.len() > 1 {
-                if let Some((k, v)) = arg.split_once('=') {
-                    a.flags.insert(k.to_string(), v.to_string());
-                } else if BOOL_FLAGS.contains(&arg.as_str()) {
-                    a.flags.insert(arg.clone(), "true".into());
-                } else {
-                    a.flags.insert(arg.clone(), it.next().cloned().unwrap_or_default());
-                }
-            } else {
-                a.pos.push(arg.clone());
-            }
-        }
-        a
-    }
-
-    fn flag(&self, names: &[&str]) -> Option<&str> {
-        names.iter().find_map(|n| self.flags.get(*n)).map(String::as_str)
-    }
-
-    fn has(&self, names: &[&str]) -> bool {
-        self.flag(names).is_some_and(|v| v != "false")
-    }
-
-    fn pos(&self, i: usize) -> Option<&str> {
-        self.pos.get(i).map(String::as_str)
     }
 }
 
@@ -214,14 +150,14 @@ impl Rly {
         let (Some((dst, dst_key)), Some((src, src_key))) = (ends.pop(), ends.pop()) else {
             return Outcome::error("path has no ends");
         };
-        let link = super::rly_link::LinkEnds {
+        let link = LinkEnds {
             src: (&src, src_key),
             dst: (&dst, dst_key),
             src_port: args.flag(&["--src-port"]).unwrap_or("transfer"),
             dst_port: args.flag(&["--dst-port"]).unwrap_or("transfer"),
             version: args.flag(&["--version"]).unwrap_or("ics20-1"),
         };
-        match super::rly_link::link(&self.chains, &self.faults, link).await {
+        match super::rly_handshake::link(&self.chains, &self.faults, link).await {
             Ok((src_end, dst_end, log)) => {
                 if let Some((_, p)) = cfg.paths.iter_mut().find(|(n, _)| n == name) {
                     p.src = src_end;
@@ -358,222 +294,4 @@ fn chain_json(c: &ChainCfg) -> serde_json::Value {
         "account-prefix": c.account_prefix, "keyring-backend": c.keyring_backend,
         "gas-adjustment": c.gas_adjustment, "gas-prices": c.gas_prices, "debug": c.debug,
         "timeout": c.timeout, "output-format": c.output_format, "sign-mode": c.sign_mode}})
-}
-
-/// The relayer home (`<home>/config/config.yaml`, `<home>/keys/<chain-id>/keyring-test/`).
-struct Home {
-    fs: Fs,
-    home: String,
-}
-
-impl Home {
-    fn config_path(&self) -> String {
-        format!("{}/config/config.yaml", self.home)
-    }
-
-    fn load(&self) -> Option<RlyConfig> {
-        let bytes = self.fs.read_file(&self.config_path())?;
-        Some(RlyConfig::parse(&String::from_utf8_lossy(&bytes)))
-    }
-
-    fn save(&self, c: &RlyConfig) -> Result<(), String> {
-        self.fs.try_write_file(&self.config_path(), c.render()).map_err(|e| e.to_string())
-    }
-
-    fn with_config(&self, f: impl FnOnce(&RlyConfig) -> Outcome) -> Outcome {
-        match self.load() {
-            Some(c) => f(&c),
-            None => Outcome { code: 2, stdout: String::new(), stderr: NIL_CONFIG_PANIC.into() },
-        }
-    }
-
-    /// Loads, changes and saves the config; `f`'s error becomes rly's error.
-    fn update_config(&self, f: impl FnOnce(&mut RlyConfig) -> Result<(), String>) -> Outcome {
-        let Some(mut cfg) = self.load() else {
-            return Outcome { code: 2, stdout: String::new(), stderr: NIL_CONFIG_PANIC.into() };
-        };
-        match f(&mut cfg).and_then(|()| self.save(&cfg)) {
-            Ok(()) => Outcome::ok(""),
-            Err(e) => Outcome::error(e),
-        }
-    }
-
-    fn config_init(&self, memo: &str) -> Outcome {
-        let path = self.config_path();
-        if self.fs.exists(&path) {
-            return Outcome::error(format!("config already exists: {path}"));
-        }
-        match self.save(&RlyConfig { memo: memo.to_string(), ..Default::default() }) {
-            Ok(()) => Outcome::ok(""),
-            Err(e) => Outcome::error(e),
-        }
-    }
-
-    fn chains_add(&self, ctx: &ProcCtx, args: &Args) -> Outcome {
-        let Some(mut cfg) = self.load() else {
-            return Outcome { code: 2, stdout: String::new(), stderr: NIL_CONFIG_PANIC.into() };
-        };
-        let Some(file) = args.flag(&["--file", "-f"]) else {
-            // `rly chains add <name>` fetches from the chain registry: no network in the pod.
-            return Outcome::error("chain registry is unreachable; use --file");
-        };
-        let path = ctx.path(file);
-        let Some(bytes) = self.fs.read_file(&path) else {
-            return Outcome::error(format!("open {file}: no such file or directory"));
-        };
-        let chain = match ChainCfg::from_chain_file(&bytes, &self.home) {
-            Ok(c) => c,
-            Err(e) => return Outcome::error(e),
-        };
-        let base = file.rsplit('/').next().unwrap_or(file);
-        let name = args.pos(2).unwrap_or_else(|| base.split('.').next().unwrap_or(base)).to_string();
-        if cfg.chain_by_id(&chain.chain_id).is_some() {
-            return Outcome::error(format!("chain with ID {} already exists in config", chain.chain_id));
-        }
-        cfg.put_chain(&name, chain);
-        match self.save(&cfg) {
-            Ok(()) => Outcome::ok(""),
-            Err(e) => Outcome::error(e),
-        }
-    }
-
-    fn key_path(&self, chain: &ChainCfg, key: &str) -> String {
-        let dir = if chain.key_directory.is_empty() {
-            format!("{}/keys/{}", self.home, chain.chain_id)
-        } else {
-            chain.key_directory.clone()
-        };
-        format!("{dir}/keyring-{}/{key}.info", chain.keyring_backend)
-    }
-
-    /// The stored key record (`{"name","address","mnemonic"}`), if present.
-    fn key_record(&self, chain: &ChainCfg, key: &str) -> Option<serde_json::Value> {
-        let bytes = self.fs.read_file(&self.key_path(chain, key))?;
-        serde_json::from_slice(&bytes).ok()
-    }
-
-    fn key_address(&self, chain: &ChainCfg, key: &str) -> Option<String> {
-        self.key_record(chain, key)?["address"].as_str().map(str::to_string)
-    }
-
-    /// The signing key of a restored key (for `transact`).
-    fn signing_key(&self, chain: &ChainCfg, key: &str) -> Option<TestKey> {
-        TestKey::from_mnemonic(self.key_record(chain, key)?["mnemonic"].as_str()?).ok()
-    }
-
-    fn chain_named<'a>(&self, cfg: &'a RlyConfig, name: Option<&str>) -> Result<&'a ChainCfg, Outcome> {
-        let name = name.ok_or_else(|| Outcome::error("accepts between 1 and 2 arg(s), received 0"))?;
-        cfg.chain(name).ok_or_else(|| {
-            Outcome::error(format!(
-                "chain with name \"{name}\" not found in config. consider running `rly chains add {name}`"
-            ))
-        })
-    }
-
-    fn keys_show(&self, chain: Option<&str>, key: Option<&str>) -> Outcome {
-        self.with_config(|cfg| {
-            let ch = match self.chain_named(cfg, chain) {
-                Ok(c) => c,
-                Err(o) => return o,
-            };
-            let key = key.unwrap_or(&ch.key);
-            match self.key_address(ch, key) {
-                Some(addr) => Outcome::ok(format!("{addr}\n")),
-                None => Outcome::error(format!("a key with name {key} doesn't exist")),
-            }
-        })
-    }
-
-    fn keys_restore(&self, chain: Option<&str>, key: Option<&str>, mnemonic: Option<&str>) -> Outcome {
-        self.with_config(|cfg| {
-            let ch = match self.chain_named(cfg, chain) {
-                Ok(c) => c,
-                Err(o) => return o,
-            };
-            let (Some(key), Some(mnemonic)) = (key, mnemonic) else {
-                return Outcome::error(format!(
-                    "accepts 3 arg(s), received {}",
-                    1 + usize::from(key.is_some()) + usize::from(mnemonic.is_some())
-                ));
-            };
-            if self.key_record(ch, key).is_some() {
-                return Outcome::error(format!("a key with name {key} already exists"));
-            }
-            // The error never echoes the words (bip39's message may quote one of them).
-            let Ok(k) = TestKey::from_mnemonic(mnemonic.trim()) else {
-                return Outcome::error("invalid mnemonic");
-            };
-            let record = serde_json::json!({"name": key, "address": k.address, "mnemonic": mnemonic.trim()});
-            match self.fs.try_write_file(&self.key_path(ch, key), record.to_string()) {
-                Ok(()) => Outcome::ok(format!("{}\n", k.address)),
-                Err(e) => Outcome::error(e),
-            }
-        })
-    }
-
-    /// `rly keys delete <chain> <key> -y`: removes the key record, prints the deleted key.
-    fn keys_delete(&self, chain: Option<&str>, key: Option<&str>) -> Outcome {
-        self.with_config(|cfg| {
-            let ch = match self.chain_named(cfg, chain) {
-                Ok(c) => c,
-                Err(o) => return o,
-            };
-            let key = key.unwrap_or(&ch.key);
-            if self.key_record(ch, key).is_none() {
-                return Outcome::error(format!("key {key} does not exist for chain {}", ch.chain_id));
-            }
-            match self.fs.remove(&self.key_path(ch, key)) {
-                Ok(()) => Outcome::ok(format!("key {key} deleted\n")),
-                Err(e) => Outcome::error(e),
-            }
-        })
-    }
-
-    fn keys_list(&self, chain: Option<&str>) -> Outcome {
-        self.with_config(|cfg| {
-            let ch = match self.chain_named(cfg, chain) {
-                Ok(c) => c,
-                Err(o) => return o,
-            };
-            let dir = self.key_path(ch, "x");
-            let dir = dir.rsplit_once('/').map_or(dir.as_str(), |(d, _)| d);
-            let mut out = String::new();
-            for name in self.fs.list_dir(dir).unwrap_or_default() {
-                if let Some(key) = name.strip_suffix(".info")
-                    && let Some(addr) = self.key_address(ch, key)
-                {
-                    out.push_str(&format!("key({key}) -> {addr}\n"));
-                }
-            }
-            if out.is_empty() {
-                let name = chain.unwrap_or_default();
-                return Outcome {
-                    code: 0,
-                    stdout: String::new(),
-                    stderr: format!("warning: no keys found for chain {name} (do you need to run 'rly keys add {name}'?)\n"),
-                };
-            }
-            Outcome::ok(out)
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn argv(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
-    }
-
-    #[test]
-    fn args_split_flags_and_positionals() {
-        let a = Args::parse(&argv("paths new gwc mdsc p --src-port gateway --version=cryptomeria-1 --json"));
-        assert_eq!(a.pos, argv("paths new gwc mdsc p"));
-        assert_eq!(a.flag(&["--src-port"]), Some("gateway"));
-        assert_eq!(a.flag(&["--version"]), Some("cryptomeria-1"));
-        assert!(a.has(&["--json"]));
-        let a = Args::parse(&argv("config init --memo"));
-        assert_eq!(a.flag(&["--memo"]), Some(""));
-    }
 }

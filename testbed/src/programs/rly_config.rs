@@ -1,6 +1,6 @@
-//! The relayer's `config.yaml` (cosmos/relayer v2.6 `cmd/config.go` structs, field order and
-//! defaults as listed in `shared/reference/chain-shapes.md` §3) and the chain file that
-//! `rly chains add --file` reads (SPEC §6; fixture `shared/fixtures/rly/chain_ibc-0.json`).
+//! The relayer's `config.yaml` (cosmos/relayer v2.6 `cmd/config.go` structs, their field order
+//! and defaults) and the chain file that `rly chains add --file` reads (the shape of rly's
+//! own `chain_ibc-0.json` example).
 
 use super::yaml::{self, Node};
 use serde_json::Value;

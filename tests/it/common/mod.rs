@@ -65,7 +65,9 @@ impl TestEnv {
     }
 
     /// A testbed built by `builder`; in real-cluster mode the cluster as it is (a test that
-    /// depends on the builder's knobs must be `testbed_only!`).
+    /// depends on the builder's knobs must be `testbed_only!`). Chain nodes serve as soon as
+    /// their pods are Ready unless the builder asks for the chart's boot gap
+    /// (`Testbed::builder().boot_delay(d)`; then `wait_chains_serving` waits it out).
     pub async fn ready_with(builder: testbed::TestbedBuilder) -> Self {
         init_crypto();
         let kubectl_home = tempfile::tempdir().expect("tempdir");
@@ -76,8 +78,12 @@ impl TestEnv {
                 Self { testbed: None, kubeconfig, client, kubectl_home, namespace }
             }
             None => {
-                let testbed =
-                    builder.ready_delay(Duration::from_millis(20)).start().await.expect("testbed starts");
+                let testbed = builder
+                    .ready_delay(Duration::from_millis(20))
+                    .boot_delay_unless_set(Duration::ZERO)
+                    .start()
+                    .await
+                    .expect("testbed starts");
                 let client = client_for(&testbed.kubeconfig).await;
                 let (kubeconfig, namespace) =
                     (testbed.kubeconfig.clone(), testbed.control.namespace().to_string());
@@ -135,6 +141,24 @@ impl TestEnv {
         })
         .await;
         assert!(done.is_ok(), "pods not all Ready within {WAIT:?}: {pods:?}");
+    }
+
+    /// Waits until every chain's node answers on its RPC NodePort (`/status`), e.g. after
+    /// the boot delay of a testbed built with one.
+    pub async fn wait_chains_serving(&self) {
+        let control = &self.testbed().control;
+        let http = reqwest::Client::new();
+        for id in control.chain_ids() {
+            let (rpc, _, _) = control.node_ports(&id).expect("chain has NodePorts");
+            let url = format!("http://127.0.0.1:{rpc}/status");
+            let served = tokio::time::timeout(WAIT, async {
+                while !http.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+            .await;
+            assert!(served.is_ok(), "{id} never served RPC within {WAIT:?}");
+        }
     }
 
     /// Runs the real kubectl against the cluster; returns (exit code, stdout, stderr).

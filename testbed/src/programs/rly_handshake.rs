@@ -1,0 +1,354 @@
+//! `rly transact link` as cosmos/relayer v2.6 runs it, block by block: a client on each chain
+//! (one tx per chain), then the connection handshake (ConnOpenInit on the source, Try on the
+//! destination, Ack on the source, Confirm on the destination) and the channel handshake in
+//! the same four steps. Every step is a real, signed tx from the relayer key, included in a
+//! block of its chain, that first updates the chain's client of the counterparty to the
+//! header that proves the previous step — so a step waits for the counterparty's next block
+//! and then for its own inclusion, and at 1 s blocks a link takes a real link's ~10-20 s.
+//! An unfunded or unrestored key fails as on a real chain, and two links racing on one key
+//! hit an account-sequence mismatch.
+//!
+//! ```text
+//!   src: CreateClient ─ ConnOpenInit ───────── ConnOpenAck ───────── ChanOpenInit ───────── ChanOpenAck
+//!   dst: CreateClient ─────────────── ConnOpenTry ───────── ConnOpenConfirm ───── ChanOpenTry ───── ChanOpenConfirm
+//! ```
+
+use super::rly_config::{ChainCfg, PathEnd};
+use crate::chain::coins::Coin;
+use crate::chain::ibc::{ChannelState, IbcChannel};
+use crate::chain::keys::TestKey;
+use crate::chain::msgs::msg_send;
+use crate::chain::packets::{ClientInfo, ConnectionInfo, ConsensusState};
+use crate::chain::tx_codec::UnsignedTx;
+use crate::chain::{ChainNode, Chains};
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+use std::time::Duration;
+
+/// Gas limit of each handshake tx: the simulated message needs far less; the fee it pays
+/// is `gas × gas-prices` as the relayer computes it (`cosmos/tx.go` CalculateGas path).
+const LINK_GAS: u64 = 200_000;
+/// How long a step waits for its tx to commit, or for the block that proves it (rly's
+/// `--timeout` default, 10s).
+const TX_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Link faults a test arms through the control handle; shared by every relayer pod so they
+/// outlive pod recreation.
+#[derive(Debug, Default)]
+pub struct LinkFaults {
+    /// The next N links fail before creating anything.
+    fail_next: AtomicU32,
+    /// The next N links exit 0 with the channel handshake left unfinished.
+    stall_next: AtomicU32,
+}
+
+impl LinkFaults {
+    pub fn fail_next(&self, n: u32) {
+        self.fail_next.store(n, SeqCst);
+    }
+
+    pub fn stall_next(&self, n: u32) {
+        self.stall_next.store(n, SeqCst);
+    }
+
+    fn take(counter: &AtomicU32) -> bool {
+        counter.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok()
+    }
+}
+
+/// The parts of `transact link` that need the chains.
+pub struct LinkEnds<'a> {
+    pub src: (&'a ChainCfg, TestKey),
+    pub dst: (&'a ChainCfg, TestKey),
+    pub src_port: &'a str,
+    pub dst_port: &'a str,
+    pub version: &'a str,
+}
+
+/// One end of the link while it is being built: its chain, relayer key and ids.
+struct Side<'a> {
+    node: ChainNode,
+    cfg: &'a ChainCfg,
+    key: &'a TestKey,
+    end: PathEnd,
+    port: &'a str,
+    channel_id: String,
+}
+
+impl Side<'_> {
+    /// Submits the step's tx and waits for its inclusion; returns the height it landed in.
+    /// `counterparty` names the other chain in the memo: two links' txs never share a hash.
+    async fn submit(&self, step: &str, counterparty: &str) -> Result<u64, String> {
+        let denom = self.cfg.fee_denom().to_string();
+        let price: f64 = self.cfg.gas_prices.trim_end_matches(denom.as_str()).parse().unwrap_or(0.0);
+        let fee = (LINK_GAS as f64 * price).ceil() as u128;
+        let (node, key, chain_id) = (&self.node, self.key, &self.cfg.chain_id);
+        let account = node
+            .account(&key.address)
+            .ok_or_else(|| format!("account {} not found on chain {chain_id}", key.address))?;
+        let mut tx = UnsignedTx::new(
+            vec![msg_send(&key.address, &key.address, &[Coin::new(1, &denom)])],
+            Coin::new(fee, &denom),
+            LINK_GAS,
+        );
+        tx.memo = format!("rly transact link {chain_id} <> {counterparty}: {step}");
+        let bytes = tx.sign(key, chain_id, account.number, account.sequence);
+        let outcome = node.check_tx(&bytes).map_err(|e| e.to_string())?;
+        if outcome.result.code != 0 {
+            return Err(outcome.result.log);
+        }
+        match node.wait_for_tx(&outcome.hash, TX_TIMEOUT).await {
+            Some(tx) if tx.result().code == 0 => Ok(tx.height()),
+            Some(tx) => Err(tx.result().log.clone()),
+            None => Err(format!("timed out waiting for tx on chain {chain_id}")),
+        }
+    }
+
+    /// The next block after `height` on this chain: its header commits the state a step left
+    /// at `height`, so it is what the counterparty's client must be updated to.
+    async fn proof_header(&self, height: u64) -> Result<(u64, ConsensusState), String> {
+        let next = height + 1;
+        if tokio::time::timeout(TX_TIMEOUT, self.node.wait_for_height(next)).await.is_err() {
+            return Err(format!("timed out waiting for block {next} on chain {}", self.cfg.chain_id));
+        }
+        let block =
+            self.node.block(next).ok_or_else(|| format!("no block {next} on {}", self.cfg.chain_id))?;
+        Ok((next, ConsensusState::of(&block.header)))
+    }
+
+    /// `MsgUpdateClient` (bundled with the step's message): this chain's client of the
+    /// counterparty learns the header that proves the counterparty's last step.
+    fn update_client(&self, proof: (u64, ConsensusState)) -> Result<(), String> {
+        let now = self.node.latest_block().map_or_else(jiff::Timestamp::now, |b| b.header.time);
+        let updated = self.node.update_client(&self.end.client_id, |c| c.update(proof.0, proof.1, now));
+        match updated {
+            Some(true) => Ok(()),
+            Some(false) => Err(format!("client {} is not active", self.end.client_id)),
+            None => Err(format!("client {} not found", self.end.client_id)),
+        }
+    }
+
+    /// One handshake step on this chain: update the client to `proof`, submit, and apply
+    /// `change` once included. Returns the inclusion height.
+    async fn step(
+        &self,
+        name: &str,
+        other: &Side<'_>,
+        proof: (u64, ConsensusState),
+        change: impl FnOnce(&ChainNode),
+    ) -> Result<u64, String> {
+        let height = self.submit(name, &other.cfg.chain_id).await?;
+        self.update_client(proof)?;
+        change(&self.node);
+        Ok(height)
+    }
+
+    fn channel(
+        &self,
+        other: &Side<'_>,
+        state: ChannelState,
+        counterparty_channel: &str,
+        version: &str,
+    ) -> IbcChannel {
+        IbcChannel {
+            port_id: self.port.to_string(),
+            channel_id: self.channel_id.clone(),
+            state,
+            ordering: "ORDER_UNORDERED",
+            counterparty_port_id: other.port.to_string(),
+            counterparty_channel_id: counterparty_channel.to_string(),
+            connection_id: self.end.connection_id.clone(),
+            version: version.to_string(),
+            client_id: self.end.client_id.clone(),
+            counterparty_chain_id: other.cfg.chain_id.clone(),
+        }
+    }
+
+    fn set_connection(&self, other: &Side<'_>, counterparty_connection: &str) {
+        let conn = ConnectionInfo {
+            client_id: self.end.client_id.clone(),
+            counterparty_client_id: other.end.client_id.clone(),
+            counterparty_connection_id: counterparty_connection.to_string(),
+        };
+        let id = self.end.connection_id.clone();
+        self.node.update_state(|l| {
+            l.packets_mut().connections.insert(id.clone(), conn.clone());
+        });
+    }
+}
+
+/// The ids a new link takes on a chain: `n` = the channels it has, or the clients if more
+/// (a link in flight has its client before its channel), numbering client, connection and
+/// channel alike as a chain that only ever got links from this relayer does.
+fn next_ids(node: &ChainNode, chain_id: &str) -> (PathEnd, String) {
+    let channels = node.channels().len();
+    let clients = node.read_state(|l| l.packets().clients.len());
+    let n = channels.max(clients);
+    let end = PathEnd {
+        chain_id: chain_id.to_string(),
+        client_id: format!("07-tendermint-{n}"),
+        connection_id: format!("connection-{n}"),
+    };
+    (end, format!("channel-{n}"))
+}
+
+fn log(msg: &str, extra: &str) -> String {
+    format!("{{\"lvl\":\"info\",\"msg\":\"{msg}\"{extra}}}\n")
+}
+
+/// Runs the handshake. Returns the (src, dst) path ends with their new client and connection
+/// ids, and the stderr log lines.
+pub async fn link(
+    chains: &Chains,
+    faults: &LinkFaults,
+    ends: LinkEnds<'_>,
+) -> Result<(PathEnd, PathEnd, String), String> {
+    let (src_cfg, src_key) = (ends.src.0, &ends.src.1);
+    let (dst_cfg, dst_key) = (ends.dst.0, &ends.dst.1);
+    let node = |c: &ChainCfg| {
+        chains
+            .serving(&c.chain_id)
+            .ok_or_else(|| format!("error creating clients: chain {} is unreachable", c.chain_id))
+    };
+    let (src_node, dst_node) = (node(src_cfg)?, node(dst_cfg)?);
+    let existing = src_node.channels().into_iter().find(|ch| {
+        ch.port_id == ends.src_port
+            && ch.counterparty_chain_id == dst_cfg.chain_id
+            && ch.state == ChannelState::Open
+    });
+    if let Some(ch) = existing {
+        return Err(format!(
+            "channel {{{}}} with port {{{}}} already exists on chain {{{}}}",
+            ch.channel_id, ends.src_port, src_cfg.chain_id
+        ));
+    }
+    if LinkFaults::take(&faults.fail_next) {
+        return Err(format!(
+            "error creating clients: failed to query latest heights: post failed: Post \"{}\": context deadline exceeded",
+            src_cfg.rpc_addr
+        ));
+    }
+    let (src_end, src_ch) = next_ids(&src_node, &src_cfg.chain_id);
+    let (dst_end, dst_ch) = next_ids(&dst_node, &dst_cfg.chain_id);
+    let src = Side {
+        node: src_node,
+        cfg: src_cfg,
+        key: src_key,
+        end: src_end,
+        port: ends.src_port,
+        channel_id: src_ch,
+    };
+    let dst = Side {
+        node: dst_node,
+        cfg: dst_cfg,
+        key: dst_key,
+        end: dst_end,
+        port: ends.dst_port,
+        channel_id: dst_ch,
+    };
+
+    let mut lines = String::new();
+    create_clients(&src, &dst).await.map_err(|e| format!("error creating clients: {e}"))?;
+    lines.push_str(&log("Clients created", &format!(",\"src_client_id\":\"{}\",\"src_chain_id\":\"{}\",\"dst_client_id\":\"{}\",\"dst_chain_id\":\"{}\"", src.end.client_id, src.end.chain_id, dst.end.client_id, dst.end.chain_id)));
+    lines.push_str(&log("Starting event processor for connection handshake", ""));
+    let last = connect(&src, &dst).await.map_err(|e| format!("error creating connections: {e}"))?;
+    lines.push_str(&log("Found termination condition for connection handshake", ""));
+    lines.push_str(&log("Starting event processor for channel handshake", ""));
+    let stall = LinkFaults::take(&faults.stall_next);
+    open_channel(&src, &dst, last, ends.version, stall)
+        .await
+        .map_err(|e| format!("error creating channels: {e}"))?;
+    if stall {
+        // As the real rly does when the handshake times out: the channel stays in INIT on
+        // the source, nothing on the destination, and the command still exits 0.
+        let warn =
+            "{\"lvl\":\"warn\",\"msg\":\"Channel handshake termination condition not met; timed out\"}\n";
+        lines.push_str(warn);
+        return Ok((src.end, dst.end, lines));
+    }
+    lines.push_str(&log(
+        "Successfully created new channel",
+        &format!(
+            ",\"chain_id\":\"{}\",\"channel_id\":\"{}\",\"port_id\":\"{}\"",
+            src.end.chain_id, src.channel_id, src.port
+        ),
+    ));
+    lines.push_str(&log("Found termination condition for channel handshake", ""));
+    Ok((src.end, dst.end, lines))
+}
+
+/// `MsgCreateClient` on both chains at once, each from the other's latest header.
+async fn create_clients(src: &Side<'_>, dst: &Side<'_>) -> Result<(), String> {
+    let header = |s: &Side<'_>| {
+        s.node
+            .latest_block()
+            .map(|b| (b.header.height, ConsensusState::of(&b.header)))
+            .ok_or("failed to query latest heights")
+    };
+    let (src_header, dst_header) = (header(src)?, header(dst)?);
+    let (a, b) = tokio::join!(
+        src.submit("MsgCreateClient", &dst.cfg.chain_id),
+        dst.submit("MsgCreateClient", &src.cfg.chain_id)
+    );
+    a?;
+    b?;
+    for (me, other, (height, state)) in [(src, dst, dst_header), (dst, src, src_header)] {
+        let client = ClientInfo::new(&other.cfg.chain_id, height, state);
+        let id = me.end.client_id.clone();
+        me.node.update_state(|l| {
+            l.packets_mut().clients.insert(id.clone(), client.clone());
+        });
+    }
+    Ok(())
+}
+
+/// The four connection steps; returns the dst height of the last (ConnOpenConfirm).
+async fn connect(src: &Side<'_>, dst: &Side<'_>) -> Result<u64, String> {
+    // ConnOpenInit proves nothing yet; it still refreshes the client, as rly's processor does.
+    let init_proof = dst.proof_header(dst.node.latest_height().saturating_sub(1)).await?;
+    let h = src.step("MsgConnectionOpenInit", dst, init_proof, |_| src.set_connection(dst, "")).await?;
+    let h = dst
+        .step("MsgConnectionOpenTry", src, src.proof_header(h).await?, |_| {
+            dst.set_connection(src, &src.end.connection_id)
+        })
+        .await?;
+    let h = src
+        .step("MsgConnectionOpenAck", dst, dst.proof_header(h).await?, |_| {
+            src.set_connection(dst, &dst.end.connection_id)
+        })
+        .await?;
+    dst.step("MsgConnectionOpenConfirm", src, src.proof_header(h).await?, |_| {}).await
+}
+
+/// The four channel steps after the connection's last step at dst height `last`; with
+/// `stall`, only ChanOpenInit.
+async fn open_channel(
+    src: &Side<'_>,
+    dst: &Side<'_>,
+    last: u64,
+    version: &str,
+    stall: bool,
+) -> Result<(), String> {
+    let h = src
+        .step("MsgChannelOpenInit", dst, dst.proof_header(last).await?, |n| {
+            n.upsert_channel(src.channel(dst, ChannelState::Init, "", version))
+        })
+        .await?;
+    if stall {
+        return Ok(());
+    }
+    let h = dst
+        .step("MsgChannelOpenTry", src, src.proof_header(h).await?, |n| {
+            n.upsert_channel(dst.channel(src, ChannelState::TryOpen, &src.channel_id, version))
+        })
+        .await?;
+    let h = src
+        .step("MsgChannelOpenAck", dst, dst.proof_header(h).await?, |n| {
+            n.upsert_channel(src.channel(dst, ChannelState::Open, &dst.channel_id, version))
+        })
+        .await?;
+    dst.step("MsgChannelOpenConfirm", src, src.proof_header(h).await?, |n| {
+        n.upsert_channel(dst.channel(src, ChannelState::Open, &src.channel_id, version))
+    })
+    .await?;
+    Ok(())
+}
