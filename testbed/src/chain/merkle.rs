@@ -250,6 +250,22 @@ pub fn file_root(path: &str, chunks: &[Vec<u8>]) -> String {
     MerkleTree::new(chunks.iter().enumerate().map(|(i, c)| fragment_leaf(path, i as u64, c)).collect()).root()
 }
 
+/// A project as a client packs it: the ZIP (stored entries) and its session root with
+/// `fragment_size` fragments, for drivers that upload without a client of their own.
+pub fn zip_project(files: &[(&str, &[u8])], fragment_size: usize) -> (Vec<u8>, String) {
+    use std::io::Write as _;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (path, data) in files {
+        if w.start_file(*path, opts).is_ok() {
+            let _ = w.write_all(data);
+        }
+    }
+    let bytes = w.finish().map(|c| c.into_inner()).unwrap_or_default();
+    let root = process_zip(&bytes, fragment_size).ok().and_then(|f| build_proofs(&f).ok()).map(|(r, _)| r);
+    (bytes, root.unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
