@@ -150,7 +150,10 @@ pub fn broadcast(
             let Ok(tx) = decode_tx(&build(0, 0)) else { return error("tx encoding failed") };
             let sim = node.simulate(&tx);
             if sim.code != 0 {
-                return error(format!("{}", sim.log));
+                return error(format!(
+                    "rpc error: code = Unknown desc = {} with gas used: '{}'",
+                    sim.log, sim.gas_used
+                ));
             }
             let gas = (sim.gas_used as f64 * adjustment).ceil() as u64;
             stderr.push_str(&format!("gas estimate: {gas}\n"));
