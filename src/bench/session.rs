@@ -1,12 +1,12 @@
-//! An upload session through gwc's gateway (init-session → commit-root-proof →
-//! distribute-batch → finalize-and-close, signed by local-admin), the packet flow P10 waits
+//! An upload session through gwc's gateway as the experiment runner drives it (alice's
+//! init-session, grants and root, a TUS upload, gwc's executor), the packet flow P10 waits
 //! on: it is CLOSED_SUCCESS only once the relayer has carried the fragments to fdsc, the
 //! manifest to mdsc and mdsc's ack back. The `gwcd` commands run inside the gwc pod through
 //! the testbed's control handle, not `pods/exec`, so the API server's exec counter keeps
 //! counting the BFF's execs alone.
 
 use anyhow::{Context as _, bail, ensure};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::Duration;
 use testbed::Testbed;
 
@@ -23,12 +23,13 @@ async fn gwcd(testbed: &Testbed, args: &[&str]) -> anyhow::Result<Value> {
     serde_json::from_slice(&out.stdout).with_context(|| format!("gwcd {args:?} printed no JSON"))
 }
 
-/// `gwcd tx gateway ARGS…` as local-admin, waited until committed with code 0; the
-/// committed tx as `gwcd q tx` prints it.
-async fn gateway_tx(testbed: &Testbed, args: &[&str]) -> anyhow::Result<Value> {
-    let mut argv = vec!["tx", "gateway"];
+/// `gwcd tx ARGS… --from FROM` with the flags `lib/upload.ts` passes, waited until
+/// committed with code 0; the committed tx as `gwcd q tx` prints it.
+async fn gwc_tx(testbed: &Testbed, args: &[&str], from: &str) -> anyhow::Result<Value> {
+    let mut argv = vec!["tx"];
     argv.extend_from_slice(args);
-    argv.extend_from_slice(&["--from", "local-admin", "--gas-prices", "0.1uatom", "-o", "json", "-y"]);
+    argv.extend_from_slice(&["--from", from, "--keyring-backend", "test", "--gas", "auto"]);
+    argv.extend_from_slice(&["--gas-adjustment", "1.5", "--gas-prices", "0.001uatom", "-o", "json", "-y"]);
     let sent = gwcd(testbed, &argv).await?;
     ensure!(sent["code"] == 0, "{args:?} refused: {sent}");
     let hash = sent["txhash"].as_str().context("txhash")?.to_string();
@@ -41,34 +42,90 @@ async fn gateway_tx(testbed: &Testbed, args: &[&str]) -> anyhow::Result<Value> {
     Ok(tx)
 }
 
-/// Uploads a one-fragment project and returns the session id (the packets are then on gwc,
+fn attr(tx: &Value, kind: &str, key: &str) -> anyhow::Result<String> {
+    tx["events"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["type"] == kind))
+        .and_then(|e| e["attributes"].as_array())
+        .and_then(|a| a.iter().find(|a| a["key"] == key))
+        .and_then(|a| a["value"].as_str())
+        .map(str::to_string)
+        .with_context(|| format!("no {kind}.{key} in {tx}"))
+}
+
+/// Uploads a one-fragment project the way the experiment runner does (the owner `alice`
+/// inits, grants local-admin and commits the root; TUS to gwc's REST port; gwc's executor
+/// distributes and finalizes) and returns the session id (the packets are then on gwc,
 /// waiting for the relayer).
 pub async fn upload(testbed: &Testbed, project: &str) -> anyhow::Result<String> {
-    let tx = gateway_tx(testbed, &["init-session", "1024", "0", "2"]).await?;
-    let event = tx["events"]
-        .as_array()
-        .and_then(|e| e.iter().find(|e| e["type"] == "csu_init_session"))
-        .context("no csu_init_session event")?;
-    let attr = |k: &str| {
-        event["attributes"]
-            .as_array()
-            .and_then(|a| a.iter().find(|a| a["key"] == k))
-            .and_then(|a| a["value"].as_str())
-            .map(str::to_string)
-            .with_context(|| format!("no {k} attribute"))
-    };
-    let (id, owner) = (attr("session_id")?, attr("owner")?);
-    let root = "ab".repeat(32);
-    gateway_tx(testbed, &["commit-root-proof", &id, &root]).await?;
-    let gwc = testbed.control.pod(GWC_POD).context("the gwc pod")?;
-    let items = json!({"items": [{"path": "index.html", "index": 0, "fragment_bytes_base64": "aGVsbG8=", "file_size": 5}]});
-    gwc.runtime.fs().write_file("/tmp/items.json", items.to_string());
-    gateway_tx(testbed, &["distribute-batch", &id, "/tmp/items.json"]).await?;
-    let manifest = json!({"project_name": project, "version": "v1", "root_proof": root,
-        "fragment_size": 1024, "owner": owner, "session_id": id,
-        "files": [{"path": "index.html", "metadata": {"mime_type": "text/html", "file_size": 5, "fragments": []}}]});
-    gwc.runtime.fs().write_file("/tmp/manifest.json", manifest.to_string());
-    gateway_tx(testbed, &["finalize-and-close", &id, "/tmp/manifest.json"]).await?;
+    use base64::Engine as _;
+    let alice =
+        match gwcd(testbed, &["keys", "add", "alice", "--keyring-backend", "test", "--output", "json"]).await
+        {
+            Ok(v) => v["address"].as_str().context("address")?.to_string(),
+            Err(_) => {
+                let pod = testbed.control.pod(GWC_POD).context("the gwc pod")?;
+                let out = pod.runtime.exec_collect(&["gwcd", "keys", "show", "alice", "-a"], b"").await;
+                String::from_utf8_lossy(&out.stdout).trim().to_string()
+            }
+        };
+    gwc_tx(testbed, &["bank", "send", "local-admin", &alice, "10000000uatom"], "local-admin").await?;
+    let (zip, root) = testbed::chain::merkle::zip_project(&[("index.html", b"hello")], 1024);
+    let init = gwc_tx(testbed, &["gateway", "init-session", "1024", "0", "2"], "alice").await?;
+    let (id, owner, exec) = (
+        attr(&init, "csu_init_session", "session_id")?,
+        attr(&init, "csu_init_session", "owner")?,
+        attr(&init, "csu_init_session", "executor")?,
+    );
+    gwc_tx(testbed, &["feegrant", "grant", &owner, &exec], "alice").await?;
+    for m in ["MsgDistributeBatch", "MsgFinalizeAndCloseSession", "MsgAbortAndCloseSession"] {
+        let url = format!("/gwc.gateway.v1.{m}");
+        gwc_tx(testbed, &["authz", "grant", &exec, "generic", "--msg-type", &url], "alice").await?;
+    }
+    gwc_tx(testbed, &["gateway", "commit-root-proof", &id, &root], "alice").await?;
+    let (_, api, _) = testbed.control.node_ports("gwc").context("gwc's ports")?;
+    let api = format!("http://127.0.0.1:{api}");
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let token = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(format!("upload_token:{id}")));
+    let http = reqwest::Client::new();
+    let created = http
+        .post(format!("{api}/upload/tus-stream"))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", zip.len().to_string())
+        .header(
+            "Upload-Metadata",
+            format!("session_id {},project_name {},version {}", b64(&id), b64(project), b64("v1")),
+        )
+        .header("Authorization", format!("Bearer {token}"))
+        .send()
+        .await?;
+    ensure!(created.status().as_u16() == 201, "TUS creation: {}", created.status());
+    let location = created.headers().get("location").and_then(|l| l.to_str().ok()).context("Location")?;
+    let patched = http
+        .patch(format!("{api}{location}"))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", "0")
+        .body(zip)
+        .send()
+        .await?;
+    ensure!(patched.status().as_u16() == 204, "TUS PATCH: {}", patched.status());
+    // The executor's finalize leaves the session FINALIZING (or later).
+    let gwc = testbed.control.chain("gwc").context("gwc")?;
+    let mut heights = gwc.subscribe_heights();
+    tokio::time::timeout(super::harness::WAIT, async {
+        loop {
+            let s = state(testbed, &id).await.unwrap_or_default();
+            if s == "SESSION_STATE_FINALIZING" || s == CLOSED_SUCCESS {
+                return;
+            }
+            if heights.changed().await.is_err() {
+                return;
+            }
+        }
+    })
+    .await
+    .with_context(|| format!("session {id} was never finalized"))?;
     Ok(id)
 }
 

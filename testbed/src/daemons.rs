@@ -91,23 +91,17 @@ impl ChainDaemon {
         let Some(node) = self.chains.get(&self.chain_id) else {
             return error(format!("post failed: Post \"{DEFAULT_NODE}\": connection refused"));
         };
-        if let ["q" | "query", rest @ ..] = pos.as_slice()
-            && let Some(reply) = gateway_cli::query(&node, &self.binary, rest)
-        {
+        // The client commands of the gateway flow (keys, bank/authz/feegrant/gateway txs,
+        // their queries) live in `programs::gateway_cli`.
+        let cx = gateway_cli::Ctx {
+            node: &node,
+            binary: &self.binary,
+            chain_id: &self.chain_id,
+            fs: &fs,
+            cwd: &cwd,
+        };
+        if let Some(reply) = gateway_cli::client(&cx, args) {
             return reply;
-        }
-        if let ["tx", "gateway", rest @ ..] = pos.as_slice()
-            && self.binary == "gwcd"
-        {
-            let flags = gateway_cli::TxFlags {
-                from: flag(args, "--from").unwrap_or_default(),
-                gas_prices: flag(args, "--gas-prices").unwrap_or("0.1uatom"),
-            };
-            if let Some(reply) =
-                gateway_cli::tx_gateway(&node, &self.chain_id, &fs, |p| resolve(&cwd, p), rest, &flags)
-            {
-                return reply;
-            }
         }
         match pos.as_slice() {
             ["status", ..] => status(&node).await,
@@ -178,11 +172,6 @@ fn register_storage(node: &ChainNode, chain_id: &str, args: &[String], pos: [&st
         "raw_log": log, "logs": [], "info": "", "gas_wanted": "0", "gas_used": "0", "tx": null,
         "timestamp": "", "events": []});
     (0, format!("{v}\n"), String::new())
-}
-
-/// A path as the CLI opens it: absolute, or relative to the working directory.
-fn resolve(cwd: &str, path: &str) -> String {
-    if path.starts_with('/') { path.to_string() } else { format!("{}/{path}", cwd.trim_end_matches('/')) }
 }
 
 /// Flags that take no value in the subcommands above.

@@ -11,6 +11,7 @@ mod deploy;
 mod fault_schedules;
 mod first_tx;
 mod fuzz;
+mod gateway_upload;
 mod ibc_health;
 mod jobs;
 mod kind_story;

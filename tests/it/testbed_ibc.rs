@@ -1,5 +1,5 @@
 //! IBC packets on the testbed (issue 18), driven as a user would: the chart's bring-up through
-//! kubectl, an upload session signed by local-admin in the gwc pod, `rly start` relaying
+//! kubectl, an upload session through the real client flow (alice, grants, TUS to gwc), `rly start` relaying
 //! FragmentPackets to fdsc and the ManifestPacket to mdsc, and the chains' ibc-go REST.
 
 use crate::common::{TestEnv, WAIT};
@@ -7,68 +7,14 @@ use crate::testbed_programs::{chain_cli, exec, link_and_register, rly, sh};
 use std::time::Duration;
 use testbed::Testbed;
 
-const GWC_POD: &str = "cryptomeria-gwc-0";
-
-async fn gwc_sh(env: &TestEnv, script: &str) -> (i32, String, String) {
-    env.kubectl(&["exec", "-n", "cryptomeria", GWC_POD, "--", "sh", "-c", script], None).await
-}
-
 fn json(out: &str) -> serde_json::Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
-/// Runs a `gwcd tx gateway …` as local-admin and waits for it to commit with code 0;
-/// returns the committed tx as `gwcd q tx HASH -o json` prints it.
-async fn gwc_tx(env: &TestEnv, args: &[&str]) -> serde_json::Value {
-    let mut argv = vec!["tx", "gateway"];
-    argv.extend_from_slice(args);
-    argv.extend_from_slice(&["--from", "local-admin", "--gas-prices", "0.1uatom", "-o", "json", "-y"]);
-    let (code, out, err) = chain_cli(env, "gwc", &argv).await;
-    assert_eq!(code, 0, "{args:?}: {err}");
-    let resp = json(&out);
-    assert_eq!(resp["code"], 0, "{out}");
-    let hash = resp["txhash"].as_str().unwrap().to_string();
-    let mut raw = [0u8; 32];
-    hex::decode_to_slice(&hash, &mut raw).unwrap();
-    let gwc = env.testbed().control.chain("gwc").unwrap();
-    gwc.wait_for_tx(&raw, WAIT).await.expect("the tx commits");
-    let (code, out, err) = chain_cli(env, "gwc", &["q", "tx", &hash, "-o", "json"]).await;
-    assert_eq!(code, 0, "{err}");
-    let tx = json(&out);
-    assert_eq!(tx["code"], 0, "{args:?}: {out}");
-    tx
-}
-
-/// init → commit-root-proof → distribute-batch (`n` fragments) → finalize-and-close.
-/// Returns the session id.
+/// An upload through the real client flow (alice, her grants, the root, TUS): one file in
+/// `n` fragments over 2 fdsc. Returns the session id.
 pub(crate) async fn upload(env: &TestEnv, project: &str, n: u64) -> String {
-    let tx = gwc_tx(env, &["init-session", "1024", "0", "2"]).await;
-    let event =
-        tx["events"].as_array().unwrap().iter().find(|e| e["type"] == "csu_init_session").expect("event");
-    let attr = |k: &str| {
-        event["attributes"].as_array().unwrap().iter().find(|a| a["key"] == k).unwrap()["value"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let (id, owner) = (attr("session_id"), attr("owner"));
-    assert_eq!(attr("executor"), owner, "gwc's local-admin is the gateway admin and executor");
-    let root = "ab".repeat(32);
-    gwc_tx(env, &["commit-root-proof", &id, &root]).await;
-    let items: Vec<serde_json::Value> = (0..n)
-        .map(|i| serde_json::json!({"path": "index.html", "index": i, "fragment_bytes_base64": "aGVsbG8=", "file_size": 5}))
-        .collect();
-    let doc = serde_json::json!({"items": items}).to_string();
-    let (code, _, err) = gwc_sh(env, &format!("echo '{doc}' > /tmp/items.json")).await;
-    assert_eq!(code, 0, "{err}");
-    gwc_tx(env, &["distribute-batch", &id, "/tmp/items.json"]).await;
-    let manifest = serde_json::json!({"project_name": project, "version": "v1", "root_proof": root,
-        "fragment_size": 1024, "owner": owner, "session_id": id,
-        "files": [{"path": "index.html", "metadata": {"mime_type": "text/html", "file_size": 5, "fragments": []}}]});
-    let (code, _, err) = gwc_sh(env, &format!("echo '{manifest}' > /tmp/manifest.json")).await;
-    assert_eq!(code, 0, "{err}");
-    gwc_tx(env, &["finalize-and-close", &id, "/tmp/manifest.json"]).await;
-    id
+    crate::gateway_upload::upload_n(env, project, n).await
 }
 
 pub(crate) async fn session(env: &TestEnv, id: &str) -> serde_json::Value {
@@ -94,7 +40,7 @@ pub(crate) async fn await_state(env: &TestEnv, id: &str, state: &str) -> serde_j
     .unwrap_or_else(|_| panic!("session {id} never reached {state}"))
 }
 
-async fn start_rly(env: &TestEnv) {
+pub(crate) async fn start_rly(env: &TestEnv) {
     let (code, _, err) =
         sh(env, "nohup rly start --log-format json > /proc/1/fd/1 2>&1 < /dev/null &", None).await;
     assert_eq!(code, 0, "{err}");
@@ -128,7 +74,7 @@ async fn an_upload_session_closes_only_once_mdsc_acks_and_not_while_rly_is_down(
     assert_eq!(code, 0);
     assert!(!json(&out)["fragment"].as_array().unwrap().is_empty(), "fragments arrived on fdsc-0: {out}");
     let (code, out, _) =
-        chain_cli(&env, "mdsc", &["q", "metastore", "show-manifest", "site-a", "-o", "json"]).await;
+        chain_cli(&env, "mdsc", &["q", "metastore", "get-manifest", "site-a", "-o", "json"]).await;
     assert_eq!(code, 0);
     assert_eq!(json(&out)["manifest"]["session_id"], id.as_str());
     let (_, log, _) = env.kubectl(&["logs", "-n", "cryptomeria", &env.relayer()], None).await;

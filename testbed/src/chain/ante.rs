@@ -219,10 +219,15 @@ fn deduct_fee(
             ));
         }
     }
-    let payer = match tx.auth_info.fee.as_ref().map(|f| f.payer.as_str()) {
+    let mut payer = match tx.auth_info.fee.as_ref().map(|f| f.payer.as_str()) {
         Some(payer) if !payer.is_empty() => payer.to_string(),
         _ => signers.first().cloned().unwrap_or_default(),
     };
+    let granter = tx.auth_info.fee.as_ref().map(|f| f.granter.clone()).unwrap_or_default();
+    if !granter.is_empty() && granter != payer {
+        super::authz::use_granted_fees(ledger, &granter, &payer, &fee)?;
+        payer = granter;
+    }
     if ledger.account(&payer).is_none() {
         return Err(SdkError::wrap(
             (9, "unknown address"),

@@ -40,6 +40,7 @@ pub struct Ledger {
     storage_endpoints: Vec<StorageInfo>,
     packets: super::packets::PacketStore,
     gateway: super::sessions::GatewayStore,
+    authz: super::authz::AuthzStore,
     /// Header time (ns since the epoch) of the block being delivered; packet timeouts and
     /// session ids read it (ctx.BlockTime()).
     block_time_ns: u64,
@@ -57,6 +58,7 @@ enum Undo {
     RestoreStorage(Vec<StorageInfo>),
     RestorePackets(Box<super::packets::PacketStore>),
     RestoreGateway(Box<super::sessions::GatewayStore>),
+    RestoreAuthz(Box<super::authz::AuthzStore>),
 }
 
 impl Ledger {
@@ -84,6 +86,7 @@ impl Ledger {
                 Undo::RestoreStorage(infos) => self.storage_endpoints = infos,
                 Undo::RestorePackets(p) => self.packets = *p,
                 Undo::RestoreGateway(g) => self.gateway = *g,
+                Undo::RestoreAuthz(a) => self.authz = *a,
             }
         }
     }
@@ -134,6 +137,15 @@ impl Ledger {
     pub fn gateway_mut(&mut self) -> &mut super::sessions::GatewayStore {
         self.record(|l| Undo::RestoreGateway(Box::new(l.gateway.clone())));
         &mut self.gateway
+    }
+
+    pub fn authz(&self) -> &super::authz::AuthzStore {
+        &self.authz
+    }
+
+    pub fn authz_mut(&mut self) -> &mut super::authz::AuthzStore {
+        self.record(|l| Undo::RestoreAuthz(Box::new(l.authz.clone())));
+        &mut self.authz
     }
 
     pub fn block_time_ns(&self) -> u64 {
@@ -265,7 +277,7 @@ impl Ledger {
         for s in &self.storage_endpoints {
             h.update(format!("storage/{s:?}\n"));
         }
-        h.update(format!("packets/{:?}\ngateway/{:?}\n", self.packets, self.gateway));
+        h.update(format!("packets/{:?}\ngateway/{:?}\nauthz/{:?}\n", self.packets, self.gateway, self.authz));
         h.finalize().into()
     }
 }

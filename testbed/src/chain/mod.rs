@@ -11,6 +11,7 @@
 //! `Chains` is the registry the cluster fills as chains are added and removed.
 
 pub mod ante;
+pub mod authz;
 pub mod block;
 pub mod coins;
 mod counters;
@@ -20,10 +21,15 @@ pub mod execute;
 pub mod gas;
 pub mod gateway;
 pub mod genesis;
+mod gw_executor;
+mod gw_http;
+pub mod gw_keeper;
+pub mod gw_wire;
 pub mod ibc;
 pub mod keys;
 pub mod ledger;
 pub mod mempool;
+pub mod merkle;
 pub mod msgs;
 mod node;
 #[cfg(test)]
@@ -32,7 +38,7 @@ pub mod packets;
 pub mod pagination;
 mod producer;
 pub mod query;
-mod rest;
+pub(crate) mod rest;
 pub mod rpc;
 pub mod sdk_error;
 pub mod sessions;
@@ -46,6 +52,19 @@ pub use node::{
 use endpoint::Endpoint;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
+
+/// A weak handle on the registry, held by nodes (no reference cycle).
+#[derive(Clone)]
+pub struct ChainsRef(std::sync::Weak<RwLock<BTreeMap<String, ChainNode>>>);
+
+impl ChainsRef {
+    /// The chain's node if it is serving.
+    pub fn serving(&self, chain_id: &str) -> Option<ChainNode> {
+        let nodes = self.0.upgrade()?;
+        let node = nodes.read().unwrap_or_else(|e| e.into_inner()).get(chain_id).cloned();
+        node.filter(ChainNode::is_running)
+    }
+}
 
 /// The running chains by chain id. Cheap to clone; all clones see one registry.
 #[derive(Clone, Default)]
@@ -76,6 +95,7 @@ impl Chains {
         listeners: Vec<std::net::TcpListener>,
     ) -> std::io::Result<ChainNode> {
         let node = ChainNode::new(config);
+        let _ = node.0.peers.set(ChainsRef(Arc::downgrade(&self.nodes)));
         if let Err(e) = Self::serve(&node, listeners) {
             node.shutdown();
             return Err(e);

@@ -90,6 +90,10 @@ pub(super) struct Inner {
     pub genesis_json: serde_json::Value,
     pub registry: MsgRegistry,
     pub counters: Counters,
+    /// gwc's TUS uploads in progress (the node's upload directory).
+    pub uploads: Mutex<std::collections::BTreeMap<String, super::gw_http::Upload>>,
+    /// The other chains, as the gwc node reaches them over its registered endpoints.
+    pub peers: OnceLock<super::ChainsRef>,
     state: Mutex<NodeState>,
     heights: watch::Sender<u64>,
     mempool: watch::Sender<MempoolStatus>,
@@ -117,7 +121,8 @@ impl ChainNode {
         let mut ledger = genesis::genesis_ledger(&config.chain_id);
         if config.app_name == "gwc" {
             // The genesis server's `set-admin`: gwc's local-admin is the gateway admin.
-            ledger.gateway_mut().local_admin = TestKey::for_role(&config.chain_id, "local-admin").address;
+            ledger.gateway_mut().params.local_admin =
+                TestKey::for_role(&config.chain_id, "local-admin").address;
         }
         let genesis_json =
             genesis::genesis_json(&config.chain_id, &genesis_time.to_string(), &identity.validator, &ledger);
@@ -133,6 +138,8 @@ impl ChainNode {
             genesis_json,
             registry: MsgRegistry::default(),
             counters: Counters::default(),
+            uploads: Mutex::default(),
+            peers: OnceLock::new(),
             state: Mutex::new(NodeState::new(ledger)),
             heights: watch::Sender::new(0),
             mempool: watch::Sender::new(MempoolStatus::default()),
@@ -396,9 +403,22 @@ impl ChainNode {
     /// Adds or replaces (by port and channel id) a channel end.
     pub fn upsert_channel(&self, channel: IbcChannel) {
         self.update_state(|l| {
+            let before = l
+                .channels()
+                .iter()
+                .find(|c| c.port_id == channel.port_id && c.channel_id == channel.channel_id)
+                .map(|c| c.state);
             let channels = l.channels_mut();
             channels.retain(|c| !(c.port_id == channel.port_id && c.channel_id == channel.channel_id));
             channels.push(channel.clone());
+            // OnChanOpenAck (INIT → OPEN on the side that initiated; TRYOPEN → OPEN is
+            // OnChanOpenConfirm, which registers nothing).
+            if channel.port_id == super::sessions::GATEWAY_PORT
+                && channel.state == super::ibc::ChannelState::Open
+                && matches!(before, None | Some(super::ibc::ChannelState::Init))
+            {
+                super::sessions::register_channel(l, &channel.channel_id, &channel.counterparty_port_id);
+            }
         });
     }
 
@@ -428,16 +448,17 @@ impl ChainNode {
 
     /// ibc-go's packet messages on every chain; the gateway's session messages on gwc.
     fn register_ibc_handlers(&self) {
-        use super::{packets, sessions};
+        use super::packets;
         let r = &self.0.registry;
         r.register(Arc::new(packets::RecvPacketHandler));
         r.register(Arc::new(packets::AcknowledgementHandler));
+        for h in super::authz::handlers() {
+            r.register(h);
+        }
         if self.0.app_name == "gwc" {
-            r.register(Arc::new(sessions::InitSessionHandler));
-            r.register(Arc::new(sessions::CommitRootProofHandler));
-            r.register(Arc::new(sessions::DistributeBatchHandler));
-            r.register(Arc::new(sessions::FinalizeHandler));
-            r.register(Arc::new(sessions::AbortHandler));
+            for h in super::gw_keeper::handlers() {
+                r.register(h);
+            }
         }
     }
 

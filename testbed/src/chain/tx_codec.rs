@@ -132,11 +132,18 @@ pub struct UnsignedTx {
     pub memo: String,
     pub fee: Vec<Coin>,
     pub gas_limit: u64,
+    /// `--fee-granter`: the account whose feegrant allowance pays the fee.
+    pub granter: String,
 }
 
 impl UnsignedTx {
     pub fn new(msgs: Vec<Any>, fee: Coin, gas_limit: u64) -> Self {
-        Self { msgs, memo: String::new(), fee: vec![fee], gas_limit }
+        Self { msgs, memo: String::new(), fee: vec![fee], gas_limit, granter: String::new() }
+    }
+
+    pub fn with_granter(mut self, granter: &str) -> Self {
+        self.granter = granter.to_string();
+        self
     }
 
     /// Signs in SIGN_MODE_DIRECT with `key` (its public key goes into the signer info) and
@@ -168,7 +175,7 @@ impl UnsignedTx {
                 amount: self.fee.iter().map(Coin::to_proto).collect(),
                 gas_limit: self.gas_limit,
                 payer: String::new(),
-                granter: String::new(),
+                granter: self.granter.clone(),
             }),
             ..Default::default()
         };

@@ -1,83 +1,181 @@
-//! The upload-session CLI of the chain binaries (Cryptomeria-core
-//! `apps/gwc/x/gateway/client/cli/tx.go` and `query.go`): `gwcd tx gateway init-session |
-//! commit-root-proof | distribute-batch | finalize-and-close | abort-and-close`, `gwcd q
-//! gateway session | list-sessions`, `q tx HASH`, and the storage chains' reads
-//! (`fdscd q datastore list-fragment | show-fragment`, `mdscd q metastore list-manifest |
-//! show-manifest`). Txs are signed with the pod's test keyring and broadcast sync.
+//! The chain binaries' client commands beyond `start` and `status` (Cryptomeria-core
+//! `apps/gwc/x/gateway/client/cli`, `apps/mdsc/x/metastore/client/cli`, `apps/fdsc`, and the
+//! SDK's `keys`, `bank`, `authz`, `feegrant`, `auth` and `q tx` commands as `lib/upload.ts` and
+//! `lib/initialize.ts` run them): `None` leaves a command to the daemon's own table.
 
+use super::chain_keys::{Keyring, Reply, broadcast, error, flag, ok_json};
 use crate::chain::ChainNode;
+use crate::chain::authz::{grant_allowance, grant_generic};
 use crate::chain::coins::{Coin, DENOM};
 use crate::chain::events::events_json;
-use crate::chain::keys::TestKey;
+use crate::chain::packets::any_of;
 use crate::chain::sessions::{self as s, fragment_json, manifest_json};
-use crate::chain::tx_codec::{UnsignedTx, hash_hex, tx_hash};
-use crate::mnemonics::ROLES;
 use crate::pod::Fs;
 use serde_json::{Value, json};
 
-/// (exit code, stdout, stderr).
-pub type Reply = (i32, String, String);
+/// Flags that take no value.
+const BOOL_FLAGS: &[&str] = &["-a", "--address", "-y", "--yes", "--generate-only", "--dry-run"];
 
-fn error(msg: impl std::fmt::Display) -> Reply {
-    (1, String::new(), format!("Error: {msg}\n"))
+fn positionals(args: &[String]) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a.starts_with('-') && a.len() > 1 {
+            if !a.contains('=') && !BOOL_FLAGS.contains(&a.as_str()) {
+                it.next();
+            }
+        } else {
+            out.push(a.as_str());
+        }
+    }
+    out
 }
 
-fn ok_json(v: Value) -> Reply {
-    (0, format!("{v}\n"), String::new())
+/// What a command runs against.
+pub struct Ctx<'a> {
+    pub node: &'a ChainNode,
+    pub binary: &'a str,
+    pub chain_id: &'a str,
+    pub fs: &'a Fs,
+    pub cwd: &'a str,
 }
 
-/// Gas limit of a gateway tx (the CLI's `--gas auto` estimate replaced by a ceiling).
-const GATEWAY_GAS: u64 = 400_000;
+impl Ctx<'_> {
+    fn keyring(&self) -> Keyring<'_> {
+        let app = self.binary.trim_end_matches('d');
+        Keyring { fs: self.fs, chain_id: self.chain_id, home: format!("/home/{app}/.{app}") }
+    }
 
-/// Flags the tx commands read.
-pub struct TxFlags<'a> {
-    pub from: &'a str,
-    pub gas_prices: &'a str,
-}
-
-/// Signs `msg` with `--from`, broadcasts it sync, prints the TxResponse (`code`, `txhash`).
-fn broadcast(node: &ChainNode, chain_id: &str, flags: &TxFlags<'_>, msg: cosmrs::Any) -> Reply {
-    let key = TestKey::for_role(chain_id, flags.from);
-    let price: f64 = flags.gas_prices.trim_end_matches(DENOM).parse().unwrap_or(0.0);
-    let fee = (GATEWAY_GAS as f64 * price).ceil() as u128;
-    let Some(account) = node.account(&key.address) else {
-        return error(format!("account {} not found", key.address));
-    };
-    let bytes = UnsignedTx::new(vec![msg], Coin::new(fee, DENOM), GATEWAY_GAS).sign(
-        &key,
-        chain_id,
-        account.number,
-        account.sequence,
-    );
-    let hash = hash_hex(&tx_hash(&bytes));
-    match node.check_tx(&bytes) {
-        Ok(o) => ok_json(json!({"height": "0", "txhash": hash, "codespace": o.result.codespace,
-            "code": o.result.code, "data": "", "raw_log": o.result.log, "logs": [], "info": "",
-            "gas_wanted": "0", "gas_used": "0", "tx": null, "timestamp": "", "events": []})),
-        Err(e) => error(e),
+    fn resolve(&self, path: &str) -> String {
+        if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("{}/{path}", self.cwd.trim_end_matches('/'))
+        }
     }
 }
 
-fn read_json(fs: &Fs, path: &str) -> Result<Value, String> {
-    let bytes = fs.read_file(path).ok_or_else(|| format!("open {path}: no such file or directory"))?;
+/// Every client command handled here; `None` for the rest.
+pub fn client(cx: &Ctx<'_>, args: &[String]) -> Option<Reply> {
+    let pos = positionals(args);
+    let json_out = matches!(flag(args, "-o").or(flag(args, "--output")), Some("json"));
+    Some(match pos.as_slice() {
+        ["keys", "add", name] => cx.keyring().add(name, json_out),
+        ["keys", "show", name] => {
+            let a = args.iter().any(|x| x == "-a" || x == "--address");
+            cx.keyring().show(name, a)
+        }
+        ["tx", rest @ ..] => return tx(cx, args, rest),
+        ["q" | "query", rest @ ..] => return query(cx, rest),
+        _ => return None,
+    })
+}
+
+fn signer_of(cx: &Ctx<'_>, args: &[String]) -> Result<crate::chain::keys::TestKey, Reply> {
+    let from = flag(args, "--from").unwrap_or_default();
+    cx.keyring()
+        .get(from)
+        .map(|(_, k)| k)
+        .ok_or_else(|| error(format!("{from} is not a valid name or address: key not found")))
+}
+
+fn parse_coins(text: &str) -> Result<Vec<Coin>, String> {
+    text.split(',')
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            let amount = c.trim_end_matches(DENOM);
+            amount
+                .parse::<u128>()
+                .map(|a| Coin::new(a, DENOM))
+                .map_err(|_| format!("invalid decimal coin expression: {c}"))
+        })
+        .collect()
+}
+
+fn tx(cx: &Ctx<'_>, args: &[String], pos: &[&str]) -> Option<Reply> {
+    let send = |key: &crate::chain::keys::TestKey, msgs| broadcast(cx.node, cx.chain_id, args, key, msgs);
+    match pos {
+        ["bank", "send", from, to, amount] => {
+            let Some((_, key)) = cx.keyring().get(from) else {
+                return Some(error(format!("{from} is not a valid name or address: key not found")));
+            };
+            Some(match parse_coins(amount) {
+                Ok(coins) => send(&key, vec![crate::chain::msgs::msg_send(&key.address, to, &coins)]),
+                Err(e) => error(e),
+            })
+        }
+        ["authz", "grant", grantee, "generic"] => {
+            Some(match (signer_of(cx, args), flag(args, "--msg-type")) {
+                (Err(e), _) => e,
+                (_, None) => error("msg type cannot be empty"),
+                (Ok(key), Some(url)) => {
+                    let exp = flag(args, "--expiration").and_then(|e| e.parse::<i64>().ok());
+                    send(&key, vec![grant_generic(&key.address, grantee, url, exp)])
+                }
+            })
+        }
+        ["feegrant", "grant", granter, grantee] => {
+            let Some((_, key)) = cx.keyring().get(granter) else {
+                return Some(error(format!("{granter} is not a valid name or address: key not found")));
+            };
+            let exp = flag(args, "--expiration")
+                .and_then(|e| e.parse::<jiff::Timestamp>().ok())
+                .map(|t| t.as_second());
+            let limit = match flag(args, "--spend-limit").map(parse_coins).transpose() {
+                Ok(l) => l.unwrap_or_default(),
+                Err(e) => return Some(error(e)),
+            };
+            Some(send(&key, vec![grant_allowance(&key.address, grantee, &limit, exp)]))
+        }
+        ["gateway", rest @ ..] if cx.binary == "gwcd" => gateway_tx(cx, args, rest),
+        _ => None,
+    }
+}
+
+fn read_json(cx: &Ctx<'_>, path: &str) -> Result<Value, String> {
+    let path = cx.resolve(path);
+    let bytes = cx.fs.read_file(&path).ok_or_else(|| format!("open {path}: no such file or directory"))?;
     serde_json::from_slice(&bytes).map_err(|e| e.to_string())
 }
 
+fn num(v: &Value) -> u64 {
+    v.as_u64().or_else(|| v.as_str().and_then(|x| x.parse().ok())).unwrap_or(0)
+}
+
+fn str_of(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+fn proof_from(v: &Value) -> Option<s::MerkleProof> {
+    let steps = v["steps"].as_array()?;
+    Some(s::MerkleProof {
+        steps: steps
+            .iter()
+            .map(|st| s::MerkleStep {
+                sibling_hex: str_of(&st["sibling_hex"]),
+                sibling_is_left: st["sibling_is_left"].as_bool().unwrap_or(false),
+            })
+            .collect(),
+    })
+}
+
+/// `distribute-batch`'s items.json: path, index, fragment_bytes_base64, the two proofs, file_size.
 fn items_from(doc: &Value) -> Result<Vec<s::DistributeItem>, String> {
     use base64::Engine as _;
     let items = doc["items"].as_array().filter(|a| !a.is_empty()).ok_or("items.json has no items")?;
     items
         .iter()
         .map(|it| {
-            let b64 = it["fragment_bytes_base64"].as_str().unwrap_or_default();
             let fragment_bytes = base64::engine::general_purpose::STANDARD
-                .decode(b64)
+                .decode(it["fragment_bytes_base64"].as_str().unwrap_or_default())
                 .map_err(|e| format!("invalid fragment_bytes_base64: {e}"))?;
             Ok(s::DistributeItem {
-                path: it["path"].as_str().unwrap_or_default().to_string(),
-                index: it["index"].as_u64().unwrap_or(0),
+                path: str_of(&it["path"]),
+                index: num(&it["index"]),
                 fragment_bytes,
-                file_size: it["file_size"].as_u64().unwrap_or(0),
+                fragment_proof: proof_from(&it["fragment_proof"]),
+                file_size: num(&it["file_size"]),
+                file_proof: proof_from(&it["file_proof"]),
                 target_fdsc_channel: String::new(),
             })
         })
@@ -85,8 +183,6 @@ fn items_from(doc: &Value) -> Result<Vec<s::DistributeItem>, String> {
 }
 
 fn manifest_from(doc: &Value) -> s::ManifestPacket {
-    let str_of = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    let num = |v: &Value| v.as_u64().or_else(|| v.as_str().and_then(|x| x.parse().ok())).unwrap_or(0);
     let files = doc["files"]
         .as_array()
         .into_iter()
@@ -124,26 +220,23 @@ fn manifest_from(doc: &Value) -> s::ManifestPacket {
     }
 }
 
-/// `gwcd tx gateway <cmd> …`; `None` when `cmd` is not a session command.
-pub fn tx_gateway(
-    node: &ChainNode,
-    chain_id: &str,
-    fs: &Fs,
-    cwd: impl Fn(&str) -> String,
-    pos: &[&str],
-    flags: &TxFlags<'_>,
-) -> Option<Reply> {
-    use crate::chain::packets::any_of;
-    if !ROLES.contains(&flags.from) {
-        return Some(error(format!("{} is not a valid name or address: key not found", flags.from)));
+/// `gwcd tx gateway <cmd> …` (register-storage stays with the daemon).
+fn gateway_tx(cx: &Ctx<'_>, args: &[String], pos: &[&str]) -> Option<Reply> {
+    const CMDS: [&str; 5] =
+        ["init-session", "commit-root-proof", "distribute-batch", "finalize-and-close", "abort-and-close"];
+    if !pos.first().is_some_and(|c| CMDS.contains(c)) {
+        return None;
     }
-    let me = TestKey::for_role(chain_id, flags.from).address;
-    let parse_u = |v: &str, what: &str| v.parse::<u64>().map_err(|e| format!("invalid {what}: {e}"));
+    let key = match signer_of(cx, args) {
+        Ok(k) => k,
+        Err(e) => return Some(e),
+    };
+    let me = key.address.clone();
     let msg: Result<cosmrs::Any, String> = match pos {
         ["init-session", size, deadline, n] => (|| {
             let m = s::MsgInitSession {
                 owner: me.clone(),
-                fragment_size: parse_u(size, "fragment-size")?,
+                fragment_size: size.parse().map_err(|e| format!("invalid fragment-size: {e}"))?,
                 deadline_unix: deadline.parse().map_err(|e| format!("invalid deadline-unix: {e}"))?,
                 num_fdsc_chains: n.parse().map_err(|e| format!("invalid num-fdsc-chains: {e}"))?,
             };
@@ -157,22 +250,20 @@ pub fn tx_gateway(
                 root_proof_hex: root.to_string(),
             },
         )),
-        ["distribute-batch", id, file] => read_json(fs, &cwd(file)).and_then(|doc| {
+        ["distribute-batch", id, file] => read_json(cx, file).and_then(|doc| {
             let items = items_from(&doc)?;
             Ok(any_of(
                 s::MSG_DISTRIBUTE_BATCH,
                 &s::MsgDistributeBatch { executor: me.clone(), session_id: id.to_string(), items },
             ))
         }),
-        ["finalize-and-close", id, file] => read_json(fs, &cwd(file)).map(|doc| {
-            any_of(
-                s::MSG_FINALIZE_AND_CLOSE,
-                &s::MsgFinalizeAndCloseSession {
-                    executor: me.clone(),
-                    session_id: id.to_string(),
-                    manifest: Some(manifest_from(&doc)),
-                },
-            )
+        ["finalize-and-close", id, file] => read_json(cx, file).map(|doc| {
+            let m = s::MsgFinalizeAndCloseSession {
+                executor: me.clone(),
+                session_id: id.to_string(),
+                manifest: Some(manifest_from(&doc)),
+            };
+            any_of(s::MSG_FINALIZE_AND_CLOSE, &m)
         }),
         ["abort-and-close", id, reason] => Ok(any_of(
             s::MSG_ABORT_AND_CLOSE,
@@ -182,68 +273,91 @@ pub fn tx_gateway(
                 reason: reason.to_string(),
             },
         )),
-        [cmd, ..]
-            if [
-                "init-session",
-                "commit-root-proof",
-                "distribute-batch",
-                "finalize-and-close",
-                "abort-and-close",
-            ]
-            .contains(cmd) =>
-        {
-            Err(format!(
-                "accepts {} arg(s), received {}",
-                if *cmd == "init-session" { 3 } else { 2 },
-                pos.len() - 1
-            ))
-        }
-        _ => return None,
+        [cmd, ..] => Err(format!(
+            "accepts {} arg(s), received {}",
+            if *cmd == "init-session" { 3 } else { 2 },
+            pos.len() - 1
+        )),
+        [] => return None,
     };
     Some(match msg {
-        Ok(any) => broadcast(node, chain_id, flags, any),
+        Ok(any) => broadcast(cx.node, cx.chain_id, args, &key, vec![any]),
         Err(e) => error(e),
     })
 }
 
-/// The read commands: `q gateway session|list-sessions`, `q datastore …`, `q metastore …`,
-/// `q tx HASH`. `None` when not one of them.
-pub fn query(node: &ChainNode, binary: &str, pos: &[&str]) -> Option<Reply> {
-    let gw = |f: &dyn Fn(&crate::chain::sessions::GatewayStore) -> Reply| node.read_state(|l| f(l.gateway()));
-    Some(match (binary, pos) {
-        ("gwcd", ["gateway", "session", id]) => gw(&|g| match g.sessions.get(*id) {
-            Some(sess) => ok_json(json!({"session": sess.to_json()})),
-            None => error(format!("rpc error: code = NotFound desc = session {id} not found: key not found")),
+fn not_found(what: impl std::fmt::Display) -> Reply {
+    error(format!("rpc error: code = NotFound desc = {what}: key not found"))
+}
+
+fn page(list: Vec<Value>, key: &str) -> Reply {
+    let total = list.len().to_string();
+    ok_json(json!({key: list, "pagination": {"next_key": null, "total": total}}))
+}
+
+/// The read commands handled here.
+fn query(cx: &Ctx<'_>, pos: &[&str]) -> Option<Reply> {
+    let node = cx.node;
+    let gw = |f: &dyn Fn(&s::GatewayStore) -> Reply| node.read_state(|l| f(l.gateway()));
+    Some(match (cx.binary, pos) {
+        (_, ["auth", "account", addr]) => match node.account(addr) {
+            Some(a) => ok_json(json!({"account": crate::chain::rest::shapes::account_json(&a)})),
+            None => not_found(format!("account {addr} not found")),
+        },
+        (_, ["authz", "grants", granter, grantee, rest @ ..]) => node.read_state(|l| {
+            let mut v = l.authz().grants_json(granter, grantee);
+            if let Some(url) = rest.first()
+                && let Some(list) = v["grants"].as_array_mut()
+            {
+                list.retain(|g| {
+                    g["authorization"]["msg"] == *url || g["authorization"]["msg_type_url"] == *url
+                });
+                if list.is_empty() {
+                    return error(
+                        "rpc error: code = NotFound desc = no authorization found: authorization not found",
+                    );
+                }
+            }
+            ok_json(v)
         }),
-        ("gwcd", ["gateway", "list-sessions", owner]) => gw(&|g| {
-            let list: Vec<Value> =
-                g.sessions.values().filter(|x| x.owner == *owner).map(|x| x.to_json()).collect();
-            ok_json(
-                json!({"sessions": list, "pagination": {"next_key": null, "total": list.len().to_string()}}),
-            )
-        }),
-        ("fdscd", ["datastore", "list-fragment"]) => gw(&|g| {
-            let list: Vec<Value> = g.fragments.values().map(fragment_json).collect();
-            ok_json(
-                json!({"fragment": list, "pagination": {"next_key": null, "total": list.len().to_string()}}),
-            )
-        }),
-        ("fdscd", ["datastore", "show-fragment" | "get-fragment", id]) => {
-            gw(&|g| match g.fragments.get(*id) {
-                Some(f) => ok_json(json!({"fragment": fragment_json(f)})),
-                None => error("rpc error: code = NotFound desc = not found"),
+        (_, ["feegrant", "grant", granter, grantee]) => {
+            node.read_state(|l| match l.authz().allowance_json(granter, grantee) {
+                Some(v) => ok_json(v),
+                None => error("rpc error: code = Internal desc = fee-grant not found: not found"),
             })
         }
-        ("mdscd", ["metastore", "list-manifest"]) => gw(&|g| {
-            let list: Vec<Value> = g.manifests.values().map(manifest_json).collect();
-            ok_json(
-                json!({"manifest": list, "pagination": {"next_key": null, "total": list.len().to_string()}}),
+        ("gwcd", ["gateway", "session", id]) => gw(&|g| match g.sessions.get(*id) {
+            Some(sess) => ok_json(json!({"session": sess.to_json()})),
+            None => not_found(format!("session {id} not found")),
+        }),
+        ("gwcd", ["gateway", "list-sessions", owner]) => gw(&|g| {
+            page(
+                g.sessions.values().filter(|x| x.owner == *owner).map(s::Session::to_json).collect(),
+                "sessions",
             )
         }),
-        ("mdscd", ["metastore", "show-manifest" | "get-manifest", name]) => {
+        ("gwcd", ["gateway", "params"]) => gw(&|g| {
+            let p = &g.params;
+            ok_json(json!({"params": {"max_fragment_bytes": p.max_fragment_bytes.to_string(),
+                "max_fragments_per_session": p.max_fragments_per_session.to_string(),
+                "default_deadline_seconds": p.default_deadline_seconds.to_string(), "local_admin": p.local_admin}}))
+        }),
+        ("fdscd", ["datastore", "list-fragment"]) => {
+            gw(&|g| page(g.fragments.values().map(fragment_json).collect(), "fragment"))
+        }
+        ("fdscd", ["datastore", "get-fragment" | "show-fragment", id]) => {
+            gw(&|g| match g.fragments.get(*id) {
+                Some(f) => ok_json(json!({"fragment": fragment_json(f)})),
+                None => not_found("not found"),
+            })
+        }
+        ("mdscd", ["metastore", "list-manifest"]) => {
+            gw(&|g| page(g.manifests.values().map(manifest_json).collect(), "manifest"))
+        }
+        ("mdscd", ["metastore", "get-manifest" | "show-manifest", name]) => {
             gw(&|g| match g.manifests.get(*name) {
                 Some(m) => ok_json(json!({"manifest": manifest_json(m)})),
-                None => error("rpc error: code = NotFound desc = not found"),
+                None => not_found("not found"),
             })
         }
         (_, ["tx", hash]) => {

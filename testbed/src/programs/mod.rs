@@ -1,6 +1,7 @@
 //! Simulated programs that run inside the testbed's pods: the relayer's `rly`, backed by
 //! the in-process chains.
 
+pub(super) mod chain_keys;
 pub(super) mod gateway_cli;
 pub(super) mod gateway_tx;
 mod rly;

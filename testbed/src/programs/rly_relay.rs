@@ -102,7 +102,12 @@ fn channel_pairs(a: &End, b: &End) -> Vec<(IbcChannel, IbcChannel)> {
 /// Signs and submits `msgs` on `end`'s chain and waits for the block; returns a log line.
 async fn submit(end: &End, msgs: Vec<cosmrs::Any>, type_url: &str, json: bool) -> String {
     let n = msgs.len() as u64;
-    let gas = GAS_PER_MSG * n;
+    // Hook for large packets (gateway fragments of hundreds of KiB): the real rly simulates
+    // for gas, so the tx-size gas the ante handler charges beyond the per-message budget's
+    // share (50,000 a message) is added.
+    let bytes_len: u64 = msgs.iter().map(|m| (m.value.len() + m.type_url.len() + 8) as u64).sum();
+    let size_gas = crate::chain::gas::TX_SIZE_COST_PER_BYTE * (bytes_len + 512);
+    let gas = GAS_PER_MSG * n + size_gas.saturating_sub(50_000 * n);
     let denom = end.cfg.fee_denom().to_string();
     let price: f64 = end.cfg.gas_prices.trim_end_matches(denom.as_str()).parse().unwrap_or(0.0);
     let fee = Coin::new((gas as f64 * price).ceil() as u128, &denom);

@@ -7,7 +7,7 @@
 mod auth_bank;
 mod ibc;
 mod packets;
-mod shapes;
+pub(crate) mod shapes;
 mod tendermint;
 mod tx;
 
@@ -55,6 +55,7 @@ pub fn router(node: ChainNode) -> Router {
             get(packets::consensus_state),
         )
         .route("/gwc/gateway/v1/storage_endpoints", get(ibc::storage_endpoints))
+        .merge(super::gw_http::routes())
         .fallback(|| async { RestError::new(GrpcCode::Unimplemented, "Not Implemented") })
         .layer(middleware::from_fn_with_state(node.clone(), count_requests))
         .with_state(node)
