@@ -1,8 +1,10 @@
 //! The one place errors become HTTP. Every failure leaves as
-//! `{"ok":false,"error":{"code","message","details"}}` with the status SPEC §3 assigns to its
-//! code. Lower layers keep their own error enums and convert here; an internal cause is
-//! logged (never sent), and messages sent to clients never carry secrets.
+//! `{"ok":false,"error":{"code","message","details"}}` (the documented `ErrorEnvelope`) with
+//! the status its code maps to (`status_of`, one exhaustive match). Lower layers keep their
+//! own error enums and convert here; an internal cause is logged (never sent), and messages
+//! sent to clients never carry secrets.
 
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -94,12 +96,46 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.code.status();
+        let status = status_of(self.code);
         if let Some(cause) = &self.internal {
             tracing::warn!(code = ?self.code, %cause, "request failed");
         }
-        let body = json!({"ok": false, "error": {"code": self.code, "message": self.message, "details": self.details}});
+        let Self { code, message, details, internal: _ } = self;
+        let body = ErrorEnvelope { ok: false, error: ErrorBody { code, message, details } };
         (status, axum::Json(body)).into_response()
+    }
+}
+
+/// The HTTP status of each code. Job-only codes carry the status they would have if a
+/// request met them directly (a failed upstream action is a bad gateway, a not-ready
+/// dependency unavailable).
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    use ErrorCode as C;
+    match code {
+        C::BadRequest => StatusCode::BAD_REQUEST,
+        C::NotFound
+        | C::JobNotFound
+        | C::PodNotFound
+        | C::ChainNotFound
+        | C::TxNotFound
+        | C::RelayerNotFound => StatusCode::NOT_FOUND,
+        C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        C::JobConflict => StatusCode::CONFLICT,
+        C::ValidationError | C::InvalidAddress | C::InvalidHeight | C::InvalidTxBytes => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        C::LimitExceeded => StatusCode::TOO_MANY_REQUESTS,
+        C::K8sForbidden => StatusCode::FORBIDDEN,
+        C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        C::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        C::InternalError | C::K8sUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
+        C::UpstreamError | C::ExecFailed | C::RelayerLinkFailed | C::StorageRegisterFailed => {
+            StatusCode::BAD_GATEWAY
+        }
+        C::UpstreamUnreachable | C::NotReady | C::RelayerNotReady | C::IbcNotReady => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        C::Timeout | C::ChainStalled => StatusCode::GATEWAY_TIMEOUT,
     }
 }
 
@@ -112,7 +148,7 @@ impl From<crate::chain::Error> for ApiError {
         use crate::chain::Error as E;
         let error_code = e.code();
         match e {
-            // The id came from the request: it is not repeated (SPEC §11).
+            // The id came from the request: it is not echoed back (a client's input never returns in an error).
             E::ChainNotFound(_) => {
                 Self::new(error_code, "no chain with that id; GET /api/v1/chains lists the chains")
             }

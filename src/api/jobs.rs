@@ -1,4 +1,4 @@
-//! Job routes shared by the `system` and `utils` scopes (SPEC §5): list, detail, logs
+//! Job routes shared by the `system` and `utils` scopes: list, detail, logs
 //! (text / jsonl, or followed as Server-Sent Events until the job ends) and cancel.
 //! Each scope gets the same handlers, generated once per scope so OpenAPI lists both.
 

@@ -1,11 +1,10 @@
 //! `POST /system/start`, `/system/connect`, `/system/relayer/restart`: validate the request,
-//! then admit a reconcile job (SPEC §4, §6) and answer 202 with it. Only one system job is
+//! then admit a reconcile job and answer 202 with it. Only one system job is
 //! queued or running at a time (409 names it).
 
 use super::error::{ApiError, ErrorCode};
 use super::extract::OptionalJson;
 use super::jobs::accepted;
-use super::system::namespace_cache;
 use crate::app::AppState;
 use crate::cache::views;
 use crate::jobs::model::Accepted;
@@ -159,7 +158,7 @@ async fn connect(
                 "gwc is the gateway every link starts at; name a storage chain",
             ));
         }
-        let pods = namespace_cache(&state)?.pods.state();
+        let pods = state.cache.objects().pods.state();
         let known = views::chain_pods(&pods)
             .iter()
             .any(|p| p.metadata.labels.as_ref().and_then(|l| l.get(views::INSTANCE_LABEL)) == Some(id));

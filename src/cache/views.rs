@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
 pub const CATEGORY_LABEL: &str = "app.kubernetes.io/category";
-/// Port names the chart gives every chain Service (SPEC §1).
+/// Port names the chart gives every chain Service.
 pub const CHAIN_PORT_NAMES: [&str; 3] = ["rpc", "api", "grpc"];
 /// The chart's headless Service for chain pods (pod DNS `<pod>.<this>`).
 pub const HEADLESS_SERVICE: &str = "cryptomeria-chain-headless";
@@ -170,7 +170,7 @@ pub fn configmap_summary(cm: &ConfigMap) -> ConfigMapSummary {
     ConfigMapSummary { name: cm.metadata.name.clone().unwrap_or_default(), keys }
 }
 
-/// The relayer pod: by component label, else by the `<release>-relayer` name prefix (SPEC §6).
+/// The relayer pod: by component label, else by the `<release>-relayer` name prefix (the chart names it so).
 pub fn relayer_pod<'a>(pods: &'a [Arc<Pod>], release: &str) -> Option<&'a Arc<Pod>> {
     let by_label = pods
         .iter()

@@ -1,4 +1,4 @@
-//! The job engine shared by the `system` and `utils` scopes (SPEC §5): the model (plain
+//! The job engine shared by the `system` and `utils` scopes: the model (plain
 //! data), the store (admission, lookup, cancel, retention), the runner (ordered steps,
 //! cancel, timeout, one span per job and per step), bounded logs, and redaction.
 

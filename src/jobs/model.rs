@@ -1,4 +1,4 @@
-//! The job model of SPEC §5 as plain data: ids, statuses, step records and the JSON view.
+//! The job model as plain data: ids, statuses, step records and the JSON view.
 //! No kube, no axum: the store and runner mutate it, the API serializes it.
 
 use serde::{Deserialize, Serialize};

@@ -7,6 +7,7 @@ use super::model::{JobError, JobStatus, StepStatus, rfc3339};
 use super::store::{JobCell, JobStore, finish_canceled};
 use crate::error_code::ErrorCode;
 use crate::metrics::Metrics;
+use crate::sync::Locked;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -94,7 +95,7 @@ impl StepCtx {
 
     /// Sets the job's `result` (the last write wins).
     pub fn set_result(&self, value: Value) {
-        *self.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
+        *self.result.locked() = Some(value);
     }
 }
 
@@ -196,14 +197,13 @@ async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration, me
         record(cell, &ctx, index, outcome);
         if !ok {
             // A failed job keeps the partial result its steps set (e.g. a batch cut short).
-            if let Some(partial) = result.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            if let Some(partial) = result.locked().take() {
                 cell.update(|job| job.result = Some(partial));
             }
             return;
         }
     }
-    let result =
-        result.lock().unwrap_or_else(|e| e.into_inner()).take().map(|r| cell.log.redactor().json_owned(r));
+    let result = result.locked().take().map(|r| cell.log.redactor().json_owned(r));
     cell.update(|job| {
         job.status = JobStatus::Succeeded;
         job.finished_at = Some(now());

@@ -1,12 +1,14 @@
 //! The in-memory job store: admission (system jobs exclusive, utils jobs bounded) decided
 //! under one lock so concurrent submissions cannot race, lookup and listing, cancel, and
-//! retention of finished jobs. A restart loses every job (SPEC §5): steps are idempotent.
+//! retention of finished jobs. A restart loses every job (by design: steps are idempotent, so
+//! running a job again is the recovery).
 
 use super::log::JobLog;
 use super::model::{
     Job, JobStatus, JobSummary, Links, Progress, Scope, StepRecord, StepStatus, new_job_id, rfc3339,
 };
 use super::redact::Redactor;
+use crate::sync::Locked;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -56,7 +58,7 @@ impl JobCell {
     /// look at a few fields of every retained job, and a copy would clone each result (a
     /// 10,000-tx batch's per-tx list) on every submission.
     pub fn peek<R>(&self, read: impl FnOnce(&Job) -> R) -> R {
-        read(&self.view.lock().unwrap_or_else(|e| e.into_inner()))
+        read(&self.view.locked())
     }
 
     pub fn status(&self) -> JobStatus {
@@ -68,7 +70,7 @@ impl JobCell {
     }
 
     pub(crate) fn update(&self, change: impl FnOnce(&mut Job)) {
-        let mut view = self.view.lock().unwrap_or_else(|e| e.into_inner());
+        let mut view = self.view.locked();
         change(&mut view);
         let done = view.status.is_finished();
         drop(view);
@@ -118,10 +120,6 @@ impl JobStore {
         Self { metrics, ..self }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Admits a job (queued) or refuses it; the check and the insert share one lock.
     pub fn submit(
         &self,
@@ -130,7 +128,7 @@ impl JobStore {
         request: &Value,
         steps: &[&str],
     ) -> Result<Arc<JobCell>, Refused> {
-        let mut inner = self.lock();
+        let mut inner = self.inner.locked();
         let mut active = inner
             .order
             .iter()
@@ -194,13 +192,13 @@ impl JobStore {
     }
 
     pub fn get(&self, scope: Scope, id: &str) -> Option<Arc<JobCell>> {
-        self.lock().jobs.get(id).filter(|c| c.scope() == scope).cloned()
+        self.inner.locked().jobs.get(id).filter(|c| c.scope() == scope).cloned()
     }
 
     /// Summaries of a scope's jobs, newest first: read under each job's lock, so a listing
     /// (or a metrics scrape) never copies the retained jobs' results.
     pub fn list(&self, scope: Scope) -> Vec<JobSummary> {
-        let inner = self.lock();
+        let inner = self.inner.locked();
         inner
             .order
             .iter()
@@ -216,7 +214,7 @@ impl JobStore {
     /// has recorded its final state, so followers see it before the process exits.
     pub async fn cancel_all(&self) {
         let cells: Vec<Arc<JobCell>> = {
-            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let inner = self.inner.locked();
             inner.jobs.values().filter(|c| !c.status().is_finished()).cloned().collect()
         };
         for cell in &cells {
@@ -246,7 +244,7 @@ impl JobStore {
 
     /// Drops the oldest finished jobs beyond the retention cap.
     pub fn retire(&self) {
-        let mut inner = self.lock();
+        let mut inner = self.inner.locked();
         let finished: Vec<String> = inner
             .order
             .iter()

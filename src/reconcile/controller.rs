@@ -15,6 +15,7 @@
 use super::{Context, Session, StepName, Target};
 use crate::jobs::store::Refused;
 use crate::jobs::{JobStore, Scope};
+use crate::sync::Locked;
 use crate::system::ibc::{self, Verdict};
 use serde::Serialize;
 use serde_json::json;
@@ -104,11 +105,11 @@ impl Reconciler {
     }
 
     pub fn status(&self) -> ReconcilerStatus {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0.locked().clone()
     }
 
     fn update(&self, change: impl FnOnce(&mut ReconcilerStatus)) {
-        change(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        change(&mut self.0.locked());
     }
 }
 

@@ -210,7 +210,7 @@ pub(super) async fn wait_on_pods(
     let mut changed = ctx.cache.changed();
     let mut said = String::new();
     loop {
-        let pods = ctx.cache.namespace(&ctx.namespace).map(|c| c.pods.state()).unwrap_or_default();
+        let pods = ctx.cache.objects().pods.state();
         let waiting = pending(&pods);
         if waiting.is_empty() {
             return Ok((pods, !said.is_empty()));

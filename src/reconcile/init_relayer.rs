@@ -42,7 +42,7 @@ impl Act for InitAction {
     }
 }
 
-/// The chain file SPEC §6 writes for `rly chains add --file`.
+/// The chain file the chart's init-relayer.sh writes for `rly chains add --file`.
 pub fn chain_json(release: &str, id: &str) -> serde_json::Value {
     let host = format!("{release}-{id}-0.{release}-chain-headless");
     json!({"type": "cosmos", "value": {

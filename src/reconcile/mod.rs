@@ -1,4 +1,4 @@
-//! The reconcile jobs of SPEC §6: `system.start` (discover → initRelayer → connectAll →
+//! The reconcile jobs: `system.start` (discover → initRelayer → connectAll →
 //! startRelayer → waitIbcReady), `system.connect` (discover → connect) and
 //! `system.relayer.restart` (discover → restartRelayer). Every step is an observe → plan →
 //! act pass: it observes real state (the cache, one batched exec in the relayer pod, gwc's
@@ -16,8 +16,7 @@
 //!   wait) and starts it again — what `system.relayer.restart` always does. Without force it
 //!   does so too when connect changed a path in this run: rly reads its config only at start.
 //!
-//! Steps take a [`Session`] and a [`Journal`], not the HTTP job: a continuous reconciler can
-//! call them with [`journal::Traced`].
+//! Steps take a [`Session`] and a [`Journal`] (the job's log), not the HTTP job.
 
 pub mod chain_ids;
 pub mod connect;

@@ -1,4 +1,4 @@
-//! `system.stop` and `system.resume` (seed 001 §6.4, `just stop` / `just resume`): scale the
+//! `system.stop` and `system.resume` (what the chart's `just stop` / `just resume` do): scale the
 //! release's StatefulSets and Deployments to 0 and back through the scale subresource. Data
 //! stays in the PVCs; the relayer's config emptyDir does not, which is why resume ends with
 //! the start pipeline.
@@ -16,6 +16,7 @@ use super::session::Session;
 use crate::cache::views;
 use crate::error_code::ErrorCode;
 use crate::jobs::{Step, StepCtx, StepFailure, StepOutcome};
+use crate::sync::Locked;
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -308,7 +309,7 @@ impl Step for ScaleStep {
                     .await
                     .map_err(|e| api_failure(&format!("scaling {}/{}", p.action.kind.resource(), p.action.name), e))?;
                 ctx.command_because(&p.action.command(), "ok", &p.reason);
-                self.scaled.lock().unwrap_or_else(|e| e.into_inner()).push(p.action.clone());
+                self.scaled.locked().push(p.action.clone());
             }
             Ok(StepOutcome::Done(plan.summary()))
         }
@@ -326,7 +327,7 @@ impl Step for WaitStep {
 
     fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>> {
         async move {
-            let scaled = self.scaled.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let scaled = self.scaled.locked().clone();
             if scaled.is_empty() {
                 return Ok(StepOutcome::Skipped("nothing was scaled: no pod to wait for".into()));
             }

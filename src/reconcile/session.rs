@@ -8,6 +8,7 @@ use super::{Context, ReconcileSettings};
 use crate::error_code::ErrorCode;
 use crate::jobs::StepFailure;
 use crate::k8s::ExecOutput;
+use crate::sync::Locked;
 use serde_json::json;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -126,23 +127,23 @@ impl Session {
         if !self.dry_run {
             return None;
         }
-        self.dry_plan.lock().unwrap_or_else(|e| e.into_inner()).extend(plan.listing());
+        self.dry_plan.locked().extend(plan.listing());
         let n = plan.actions.len();
         Some(crate::jobs::StepOutcome::Done(format!("dry run: would run {n} action(s); nothing was changed")))
     }
 
     pub fn set_workloads(&self, w: Vec<serde_json::Value>) {
-        *self.workloads.lock().unwrap_or_else(|e| e.into_inner()) = w;
+        *self.workloads.locked() = w;
     }
 
     /// The workloads a stop or resume observed (empty for other jobs).
     pub fn workloads(&self) -> Vec<serde_json::Value> {
-        self.workloads.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.workloads.locked().clone()
     }
 
     /// The actions a dry run planned so far.
     pub fn dry_plan(&self) -> Vec<serde_json::Value> {
-        self.dry_plan.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.dry_plan.locked().clone()
     }
 
     pub fn settings(&self) -> &ReconcileSettings {
@@ -159,30 +160,30 @@ impl Session {
     }
 
     pub fn set_topology(&self, t: Topology) {
-        *self.topology.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
+        *self.topology.locked() = Some(t);
     }
 
     /// The topology discover found (discover always runs first).
     pub fn topology(&self) -> Result<Topology, StepFailure> {
-        self.topology.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or_else(|| {
+        self.topology.locked().clone().ok_or_else(|| {
             StepFailure::new(ErrorCode::InternalError, "discover did not run before this step")
         })
     }
 
     pub fn cached_relayer(&self) -> Option<RelayerState> {
-        self.relayer.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.relayer.locked().clone()
     }
 
     pub fn remember_relayer(&self, s: Option<RelayerState>) {
-        *self.relayer.lock().unwrap_or_else(|e| e.into_inner()) = s;
+        *self.relayer.locked() = s;
     }
 
     pub fn channel_chain(&self, channel: &str) -> Option<String> {
-        self.channel_chains.lock().unwrap_or_else(|e| e.into_inner()).get(channel).cloned()
+        self.channel_chains.locked().get(channel).cloned()
     }
 
     pub fn remember_channel_chain(&self, channel: &str, chain: &str) {
-        self.channel_chains.lock().unwrap_or_else(|e| e.into_inner()).insert(channel.into(), chain.into());
+        self.channel_chains.locked().insert(channel.into(), chain.into());
     }
 
     pub fn mark_paths_changed(&self) {

@@ -15,6 +15,7 @@ pub use observe::{PairObservation, PendingSince, observe_pairs};
 use super::relayer::{PathState, RelayerState};
 use crate::chain::ChainClient;
 use crate::chain::directory::ChainDirectory;
+use crate::sync::Locked;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -183,18 +184,17 @@ pub struct Memo {
 
 impl Memo {
     fn fresh(&self, ttl: std::time::Duration) -> Option<IbcHealth> {
-        let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let last = self.last.locked();
         last.as_ref().filter(|(at, _)| at.elapsed() < ttl).map(|(_, h)| h.clone())
     }
 
     /// The last observation, however old.
     pub fn last(&self) -> Option<IbcHealth> {
-        self.last.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|(_, h)| h.clone())
+        self.last.locked().as_ref().map(|(_, h)| h.clone())
     }
 
     fn store(&self, health: &IbcHealth) {
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((tokio::time::Instant::now(), health.clone()));
+        *self.last.locked() = Some((tokio::time::Instant::now(), health.clone()));
     }
 }
 

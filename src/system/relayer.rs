@@ -9,7 +9,7 @@ use crate::k8s::{ExecTrouble, PodExec};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The relayer's key name in every chain config (SPEC §6 chain JSON `key`).
+/// The relayer's key name in every chain config (the `key` field of the chain JSON `rly chains add` reads).
 pub const KEY: &str = "relayer";
 
 /// One `paths.<name>` of the relayer config.

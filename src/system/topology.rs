@@ -18,14 +18,7 @@ pub struct Topology {
 /// Chain pod ↔ Service ↔ ports ↔ Endpoints, per chain, with the relayer pod and the headless
 /// Service's endpoints.
 pub fn topology(reads: &Reads) -> Topology {
-    let Some(cache) = reads.cache.namespace(&reads.namespace) else {
-        return Topology {
-            namespace: reads.namespace.clone(),
-            chains: Vec::new(),
-            relayer: None,
-            headless: None,
-        };
-    };
+    let cache = reads.cache.objects();
     let (pods, services, endpoints) = (cache.pods.state(), cache.services.state(), cache.endpoints.state());
     let endpoints_named = |name: &str| endpoints.iter().find(|e| e.metadata.name.as_deref() == Some(name));
     let mut ids: Vec<String> = views::chain_pods(&pods)

@@ -6,6 +6,7 @@ use super::confirm::{self, End, Follower, FoundBy, StartAt, Submitted, Tracker, 
 use crate::chain::ChainClient;
 use crate::error_code::ErrorCode;
 use crate::jobs::{Step, StepCtx, StepFailure, StepOutcome};
+use crate::sync::Locked;
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use jiff::Timestamp;
@@ -75,13 +76,13 @@ impl Step for ObserveStep {
             ));
             let options = WatchOptions { deadline, stall_after: self.stall_after, poll: self.poll };
             let end = confirm::watch(&mut follower, &tracker, options, &CancellationToken::new(), ctx).await;
-            let looked_up = confirm::lock(&tracker).pending().len();
+            let looked_up = tracker.locked().pending().len();
             let found = if looked_up > 0 { follower.lookup_stragglers(&tracker).await } else { 0 };
             if looked_up > 0 {
                 ctx.command(&format!("tx lookup of {looked_up} straggler(s)"), &format!("{found} found"));
             }
             follower.settle(&tracker).await;
-            let t = confirm::lock(&tracker);
+            let t = tracker.locked();
             let result = if self.single {
                 single_result(&self.target, &self.txs[0], &t, end, &follower)
             } else {

@@ -1,4 +1,4 @@
-//! Throughput by SPEC §8's fixed header-time definition. The header time of `fromHeight` is
+//! Throughput by one fixed header-time definition. The header time of `fromHeight` is
 //! the start mark, so `txCount` sums the txs of blocks `fromHeight+1 ..= toHeight` and
 //! `tps = txCount / (toHeaderTime − fromHeaderTime)`; counting block `fromHeight` too would
 //! add txs committed before the clock starts (skip-mev/catalyst #25 made and fixed that

@@ -5,7 +5,7 @@
 //! the blocks spanned, not with the hashes watched. Only stragglers still pending when the
 //! watch ends are looked up one by one.
 //!
-//! Latency has one sound clock (SPEC §8). Under CometBFT's BFT time the header time of block H
+//! Latency has one sound clock, the chain's own. Under CometBFT's BFT time the header time of block H
 //! is taken from H−1's commit, so a tx that arrived during H−1's commit timeout is included in
 //! H with a header time *before* it was sent. The network agreed H was committed at the header
 //! time of H+1 (what CometBFT's `loadtime report` uses), so: commit time of H = header time of
@@ -16,6 +16,7 @@
 use super::{ChainTarget, seconds_between, stats};
 use crate::chain::{self, ChainClient, rest, rpc};
 use crate::jobs::StepCtx;
+use crate::sync::Locked;
 use futures::{StreamExt as _, TryStreamExt as _};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -305,7 +306,7 @@ impl Follower {
             self.calls.blockchain += 1;
             metas.retain(|m| m.height >= self.next);
             metas.sort_by_key(|m| m.height);
-            let busy: Vec<rpc::BlockMeta> = if lock(tracker).all_included() {
+            let busy: Vec<rpc::BlockMeta> = if tracker.locked().all_included() {
                 Vec::new()
             } else {
                 metas.iter().filter(|m| m.num_txs > 0).cloned().collect()
@@ -316,7 +317,7 @@ impl Follower {
                 .buffered(CONCURRENT_READS)
                 .try_collect()
                 .await?;
-            let mut t = lock(tracker);
+            let mut t = tracker.locked();
             for (found, calls) in read {
                 self.calls.block += 1;
                 self.calls.block_results += calls - 1;
@@ -349,7 +350,7 @@ impl Follower {
     /// how many were found.
     pub async fn lookup_stragglers(&mut self, tracker: &Mutex<Tracker>) -> usize {
         const CONCURRENT_LOOKUPS: usize = 8;
-        let stragglers = lock(tracker).pending();
+        let stragglers = tracker.locked().pending();
         let (client, api) = (&self.client, self.target.api.as_str());
         let asked = stragglers.len() as u64;
         let found: Vec<Option<TxConfirmation>> = futures::stream::iter(stragglers)
@@ -368,7 +369,7 @@ impl Follower {
             .collect()
             .await;
         self.calls.tx_lookups += asked;
-        let mut tracker = lock(tracker);
+        let mut tracker = tracker.locked();
         let mut n = 0;
         for c in found.into_iter().flatten() {
             self.last_height = self.last_height.max(c.height);
@@ -383,14 +384,14 @@ impl Follower {
     /// every tx still without a commit time its reason.
     pub async fn settle(&mut self, tracker: &Mutex<Tracker>) {
         loop {
-            let Some(&lowest) = lock(tracker).awaited_heights().first() else { return };
+            let Some(&lowest) = tracker.locked().awaited_heights().first() else { return };
             // From the including block, which exists, so the range is never empty.
             let (min, max) = (lowest - 1, lowest - 1 + rpc::BLOCKCHAIN_PAGE - 1);
             let Ok((metas, _)) = rpc::block_metas(&self.client, &self.target.rpc, min, max).await else {
                 break;
             };
             self.calls.blockchain += 1;
-            let mut t = lock(tracker);
+            let mut t = tracker.locked();
             for m in &metas {
                 t.header_seen(m.height, &m.time);
             }
@@ -398,7 +399,7 @@ impl Follower {
                 break;
             }
         }
-        lock(tracker).give_up_awaiting();
+        tracker.locked().give_up_awaiting();
     }
 }
 
@@ -416,11 +417,11 @@ async fn read_block(
     let raw = rpc::block(client, rpc_url, Some(meta.height)).await?;
     let view = rpc::block_view(&raw).ok_or_else(|| rpc::malformed(rpc_url, "block without header"))?;
     let hashes = rpc::block_tx_hashes(&view);
-    if !lock(tracker).watches_any(&hashes) {
+    if !tracker.locked().watches_any(&hashes) {
         return Ok((Vec::new(), 1));
     }
     let results = rpc::block_results(client, rpc_url, meta.height).await?;
-    let t = lock(tracker);
+    let t = tracker.locked();
     let found = hashes
         .iter()
         .enumerate()
@@ -437,10 +438,6 @@ async fn read_block(
         })
         .collect();
     Ok((found, 2))
-}
-
-pub(crate) fn lock(tracker: &Mutex<Tracker>) -> std::sync::MutexGuard<'_, Tracker> {
-    tracker.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Why a watch ended.
@@ -495,7 +492,7 @@ pub async fn watch(
         match follower.scan(tracker).await {
             Ok(n) if n > 0 => {
                 last_error = None;
-                let t = lock(tracker);
+                let t = tracker.locked();
                 ctx.progress(&format!(
                     "height {}: {} confirmed, {} pending",
                     follower.last_height,
@@ -512,11 +509,11 @@ pub async fn watch(
                 last_error = Some(text);
             }
         }
-        if lock(tracker).done() {
+        if tracker.locked().done() {
             return End::AllConfirmed;
         }
         if follower.idle() >= options.stall_after {
-            return if lock(tracker).all_included() { End::CommitUnseen } else { End::ChainStalled };
+            return if tracker.locked().all_included() { End::CommitUnseen } else { End::ChainStalled };
         }
         if Instant::now() >= options.deadline {
             return End::Timeout;

@@ -1,6 +1,6 @@
-//! Layer 3 (`/api/v1/utils`, SPEC §8): each route validates its request, checks the
+//! The utilities (`/api/v1/utils`): each route validates its request, checks the
 //! utilities' limits (429 `LIMIT_EXCEEDED` naming the limit and its value), resolves the
-//! chain, and submits a job in the `utils` scope (202). The work lives in `crate::experiments`.
+//! chain, and submits a job in the `utils` scope (202). The work lives in `crate::utils`.
 //! txBytes never reach a job's stored request, a log line or a response: only counts do.
 
 use super::chains::tx_hash;
@@ -10,10 +10,10 @@ use super::jobs::accepted;
 use crate::api::body::BodyErrors;
 use crate::app::AppState;
 use crate::chain::{self, rpc};
-use crate::experiments::confirm::StartAt;
-use crate::experiments::{ChainTarget, broadcast, observe, snapshot, throughput};
 use crate::jobs::model::{Accepted, Scope};
 use crate::jobs::{JobSpec, Step};
+use crate::utils::confirm::StartAt;
+use crate::utils::{ChainTarget, broadcast, observe, snapshot, throughput};
 use axum::extract::State;
 use axum::response::Response;
 use futures::FutureExt as _;
@@ -412,7 +412,7 @@ pub struct ThroughputRequest {
     pub last_blocks: Option<u64>,
 }
 
-/// Header-time throughput (SPEC §8's fixed definition) over a height range or the last N blocks.
+/// Header-time throughput (txs over the header-time span, fromHeight's block excluded) over a height range or the last N blocks.
 #[utoipa::path(post, path = "/metrics/throughput", operation_id = "utils_metrics_throughput", tag = "utils",
     request_body = ThroughputRequest,
     responses(
