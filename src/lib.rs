@@ -18,6 +18,7 @@ pub mod app;
 pub mod bench;
 pub mod cache;
 pub mod chain;
+pub mod chart;
 pub mod cli;
 pub mod config;
 pub mod ctl;

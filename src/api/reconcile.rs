@@ -152,16 +152,16 @@ async fn connect(
     let target = Target::parse(text)
         .ok_or_else(|| ApiError::validation("target", "target must be \"all\" or \"chain:<chainId>\""))?;
     if let Target::Chain(id) = &target {
-        if id == reconcile::gateway::GWC {
+        if id == crate::chart::GWC {
             return Err(ApiError::validation(
                 "target",
                 "gwc is the gateway every link starts at; name a storage chain",
             ));
         }
         let pods = state.cache.objects().pods.state();
-        let known = views::chain_pods(&pods)
-            .iter()
-            .any(|p| p.metadata.labels.as_ref().and_then(|l| l.get(views::INSTANCE_LABEL)) == Some(id));
+        let known = views::chain_pods(&pods).iter().any(|p| {
+            p.metadata.labels.as_ref().and_then(|l| l.get(crate::chart::INSTANCE_LABEL)) == Some(id)
+        });
         if !known {
             return Err(ApiError::new(
                 ErrorCode::ChainNotFound,

@@ -8,6 +8,7 @@
 use super::harness::{self, Api, Bff, Samples};
 use super::table::Row;
 use super::{Reps, Section};
+use crate::chart::dst_port;
 use crate::reconcile::gateway::{open_channel, parse_rly_channels, parse_storage};
 use anyhow::{Context as _, bail, ensure};
 use serde_json::{Value, json};
@@ -187,10 +188,6 @@ impl Kubectl {
         ensure!(out.code == 0 && !out.stdout.is_empty(), "no pod with {selector}");
         Ok(out.stdout.trim().to_string())
     }
-}
-
-fn dst_port(id: &str) -> &'static str {
-    if id == "mdsc" { "metastore" } else { "datastore" }
 }
 
 /// The scripts' bring-up (init-relayer.sh, connect-all.sh → connect-chain.sh, start-relayer.sh)

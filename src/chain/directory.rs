@@ -93,7 +93,7 @@ impl Snapshot<'_> {
     pub fn chain_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = views::chain_pods(&self.pods)
             .iter()
-            .filter_map(|p| p.metadata.labels.as_ref()?.get(views::INSTANCE_LABEL).cloned())
+            .filter_map(|p| p.metadata.labels.as_ref()?.get(crate::chart::INSTANCE_LABEL).cloned())
             .chain(self.directory.fixed.iter().map(|f| f.chain_id.clone()))
             .collect();
         ids.sort_by_key(|i| views::chain_order(i));
@@ -128,15 +128,15 @@ impl Snapshot<'_> {
         }
         let (endpoints, source) = self.endpoints(chain_id, mode);
         let pod = views::chain_pods(&self.pods).into_iter().find(|p| {
-            p.metadata.labels.as_ref().and_then(|l| l.get(views::INSTANCE_LABEL)).map(String::as_str)
+            p.metadata.labels.as_ref().and_then(|l| l.get(crate::chart::INSTANCE_LABEL)).map(String::as_str)
                 == Some(chain_id)
         });
         let label = |key: &str| pod.and_then(|p| p.metadata.labels.as_ref()?.get(key).cloned());
         Ok(ResolvedChain {
             endpoints,
             source,
-            component: label(views::COMPONENT_LABEL),
-            instance: label(views::INSTANCE_LABEL),
+            component: label(crate::chart::COMPONENT_LABEL),
+            instance: label(crate::chart::INSTANCE_LABEL),
             ports: views::chain_service(&self.services, chain_id)
                 .map(|svc| views::named_ports(svc).into_iter().map(|(name, p)| (name, p.port)).collect()),
         })

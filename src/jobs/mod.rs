@@ -2,6 +2,7 @@
 //! data), the store (admission, lookup, cancel, retention), the runner (ordered steps,
 //! cancel, timeout, one span per job and per step), bounded logs, and redaction.
 
+pub mod cell;
 pub mod log;
 pub mod model;
 pub mod redact;

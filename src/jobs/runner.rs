@@ -2,9 +2,9 @@
 //! and races it against each running step, enforces the whole-job timeout (failing with
 //! TIMEOUT naming the step), records every step's outcome and why, then retires old jobs.
 
+use super::cell::{JobCell, finish_canceled};
 use super::log::{Level, LogLine};
 use super::model::{JobError, JobStatus, StepStatus, rfc3339};
-use super::store::{JobCell, JobStore, finish_canceled};
 use crate::error_code::ErrorCode;
 use crate::metrics::Metrics;
 use crate::sync::Locked;
@@ -114,33 +114,11 @@ pub struct JobSpec {
     pub timeout: Duration,
 }
 
-impl JobStore {
-    /// Admits the job and runs it in the background; returns the queued job's view.
-    pub fn start(&self, spec: JobSpec) -> Result<super::model::Job, super::store::Refused> {
-        let names: Vec<&str> = spec.steps.iter().map(|s| s.name()).collect();
-        let cell = self.submit(spec.scope, &spec.type_, &spec.request, &names)?;
-        let view = cell.snapshot();
-        let span = tracing::info_span!("job", job_id = %view.job_id, job_type = %view.type_);
-        let store = self.clone();
-        tokio::spawn(
-            async move {
-                run(&cell, &spec.steps, spec.timeout, &store.metrics).await;
-                cell.peek(|job| {
-                    store.metrics.job_finished(job.scope.as_str(), &job.type_, job.status.as_str());
-                });
-                store.retire();
-            }
-            .instrument(span),
-        );
-        Ok(view)
-    }
-}
-
 fn now() -> String {
     rfc3339(jiff::Timestamp::now())
 }
 
-async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration, metrics: &Metrics) {
+pub(super) async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration, metrics: &Metrics) {
     if cell.cancel.is_cancelled() {
         return finish_canceled(cell, "canceled before it started");
     }

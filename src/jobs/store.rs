@@ -3,17 +3,18 @@
 //! retention of finished jobs. A restart loses every job (by design: steps are idempotent, so
 //! running a job again is the recovery).
 
+use super::cell::{JobCell, finish_canceled};
 use super::log::JobLog;
 use super::model::{
     Job, JobStatus, JobSummary, Links, Progress, Scope, StepRecord, StepStatus, new_job_id, rfc3339,
 };
 use super::redact::Redactor;
+use super::runner::JobSpec;
 use crate::sync::Locked;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 #[derive(Debug, Clone)]
 pub struct JobLimits {
@@ -38,53 +39,6 @@ pub enum Refused {
     Conflict { job_id: String, type_: String, status: JobStatus },
     #[error("limit {limit} reached ({value})")]
     Limit { limit: &'static str, value: usize },
-}
-
-/// One job: its view, log, cancel token and a "finished" signal.
-pub struct JobCell {
-    view: Mutex<Job>,
-    pub log: JobLog,
-    pub cancel: CancellationToken,
-    finished: watch::Sender<bool>,
-}
-
-impl JobCell {
-    /// A copy of the whole view, result included (for answering a read of this job).
-    pub fn snapshot(&self) -> Job {
-        self.peek(Job::clone)
-    }
-
-    /// Reads the view under its lock without copying it: admission, lookup and retention
-    /// look at a few fields of every retained job, and a copy would clone each result (a
-    /// 10,000-tx batch's per-tx list) on every submission.
-    pub fn peek<R>(&self, read: impl FnOnce(&Job) -> R) -> R {
-        read(&self.view.locked())
-    }
-
-    pub fn status(&self) -> JobStatus {
-        self.peek(|job| job.status)
-    }
-
-    pub fn scope(&self) -> Scope {
-        self.peek(|job| job.scope)
-    }
-
-    pub(crate) fn update(&self, change: impl FnOnce(&mut Job)) {
-        let mut view = self.view.locked();
-        change(&mut view);
-        let done = view.status.is_finished();
-        drop(view);
-        if done {
-            self.log.close();
-            self.finished.send_replace(true);
-        }
-    }
-
-    /// Resolves once the job has finished.
-    pub async fn finished(&self) {
-        let mut rx = self.finished.subscribe();
-        let _ = rx.wait_for(|done| *done).await;
-    }
 }
 
 #[derive(Default)]
@@ -180,12 +134,7 @@ impl JobStore {
             error: None,
             links: Links { self_: base.clone(), logs: format!("{base}/logs") },
         };
-        let cell = Arc::new(JobCell {
-            view: Mutex::new(job),
-            log: JobLog::new(self.limits.log_cap_bytes, self.redactor.clone()),
-            cancel: CancellationToken::new(),
-            finished: watch::channel(false).0,
-        });
+        let cell = Arc::new(JobCell::new(job, JobLog::new(self.limits.log_cap_bytes, self.redactor.clone())));
         inner.jobs.insert(job_id.clone(), cell.clone());
         inner.order.push_back(job_id);
         Ok(cell)
@@ -259,25 +208,26 @@ impl JobStore {
     }
 }
 
-/// Marks a job canceled and every step that had not finished as canceled.
-pub(crate) fn finish_canceled(cell: &JobCell, why: &str) {
-    let now = rfc3339(jiff::Timestamp::now());
-    cell.update(|job| {
-        if job.status.is_finished() {
-            return;
-        }
-        job.status = JobStatus::Canceled;
-        job.finished_at = Some(now.clone());
-        for step in &mut job.steps {
-            if matches!(step.status, StepStatus::Pending | StepStatus::Running) {
-                step.status = StepStatus::Canceled;
-                step.message = Some(why.to_string());
-                if step.started_at.is_some() {
-                    step.finished_at = Some(now.clone());
-                }
+impl JobStore {
+    /// Admits the job and runs it in the background; returns the queued job's view.
+    pub fn start(&self, spec: JobSpec) -> Result<Job, Refused> {
+        let names: Vec<&str> = spec.steps.iter().map(|s| s.name()).collect();
+        let cell = self.submit(spec.scope, &spec.type_, &spec.request, &names)?;
+        let view = cell.snapshot();
+        let span = tracing::info_span!("job", job_id = %view.job_id, job_type = %view.type_);
+        let store = self.clone();
+        tokio::spawn(
+            async move {
+                super::runner::run(&cell, &spec.steps, spec.timeout, &store.metrics).await;
+                cell.peek(|job| {
+                    store.metrics.job_finished(job.scope.as_str(), &job.type_, job.status.as_str());
+                });
+                store.retire();
             }
-        }
-    });
+            .instrument(span),
+        );
+        Ok(view)
+    }
 }
 
 #[cfg(test)]

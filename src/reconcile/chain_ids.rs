@@ -6,13 +6,12 @@
 //! confirms on the counterparty chain (its REST, one read) that its channel end is OPEN on that
 //! connection. connect then rebuilds or corrects the path with these ids instead of linking
 //! again: a pair with an OPEN channel never gets a second client, connection or channel.
-
-use super::connect::dst_port;
-use super::gateway::{GATEWAY_PORT, GWC, GatewayChannel, OPEN, open_channel};
-use super::relayer_state::PathState;
+use super::gateway::{GatewayChannel, open_channel};
 use super::session::Session;
 use crate::chain::ibc_query;
+use crate::chart::{GATEWAY_PORT, GWC, OPEN, dst_port};
 use crate::k8s::script::is_plain;
+use crate::system::relayer::PathState;
 use std::collections::BTreeMap;
 
 /// Both ends of a gwc↔chain pair as the chains record them (src = gwc, as in the path).

@@ -11,15 +11,17 @@
 //! created twice.
 
 use super::chain_ids::{self, Observed, PairIds};
-use super::gateway::{self, GWC, GatewayChannel, open_channel};
+use super::gateway::{self, GatewayChannel, open_channel};
 use super::journal::Journal;
 use super::plan::{Act, Plan};
-use super::relayer_state::{self, RelayerState};
+use super::relayer_state;
 use super::session::ExecFailure as _;
 use super::session::{ExecTrouble, Session, Topology};
+use crate::chart::{GWC, dst_port, path_name};
 use crate::error_code::ErrorCode;
 use crate::jobs::{StepFailure, StepOutcome};
 use crate::k8s::script::{Batch, last_line, quote};
+use crate::system::relayer::RelayerState;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,8 +29,6 @@ pub const VERSION: &str = "cryptomeria-1";
 
 /// Cosmos SDK `ErrWrongSequence` (codespace sdk).
 const SDK_WRONG_SEQUENCE: i64 = 32;
-
-pub use crate::system::ibc::{dst_port, path_name};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectAction {
@@ -185,7 +185,7 @@ pub fn plan(
                 }
                 let stuck: Vec<&str> = channels
                     .iter()
-                    .filter(|c| c.counterparty_chain == *id && c.state != gateway::OPEN)
+                    .filter(|c| c.counterparty_chain == *id && c.state != crate::chart::OPEN)
                     .map(|c| c.channel_id.as_str())
                     .collect();
                 let why = if stuck.is_empty() {

@@ -14,10 +14,10 @@ use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
 use std::sync::Arc;
 
-const GWC: &str = super::gateway::GWC;
+use crate::chart::GWC;
 
 fn instance(p: &Pod) -> Option<String> {
-    p.metadata.labels.as_ref()?.get(views::INSTANCE_LABEL).cloned()
+    p.metadata.labels.as_ref()?.get(crate::chart::INSTANCE_LABEL).cloned()
 }
 
 fn name(p: &Pod) -> String {
@@ -33,7 +33,7 @@ pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Top
     let relayers: Vec<&Arc<Pod>> = pods
         .iter()
         .filter(|p| {
-            p.metadata.labels.as_ref().and_then(|l| l.get(views::COMPONENT_LABEL)).map(String::as_str)
+            p.metadata.labels.as_ref().and_then(|l| l.get(crate::chart::COMPONENT_LABEL)).map(String::as_str)
                 == Some("relayer")
         })
         .collect();
@@ -60,7 +60,7 @@ pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Top
                     ErrorCode::RelayerNotFound,
                     format!(
                         "no relayer pod (label {}=relayer or name prefix {release}-relayer)",
-                        views::COMPONENT_LABEL
+                        crate::chart::COMPONENT_LABEL
                     ),
                 )
                 .with_details(json!({"hint": "install the chart; its relayer Deployment creates the pod"})));
@@ -149,7 +149,7 @@ fn waiting_on(p: &Pod) -> String {
 /// The pods this run must wait for: none when every one it touches is usable.
 pub fn not_ready(pods: &[Arc<Pod>], target: &Target) -> Vec<String> {
     let is_relayer = |p: &&Arc<Pod>| {
-        p.metadata.labels.as_ref().and_then(|l| l.get(views::COMPONENT_LABEL)).map(String::as_str)
+        p.metadata.labels.as_ref().and_then(|l| l.get(crate::chart::COMPONENT_LABEL)).map(String::as_str)
             == Some("relayer")
     };
     let mut waiting = Vec::new();

@@ -7,13 +7,13 @@ use super::journal::Journal;
 use super::session::ExecFailure as _;
 use super::session::Session;
 use crate::chain::ibc_query;
+use crate::chart::{GATEWAY_PORT, GWC};
 use crate::error_code::ErrorCode;
 use crate::jobs::StepFailure;
 use crate::k8s::script::quote;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-pub use crate::system::ibc::{GATEWAY_PORT, GWC};
 pub const OPEN: &str = "STATE_OPEN";
 
 /// One channel end on gwc's gateway port.

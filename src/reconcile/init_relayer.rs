@@ -7,12 +7,14 @@
 
 use super::journal::Journal;
 use super::plan::{Act, Plan};
-use super::relayer_state::{self, KEY, RelayerState, mnemonic_file};
+use super::relayer_state;
 use super::session::ExecFailure as _;
 use super::session::Session;
+use crate::chart::{RELAYER_KEY, mnemonic_file};
 use crate::error_code::ErrorCode;
 use crate::jobs::{StepFailure, StepOutcome};
 use crate::k8s::script::{Batch, last_line, quote};
+use crate::system::relayer::RelayerState;
 use serde_json::json;
 
 pub const MEMO: &str = "Cryptomeria Relayer";
@@ -36,8 +38,10 @@ impl Act for InitAction {
             Self::ConfigInit => format!("rly config init --memo \"{MEMO}\""),
             Self::DeleteChain(id) => format!("rly chains delete {id}"),
             Self::AddChain(id) => format!("rly chains add --file {}", chain_file(id)),
-            Self::DeleteKey(id) => format!("rly keys delete {id} {KEY} -y"),
-            Self::RestoreKey(id) => format!("rly keys restore {id} {KEY} \"$(cat {})\"", mnemonic_file(id)),
+            Self::DeleteKey(id) => format!("rly keys delete {id} {RELAYER_KEY} -y"),
+            Self::RestoreKey(id) => {
+                format!("rly keys restore {id} {RELAYER_KEY} \"$(cat {})\"", mnemonic_file(id))
+            }
         }
     }
 }
@@ -46,7 +50,7 @@ impl Act for InitAction {
 pub fn chain_json(release: &str, id: &str) -> serde_json::Value {
     let host = format!("{release}-{id}-0.{release}-chain-headless");
     json!({"type": "cosmos", "value": {
-        "key": KEY, "chain-id": id, "rpc-addr": format!("http://{host}:26657"), "grpc-addr": format!("{host}:9090"),
+        "key": RELAYER_KEY, "chain-id": id, "rpc-addr": format!("http://{host}:26657"), "grpc-addr": format!("{host}:9090"),
         "account-prefix": "cosmos", "keyring-backend": "test", "gas-adjustment": 1.5, "gas-prices": "0.001uatom",
         "debug": false, "timeout": "20s", "output-format": "json", "sign-mode": "direct"}})
 }
@@ -118,13 +122,13 @@ fn line(action: &InitAction, release: &str) -> String {
             quote(&chain_json(release, id).to_string()),
             file = chain_file(id)
         ),
-        InitAction::DeleteKey(id) => format!("rly keys delete {id} {KEY} -y --home \"$H\""),
+        InitAction::DeleteKey(id) => format!("rly keys delete {id} {RELAYER_KEY} -y --home \"$H\""),
         // The mnemonic is read inside the pod: it never passes through the BFF. The keyring
         // lives on the relayer's PVC while config.yaml is on an emptyDir (the chart), so a
         // recreated pod lists no chains yet still holds the key: reuse it once the chain is
         // added instead of failing with "a key with name relayer already exists".
         InitAction::RestoreKey(id) => format!(
-            "rly keys show {id} {KEY} --home \"$H\" >/dev/null 2>&1 || rly keys restore {id} {KEY} \"$(cat {})\" --home \"$H\"",
+            "rly keys show {id} {RELAYER_KEY} --home \"$H\" >/dev/null 2>&1 || rly keys restore {id} {RELAYER_KEY} \"$(cat {})\" --home \"$H\"",
             mnemonic_file(id)
         ),
     }

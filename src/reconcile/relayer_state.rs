@@ -7,7 +7,7 @@ use super::session::ExecFailure as _;
 use super::session::Session;
 use crate::error_code::ErrorCode;
 use crate::jobs::StepFailure;
-pub use crate::system::relayer::{KEY, PathState, RelayerState, mnemonic_file, observe_script, parse};
+use crate::system::relayer::{RelayerState, observe_script, parse};
 
 /// The relayer's state: reused when nothing acted since the last observation, else one exec.
 pub async fn observe(session: &Session, journal: &dyn Journal) -> Result<RelayerState, StepFailure> {

@@ -3,12 +3,12 @@
 //! state (reused by later steps until an action changes it, so a warm run execs once).
 
 use super::journal::Journal;
-use super::relayer_state::RelayerState;
 use super::{Context, ReconcileSettings};
 use crate::error_code::ErrorCode;
 use crate::jobs::StepFailure;
 use crate::k8s::ExecOutput;
 use crate::sync::Locked;
+use crate::system::relayer::RelayerState;
 use serde_json::json;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -44,7 +44,7 @@ pub struct Topology {
 impl Topology {
     /// The chains the relayer must know for this run: gwc and the targets.
     pub fn relayer_chains(&self) -> Vec<String> {
-        std::iter::once(super::gateway::GWC.to_string()).chain(self.targets.iter().cloned()).collect()
+        std::iter::once(crate::chart::GWC.to_string()).chain(self.targets.iter().cloned()).collect()
     }
 }
 

@@ -4,12 +4,11 @@
 //! relayed — the relayer's path names the channel ends' clients and connections, both clients
 //! are Active, `rly start` runs, and no packet or ack has waited longer than
 //! `IBC_STALL_BLOCKS` (the assessment of `system::ibc`). Observes only, until the ready timeout.
-
-use super::connect::dst_port;
-use super::gateway::{self, GWC, open_channel};
+use super::gateway::{self, open_channel};
 use super::journal::Journal;
 use super::relayer_state;
 use super::session::Session;
+use crate::chart::{GWC, dst_port};
 use crate::error_code::ErrorCode;
 use crate::jobs::{StepFailure, StepOutcome};
 use crate::system::ibc;

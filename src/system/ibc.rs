@@ -15,25 +15,12 @@ pub use observe::{PairObservation, PendingSince, observe_pairs};
 use super::relayer::{PathState, RelayerState};
 use crate::chain::ChainClient;
 use crate::chain::directory::ChainDirectory;
+use crate::chart::{GWC, OPEN, path_name};
 use crate::sync::Locked;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use utoipa::ToSchema;
-
-pub const GWC: &str = "gwc";
-pub const GATEWAY_PORT: &str = "gateway";
-pub const OPEN: &str = "STATE_OPEN";
-
-/// The relayer's path for a pair (the scripts' names).
-pub fn path_name(chain: &str) -> String {
-    format!("path-gwc-{chain}-gw")
-}
-
-/// The port a storage chain's end of the gateway channel binds.
-pub fn dst_port(chain: &str) -> &'static str {
-    if chain == "mdsc" { "metastore" } else { "datastore" }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]

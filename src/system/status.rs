@@ -190,7 +190,7 @@ pub async fn status_of(
 async fn chain_heights(reads: &Reads, pods: &[Arc<Pod>], services: &[Arc<Service>]) -> Vec<ChainHeight> {
     let node_host = reads.directory.node_host().0;
     let calls = views::chain_pods(pods).into_iter().filter_map(|pod| {
-        let chain_id = pod.metadata.labels.as_ref()?.get(views::INSTANCE_LABEL)?.clone();
+        let chain_id = pod.metadata.labels.as_ref()?.get(crate::chart::INSTANCE_LABEL)?.clone();
         let rpc = views::chain_service(services, &chain_id)
             .and_then(|svc| views::chain_endpoints(svc, node_host.as_deref()).0.rpc);
         let memo = reads.chain_status.clone();

@@ -2,9 +2,10 @@
 //! its counterparty end, both connections and clients, and the packets and acks still waiting
 //! in each direction (aged from when the BFF first saw them).
 
-use super::{Backlog, Direction, End, GATEWAY_PORT, GWC, OPEN, dst_port};
+use super::{Backlog, Direction, End};
 use crate::chain::directory::ChainDirectory;
 use crate::chain::{ChainClient, ibc_query};
+use crate::chart::{GATEWAY_PORT, GWC, OPEN, dst_port};
 use crate::sync::Locked;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

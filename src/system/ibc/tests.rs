@@ -1,5 +1,6 @@
 //! The IBC assessment and the pending-packet ages, case by case.
 use super::*;
+use crate::chart::GATEWAY_PORT;
 
 const BOUNDS: Bounds = Bounds { stall_blocks: 10, low_balance_uatom: 20_000 };
 
