@@ -1,5 +1,6 @@
 //! The connect plan, case by case.
 
+use super::act::hint;
 use super::*;
 use crate::system::relayer::PathState;
 
