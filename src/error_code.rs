@@ -1,9 +1,10 @@
 //! The one error-code vocabulary. HTTP errors (`api::error::ApiError`) and job failures
-//! (`jobs::StepFailure`, a job's `error.code`) both speak it, so a client handles
+//! (a failed job's `error`, the same `Failure`) both speak it, so a client handles
 //! `CHAIN_NOT_FOUND` the same whether a request or a job met it, and the OpenAPI document
 //! lists every code a client can see in one enum.
 
 use serde::Serialize;
+use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 /// Stable, machine-readable error codes. Codes marked "job" are met by running jobs
@@ -53,6 +54,38 @@ pub enum ErrorCode {
     IbcNotReady,
     /// Job: the chain stopped producing blocks while a job followed it.
     ChainStalled,
+}
+
+/// A failure as a client sees it, whether a request or a running job met it: a stable code,
+/// a message for people and structured details (the offending field, the limit, the running
+/// job…). The API sends it inside its envelope with the status of its code; a failed job
+/// carries it as its `error`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = ErrorBody)]
+pub struct Failure {
+    pub code: ErrorCode,
+    pub message: String,
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+impl Failure {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), details: json!({}) }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// A request beyond one of the BFF's limits: `limit` is its name (`maxBatchSize`),
+    /// `value` its setting and `requested` what the request asked for.
+    pub fn limit_exceeded(limit: &str, value: impl Into<Value>, requested: impl Into<Value>) -> Self {
+        let value = value.into();
+        Self::new(ErrorCode::LimitExceeded, format!("{limit} is {value}"))
+            .with_details(json!({"limit": limit, "value": value, "requested": requested.into()}))
+    }
 }
 
 /// What a `K8S_FORBIDDEN` answer (HTTP or job) tells the operator to do.

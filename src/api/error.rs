@@ -10,16 +10,27 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-pub use crate::error_code::ErrorCode;
+pub use crate::error_code::{ErrorCode, Failure};
 
-/// An error on its way to the client.
+/// An error on its way to the client: the failure it sends, and a cause it only logs.
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    pub code: ErrorCode,
-    pub message: String,
-    pub details: Value,
+    error: Failure,
     /// Logged by `into_response`, never sent.
     internal: Option<String>,
+}
+
+impl std::ops::Deref for ApiError {
+    type Target = Failure;
+    fn deref(&self) -> &Failure {
+        &self.error
+    }
+}
+
+impl From<Failure> for ApiError {
+    fn from(error: Failure) -> Self {
+        Self { error, internal: None }
+    }
 }
 
 /// The error envelope, as documented in OpenAPI.
@@ -27,25 +38,16 @@ pub struct ApiError {
 pub struct ErrorEnvelope {
     /// Always false.
     pub ok: bool,
-    pub error: ErrorBody,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub code: ErrorCode,
-    pub message: String,
-    /// Structured context: the offending field, the limit, the running job…
-    #[schema(value_type = Object)]
-    pub details: Value,
+    pub error: Failure,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), details: json!({}), internal: None }
+        Failure::new(code, message).into()
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = details;
+        self.error.details = details;
         self
     }
 
@@ -100,8 +102,7 @@ impl IntoResponse for ApiError {
         if let Some(cause) = &self.internal {
             tracing::warn!(code = ?self.code, %cause, "request failed");
         }
-        let Self { code, message, details, internal: _ } = self;
-        let body = ErrorEnvelope { ok: false, error: ErrorBody { code, message, details } };
+        let body = ErrorEnvelope { ok: false, error: self.error };
         (status, axum::Json(body)).into_response()
     }
 }

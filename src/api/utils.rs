@@ -4,7 +4,7 @@
 //! txBytes never reach a job's stored request, a log line or a response: only counts do.
 
 use super::chains::tx_hash;
-use super::error::{ApiError, ErrorCode, ErrorEnvelope};
+use super::error::{ApiError, ErrorEnvelope, Failure};
 use super::extract::ApiJson;
 use super::jobs::accepted;
 use crate::api::body::BodyErrors;
@@ -43,9 +43,7 @@ const DEFAULT_STALL_TIMEOUT_SECONDS: f64 = 30.0;
 const DEFAULT_CONCURRENCY: usize = 8;
 
 fn limit(name: &'static str, value: impl Into<Value>, asked: impl Into<Value>) -> ApiError {
-    let value = value.into();
-    ApiError::new(ErrorCode::LimitExceeded, format!("{name} is {value}"))
-        .with_details(json!({"limit": name, "value": value, "requested": asked.into()}))
+    Failure::limit_exceeded(name, value, asked).into()
 }
 
 fn target(state: &AppState, chain_id: &str) -> Result<ChainTarget, ApiError> {
@@ -362,9 +360,10 @@ async fn broadcast_batch(
             broadcast::PreparedTx::new(&bytes, &b64, mode)
         });
         let tx = prepared.map_err(|e| {
-            let mut error = ApiError::from(e);
-            error.details["index"] = i.into();
-            error
+            let error = ApiError::from(e);
+            let mut details = error.details.clone();
+            details["index"] = i.into();
+            error.with_details(details)
         })?;
         txs.push(tx);
     }

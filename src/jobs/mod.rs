@@ -11,5 +11,5 @@ pub mod store;
 
 pub use model::{Job, JobStatus, Scope, StepStatus};
 pub use redact::Redactor;
-pub use runner::{JobSpec, Step, StepCtx, StepFailure, StepOutcome};
+pub use runner::{JobSpec, Step, StepCtx, StepOutcome};
 pub use store::{JobLimits, JobStore, Refused};

@@ -4,8 +4,8 @@
 
 use super::cell::{JobCell, finish_canceled};
 use super::log::{Level, LogLine};
-use super::model::{JobError, JobStatus, StepStatus, rfc3339};
-use crate::error_code::ErrorCode;
+use super::model::{JobStatus, StepStatus, rfc3339};
+use crate::error_code::{ErrorCode, Failure};
 use crate::metrics::Metrics;
 use crate::sync::Locked;
 use futures::future::BoxFuture;
@@ -22,25 +22,6 @@ pub enum StepOutcome {
     Done(String),
     /// Nothing to do; the message says why.
     Skipped(String),
-}
-
-/// A step's failure, reported as the job's `error`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StepFailure {
-    pub code: ErrorCode,
-    pub message: String,
-    pub details: Value,
-}
-
-impl StepFailure {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), details: json!({}) }
-    }
-
-    pub fn with_details(mut self, details: Value) -> Self {
-        self.details = details;
-        self
-    }
 }
 
 /// What a running step sees: its name, the job's log, the cancel token, and a slot for the
@@ -102,7 +83,7 @@ impl StepCtx {
 /// One step of a job.
 pub trait Step: Send + Sync {
     fn name(&self) -> &str;
-    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>>;
+    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, Failure>>;
 }
 
 /// A job ready to submit: its type, scope, redactable request and steps.
@@ -160,7 +141,7 @@ pub(super) async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: D
         };
         let outcome = match outcome {
             Ok(r) => r,
-            Err(_) => Err(StepFailure::new(
+            Err(_) => Err(Failure::new(
                 ErrorCode::Timeout,
                 format!("job timed out after {}s during step {name}", timeout.as_secs()),
             )
@@ -191,7 +172,7 @@ pub(super) async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: D
 }
 
 /// Writes a step's outcome into its record, the log and, on failure, the job.
-fn record(cell: &JobCell, ctx: &StepCtx, index: usize, outcome: Result<StepOutcome, StepFailure>) {
+fn record(cell: &JobCell, ctx: &StepCtx, index: usize, outcome: Result<StepOutcome, Failure>) {
     let (status, message, failure) = match outcome {
         Ok(StepOutcome::Done(m)) => (StepStatus::Succeeded, m, None),
         Ok(StepOutcome::Skipped(why)) => (StepStatus::Skipped, why, None),
@@ -205,7 +186,7 @@ fn record(cell: &JobCell, ctx: &StepCtx, index: usize, outcome: Result<StepOutco
     // Step messages and errors may quote command output: they pass the log's redactor too.
     let redactor = cell.log.redactor();
     let redactor_message = redactor.text(&message);
-    let failure = failure.map(|f| StepFailure {
+    let failure = failure.map(|f| Failure {
         message: redactor.text(&f.message),
         details: redactor.json(&f.details),
         code: f.code,
@@ -219,7 +200,7 @@ fn record(cell: &JobCell, ctx: &StepCtx, index: usize, outcome: Result<StepOutco
         if let Some(f) = failure {
             job.status = JobStatus::Failed;
             job.finished_at = Some(finished.clone());
-            job.error = Some(JobError { code: f.code, message: f.message, details: f.details });
+            job.error = Some(f);
             for later in &mut job.steps[index + 1..] {
                 later.status = StepStatus::Canceled;
                 later.message = Some(format!(

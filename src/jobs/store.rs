@@ -10,8 +10,9 @@ use super::model::{
 };
 use super::redact::Redactor;
 use super::runner::JobSpec;
+use crate::error_code::{ErrorCode, Failure};
 use crate::sync::Locked;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use tracing::Instrument as _;
@@ -38,7 +39,20 @@ pub enum Refused {
     #[error("a system job is already {}: {job_id} ({type_})", status.as_str())]
     Conflict { job_id: String, type_: String, status: JobStatus },
     #[error("limit {limit} reached ({value})")]
-    Limit { limit: &'static str, value: usize },
+    Limit { limit: &'static str, value: usize, requested: usize },
+}
+
+impl From<Refused> for Failure {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Conflict { job_id, type_, status } => Failure::new(
+                ErrorCode::JobConflict,
+                format!("system job {job_id} ({type_}) is already {}", status.as_str()),
+            )
+            .with_details(json!({"jobId": job_id, "type": type_, "status": status})),
+            Refused::Limit { limit, value, requested } => Failure::limit_exceeded(limit, value, requested),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -99,10 +113,12 @@ impl JobStore {
                 }
             }
             Scope::Utils => {
-                if active.count() >= self.limits.max_running_utils {
+                let running = active.count();
+                if running >= self.limits.max_running_utils {
                     return Err(Refused::Limit {
                         limit: "maxRunningJobs",
                         value: self.limits.max_running_utils,
+                        requested: running + 1,
                     });
                 }
             }
@@ -253,7 +269,7 @@ mod tests {
         let Err(refused) = store.submit(Scope::Utils, "utils.test", &Value::Null, &["only"]) else {
             panic!("a second utils job is admitted over maxRunningJobs=1");
         };
-        assert_eq!(refused, Refused::Limit { limit: "maxRunningJobs", value: 1 });
+        assert_eq!(refused, Refused::Limit { limit: "maxRunningJobs", value: 1, requested: 2 });
         let system = store.submit(Scope::System, "system.start", &Value::Null, &["only"]).unwrap();
         let Err(conflict) = store.submit(Scope::System, "system.start", &Value::Null, &["only"]) else {
             panic!("a second system job is admitted");

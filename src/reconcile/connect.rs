@@ -15,10 +15,11 @@ use super::gateway::{self, GatewayChannel, open_channel};
 use super::journal::Journal;
 use super::plan::{Act, Plan};
 use super::relayer_state;
-use super::session::Session;
+use super::run::Run;
 use crate::chart::{GWC, dst_port, path_name};
 use crate::error_code::ErrorCode;
-use crate::jobs::{StepFailure, StepOutcome};
+use crate::error_code::Failure;
+use crate::jobs::StepOutcome;
 use crate::k8s::script::quote;
 use crate::system::relayer::RelayerState;
 use act::{link, path_batch, register};
@@ -207,7 +208,7 @@ pub fn plan(
 }
 
 /// Links need both chains configured in `rly` with their relayer keys.
-fn ready_to_link(relayer: &RelayerState, id: &str) -> Result<(), StepFailure> {
+fn ready_to_link(relayer: &RelayerState, id: &str) -> Result<(), Failure> {
     let missing: Vec<String> = [GWC, id]
         .iter()
         .flat_map(|c| {
@@ -224,25 +225,25 @@ fn ready_to_link(relayer: &RelayerState, id: &str) -> Result<(), StepFailure> {
     if missing.is_empty() {
         return Ok(());
     }
-    Err(StepFailure::new(
+    Err(Failure::new(
         ErrorCode::RelayerNotReady,
         format!("rly lacks {} needed to link {id}", missing.join(", ")),
     )
     .with_details(json!({"chainId": id, "hint": "run system.start with the initRelayer step"})))
 }
 
-pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome, StepFailure> {
-    let topo = session.topology()?;
+pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failure> {
+    let topo = run.topology()?;
     if topo.targets.is_empty() {
         return Ok(StepOutcome::Skipped("no storage chain to link".into()));
     }
-    let relayer = relayer_state::observe(session, journal).await?;
-    let channels = gateway::channels(session, journal).await?;
-    let ids = chain_ids::observe(session, &channels, &topo.targets).await;
-    let storage = gateway::storage(session, journal).await?;
-    let plan = plan(&relayer, &channels, &ids, &storage, &topo.targets, session.force)
+    let relayer = relayer_state::observe(run, journal).await?;
+    let channels = gateway::channels(run, journal).await?;
+    let ids = chain_ids::observe(run, &channels, &topo.targets).await;
+    let storage = gateway::storage(run, journal).await?;
+    let plan = plan(&relayer, &channels, &ids, &storage, &topo.targets, run.params().force)
         .map_err(|e| no_chain_ids(&relayer, e))?;
-    if let Some(outcome) = session.decide(&plan, journal) {
+    if let Some(outcome) = run.decide(&plan, journal) {
         return Ok(outcome);
     }
     let planned = |a: &ConnectAction| plan.actions.iter().any(|p| p.action == *a);
@@ -252,8 +253,8 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
     let edits: Vec<&ConnectAction> =
         plan.actions.iter().map(|p| &p.action).filter(|a| a.edits_path()).collect();
     if !edits.is_empty() {
-        path_batch(session, journal, &topo, &edits).await?;
-        session.mark_paths_changed();
+        path_batch(run, journal, &topo, &edits).await?;
+        run.mark_paths_changed();
         if !relayer.running.is_empty() {
             let chains: BTreeSet<&str> = edits.iter().map(|a| a.chain()).collect();
             journal.warn(&format!(
@@ -266,15 +267,15 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
     let mut linked = Vec::new();
     for id in &topo.targets {
         let channel = if planned(&ConnectAction::Link(id.clone())) {
-            let (channel, attempts) = link(session, journal, &topo, id).await?;
+            let (channel, attempts) = link(run, journal, &topo, id).await?;
             linked.push(format!("{id} via {channel} (attempts={attempts})"));
-            session.mark_paths_changed();
+            run.mark_paths_changed();
             channel
         } else {
             open_channel(&channels, id, dst_port(id)).map(|c| c.channel_id.clone()).unwrap_or_default()
         };
         if planned(&ConnectAction::Register(id.clone())) {
-            register(session, journal, &topo, id, &channel).await?;
+            register(run, journal, &topo, id, &channel).await?;
         }
     }
     let mut message = plan.summary();
@@ -297,10 +298,10 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
 
 /// The failure for a pair whose OPEN channel's ids could not be read while rly lacks a
 /// complete path: linking again would create a second client, connection and channel.
-fn no_chain_ids(relayer: &RelayerState, e: NoChainIds) -> StepFailure {
+fn no_chain_ids(relayer: &RelayerState, e: NoChainIds) -> Failure {
     let path = path_name(&e.chain);
     let has = if relayer.paths.contains_key(&path) { "has no ids" } else { "is missing" };
-    StepFailure::new(
+    Failure::new(
         ErrorCode::IbcNotReady,
         format!(
             "cannot rebuild path {path} from chain state: gwc has OPEN {} to {} but its ids are unknown ({}); the path {has} and a new link would duplicate the channel",

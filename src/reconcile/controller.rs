@@ -12,7 +12,7 @@
 //! state is not an object but the whole release; its trigger, debounce and backoff ideas are
 //! kept (watch-driven, a periodic requeue, exponential backoff with a cap).
 
-use super::{Context, Session, StepName, Target};
+use super::{Context, Params, Run, Step};
 use crate::jobs::store::Refused;
 use crate::jobs::{JobStore, Scope};
 use crate::sync::Locked;
@@ -233,8 +233,8 @@ impl Loop {
             return None;
         }
         let request = json!({"trigger": trigger, "drift": drift});
-        let session = Session::new(self.ctx.clone(), Target::All, false);
-        let spec = super::job("system.reconcile", request, session, &StepName::START, self.job_timeout);
+        let run = Run::new(self.ctx.clone(), Params::plain());
+        let spec = super::job("system.reconcile", request, run, &Step::START, self.job_timeout);
         let (job_id, outcome) = match self.jobs.start(spec) {
             Ok(job) => {
                 tracing::info!(trigger, job = %job.job_id, drift = ?drift, "reconcile pass acts");

@@ -6,7 +6,7 @@
 
 use crate::chart::RELAYER_KEY;
 use crate::k8s::script::{self, quote};
-use crate::k8s::{ExecTrouble, PodExec};
+use crate::k8s::{ExecError, PodExec};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -99,7 +99,7 @@ pub fn parse(output: &str) -> RelayerState {
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
     #[error("{0}")]
-    Exec(ExecTrouble),
+    Exec(ExecError),
     #[error("observing the relayer exited {code}: {stderr}")]
     Exited { code: i32, stderr: String },
 }

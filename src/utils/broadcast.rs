@@ -10,7 +10,8 @@ use super::confirm::{self, End, Follower, StartAt, Submitted, Tracker, WatchOpti
 use super::observe::{stalled, upstream_failure};
 use super::{ChainTarget, seconds_between, stats};
 use crate::chain::{ChainClient, rest, tx};
-use crate::jobs::{Step, StepCtx, StepFailure, StepOutcome};
+use crate::error_code::Failure;
+use crate::jobs::{Step, StepCtx, StepOutcome};
 use crate::sync::Locked;
 use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _};
@@ -173,12 +174,12 @@ impl Step for BroadcastStep {
         "broadcast"
     }
 
-    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>> {
+    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, Failure>> {
         run(&self.0, ctx).boxed()
     }
 }
 
-async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, StepFailure> {
+async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
     let deadline = Instant::now() + spec.timeout;
     let mut follower = Follower::start(spec.client.clone(), spec.target.clone(), StartAt::AfterLatest)
         .await

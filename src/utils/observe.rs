@@ -5,7 +5,8 @@ use super::ChainTarget;
 use super::confirm::{self, End, Follower, FoundBy, StartAt, Submitted, Tracker, WatchOptions};
 use crate::chain::ChainClient;
 use crate::error_code::ErrorCode;
-use crate::jobs::{Step, StepCtx, StepFailure, StepOutcome};
+use crate::error_code::Failure;
+use crate::jobs::{Step, StepCtx, StepOutcome};
 use crate::sync::Locked;
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
@@ -37,13 +38,13 @@ pub struct ObserveStep {
 }
 
 /// A chain error as a step failure with the code the API gives it.
-pub(crate) fn upstream_failure(what: &str, e: &crate::chain::Error) -> StepFailure {
-    StepFailure::new(e.code(), format!("{what}: {e}"))
+pub(crate) fn upstream_failure(what: &str, e: &crate::chain::Error) -> Failure {
+    Failure::new(e.code(), format!("{what}: {e}"))
 }
 
 /// The failure of a watch that stopped because the chain stopped producing blocks.
-pub(crate) fn stalled(follower: &Follower, stall_after: Duration) -> StepFailure {
-    StepFailure::new(
+pub(crate) fn stalled(follower: &Follower, stall_after: Duration) -> Failure {
+    Failure::new(
         ErrorCode::ChainStalled,
         format!("no new block for {}s after height {}", stall_after.as_secs_f64(), follower.last_height),
     )
@@ -57,7 +58,7 @@ impl Step for ObserveStep {
         "confirm"
     }
 
-    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>> {
+    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, Failure>> {
         async move {
             let deadline = Instant::now() + self.timeout;
             let mut follower = Follower::start(self.client.clone(), self.target.clone(), self.start)
@@ -95,7 +96,7 @@ impl Step for ObserveStep {
                 return Err(stalled(&follower, self.stall_after));
             }
             if self.single && not_confirmed > 0 {
-                return Err(StepFailure::new(
+                return Err(Failure::new(
                     ErrorCode::Timeout,
                     format!("tx {} was not committed within {}s", self.txs[0].txhash, self.timeout.as_secs()),
                 )

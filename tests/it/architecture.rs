@@ -335,3 +335,24 @@ fn the_error_code_vocabulary_knows_no_http() {
         assert!(!code.contains(http), "src/error_code.rs names {http}: the status mapping belongs in api/");
     }
 }
+
+/// What `api/` may name from `reconcile`: the admission function and the types of its request
+/// and answer.
+const RECONCILE_API: [&str; 1] = ["reconcile::admission"];
+
+#[test]
+fn the_api_reaches_reconcile_only_through_its_admission_api() {
+    let mut reaching = Vec::new();
+    for (file, targets) in file_graph() {
+        if !file.starts_with("src/api/") {
+            continue;
+        }
+        for target in targets.iter().filter(|t| t.starts_with("src/reconcile/")) {
+            let module = target.trim_start_matches("src/").trim_end_matches(".rs").replace('/', "::");
+            if !RECONCILE_API.contains(&module.as_str()) {
+                reaching.push(format!("{file} -> {target}"));
+            }
+        }
+    }
+    assert!(reaching.is_empty(), "api/ reaching into reconcile internals: {reaching:#?}");
+}

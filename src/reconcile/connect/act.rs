@@ -5,28 +5,28 @@
 use super::{ConnectAction, SDK_WRONG_SEQUENCE, VERSION};
 use crate::chart::{GWC, dst_port, path_name};
 use crate::error_code::ErrorCode;
-use crate::jobs::StepFailure;
+use crate::error_code::Failure;
+use crate::k8s::ExecError;
 use crate::k8s::script::{Batch, last_line, quote};
 use crate::reconcile::gateway::{self, open_channel};
 use crate::reconcile::journal::Journal;
 use crate::reconcile::plan::Act as _;
-use crate::reconcile::session::ExecFailure as _;
-use crate::reconcile::session::{ExecTrouble, Session, Topology};
+use crate::reconcile::run::{Run, Topology};
 use serde_json::{Value, json};
 
 /// `rly paths new` / `rly paths update` for every path edit, in plan order, in one exec.
 pub(super) async fn path_batch(
-    session: &Session,
+    run: &Run,
     journal: &dyn Journal,
     topo: &Topology,
     edits: &[&ConnectAction],
-) -> Result<(), StepFailure> {
-    let mut batch = Batch::new(&format!("H={}", quote(&session.settings().rly_home)));
+) -> Result<(), Failure> {
+    let mut batch = Batch::new(&format!("H={}", quote(&run.settings().rly_home)));
     for edit in edits {
         batch.push(&format!("{} --home \"$H\"", edit.shell_line()));
     }
-    session.invalidate();
-    let out = session
+    run.invalidate();
+    let out = run
         .script(
             journal,
             &topo.relayer_pod,
@@ -34,13 +34,13 @@ pub(super) async fn path_batch(
             &format!("{} rly paths new/update (batched)", edits.len()),
         )
         .await
-        .map_err(|t| t.failure(&topo.relayer_pod, &topo.relayer_pod))?;
+        .map_err(|e| run.exec_failure(e))?;
     for ran in Batch::results(&out.stdout) {
         let Some(edit) = edits.get(ran.index) else { continue };
         let cmd = edit.command();
         journal.command(&cmd, if ran.code == 0 { "ok" } else { "failed" }, "");
         if ran.code != 0 {
-            return Err(StepFailure::new(
+            return Err(Failure::new(
                 ErrorCode::ExecFailed,
                 format!("{cmd} exited {}: {}", ran.code, last_line(&ran.output)),
             ));
@@ -68,12 +68,12 @@ pub(super) fn hint(last_error: &str) -> &'static str {
 /// `rly transact link` until gwc shows an OPEN gateway channel to `id`; the channel and the
 /// attempts it took.
 pub(super) async fn link(
-    session: &Session,
+    run: &Run,
     journal: &dyn Journal,
     topo: &Topology,
     id: &str,
-) -> Result<(String, u32), StepFailure> {
-    let settings = session.settings();
+) -> Result<(String, u32), Failure> {
+    let settings = run.settings();
     let attempts = settings.link_attempts.max(1);
     let home = settings.rly_home.clone();
     let (path, port) = (path_name(id), dst_port(id));
@@ -97,19 +97,19 @@ pub(super) async fn link(
         journal.progress(&format!("linking gwc<->{id}: attempt {attempt}/{attempts}"));
         for chain in [GWC, id] {
             // Advisory: the BFF may not reach what the relayer reaches.
-            if let Some(Err(e)) = session.node_status(chain).await {
+            if let Some(Err(e)) = run.node_status(chain).await {
                 journal.warn(&format!("{chain} RPC does not answer the BFF ({e}); linking anyway"));
             }
         }
-        session.invalidate();
-        let exit = match session.exec(journal, &topo.relayer_pod, &argv, &display, None).await {
+        run.invalidate();
+        let exit = match run.exec(journal, &topo.relayer_pod, &argv, &display, None).await {
             Ok(out) => Ok((out.code, last_line(&out.stderr).to_string())),
-            Err(t @ (ExecTrouble::PodGone(_) | ExecTrouble::Forbidden(_))) => {
-                return Err(t.failure(&topo.relayer_pod, &topo.relayer_pod));
+            Err(e @ (ExecError::PodGone { .. } | ExecError::Forbidden { .. })) => {
+                return Err(run.exec_failure(e));
             }
-            Err(ExecTrouble::Other(m)) => Err(m),
+            Err(e) => Err(e.to_string()),
         };
-        let channels = gateway::channels(session, journal).await?;
+        let channels = gateway::channels(run, journal).await?;
         if let Some(ch) = open_channel(&channels, id, port) {
             journal.command(
                 &format!("link gwc<->{id}"),
@@ -131,22 +131,22 @@ pub(super) async fn link(
             tokio::time::sleep(settings.link_retry_wait).await;
         }
     }
-    Err(StepFailure::new(ErrorCode::RelayerLinkFailed, format!("linking gwc<->{id} failed {attempts} times: {last_error}"))
+    Err(Failure::new(ErrorCode::RelayerLinkFailed, format!("linking gwc<->{id} failed {attempts} times: {last_error}"))
         .with_details(json!({"chainPair": format!("gwc<->{id}"), "attempts": attempts, "hint": hint(&last_error), "lastError": last_error})))
 }
 
 /// Registers `id`'s storage on gwc with the local-admin key in the gwc pod, then waits until
 /// gwc lists it (the next registration needs this one's sequence committed).
 pub(super) async fn register(
-    session: &Session,
+    run: &Run,
     journal: &dyn Journal,
     topo: &Topology,
     id: &str,
     channel: &str,
-) -> Result<(), StepFailure> {
-    let release = session.release();
+) -> Result<(), Failure> {
+    let release = run.release();
     let api = format!("http://{release}-{id}-0.{release}-chain-headless:1317");
-    let home = session.settings().gwc_home.clone();
+    let home = run.settings().gwc_home.clone();
     let argv = [
         "gwcd",
         "tx",
@@ -178,13 +178,11 @@ pub(super) async fn register(
     ];
     let display = format!("gwcd tx gateway register-storage {channel} {id} {api} {}", dst_port(id));
     let failed = |message: String, extra: Value| {
-        StepFailure::new(ErrorCode::StorageRegisterFailed, message)
+        Failure::new(ErrorCode::StorageRegisterFailed, message)
             .with_details(json!({"chainId": id, "channel": channel, "tx": extra}))
     };
-    let out = session
-        .exec(journal, &topo.gwc_pod, &argv, &display, None)
-        .await
-        .map_err(|t| t.failure(&topo.relayer_pod, &topo.gwc_pod))?;
+    let out =
+        run.exec(journal, &topo.gwc_pod, &argv, &display, None).await.map_err(|e| run.exec_failure(e))?;
     let resp: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
     let code = resp["code"].as_i64();
     // Code 32 (wrong sequence): another local-admin tx is pending — most likely this chain's
@@ -210,10 +208,10 @@ pub(super) async fn register(
     }
     let txhash = resp["txhash"].as_str().unwrap_or_default().to_string();
     journal.progress(&format!("waiting for gwc to list {id} (tx {txhash})"));
-    let settings = session.settings();
+    let settings = run.settings();
     let deadline = tokio::time::Instant::now() + settings.registration_timeout;
     loop {
-        if gateway::storage(session, journal).await?.contains(id) {
+        if gateway::storage(run, journal).await?.contains(id) {
             journal.command(&format!("verify storage {id}"), "ok", &format!("listed on gwc (tx {txhash})"));
             return Ok(());
         }

@@ -4,9 +4,9 @@
 
 use super::journal::Journal;
 use super::{Context, ReconcileSettings};
-use crate::error_code::ErrorCode;
-use crate::jobs::StepFailure;
-use crate::k8s::ExecOutput;
+use crate::chart::GWC;
+use crate::error_code::{ErrorCode, Failure};
+use crate::k8s::{ExecError, ExecOutput};
 use crate::sync::Locked;
 use crate::system::relayer::RelayerState;
 use serde_json::json;
@@ -44,18 +44,32 @@ pub struct Topology {
 impl Topology {
     /// The chains the relayer must know for this run: gwc and the targets.
     pub fn relayer_chains(&self) -> Vec<String> {
-        std::iter::once(crate::chart::GWC.to_string()).chain(self.targets.iter().cloned()).collect()
+        std::iter::once(GWC.to_string()).chain(self.targets.iter().cloned()).collect()
     }
 }
 
-pub struct Session {
-    pub ctx: std::sync::Arc<Context>,
+/// What a run was asked to do, fixed when it is admitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Params {
     pub target: Target,
     pub force: bool,
     /// Whether initRelayer honours `force` (a connect job only adds what is missing).
     pub force_init: bool,
     /// Observe and plan only: no step acts (`"dryRun": true`).
     pub dry_run: bool,
+}
+
+impl Params {
+    /// Every chain, without force or dry run (stop, resume, the continuous reconciler).
+    pub fn plain() -> Self {
+        Self { target: Target::All, force: false, force_init: false, dry_run: false }
+    }
+}
+
+/// One reconcile run: the context it acts through, its parameters, and its run log.
+pub struct Run {
+    pub ctx: std::sync::Arc<Context>,
+    params: Params,
     /// What a dry run would have done, step after step.
     dry_plan: Mutex<Vec<serde_json::Value>>,
     topology: Mutex<Option<Topology>>,
@@ -70,38 +84,11 @@ pub struct Session {
     workloads: Mutex<Vec<serde_json::Value>>,
 }
 
-pub use crate::k8s::ExecTrouble;
-
-/// What an exec trouble means to a step.
-pub trait ExecFailure {
-    /// The step failure for a trouble in `pod`: a vanished relayer pod is RELAYER_NOT_FOUND.
-    fn failure(&self, relayer_pod: &str, pod: &str) -> StepFailure;
-}
-
-impl ExecFailure for ExecTrouble {
-    fn failure(&self, relayer_pod: &str, pod: &str) -> StepFailure {
-        match self {
-            Self::PodGone(m) if pod == relayer_pod => StepFailure::new(
-                ErrorCode::RelayerNotFound,
-                format!("{m}; the relayer pod was deleted or recreated mid-job: run the job again, it resumes from what it observes"),
-            )
-            .with_details(json!({"pod": pod})),
-            Self::Forbidden(m) => {
-                StepFailure::new(ErrorCode::K8sForbidden, m.clone()).with_details(json!({"pod": pod}))
-            }
-            _ => StepFailure::new(ErrorCode::ExecFailed, self.message().to_string()).with_details(json!({"pod": pod})),
-        }
-    }
-}
-
-impl Session {
-    pub fn new(ctx: std::sync::Arc<Context>, target: Target, force: bool) -> Self {
+impl Run {
+    pub fn new(ctx: std::sync::Arc<Context>, params: Params) -> Self {
         Self {
             ctx,
-            target,
-            force,
-            force_init: force,
-            dry_run: false,
+            params,
             dry_plan: Mutex::default(),
             topology: Mutex::new(None),
             relayer: Mutex::new(None),
@@ -124,7 +111,7 @@ impl Session {
         if plan.is_empty() {
             return Some(crate::jobs::StepOutcome::Skipped(plan.summary()));
         }
-        if !self.dry_run {
+        if !self.params.dry_run {
             return None;
         }
         self.dry_plan.locked().extend(plan.listing());
@@ -146,6 +133,10 @@ impl Session {
         self.dry_plan.locked().clone()
     }
 
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
     pub fn settings(&self) -> &ReconcileSettings {
         &self.ctx.settings
     }
@@ -164,10 +155,11 @@ impl Session {
     }
 
     /// The topology discover found (discover always runs first).
-    pub fn topology(&self) -> Result<Topology, StepFailure> {
-        self.topology.locked().clone().ok_or_else(|| {
-            StepFailure::new(ErrorCode::InternalError, "discover did not run before this step")
-        })
+    pub fn topology(&self) -> Result<Topology, Failure> {
+        self.topology
+            .locked()
+            .clone()
+            .ok_or_else(|| Failure::new(ErrorCode::InternalError, "discover did not run before this step"))
     }
 
     pub fn cached_relayer(&self) -> Option<RelayerState> {
@@ -208,7 +200,7 @@ impl Session {
         argv: &[&str],
         display: &str,
         stdin: Option<&[u8]>,
-    ) -> Result<ExecOutput, ExecTrouble> {
+    ) -> Result<ExecOutput, ExecError> {
         self.execs.fetch_add(1, Ordering::Relaxed);
         let result = self.ctx.exec.run(pod, argv, stdin).await;
         match &result {
@@ -216,7 +208,7 @@ impl Session {
                 let outcome = if out.code == 0 { "ok".to_string() } else { format!("exit {}", out.code) };
                 journal.command(display, &outcome, "");
             }
-            Err(trouble) => journal.command(display, "error", trouble.message()),
+            Err(e) => journal.command(display, "error", &e.to_string()),
         }
         result
     }
@@ -234,8 +226,27 @@ impl Session {
         pod: &str,
         script: &str,
         display: &str,
-    ) -> Result<ExecOutput, ExecTrouble> {
+    ) -> Result<ExecOutput, ExecError> {
         self.exec(journal, pod, &["sh", "-c", script], display, None).await
+    }
+
+    /// What an exec that produced no exit code means to a step: a vanished relayer pod is
+    /// RELAYER_NOT_FOUND (run the job again), a refused exec K8S_FORBIDDEN, anything else
+    /// EXEC_FAILED; the details name the pod.
+    pub fn exec_failure(&self, e: ExecError) -> Failure {
+        let pod = e.pod().to_string();
+        let relayer = self.topology.locked().as_ref().map(|t| t.relayer_pod.clone());
+        let (code, message) = match &e {
+            ExecError::PodGone { .. } if relayer.as_deref() == Some(pod.as_str()) => (
+                ErrorCode::RelayerNotFound,
+                format!(
+                    "{e}; the relayer pod was deleted or recreated mid-job: run the job again, it resumes from what it observes"
+                ),
+            ),
+            ExecError::Forbidden { .. } => (ErrorCode::K8sForbidden, e.to_string()),
+            _ => (ErrorCode::ExecFailed, e.to_string()),
+        };
+        Failure::new(code, message).with_details(json!({"pod": pod}))
     }
 }
 
