@@ -67,7 +67,7 @@ impl AppState {
         let cache = Cache::start(
             kube.clone(),
             &CacheOptions {
-                namespaces: vec![settings.namespace.clone()],
+                namespace: settings.namespace.clone(),
                 watch_nodes: settings.node_host.is_none(),
                 probe_interval: settings.timeouts.k8s_probe_interval,
                 unreachable_grace: settings.timeouts.k8s_unreachable_grace,
@@ -95,7 +95,6 @@ impl AppState {
             .with_metrics(metrics.clone());
         let directory = ChainDirectory::new(DirectorySource {
             cache: cache.clone(),
-            namespace: settings.namespace.clone(),
             fixed: settings.chains.fixed_endpoints.clone(),
             node_host: settings.node_host.clone(),
             api_host,

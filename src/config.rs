@@ -1,5 +1,5 @@
 //! Settings of `serve` (and of the BFF half of `demo`): one clap struct, each flag with its
-//! environment variable (SPEC §10).
+//! environment variable.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -102,16 +102,16 @@ pub struct JobSettings {
     #[arg(long, env = "JOB_LOG_CAP_BYTES", default_value_t = 5 * 1024 * 1024)]
     pub job_log_cap_bytes: usize,
     /// Broadcasts in flight at once in one broadcast-batch (`maxConcurrency`).
-    #[arg(long, env = "UTILS_MAX_CONCURRENCY", default_value_t = crate::experiments::Limits::DEFAULT.max_concurrency)]
+    #[arg(long, env = "UTILS_MAX_CONCURRENCY", default_value_t = crate::utils::Limits::DEFAULT.max_concurrency)]
     pub max_concurrency: usize,
     /// Txs in one broadcast-batch, hashes in one confirm-batch (`maxBatchSize`).
-    #[arg(long, env = "UTILS_MAX_BATCH_SIZE", default_value_t = crate::experiments::Limits::DEFAULT.max_batch_size)]
+    #[arg(long, env = "UTILS_MAX_BATCH_SIZE", default_value_t = crate::utils::Limits::DEFAULT.max_batch_size)]
     pub max_batch_size: usize,
     /// Blocks one throughput measurement may span (`maxThroughputWindow`).
-    #[arg(long, env = "UTILS_MAX_THROUGHPUT_WINDOW", default_value_t = crate::experiments::Limits::DEFAULT.max_throughput_window)]
+    #[arg(long, env = "UTILS_MAX_THROUGHPUT_WINDOW", default_value_t = crate::utils::Limits::DEFAULT.max_throughput_window)]
     pub max_throughput_window: u64,
     /// Longest `timeoutSeconds` a utils job may ask for (`maxTimeoutSeconds`).
-    #[arg(long, env = "UTILS_MAX_TIMEOUT_SECONDS", default_value_t = crate::experiments::Limits::DEFAULT.max_timeout_seconds)]
+    #[arg(long, env = "UTILS_MAX_TIMEOUT_SECONDS", default_value_t = crate::utils::Limits::DEFAULT.max_timeout_seconds)]
     pub max_timeout_seconds: u64,
     /// How often confirmation follows the chain for new blocks (one `blockchain` call each).
     #[arg(long, env = "UTILS_POLL_INTERVAL", default_value = "250ms", value_parser = humantime::parse_duration)]
@@ -122,13 +122,13 @@ impl Default for JobSettings {
     fn default() -> Self {
         let crate::jobs::JobLimits { max_running_utils, retained_finished, log_cap_bytes } =
             crate::jobs::JobLimits::default();
-        let crate::experiments::Limits {
+        let crate::utils::Limits {
             max_concurrency,
             max_batch_size,
             max_throughput_window,
             max_timeout_seconds,
             poll_interval,
-        } = crate::experiments::Limits::DEFAULT;
+        } = crate::utils::Limits::DEFAULT;
         Self {
             max_running_jobs: max_running_utils,
             retained_jobs: retained_finished,
@@ -158,27 +158,6 @@ impl JobSettings {
             max_running_utils: *max_running_jobs,
             retained_finished: *retained_jobs,
             log_cap_bytes: *job_log_cap_bytes,
-        }
-    }
-
-    /// The bounds of the utilities (Layer 3).
-    pub fn utils_limits(&self) -> crate::experiments::Limits {
-        let Self {
-            max_running_jobs: _,
-            retained_jobs: _,
-            job_log_cap_bytes: _,
-            max_concurrency,
-            max_batch_size,
-            max_throughput_window,
-            max_timeout_seconds,
-            poll_interval,
-        } = self;
-        crate::experiments::Limits {
-            max_concurrency: *max_concurrency,
-            max_batch_size: *max_batch_size,
-            max_throughput_window: *max_throughput_window,
-            max_timeout_seconds: *max_timeout_seconds,
-            poll_interval: *poll_interval,
         }
     }
 }

@@ -1,15 +1,15 @@
 //! The one error-code vocabulary. HTTP errors (`api::error::ApiError`) and job failures
-//! (`jobs::StepFailure`, a job's `error.code`) both speak it, so a client handles
+//! (a failed job's `error`, the same `Failure`) both speak it, so a client handles
 //! `CHAIN_NOT_FOUND` the same whether a request or a job met it, and the OpenAPI document
 //! lists every code a client can see in one enum.
 
-use axum::http::StatusCode;
 use serde::Serialize;
+use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-/// Stable, machine-readable error codes (SPEC §3). Codes marked "job" are met by running jobs
-/// and reported in the job's `error.code`; every other code is also an HTTP answer with the
-/// status `ErrorCode::status` gives it.
+/// Stable, machine-readable error codes. Codes marked "job" are met by running jobs
+/// and reported in the job's `error.code`; every other code is also an HTTP answer (the API
+/// layer gives each code its status). Nothing here knows HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
@@ -56,38 +56,35 @@ pub enum ErrorCode {
     ChainStalled,
 }
 
-impl ErrorCode {
-    /// The HTTP status of this code. Job-only codes carry the status they would have if a
-    /// request met them directly (a failed upstream action is a bad gateway, a not-ready
-    /// dependency unavailable).
-    pub fn status(self) -> StatusCode {
-        match self {
-            Self::BadRequest => StatusCode::BAD_REQUEST,
-            Self::NotFound
-            | Self::JobNotFound
-            | Self::PodNotFound
-            | Self::ChainNotFound
-            | Self::TxNotFound
-            | Self::RelayerNotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::JobConflict => StatusCode::CONFLICT,
-            Self::ValidationError | Self::InvalidAddress | Self::InvalidHeight | Self::InvalidTxBytes => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            Self::LimitExceeded => StatusCode::TOO_MANY_REQUESTS,
-            Self::K8sForbidden => StatusCode::FORBIDDEN,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::InternalError | Self::K8sUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::UpstreamError
-            | Self::ExecFailed
-            | Self::RelayerLinkFailed
-            | Self::StorageRegisterFailed => StatusCode::BAD_GATEWAY,
-            Self::UpstreamUnreachable | Self::NotReady | Self::RelayerNotReady | Self::IbcNotReady => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            Self::Timeout | Self::ChainStalled => StatusCode::GATEWAY_TIMEOUT,
-        }
+/// A failure as a client sees it, whether a request or a running job met it: a stable code,
+/// a message for people and structured details (the offending field, the limit, the running
+/// job…). The API sends it inside its envelope with the status of its code; a failed job
+/// carries it as its `error`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = ErrorBody)]
+pub struct Failure {
+    pub code: ErrorCode,
+    pub message: String,
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+impl Failure {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), details: json!({}) }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// A request beyond one of the BFF's limits: `limit` is its name (`maxBatchSize`),
+    /// `value` its setting and `requested` what the request asked for.
+    pub fn limit_exceeded(limit: &str, value: impl Into<Value>, requested: impl Into<Value>) -> Self {
+        let value = value.into();
+        Self::new(ErrorCode::LimitExceeded, format!("{limit} is {value}"))
+            .with_details(json!({"limit": limit, "value": value, "requested": requested.into()}))
     }
 }
 

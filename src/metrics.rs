@@ -7,6 +7,7 @@
 //! types and statuses, exec outcomes, each watch's restart reasons) at 0, so a dashboard or
 //! a `rate()` has a series to start from.
 
+use crate::sync::Locked;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -342,7 +343,7 @@ impl Metrics {
     /// Encodes the registry after `refresh` has set the per-scrape gauges (jobs held,
     /// cached objects), which are cleared first so vanished label sets disappear.
     pub fn encode(&self, refresh: impl FnOnce(&mut Snapshot<'_>)) -> String {
-        let _one_scrape = self.inner.scrape.lock().unwrap_or_else(|e| e.into_inner());
+        let _one_scrape = self.inner.scrape.locked();
         self.inner.jobs.clear();
         for ((scope, type_), status) in JOB_TYPES.iter().flat_map(|t| JOB_STATUSES.map(|s| (t, s))) {
             let labels = JobLabels { scope: (*scope).into(), r#type: (*type_).into(), status: status.into() };

@@ -33,7 +33,7 @@ pub enum BodyErrors {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
-/// The same, where the whole body is optional: an empty body is `T::default()` (SPEC §4).
+/// The same, where the whole body is optional: an empty body is `T::default()` (a job request with no body takes every default).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OptionalJson<T>(pub T);
 

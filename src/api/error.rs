@@ -1,23 +1,36 @@
 //! The one place errors become HTTP. Every failure leaves as
-//! `{"ok":false,"error":{"code","message","details"}}` with the status SPEC §3 assigns to its
-//! code. Lower layers keep their own error enums and convert here; an internal cause is
-//! logged (never sent), and messages sent to clients never carry secrets.
+//! `{"ok":false,"error":{"code","message","details"}}` (the documented `ErrorEnvelope`) with
+//! the status its code maps to (`status_of`, one exhaustive match). Lower layers keep their
+//! own error enums and convert here; an internal cause is logged (never sent), and messages
+//! sent to clients never carry secrets.
 
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-pub use crate::error_code::ErrorCode;
+pub use crate::error_code::{ErrorCode, Failure};
 
-/// An error on its way to the client.
+/// An error on its way to the client: the failure it sends, and a cause it only logs.
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    pub code: ErrorCode,
-    pub message: String,
-    pub details: Value,
+    error: Failure,
     /// Logged by `into_response`, never sent.
     internal: Option<String>,
+}
+
+impl std::ops::Deref for ApiError {
+    type Target = Failure;
+    fn deref(&self) -> &Failure {
+        &self.error
+    }
+}
+
+impl From<Failure> for ApiError {
+    fn from(error: Failure) -> Self {
+        Self { error, internal: None }
+    }
 }
 
 /// The error envelope, as documented in OpenAPI.
@@ -25,25 +38,16 @@ pub struct ApiError {
 pub struct ErrorEnvelope {
     /// Always false.
     pub ok: bool,
-    pub error: ErrorBody,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub code: ErrorCode,
-    pub message: String,
-    /// Structured context: the offending field, the limit, the running job…
-    #[schema(value_type = Object)]
-    pub details: Value,
+    pub error: Failure,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), details: json!({}), internal: None }
+        Failure::new(code, message).into()
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = details;
+        self.error.details = details;
         self
     }
 
@@ -94,12 +98,45 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.code.status();
+        let status = status_of(self.code);
         if let Some(cause) = &self.internal {
             tracing::warn!(code = ?self.code, %cause, "request failed");
         }
-        let body = json!({"ok": false, "error": {"code": self.code, "message": self.message, "details": self.details}});
+        let body = ErrorEnvelope { ok: false, error: self.error };
         (status, axum::Json(body)).into_response()
+    }
+}
+
+/// The HTTP status of each code. Job-only codes carry the status they would have if a
+/// request met them directly (a failed upstream action is a bad gateway, a not-ready
+/// dependency unavailable).
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    use ErrorCode as C;
+    match code {
+        C::BadRequest => StatusCode::BAD_REQUEST,
+        C::NotFound
+        | C::JobNotFound
+        | C::PodNotFound
+        | C::ChainNotFound
+        | C::TxNotFound
+        | C::RelayerNotFound => StatusCode::NOT_FOUND,
+        C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        C::JobConflict => StatusCode::CONFLICT,
+        C::ValidationError | C::InvalidAddress | C::InvalidHeight | C::InvalidTxBytes => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        C::LimitExceeded => StatusCode::TOO_MANY_REQUESTS,
+        C::K8sForbidden => StatusCode::FORBIDDEN,
+        C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        C::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        C::InternalError | C::K8sUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
+        C::UpstreamError | C::ExecFailed | C::RelayerLinkFailed | C::StorageRegisterFailed => {
+            StatusCode::BAD_GATEWAY
+        }
+        C::UpstreamUnreachable | C::NotReady | C::RelayerNotReady | C::IbcNotReady => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        C::Timeout | C::ChainStalled => StatusCode::GATEWAY_TIMEOUT,
     }
 }
 
@@ -112,7 +149,7 @@ impl From<crate::chain::Error> for ApiError {
         use crate::chain::Error as E;
         let error_code = e.code();
         match e {
-            // The id came from the request: it is not repeated (SPEC §11).
+            // The id came from the request: it is not echoed back (a client's input never returns in an error).
             E::ChainNotFound(_) => {
                 Self::new(error_code, "no chain with that id; GET /api/v1/chains lists the chains")
             }

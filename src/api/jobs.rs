@@ -1,4 +1,4 @@
-//! Job routes shared by the `system` and `utils` scopes (SPEC §5): list, detail, logs
+//! Job routes shared by the `system` and `utils` scopes: list, detail, logs
 //! (text / jsonl, or followed as Server-Sent Events until the job ends) and cancel.
 //! Each scope gets the same handlers, generated once per scope so OpenAPI lists both.
 
@@ -18,17 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 
 impl From<Refused> for ApiError {
     fn from(refused: Refused) -> Self {
-        match refused {
-            Refused::Conflict { job_id, type_, status } => ApiError::new(
-                ErrorCode::JobConflict,
-                format!("system job {job_id} ({type_}) is already {}", status.as_str()),
-            )
-            .with_details(json!({"jobId": job_id, "type": type_, "status": status})),
-            Refused::Limit { limit, value } => {
-                ApiError::new(ErrorCode::LimitExceeded, format!("{limit} is {value}"))
-                    .with_details(json!({"limit": limit, "value": value}))
-            }
-        }
+        crate::error_code::Failure::from(refused).into()
     }
 }
 

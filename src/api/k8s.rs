@@ -3,7 +3,6 @@
 
 use super::error::ApiError;
 use super::extract::ApiQuery;
-use super::system::namespace_cache;
 use crate::app::AppState;
 use crate::cache::views::{self, ConfigMapSummary, EndpointsSummary, PodSummary, ServiceSummary};
 use axum::extract::State;
@@ -54,7 +53,7 @@ async fn pods(State(state): State<AppState>, ApiQuery(f): ApiQuery<PodFilter>) -
     {
         return Err(ApiError::validation("phase", format!("phase must be one of {}", PHASES.join(", "))));
     }
-    let cache = namespace_cache(&state)?;
+    let cache = state.cache.objects();
     let mut items: Vec<PodSummary> = cache
         .pods
         .state()
@@ -76,15 +75,14 @@ fn sorted<T>(mut items: Vec<T>, key: impl Fn(&T) -> &str) -> Vec<T> {
 /// The namespace's services with ports, NodePorts and selectors.
 #[utoipa::path(get, path = "/k8s/services", tag = "k8s", responses((status = 200, description = "OK", body = super::Success<Items<ServiceSummary>>)))]
 async fn services(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let items = namespace_cache(&state)?.services.state().iter().map(|s| views::service_summary(s)).collect();
+    let items = state.cache.objects().services.state().iter().map(|s| views::service_summary(s)).collect();
     Ok(super::ok(Items { items: sorted(items, |s: &ServiceSummary| &s.name) }))
 }
 
 /// The namespace's endpoints: ready and not-ready addresses per Service.
 #[utoipa::path(get, path = "/k8s/endpoints", tag = "k8s", responses((status = 200, description = "OK", body = super::Success<Items<EndpointsSummary>>)))]
 async fn endpoints(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let items =
-        namespace_cache(&state)?.endpoints.state().iter().map(|e| views::endpoints_summary(e)).collect();
+    let items = state.cache.objects().endpoints.state().iter().map(|e| views::endpoints_summary(e)).collect();
     Ok(super::ok(Items { items: sorted(items, |e: &EndpointsSummary| &e.name) }))
 }
 
@@ -92,7 +90,7 @@ async fn endpoints(State(state): State<AppState>) -> Result<Response, ApiError> 
 #[utoipa::path(get, path = "/k8s/configmaps", tag = "k8s", responses((status = 200, description = "OK", body = super::Success<Items<ConfigMapSummary>>)))]
 async fn configmaps(State(state): State<AppState>) -> Result<Response, ApiError> {
     let items =
-        namespace_cache(&state)?.configmaps.state().iter().map(|c| views::configmap_summary(c)).collect();
+        state.cache.objects().configmaps.state().iter().map(|c| views::configmap_summary(c)).collect();
     Ok(super::ok(Items { items: sorted(items, |c: &ConfigMapSummary| &c.name) }))
 }
 
@@ -131,7 +129,7 @@ async fn logs(State(state): State<AppState>, ApiQuery(q): ApiQuery<LogQuery>) ->
     if q.since_seconds.is_some_and(|s| s <= 0) {
         return Err(ApiError::validation("sinceSeconds", "sinceSeconds must be positive"));
     }
-    let cache = namespace_cache(&state)?;
+    let cache = state.cache.objects();
     let pods = cache.pods.state();
     let mut chosen: Vec<&std::sync::Arc<Pod>> = match (&q.pod, &q.component, &q.instance) {
         (Some(name), _, _) => vec![

@@ -5,7 +5,6 @@
 pub(crate) mod body;
 mod chains;
 pub mod error;
-mod experiments;
 pub mod extract;
 mod health;
 mod int;
@@ -18,6 +17,7 @@ mod reconcile;
 pub mod serve;
 pub mod system;
 mod ui;
+mod utils;
 
 use crate::app::AppState;
 use axum::Json;
@@ -53,7 +53,7 @@ pub fn router(state: AppState) -> axum::Router {
                 .merge(jobs::system::router()),
         )
         .nest("/api/v1/chains", chains::router())
-        .nest("/api/v1/utils", experiments::router().merge(jobs::utils::router()))
+        .nest("/api/v1/utils", utils::router().merge(jobs::utils::router()))
         .split_for_parts();
     let max_body_bytes = state.settings.max_body_bytes;
     let router = router
@@ -68,7 +68,7 @@ pub fn router(state: AppState) -> axum::Router {
     body::limit_layer(router, max_body_bytes).with_state(state)
 }
 
-/// Every JSON answer says its charset (`application/json; charset=utf-8`, SPEC §3).
+/// Every JSON answer says its charset (`application/json; charset=utf-8`), as the API contract promises.
 async fn utf8_json(mut response: Response) -> Response {
     let headers = response.headers_mut();
     if headers.get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v == "application/json") {

@@ -1,20 +1,16 @@
 //! `POST /system/start`, `/system/connect`, `/system/relayer/restart`: validate the request,
-//! then admit a reconcile job (SPEC §4, §6) and answer 202 with it. Only one system job is
+//! then admit a reconcile job and answer 202 with it. Only one system job is
 //! queued or running at a time (409 names it).
 
-use super::error::{ApiError, ErrorCode};
+use super::error::ApiError;
 use super::extract::OptionalJson;
 use super::jobs::accepted;
-use super::system::namespace_cache;
 use crate::app::AppState;
-use crate::cache::views;
 use crate::jobs::model::Accepted;
-use crate::reconcile::{self, Session, StepName, Target};
+use crate::reconcile::admission::{self, ReconcilerStatus, SystemRequest};
 use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use std::time::Duration;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -27,9 +23,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resume))
         .routes(routes!(reconciler))
 }
-
-/// Longest accepted `timeoutSeconds` (one day).
-const MAX_TIMEOUT_SECONDS: u64 = 86_400;
 
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -80,19 +73,9 @@ pub struct ScaleRequest {
     pub timeout_seconds: Option<u64>,
 }
 
-fn timeout(state: &AppState, seconds: Option<u64>) -> Result<Duration, ApiError> {
-    match seconds {
-        None => Ok(state.settings.reconcile.job_timeout),
-        Some(s) if (1..=MAX_TIMEOUT_SECONDS).contains(&s) => Ok(Duration::from_secs(s)),
-        Some(_) => Err(ApiError::validation(
-            "timeoutSeconds",
-            format!("timeoutSeconds must be 1..={MAX_TIMEOUT_SECONDS}"),
-        )),
-    }
-}
-
-fn admit(state: &AppState, spec: crate::jobs::JobSpec) -> Result<Response, ApiError> {
-    Ok(accepted(&state.jobs.start(spec)?))
+/// Admits the system job `request` asks for (202 with the queued job).
+fn admit(state: &AppState, request: SystemRequest) -> Result<Response, ApiError> {
+    Ok(accepted(&admission::admit(state.reconcile_context(), &state.jobs, request)?))
 }
 
 /// Brings the system to "experiments can run": relayer configured, every storage chain
@@ -101,41 +84,16 @@ fn admit(state: &AppState, spec: crate::jobs::JobSpec) -> Result<Response, ApiEr
     (status = 202, description = "job admitted", body = Accepted),
     (status = 409, description = "JOB_CONFLICT: another system job is queued or running", body = super::error::ErrorEnvelope),
     (status = 422, description = "VALIDATION_ERROR (unknown step, bad timeout, other namespace)", body = super::error::ErrorEnvelope),
+    (status = 429, description = "LIMIT_EXCEEDED: timeoutSeconds over 86400 (maxTimeoutSeconds)", body = super::error::ErrorEnvelope),
 ))]
 async fn start(
     State(state): State<AppState>,
     OptionalJson(req): OptionalJson<StartRequest>,
 ) -> Result<Response, ApiError> {
-    if req.namespace.as_deref().is_some_and(|ns| ns != state.settings.namespace) {
-        return Err(ApiError::validation(
-            "namespace",
-            format!(
-                "this BFF reconciles namespace {}; run one with K8S_NAMESPACE set for another",
-                state.settings.namespace
-            ),
-        ));
-    }
-    let steps = match &req.steps {
-        None => StepName::START.to_vec(),
-        Some(names) => names
-            .iter()
-            .map(|n| {
-                StepName::parse_start(n).ok_or_else(|| {
-                    ApiError::validation(
-                        "steps",
-                        "unknown step; steps are initRelayer, connectAll, startRelayer, waitIbcReady",
-                    )
-                })
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    let timeout = timeout(&state, req.timeout_seconds)?;
-    let force = req.force.unwrap_or(false);
-    let request = json!({"namespace": state.settings.namespace, "steps": steps.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        "force": force, "timeoutSeconds": timeout.as_secs(), "dryRun": req.dry_run.unwrap_or(false)});
-    let mut session = Session::new(state.reconcile_context(), Target::All, force);
-    session.dry_run = req.dry_run.unwrap_or(false);
-    admit(&state, reconcile::job("system.start", request, session, &steps, timeout))
+    let StartRequest { namespace, timeout_seconds, steps, force, dry_run } = req;
+    let force = force.unwrap_or(false);
+    let dry_run = dry_run.unwrap_or(false);
+    admit(&state, SystemRequest::Start { namespace, steps, force, dry_run, timeout_seconds })
 }
 
 /// Links storage chains to gwc and registers them (all, or one).
@@ -144,43 +102,16 @@ async fn start(
     (status = 404, description = "CHAIN_NOT_FOUND", body = super::error::ErrorEnvelope),
     (status = 409, description = "JOB_CONFLICT", body = super::error::ErrorEnvelope),
     (status = 422, description = "VALIDATION_ERROR (bad target)", body = super::error::ErrorEnvelope),
+    (status = 429, description = "LIMIT_EXCEEDED: timeoutSeconds over 86400 (maxTimeoutSeconds)", body = super::error::ErrorEnvelope),
 ))]
 async fn connect(
     State(state): State<AppState>,
     OptionalJson(req): OptionalJson<ConnectRequest>,
 ) -> Result<Response, ApiError> {
-    let text = req.target.as_deref().unwrap_or("all");
-    let target = Target::parse(text)
-        .ok_or_else(|| ApiError::validation("target", "target must be \"all\" or \"chain:<chainId>\""))?;
-    if let Target::Chain(id) = &target {
-        if id == reconcile::gateway::GWC {
-            return Err(ApiError::validation(
-                "target",
-                "gwc is the gateway every link starts at; name a storage chain",
-            ));
-        }
-        let pods = namespace_cache(&state)?.pods.state();
-        let known = views::chain_pods(&pods)
-            .iter()
-            .any(|p| p.metadata.labels.as_ref().and_then(|l| l.get(views::INSTANCE_LABEL)) == Some(id));
-        if !known {
-            return Err(ApiError::new(
-                ErrorCode::ChainNotFound,
-                "no chain pod has that instance; GET /api/v1/chains lists the chains",
-            ));
-        }
-    }
-    let timeout = timeout(&state, req.timeout_seconds)?;
-    let force = req.force.unwrap_or(false);
-    let dry_run = req.dry_run.unwrap_or(false);
-    let request =
-        json!({"target": text, "force": force, "timeoutSeconds": timeout.as_secs(), "dryRun": dry_run});
-    let mut session = Session::new(state.reconcile_context(), target, force);
-    session.force_init = false;
-    session.dry_run = dry_run;
-    // The relayer must know a chain before linking it: a new chain gets its entry and key first.
-    let steps = [StepName::InitRelayer, StepName::Connect];
-    admit(&state, reconcile::job("system.connect", request, session, &steps, timeout))
+    let ConnectRequest { target, force, timeout_seconds, dry_run } = req;
+    let target = target.unwrap_or_else(|| "all".into());
+    let (force, dry_run) = (force.unwrap_or(false), dry_run.unwrap_or(false));
+    admit(&state, SystemRequest::Connect { target, force, dry_run, timeout_seconds })
 }
 
 /// Stops `rly start` if it runs, starts it, and checks it keeps running.
@@ -188,19 +119,14 @@ async fn connect(
     (status = 202, description = "job admitted", body = Accepted),
     (status = 409, description = "JOB_CONFLICT", body = super::error::ErrorEnvelope),
     (status = 422, description = "VALIDATION_ERROR", body = super::error::ErrorEnvelope),
+    (status = 429, description = "LIMIT_EXCEEDED: timeoutSeconds over 86400 (maxTimeoutSeconds)", body = super::error::ErrorEnvelope),
 ))]
 async fn restart(
     State(state): State<AppState>,
     OptionalJson(req): OptionalJson<RestartRequest>,
 ) -> Result<Response, ApiError> {
-    let timeout = timeout(&state, req.timeout_seconds)?;
-    let request = json!({"timeoutSeconds": timeout.as_secs(), "dryRun": req.dry_run.unwrap_or(false)});
-    let mut session = Session::new(state.reconcile_context(), Target::All, true);
-    session.dry_run = req.dry_run.unwrap_or(false);
-    admit(
-        &state,
-        reconcile::job("system.relayer.restart", request, session, &[StepName::RestartRelayer], timeout),
-    )
+    let RestartRequest { timeout_seconds, dry_run } = req;
+    admit(&state, SystemRequest::RestartRelayer { dry_run: dry_run.unwrap_or(false), timeout_seconds })
 }
 
 /// `just stop`: records each StatefulSet's and Deployment's replicas (annotation
@@ -210,24 +136,13 @@ async fn restart(
     (status = 202, description = "job admitted", body = Accepted),
     (status = 409, description = "JOB_CONFLICT", body = super::error::ErrorEnvelope),
     (status = 422, description = "VALIDATION_ERROR", body = super::error::ErrorEnvelope),
+    (status = 429, description = "LIMIT_EXCEEDED: timeoutSeconds over 86400 (maxTimeoutSeconds)", body = super::error::ErrorEnvelope),
 ))]
 async fn stop(
     State(state): State<AppState>,
     OptionalJson(req): OptionalJson<ScaleRequest>,
 ) -> Result<Response, ApiError> {
-    scale(&state, &req, reconcile::stop_job)
-}
-
-/// Admits a stop or resume job built by `job`.
-fn scale(
-    state: &AppState,
-    req: &ScaleRequest,
-    job: fn(serde_json::Value, Session, Duration) -> crate::jobs::JobSpec,
-) -> Result<Response, ApiError> {
-    let timeout = timeout(state, req.timeout_seconds)?;
-    let request = json!({"timeoutSeconds": timeout.as_secs()});
-    let session = Session::new(state.reconcile_context(), Target::All, false);
-    admit(state, job(request, session, timeout))
+    admit(&state, SystemRequest::Stop { timeout_seconds: req.timeout_seconds })
 }
 
 /// `just resume`: restores the recorded replicas, waits until the pods are Ready, then runs
@@ -237,19 +152,20 @@ fn scale(
     (status = 202, description = "job admitted", body = Accepted),
     (status = 409, description = "JOB_CONFLICT", body = super::error::ErrorEnvelope),
     (status = 422, description = "VALIDATION_ERROR", body = super::error::ErrorEnvelope),
+    (status = 429, description = "LIMIT_EXCEEDED: timeoutSeconds over 86400 (maxTimeoutSeconds)", body = super::error::ErrorEnvelope),
 ))]
 async fn resume(
     State(state): State<AppState>,
     OptionalJson(req): OptionalJson<ScaleRequest>,
 ) -> Result<Response, ApiError> {
-    scale(&state, &req, reconcile::resume_job)
+    admit(&state, SystemRequest::Resume { timeout_seconds: req.timeout_seconds })
 }
 
 /// The continuous reconciler: mode, whether the system is in sync (and what differs), its
 /// health (the IBC verdict, kept apart from sync), the last pass (time, trigger, job,
 /// outcome), the next resync, consecutive failures and the current backoff.
 #[utoipa::path(get, path = "/reconciler", tag = "system", responses(
-    (status = 200, description = "OK", body = super::Success<reconcile::controller::ReconcilerStatus>),
+    (status = 200, description = "OK", body = super::Success<ReconcilerStatus>),
 ))]
 async fn reconciler(State(state): State<AppState>) -> Result<Response, ApiError> {
     Ok(super::ok(state.reconciler.status()))

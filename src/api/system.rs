@@ -3,7 +3,6 @@
 
 use super::error::ApiError;
 use crate::app::AppState;
-use crate::cache::NamespaceCache;
 use crate::system::{ibc::IbcHealth, ports::PortsView, status::SystemStatus, topology::Topology};
 use axum::extract::State;
 use axum::response::Response;
@@ -15,14 +14,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ports))
         .routes(routes!(topology))
         .routes(routes!(ibc))
-}
-
-/// The cache of the configured namespace (always watched).
-pub(super) fn namespace_cache(state: &AppState) -> Result<&NamespaceCache, ApiError> {
-    state
-        .cache
-        .namespace(&state.settings.namespace)
-        .ok_or_else(|| ApiError::internal(format!("namespace {} is not watched", state.settings.namespace)))
 }
 
 /// Health summary: pods, services, relayer pod, chain heights.

@@ -3,11 +3,11 @@
 //! against the same kind of txs sent straight to the chain's REST broadcast route, the route
 //! the BFF uses, at the same concurrency: one lane per signer, in sequence order.
 
-use super::chain_reads::CHAIN;
 use super::harness::{Bff, Samples};
 use super::table::Row;
 use super::txs::{self, Signer};
 use super::{Reps, Section};
+use crate::chart::GWC as CHAIN;
 use anyhow::{Context as _, ensure};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;

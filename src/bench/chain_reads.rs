@@ -16,7 +16,7 @@ use std::time::Instant;
 use testbed::Testbed;
 use testbed::chain::tx_codec::{hash_hex, tx_hash};
 
-pub const CHAIN: &str = "gwc";
+use crate::chart::GWC as CHAIN;
 const WINDOW: u64 = 2000;
 /// New blocks between the second and third blocktime request.
 const K_BLOCKS: u64 = 100;

@@ -1,13 +1,14 @@
 //! P1 (cold `/system/start` on gwc + mdsc + 4 fdsc) and P2 (the warm re-run), each beside
-//! the scripts' way: the real `kubectl` spawned once per command of SPEC §6's sequence, on an
+//! the scripts' way: the real `kubectl` spawned once per command of the scripts' bring-up sequence, on an
 //! identical fresh testbed. Both sides use the same relayer verify delay and link retry
-//! policy, and both are checked to reach SPEC §6's end state, so only the method differs.
+//! policy, and both are checked to reach the same end state, so only the method differs.
 //! A baseline repetition that fails (a `kubectl` hiccup) is reported with its stderr and
 //! left out of the medians; it does not end the bench.
 
 use super::harness::{self, Api, Bff, Samples};
 use super::table::Row;
 use super::{Reps, Section};
+use crate::chart::dst_port;
 use crate::reconcile::gateway::{open_channel, parse_rly_channels, parse_storage};
 use anyhow::{Context as _, bail, ensure};
 use serde_json::{Value, json};
@@ -98,7 +99,7 @@ pub(super) async fn bff_start(testbed: &Testbed, bff: &Api) -> anyhow::Result<(u
     Ok((harness::execs(testbed) - before, took))
 }
 
-/// SPEC §6's end state, read from the testbed: an OPEN gateway channel and a storage
+/// The end state of a bring-up, read from the testbed: an OPEN gateway channel and a storage
 /// registration per storage chain, and `rly start` running.
 pub(super) fn check_end_state(testbed: &Testbed, who: &str) -> anyhow::Result<()> {
     let control = &testbed.control;
@@ -189,12 +190,8 @@ impl Kubectl {
     }
 }
 
-fn dst_port(id: &str) -> &'static str {
-    if id == "mdsc" { "metastore" } else { "datastore" }
-}
-
 /// The scripts' bring-up (init-relayer.sh, connect-all.sh → connect-chain.sh, start-relayer.sh)
-/// as SPEC §6 describes it: every check and every action is one `kubectl exec`. On a system
+/// as the chart's scripts run it: every check and every action is one `kubectl exec`. On a system
 /// already up, every check finds its answer and nothing else runs (the warm re-run).
 async fn scripts_bring_up(kubectl: &Kubectl, chains: &[String]) -> anyhow::Result<()> {
     let relayer = kubectl.pod_by_label("app.kubernetes.io/component=relayer").await?;

@@ -2,6 +2,7 @@
 //! unreachable for less than the grace). Reachability comes from a cheap `GET /version`
 //! probe, because an idle watch says nothing about whether the server is still there.
 
+use crate::sync::Locked;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -38,12 +39,8 @@ impl ApiHealth {
         Self { state: Arc::default(), grace }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     pub(crate) fn register(&self, reflector: &str, optional: bool) {
-        let mut st = self.lock();
+        let mut st = self.state.locked();
         st.synced.entry(reflector.to_string()).or_insert(false);
         if optional {
             st.optional.insert(reflector.to_string());
@@ -51,36 +48,36 @@ impl ApiHealth {
     }
 
     pub(crate) fn mark_synced(&self, reflector: &str) {
-        let mut st = self.lock();
+        let mut st = self.state.locked();
         st.synced.insert(reflector.to_string(), true);
         st.forbidden.remove(reflector);
     }
 
     /// The API server refused the reflector's list or watch to the BFF's identity (403).
     pub(crate) fn mark_forbidden(&self, reflector: &str, message: String) {
-        self.lock().forbidden.insert(reflector.to_string(), message);
+        self.state.locked().forbidden.insert(reflector.to_string(), message);
     }
 
     pub(crate) fn probe_ok(&self) {
-        self.lock().unreachable = None;
+        self.state.locked().unreachable = None;
     }
 
     pub(crate) fn probe_failed(&self, error: String) {
-        let mut st = self.lock();
+        let mut st = self.state.locked();
         let since = st.unreachable.as_ref().map_or_else(Instant::now, |(t, _)| *t);
         st.unreachable = Some((since, error));
     }
 
     /// Whether the API server answered the last probe.
     pub fn reachable(&self) -> Result<(), String> {
-        match &self.lock().unreachable {
+        match &self.state.locked().unreachable {
             None => Ok(()),
             Some((_, e)) => Err(e.clone()),
         }
     }
 
     pub fn readiness(&self) -> Readiness {
-        let st = self.lock();
+        let st = self.state.locked();
         let mut reasons: Vec<String> = st
             .synced
             .iter()

@@ -1,5 +1,5 @@
 //! The live cluster cache: kube-runtime reflectors keep Pods, Services, Endpoints and
-//! ConfigMaps of each watched namespace (and Nodes, for nodeHost detection) in memory.
+//! ConfigMaps of the release's namespace (and Nodes, for nodeHost detection) in memory.
 //! Every HTTP read about cluster state is served from here, never by a LIST per request.
 
 mod health;
@@ -10,12 +10,11 @@ pub use health::{ApiHealth, Readiness};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Node, Pod, Service};
 use kube::runtime::reflector::Store;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// The readers of one namespace's reflectors.
+/// The readers of the namespace's reflectors.
 #[derive(Clone)]
 pub struct NamespaceCache {
     pub pods: Store<Pod>,
@@ -27,7 +26,8 @@ pub struct NamespaceCache {
 /// Cheap to clone: store readers and shared health.
 #[derive(Clone)]
 pub struct Cache {
-    namespaces: Arc<BTreeMap<String, NamespaceCache>>,
+    namespace: Arc<str>,
+    objects: NamespaceCache,
     /// Cluster-wide Nodes, only when nodeHost is not configured.
     pub nodes: Option<Store<Node>>,
     pub health: ApiHealth,
@@ -39,7 +39,8 @@ pub struct Cache {
 /// How the cache watches the API server.
 #[derive(Debug, Clone)]
 pub struct CacheOptions {
-    pub namespaces: Vec<String>,
+    /// The one namespace watched: the release's.
+    pub namespace: String,
     /// Watch Nodes (cluster-wide) for nodeHost auto-detection.
     pub watch_nodes: bool,
     /// How often the API server is probed (`GET /version`) for `/readyz`.
@@ -51,7 +52,7 @@ pub struct CacheOptions {
 }
 
 impl Cache {
-    /// Starts one reflector per kind and namespace, and the API-server probe. Returns at
+    /// Starts one reflector per kind, and the API-server probe. Returns at
     /// once; `health` reports when every reflector has synced.
     pub fn start(client: kube::Client, options: &CacheOptions) -> Self {
         let health = ApiHealth::new(options.unreachable_grace);
@@ -64,22 +65,16 @@ impl Cache {
             metrics: options.metrics.clone(),
             stop: stop.clone(),
         };
-        let namespaces = options
-            .namespaces
-            .iter()
-            .map(|ns| {
-                let cache = NamespaceCache {
-                    pods: spawner.namespaced(ns),
-                    services: spawner.namespaced(ns),
-                    endpoints: spawner.namespaced(ns),
-                    configmaps: spawner.namespaced(ns),
-                };
-                (ns.clone(), cache)
-            })
-            .collect();
+        let ns = &options.namespace;
+        let objects = NamespaceCache {
+            pods: spawner.namespaced(ns),
+            services: spawner.namespaced(ns),
+            endpoints: spawner.namespaced(ns),
+            configmaps: spawner.namespaced(ns),
+        };
         let nodes = options.watch_nodes.then(|| spawner.cluster_wide());
         health::spawn_probe(client, health.clone(), options.probe_interval, stop.clone());
-        Self { namespaces: Arc::new(namespaces), nodes, health, changed, stop }
+        Self { namespace: ns.as_str().into(), objects, nodes, health, changed, stop }
     }
 
     /// Stops watching (at shutdown): the stores keep what they hold, nothing logs the
@@ -88,20 +83,19 @@ impl Cache {
         self.stop.cancel();
     }
 
-    /// The cache of a watched namespace.
-    pub fn namespace(&self, ns: &str) -> Option<&NamespaceCache> {
-        self.namespaces.get(ns)
+    /// The readers of the watched namespace.
+    pub fn objects(&self) -> &NamespaceCache {
+        &self.objects
     }
 
     /// Objects held per reflector, named as the reflectors are (`pods/<ns>`, `nodes`).
     pub fn object_counts(&self) -> Vec<(String, usize)> {
         let mut counts = Vec::new();
-        for (ns, c) in self.namespaces.iter() {
-            counts.push((format!("pods/{ns}"), c.pods.state().len()));
-            counts.push((format!("services/{ns}"), c.services.state().len()));
-            counts.push((format!("endpoints/{ns}"), c.endpoints.state().len()));
-            counts.push((format!("configmaps/{ns}"), c.configmaps.state().len()));
-        }
+        let (ns, c) = (&self.namespace, &self.objects);
+        counts.push((format!("pods/{ns}"), c.pods.state().len()));
+        counts.push((format!("services/{ns}"), c.services.state().len()));
+        counts.push((format!("endpoints/{ns}"), c.endpoints.state().len()));
+        counts.push((format!("configmaps/{ns}"), c.configmaps.state().len()));
         if let Some(nodes) = &self.nodes {
             counts.push(("nodes".to_string(), nodes.state().len()));
         }

@@ -1,19 +1,12 @@
 //! Pure projections of cached objects into what the API returns. No I/O, no kube client:
 //! plain functions over `k8s-openapi` types, unit-tested below.
 
+use crate::chart::{CATEGORY_LABEL, COMPONENT_LABEL, HEADLESS_SERVICE, INSTANCE_LABEL};
 use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Pod, Service};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use utoipa::ToSchema;
-
-pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
-pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
-pub const CATEGORY_LABEL: &str = "app.kubernetes.io/category";
-/// Port names the chart gives every chain Service (SPEC §1).
-pub const CHAIN_PORT_NAMES: [&str; 3] = ["rpc", "api", "grpc"];
-/// The chart's headless Service for chain pods (pod DNS `<pod>.<this>`).
-pub const HEADLESS_SERVICE: &str = "cryptomeria-chain-headless";
 
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -170,7 +163,7 @@ pub fn configmap_summary(cm: &ConfigMap) -> ConfigMapSummary {
     ConfigMapSummary { name: cm.metadata.name.clone().unwrap_or_default(), keys }
 }
 
-/// The relayer pod: by component label, else by the `<release>-relayer` name prefix (SPEC §6).
+/// The relayer pod: by component label, else by the `<release>-relayer` name prefix (the chart names it so).
 pub fn relayer_pod<'a>(pods: &'a [Arc<Pod>], release: &str) -> Option<&'a Arc<Pod>> {
     let by_label = pods
         .iter()

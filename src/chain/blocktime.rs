@@ -6,13 +6,14 @@
 //! the reports computed at the chain's latest height keyed by (window, percentiles), so any
 //! repeat at that height is `cached` (seed 000 M4).
 
+use crate::sync::Locked;
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use utoipa::ToSchema;
 
-/// Window bounds and defaults of `GET /chains/{id}/blocktime` (Layer 2 spec §3.13).
+/// Window bounds and defaults of `GET /chains/{id}/blocktime` (documented in the OpenAPI document).
 pub const MIN_WINDOW: u64 = 2;
 pub const MAX_WINDOW: u64 = 2000;
 pub const DEFAULT_WINDOW: u64 = 100;
@@ -192,7 +193,7 @@ impl HeaderCache {
     }
 
     fn with<T>(&self, key: &str, f: impl FnOnce(&mut ChainHeaders) -> T) -> T {
-        let mut chains = self.chains.lock().unwrap_or_else(|e| e.into_inner());
+        let mut chains = self.chains.locked();
         if !chains.contains_key(key)
             && chains.len() >= self.max_chains
             && let Some(victim) = chains.keys().next().cloned()

@@ -1,7 +1,7 @@
 //! `ChainClient`: the one pooled HTTP client (shared with the rest of the BFF) plus the
 //! per-call timeout, speaking the two wire forms of a chain node. CometBFT RPC uses the URI
-//! transport (`GET <rpc>/<method>?k=v`, chain-shapes.md §1); Cosmos REST is plain JSON
-//! (chain-shapes.md §2). Both error forms become `Error::Upstream` with the upstream code.
+//! transport (`GET <rpc>/<method>?k=v`, as recorded under `tests/fixtures/cometbft`); Cosmos REST is
+//! plain JSON (`tests/fixtures/cosmos-rest`). Both error forms become `Error::Upstream` with the upstream code.
 
 use super::{Error, Result};
 use serde_json::Value;

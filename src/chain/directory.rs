@@ -1,5 +1,5 @@
 //! The chain directory: which chains exist and how each is reached, resolved in one place for
-//! every reader (`/chains`, `/system/ports`, the reconcile steps, the experiments, the
+//! every reader (`/chains`, `/system/ports`, the reconcile steps, the utilities, the
 //! snapshot). A reader takes one `Snapshot` per request, so ids, endpoints, ports and labels
 //! all come from the same view of the cache.
 
@@ -14,7 +14,6 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct ChainDirectory {
     cache: Cache,
-    namespace: String,
     fixed: Arc<[FixedEndpoint]>,
     /// The `NODE_HOST` setting, if given.
     node_host: Option<String>,
@@ -27,7 +26,6 @@ pub struct ChainDirectory {
 /// Where a directory finds its inputs.
 pub struct DirectorySource {
     pub cache: Cache,
-    pub namespace: String,
     pub fixed: Vec<FixedEndpoint>,
     pub node_host: Option<String>,
     pub api_host: Option<String>,
@@ -55,21 +53,18 @@ pub struct Snapshot<'a> {
 
 impl ChainDirectory {
     pub fn new(source: DirectorySource) -> Self {
-        let DirectorySource { cache, namespace, fixed, node_host, api_host, in_cluster } = source;
-        Self { cache, namespace, fixed: fixed.into(), node_host, api_host, in_cluster }
+        let DirectorySource { cache, fixed, node_host, api_host, in_cluster } = source;
+        Self { cache, fixed: fixed.into(), node_host, api_host, in_cluster }
     }
 
     pub fn in_cluster(&self) -> bool {
         self.in_cluster
     }
 
-    /// Reads the cache once. An unwatched namespace reads as empty (the BFF always watches
-    /// the one it is configured for).
+    /// Reads the cache once.
     pub fn snapshot(&self) -> Snapshot<'_> {
-        let (pods, services) = match self.cache.namespace(&self.namespace) {
-            Some(cache) => (cache.pods.state(), cache.services.state()),
-            None => (Vec::new(), Vec::new()),
-        };
+        let cache = self.cache.objects();
+        let (pods, services) = (cache.pods.state(), cache.services.state());
         Snapshot { directory: self, pods, services, node_host: self.node_host() }
     }
 
@@ -98,7 +93,7 @@ impl Snapshot<'_> {
     pub fn chain_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = views::chain_pods(&self.pods)
             .iter()
-            .filter_map(|p| p.metadata.labels.as_ref()?.get(views::INSTANCE_LABEL).cloned())
+            .filter_map(|p| p.metadata.labels.as_ref()?.get(crate::chart::INSTANCE_LABEL).cloned())
             .chain(self.directory.fixed.iter().map(|f| f.chain_id.clone()))
             .collect();
         ids.sort_by_key(|i| views::chain_order(i));
@@ -133,15 +128,15 @@ impl Snapshot<'_> {
         }
         let (endpoints, source) = self.endpoints(chain_id, mode);
         let pod = views::chain_pods(&self.pods).into_iter().find(|p| {
-            p.metadata.labels.as_ref().and_then(|l| l.get(views::INSTANCE_LABEL)).map(String::as_str)
+            p.metadata.labels.as_ref().and_then(|l| l.get(crate::chart::INSTANCE_LABEL)).map(String::as_str)
                 == Some(chain_id)
         });
         let label = |key: &str| pod.and_then(|p| p.metadata.labels.as_ref()?.get(key).cloned());
         Ok(ResolvedChain {
             endpoints,
             source,
-            component: label(views::COMPONENT_LABEL),
-            instance: label(views::INSTANCE_LABEL),
+            component: label(crate::chart::COMPONENT_LABEL),
+            instance: label(crate::chart::INSTANCE_LABEL),
             ports: views::chain_service(&self.services, chain_id)
                 .map(|svc| views::named_ports(svc).into_iter().map(|(name, p)| (name, p.port)).collect()),
         })

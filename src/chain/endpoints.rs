@@ -35,7 +35,7 @@ pub fn running_in_cluster(kubernetes_service_host: Option<&str>) -> bool {
     kubernetes_service_host.is_some_and(|h| !h.is_empty())
 }
 
-/// The three endpoints of a chain (SPEC §7 ChainEndpoints): URLs for rpc/api, `host:port` for grpc.
+/// The three endpoints of a chain (the API's `ChainEndpoints`): URLs for rpc/api, `host:port` for grpc.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ChainEndpoints {
     pub rpc: Option<String>,

@@ -16,7 +16,7 @@ pub mod tx;
 pub use client::ChainClient;
 pub use status_cache::StatusCache;
 
-/// Why a chain call failed, in terms the API layer maps to SPEC §3 codes.
+/// Why a chain call failed, in terms the API layer maps to its error codes.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// No chain pod and no fixed endpoint carries this id.

@@ -1,5 +1,5 @@
 //! Cosmos REST (gRPC-gateway, SDK v0.50) reads and tx submission, shaped from the JSON forms
-//! in chain-shapes.md §2. Errors keep the upstream gRPC code; NotFound answers become
+//! recorded under `tests/fixtures/cosmos-rest`. Errors keep the upstream gRPC code; NotFound answers become
 //! `Error::NotFound` with the node's own text as the reason.
 
 use super::{ChainClient, Error, Result};

@@ -26,7 +26,7 @@ pub async fn status(client: &ChainClient, rpc: &str) -> Result<NodeStatus> {
 use super::{ChainClient, Error, Result};
 use serde_json::Value;
 
-/// CometBFT's texts for a height it cannot serve (`rpc/core/env.go`, chain-shapes.md §1).
+/// CometBFT's texts for a height it cannot serve (`rpc/core/env.go`).
 const HEIGHT_ERROR_MARKERS: [&str; 3] = [
     "must be less than or equal to the current blockchain height",
     "height must be greater than 0",

@@ -3,6 +3,7 @@
 
 use super::ChainClient;
 use super::rpc::{self, NodeStatus};
+use crate::sync::Locked;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,16 +33,13 @@ impl StatusCache {
     /// The node's status, fresh within the TTL; errors are memoized too, so a dead chain
     /// does not make every poll wait for its timeout.
     pub async fn status(&self, url: &str) -> Result<NodeStatus, String> {
-        if let Some((at, result)) = self.entries.lock().unwrap_or_else(|e| e.into_inner()).get(url)
+        if let Some((at, result)) = self.entries.locked().get(url)
             && at.elapsed() < self.ttl
         {
             return result.clone();
         }
         let result = rpc::status(&self.client, url).await.map_err(|e| e.to_string());
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(url.to_string(), (Instant::now(), result.clone()));
+        self.entries.locked().insert(url.to_string(), (Instant::now(), result.clone()));
         result
     }
 }

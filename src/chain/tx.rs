@@ -24,7 +24,7 @@ pub const SECP256K1_PUBKEY: &str = "/cosmos.crypto.secp256k1.PubKey";
 
 /// Bech32 address with a valid checksum (any prefix).
 pub fn validate_address(address: &str) -> Result<cosmrs::AccountId> {
-    // The reason only: the address came from the request and is not repeated (SPEC §11).
+    // The reason only: the address came from the request and is not echoed back (a client's input never returns in an error).
     cosmrs::AccountId::from_str(address).map_err(|e| Error::InvalidAddress(e.to_string()))
 }
 
@@ -135,7 +135,7 @@ fn mode_json(mode: Option<&ModeInfo>) -> Value {
     }
 }
 
-/// The JSON view of a tx (SPEC §7 `tx/decode`): body, authInfo, signatures (base64), txhash.
+/// The JSON view of a tx (what `tx/decode` answers): body, authInfo, signatures (base64), txhash.
 pub fn decode_json(bytes: &[u8]) -> Result<Value> {
     let DecodedParts { body, auth_info, signatures } = decode_parts(bytes)?;
     let fee = auth_info.fee.unwrap_or_default();

@@ -1,5 +1,5 @@
-//! `cryptomeria-bff ctl`: a client of a running BFF over HTTP. It starts and connects
-//! (SPEC §4), lists jobs and follows their logs (§5), and shows a job's steps as they run:
+//! `cryptomeria-bff ctl`: a client of a running BFF over HTTP. It starts and connects,
+//! lists jobs and follows their logs, and shows a job's steps as they run:
 //! one redrawn line on a terminal, plain lines otherwise. API errors print their envelope's
 //! code and message and exit non-zero.
 

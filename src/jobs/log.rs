@@ -3,6 +3,7 @@
 //! as JSON lines, and streamed to followers. Every line is redacted on its way in.
 
 use super::redact::Redactor;
+use crate::sync::Locked;
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -100,17 +101,13 @@ impl JobLog {
         Self { inner: Arc::new(Mutex::new(inner)), cap_bytes, redactor }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Appends a line (redacted), dropping the oldest lines beyond the cap.
     pub fn push(&self, mut line: LogLine) {
         let r = &self.redactor;
         line.cmd = line.cmd.map(|c| r.text(&c));
         line.outcome = line.outcome.map(|o| r.text(&o));
         line.message = line.message.map(|m| r.text(&m));
-        let mut inner = self.lock();
+        let mut inner = self.inner.locked();
         inner.bytes += line.size();
         inner.lines.push_back(line.clone());
         while inner.bytes > self.cap_bytes && inner.lines.len() > 1 {
@@ -130,7 +127,7 @@ impl JobLog {
 
     /// Ends the live feed (the job finished): followers drain what they have and stop.
     pub fn close(&self) {
-        let mut inner = self.lock();
+        let mut inner = self.inner.locked();
         inner.live = None;
         inner.closed = true;
     }
@@ -138,7 +135,7 @@ impl JobLog {
     /// The retained lines, preceded by a marker line when older ones were dropped, and a
     /// receiver of lines appended after this snapshot (taken under one lock).
     pub fn snapshot_and_follow(&self) -> (Vec<LogLine>, broadcast::Receiver<LogLine>) {
-        let mut inner = self.lock();
+        let mut inner = self.inner.locked();
         let live = if inner.closed {
             // A feed that is already over: its sender is dropped here, so `recv` says Closed.
             broadcast::channel(1).1
@@ -149,7 +146,7 @@ impl JobLog {
     }
 
     pub fn lines(&self) -> Vec<LogLine> {
-        Self::retained(&self.lock(), self.cap_bytes)
+        Self::retained(&self.inner.locked(), self.cap_bytes)
     }
 
     fn retained(inner: &Inner, cap_bytes: usize) -> Vec<LogLine> {
@@ -228,6 +225,6 @@ mod tests {
         let (lines, mut live) = log.snapshot_and_follow();
         assert_eq!(lines.len(), 1);
         assert!(matches!(live.try_recv(), Err(broadcast::error::TryRecvError::Closed)));
-        assert!(log.lock().live.is_none(), "a reader after the end left a feed on the log");
+        assert!(log.inner.locked().live.is_none(), "a reader after the end left a feed on the log");
     }
 }

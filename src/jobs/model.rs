@@ -1,4 +1,4 @@
-//! The job model of SPEC §5 as plain data: ids, statuses, step records and the JSON view.
+//! The job model as plain data: ids, statuses, step records and the JSON view.
 //! No kube, no axum: the store and runner mutate it, the API serializes it.
 
 use serde::{Deserialize, Serialize};
@@ -95,15 +95,6 @@ pub struct Progress {
     pub total_steps: usize,
 }
 
-/// A job's failure, in the API's error shape.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
-pub struct JobError {
-    pub code: crate::error_code::ErrorCode,
-    pub message: String,
-    #[schema(value_type = Object)]
-    pub details: Value,
-}
-
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Links {
     #[serde(rename = "self")]
@@ -130,7 +121,7 @@ pub struct Job {
     pub request: Value,
     #[schema(value_type = Object)]
     pub result: Option<Value>,
-    pub error: Option<JobError>,
+    pub error: Option<crate::error_code::Failure>,
     pub links: Links,
 }
 

@@ -2,6 +2,7 @@
 //! through: secrets registered at submission (tokens, txBytes the BFF was given), runs of
 //! 12+ mnemonic-like words, and base64 blobs over 256 characters.
 
+use crate::sync::ReadWrite;
 use regex::Regex;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -25,7 +26,7 @@ impl Redactor {
     /// to be meaningful, so it cannot blank out ordinary text).
     pub fn register(&self, secret: &str) {
         if secret.len() >= 8 {
-            self.secrets.write().unwrap_or_else(|e| e.into_inner()).push(secret.to_string());
+            self.secrets.write_locked().push(secret.to_string());
         }
     }
 
@@ -36,7 +37,7 @@ impl Redactor {
     /// `input` with its secrets and secret-shaped runs replaced; `None` when it has none.
     fn redacted(&self, input: &str) -> Option<String> {
         let mut out: Option<String> = None;
-        for secret in self.secrets.read().unwrap_or_else(|e| e.into_inner()).iter() {
+        for secret in self.secrets.read_locked().iter() {
             let current = out.as_deref().unwrap_or(input);
             if current.contains(secret.as_str()) {
                 out = Some(current.replace(secret.as_str(), "[REDACTED]"));

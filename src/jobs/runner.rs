@@ -2,11 +2,12 @@
 //! and races it against each running step, enforces the whole-job timeout (failing with
 //! TIMEOUT naming the step), records every step's outcome and why, then retires old jobs.
 
+use super::cell::{JobCell, finish_canceled};
 use super::log::{Level, LogLine};
-use super::model::{JobError, JobStatus, StepStatus, rfc3339};
-use super::store::{JobCell, JobStore, finish_canceled};
-use crate::error_code::ErrorCode;
+use super::model::{JobStatus, StepStatus, rfc3339};
+use crate::error_code::{ErrorCode, Failure};
 use crate::metrics::Metrics;
+use crate::sync::Locked;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -21,25 +22,6 @@ pub enum StepOutcome {
     Done(String),
     /// Nothing to do; the message says why.
     Skipped(String),
-}
-
-/// A step's failure, reported as the job's `error`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StepFailure {
-    pub code: ErrorCode,
-    pub message: String,
-    pub details: Value,
-}
-
-impl StepFailure {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), details: json!({}) }
-    }
-
-    pub fn with_details(mut self, details: Value) -> Self {
-        self.details = details;
-        self
-    }
 }
 
 /// What a running step sees: its name, the job's log, the cancel token, and a slot for the
@@ -94,14 +76,14 @@ impl StepCtx {
 
     /// Sets the job's `result` (the last write wins).
     pub fn set_result(&self, value: Value) {
-        *self.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
+        *self.result.locked() = Some(value);
     }
 }
 
 /// One step of a job.
 pub trait Step: Send + Sync {
     fn name(&self) -> &str;
-    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>>;
+    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, Failure>>;
 }
 
 /// A job ready to submit: its type, scope, redactable request and steps.
@@ -113,33 +95,11 @@ pub struct JobSpec {
     pub timeout: Duration,
 }
 
-impl JobStore {
-    /// Admits the job and runs it in the background; returns the queued job's view.
-    pub fn start(&self, spec: JobSpec) -> Result<super::model::Job, super::store::Refused> {
-        let names: Vec<&str> = spec.steps.iter().map(|s| s.name()).collect();
-        let cell = self.submit(spec.scope, &spec.type_, &spec.request, &names)?;
-        let view = cell.snapshot();
-        let span = tracing::info_span!("job", job_id = %view.job_id, job_type = %view.type_);
-        let store = self.clone();
-        tokio::spawn(
-            async move {
-                run(&cell, &spec.steps, spec.timeout, &store.metrics).await;
-                cell.peek(|job| {
-                    store.metrics.job_finished(job.scope.as_str(), &job.type_, job.status.as_str());
-                });
-                store.retire();
-            }
-            .instrument(span),
-        );
-        Ok(view)
-    }
-}
-
 fn now() -> String {
     rfc3339(jiff::Timestamp::now())
 }
 
-async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration, metrics: &Metrics) {
+pub(super) async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration, metrics: &Metrics) {
     if cell.cancel.is_cancelled() {
         return finish_canceled(cell, "canceled before it started");
     }
@@ -181,7 +141,7 @@ async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration, me
         };
         let outcome = match outcome {
             Ok(r) => r,
-            Err(_) => Err(StepFailure::new(
+            Err(_) => Err(Failure::new(
                 ErrorCode::Timeout,
                 format!("job timed out after {}s during step {name}", timeout.as_secs()),
             )
@@ -196,14 +156,13 @@ async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration, me
         record(cell, &ctx, index, outcome);
         if !ok {
             // A failed job keeps the partial result its steps set (e.g. a batch cut short).
-            if let Some(partial) = result.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            if let Some(partial) = result.locked().take() {
                 cell.update(|job| job.result = Some(partial));
             }
             return;
         }
     }
-    let result =
-        result.lock().unwrap_or_else(|e| e.into_inner()).take().map(|r| cell.log.redactor().json_owned(r));
+    let result = result.locked().take().map(|r| cell.log.redactor().json_owned(r));
     cell.update(|job| {
         job.status = JobStatus::Succeeded;
         job.finished_at = Some(now());
@@ -213,7 +172,7 @@ async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: Duration, me
 }
 
 /// Writes a step's outcome into its record, the log and, on failure, the job.
-fn record(cell: &JobCell, ctx: &StepCtx, index: usize, outcome: Result<StepOutcome, StepFailure>) {
+fn record(cell: &JobCell, ctx: &StepCtx, index: usize, outcome: Result<StepOutcome, Failure>) {
     let (status, message, failure) = match outcome {
         Ok(StepOutcome::Done(m)) => (StepStatus::Succeeded, m, None),
         Ok(StepOutcome::Skipped(why)) => (StepStatus::Skipped, why, None),
@@ -227,7 +186,7 @@ fn record(cell: &JobCell, ctx: &StepCtx, index: usize, outcome: Result<StepOutco
     // Step messages and errors may quote command output: they pass the log's redactor too.
     let redactor = cell.log.redactor();
     let redactor_message = redactor.text(&message);
-    let failure = failure.map(|f| StepFailure {
+    let failure = failure.map(|f| Failure {
         message: redactor.text(&f.message),
         details: redactor.json(&f.details),
         code: f.code,
@@ -241,7 +200,7 @@ fn record(cell: &JobCell, ctx: &StepCtx, index: usize, outcome: Result<StepOutco
         if let Some(f) = failure {
             job.status = JobStatus::Failed;
             job.finished_at = Some(finished.clone());
-            job.error = Some(JobError { code: f.code, message: f.message, details: f.details });
+            job.error = Some(f);
             for later in &mut job.steps[index + 1..] {
                 later.status = StepStatus::Canceled;
                 later.message = Some(format!(

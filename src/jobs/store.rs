@@ -1,17 +1,21 @@
 //! The in-memory job store: admission (system jobs exclusive, utils jobs bounded) decided
 //! under one lock so concurrent submissions cannot race, lookup and listing, cancel, and
-//! retention of finished jobs. A restart loses every job (SPEC §5): steps are idempotent.
+//! retention of finished jobs. A restart loses every job (by design: steps are idempotent, so
+//! running a job again is the recovery).
 
+use super::cell::{JobCell, finish_canceled};
 use super::log::JobLog;
 use super::model::{
     Job, JobStatus, JobSummary, Links, Progress, Scope, StepRecord, StepStatus, new_job_id, rfc3339,
 };
 use super::redact::Redactor;
-use serde_json::Value;
+use super::runner::JobSpec;
+use crate::error_code::{ErrorCode, Failure};
+use crate::sync::Locked;
+use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 #[derive(Debug, Clone)]
 pub struct JobLimits {
@@ -35,53 +39,19 @@ pub enum Refused {
     #[error("a system job is already {}: {job_id} ({type_})", status.as_str())]
     Conflict { job_id: String, type_: String, status: JobStatus },
     #[error("limit {limit} reached ({value})")]
-    Limit { limit: &'static str, value: usize },
+    Limit { limit: &'static str, value: usize, requested: usize },
 }
 
-/// One job: its view, log, cancel token and a "finished" signal.
-pub struct JobCell {
-    view: Mutex<Job>,
-    pub log: JobLog,
-    pub cancel: CancellationToken,
-    finished: watch::Sender<bool>,
-}
-
-impl JobCell {
-    /// A copy of the whole view, result included (for answering a read of this job).
-    pub fn snapshot(&self) -> Job {
-        self.peek(Job::clone)
-    }
-
-    /// Reads the view under its lock without copying it: admission, lookup and retention
-    /// look at a few fields of every retained job, and a copy would clone each result (a
-    /// 10,000-tx batch's per-tx list) on every submission.
-    pub fn peek<R>(&self, read: impl FnOnce(&Job) -> R) -> R {
-        read(&self.view.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    pub fn status(&self) -> JobStatus {
-        self.peek(|job| job.status)
-    }
-
-    pub fn scope(&self) -> Scope {
-        self.peek(|job| job.scope)
-    }
-
-    pub(crate) fn update(&self, change: impl FnOnce(&mut Job)) {
-        let mut view = self.view.lock().unwrap_or_else(|e| e.into_inner());
-        change(&mut view);
-        let done = view.status.is_finished();
-        drop(view);
-        if done {
-            self.log.close();
-            self.finished.send_replace(true);
+impl From<Refused> for Failure {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Conflict { job_id, type_, status } => Failure::new(
+                ErrorCode::JobConflict,
+                format!("system job {job_id} ({type_}) is already {}", status.as_str()),
+            )
+            .with_details(json!({"jobId": job_id, "type": type_, "status": status})),
+            Refused::Limit { limit, value, requested } => Failure::limit_exceeded(limit, value, requested),
         }
-    }
-
-    /// Resolves once the job has finished.
-    pub async fn finished(&self) {
-        let mut rx = self.finished.subscribe();
-        let _ = rx.wait_for(|done| *done).await;
     }
 }
 
@@ -118,10 +88,6 @@ impl JobStore {
         Self { metrics, ..self }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Admits a job (queued) or refuses it; the check and the insert share one lock.
     pub fn submit(
         &self,
@@ -130,7 +96,7 @@ impl JobStore {
         request: &Value,
         steps: &[&str],
     ) -> Result<Arc<JobCell>, Refused> {
-        let mut inner = self.lock();
+        let mut inner = self.inner.locked();
         let mut active = inner
             .order
             .iter()
@@ -147,10 +113,12 @@ impl JobStore {
                 }
             }
             Scope::Utils => {
-                if active.count() >= self.limits.max_running_utils {
+                let running = active.count();
+                if running >= self.limits.max_running_utils {
                     return Err(Refused::Limit {
                         limit: "maxRunningJobs",
                         value: self.limits.max_running_utils,
+                        requested: running + 1,
                     });
                 }
             }
@@ -182,25 +150,20 @@ impl JobStore {
             error: None,
             links: Links { self_: base.clone(), logs: format!("{base}/logs") },
         };
-        let cell = Arc::new(JobCell {
-            view: Mutex::new(job),
-            log: JobLog::new(self.limits.log_cap_bytes, self.redactor.clone()),
-            cancel: CancellationToken::new(),
-            finished: watch::channel(false).0,
-        });
+        let cell = Arc::new(JobCell::new(job, JobLog::new(self.limits.log_cap_bytes, self.redactor.clone())));
         inner.jobs.insert(job_id.clone(), cell.clone());
         inner.order.push_back(job_id);
         Ok(cell)
     }
 
     pub fn get(&self, scope: Scope, id: &str) -> Option<Arc<JobCell>> {
-        self.lock().jobs.get(id).filter(|c| c.scope() == scope).cloned()
+        self.inner.locked().jobs.get(id).filter(|c| c.scope() == scope).cloned()
     }
 
     /// Summaries of a scope's jobs, newest first: read under each job's lock, so a listing
     /// (or a metrics scrape) never copies the retained jobs' results.
     pub fn list(&self, scope: Scope) -> Vec<JobSummary> {
-        let inner = self.lock();
+        let inner = self.inner.locked();
         inner
             .order
             .iter()
@@ -216,7 +179,7 @@ impl JobStore {
     /// has recorded its final state, so followers see it before the process exits.
     pub async fn cancel_all(&self) {
         let cells: Vec<Arc<JobCell>> = {
-            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let inner = self.inner.locked();
             inner.jobs.values().filter(|c| !c.status().is_finished()).cloned().collect()
         };
         for cell in &cells {
@@ -246,7 +209,7 @@ impl JobStore {
 
     /// Drops the oldest finished jobs beyond the retention cap.
     pub fn retire(&self) {
-        let mut inner = self.lock();
+        let mut inner = self.inner.locked();
         let finished: Vec<String> = inner
             .order
             .iter()
@@ -261,25 +224,26 @@ impl JobStore {
     }
 }
 
-/// Marks a job canceled and every step that had not finished as canceled.
-pub(crate) fn finish_canceled(cell: &JobCell, why: &str) {
-    let now = rfc3339(jiff::Timestamp::now());
-    cell.update(|job| {
-        if job.status.is_finished() {
-            return;
-        }
-        job.status = JobStatus::Canceled;
-        job.finished_at = Some(now.clone());
-        for step in &mut job.steps {
-            if matches!(step.status, StepStatus::Pending | StepStatus::Running) {
-                step.status = StepStatus::Canceled;
-                step.message = Some(why.to_string());
-                if step.started_at.is_some() {
-                    step.finished_at = Some(now.clone());
-                }
+impl JobStore {
+    /// Admits the job and runs it in the background; returns the queued job's view.
+    pub fn start(&self, spec: JobSpec) -> Result<Job, Refused> {
+        let names: Vec<&str> = spec.steps.iter().map(|s| s.name()).collect();
+        let cell = self.submit(spec.scope, &spec.type_, &spec.request, &names)?;
+        let view = cell.snapshot();
+        let span = tracing::info_span!("job", job_id = %view.job_id, job_type = %view.type_);
+        let store = self.clone();
+        tokio::spawn(
+            async move {
+                super::runner::run(&cell, &spec.steps, spec.timeout, &store.metrics).await;
+                cell.peek(|job| {
+                    store.metrics.job_finished(job.scope.as_str(), &job.type_, job.status.as_str());
+                });
+                store.retire();
             }
-        }
-    });
+            .instrument(span),
+        );
+        Ok(view)
+    }
 }
 
 #[cfg(test)]
@@ -305,7 +269,7 @@ mod tests {
         let Err(refused) = store.submit(Scope::Utils, "utils.test", &Value::Null, &["only"]) else {
             panic!("a second utils job is admitted over maxRunningJobs=1");
         };
-        assert_eq!(refused, Refused::Limit { limit: "maxRunningJobs", value: 1 });
+        assert_eq!(refused, Refused::Limit { limit: "maxRunningJobs", value: 1, requested: 2 });
         let system = store.submit(Scope::System, "system.start", &Value::Null, &["only"]).unwrap();
         let Err(conflict) = store.submit(Scope::System, "system.start", &Value::Null, &["only"]) else {
             panic!("a second system job is admitted");

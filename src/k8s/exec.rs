@@ -14,8 +14,19 @@ pub struct ExecOutput {
     pub stderr: String,
 }
 
+/// Why an exec did not produce an exit code (a command that ran and failed is an
+/// `ExecOutput` with its code).
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
+    /// The pod is gone (deleted or recreated under another name).
+    #[error("pod {pod} not found")]
+    PodGone { pod: String },
+    /// The API server refused the exec to the BFF's identity (RBAC): the message says what
+    /// is missing. kube-rs execs over a WebSocket, an HTTP GET that Kubernetes authorizes as
+    /// `get` on `pods/exec` (and, since 1.35, also `create`), so a Role with `create` alone,
+    /// enough for kubectl's SPDY fallback, is not enough here.
+    #[error("{message}; grant get and create on pods/exec (deploy/rbac.yaml)")]
+    Forbidden { pod: String, message: String },
     /// The API server refused or failed the exec request.
     #[error("failed to start exec in pod {pod}: {source}")]
     Start {
@@ -52,12 +63,38 @@ pub async fn exec(
     crate::metrics::Metrics::exec_call(match &result {
         Ok(out) if out.code == 0 => "ok",
         Ok(_) => "exit_nonzero",
-        Err(ExecError::Start { .. }) => "start_failed",
+        Err(ExecError::Start { .. } | ExecError::PodGone { .. } | ExecError::Forbidden { .. }) => {
+            "start_failed"
+        }
         Err(ExecError::NoStatus { .. }) => "no_status",
         Err(ExecError::Timeout { .. }) => "timeout",
         Err(ExecError::Io { .. }) => "io_error",
     });
     result
+}
+
+impl ExecError {
+    /// The pod the exec was for.
+    pub fn pod(&self) -> &str {
+        match self {
+            Self::PodGone { pod }
+            | Self::Forbidden { pod, .. }
+            | Self::Start { pod, .. }
+            | Self::NoStatus { pod }
+            | Self::Timeout { pod, .. }
+            | Self::Io { pod, .. } => pod,
+        }
+    }
+}
+
+/// A refused exec: a vanished pod and a missing right are told apart from other refusals.
+fn start_error(pod: &str, source: kube::Error) -> ExecError {
+    let pod = pod.to_string();
+    match source {
+        kube::Error::Api(s) if s.code == 404 => ExecError::PodGone { pod },
+        kube::Error::Api(s) if s.code == 403 => ExecError::Forbidden { pod, message: s.message },
+        source => ExecError::Start { pod, source },
+    }
 }
 
 async fn run(
@@ -72,10 +109,8 @@ async fn run(
         params = params.container(c);
     }
     let io = |source| ExecError::Io { pod: pod.to_string(), source };
-    let mut proc = pods
-        .exec(pod, argv.iter().copied(), &params)
-        .await
-        .map_err(|source| ExecError::Start { pod: pod.to_string(), source })?;
+    let mut proc =
+        pods.exec(pod, argv.iter().copied(), &params).await.map_err(|source| start_error(pod, source))?;
     if let Some(input) = stdin {
         let mut writer = proc.stdin().ok_or_else(|| ExecError::NoStatus { pod: pod.to_string() })?;
         writer.write_all(input).await.map_err(io)?;

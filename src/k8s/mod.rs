@@ -6,4 +6,4 @@ mod pod_exec;
 pub mod script;
 
 pub use exec::{ExecError, ExecOutput, exec};
-pub use pod_exec::{ExecTrouble, PodExec};
+pub use pod_exec::PodExec;

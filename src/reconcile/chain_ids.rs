@@ -6,13 +6,12 @@
 //! confirms on the counterparty chain (its REST, one read) that its channel end is OPEN on that
 //! connection. connect then rebuilds or corrects the path with these ids instead of linking
 //! again: a pair with an OPEN channel never gets a second client, connection or channel.
-
-use super::connect::dst_port;
-use super::gateway::{GATEWAY_PORT, GWC, GatewayChannel, OPEN, open_channel};
-use super::relayer_state::PathState;
-use super::session::Session;
+use super::gateway::{GatewayChannel, open_channel};
+use super::run::Run;
 use crate::chain::ibc_query;
+use crate::chart::{GATEWAY_PORT, GWC, OPEN, dst_port};
 use crate::k8s::script::is_plain;
+use crate::system::relayer::PathState;
 use std::collections::BTreeMap;
 
 /// Both ends of a gwc↔chain pair as the chains record them (src = gwc, as in the path).
@@ -87,22 +86,22 @@ pub fn complete(path: &PathState) -> bool {
 
 /// The ids of every target with an OPEN gateway channel on gwc (REST reads, concurrently).
 pub async fn observe(
-    session: &Session,
+    run: &Run,
     channels: &[GatewayChannel],
     targets: &[String],
 ) -> BTreeMap<String, Observed> {
     let open: Vec<(&String, &GatewayChannel)> =
         targets.iter().filter_map(|id| open_channel(channels, id, dst_port(id)).map(|ch| (id, ch))).collect();
-    let reads = open.iter().map(|(id, ch)| pair(session, id, &ch.channel_id));
+    let reads = open.iter().map(|(id, ch)| pair(run, id, &ch.channel_id));
     let found = futures::future::join_all(reads).await;
     open.into_iter().map(|(id, _)| id.clone()).zip(found).collect()
 }
 
 /// One pair's ids: gwc's channel end → its connection → the counterparty's ids, confirmed on
 /// the counterparty chain when the BFF reaches its REST.
-async fn pair(session: &Session, chain: &str, channel: &str) -> Observed {
-    let directory = session.ctx.directory.snapshot();
-    let client = &session.ctx.chains;
+async fn pair(run: &Run, chain: &str, channel: &str) -> Observed {
+    let directory = run.ctx.directory.snapshot();
+    let client = &run.ctx.chains;
     let gwc = directory.upstream_endpoints(GWC).api.ok_or("gwc's REST endpoint is not resolved")?;
     let read = |what: &str, e: crate::chain::Error| format!("reading {what} from gwc's REST failed: {e}");
     let end = ibc_query::channel(client, &gwc, GATEWAY_PORT, channel)

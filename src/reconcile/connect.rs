@@ -11,24 +11,25 @@
 //! created twice.
 
 use super::chain_ids::{self, Observed, PairIds};
-use super::gateway::{self, GWC, GatewayChannel, open_channel};
+use super::gateway::{self, GatewayChannel, open_channel};
 use super::journal::Journal;
 use super::plan::{Act, Plan};
-use super::relayer_state::{self, RelayerState};
-use super::session::ExecFailure as _;
-use super::session::{ExecTrouble, Session, Topology};
+use super::relayer_state;
+use super::run::Run;
+use crate::chart::{GWC, dst_port, path_name};
 use crate::error_code::ErrorCode;
-use crate::jobs::{StepFailure, StepOutcome};
-use crate::k8s::script::{Batch, last_line, quote};
-use serde_json::{Value, json};
+use crate::error_code::Failure;
+use crate::jobs::StepOutcome;
+use crate::k8s::script::quote;
+use crate::system::relayer::RelayerState;
+use act::{link, path_batch, register};
+use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const VERSION: &str = "cryptomeria-1";
 
 /// Cosmos SDK `ErrWrongSequence` (codespace sdk).
 const SDK_WRONG_SEQUENCE: i64 = 32;
-
-pub use crate::system::ibc::{dst_port, path_name};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectAction {
@@ -185,7 +186,7 @@ pub fn plan(
                 }
                 let stuck: Vec<&str> = channels
                     .iter()
-                    .filter(|c| c.counterparty_chain == *id && c.state != gateway::OPEN)
+                    .filter(|c| c.counterparty_chain == *id && c.state != crate::chart::OPEN)
                     .map(|c| c.channel_id.as_str())
                     .collect();
                 let why = if stuck.is_empty() {
@@ -207,7 +208,7 @@ pub fn plan(
 }
 
 /// Links need both chains configured in `rly` with their relayer keys.
-fn ready_to_link(relayer: &RelayerState, id: &str) -> Result<(), StepFailure> {
+fn ready_to_link(relayer: &RelayerState, id: &str) -> Result<(), Failure> {
     let missing: Vec<String> = [GWC, id]
         .iter()
         .flat_map(|c| {
@@ -224,25 +225,25 @@ fn ready_to_link(relayer: &RelayerState, id: &str) -> Result<(), StepFailure> {
     if missing.is_empty() {
         return Ok(());
     }
-    Err(StepFailure::new(
+    Err(Failure::new(
         ErrorCode::RelayerNotReady,
         format!("rly lacks {} needed to link {id}", missing.join(", ")),
     )
     .with_details(json!({"chainId": id, "hint": "run system.start with the initRelayer step"})))
 }
 
-pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome, StepFailure> {
-    let topo = session.topology()?;
+pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failure> {
+    let topo = run.topology()?;
     if topo.targets.is_empty() {
         return Ok(StepOutcome::Skipped("no storage chain to link".into()));
     }
-    let relayer = relayer_state::observe(session, journal).await?;
-    let channels = gateway::channels(session, journal).await?;
-    let ids = chain_ids::observe(session, &channels, &topo.targets).await;
-    let storage = gateway::storage(session, journal).await?;
-    let plan = plan(&relayer, &channels, &ids, &storage, &topo.targets, session.force)
+    let relayer = relayer_state::observe(run, journal).await?;
+    let channels = gateway::channels(run, journal).await?;
+    let ids = chain_ids::observe(run, &channels, &topo.targets).await;
+    let storage = gateway::storage(run, journal).await?;
+    let plan = plan(&relayer, &channels, &ids, &storage, &topo.targets, run.params().force)
         .map_err(|e| no_chain_ids(&relayer, e))?;
-    if let Some(outcome) = session.decide(&plan, journal) {
+    if let Some(outcome) = run.decide(&plan, journal) {
         return Ok(outcome);
     }
     let planned = |a: &ConnectAction| plan.actions.iter().any(|p| p.action == *a);
@@ -252,8 +253,8 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
     let edits: Vec<&ConnectAction> =
         plan.actions.iter().map(|p| &p.action).filter(|a| a.edits_path()).collect();
     if !edits.is_empty() {
-        path_batch(session, journal, &topo, &edits).await?;
-        session.mark_paths_changed();
+        path_batch(run, journal, &topo, &edits).await?;
+        run.mark_paths_changed();
         if !relayer.running.is_empty() {
             let chains: BTreeSet<&str> = edits.iter().map(|a| a.chain()).collect();
             journal.warn(&format!(
@@ -266,15 +267,15 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
     let mut linked = Vec::new();
     for id in &topo.targets {
         let channel = if planned(&ConnectAction::Link(id.clone())) {
-            let (channel, attempts) = link(session, journal, &topo, id).await?;
+            let (channel, attempts) = link(run, journal, &topo, id).await?;
             linked.push(format!("{id} via {channel} (attempts={attempts})"));
-            session.mark_paths_changed();
+            run.mark_paths_changed();
             channel
         } else {
             open_channel(&channels, id, dst_port(id)).map(|c| c.channel_id.clone()).unwrap_or_default()
         };
         if planned(&ConnectAction::Register(id.clone())) {
-            register(session, journal, &topo, id, &channel).await?;
+            register(run, journal, &topo, id, &channel).await?;
         }
     }
     let mut message = plan.summary();
@@ -297,10 +298,10 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
 
 /// The failure for a pair whose OPEN channel's ids could not be read while rly lacks a
 /// complete path: linking again would create a second client, connection and channel.
-fn no_chain_ids(relayer: &RelayerState, e: NoChainIds) -> StepFailure {
+fn no_chain_ids(relayer: &RelayerState, e: NoChainIds) -> Failure {
     let path = path_name(&e.chain);
     let has = if relayer.paths.contains_key(&path) { "has no ids" } else { "is missing" };
-    StepFailure::new(
+    Failure::new(
         ErrorCode::IbcNotReady,
         format!(
             "cannot rebuild path {path} from chain state: gwc has OPEN {} to {} but its ids are unknown ({}); the path {has} and a new link would duplicate the channel",
@@ -316,222 +317,6 @@ fn no_chain_ids(relayer: &RelayerState, e: NoChainIds) -> StepFailure {
     }))
 }
 
-/// `rly paths new` / `rly paths update` for every path edit, in plan order, in one exec.
-async fn path_batch(
-    session: &Session,
-    journal: &dyn Journal,
-    topo: &Topology,
-    edits: &[&ConnectAction],
-) -> Result<(), StepFailure> {
-    let mut batch = Batch::new(&format!("H={}", quote(&session.settings().rly_home)));
-    for edit in edits {
-        batch.push(&format!("{} --home \"$H\"", edit.shell_line()));
-    }
-    session.invalidate();
-    let out = session
-        .script(
-            journal,
-            &topo.relayer_pod,
-            batch.script(),
-            &format!("{} rly paths new/update (batched)", edits.len()),
-        )
-        .await
-        .map_err(|t| t.failure(&topo.relayer_pod, &topo.relayer_pod))?;
-    for ran in Batch::results(&out.stdout) {
-        let Some(edit) = edits.get(ran.index) else { continue };
-        let cmd = edit.command();
-        journal.command(&cmd, if ran.code == 0 { "ok" } else { "failed" }, "");
-        if ran.code != 0 {
-            return Err(StepFailure::new(
-                ErrorCode::ExecFailed,
-                format!("{cmd} exited {}: {}", ran.code, last_line(&ran.output)),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// What to try when links keep failing, from the last error.
-fn hint(last_error: &str) -> &'static str {
-    let e = last_error.to_lowercase();
-    if e.contains("sequence mismatch") {
-        "another transaction signed with the relayer key raced the link; keep other users of that key idle during start"
-    } else if e.contains("insufficient") {
-        "fund the relayer key on both chains"
-    } else if e.contains("key") && e.contains("not found") {
-        "restore the relayer keys (system.start with initRelayer)"
-    } else if e.contains("no open") {
-        "the handshake did not finish: check that both chains produce blocks; a re-run reuses the client and connection"
-    } else {
-        "check both chains' RPC from the relayer pod and rly's output in this job's log"
-    }
-}
-
-/// `rly transact link` until gwc shows an OPEN gateway channel to `id`; the channel and the
-/// attempts it took.
-async fn link(
-    session: &Session,
-    journal: &dyn Journal,
-    topo: &Topology,
-    id: &str,
-) -> Result<(String, u32), StepFailure> {
-    let settings = session.settings();
-    let attempts = settings.link_attempts.max(1);
-    let home = settings.rly_home.clone();
-    let (path, port) = (path_name(id), dst_port(id));
-    let argv = [
-        "rly",
-        "transact",
-        "link",
-        &path,
-        "--src-port",
-        "gateway",
-        "--dst-port",
-        port,
-        "--version",
-        VERSION,
-        "--home",
-        &home,
-    ];
-    let display = ConnectAction::Link(id.to_string()).command();
-    let mut last_error = String::new();
-    for attempt in 1..=attempts {
-        journal.progress(&format!("linking gwc<->{id}: attempt {attempt}/{attempts}"));
-        for chain in [GWC, id] {
-            // Advisory: the BFF may not reach what the relayer reaches.
-            if let Some(Err(e)) = session.node_status(chain).await {
-                journal.warn(&format!("{chain} RPC does not answer the BFF ({e}); linking anyway"));
-            }
-        }
-        session.invalidate();
-        let exit = match session.exec(journal, &topo.relayer_pod, &argv, &display, None).await {
-            Ok(out) => Ok((out.code, last_line(&out.stderr).to_string())),
-            Err(t @ (ExecTrouble::PodGone(_) | ExecTrouble::Forbidden(_))) => {
-                return Err(t.failure(&topo.relayer_pod, &topo.relayer_pod));
-            }
-            Err(ExecTrouble::Other(m)) => Err(m),
-        };
-        let channels = gateway::channels(session, journal).await?;
-        if let Some(ch) = open_channel(&channels, id, port) {
-            journal.command(
-                &format!("link gwc<->{id}"),
-                "ok",
-                &format!("{} OPEN, attempts={attempt}", ch.channel_id),
-            );
-            return Ok((ch.channel_id.clone(), attempt));
-        }
-        last_error = match exit {
-            Ok((0, _)) => {
-                "rly exited 0 but gwc shows no OPEN gateway channel (handshake not finished)".into()
-            }
-            Ok((code, said)) => format!("rly exited {code}: {said}"),
-            Err(m) => m,
-        };
-        journal.warn(&format!("link gwc<->{id} attempt {attempt}/{attempts} failed: {last_error}"));
-        if attempt < attempts {
-            journal.info(&format!("retrying in {}", humantime::format_duration(settings.link_retry_wait)));
-            tokio::time::sleep(settings.link_retry_wait).await;
-        }
-    }
-    Err(StepFailure::new(ErrorCode::RelayerLinkFailed, format!("linking gwc<->{id} failed {attempts} times: {last_error}"))
-        .with_details(json!({"chainPair": format!("gwc<->{id}"), "attempts": attempts, "hint": hint(&last_error), "lastError": last_error})))
-}
-
-/// Registers `id`'s storage on gwc with the local-admin key in the gwc pod, then waits until
-/// gwc lists it (the next registration needs this one's sequence committed).
-async fn register(
-    session: &Session,
-    journal: &dyn Journal,
-    topo: &Topology,
-    id: &str,
-    channel: &str,
-) -> Result<(), StepFailure> {
-    let release = session.release();
-    let api = format!("http://{release}-{id}-0.{release}-chain-headless:1317");
-    let home = session.settings().gwc_home.clone();
-    let argv = [
-        "gwcd",
-        "tx",
-        "gateway",
-        "register-storage",
-        channel,
-        id,
-        &api,
-        dst_port(id),
-        "--from",
-        "local-admin",
-        "--chain-id",
-        GWC,
-        "--gas",
-        "auto",
-        "--gas-adjustment",
-        "1.5",
-        "--gas-prices",
-        "0.1uatom",
-        "--broadcast-mode",
-        "sync",
-        "-o",
-        "json",
-        "-y",
-        "--keyring-backend",
-        "test",
-        "--home",
-        &home,
-    ];
-    let display = format!("gwcd tx gateway register-storage {channel} {id} {api} {}", dst_port(id));
-    let failed = |message: String, extra: Value| {
-        StepFailure::new(ErrorCode::StorageRegisterFailed, message)
-            .with_details(json!({"chainId": id, "channel": channel, "tx": extra}))
-    };
-    let out = session
-        .exec(journal, &topo.gwc_pod, &argv, &display, None)
-        .await
-        .map_err(|t| t.failure(&topo.relayer_pod, &topo.gwc_pod))?;
-    let resp: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
-    let code = resp["code"].as_i64();
-    // Code 32 (wrong sequence): another local-admin tx is pending — most likely this chain's
-    // registration from a run cut off before it saw the answer. Wait for the listing instead.
-    let pending_elsewhere = code == Some(SDK_WRONG_SEQUENCE);
-    if pending_elsewhere {
-        journal
-            .warn(&format!("a local-admin tx is pending on gwc; waiting to see whether it registers {id}"));
-    }
-    if !pending_elsewhere && (out.code != 0 || code != Some(0)) {
-        let said = resp["raw_log"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| last_line(&out.stderr).to_string());
-        return Err(failed(
-            format!(
-                "registering {id} on gwc failed (exit {}, code {}): {said}",
-                out.code,
-                code.map_or("none".into(), |c| c.to_string())
-            ),
-            json!({"code": code, "txhash": resp["txhash"], "rawLog": said}),
-        ));
-    }
-    let txhash = resp["txhash"].as_str().unwrap_or_default().to_string();
-    journal.progress(&format!("waiting for gwc to list {id} (tx {txhash})"));
-    let settings = session.settings();
-    let deadline = tokio::time::Instant::now() + settings.registration_timeout;
-    loop {
-        if gateway::storage(session, journal).await?.contains(id) {
-            journal.command(&format!("verify storage {id}"), "ok", &format!("listed on gwc (tx {txhash})"));
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            let txhash = if pending_elsewhere { "pending".to_string() } else { txhash };
-            return Err(failed(
-                format!(
-                    "tx {txhash} was accepted but gwc does not list {id} after {}",
-                    humantime::format_duration(settings.registration_timeout)
-                ),
-                json!({"txhash": txhash}),
-            ));
-        }
-        tokio::time::sleep(settings.reconcile_poll_interval).await;
-    }
-}
-
+mod act;
 #[cfg(test)]
 mod tests;

@@ -12,9 +12,10 @@
 //! state is not an object but the whole release; its trigger, debounce and backoff ideas are
 //! kept (watch-driven, a periodic requeue, exponential backoff with a cap).
 
-use super::{Context, Session, StepName, Target};
+use super::{Context, Params, Run, Step};
 use crate::jobs::store::Refused;
 use crate::jobs::{JobStore, Scope};
+use crate::sync::Locked;
 use crate::system::ibc::{self, Verdict};
 use serde::Serialize;
 use serde_json::json;
@@ -104,11 +105,11 @@ impl Reconciler {
     }
 
     pub fn status(&self) -> ReconcilerStatus {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0.locked().clone()
     }
 
     fn update(&self, change: impl FnOnce(&mut ReconcilerStatus)) {
-        change(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        change(&mut self.0.locked());
     }
 }
 
@@ -232,8 +233,8 @@ impl Loop {
             return None;
         }
         let request = json!({"trigger": trigger, "drift": drift});
-        let session = Session::new(self.ctx.clone(), Target::All, false);
-        let spec = super::job("system.reconcile", request, session, &StepName::START, self.job_timeout);
+        let run = Run::new(self.ctx.clone(), Params::plain());
+        let spec = super::job("system.reconcile", request, run, &Step::START, self.job_timeout);
         let (job_id, outcome) = match self.jobs.start(spec) {
             Ok(job) => {
                 tracing::info!(trigger, job = %job.job_id, drift = ?drift, "reconcile pass acts");

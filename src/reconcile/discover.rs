@@ -5,19 +5,20 @@
 //! so a start posted right after `helm install` succeeds instead of failing at once.
 
 use super::journal::Journal;
-use super::session::{Session, Target, Topology};
+use super::run::{Run, Target, Topology};
 use crate::cache::{Readiness, views};
 use crate::error_code::ErrorCode;
-use crate::jobs::{StepFailure, StepOutcome};
+use crate::error_code::Failure;
+use crate::jobs::StepOutcome;
 use crate::k8s::script::is_plain;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
 use std::sync::Arc;
 
-const GWC: &str = super::gateway::GWC;
+use crate::chart::GWC;
 
 fn instance(p: &Pod) -> Option<String> {
-    p.metadata.labels.as_ref()?.get(views::INSTANCE_LABEL).cloned()
+    p.metadata.labels.as_ref()?.get(crate::chart::INSTANCE_LABEL).cloned()
 }
 
 fn name(p: &Pod) -> String {
@@ -29,11 +30,11 @@ fn usable(p: &Pod) -> bool {
 }
 
 /// The topology in `pods`, or why the system can't be reconciled.
-pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Topology, StepFailure> {
+pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Topology, Failure> {
     let relayers: Vec<&Arc<Pod>> = pods
         .iter()
         .filter(|p| {
-            p.metadata.labels.as_ref().and_then(|l| l.get(views::COMPONENT_LABEL)).map(String::as_str)
+            p.metadata.labels.as_ref().and_then(|l| l.get(crate::chart::COMPONENT_LABEL)).map(String::as_str)
                 == Some("relayer")
         })
         .collect();
@@ -42,7 +43,7 @@ pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Top
         None => match relayers.first().copied().or_else(|| views::relayer_pod(pods, release)) {
             Some(p) if usable(p) => p,
             Some(p) => {
-                return Err(StepFailure::new(
+                return Err(Failure::new(
                     ErrorCode::RelayerNotReady,
                     format!(
                         "relayer pod {} is {}{}",
@@ -56,11 +57,11 @@ pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Top
                 ));
             }
             None => {
-                return Err(StepFailure::new(
+                return Err(Failure::new(
                     ErrorCode::RelayerNotFound,
                     format!(
                         "no relayer pod (label {}=relayer or name prefix {release}-relayer)",
-                        views::COMPONENT_LABEL
+                        crate::chart::COMPONENT_LABEL
                     ),
                 )
                 .with_details(json!({"hint": "install the chart; its relayer Deployment creates the pod"})));
@@ -72,21 +73,21 @@ pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Top
     let mut chains: Vec<String> = running.iter().filter_map(|p| instance(p)).collect();
     chains.dedup();
     if let Some(bad) = chains.iter().find(|c| !is_plain(c)) {
-        return Err(StepFailure::new(
+        return Err(Failure::new(
             ErrorCode::ValidationError,
             format!("chain id {bad:?} is not a plain name"),
         ));
     }
     let gwc_pod =
         running.iter().find(|p| instance(p).as_deref() == Some(GWC)).map(|p| name(p)).ok_or_else(|| {
-            StepFailure::new(ErrorCode::ChainNotFound, "no Running gwc pod: every link starts at gwc")
+            Failure::new(ErrorCode::ChainNotFound, "no Running gwc pod: every link starts at gwc")
         })?;
     let storage = chains.iter().filter(|c| *c != GWC).cloned();
     let targets: Vec<String> = match target {
         Target::All => storage.collect(),
         Target::Chain(id) if id != GWC && chains.contains(id) => vec![id.clone()],
         Target::Chain(id) => {
-            return Err(StepFailure::new(
+            return Err(Failure::new(
                 ErrorCode::ChainNotFound,
                 format!("chain {id} has no Running chain pod (or is gwc itself)"),
             )
@@ -96,16 +97,16 @@ pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Top
     Ok(Topology { relayer_pod: name(relayer), gwc_pod, chains, targets })
 }
 
-pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome, StepFailure> {
-    let ctx = &session.ctx;
+pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failure> {
+    let ctx = &run.ctx;
     // The cache is the only source: wait until it has synced (a fresh BFF) before judging.
     let mut changed = ctx.cache.changed();
     while let Readiness::NotReady(reasons) = ctx.cache.health.readiness() {
         journal.progress(&format!("waiting for the cache: {}", reasons.join("; ")));
-        let _ = tokio::time::timeout(session.settings().reconcile_poll_interval, changed.changed()).await;
+        let _ = tokio::time::timeout(run.settings().reconcile_poll_interval, changed.changed()).await;
     }
-    let pods = wait_for_pods(session, journal).await?;
-    let topo = topology(&pods, session.release(), &session.target)?;
+    let pods = wait_for_pods(run, journal).await?;
+    let topo = topology(&pods, run.release(), &run.params().target)?;
     let not_running: Vec<String> = views::chain_pods(&pods)
         .into_iter()
         .filter(|p| views::phase(p) != "Running")
@@ -121,7 +122,7 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
         if topo.targets.is_empty() { "none".to_string() } else { topo.targets.join(", ") }
     );
     journal.info(&message);
-    session.set_topology(topo);
+    run.set_topology(topo);
     Ok(StepOutcome::Done(message))
 }
 
@@ -149,7 +150,7 @@ fn waiting_on(p: &Pod) -> String {
 /// The pods this run must wait for: none when every one it touches is usable.
 pub fn not_ready(pods: &[Arc<Pod>], target: &Target) -> Vec<String> {
     let is_relayer = |p: &&Arc<Pod>| {
-        p.metadata.labels.as_ref().and_then(|l| l.get(views::COMPONENT_LABEL)).map(String::as_str)
+        p.metadata.labels.as_ref().and_then(|l| l.get(crate::chart::COMPONENT_LABEL)).map(String::as_str)
             == Some("relayer")
     };
     let mut waiting = Vec::new();
@@ -172,9 +173,9 @@ pub fn not_ready(pods: &[Arc<Pod>], target: &Target) -> Vec<String> {
 }
 
 /// Waits on the cache's watch events until `not_ready` is empty; TIMEOUT names what is not.
-async fn wait_for_pods(session: &Session, journal: &dyn Journal) -> Result<Vec<Arc<Pod>>, StepFailure> {
-    let target = session.target.clone();
-    let waited = wait_on_pods(session, journal, "pods to be Ready", |pods| not_ready(pods, &target)).await;
+async fn wait_for_pods(run: &Run, journal: &dyn Journal) -> Result<Vec<Arc<Pod>>, Failure> {
+    let target = run.params().target.clone();
+    let waited = wait_on_pods(run, journal, "pods to be Ready", |pods| not_ready(pods, &target)).await;
     match waited {
         Ok((pods, waited)) => {
             if waited {
@@ -182,11 +183,11 @@ async fn wait_for_pods(session: &Session, journal: &dyn Journal) -> Result<Vec<A
             }
             Ok(pods)
         }
-        Err(waiting) => Err(StepFailure::new(
+        Err(waiting) => Err(Failure::new(
             ErrorCode::Timeout,
             format!(
                 "pods not Ready after {}: {}",
-                humantime::format_duration(session.settings().pods_ready_timeout),
+                humantime::format_duration(run.settings().pods_ready_timeout),
                 waiting.join(", ")
             ),
         )
@@ -199,18 +200,18 @@ async fn wait_for_pods(session: &Session, journal: &dyn Journal) -> Result<Vec<A
 /// changes (never per poll). Ok: the pods, and whether it had to wait; Err: what was still
 /// pending at the deadline.
 pub(super) async fn wait_on_pods(
-    session: &Session,
+    run: &Run,
     journal: &dyn Journal,
     what: &str,
     pending: impl Fn(&[Arc<Pod>]) -> Vec<String>,
 ) -> Result<(Vec<Arc<Pod>>, bool), Vec<String>> {
-    let ctx = &session.ctx;
-    let settings = session.settings();
+    let ctx = &run.ctx;
+    let settings = run.settings();
     let deadline = tokio::time::Instant::now() + settings.pods_ready_timeout;
     let mut changed = ctx.cache.changed();
     let mut said = String::new();
     loop {
-        let pods = ctx.cache.namespace(&ctx.namespace).map(|c| c.pods.state()).unwrap_or_default();
+        let pods = ctx.cache.objects().pods.state();
         let waiting = pending(&pods);
         if waiting.is_empty() {
             return Ok((pods, !said.is_empty()));

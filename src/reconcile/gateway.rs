@@ -4,16 +4,15 @@
 //! in the pods, as the scripts do.
 
 use super::journal::Journal;
-use super::session::ExecFailure as _;
-use super::session::Session;
+use super::run::Run;
 use crate::chain::ibc_query;
+use crate::chart::{GATEWAY_PORT, GWC};
 use crate::error_code::ErrorCode;
-use crate::jobs::StepFailure;
+use crate::error_code::Failure;
 use crate::k8s::script::quote;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-pub use crate::system::ibc::{GATEWAY_PORT, GWC};
 pub const OPEN: &str = "STATE_OPEN";
 
 /// One channel end on gwc's gateway port.
@@ -65,25 +64,22 @@ fn str_at(v: &Value) -> String {
 }
 
 /// gwc's REST base URL, if resolved.
-fn gwc_api(session: &Session) -> Option<String> {
-    session.ctx.directory.snapshot().upstream_endpoints(GWC).api
+fn gwc_api(run: &Run) -> Option<String> {
+    run.ctx.directory.snapshot().upstream_endpoints(GWC).api
 }
 
-pub async fn channels(session: &Session, journal: &dyn Journal) -> Result<Vec<GatewayChannel>, StepFailure> {
-    if let Some(api) = gwc_api(session) {
-        match channels_rest(session, &api).await {
+pub async fn channels(run: &Run, journal: &dyn Journal) -> Result<Vec<GatewayChannel>, Failure> {
+    if let Some(api) = gwc_api(run) {
+        match channels_rest(run, &api).await {
             Ok(c) => return Ok(c),
             Err(e) => journal.warn(&format!("gwc REST unreachable ({e}); asking rly in the relayer pod")),
         }
     }
-    let topo = session.topology()?;
-    let cmd = format!("rly q channels {GWC} --home {}", quote(&session.settings().rly_home));
-    let out = session
-        .script(journal, &topo.relayer_pod, &cmd, &cmd)
-        .await
-        .map_err(|t| t.failure(&topo.relayer_pod, &topo.relayer_pod))?;
+    let topo = run.topology()?;
+    let cmd = format!("rly q channels {GWC} --home {}", quote(&run.settings().rly_home));
+    let out = run.script(journal, &topo.relayer_pod, &cmd, &cmd).await.map_err(|e| run.exec_failure(e))?;
     if out.code != 0 {
-        return Err(StepFailure::new(
+        return Err(Failure::new(
             ErrorCode::ExecFailed,
             format!("{cmd} exited {}: {}", out.code, out.stderr.trim()),
         ));
@@ -91,17 +87,17 @@ pub async fn channels(session: &Session, journal: &dyn Journal) -> Result<Vec<Ga
     Ok(parse_rly_channels(&out.stdout))
 }
 
-async fn channels_rest(session: &Session, api: &str) -> crate::chain::Result<Vec<GatewayChannel>> {
-    let client = &session.ctx.chains;
+async fn channels_rest(run: &Run, api: &str) -> crate::chain::Result<Vec<GatewayChannel>> {
+    let client = &run.ctx.chains;
     let mut out = Vec::new();
     for c in ibc_query::channels(client, api).await?.into_iter().filter(|c| c.port_id == GATEWAY_PORT) {
-        let chain = match session.channel_chain(&c.channel_id) {
+        let chain = match run.channel_chain(&c.channel_id) {
             Some(chain) => chain,
             None => {
                 let chain = ibc_query::counterparty_chain(client, api, GATEWAY_PORT, &c.channel_id).await?;
                 let chain = chain.unwrap_or_default();
                 if !chain.is_empty() {
-                    session.remember_channel_chain(&c.channel_id, &chain);
+                    run.remember_channel_chain(&c.channel_id, &chain);
                 }
                 chain
             }
@@ -117,23 +113,23 @@ async fn channels_rest(session: &Session, api: &str) -> crate::chain::Result<Vec
 }
 
 /// Storage chains registered on gwc.
-pub async fn storage(session: &Session, journal: &dyn Journal) -> Result<BTreeSet<String>, StepFailure> {
-    if let Some(api) = gwc_api(session) {
-        match session.ctx.chains.rest_get(&api, "/gwc/gateway/v1/storage_endpoints", &[]).await {
+pub async fn storage(run: &Run, journal: &dyn Journal) -> Result<BTreeSet<String>, Failure> {
+    if let Some(api) = gwc_api(run) {
+        match run.ctx.chains.rest_get(&api, "/gwc/gateway/v1/storage_endpoints", &[]).await {
             Ok(v) => return Ok(parse_storage(&v)),
             Err(e) => journal.warn(&format!("gwc REST unreachable ({e}); asking gwcd in the gwc pod")),
         }
     }
-    let topo = session.topology()?;
+    let topo = run.topology()?;
     let argv = ["gwcd", "q", "gateway", "endpoints", "-o", "json"];
-    let out = session
+    let out = run
         .exec(journal, &topo.gwc_pod, &argv, &argv.join(" "), None)
         .await
-        .map_err(|t| t.failure(&topo.relayer_pod, &topo.gwc_pod))?;
+        .map_err(|e| run.exec_failure(e))?;
     let parsed = serde_json::from_str::<Value>(out.stdout.trim());
     match (out.code, parsed) {
         (0, Ok(v)) => Ok(parse_storage(&v)),
-        (code, _) => Err(StepFailure::new(
+        (code, _) => Err(Failure::new(
             ErrorCode::ExecFailed,
             format!("gwcd q gateway endpoints exited {code}: {}", out.stderr.trim()),
         )),

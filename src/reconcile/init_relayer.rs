@@ -7,12 +7,14 @@
 
 use super::journal::Journal;
 use super::plan::{Act, Plan};
-use super::relayer_state::{self, KEY, RelayerState, mnemonic_file};
-use super::session::ExecFailure as _;
-use super::session::Session;
+use super::relayer_state;
+use super::run::Run;
+use crate::chart::{RELAYER_KEY, mnemonic_file};
 use crate::error_code::ErrorCode;
-use crate::jobs::{StepFailure, StepOutcome};
+use crate::error_code::Failure;
+use crate::jobs::StepOutcome;
 use crate::k8s::script::{Batch, last_line, quote};
+use crate::system::relayer::RelayerState;
 use serde_json::json;
 
 pub const MEMO: &str = "Cryptomeria Relayer";
@@ -36,23 +38,25 @@ impl Act for InitAction {
             Self::ConfigInit => format!("rly config init --memo \"{MEMO}\""),
             Self::DeleteChain(id) => format!("rly chains delete {id}"),
             Self::AddChain(id) => format!("rly chains add --file {}", chain_file(id)),
-            Self::DeleteKey(id) => format!("rly keys delete {id} {KEY} -y"),
-            Self::RestoreKey(id) => format!("rly keys restore {id} {KEY} \"$(cat {})\"", mnemonic_file(id)),
+            Self::DeleteKey(id) => format!("rly keys delete {id} {RELAYER_KEY} -y"),
+            Self::RestoreKey(id) => {
+                format!("rly keys restore {id} {RELAYER_KEY} \"$(cat {})\"", mnemonic_file(id))
+            }
         }
     }
 }
 
-/// The chain file SPEC §6 writes for `rly chains add --file`.
+/// The chain file the chart's init-relayer.sh writes for `rly chains add --file`.
 pub fn chain_json(release: &str, id: &str) -> serde_json::Value {
     let host = format!("{release}-{id}-0.{release}-chain-headless");
     json!({"type": "cosmos", "value": {
-        "key": KEY, "chain-id": id, "rpc-addr": format!("http://{host}:26657"), "grpc-addr": format!("{host}:9090"),
+        "key": RELAYER_KEY, "chain-id": id, "rpc-addr": format!("http://{host}:26657"), "grpc-addr": format!("{host}:9090"),
         "account-prefix": "cosmos", "keyring-backend": "test", "gas-adjustment": 1.5, "gas-prices": "0.001uatom",
         "debug": false, "timeout": "20s", "output-format": "json", "sign-mode": "direct"}})
 }
 
 /// What initRelayer must do for `chains`, given the observed relayer.
-pub fn plan(st: &RelayerState, chains: &[String], force: bool) -> Result<Plan<InitAction>, StepFailure> {
+pub fn plan(st: &RelayerState, chains: &[String], force: bool) -> Result<Plan<InitAction>, Failure> {
     let mut plan = Plan::default();
     if st.config {
         plan.skip(InitAction::ConfigInit.command(), "config.yaml exists");
@@ -99,7 +103,7 @@ pub fn plan(st: &RelayerState, chains: &[String], force: bool) -> Result<Plan<In
         }
     }
     if !missing.is_empty() {
-        return Err(StepFailure::new(
+        return Err(Failure::new(
             ErrorCode::ExecFailed,
             format!("cannot restore relayer keys: not mounted in the relayer pod: {}", missing.join(", ")),
         )
@@ -118,32 +122,32 @@ fn line(action: &InitAction, release: &str) -> String {
             quote(&chain_json(release, id).to_string()),
             file = chain_file(id)
         ),
-        InitAction::DeleteKey(id) => format!("rly keys delete {id} {KEY} -y --home \"$H\""),
+        InitAction::DeleteKey(id) => format!("rly keys delete {id} {RELAYER_KEY} -y --home \"$H\""),
         // The mnemonic is read inside the pod: it never passes through the BFF. The keyring
         // lives on the relayer's PVC while config.yaml is on an emptyDir (the chart), so a
         // recreated pod lists no chains yet still holds the key: reuse it once the chain is
         // added instead of failing with "a key with name relayer already exists".
         InitAction::RestoreKey(id) => format!(
-            "rly keys show {id} {KEY} --home \"$H\" >/dev/null 2>&1 || rly keys restore {id} {KEY} \"$(cat {})\" --home \"$H\"",
+            "rly keys show {id} {RELAYER_KEY} --home \"$H\" >/dev/null 2>&1 || rly keys restore {id} {RELAYER_KEY} \"$(cat {})\" --home \"$H\"",
             mnemonic_file(id)
         ),
     }
 }
 
-pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome, StepFailure> {
-    let topo = session.topology()?;
-    let observed = relayer_state::observe(session, journal).await?;
-    let plan = plan(&observed, &topo.relayer_chains(), session.force_init)?;
-    if let Some(outcome) = session.decide(&plan, journal) {
+pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failure> {
+    let topo = run.topology()?;
+    let observed = relayer_state::observe(run, journal).await?;
+    let plan = plan(&observed, &topo.relayer_chains(), run.params().force_init)?;
+    if let Some(outcome) = run.decide(&plan, journal) {
         return Ok(outcome);
     }
-    let mut batch = Batch::new(&format!("H={}", quote(&session.settings().rly_home)));
+    let mut batch = Batch::new(&format!("H={}", quote(&run.settings().rly_home)));
     for p in &plan.actions {
-        batch.push(&line(&p.action, session.release()));
+        batch.push(&line(&p.action, run.release()));
     }
     journal.progress(&format!("running {} rly command(s) in {}", plan.actions.len(), topo.relayer_pod));
-    session.invalidate();
-    let out = session
+    run.invalidate();
+    let out = run
         .script(
             journal,
             &topo.relayer_pod,
@@ -151,14 +155,14 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
             &format!("{} rly commands (batched)", plan.actions.len()),
         )
         .await
-        .map_err(|t| t.failure(&topo.relayer_pod, &topo.relayer_pod))?;
+        .map_err(|e| run.exec_failure(e))?;
     for ran in Batch::results(&out.stdout) {
         let Some(p) = plan.actions.get(ran.index) else { continue };
         let outcome = if ran.code == 0 { "ok".to_string() } else { format!("exit {}", ran.code) };
         journal.command(&p.action.command(), &outcome, &p.reason);
         if ran.code != 0 {
             let said = last_line(&ran.output);
-            return Err(StepFailure::new(
+            return Err(Failure::new(
                 ErrorCode::ExecFailed,
                 format!("{} failed: {said}", p.action.command()),
             )
@@ -166,10 +170,10 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
         }
     }
     // Verify from a fresh observation, not from the exit codes.
-    let after = relayer_state::observe(session, journal).await?;
+    let after = relayer_state::observe(run, journal).await?;
     let left = plan_after(&after, &topo.relayer_chains());
     if !left.is_empty() {
-        return Err(StepFailure::new(
+        return Err(Failure::new(
             ErrorCode::ExecFailed,
             format!("after initRelayer still missing: {}", left.join(", ")),
         ));

@@ -1,6 +1,4 @@
-//! Where a reconcile step reports what it observed, did and skipped. A job step reports
-//! into its job's log; the same steps run outside a job (a continuous reconciler) report
-//! into tracing.
+//! Where a reconcile step reports what it observed, did and skipped: the job's log.
 
 use crate::jobs::StepCtx;
 
@@ -32,26 +30,5 @@ impl Journal for StepCtx {
 
     fn progress(&self, message: &str) {
         StepCtx::progress(self, message)
-    }
-}
-
-/// Reports into tracing, for steps run outside a job.
-pub struct Traced;
-
-impl Journal for Traced {
-    fn command(&self, cmd: &str, outcome: &str, why: &str) {
-        tracing::info!(cmd, outcome, why, "reconcile");
-    }
-
-    fn info(&self, message: &str) {
-        tracing::info!("{message}");
-    }
-
-    fn warn(&self, message: &str) {
-        tracing::warn!("{message}");
-    }
-
-    fn progress(&self, message: &str) {
-        tracing::debug!("{message}");
     }
 }

@@ -1,4 +1,4 @@
-//! The reconcile jobs of SPEC §6: `system.start` (discover → initRelayer → connectAll →
+//! The reconcile jobs: `system.start` (discover → initRelayer → connectAll →
 //! startRelayer → waitIbcReady), `system.connect` (discover → connect) and
 //! `system.relayer.restart` (discover → restartRelayer). Every step is an observe → plan →
 //! act pass: it observes real state (the cache, one batched exec in the relayer pod, gwc's
@@ -16,9 +16,14 @@
 //!   wait) and starts it again — what `system.relayer.restart` always does. Without force it
 //!   does so too when connect changed a path in this run: rly reads its config only at start.
 //!
-//! Steps take a [`Session`] and a [`Journal`], not the HTTP job: a continuous reconciler can
-//! call them with [`journal::Traced`].
+//! - stop / resume: scaleDown → waitPodsGone; scaleUp → waitPodsReady, then the start steps.
+//!
+//! Every step of every system job is one [`Step`]; a job is a list of them over one [`Run`]
+//! (immutable [`Params`] plus the run log where a step leaves what the next one needs: the
+//! topology, the relayer's state, what was scaled). The API reaches all of this through one
+//! function, [`admission::admit`], with a typed request.
 
+pub mod admission;
 pub mod chain_ids;
 pub mod connect;
 mod context;
@@ -29,27 +34,34 @@ pub mod init_relayer;
 pub mod journal;
 pub mod plan;
 pub mod relayer_state;
+pub mod run;
 pub mod scale;
-pub mod session;
 mod settings;
 pub mod start_relayer;
 pub mod wait_ready;
 
 pub use context::Context;
-pub use session::{Session, Target};
+pub use run::{Params, Run, Target};
 pub use settings::ReconcileSettings;
 
-use crate::jobs::{JobSpec, Scope, Step, StepCtx, StepFailure, StepOutcome};
+use crate::error_code::Failure;
+use crate::jobs::{self, JobSpec, Scope, StepCtx, StepOutcome};
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use journal::Journal;
+use scale::{Direction, Scaled};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A reconcile step by its SPEC name.
+/// Every step of every system job, by the name the job reports. They sort in the order a job
+/// runs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum StepName {
+pub enum Step {
+    ScaleDown,
+    WaitPodsGone,
+    ScaleUp,
+    WaitPodsReady,
     Discover,
     InitRelayer,
     ConnectAll,
@@ -59,13 +71,17 @@ pub enum StepName {
     RestartRelayer,
 }
 
-impl StepName {
+impl Step {
     /// The steps `system.start` may select, in the order they always run.
-    pub const START: [StepName; 4] =
+    pub const START: [Step; 4] =
         [Self::InitRelayer, Self::ConnectAll, Self::StartRelayer, Self::WaitIbcReady];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::ScaleDown => "scaleDown",
+            Self::WaitPodsGone => "waitPodsGone",
+            Self::ScaleUp => "scaleUp",
+            Self::WaitPodsReady => "waitPodsReady",
             Self::Discover => "discover",
             Self::InitRelayer => "initRelayer",
             Self::ConnectAll => "connectAll",
@@ -81,32 +97,46 @@ impl StepName {
         std::iter::once(Self::Discover).chain(Self::START).find(|s| s.as_str() == name)
     }
 
-    async fn run(self, session: &Session, journal: &dyn Journal) -> Result<StepOutcome, StepFailure> {
+    fn is_scale(self) -> bool {
+        matches!(self, Self::ScaleDown | Self::WaitPodsGone | Self::ScaleUp | Self::WaitPodsReady)
+    }
+
+    async fn run(self, run: &Run, journal: &dyn Journal, scaled: &Scaled) -> Result<StepOutcome, Failure> {
         match self {
-            Self::Discover => discover::run(session, journal).await,
-            Self::InitRelayer => init_relayer::run(session, journal).await,
-            Self::ConnectAll | Self::Connect => connect::run(session, journal).await,
-            Self::StartRelayer => start_relayer::run(session, journal, session.force).await,
-            Self::RestartRelayer => start_relayer::run(session, journal, true).await,
-            Self::WaitIbcReady => wait_ready::run(session, journal).await,
+            Self::ScaleDown => scale::scale(run, journal, Direction::Stop, scaled).await,
+            Self::WaitPodsGone => scale::wait(run, journal, Direction::Stop, scaled).await,
+            Self::ScaleUp => scale::scale(run, journal, Direction::Resume, scaled).await,
+            Self::WaitPodsReady => scale::wait(run, journal, Direction::Resume, scaled).await,
+            Self::Discover => discover::run(run, journal).await,
+            Self::InitRelayer => init_relayer::run(run, journal).await,
+            Self::ConnectAll | Self::Connect => connect::run(run, journal).await,
+            Self::StartRelayer => start_relayer::run(run, journal, run.params().force).await,
+            Self::RestartRelayer => start_relayer::run(run, journal, true).await,
+            Self::WaitIbcReady => wait_ready::run(run, journal).await,
         }
     }
 }
 
+/// One step of a system job, over the job's run.
 struct JobStep {
-    name: StepName,
-    session: Arc<Session>,
+    step: Step,
+    run: Arc<Run>,
+    scaled: Arc<Scaled>,
 }
 
-impl Step for JobStep {
+impl jobs::Step for JobStep {
     fn name(&self) -> &str {
-        self.name.as_str()
+        self.step.as_str()
     }
 
-    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>> {
+    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, Failure>> {
         async move {
-            let outcome = self.name.run(&self.session, ctx).await;
-            ctx.set_result(summary(&self.session));
+            let outcome = self.step.run(&self.run, ctx, &self.scaled).await;
+            ctx.set_result(if self.step.is_scale() {
+                json!({"workloads": self.run.workloads()})
+            } else {
+                summary(&self.run)
+            });
             outcome
         }
         .boxed()
@@ -114,50 +144,38 @@ impl Step for JobStep {
 }
 
 /// The job's result: what the run covered and what it cost.
-fn summary(session: &Session) -> Value {
-    let topo = session.topology().ok();
+fn summary(run: &Run) -> Value {
+    let topo = run.topology().ok();
+    let params = run.params();
     json!({
         "relayerPod": topo.as_ref().map(|t| t.relayer_pod.clone()),
         "chains": topo.as_ref().map(|t| t.chains.clone()),
         "targets": topo.as_ref().map(|t| t.targets.clone()),
-        "force": session.force,
-        "execCalls": session.exec_count(),
-        "dryRun": session.dry_run,
-        "plan": session.dry_run.then(|| session.dry_plan()),
-        "workloads": Some(session.workloads()).filter(|w| !w.is_empty()),
+        "force": params.force,
+        "execCalls": run.exec_count(),
+        "dryRun": params.dry_run,
+        "plan": params.dry_run.then(|| run.dry_plan()),
+        "workloads": Some(run.workloads()).filter(|w| !w.is_empty()),
     })
 }
 
-/// A job of `type_` running `steps` (discover first) over one session.
-pub fn job(type_: &str, request: Value, session: Session, steps: &[StepName], timeout: Duration) -> JobSpec {
-    let session = Arc::new(session);
-    JobSpec { scope: Scope::System, type_: type_.into(), request, steps: job_steps(&session, steps), timeout }
-}
-
-/// `steps` in their fixed order, discover first.
-fn job_steps(session: &Arc<Session>, steps: &[StepName]) -> Vec<Arc<dyn Step>> {
-    let mut names = vec![StepName::Discover];
-    names.extend(steps.iter().copied().filter(|s| *s != StepName::Discover));
-    names.sort();
-    names.dedup();
-    names
+/// A system job of `type_` running `steps` in their fixed order over one run; discover runs
+/// before any reconcile step (it finds the topology they work on).
+pub fn job(type_: &str, request: Value, run: Run, steps: &[Step], timeout: Duration) -> JobSpec {
+    let mut steps = steps.to_vec();
+    if steps.iter().any(|s| !s.is_scale()) {
+        steps.push(Step::Discover);
+    }
+    steps.sort();
+    steps.dedup();
+    let (run, scaled) = (Arc::new(run), Arc::new(Scaled::default()));
+    let steps = steps
         .into_iter()
-        .map(|name| Arc::new(JobStep { name, session: session.clone() }) as Arc<dyn Step>)
-        .collect()
-}
-
-/// `system.stop`: scaleDown → waitPodsGone.
-pub fn stop_job(request: Value, session: Session, timeout: Duration) -> JobSpec {
-    let steps = scale::steps(scale::Direction::Stop, Arc::new(session)).to_vec();
-    JobSpec { scope: Scope::System, type_: "system.stop".into(), request, steps, timeout }
-}
-
-/// `system.resume`: scaleUp → waitPodsReady, then the start pipeline in the same job.
-pub fn resume_job(request: Value, session: Session, timeout: Duration) -> JobSpec {
-    let session = Arc::new(session);
-    let mut steps = scale::steps(scale::Direction::Resume, session.clone()).to_vec();
-    steps.extend(job_steps(&session, &StepName::START));
-    JobSpec { scope: Scope::System, type_: "system.resume".into(), request, steps, timeout }
+        .map(|step| {
+            Arc::new(JobStep { step, run: run.clone(), scaled: scaled.clone() }) as Arc<dyn jobs::Step>
+        })
+        .collect();
+    JobSpec { scope: Scope::System, type_: type_.into(), request, steps, timeout }
 }
 
 #[cfg(test)]
@@ -165,10 +183,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn start_steps_parse_by_spec_name_only() {
-        assert_eq!(StepName::parse_start("connectAll"), Some(StepName::ConnectAll));
-        assert_eq!(StepName::parse_start("discover"), Some(StepName::Discover));
-        assert_eq!(StepName::parse_start("connect"), None);
-        assert_eq!(StepName::parse_start("ConnectAll"), None);
+    fn start_steps_parse_by_their_names_only() {
+        assert_eq!(Step::parse_start("connectAll"), Some(Step::ConnectAll));
+        assert_eq!(Step::parse_start("discover"), Some(Step::Discover));
+        assert_eq!(Step::parse_start("connect"), None);
+        assert_eq!(Step::parse_start("ConnectAll"), None);
+        assert_eq!(Step::parse_start("scaleUp"), None);
+    }
+
+    #[test]
+    fn a_resume_job_scales_and_waits_before_the_start_steps() {
+        let mut steps = vec![Step::InitRelayer, Step::Discover, Step::WaitPodsReady, Step::ScaleUp];
+        steps.sort();
+        assert_eq!(steps, [Step::ScaleUp, Step::WaitPodsReady, Step::Discover, Step::InitRelayer]);
     }
 }

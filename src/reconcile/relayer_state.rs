@@ -1,32 +1,31 @@
 //! Observe the relayer pod for a reconcile run: the one relayer probe
-//! (`crate::system::relayer`), run through the session so it is counted and journaled, and
+//! (`crate::system::relayer`), run through the run so it is counted and journaled, and
 //! reused by later steps until an action changes the relayer.
 
 use super::journal::Journal;
-use super::session::ExecFailure as _;
-use super::session::Session;
+use super::run::Run;
 use crate::error_code::ErrorCode;
-use crate::jobs::StepFailure;
-pub use crate::system::relayer::{KEY, PathState, RelayerState, mnemonic_file, observe_script, parse};
+use crate::error_code::Failure;
+use crate::system::relayer::{RelayerState, observe_script, parse};
 
 /// The relayer's state: reused when nothing acted since the last observation, else one exec.
-pub async fn observe(session: &Session, journal: &dyn Journal) -> Result<RelayerState, StepFailure> {
-    if let Some(st) = session.cached_relayer() {
+pub async fn observe(run: &Run, journal: &dyn Journal) -> Result<RelayerState, Failure> {
+    if let Some(st) = run.cached_relayer() {
         return Ok(st);
     }
-    let topo = session.topology()?;
-    let script = observe_script(&session.settings().rly_home, &topo.relayer_chains());
-    let out = session
+    let topo = run.topology()?;
+    let script = observe_script(&run.settings().rly_home, &topo.relayer_chains());
+    let out = run
         .script(journal, &topo.relayer_pod, &script, "observe relayer: rly config show, keys show, pgrep")
         .await
-        .map_err(|t| t.failure(&topo.relayer_pod, &topo.relayer_pod))?;
+        .map_err(|e| run.exec_failure(e))?;
     if out.code != 0 {
-        return Err(StepFailure::new(
+        return Err(Failure::new(
             ErrorCode::ExecFailed,
             format!("observing the relayer exited {}: {}", out.code, out.stderr.trim()),
         ));
     }
     let st = parse(&out.stdout);
-    session.remember_relayer(Some(st.clone()));
+    run.remember_relayer(Some(st.clone()));
     Ok(st)
 }

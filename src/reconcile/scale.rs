@@ -1,4 +1,4 @@
-//! `system.stop` and `system.resume` (seed 001 §6.4, `just stop` / `just resume`): scale the
+//! `system.stop` and `system.resume` (what the chart's `just stop` / `just resume` do): scale the
 //! release's StatefulSets and Deployments to 0 and back through the scale subresource. Data
 //! stays in the PVCs; the relayer's config emptyDir does not, which is why resume ends with
 //! the start pipeline.
@@ -11,13 +11,14 @@
 //! state; no HTTP read depends on them, so they have no reflector), and pods from the cache.
 //! The BFF's own Deployment (`app.kubernetes.io/name=cryptomeria-bff`) is never scaled.
 
+use super::journal::Journal;
 use super::plan::{Act, Plan};
-use super::session::Session;
+use super::run::Run;
 use crate::cache::views;
 use crate::error_code::ErrorCode;
-use crate::jobs::{Step, StepCtx, StepFailure, StepOutcome};
-use futures::FutureExt as _;
-use futures::future::BoxFuture;
+use crate::error_code::Failure;
+use crate::jobs::StepOutcome;
+use crate::sync::Locked;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -139,9 +140,9 @@ fn recorded(annotations: Option<&std::collections::BTreeMap<String, String>>) ->
 }
 
 /// A Kubernetes API failure of a step: a missing right is K8S_FORBIDDEN with what to grant.
-pub fn api_failure(what: &str, e: kube::Error) -> StepFailure {
+pub fn api_failure(what: &str, e: kube::Error) -> Failure {
     match e {
-        kube::Error::Api(s) if s.code == 403 => StepFailure::new(
+        kube::Error::Api(s) if s.code == 403 => Failure::new(
             ErrorCode::K8sForbidden,
             format!(
                 "{what}: the BFF's ServiceAccount lacks the right ({}); deploy/rbac.yaml grants it",
@@ -149,12 +150,12 @@ pub fn api_failure(what: &str, e: kube::Error) -> StepFailure {
             ),
         )
         .with_details(json!({"hint": crate::error_code::K8S_FORBIDDEN_HINT})),
-        other => StepFailure::new(ErrorCode::K8sUnavailable, format!("{what}: {other}")),
+        other => Failure::new(ErrorCode::K8sUnavailable, format!("{what}: {other}")),
     }
 }
 
 /// The namespace's StatefulSets and Deployments except the BFF's own, in name order.
-pub async fn observe(kube: &kube::Client, namespace: &str) -> Result<Vec<Workload>, StepFailure> {
+pub async fn observe(kube: &kube::Client, namespace: &str) -> Result<Vec<Workload>, Failure> {
     let lp = ListParams::default().labels(NOT_OURS);
     let sts = Api::<StatefulSet>::namespaced(kube.clone(), namespace)
         .list(&lp)
@@ -249,116 +250,82 @@ pub fn pods_pending(pods: &[Arc<Pod>], scaled: &[ScaleTo], direction: Direction)
     out
 }
 
-/// The scale step (`scaleDown` / `scaleUp`) and the wait after it (`waitPodsGone` /
-/// `waitPodsReady`) share what was scaled.
-pub struct ScaleStep {
-    pub direction: Direction,
-    pub session: Arc<Session>,
-    pub scaled: Arc<std::sync::Mutex<Vec<ScaleTo>>>,
-}
+/// What the scale step scaled, handed to the wait after it (`waitPodsGone` /
+/// `waitPodsReady`) within one job.
+pub type Scaled = std::sync::Mutex<Vec<ScaleTo>>;
 
-pub struct WaitStep {
-    pub direction: Direction,
-    pub session: Arc<Session>,
-    pub scaled: Arc<std::sync::Mutex<Vec<ScaleTo>>>,
-}
-
-/// The steps a stop or resume job starts with.
-pub fn steps(direction: Direction, session: Arc<Session>) -> [Arc<dyn Step>; 2] {
-    let scaled = Arc::default();
-    [
-        Arc::new(ScaleStep { direction, session: session.clone(), scaled: Arc::clone(&scaled) }),
-        Arc::new(WaitStep { direction, session, scaled }),
-    ]
-}
-
-impl Step for ScaleStep {
-    fn name(&self) -> &str {
-        match self.direction {
-            Direction::Stop => "scaleDown",
-            Direction::Resume => "scaleUp",
-        }
+/// `scaleDown` / `scaleUp`: observe the workloads, plan what to scale, scale it.
+pub async fn scale(
+    run: &Run,
+    journal: &dyn Journal,
+    direction: Direction,
+    scaled: &Scaled,
+) -> Result<StepOutcome, Failure> {
+    let c = &run.ctx;
+    let workloads = observe(&c.kube, &c.namespace).await?;
+    let plan = match direction {
+        Direction::Stop => plan_stop(&workloads),
+        Direction::Resume => plan_resume(&workloads),
+    };
+    let listing: Vec<Value> = workloads
+        .iter()
+        .map(|w| json!({"kind": w.kind.resource(), "name": w.name, "replicas": w.replicas, "recorded": w.recorded}))
+        .collect();
+    run.set_workloads(listing);
+    if workloads.is_empty() {
+        return Err(Failure::new(
+            ErrorCode::NotFound,
+            format!("no StatefulSet or Deployment in namespace {}: is the chart installed?", c.namespace),
+        ));
     }
-
-    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>> {
-        async move {
-            let c = &self.session.ctx;
-            let workloads = observe(&c.kube, &c.namespace).await?;
-            let plan = match self.direction {
-                Direction::Stop => plan_stop(&workloads),
-                Direction::Resume => plan_resume(&workloads),
-            };
-            let listing: Vec<Value> = workloads
-                .iter()
-                .map(|w| json!({"kind": w.kind.resource(), "name": w.name, "replicas": w.replicas, "recorded": w.recorded}))
-                .collect();
-            self.session.set_workloads(listing.clone());
-            ctx.set_result(json!({"workloads": listing}));
-            if workloads.is_empty() {
-                return Err(StepFailure::new(
-                    ErrorCode::NotFound,
-                    format!("no StatefulSet or Deployment in namespace {}: is the chart installed?", c.namespace),
-                ));
-            }
-            if let Some(outcome) = self.session.decide(&plan, ctx) {
-                return Ok(outcome);
-            }
-            for p in &plan.actions {
-                apply(&c.kube, &c.namespace, &p.action)
-                    .await
-                    .map_err(|e| api_failure(&format!("scaling {}/{}", p.action.kind.resource(), p.action.name), e))?;
-                ctx.command_because(&p.action.command(), "ok", &p.reason);
-                self.scaled.lock().unwrap_or_else(|e| e.into_inner()).push(p.action.clone());
-            }
-            Ok(StepOutcome::Done(plan.summary()))
-        }
-        .boxed()
+    if let Some(outcome) = run.decide(&plan, journal) {
+        return Ok(outcome);
     }
+    for p in &plan.actions {
+        apply(&c.kube, &c.namespace, &p.action).await.map_err(|e| {
+            api_failure(&format!("scaling {}/{}", p.action.kind.resource(), p.action.name), e)
+        })?;
+        journal.command(&p.action.command(), "ok", &p.reason);
+        scaled.locked().push(p.action.clone());
+    }
+    Ok(StepOutcome::Done(plan.summary()))
 }
 
-impl Step for WaitStep {
-    fn name(&self) -> &str {
-        match self.direction {
-            Direction::Stop => "waitPodsGone",
-            Direction::Resume => "waitPodsReady",
-        }
+/// `waitPodsGone` / `waitPodsReady`: until the scaled workloads' pods are gone or Ready.
+pub async fn wait(
+    run: &Run,
+    journal: &dyn Journal,
+    direction: Direction,
+    scaled: &Scaled,
+) -> Result<StepOutcome, Failure> {
+    let scaled = scaled.locked().clone();
+    if scaled.is_empty() {
+        return Ok(StepOutcome::Skipped("nothing was scaled: no pod to wait for".into()));
     }
-
-    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>> {
-        async move {
-            let scaled = self.scaled.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            if scaled.is_empty() {
-                return Ok(StepOutcome::Skipped("nothing was scaled: no pod to wait for".into()));
-            }
-            let direction = self.direction;
-            let what = match direction {
-                Direction::Stop => "the pods to go",
-                Direction::Resume => "the pods to be Ready",
-            };
-            let waited = super::discover::wait_on_pods(&self.session, ctx, what, |pods| {
-                pods_pending(pods, &scaled, direction)
-            })
+    let what = match direction {
+        Direction::Stop => "the pods to go",
+        Direction::Resume => "the pods to be Ready",
+    };
+    let waited =
+        super::discover::wait_on_pods(run, journal, what, |pods| pods_pending(pods, &scaled, direction))
             .await;
-            match waited {
-                Ok(_) => Ok(StepOutcome::Done(
-                    match direction {
-                        Direction::Stop => "the scaled workloads have no pods left",
-                        Direction::Resume => "every scaled workload's pods are Ready",
-                    }
-                    .into(),
-                )),
-                Err(pending) => Err(StepFailure::new(
-                    ErrorCode::Timeout,
-                    format!(
-                        "after {}: {}",
-                        humantime::format_duration(self.session.settings().pods_ready_timeout),
-                        pending.join(", ")
-                    ),
-                )
-                .with_details(json!({"pending": pending}))),
+    match waited {
+        Ok(_) => Ok(StepOutcome::Done(
+            match direction {
+                Direction::Stop => "the scaled workloads have no pods left",
+                Direction::Resume => "every scaled workload's pods are Ready",
             }
-        }
-        .boxed()
+            .into(),
+        )),
+        Err(pending) => Err(Failure::new(
+            ErrorCode::Timeout,
+            format!(
+                "after {}: {}",
+                humantime::format_duration(run.settings().pods_ready_timeout),
+                pending.join(", ")
+            ),
+        )
+        .with_details(json!({"pending": pending}))),
     }
 }
 

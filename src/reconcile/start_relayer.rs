@@ -6,10 +6,10 @@
 use super::journal::Journal;
 use super::plan::{Act, Plan};
 use super::relayer_state;
-use super::session::ExecFailure as _;
-use super::session::{Session, Topology};
+use super::run::{Run, Topology};
 use crate::error_code::ErrorCode;
-use crate::jobs::{StepFailure, StepOutcome};
+use crate::error_code::Failure;
+use crate::jobs::StepOutcome;
 use crate::k8s::script::quote;
 use serde_json::json;
 
@@ -60,28 +60,27 @@ pub fn plan(running: &[u32], restart: bool, paths_changed: bool) -> Plan<StartAc
 }
 
 /// `pgrep -f 'rly start'` run directly (through `sh -c` it would match its own shell).
-async fn running(session: &Session, journal: &dyn Journal, topo: &Topology) -> Result<bool, StepFailure> {
-    let out = session
+async fn running(run: &Run, journal: &dyn Journal, topo: &Topology) -> Result<bool, Failure> {
+    let out = run
         .exec(journal, &topo.relayer_pod, &["pgrep", "-f", "rly start"], "pgrep -f 'rly start'", None)
         .await
-        .map_err(|t| t.failure(&topo.relayer_pod, &topo.relayer_pod))?;
+        .map_err(|e| run.exec_failure(e))?;
     Ok(out.code == 0 && !out.stdout.trim().is_empty())
 }
 
-async fn stop(session: &Session, journal: &dyn Journal, topo: &Topology) -> Result<(), StepFailure> {
+async fn stop(run: &Run, journal: &dyn Journal, topo: &Topology) -> Result<(), Failure> {
     let pod = &topo.relayer_pod;
-    let fail = |t: super::session::ExecTrouble| t.failure(pod, pod);
-    session.exec(journal, pod, &["pkill", "-x", "rly"], "pkill -x rly", None).await.map_err(fail)?;
-    let settings = session.settings();
+    let fail = |e| run.exec_failure(e);
+    run.exec(journal, pod, &["pkill", "-x", "rly"], "pkill -x rly", None).await.map_err(fail)?;
+    let settings = run.settings();
     let deadline = tokio::time::Instant::now() + settings.relayer_stop_wait;
-    while running(session, journal, topo).await? {
+    while running(run, journal, topo).await? {
         if tokio::time::Instant::now() >= deadline {
             journal.warn(&format!(
                 "rly still runs after {}; killing it",
                 humantime::format_duration(settings.relayer_stop_wait)
             ));
-            session
-                .exec(journal, pod, &["pkill", "-KILL", "-x", "rly"], "pkill -KILL -x rly", None)
+            run.exec(journal, pod, &["pkill", "-KILL", "-x", "rly"], "pkill -KILL -x rly", None)
                 .await
                 .map_err(fail)?;
             break;
@@ -91,27 +90,27 @@ async fn stop(session: &Session, journal: &dyn Journal, topo: &Topology) -> Resu
     Ok(())
 }
 
-async fn start(session: &Session, journal: &dyn Journal, topo: &Topology) -> Result<(), StepFailure> {
+async fn start(run: &Run, journal: &dyn Journal, topo: &Topology) -> Result<(), Failure> {
     let pod = &topo.relayer_pod;
     let line = format!(
         "nohup rly start --log-format json --home {} > /proc/1/fd/1 2>&1 < /dev/null &",
-        quote(&session.settings().rly_home)
+        quote(&run.settings().rly_home)
     );
-    let out = session
+    let out = run
         .script(journal, pod, &line, &StartAction::Start.command())
         .await
-        .map_err(|t| t.failure(pod, pod))?;
+        .map_err(|e| run.exec_failure(e))?;
     if out.code != 0 {
-        return Err(StepFailure::new(
+        return Err(Failure::new(
             ErrorCode::ExecFailed,
             format!("starting rly exited {}: {}", out.code, out.stderr.trim()),
         ));
     }
-    let delay = session.settings().relayer_verify_delay;
+    let delay = run.settings().relayer_verify_delay;
     journal.progress(&format!("checking rly start still runs after {}", humantime::format_duration(delay)));
     tokio::time::sleep(delay).await;
-    if !running(session, journal, topo).await? {
-        return Err(StepFailure::new(
+    if !running(run, journal, topo).await? {
+        return Err(Failure::new(
             ErrorCode::ExecFailed,
             format!("rly start exited within {}", humantime::format_duration(delay)),
         )
@@ -123,22 +122,18 @@ async fn start(session: &Session, journal: &dyn Journal, topo: &Topology) -> Res
 }
 
 /// startRelayer (`restart` = stop a running one first: force, or `system.relayer.restart`).
-pub async fn run(
-    session: &Session,
-    journal: &dyn Journal,
-    restart: bool,
-) -> Result<StepOutcome, StepFailure> {
-    let topo = session.topology()?;
-    let observed = relayer_state::observe(session, journal).await?;
-    let plan = plan(&observed.running, restart, session.paths_changed());
-    if let Some(outcome) = session.decide(&plan, journal) {
+pub async fn run(run: &Run, journal: &dyn Journal, restart: bool) -> Result<StepOutcome, Failure> {
+    let topo = run.topology()?;
+    let observed = relayer_state::observe(run, journal).await?;
+    let plan = plan(&observed.running, restart, run.paths_changed());
+    if let Some(outcome) = run.decide(&plan, journal) {
         return Ok(outcome);
     }
-    session.invalidate();
+    run.invalidate();
     for p in &plan.actions {
         match p.action {
-            StartAction::Stop => stop(session, journal, &topo).await?,
-            StartAction::Start => start(session, journal, &topo).await?,
+            StartAction::Stop => stop(run, journal, &topo).await?,
+            StartAction::Start => start(run, journal, &topo).await?,
         }
     }
     Ok(StepOutcome::Done(format!("{}; rly start is running", plan.summary())))

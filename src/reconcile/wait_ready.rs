@@ -4,14 +4,14 @@
 //! relayed — the relayer's path names the channel ends' clients and connections, both clients
 //! are Active, `rly start` runs, and no packet or ack has waited longer than
 //! `IBC_STALL_BLOCKS` (the assessment of `system::ibc`). Observes only, until the ready timeout.
-
-use super::connect::dst_port;
-use super::gateway::{self, GWC, open_channel};
+use super::gateway::{self, open_channel};
 use super::journal::Journal;
 use super::relayer_state;
-use super::session::Session;
+use super::run::Run;
+use crate::chart::{GWC, dst_port};
 use crate::error_code::ErrorCode;
-use crate::jobs::{StepFailure, StepOutcome};
+use crate::error_code::Failure;
+use crate::jobs::StepOutcome;
 use crate::system::ibc;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -52,14 +52,14 @@ impl Liveness {
     }
 }
 
-pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome, StepFailure> {
-    if session.dry_run {
+pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failure> {
+    if run.params().dry_run {
         // It only observes, and what it would see depends on actions a dry run did not take.
         return Ok(StepOutcome::Skipped("dry run: waitIbcReady only observes; not waited".into()));
     }
-    let topo = session.topology()?;
-    let settings = session.settings();
-    let ctx = &session.ctx;
+    let topo = run.topology()?;
+    let settings = run.settings();
+    let ctx = &run.ctx;
     let deadline = tokio::time::Instant::now() + settings.ibc_ready_timeout;
     let chains: Vec<String> = std::iter::once(GWC.to_string()).chain(topo.targets.iter().cloned()).collect();
     let mut live: BTreeMap<String, Liveness> =
@@ -68,10 +68,10 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
     let pending = ibc::PendingSince::default();
     loop {
         let channels =
-            if topo.targets.is_empty() { Vec::new() } else { gateway::channels(session, journal).await? };
+            if topo.targets.is_empty() { Vec::new() } else { gateway::channels(run, journal).await? };
         let not_open: Vec<&String> =
             topo.targets.iter().filter(|id| open_channel(&channels, id, dst_port(id)).is_none()).collect();
-        let statuses = futures::future::join_all(chains.iter().map(|c| session.node_status(c))).await;
+        let statuses = futures::future::join_all(chains.iter().map(|c| run.node_status(c))).await;
         for (chain, st) in chains.iter().zip(statuses) {
             if let Some(l) = live.get_mut(chain) {
                 let st = st.unwrap_or_else(|| Err("no rpc endpoint resolved".into()));
@@ -83,7 +83,7 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
         // Open and live: now prove that the relayer can relay each pair.
         let mut not_relaying: Vec<(String, Vec<String>)> = Vec::new();
         if not_open.is_empty() && not_live.is_empty() && !topo.targets.is_empty() {
-            let relayer = relayer_state::observe(session, journal).await?;
+            let relayer = relayer_state::observe(run, journal).await?;
             let observed = ibc::observe_pairs(&ctx.chains, &ctx.directory, &topo.targets, &pending).await;
             for obs in &observed {
                 let pair = ibc::assess_pair(obs, Some(&relayer), ctx.ibc.bounds());
@@ -123,7 +123,7 @@ pub async fn run(session: &Session, journal: &dyn Journal) -> Result<StepOutcome
                 .iter()
                 .map(|(c, why)| json!({"chainPair": format!("gwc<->{c}"), "reasons": why}))
                 .collect();
-            return Err(StepFailure::new(
+            return Err(Failure::new(
                 ErrorCode::IbcNotReady,
                 format!(
                     "not ready after {}: {}",

@@ -1,4 +1,4 @@
-//! Read models of the system, for the HTTP layer, `bench` and the experiments alike: status,
+//! Read models of the system, for the HTTP layer, `bench` and the utilities alike: status,
 //! ports, topology, and the resource snapshot. They read the cache and the chain directory,
 //! call chains through the metered client and pods through the one exec path; they never see
 //! the HTTP layer.

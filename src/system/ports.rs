@@ -33,7 +33,7 @@ pub fn ports_view(reads: &Reads) -> PortsView {
     let mut instances: Vec<String> = services
         .iter()
         .filter(|s| s.spec.as_ref().and_then(|sp| sp.type_.as_deref()) == Some("NodePort"))
-        .filter_map(|s| s.metadata.labels.as_ref()?.get(views::INSTANCE_LABEL).cloned())
+        .filter_map(|s| s.metadata.labels.as_ref()?.get(crate::chart::INSTANCE_LABEL).cloned())
         .collect();
     instances.sort_by_key(|i| views::chain_order(i));
     let chains = instances

@@ -113,7 +113,7 @@ pub async fn preflight(reads: &Reads) -> Preflight {
     let chains = views::chain_pods(pods);
     let chain_ids: Vec<String> = chains
         .iter()
-        .filter_map(|p| p.metadata.labels.as_ref()?.get(views::INSTANCE_LABEL).cloned())
+        .filter_map(|p| p.metadata.labels.as_ref()?.get(crate::chart::INSTANCE_LABEL).cloned())
         .collect();
     let not_running: Vec<String> = chains
         .iter()
@@ -157,7 +157,9 @@ pub async fn preflight(reads: &Reads) -> Preflight {
         .filter(|id| {
             let svc = views::chain_service(services, id);
             let ports = svc.map(|s| views::named_ports(s)).unwrap_or_default();
-            !views::CHAIN_PORT_NAMES.iter().all(|n| ports.get(*n).is_some_and(|p| p.node_port.is_some()))
+            !crate::chart::CHAIN_PORT_NAMES
+                .iter()
+                .all(|n| ports.get(*n).is_some_and(|p| p.node_port.is_some()))
         })
         .cloned()
         .collect();

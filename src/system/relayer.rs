@@ -4,13 +4,11 @@
 //! `rly start` — all under `RLY_HOME`. The reconcile steps, preflight and the snapshot use this
 //! one probe, so they cannot disagree about the relayer.
 
+use crate::chart::RELAYER_KEY;
 use crate::k8s::script::{self, quote};
-use crate::k8s::{ExecTrouble, PodExec};
+use crate::k8s::{ExecError, PodExec};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// The relayer's key name in every chain config (SPEC §6 chain JSON `key`).
-pub const KEY: &str = "relayer";
 
 /// One `paths.<name>` of the relayer config.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,10 +35,6 @@ pub struct RelayerState {
     pub running: Vec<u32>,
 }
 
-pub fn mnemonic_file(chain: &str) -> String {
-    format!("/etc/mnemonics/{chain}.{KEY}.mnemonic")
-}
-
 /// The observe script for `chains` (ids checked plain by discover).
 pub fn observe_script(home: &str, chains: &[String]) -> String {
     let ids = chains.iter().map(|c| quote(c)).collect::<Vec<_>>().join(" ");
@@ -48,8 +42,8 @@ pub fn observe_script(home: &str, chains: &[String]) -> String {
         "H={home}\n\
          echo '@@ config'\n\
          if [ -f \"$H/config/config.yaml\" ]; then rly config show --json --home \"$H\" 2>/dev/null\n\
-         for id in {ids}; do echo \"@@ key $id\"; rly keys show \"$id\" {KEY} --home \"$H\" 2>/dev/null; done; fi\n\
-         for id in {ids}; do if [ -f \"/etc/mnemonics/$id.{KEY}.mnemonic\" ]; then echo \"@@ mnemonic $id\"; fi; done\n\
+         for id in {ids}; do echo \"@@ key $id\"; rly keys show \"$id\" {RELAYER_KEY} --home \"$H\" 2>/dev/null; done; fi\n\
+         for id in {ids}; do if [ -f \"/etc/mnemonics/$id.{RELAYER_KEY}.mnemonic\" ]; then echo \"@@ mnemonic $id\"; fi; done\n\
          echo '@@ running'\n\
          pgrep -f '[r]ly start'\n\
          exit 0",
@@ -105,7 +99,7 @@ pub fn parse(output: &str) -> RelayerState {
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
     #[error("{0}")]
-    Exec(ExecTrouble),
+    Exec(ExecError),
     #[error("observing the relayer exited {code}: {stderr}")]
     Exited { code: i32, stderr: String },
 }

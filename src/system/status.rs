@@ -4,6 +4,7 @@
 
 use super::Reads;
 use crate::cache::views::{self, NamedPort};
+use crate::sync::Locked;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -87,12 +88,12 @@ struct RowsAt {
 
 impl Rows {
     fn get(&self, generation: u64) -> Option<(Arc<RawValue>, Arc<RawValue>)> {
-        let memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let memo = self.0.locked();
         memo.as_ref().filter(|r| r.generation == generation).map(|r| (r.pods.clone(), r.services.clone()))
     }
 
     fn put(&self, generation: u64, pods: Arc<RawValue>, services: Arc<RawValue>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(RowsAt { generation, pods, services });
+        *self.0.locked() = Some(RowsAt { generation, pods, services });
     }
 }
 
@@ -189,7 +190,7 @@ pub async fn status_of(
 async fn chain_heights(reads: &Reads, pods: &[Arc<Pod>], services: &[Arc<Service>]) -> Vec<ChainHeight> {
     let node_host = reads.directory.node_host().0;
     let calls = views::chain_pods(pods).into_iter().filter_map(|pod| {
-        let chain_id = pod.metadata.labels.as_ref()?.get(views::INSTANCE_LABEL)?.clone();
+        let chain_id = pod.metadata.labels.as_ref()?.get(crate::chart::INSTANCE_LABEL)?.clone();
         let rpc = views::chain_service(services, &chain_id)
             .and_then(|svc| views::chain_endpoints(svc, node_host.as_deref()).0.rpc);
         let memo = reads.chain_status.clone();

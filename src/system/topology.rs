@@ -18,21 +18,16 @@ pub struct Topology {
 /// Chain pod ↔ Service ↔ ports ↔ Endpoints, per chain, with the relayer pod and the headless
 /// Service's endpoints.
 pub fn topology(reads: &Reads) -> Topology {
-    let Some(cache) = reads.cache.namespace(&reads.namespace) else {
-        return Topology {
-            namespace: reads.namespace.clone(),
-            chains: Vec::new(),
-            relayer: None,
-            headless: None,
-        };
-    };
+    let cache = reads.cache.objects();
     let (pods, services, endpoints) = (cache.pods.state(), cache.services.state(), cache.endpoints.state());
     let endpoints_named = |name: &str| endpoints.iter().find(|e| e.metadata.name.as_deref() == Some(name));
     let mut ids: Vec<String> = views::chain_pods(&pods)
         .iter()
-        .filter_map(|p| p.metadata.labels.as_ref()?.get(views::INSTANCE_LABEL).cloned())
+        .filter_map(|p| p.metadata.labels.as_ref()?.get(crate::chart::INSTANCE_LABEL).cloned())
         .chain(
-            services.iter().filter_map(|s| s.metadata.labels.as_ref()?.get(views::INSTANCE_LABEL).cloned()),
+            services
+                .iter()
+                .filter_map(|s| s.metadata.labels.as_ref()?.get(crate::chart::INSTANCE_LABEL).cloned()),
         )
         .collect();
     ids.sort_by_key(|i| views::chain_order(i));
@@ -40,9 +35,9 @@ pub fn topology(reads: &Reads) -> Topology {
     let chains = ids
         .iter()
         .map(|id| {
-            let pod = views::chain_pods(&pods)
-                .into_iter()
-                .find(|p| p.metadata.labels.as_ref().and_then(|l| l.get(views::INSTANCE_LABEL)) == Some(id));
+            let pod = views::chain_pods(&pods).into_iter().find(|p| {
+                p.metadata.labels.as_ref().and_then(|l| l.get(crate::chart::INSTANCE_LABEL)) == Some(id)
+            });
             let svc = views::chain_service(&services, id);
             let eps = svc.and_then(|s| endpoints_named(s.metadata.name.as_deref().unwrap_or_default()));
             views::chain_topology(
@@ -57,6 +52,6 @@ pub fn topology(reads: &Reads) -> Topology {
         namespace: reads.namespace.clone(),
         chains,
         relayer: views::relayer_pod(&pods, &reads.release).map(|p| views::pod_summary(p)),
-        headless: endpoints_named(views::HEADLESS_SERVICE).map(|e| views::endpoints_summary(e)),
+        headless: endpoints_named(crate::chart::HEADLESS_SERVICE).map(|e| views::endpoints_summary(e)),
     }
 }

@@ -7,7 +7,8 @@ use crate::common::{Bff, TestEnv, WAIT};
 use axum::extract::State;
 use bff::app::AppState;
 use bff::error_code::ErrorCode;
-use bff::jobs::{JobSpec, Scope, Step, StepCtx, StepFailure, StepOutcome};
+use bff::error_code::Failure;
+use bff::jobs::{JobSpec, Scope, Step, StepCtx, StepOutcome};
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
@@ -32,12 +33,12 @@ impl Step for TestStep {
         self.0
     }
 
-    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>> {
+    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, Failure>> {
         async move {
             match &self.1 {
                 Act::Done(m) => Ok(StepOutcome::Done(m.to_string())),
                 Act::Skip(m) => Ok(StepOutcome::Skipped(m.to_string())),
-                Act::Fail(code) => Err(StepFailure::new(*code, "link gwc <-> fdsc-0 failed 5 times")),
+                Act::Fail(code) => Err(Failure::new(*code, "link gwc <-> fdsc-0 failed 5 times")),
                 Act::Lines(lines, gate) => {
                     for line in lines {
                         gate.acquire().await.expect("gate open").forget();

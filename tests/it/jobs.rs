@@ -6,7 +6,8 @@ use crate::common::{Bff, TestEnv, WAIT};
 use axum::extract::State;
 use bff::app::AppState;
 use bff::error_code::ErrorCode;
-use bff::jobs::{JobSpec, Scope, Step, StepCtx, StepFailure, StepOutcome};
+use bff::error_code::Failure;
+use bff::jobs::{JobSpec, Scope, Step, StepCtx, StepOutcome};
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
@@ -39,7 +40,7 @@ impl Step for TestStep {
         &self.name
     }
 
-    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>> {
+    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, Failure>> {
         async move {
             match &self.act {
                 Act::Gate(gate) => {
@@ -47,22 +48,24 @@ impl Step for TestStep {
                     let _permit = gate
                         .acquire()
                         .await
-                        .map_err(|_| StepFailure::new(ErrorCode::InternalError, "gate closed"))?;
+                        .map_err(|_| Failure::new(ErrorCode::InternalError, "gate closed"))?;
                     Ok(StepOutcome::Done(format!("{} passed its gate", self.name)))
                 }
                 Act::Lines(lines, gate) => {
                     for line in lines {
                         gate.acquire()
                             .await
-                            .map_err(|_| StepFailure::new(ErrorCode::InternalError, "gate closed"))?
+                            .map_err(|_| Failure::new(ErrorCode::InternalError, "gate closed"))?
                             .forget();
                         ctx.info(line);
                     }
                     Ok(StepOutcome::Done("printed".into()))
                 }
                 Act::Skip(why) => Ok(StepOutcome::Skipped(why.to_string())),
-                Act::Fail(code) => Err(StepFailure::new(*code, "it was meant to fail")
-                    .with_details(json!({"hint": "by design"}))),
+                Act::Fail(code) => {
+                    Err(Failure::new(*code, "it was meant to fail")
+                        .with_details(json!({"hint": "by design"})))
+                }
                 Act::Print(output) => {
                     ctx.command("rly keys restore gwc relayer", &format!("ok: {output}"));
                     ctx.set_result(json!({"printed": true}));
@@ -342,7 +345,7 @@ async fn utils_jobs_are_refused_with_429_exactly_at_the_running_limit() {
     let (code, body) = h.submit(json!({})).await;
     assert_eq!(code, 429);
     assert_eq!(body["error"]["code"], "LIMIT_EXCEEDED");
-    assert_eq!(body["error"]["details"], json!({"limit": "maxRunningJobs", "value": 3}));
+    assert_eq!(body["error"]["details"], json!({"limit": "maxRunningJobs", "value": 3, "requested": 4}));
     gate.add_permits(1);
     h.until_any_succeeded(&ids).await;
     assert_eq!(h.submit(json!({})).await.0, 202);

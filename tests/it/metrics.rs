@@ -4,7 +4,8 @@
 
 use crate::common::{Bff, TestEnv, WAIT};
 use bff::error_code::ErrorCode;
-use bff::jobs::{JobSpec, Scope, Step, StepCtx, StepFailure, StepOutcome};
+use bff::error_code::Failure;
+use bff::jobs::{JobSpec, Scope, Step, StepCtx, StepOutcome};
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
@@ -72,8 +73,8 @@ impl Step for Quick {
         self.0
     }
 
-    fn run<'a>(&'a self, _ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>> {
-        let outcome = self.1.clone().map_err(|code| StepFailure::new(code, "failed on purpose"));
+    fn run<'a>(&'a self, _ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, Failure>> {
+        let outcome = self.1.clone().map_err(|code| Failure::new(code, "failed on purpose"));
         async move { outcome }.boxed()
     }
 }

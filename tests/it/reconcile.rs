@@ -472,6 +472,9 @@ async fn restart_and_force_restart_rly_and_the_routes_validate_their_input() {
     for (path, body, status, code) in [
         ("/start", json!({"steps": ["initRelayer", "bogus"]}), 422, "VALIDATION_ERROR"),
         ("/start", json!({"timeoutSeconds": 0}), 422, "VALIDATION_ERROR"),
+        // Over the one-day limit: the same answer as a utils job over maxTimeoutSeconds.
+        ("/start", json!({"timeoutSeconds": 86_401}), 429, "LIMIT_EXCEEDED"),
+        ("/stop", json!({"timeoutSeconds": 86_401}), 429, "LIMIT_EXCEEDED"),
         ("/start", json!({"namespace": "other"}), 422, "VALIDATION_ERROR"),
         ("/start", json!({"stepz": []}), 422, "VALIDATION_ERROR"),
         ("/connect", json!({"target": "fdsc-0"}), 422, "VALIDATION_ERROR"),

@@ -1,4 +1,4 @@
-//! Layer 2 (`/api/v1/chains`, SPEC §7), by concern: the list (`list`), reads shaped from
+//! The chain reads and tx tools (`/api/v1/chains`), by concern: the list (`list`), reads shaped from
 //! CometBFT RPC / Cosmos REST with the upstream JSON under `raw` (`reads`), tx
 //! simulate/broadcast/decode/build (`tx`) and block-time statistics (`blocktime`). The work
 //! lives in `crate::chain`; every `/{chainId}/…` handler gets its chain from the `Chain`

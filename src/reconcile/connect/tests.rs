@@ -1,7 +1,8 @@
 //! The connect plan, case by case.
 
+use super::act::hint;
 use super::*;
-use crate::reconcile::relayer_state::PathState;
+use crate::system::relayer::PathState;
 
 fn chan(id: &str, chain: &str, state: &str) -> GatewayChannel {
     GatewayChannel {

@@ -2,9 +2,11 @@
 //! its counterparty end, both connections and clients, and the packets and acks still waiting
 //! in each direction (aged from when the BFF first saw them).
 
-use super::{Backlog, Direction, End, GATEWAY_PORT, GWC, OPEN, dst_port};
+use super::{Backlog, Direction, End};
 use crate::chain::directory::ChainDirectory;
 use crate::chain::{ChainClient, ibc_query};
+use crate::chart::{GATEWAY_PORT, GWC, OPEN, dst_port};
+use crate::sync::Locked;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -24,7 +26,7 @@ impl PendingSince {
         pending: &[u64],
         height: Option<u64>,
     ) -> Backlog {
-        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut seen = self.0.locked();
         let (chain, port, channel, kind) = key;
         let same = |k: &PendingKey| k.0 == chain && k.1 == port && k.2 == channel && k.3 == kind;
         seen.retain(|k, _| !same(k) || pending.contains(&k.4));

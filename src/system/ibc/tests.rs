@@ -1,5 +1,7 @@
 //! The IBC assessment and the pending-packet ages, case by case.
 use super::*;
+use crate::chart::{GATEWAY_PORT, OPEN, path_name};
+use crate::system::relayer::{PathState, RelayerState};
 
 const BOUNDS: Bounds = Bounds { stall_blocks: 10, low_balance_uatom: 20_000 };
 

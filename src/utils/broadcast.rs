@@ -10,7 +10,9 @@ use super::confirm::{self, End, Follower, StartAt, Submitted, Tracker, WatchOpti
 use super::observe::{stalled, upstream_failure};
 use super::{ChainTarget, seconds_between, stats};
 use crate::chain::{ChainClient, rest, tx};
-use crate::jobs::{Step, StepCtx, StepFailure, StepOutcome};
+use crate::error_code::Failure;
+use crate::jobs::{Step, StepCtx, StepOutcome};
+use crate::sync::Locked;
 use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _};
 use serde::Serialize;
@@ -155,7 +157,7 @@ impl Pacer {
     async fn wait(&self) {
         let Some(gap) = self.gap else { return };
         let slot = {
-            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            let mut next = self.next.locked();
             let slot = (*next).max(Instant::now());
             *next = slot + gap;
             slot
@@ -172,12 +174,12 @@ impl Step for BroadcastStep {
         "broadcast"
     }
 
-    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>> {
+    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, Failure>> {
         run(&self.0, ctx).boxed()
     }
 }
 
-async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, StepFailure> {
+async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
     let deadline = Instant::now() + spec.timeout;
     let mut follower = Follower::start(spec.client.clone(), spec.target.clone(), StartAt::AfterLatest)
         .await
@@ -222,7 +224,7 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, StepFailure
             .buffer_unordered(spec.concurrency.max(1))
             .collect::<Vec<()>>()
             .await;
-        confirm::lock(&tracker).close();
+        tracker.locked().close();
         sending_done.cancel();
     };
     // While sending, the watch runs too (for wall-clock commit times and stall detection);
@@ -241,7 +243,7 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, StepFailure
     if !spec.wait_for_confirmation && end == End::AllConfirmed && !sending_done.is_cancelled() {
         end = End::Stopped;
     }
-    let looked_up = confirm::lock(&tracker).pending().len();
+    let looked_up = tracker.locked().pending().len();
     let found = if spec.wait_for_confirmation && end != End::ChainStalled && looked_up > 0 {
         follower.lookup_stragglers(&tracker).await
     } else {
@@ -249,7 +251,7 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, StepFailure
     };
     follower.settle(&tracker).await;
     let mut outcomes = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
-    let t = confirm::lock(&tracker);
+    let t = tracker.locked();
     for o in &mut outcomes {
         o.confirmation = t.confirmation(&o.txhash).cloned();
     }
@@ -298,10 +300,10 @@ async fn send_lane(
         }
         let t = &spec.txs[i];
         let submitted = Submitted::now();
-        confirm::lock(tracker).expect(&t.txhash, submitted);
+        tracker.locked().expect(&t.txhash, submitted);
         let answer = rest::broadcast_prepared(&spec.client, &spec.target.api, url, t.body.clone()).await;
         let rtt = submitted.mono.map(|m| m.elapsed().as_secs_f64());
-        let mut all = outcomes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut all = outcomes.locked();
         let o = &mut all[i];
         o.broadcast_seconds = rtt;
         match answer {
@@ -317,7 +319,7 @@ async fn send_lane(
             }
         }
         if o.status != Sent::Accepted {
-            confirm::lock(tracker).forget(&t.txhash);
+            tracker.locked().forget(&t.txhash);
         }
     }
 }

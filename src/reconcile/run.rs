@@ -3,11 +3,12 @@
 //! state (reused by later steps until an action changes it, so a warm run execs once).
 
 use super::journal::Journal;
-use super::relayer_state::RelayerState;
 use super::{Context, ReconcileSettings};
-use crate::error_code::ErrorCode;
-use crate::jobs::StepFailure;
-use crate::k8s::ExecOutput;
+use crate::chart::GWC;
+use crate::error_code::{ErrorCode, Failure};
+use crate::k8s::{ExecError, ExecOutput};
+use crate::sync::Locked;
+use crate::system::relayer::RelayerState;
 use serde_json::json;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -43,18 +44,32 @@ pub struct Topology {
 impl Topology {
     /// The chains the relayer must know for this run: gwc and the targets.
     pub fn relayer_chains(&self) -> Vec<String> {
-        std::iter::once(super::gateway::GWC.to_string()).chain(self.targets.iter().cloned()).collect()
+        std::iter::once(GWC.to_string()).chain(self.targets.iter().cloned()).collect()
     }
 }
 
-pub struct Session {
-    pub ctx: std::sync::Arc<Context>,
+/// What a run was asked to do, fixed when it is admitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Params {
     pub target: Target,
     pub force: bool,
     /// Whether initRelayer honours `force` (a connect job only adds what is missing).
     pub force_init: bool,
     /// Observe and plan only: no step acts (`"dryRun": true`).
     pub dry_run: bool,
+}
+
+impl Params {
+    /// Every chain, without force or dry run (stop, resume, the continuous reconciler).
+    pub fn plain() -> Self {
+        Self { target: Target::All, force: false, force_init: false, dry_run: false }
+    }
+}
+
+/// One reconcile run: the context it acts through, its parameters, and its run log.
+pub struct Run {
+    pub ctx: std::sync::Arc<Context>,
+    params: Params,
     /// What a dry run would have done, step after step.
     dry_plan: Mutex<Vec<serde_json::Value>>,
     topology: Mutex<Option<Topology>>,
@@ -69,38 +84,11 @@ pub struct Session {
     workloads: Mutex<Vec<serde_json::Value>>,
 }
 
-pub use crate::k8s::ExecTrouble;
-
-/// What an exec trouble means to a step.
-pub trait ExecFailure {
-    /// The step failure for a trouble in `pod`: a vanished relayer pod is RELAYER_NOT_FOUND.
-    fn failure(&self, relayer_pod: &str, pod: &str) -> StepFailure;
-}
-
-impl ExecFailure for ExecTrouble {
-    fn failure(&self, relayer_pod: &str, pod: &str) -> StepFailure {
-        match self {
-            Self::PodGone(m) if pod == relayer_pod => StepFailure::new(
-                ErrorCode::RelayerNotFound,
-                format!("{m}; the relayer pod was deleted or recreated mid-job: run the job again, it resumes from what it observes"),
-            )
-            .with_details(json!({"pod": pod})),
-            Self::Forbidden(m) => {
-                StepFailure::new(ErrorCode::K8sForbidden, m.clone()).with_details(json!({"pod": pod}))
-            }
-            _ => StepFailure::new(ErrorCode::ExecFailed, self.message().to_string()).with_details(json!({"pod": pod})),
-        }
-    }
-}
-
-impl Session {
-    pub fn new(ctx: std::sync::Arc<Context>, target: Target, force: bool) -> Self {
+impl Run {
+    pub fn new(ctx: std::sync::Arc<Context>, params: Params) -> Self {
         Self {
             ctx,
-            target,
-            force,
-            force_init: force,
-            dry_run: false,
+            params,
             dry_plan: Mutex::default(),
             topology: Mutex::new(None),
             relayer: Mutex::new(None),
@@ -123,26 +111,30 @@ impl Session {
         if plan.is_empty() {
             return Some(crate::jobs::StepOutcome::Skipped(plan.summary()));
         }
-        if !self.dry_run {
+        if !self.params.dry_run {
             return None;
         }
-        self.dry_plan.lock().unwrap_or_else(|e| e.into_inner()).extend(plan.listing());
+        self.dry_plan.locked().extend(plan.listing());
         let n = plan.actions.len();
         Some(crate::jobs::StepOutcome::Done(format!("dry run: would run {n} action(s); nothing was changed")))
     }
 
     pub fn set_workloads(&self, w: Vec<serde_json::Value>) {
-        *self.workloads.lock().unwrap_or_else(|e| e.into_inner()) = w;
+        *self.workloads.locked() = w;
     }
 
     /// The workloads a stop or resume observed (empty for other jobs).
     pub fn workloads(&self) -> Vec<serde_json::Value> {
-        self.workloads.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.workloads.locked().clone()
     }
 
     /// The actions a dry run planned so far.
     pub fn dry_plan(&self) -> Vec<serde_json::Value> {
-        self.dry_plan.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.dry_plan.locked().clone()
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
     }
 
     pub fn settings(&self) -> &ReconcileSettings {
@@ -159,30 +151,31 @@ impl Session {
     }
 
     pub fn set_topology(&self, t: Topology) {
-        *self.topology.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
+        *self.topology.locked() = Some(t);
     }
 
     /// The topology discover found (discover always runs first).
-    pub fn topology(&self) -> Result<Topology, StepFailure> {
-        self.topology.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or_else(|| {
-            StepFailure::new(ErrorCode::InternalError, "discover did not run before this step")
-        })
+    pub fn topology(&self) -> Result<Topology, Failure> {
+        self.topology
+            .locked()
+            .clone()
+            .ok_or_else(|| Failure::new(ErrorCode::InternalError, "discover did not run before this step"))
     }
 
     pub fn cached_relayer(&self) -> Option<RelayerState> {
-        self.relayer.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.relayer.locked().clone()
     }
 
     pub fn remember_relayer(&self, s: Option<RelayerState>) {
-        *self.relayer.lock().unwrap_or_else(|e| e.into_inner()) = s;
+        *self.relayer.locked() = s;
     }
 
     pub fn channel_chain(&self, channel: &str) -> Option<String> {
-        self.channel_chains.lock().unwrap_or_else(|e| e.into_inner()).get(channel).cloned()
+        self.channel_chains.locked().get(channel).cloned()
     }
 
     pub fn remember_channel_chain(&self, channel: &str, chain: &str) {
-        self.channel_chains.lock().unwrap_or_else(|e| e.into_inner()).insert(channel.into(), chain.into());
+        self.channel_chains.locked().insert(channel.into(), chain.into());
     }
 
     pub fn mark_paths_changed(&self) {
@@ -207,7 +200,7 @@ impl Session {
         argv: &[&str],
         display: &str,
         stdin: Option<&[u8]>,
-    ) -> Result<ExecOutput, ExecTrouble> {
+    ) -> Result<ExecOutput, ExecError> {
         self.execs.fetch_add(1, Ordering::Relaxed);
         let result = self.ctx.exec.run(pod, argv, stdin).await;
         match &result {
@@ -215,7 +208,7 @@ impl Session {
                 let outcome = if out.code == 0 { "ok".to_string() } else { format!("exit {}", out.code) };
                 journal.command(display, &outcome, "");
             }
-            Err(trouble) => journal.command(display, "error", trouble.message()),
+            Err(e) => journal.command(display, "error", &e.to_string()),
         }
         result
     }
@@ -233,8 +226,27 @@ impl Session {
         pod: &str,
         script: &str,
         display: &str,
-    ) -> Result<ExecOutput, ExecTrouble> {
+    ) -> Result<ExecOutput, ExecError> {
         self.exec(journal, pod, &["sh", "-c", script], display, None).await
+    }
+
+    /// What an exec that produced no exit code means to a step: a vanished relayer pod is
+    /// RELAYER_NOT_FOUND (run the job again), a refused exec K8S_FORBIDDEN, anything else
+    /// EXEC_FAILED; the details name the pod.
+    pub fn exec_failure(&self, e: ExecError) -> Failure {
+        let pod = e.pod().to_string();
+        let relayer = self.topology.locked().as_ref().map(|t| t.relayer_pod.clone());
+        let (code, message) = match &e {
+            ExecError::PodGone { .. } if relayer.as_deref() == Some(pod.as_str()) => (
+                ErrorCode::RelayerNotFound,
+                format!(
+                    "{e}; the relayer pod was deleted or recreated mid-job: run the job again, it resumes from what it observes"
+                ),
+            ),
+            ExecError::Forbidden { .. } => (ErrorCode::K8sForbidden, e.to_string()),
+            _ => (ErrorCode::ExecFailed, e.to_string()),
+        };
+        Failure::new(code, message).with_details(json!({"pod": pod}))
     }
 }
 

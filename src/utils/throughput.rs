@@ -1,4 +1,4 @@
-//! Throughput by SPEC §8's fixed header-time definition. The header time of `fromHeight` is
+//! Throughput by one fixed header-time definition. The header time of `fromHeight` is
 //! the start mark, so `txCount` sums the txs of blocks `fromHeight+1 ..= toHeight` and
 //! `tps = txCount / (toHeaderTime − fromHeaderTime)`; counting block `fromHeight` too would
 //! add txs committed before the clock starts (skip-mev/catalyst #25 made and fixed that
@@ -8,7 +8,8 @@
 use super::{ChainTarget, seconds_between};
 use crate::chain::{self, ChainClient, blocktime, rpc};
 use crate::error_code::ErrorCode;
-use crate::jobs::{Step, StepCtx, StepFailure, StepOutcome};
+use crate::error_code::Failure;
+use crate::jobs::{Step, StepCtx, StepOutcome};
 use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _, TryStreamExt as _};
 use jiff::Timestamp;
@@ -214,16 +215,16 @@ impl Step for MeasureStep {
         "measure"
     }
 
-    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>> {
+    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, Failure>> {
         async move {
             let (from, to) = (self.from, self.to);
             ctx.progress(&format!("reading block metas {from}..={to}"));
             let (metas, calls) = fetch(&self.client, &self.target.rpc, from, to).await.map_err(|e| {
-                StepFailure::new(ErrorCode::UpstreamError, format!("failed to read block metas: {e}"))
+                Failure::new(ErrorCode::UpstreamError, format!("failed to read block metas: {e}"))
             })?;
             ctx.command(&format!("blockchain {from}..{to} ({calls} calls)"), "ok");
             let report = compute(&self.target.chain_id, &metas).ok_or_else(|| {
-                StepFailure::new(ErrorCode::InternalError, "fewer than two blocks in the range")
+                Failure::new(ErrorCode::InternalError, "fewer than two blocks in the range")
             })?;
             if let Some(gap) = report.halts.first() {
                 ctx.warn(&format!(

@@ -1,19 +1,19 @@
-//! Layer 3 (`/api/v1/utils`, SPEC §8): each route validates its request, checks the
+//! The utilities (`/api/v1/utils`): each route validates its request, checks the
 //! utilities' limits (429 `LIMIT_EXCEEDED` naming the limit and its value), resolves the
-//! chain, and submits a job in the `utils` scope (202). The work lives in `crate::experiments`.
+//! chain, and submits a job in the `utils` scope (202). The work lives in `crate::utils`.
 //! txBytes never reach a job's stored request, a log line or a response: only counts do.
 
 use super::chains::tx_hash;
-use super::error::{ApiError, ErrorCode, ErrorEnvelope};
+use super::error::{ApiError, ErrorEnvelope, Failure};
 use super::extract::ApiJson;
 use super::jobs::accepted;
 use crate::api::body::BodyErrors;
 use crate::app::AppState;
 use crate::chain::{self, rpc};
-use crate::experiments::confirm::StartAt;
-use crate::experiments::{ChainTarget, broadcast, observe, snapshot, throughput};
 use crate::jobs::model::{Accepted, Scope};
 use crate::jobs::{JobSpec, Step};
+use crate::utils::confirm::StartAt;
+use crate::utils::{ChainTarget, broadcast, observe, snapshot, throughput};
 use axum::extract::State;
 use axum::response::Response;
 use futures::FutureExt as _;
@@ -43,9 +43,7 @@ const DEFAULT_STALL_TIMEOUT_SECONDS: f64 = 30.0;
 const DEFAULT_CONCURRENCY: usize = 8;
 
 fn limit(name: &'static str, value: impl Into<Value>, asked: impl Into<Value>) -> ApiError {
-    let value = value.into();
-    ApiError::new(ErrorCode::LimitExceeded, format!("{name} is {value}"))
-        .with_details(json!({"limit": name, "value": value, "requested": asked.into()}))
+    Failure::limit_exceeded(name, value, asked).into()
 }
 
 fn target(state: &AppState, chain_id: &str) -> Result<ChainTarget, ApiError> {
@@ -362,9 +360,10 @@ async fn broadcast_batch(
             broadcast::PreparedTx::new(&bytes, &b64, mode)
         });
         let tx = prepared.map_err(|e| {
-            let mut error = ApiError::from(e);
-            error.details["index"] = i.into();
-            error
+            let error = ApiError::from(e);
+            let mut details = error.details.clone();
+            details["index"] = i.into();
+            error.with_details(details)
         })?;
         txs.push(tx);
     }
@@ -412,7 +411,7 @@ pub struct ThroughputRequest {
     pub last_blocks: Option<u64>,
 }
 
-/// Header-time throughput (SPEC §8's fixed definition) over a height range or the last N blocks.
+/// Header-time throughput (txs over the header-time span, fromHeight's block excluded) over a height range or the last N blocks.
 #[utoipa::path(post, path = "/metrics/throughput", operation_id = "utils_metrics_throughput", tag = "utils",
     request_body = ThroughputRequest,
     responses(

@@ -5,7 +5,7 @@
 //! the blocks spanned, not with the hashes watched. Only stragglers still pending when the
 //! watch ends are looked up one by one.
 //!
-//! Latency has one sound clock (SPEC §8). Under CometBFT's BFT time the header time of block H
+//! Latency has one sound clock, the chain's own. Under CometBFT's BFT time the header time of block H
 //! is taken from H−1's commit, so a tx that arrived during H−1's commit timeout is included in
 //! H with a header time *before* it was sent. The network agreed H was committed at the header
 //! time of H+1 (what CometBFT's `loadtime report` uses), so: commit time of H = header time of
@@ -13,211 +13,24 @@
 //! second, local measure. The including block's header time is kept as a field, never as a
 //! latency, and a tx with no known submit time has no latency (null, with the reason).
 
-use super::{ChainTarget, seconds_between, stats};
+mod tracker;
+
+pub use tracker::{FoundBy, NO_SUBMIT_TIME, Submitted, Tracker, TxConfirmation};
+
+use super::{ChainTarget, stats};
 use crate::chain::{self, ChainClient, rest, rpc};
 use crate::jobs::StepCtx;
+use crate::sync::Locked;
 use futures::{StreamExt as _, TryStreamExt as _};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
-
-/// When a tx was submitted: the wall clock for the commit latency, and a monotonic instant
-/// for the observed latency when the BFF itself sent it.
-#[derive(Debug, Clone, Copy)]
-pub struct Submitted {
-    pub wall: Timestamp,
-    pub mono: Option<Instant>,
-}
-
-impl Submitted {
-    pub fn now() -> Self {
-        Self { wall: Timestamp::now(), mono: Some(Instant::now()) }
-    }
-}
-
-/// How a confirmation was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum FoundBy {
-    /// Its hash was in a block the watch followed.
-    Block,
-    /// A `tx` lookup after the watch (a straggler); no observed commit then.
-    Lookup,
-}
-
-/// Why a confirmed tx has no latency.
-pub const NO_SUBMIT_TIME: &str = "submit time unknown: give submittedAt to measure latency";
-
-/// One tx seen committed.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TxConfirmation {
-    pub txhash: String,
-    /// The including block H.
-    pub height: u64,
-    /// Header time of H: BFT time from H−1's commit, so it may precede the submit. Not a latency.
-    pub header_time: String,
-    /// The tx's result code in the block (0 = success; non-zero txs are included but failed).
-    pub code: i64,
-    pub codespace: String,
-    pub log: String,
-    pub found_by: FoundBy,
-    pub submitted_at: Option<String>,
-    /// Commit time of H: the header time of H+1 (null until H+1 was seen).
-    pub commit_time: Option<String>,
-    /// When the BFF saw block H committed (watch only, the BFF's wall clock).
-    pub observed_at: Option<String>,
-    /// Commit time − submit time, seconds; null with `latencyUnavailable` saying why.
-    pub latency_seconds: Option<f64>,
-    /// The BFF's wall clock from submit to its observation of the commit, seconds (a local
-    /// measure; monotonic when the BFF sent the tx itself).
-    pub observed_latency_seconds: Option<f64>,
-    /// Why `latencySeconds` is null.
-    pub latency_unavailable: Option<String>,
-}
-
-impl TxConfirmation {
-    /// A tx found in block `height` (header time `header_time`), nothing measured yet.
-    pub fn included(txhash: String, height: u64, header_time: String, found_by: FoundBy) -> Self {
-        Self {
-            txhash,
-            height,
-            header_time,
-            code: 0,
-            codespace: String::new(),
-            log: String::new(),
-            found_by,
-            submitted_at: None,
-            commit_time: None,
-            observed_at: None,
-            latency_seconds: None,
-            observed_latency_seconds: None,
-            latency_unavailable: None,
-        }
-    }
-}
-
-/// The hashes being watched and what has been found.
-#[derive(Default)]
-pub struct Tracker {
-    pending: HashMap<String, Option<Submitted>>,
-    confirmed: HashMap<String, TxConfirmation>,
-    /// Confirmed hashes whose commit time is not known yet, by the height that gives it (H+1),
-    /// with their submit time.
-    awaiting: BTreeMap<u64, Vec<(String, Option<Submitted>)>>,
-    /// No more hashes will be added.
-    closed: bool,
-}
-
-impl Tracker {
-    /// A closed tracker of a known list.
-    pub fn of(hashes: impl IntoIterator<Item = (String, Option<Submitted>)>) -> Self {
-        Self { pending: hashes.into_iter().collect(), closed: true, ..Self::default() }
-    }
-
-    /// Watches a hash (before it is sent, so no block can include it unwatched).
-    pub fn expect(&mut self, hash: &str, submitted: Submitted) {
-        self.pending.insert(hash.to_string(), Some(submitted));
-    }
-
-    /// Stops watching a hash the chain refused.
-    pub fn forget(&mut self, hash: &str) {
-        self.pending.remove(hash);
-    }
-
-    pub fn close(&mut self) {
-        self.closed = true;
-    }
-
-    /// Every watched hash is in a block (commit times may still be awaited).
-    pub fn all_included(&self) -> bool {
-        self.closed && self.pending.is_empty()
-    }
-
-    /// Every watched hash is in a block and has its commit time.
-    pub fn done(&self) -> bool {
-        self.all_included() && self.awaiting.is_empty()
-    }
-
-    pub fn pending(&self) -> Vec<String> {
-        let mut list: Vec<String> = self.pending.keys().cloned().collect();
-        list.sort();
-        list
-    }
-
-    pub fn confirmation(&self, hash: &str) -> Option<&TxConfirmation> {
-        self.confirmed.get(hash)
-    }
-
-    pub fn confirmed_count(&self) -> usize {
-        self.confirmed.len()
-    }
-
-    /// The heights whose header time would give a missing commit time, lowest first.
-    pub fn awaited_heights(&self) -> Vec<u64> {
-        self.awaiting.keys().copied().collect()
-    }
-
-    fn watches_any(&self, hashes: &[String]) -> bool {
-        hashes.iter().any(|h| self.pending.contains_key(h))
-    }
-
-    /// Records a committed tx found by `found_by`; `observed` is when its block was seen.
-    fn confirm(&mut self, mut c: TxConfirmation, observed: Option<(Timestamp, Instant)>) {
-        let Some(submitted) = self.pending.remove(&c.txhash) else { return };
-        c.observed_at = observed.map(|(wall, _)| wall.to_string());
-        match submitted {
-            Some(s) => {
-                c.submitted_at = Some(s.wall.to_string());
-                c.observed_latency_seconds = observed.map(|(wall, mono)| match s.mono {
-                    Some(sent) => mono.duration_since(sent).as_secs_f64(),
-                    None => seconds_between(s.wall, wall),
-                });
-            }
-            None => c.latency_unavailable = Some(NO_SUBMIT_TIME.into()),
-        }
-        self.awaiting.entry(c.height + 1).or_default().push((c.txhash.clone(), submitted));
-        self.confirmed.insert(c.txhash.clone(), c);
-    }
-
-    /// Block `height` has header time `time`: the commit time of every tx included at
-    /// `height − 1`.
-    fn header_seen(&mut self, height: u64, time: &str) {
-        let Some(waiting) = self.awaiting.remove(&height) else { return };
-        let commit = time.parse::<Timestamp>().ok();
-        for (hash, submitted) in waiting {
-            let Some(c) = self.confirmed.get_mut(&hash) else { continue };
-            c.commit_time = Some(time.to_string());
-            match (submitted, commit) {
-                (Some(s), Some(commit)) => c.latency_seconds = Some(seconds_between(s.wall, commit)),
-                (Some(_), None) => {
-                    c.latency_unavailable = Some(format!("block {height} has an unreadable header time"))
-                }
-                (None, _) => {}
-            }
-        }
-    }
-
-    /// The watch is over: a tx still without a commit time says why it has no latency.
-    fn give_up_awaiting(&mut self) {
-        for (height, waiting) in std::mem::take(&mut self.awaiting) {
-            for (hash, submitted) in waiting {
-                if let (Some(c), Some(_)) = (self.confirmed.get_mut(&hash), submitted) {
-                    c.latency_unavailable = Some(format!(
-                        "commit time unknown: block {height} (whose header time is the commit time of block {}) was not seen before the watch ended",
-                        height - 1
-                    ));
-                }
-            }
-        }
-    }
-}
 
 /// Upstream calls a watch made, by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -305,7 +118,7 @@ impl Follower {
             self.calls.blockchain += 1;
             metas.retain(|m| m.height >= self.next);
             metas.sort_by_key(|m| m.height);
-            let busy: Vec<rpc::BlockMeta> = if lock(tracker).all_included() {
+            let busy: Vec<rpc::BlockMeta> = if tracker.locked().all_included() {
                 Vec::new()
             } else {
                 metas.iter().filter(|m| m.num_txs > 0).cloned().collect()
@@ -316,7 +129,7 @@ impl Follower {
                 .buffered(CONCURRENT_READS)
                 .try_collect()
                 .await?;
-            let mut t = lock(tracker);
+            let mut t = tracker.locked();
             for (found, calls) in read {
                 self.calls.block += 1;
                 self.calls.block_results += calls - 1;
@@ -349,7 +162,7 @@ impl Follower {
     /// how many were found.
     pub async fn lookup_stragglers(&mut self, tracker: &Mutex<Tracker>) -> usize {
         const CONCURRENT_LOOKUPS: usize = 8;
-        let stragglers = lock(tracker).pending();
+        let stragglers = tracker.locked().pending();
         let (client, api) = (&self.client, self.target.api.as_str());
         let asked = stragglers.len() as u64;
         let found: Vec<Option<TxConfirmation>> = futures::stream::iter(stragglers)
@@ -368,7 +181,7 @@ impl Follower {
             .collect()
             .await;
         self.calls.tx_lookups += asked;
-        let mut tracker = lock(tracker);
+        let mut tracker = tracker.locked();
         let mut n = 0;
         for c in found.into_iter().flatten() {
             self.last_height = self.last_height.max(c.height);
@@ -383,14 +196,14 @@ impl Follower {
     /// every tx still without a commit time its reason.
     pub async fn settle(&mut self, tracker: &Mutex<Tracker>) {
         loop {
-            let Some(&lowest) = lock(tracker).awaited_heights().first() else { return };
+            let Some(&lowest) = tracker.locked().awaited_heights().first() else { return };
             // From the including block, which exists, so the range is never empty.
             let (min, max) = (lowest - 1, lowest - 1 + rpc::BLOCKCHAIN_PAGE - 1);
             let Ok((metas, _)) = rpc::block_metas(&self.client, &self.target.rpc, min, max).await else {
                 break;
             };
             self.calls.blockchain += 1;
-            let mut t = lock(tracker);
+            let mut t = tracker.locked();
             for m in &metas {
                 t.header_seen(m.height, &m.time);
             }
@@ -398,7 +211,7 @@ impl Follower {
                 break;
             }
         }
-        lock(tracker).give_up_awaiting();
+        tracker.locked().give_up_awaiting();
     }
 }
 
@@ -416,11 +229,11 @@ async fn read_block(
     let raw = rpc::block(client, rpc_url, Some(meta.height)).await?;
     let view = rpc::block_view(&raw).ok_or_else(|| rpc::malformed(rpc_url, "block without header"))?;
     let hashes = rpc::block_tx_hashes(&view);
-    if !lock(tracker).watches_any(&hashes) {
+    if !tracker.locked().watches_any(&hashes) {
         return Ok((Vec::new(), 1));
     }
     let results = rpc::block_results(client, rpc_url, meta.height).await?;
-    let t = lock(tracker);
+    let t = tracker.locked();
     let found = hashes
         .iter()
         .enumerate()
@@ -437,10 +250,6 @@ async fn read_block(
         })
         .collect();
     Ok((found, 2))
-}
-
-pub(crate) fn lock(tracker: &Mutex<Tracker>) -> std::sync::MutexGuard<'_, Tracker> {
-    tracker.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Why a watch ended.
@@ -495,7 +304,7 @@ pub async fn watch(
         match follower.scan(tracker).await {
             Ok(n) if n > 0 => {
                 last_error = None;
-                let t = lock(tracker);
+                let t = tracker.locked();
                 ctx.progress(&format!(
                     "height {}: {} confirmed, {} pending",
                     follower.last_height,
@@ -512,11 +321,11 @@ pub async fn watch(
                 last_error = Some(text);
             }
         }
-        if lock(tracker).done() {
+        if tracker.locked().done() {
             return End::AllConfirmed;
         }
         if follower.idle() >= options.stall_after {
-            return if lock(tracker).all_included() { End::CommitUnseen } else { End::ChainStalled };
+            return if tracker.locked().all_included() { End::CommitUnseen } else { End::ChainStalled };
         }
         if Instant::now() >= options.deadline {
             return End::Timeout;

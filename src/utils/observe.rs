@@ -5,7 +5,9 @@ use super::ChainTarget;
 use super::confirm::{self, End, Follower, FoundBy, StartAt, Submitted, Tracker, WatchOptions};
 use crate::chain::ChainClient;
 use crate::error_code::ErrorCode;
-use crate::jobs::{Step, StepCtx, StepFailure, StepOutcome};
+use crate::error_code::Failure;
+use crate::jobs::{Step, StepCtx, StepOutcome};
+use crate::sync::Locked;
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use jiff::Timestamp;
@@ -36,13 +38,13 @@ pub struct ObserveStep {
 }
 
 /// A chain error as a step failure with the code the API gives it.
-pub(crate) fn upstream_failure(what: &str, e: &crate::chain::Error) -> StepFailure {
-    StepFailure::new(e.code(), format!("{what}: {e}"))
+pub(crate) fn upstream_failure(what: &str, e: &crate::chain::Error) -> Failure {
+    Failure::new(e.code(), format!("{what}: {e}"))
 }
 
 /// The failure of a watch that stopped because the chain stopped producing blocks.
-pub(crate) fn stalled(follower: &Follower, stall_after: Duration) -> StepFailure {
-    StepFailure::new(
+pub(crate) fn stalled(follower: &Follower, stall_after: Duration) -> Failure {
+    Failure::new(
         ErrorCode::ChainStalled,
         format!("no new block for {}s after height {}", stall_after.as_secs_f64(), follower.last_height),
     )
@@ -56,7 +58,7 @@ impl Step for ObserveStep {
         "confirm"
     }
 
-    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>> {
+    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, Failure>> {
         async move {
             let deadline = Instant::now() + self.timeout;
             let mut follower = Follower::start(self.client.clone(), self.target.clone(), self.start)
@@ -75,13 +77,13 @@ impl Step for ObserveStep {
             ));
             let options = WatchOptions { deadline, stall_after: self.stall_after, poll: self.poll };
             let end = confirm::watch(&mut follower, &tracker, options, &CancellationToken::new(), ctx).await;
-            let looked_up = confirm::lock(&tracker).pending().len();
+            let looked_up = tracker.locked().pending().len();
             let found = if looked_up > 0 { follower.lookup_stragglers(&tracker).await } else { 0 };
             if looked_up > 0 {
                 ctx.command(&format!("tx lookup of {looked_up} straggler(s)"), &format!("{found} found"));
             }
             follower.settle(&tracker).await;
-            let t = confirm::lock(&tracker);
+            let t = tracker.locked();
             let result = if self.single {
                 single_result(&self.target, &self.txs[0], &t, end, &follower)
             } else {
@@ -94,7 +96,7 @@ impl Step for ObserveStep {
                 return Err(stalled(&follower, self.stall_after));
             }
             if self.single && not_confirmed > 0 {
-                return Err(StepFailure::new(
+                return Err(Failure::new(
                     ErrorCode::Timeout,
                     format!("tx {} was not committed within {}s", self.txs[0].txhash, self.timeout.as_secs()),
                 )

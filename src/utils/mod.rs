@@ -1,4 +1,4 @@
-//! Layer 3 experiments (SPEC §8, served under `/api/v1/utils`), each a job in the `utils` scope: confirmation by following
+//! The utilities (served under `/api/v1/utils`), each a job in the `utils` scope: confirmation by following
 //! new blocks (`confirm`), pre-signed load (`broadcast`), header-time throughput
 //! (`throughput`) and a resource snapshot (`snapshot`). They speak to chains through
 //! `chain::ChainClient` only; the API layer resolves endpoints and validates requests.

@@ -3,7 +3,8 @@
 //! lists in the order their producers fix — so two snapshots can be diffed line by line.
 //! The API layer supplies the gathering; this module fixes the record's shape.
 
-use crate::jobs::{Step, StepCtx, StepFailure, StepOutcome};
+use crate::error_code::Failure;
+use crate::jobs::{Step, StepCtx, StepOutcome};
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
@@ -53,7 +54,7 @@ impl Step for SnapshotStep {
         "snapshot"
     }
 
-    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, StepFailure>> {
+    fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, Failure>> {
         async move {
             let taken_at = jiff::Timestamp::now();
             let sections = (self.gather)().await;

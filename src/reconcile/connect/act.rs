@@ -1,0 +1,230 @@
+//! connect's actions: the batched `rly paths new/update`, `rly transact link` retried until
+//! gwc shows an OPEN gateway channel, and the storage registration on gwc, each verified by
+//! observing again.
+
+use super::{ConnectAction, SDK_WRONG_SEQUENCE, VERSION};
+use crate::chart::{GWC, dst_port, path_name};
+use crate::error_code::ErrorCode;
+use crate::error_code::Failure;
+use crate::k8s::ExecError;
+use crate::k8s::script::{Batch, last_line, quote};
+use crate::reconcile::gateway::{self, open_channel};
+use crate::reconcile::journal::Journal;
+use crate::reconcile::plan::Act as _;
+use crate::reconcile::run::{Run, Topology};
+use serde_json::{Value, json};
+
+/// `rly paths new` / `rly paths update` for every path edit, in plan order, in one exec.
+pub(super) async fn path_batch(
+    run: &Run,
+    journal: &dyn Journal,
+    topo: &Topology,
+    edits: &[&ConnectAction],
+) -> Result<(), Failure> {
+    let mut batch = Batch::new(&format!("H={}", quote(&run.settings().rly_home)));
+    for edit in edits {
+        batch.push(&format!("{} --home \"$H\"", edit.shell_line()));
+    }
+    run.invalidate();
+    let out = run
+        .script(
+            journal,
+            &topo.relayer_pod,
+            batch.script(),
+            &format!("{} rly paths new/update (batched)", edits.len()),
+        )
+        .await
+        .map_err(|e| run.exec_failure(e))?;
+    for ran in Batch::results(&out.stdout) {
+        let Some(edit) = edits.get(ran.index) else { continue };
+        let cmd = edit.command();
+        journal.command(&cmd, if ran.code == 0 { "ok" } else { "failed" }, "");
+        if ran.code != 0 {
+            return Err(Failure::new(
+                ErrorCode::ExecFailed,
+                format!("{cmd} exited {}: {}", ran.code, last_line(&ran.output)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What to try when links keep failing, from the last error.
+pub(super) fn hint(last_error: &str) -> &'static str {
+    let e = last_error.to_lowercase();
+    if e.contains("sequence mismatch") {
+        "another transaction signed with the relayer key raced the link; keep other users of that key idle during start"
+    } else if e.contains("insufficient") {
+        "fund the relayer key on both chains"
+    } else if e.contains("key") && e.contains("not found") {
+        "restore the relayer keys (system.start with initRelayer)"
+    } else if e.contains("no open") {
+        "the handshake did not finish: check that both chains produce blocks; a re-run reuses the client and connection"
+    } else {
+        "check both chains' RPC from the relayer pod and rly's output in this job's log"
+    }
+}
+
+/// `rly transact link` until gwc shows an OPEN gateway channel to `id`; the channel and the
+/// attempts it took.
+pub(super) async fn link(
+    run: &Run,
+    journal: &dyn Journal,
+    topo: &Topology,
+    id: &str,
+) -> Result<(String, u32), Failure> {
+    let settings = run.settings();
+    let attempts = settings.link_attempts.max(1);
+    let home = settings.rly_home.clone();
+    let (path, port) = (path_name(id), dst_port(id));
+    let argv = [
+        "rly",
+        "transact",
+        "link",
+        &path,
+        "--src-port",
+        "gateway",
+        "--dst-port",
+        port,
+        "--version",
+        VERSION,
+        "--home",
+        &home,
+    ];
+    let display = ConnectAction::Link(id.to_string()).command();
+    let mut last_error = String::new();
+    for attempt in 1..=attempts {
+        journal.progress(&format!("linking gwc<->{id}: attempt {attempt}/{attempts}"));
+        for chain in [GWC, id] {
+            // Advisory: the BFF may not reach what the relayer reaches.
+            if let Some(Err(e)) = run.node_status(chain).await {
+                journal.warn(&format!("{chain} RPC does not answer the BFF ({e}); linking anyway"));
+            }
+        }
+        run.invalidate();
+        let exit = match run.exec(journal, &topo.relayer_pod, &argv, &display, None).await {
+            Ok(out) => Ok((out.code, last_line(&out.stderr).to_string())),
+            Err(e @ (ExecError::PodGone { .. } | ExecError::Forbidden { .. })) => {
+                return Err(run.exec_failure(e));
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        let channels = gateway::channels(run, journal).await?;
+        if let Some(ch) = open_channel(&channels, id, port) {
+            journal.command(
+                &format!("link gwc<->{id}"),
+                "ok",
+                &format!("{} OPEN, attempts={attempt}", ch.channel_id),
+            );
+            return Ok((ch.channel_id.clone(), attempt));
+        }
+        last_error = match exit {
+            Ok((0, _)) => {
+                "rly exited 0 but gwc shows no OPEN gateway channel (handshake not finished)".into()
+            }
+            Ok((code, said)) => format!("rly exited {code}: {said}"),
+            Err(m) => m,
+        };
+        journal.warn(&format!("link gwc<->{id} attempt {attempt}/{attempts} failed: {last_error}"));
+        if attempt < attempts {
+            journal.info(&format!("retrying in {}", humantime::format_duration(settings.link_retry_wait)));
+            tokio::time::sleep(settings.link_retry_wait).await;
+        }
+    }
+    Err(Failure::new(ErrorCode::RelayerLinkFailed, format!("linking gwc<->{id} failed {attempts} times: {last_error}"))
+        .with_details(json!({"chainPair": format!("gwc<->{id}"), "attempts": attempts, "hint": hint(&last_error), "lastError": last_error})))
+}
+
+/// Registers `id`'s storage on gwc with the local-admin key in the gwc pod, then waits until
+/// gwc lists it (the next registration needs this one's sequence committed).
+pub(super) async fn register(
+    run: &Run,
+    journal: &dyn Journal,
+    topo: &Topology,
+    id: &str,
+    channel: &str,
+) -> Result<(), Failure> {
+    let release = run.release();
+    let api = format!("http://{release}-{id}-0.{release}-chain-headless:1317");
+    let home = run.settings().gwc_home.clone();
+    let argv = [
+        "gwcd",
+        "tx",
+        "gateway",
+        "register-storage",
+        channel,
+        id,
+        &api,
+        dst_port(id),
+        "--from",
+        "local-admin",
+        "--chain-id",
+        GWC,
+        "--gas",
+        "auto",
+        "--gas-adjustment",
+        "1.5",
+        "--gas-prices",
+        "0.1uatom",
+        "--broadcast-mode",
+        "sync",
+        "-o",
+        "json",
+        "-y",
+        "--keyring-backend",
+        "test",
+        "--home",
+        &home,
+    ];
+    let display = format!("gwcd tx gateway register-storage {channel} {id} {api} {}", dst_port(id));
+    let failed = |message: String, extra: Value| {
+        Failure::new(ErrorCode::StorageRegisterFailed, message)
+            .with_details(json!({"chainId": id, "channel": channel, "tx": extra}))
+    };
+    let out =
+        run.exec(journal, &topo.gwc_pod, &argv, &display, None).await.map_err(|e| run.exec_failure(e))?;
+    let resp: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
+    let code = resp["code"].as_i64();
+    // Code 32 (wrong sequence): another local-admin tx is pending — most likely this chain's
+    // registration from a run cut off before it saw the answer. Wait for the listing instead.
+    let pending_elsewhere = code == Some(SDK_WRONG_SEQUENCE);
+    if pending_elsewhere {
+        journal
+            .warn(&format!("a local-admin tx is pending on gwc; waiting to see whether it registers {id}"));
+    }
+    if !pending_elsewhere && (out.code != 0 || code != Some(0)) {
+        let said = resp["raw_log"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| last_line(&out.stderr).to_string());
+        return Err(failed(
+            format!(
+                "registering {id} on gwc failed (exit {}, code {}): {said}",
+                out.code,
+                code.map_or("none".into(), |c| c.to_string())
+            ),
+            json!({"code": code, "txhash": resp["txhash"], "rawLog": said}),
+        ));
+    }
+    let txhash = resp["txhash"].as_str().unwrap_or_default().to_string();
+    journal.progress(&format!("waiting for gwc to list {id} (tx {txhash})"));
+    let settings = run.settings();
+    let deadline = tokio::time::Instant::now() + settings.registration_timeout;
+    loop {
+        if gateway::storage(run, journal).await?.contains(id) {
+            journal.command(&format!("verify storage {id}"), "ok", &format!("listed on gwc (tx {txhash})"));
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let txhash = if pending_elsewhere { "pending".to_string() } else { txhash };
+            return Err(failed(
+                format!(
+                    "tx {txhash} was accepted but gwc does not list {id} after {}",
+                    humantime::format_duration(settings.registration_timeout)
+                ),
+                json!({"txhash": txhash}),
+            ));
+        }
+        tokio::time::sleep(settings.reconcile_poll_interval).await;
+    }
+}
