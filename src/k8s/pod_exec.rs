@@ -24,6 +24,16 @@ impl PodExec {
         exec(&self.pods, pod, None, argv, stdin, self.timeout).await
     }
 
+    /// As `run`, with a timeout of its own (a command known to outlast `EXEC_TIMEOUT`).
+    pub async fn run_for(
+        &self,
+        pod: &str,
+        argv: &[&str],
+        timeout: Duration,
+    ) -> Result<ExecOutput, ExecError> {
+        exec(&self.pods, pod, None, argv, None, timeout).await
+    }
+
     /// Runs a shell script in `pod` (`sh -c`).
     pub async fn script(&self, pod: &str, script: &str) -> Result<ExecOutput, ExecError> {
         self.run(pod, &["sh", "-c", script], None).await

@@ -11,6 +11,7 @@
 //! created twice.
 
 use super::chain_ids::{self, Observed, PairIds};
+use super::chains_live;
 use super::gateway::{self, GatewayChannel, open_channel};
 use super::journal::Journal;
 use super::plan::{Act, Plan};
@@ -237,7 +238,11 @@ pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failur
     if topo.targets.is_empty() {
         return Ok(StepOutcome::Skipped("no storage chain to link".into()));
     }
-    let relayer = relayer_state::observe(run, journal).await?;
+    // gwc and the targets must serve before their REST is read; the relayer's exec meanwhile.
+    let chains: Vec<String> = std::iter::once(GWC.to_string()).chain(topo.targets.iter().cloned()).collect();
+    let (relayer, live) =
+        tokio::join!(relayer_state::observe(run, journal), chains_live::wait(run, journal, &chains));
+    let (relayer, _) = (relayer?, live?);
     let channels = gateway::channels(run, journal).await?;
     let ids = chain_ids::observe(run, &channels, &topo.targets).await;
     let storage = gateway::storage(run, journal).await?;

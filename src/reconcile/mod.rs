@@ -25,6 +25,7 @@
 
 pub mod admission;
 pub mod chain_ids;
+pub mod chains_live;
 pub mod connect;
 mod context;
 pub mod controller;

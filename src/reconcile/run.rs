@@ -203,6 +203,28 @@ impl Run {
     ) -> Result<ExecOutput, ExecError> {
         self.execs.fetch_add(1, Ordering::Relaxed);
         let result = self.ctx.exec.run(pod, argv, stdin).await;
+        Self::logged(journal, display, result)
+    }
+
+    /// As `exec` (no stdin), timed out after `timeout` instead of `EXEC_TIMEOUT`.
+    pub async fn exec_for(
+        &self,
+        journal: &dyn Journal,
+        pod: &str,
+        argv: &[&str],
+        display: &str,
+        timeout: std::time::Duration,
+    ) -> Result<ExecOutput, ExecError> {
+        self.execs.fetch_add(1, Ordering::Relaxed);
+        let result = self.ctx.exec.run_for(pod, argv, timeout).await;
+        Self::logged(journal, display, result)
+    }
+
+    fn logged(
+        journal: &dyn Journal,
+        display: &str,
+        result: Result<ExecOutput, ExecError>,
+    ) -> Result<ExecOutput, ExecError> {
         match &result {
             Ok(out) => {
                 let outcome = if out.code == 0 { "ok".to_string() } else { format!("exit {}", out.code) };

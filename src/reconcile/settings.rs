@@ -26,6 +26,11 @@ pub struct ReconcileSettings {
     /// scripts' `kubectl wait --for=condition=ready pod --all --timeout=300s`).
     #[arg(long, env = "PODS_READY_TIMEOUT", default_value = "300s", value_parser = humantime::parse_duration)]
     pub pods_ready_timeout: Duration,
+    /// How long connect waits for gwc and the chains it links to serve (RPC answering, not
+    /// catching up, height rising): the chart's chain pods are Ready while they still fetch
+    /// genesis (the scripts loop `gwcd status` before linking).
+    #[arg(long, env = "CHAINS_LIVE_TIMEOUT", default_value = "300s", value_parser = humantime::parse_duration)]
+    pub chains_live_timeout: Duration,
     /// The relayer's home in the relayer pod (`rly --home`).
     #[arg(long, env = "RLY_HOME", default_value = "/home/relayer/.relayer")]
     pub rly_home: String,
@@ -35,6 +40,10 @@ pub struct ReconcileSettings {
     /// Attempts of one `rly transact link` before RELAYER_LINK_FAILED (the scripts: 5).
     #[arg(long, env = "LINK_ATTEMPTS", default_value_t = 5)]
     pub link_attempts: u32,
+    /// Timeout of one `rly transact link` exec, apart from EXEC_TIMEOUT: a handshake takes a
+    /// client, four connection and four channel steps, each a block and a client update.
+    #[arg(long, env = "LINK_TIMEOUT", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub link_timeout: Duration,
     /// Wait between link attempts (the scripts: 10s).
     #[arg(long, env = "LINK_RETRY_WAIT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub link_retry_wait: Duration,
@@ -70,6 +79,8 @@ impl Default for ReconcileSettings {
             reconcile_backoff: Duration::from_secs(1),
             reconcile_backoff_cap: Duration::from_secs(300),
             pods_ready_timeout: Duration::from_secs(300),
+            chains_live_timeout: Duration::from_secs(300),
+            link_timeout: Duration::from_secs(600),
             link_retry_wait: Duration::from_secs(10),
             relayer_stop_wait: Duration::from_secs(10),
             relayer_verify_delay: Duration::from_secs(3),

@@ -4,6 +4,7 @@
 //! relayed — the relayer's path names the channel ends' clients and connections, both clients
 //! are Active, `rly start` runs, and no packet or ack has waited longer than
 //! `IBC_STALL_BLOCKS` (the assessment of `system::ibc`). Observes only, until the ready timeout.
+use super::chains_live::{self, Chains};
 use super::gateway::{self, open_channel};
 use super::journal::Journal;
 use super::relayer_state;
@@ -14,43 +15,6 @@ use crate::error_code::Failure;
 use crate::jobs::StepOutcome;
 use crate::system::ibc;
 use serde_json::json;
-use std::collections::BTreeMap;
-
-/// One chain's liveness so far.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Liveness {
-    pub first_height: Option<u64>,
-    pub height: Option<u64>,
-    pub catching_up: Option<bool>,
-    pub error: Option<String>,
-}
-
-impl Liveness {
-    pub fn observe(&mut self, status: Result<(u64, bool), String>) {
-        match status {
-            Ok((height, catching_up)) => {
-                self.first_height.get_or_insert(height);
-                self.height = Some(height);
-                self.catching_up = Some(catching_up);
-                self.error = None;
-            }
-            Err(e) => self.error = Some(e),
-        }
-    }
-
-    /// Why the chain is not live yet, or None when it is.
-    pub fn not_live(&self) -> Option<String> {
-        if let Some(e) = &self.error {
-            return Some(format!("RPC does not answer: {e}"));
-        }
-        match (self.first_height, self.height, self.catching_up) {
-            (_, _, Some(true)) => Some("catching up".into()),
-            (Some(first), Some(now), Some(false)) if now > first => None,
-            (Some(first), _, _) => Some(format!("height stays at {first}")),
-            _ => Some("no status yet".into()),
-        }
-    }
-}
 
 pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failure> {
     if run.params().dry_run {
@@ -62,8 +26,8 @@ pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failur
     let ctx = &run.ctx;
     let deadline = tokio::time::Instant::now() + settings.ibc_ready_timeout;
     let chains: Vec<String> = std::iter::once(GWC.to_string()).chain(topo.targets.iter().cloned()).collect();
-    let mut live: BTreeMap<String, Liveness> =
-        chains.iter().map(|c| (c.clone(), Liveness::default())).collect();
+    let mut live = Chains::new(&chains);
+    let mut looks = 0u32;
     // Packets pending during this wait, aged from when this job first saw them.
     let pending = ibc::PendingSince::default();
     loop {
@@ -71,15 +35,9 @@ pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failur
             if topo.targets.is_empty() { Vec::new() } else { gateway::channels(run, journal).await? };
         let not_open: Vec<&String> =
             topo.targets.iter().filter(|id| open_channel(&channels, id, dst_port(id)).is_none()).collect();
-        let statuses = futures::future::join_all(chains.iter().map(|c| run.node_status(c))).await;
-        for (chain, st) in chains.iter().zip(statuses) {
-            if let Some(l) = live.get_mut(chain) {
-                let st = st.unwrap_or_else(|| Err("no rpc endpoint resolved".into()));
-                l.observe(st.map(|s| (s.latest_height, s.catching_up)));
-            }
-        }
-        let not_live: Vec<(String, String)> =
-            live.iter().filter_map(|(c, l)| l.not_live().map(|why| (c.clone(), why))).collect();
+        live.observe(run).await;
+        looks += 1;
+        let not_live = live.not_live();
         // Open and live: now prove that the relayer can relay each pair.
         let mut not_relaying: Vec<(String, Vec<String>)> = Vec::new();
         if not_open.is_empty() && not_live.is_empty() && !topo.targets.is_empty() {
@@ -93,21 +51,20 @@ pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failur
             }
         }
         if not_open.is_empty() && not_live.is_empty() && not_relaying.is_empty() {
-            let heights: Vec<String> =
-                live.iter().map(|(c, l)| format!("{c}@{}", l.height.unwrap_or_default())).collect();
             return Ok(StepOutcome::Done(format!(
                 "{} gateway channel(s) OPEN, relayer paths match the chains, clients Active, rly running; live: {}",
                 topo.targets.len(),
-                heights.join(", ")
+                live.heights()
             )));
         }
+        let expired = tokio::time::Instant::now() >= deadline;
         let mut waiting = Vec::new();
         if !not_open.is_empty() {
             waiting.push(format!("no OPEN channel to {}", join(not_open.iter().map(|c| c.as_str()))));
         }
-        if !not_live.is_empty() {
-            waiting
-                .push(format!("not live: {}", join(not_live.iter().map(|(c, why)| format!("{c} ({why})")))));
+        // The first look cannot have seen a height rise: a healthy chain is no news yet.
+        if !not_live.is_empty() && (looks > 1 || expired) {
+            waiting.push(format!("not live: {}", chains_live::describe(&not_live)));
         }
         if !not_relaying.is_empty() {
             waiting.push(format!(
@@ -115,8 +72,10 @@ pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failur
                 join(not_relaying.iter().map(|(c, why)| format!("{c} ({})", why.join("; "))))
             ));
         }
-        journal.progress(&format!("waiting: {}", waiting.join("; ")));
-        if tokio::time::Instant::now() >= deadline {
+        if !waiting.is_empty() {
+            journal.progress(&format!("waiting: {}", waiting.join("; ")));
+        }
+        if expired {
             let not_live: Vec<_> =
                 not_live.iter().map(|(c, why)| json!({"chainId": c, "reason": why})).collect();
             let not_relaying: Vec<_> = not_relaying
@@ -139,29 +98,4 @@ pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failur
 
 fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
     items.map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn live_means_answering_not_catching_up_and_advancing() {
-        let mut l = Liveness::default();
-        assert_eq!(l.not_live().as_deref(), Some("no status yet"));
-        l.observe(Ok((10, false)));
-        assert_eq!(
-            l.not_live().as_deref(),
-            Some("height stays at 10"),
-            "catching_up=false alone is not trusted"
-        );
-        l.observe(Ok((10, false)));
-        assert!(l.not_live().is_some());
-        l.observe(Ok((11, true)));
-        assert_eq!(l.not_live().as_deref(), Some("catching up"));
-        l.observe(Ok((12, false)));
-        assert_eq!(l.not_live(), None);
-        l.observe(Err("refused".into()));
-        assert!(l.not_live().unwrap().contains("refused"));
-    }
 }

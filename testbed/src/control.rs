@@ -133,6 +133,11 @@ impl Control {
         self.cluster.link_faults.stall_next(n);
     }
 
+    /// The most `rly transact link` processes that ever ran at once in this cluster.
+    pub fn most_concurrent_links(&self) -> u32 {
+        self.cluster.link_faults.most_running()
+    }
+
     /// Pauses (`true`) or resumes relaying in every `rly start`, without killing it.
     pub fn pause_relaying(&self, paused: bool) {
         self.cluster.relay_controls.pause(paused);

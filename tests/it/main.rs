@@ -3,6 +3,7 @@
 mod architecture;
 mod bench;
 mod chains;
+mod chart_boot;
 mod cli;
 mod common;
 mod controller;

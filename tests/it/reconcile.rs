@@ -38,8 +38,15 @@ impl Harness {
         block_interval: Duration,
         adjust: impl FnOnce(&mut bff::config::Settings),
     ) -> Self {
-        let env =
-            TestEnv::ready_with(Testbed::builder().fdsc(fdsc).block_interval(Some(block_interval))).await;
+        Self::with_builder(Testbed::builder().fdsc(fdsc).block_interval(Some(block_interval)), adjust).await
+    }
+
+    /// As `with`, on a testbed `builder` makes (its block interval and boot delay).
+    pub async fn with_builder(
+        builder: testbed::TestbedBuilder,
+        adjust: impl FnOnce(&mut bff::config::Settings),
+    ) -> Self {
+        let env = TestEnv::ready_with(builder).await;
         let (bff, _) = Bff::start_with(
             &env.kubeconfig,
             |s| {
@@ -76,16 +83,25 @@ impl Harness {
 
     /// Posts a job and waits for it to end by following its log stream; the finished job.
     pub async fn run(&self, path: &str, body: Value) -> Value {
+        self.run_within(path, body, WAIT).await
+    }
+
+    /// As `run`, for a job that may take up to `limit` (real block times).
+    pub async fn run_within(&self, path: &str, body: Value, limit: Duration) -> Value {
         let (status, accepted) = self.post(path, body).await;
         assert_eq!(status, 202, "{accepted}");
         let id = accepted["jobId"].as_str().expect("jobId").to_string();
-        self.finish(&id).await
+        self.finish_within(&id, limit).await
     }
 
     pub async fn finish(&self, id: &str) -> Value {
+        self.finish_within(id, WAIT).await
+    }
+
+    async fn finish_within(&self, id: &str, limit: Duration) -> Value {
         let url = format!("{}/api/v1/system/jobs/{id}/logs?follow=true", self.bff.url);
         let body =
-            tokio::time::timeout(WAIT, async { self.bff.http.get(url).send().await.unwrap().text().await })
+            tokio::time::timeout(limit, async { self.bff.http.get(url).send().await.unwrap().text().await })
                 .await
                 .expect("the job ends in time");
         assert!(body.is_ok());

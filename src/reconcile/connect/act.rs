@@ -92,6 +92,8 @@ pub(super) async fn link(
         &home,
     ];
     let display = ConnectAction::Link(id.to_string()).command();
+    let guarded = guarded_link(&argv, &path);
+    let guarded = ["sh", "-c", guarded.as_str()];
     let mut last_error = String::new();
     for attempt in 1..=attempts {
         journal.progress(&format!("linking gwc<->{id}: attempt {attempt}/{attempts}"));
@@ -102,14 +104,21 @@ pub(super) async fn link(
             }
         }
         run.invalidate();
-        let exit = match run.exec(journal, &topo.relayer_pod, &argv, &display, None).await {
-            Ok(out) => Ok((out.code, last_line(&out.stderr).to_string())),
-            Err(e @ (ExecError::PodGone { .. } | ExecError::Forbidden { .. })) => {
-                return Err(run.exec_failure(e));
-            }
-            Err(e) => Err(e.to_string()),
-        };
-        let channels = gateway::channels(run, journal).await?;
+        let exit =
+            match run.exec_for(journal, &topo.relayer_pod, &guarded, &display, settings.link_timeout).await {
+                Ok(out) if out.code == LINK_RUNNING && out.stdout.contains(LINK_RUNNING_MARK) => {
+                    // A link for this path from an earlier exec (cut off by a timeout or a lost
+                    // stream) still signs with the relayer key: wait for it, never start a second.
+                    wait_link_gone(run, journal, topo, &path).await?;
+                    Ok((0, "an earlier rly transact link for this path finished".to_string()))
+                }
+                Ok(out) => Ok((out.code, last_line(&out.stderr).to_string())),
+                Err(e @ (ExecError::PodGone { .. } | ExecError::Forbidden { .. })) => {
+                    return Err(run.exec_failure(e));
+                }
+                Err(e) => Err(e.to_string()),
+            };
+        let channels = channels_after_link(run, journal).await?;
         if let Some(ch) = open_channel(&channels, id, port) {
             journal.command(
                 &format!("link gwc<->{id}"),
@@ -133,6 +142,80 @@ pub(super) async fn link(
     }
     Err(Failure::new(ErrorCode::RelayerLinkFailed, format!("linking gwc<->{id} failed {attempts} times: {last_error}"))
         .with_details(json!({"chainPair": format!("gwc<->{id}"), "attempts": attempts, "hint": hint(&last_error), "lastError": last_error})))
+}
+
+/// Exit code and stdout marker of a link that found another link of its path running.
+const LINK_RUNNING: i32 = 75;
+const LINK_RUNNING_MARK: &str = "LINK_ALREADY_RUNNING";
+
+/// `pgrep -f` pattern of a running `rly transact link PATH`. The bracket keeps it from matching
+/// the checking shell's own command line, which names the program through a variable.
+fn link_pattern(path: &str) -> String {
+    format!("[r]ly transact link {path}( |$)")
+}
+
+/// The link as one shell command that first refuses to start beside a running link of the
+/// same path (the exec's own timeout or a cut stream can leave one running in the pod).
+fn guarded_link(argv: &[&str], path: &str) -> String {
+    let rest: Vec<String> = argv[1..].iter().map(|a| quote(a)).collect();
+    format!(
+        "if pgrep -f {} >/dev/null; then echo {LINK_RUNNING_MARK}; exit {LINK_RUNNING}; fi; p=rly; \"$p\" {}",
+        quote(&link_pattern(path)),
+        rest.join(" ")
+    )
+}
+
+/// Waits, up to LINK_TIMEOUT, until no `rly transact link` of `path` runs in the relayer pod.
+async fn wait_link_gone(
+    run: &Run,
+    journal: &dyn Journal,
+    topo: &Topology,
+    path: &str,
+) -> Result<(), Failure> {
+    let settings = run.settings();
+    let deadline = tokio::time::Instant::now() + settings.link_timeout;
+    journal
+        .warn(&format!("an earlier rly transact link {path} still runs in the relayer pod; waiting for it"));
+    let check = ["pgrep", "-f", &link_pattern(path)];
+    loop {
+        let out = run
+            .exec(journal, &topo.relayer_pod, &check, &format!("pgrep -f 'rly transact link {path}'"), None)
+            .await
+            .map_err(|e| run.exec_failure(e))?;
+        if out.code != 0 {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Failure::new(
+                ErrorCode::Timeout,
+                format!(
+                    "rly transact link {path} still runs after {}",
+                    humantime::format_duration(settings.link_timeout)
+                ),
+            )
+            .with_details(json!({"path": path, "pids": out.stdout.split_whitespace().collect::<Vec<_>>()})));
+        }
+        tokio::time::sleep(settings.reconcile_poll_interval.max(std::time::Duration::from_secs(1))).await;
+    }
+}
+
+/// gwc's channels after a link attempt. A gwc outage here (its node restarting) is waited
+/// out rather than failing the job: the link may have opened the channel meanwhile.
+async fn channels_after_link(
+    run: &Run,
+    journal: &dyn Journal,
+) -> Result<Vec<gateway::GatewayChannel>, Failure> {
+    match gateway::channels(run, journal).await {
+        Ok(channels) => Ok(channels),
+        Err(e) => {
+            journal.warn(&format!(
+                "gwc's channels could not be read after the link ({}); waiting for gwc",
+                e.message
+            ));
+            crate::reconcile::chains_live::wait(run, journal, &[GWC.to_string()]).await?;
+            gateway::channels(run, journal).await
+        }
+    }
 }
 
 /// Registers `id`'s storage on gwc with the local-admin key in the gwc pod, then waits until

@@ -128,6 +128,7 @@ impl Rly {
 
     /// `rly transact link <path> --src-port P --dst-port Q --version V`.
     async fn transact_link(&self, state: Home, args: &Args) -> Outcome {
+        let _running = self.faults.running();
         let Some(mut cfg) = state.load() else {
             return Outcome { code: 2, stdout: String::new(), stderr: NIL_CONFIG_PANIC.into() };
         };

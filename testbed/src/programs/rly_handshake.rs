@@ -39,6 +39,18 @@ pub struct LinkFaults {
     fail_next: AtomicU32,
     /// The next N links exit 0 with the channel handshake left unfinished.
     stall_next: AtomicU32,
+    /// `transact link` processes running now, and the most that ever ran at once.
+    running: AtomicU32,
+    most_running: AtomicU32,
+}
+
+/// One running `transact link`, counted until its process ends (or is killed).
+pub struct RunningLink<'a>(&'a LinkFaults);
+
+impl Drop for RunningLink<'_> {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, SeqCst);
+    }
 }
 
 impl LinkFaults {
@@ -48,6 +60,18 @@ impl LinkFaults {
 
     pub fn stall_next(&self, n: u32) {
         self.stall_next.store(n, SeqCst);
+    }
+
+    /// Counts a link as running until the returned guard drops.
+    pub fn running(&self) -> RunningLink<'_> {
+        let now = self.running.fetch_add(1, SeqCst) + 1;
+        self.most_running.fetch_max(now, SeqCst);
+        RunningLink(self)
+    }
+
+    /// The most `transact link` processes that ever ran at once (all relayer pods).
+    pub fn most_running(&self) -> u32 {
+        self.most_running.load(SeqCst)
     }
 
     fn take(counter: &AtomicU32) -> bool {
