@@ -421,3 +421,45 @@ pub fn mnemonics_secret(ns: &str, entries: &[(String, String)]) -> Value {
     json!({"metadata": helm_meta(&format!("{RELEASE}-mnemonics"), ns, helm_labels(json!({}))),
            "type": "Opaque", "data": data})
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_statefulset_is_shaped_as_the_chart_renders_it() {
+        let sts = chain_statefulset(&Chain::fdsc(1), "cryptomeria");
+        let labels = &sts["metadata"]["labels"];
+        assert_eq!(labels["helm.sh/chart"], "cryptomeria-0.1.0");
+        assert_eq!(labels["app.kubernetes.io/managed-by"], "Helm");
+        assert_eq!(labels[INSTANCE_LABEL], "fdsc-1");
+        let selector = &sts["spec"]["selector"]["matchLabels"];
+        assert_eq!(
+            *selector,
+            json!({NAME_LABEL: RELEASE, COMPONENT_LABEL: "fdsc", INSTANCE_LABEL: "fdsc-1"})
+        );
+        assert_eq!(sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"], "data");
+        let container = &sts["spec"]["template"]["spec"]["containers"][0];
+        let env: Vec<(&str, &str)> = container["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["name"].as_str().unwrap(), e["value"].as_str().unwrap()))
+            .collect();
+        assert_eq!(env, [("CHAIN_APP_NAME", "fdsc"), ("CHAIN_INSTANCE_NAME", "fdsc-1"), ("DENOM", "uatom")]);
+        assert_eq!(container["volumeMounts"][0], json!({"name": "data", "mountPath": "/home/fdsc/.fdsc"}));
+    }
+
+    #[test]
+    fn the_headless_service_and_the_faucet_follow_the_chart() {
+        let headless = headless_service("cryptomeria");
+        assert!(headless["spec"].get("publishNotReadyAddresses").is_none());
+        let faucet = faucet_deployment("cryptomeria");
+        let container = &faucet["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(
+            container["env"][0]["valueFrom"]["secretKeyRef"],
+            json!({"name": "cryptomeria-mnemonics", "key": "gwc.local-admin.mnemonic"})
+        );
+        assert_eq!(faucet["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"], "faucet-config");
+    }
+}

@@ -15,7 +15,7 @@
 
 use super::rly_config::{ChainCfg, PathEnd};
 use crate::chain::coins::Coin;
-use crate::chain::ibc::{ChannelState, IbcChannel};
+use crate::chain::ibc::{ChannelState, IbcChannel, next_channel_id};
 use crate::chain::keys::TestKey;
 use crate::chain::msgs::msg_send;
 use crate::chain::packets::{ClientInfo, ConnectionInfo, ConsensusState};
@@ -200,19 +200,19 @@ impl Side<'_> {
     }
 }
 
-/// The ids a new link takes on a chain: `n` = the channels it has, or the clients if more
-/// (a link in flight has its client before its channel), numbering client, connection and
-/// channel alike as a chain that only ever got links from this relayer does.
+/// The ids a new link takes on a chain: ibc-go numbers clients, connections and channels each
+/// from its own sequence, so a chain that only ever got whole links from this relayer has
+/// `07-tendermint-n`, `connection-n` and `channel-n` alike (a handshake cut short leaves
+/// the sequences apart, as on a real chain).
 fn next_ids(node: &ChainNode, chain_id: &str) -> (PathEnd, String) {
-    let channels = node.channels().len();
-    let clients = node.read_state(|l| l.packets().clients.len());
-    let n = channels.max(clients);
+    let (clients, connections) =
+        node.read_state(|l| (l.packets().clients.len(), l.packets().connections.len()));
     let end = PathEnd {
         chain_id: chain_id.to_string(),
-        client_id: format!("07-tendermint-{n}"),
-        connection_id: format!("connection-{n}"),
+        client_id: format!("07-tendermint-{clients}"),
+        connection_id: format!("connection-{connections}"),
     };
-    (end, format!("channel-{n}"))
+    (end, next_channel_id(&node.channels()))
 }
 
 fn log(msg: &str, extra: &str) -> String {
