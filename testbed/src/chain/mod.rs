@@ -15,6 +15,7 @@ pub mod authz;
 pub mod block;
 pub mod coins;
 mod counters;
+pub mod disk;
 mod endpoint;
 pub mod events;
 pub mod execute;
