@@ -321,6 +321,13 @@ async fn the_real_client_flow_closes_a_session_and_renders_the_same_bytes() {
         assert_eq!(code, 0);
         assert!(!json(&out)["fragment"].as_array().unwrap().is_empty(), "{fdsc} stores fragments: {out}");
     }
+    // `lib/stats.ts`: each storage chain's data directory grew by at least a fragment.
+    for (i, fdsc) in ["fdsc-0", "fdsc-1"].into_iter().enumerate() {
+        let after = data_dirs(&env, fdsc).await;
+        let grown = after["application.db"] - before[i]["application.db"];
+        assert!(grown >= FRAG as i64, "{fdsc}: application.db grew {grown} bytes: {after:?}");
+        assert!(after["blockstore.db"] > before[i]["blockstore.db"] + FRAG as i64, "{fdsc}: {after:?}");
+    }
     let (code, out, err) =
         chain_cli(&env, "mdsc", &["q", "metastore", "get-manifest", "site", "-o", "json"]).await;
     assert_eq!(code, 0, "{err}");
