@@ -25,6 +25,8 @@ pub mod genesis;
 mod gw_executor;
 mod gw_http;
 pub mod gw_keeper;
+#[cfg(test)]
+mod gw_keeper_tests;
 pub mod gw_wire;
 pub mod ibc;
 pub mod keys;
