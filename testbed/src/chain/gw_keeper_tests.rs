@@ -52,7 +52,7 @@ fn run<M: prost::Message>(l: &mut Ledger, h: &dyn MsgHandler, m: &M) -> Result<M
 }
 
 fn code(r: Result<MsgOutcome, SdkError>) -> (u32, &'static str) {
-    let e = r.err().expect("an error");
+    let e = r.expect_err("an error");
     (e.code, e.codespace)
 }
 
