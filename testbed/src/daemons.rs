@@ -231,6 +231,13 @@ impl Program for ChainDaemon {
                         let _ = ctx.stdout.write_all(format!("{line}\n").as_bytes()).await;
                     }
                     let _ = ctx.stdout.flush().await;
+                    // Hook: the node's data directory in the pod grows with what it stores.
+                    if let Some(node) = me.chains.get(&chain_id) {
+                        let home = ctx.argv.iter().skip_while(|a| *a != "--home").nth(1).cloned();
+                        let home = home.unwrap_or_else(|| format!("/home/{0}/.{0}", me.binary.trim_end_matches('d')));
+                        let fs = ctx.pod.fs().clone();
+                        tokio::spawn(crate::chain::disk::mirror(node, fs, home, ctx.cancel.clone()));
+                    }
                     ctx.cancel.cancelled().await;
                     0
                 }

@@ -259,6 +259,7 @@ async fn the_real_client_flow_closes_a_session_and_renders_the_same_bytes() {
     let root = project_root(&files, FRAG);
     let zip = zip_of(&files);
 
+    let before = [data_dirs(&env, "fdsc-0").await, data_dirs(&env, "fdsc-1").await];
     let (sid, owner, exec) = prepare(&env, FRAG, 2, &root, true).await;
     assert_eq!(owner, alice, "the owner is alice");
     let (_, admin, _) =
@@ -283,6 +284,16 @@ async fn the_real_client_flow_closes_a_session_and_renders_the_same_bytes() {
         .await
         .unwrap();
     assert_eq!(refused.status().as_u16(), 401);
+    let too_big = http
+        .post(format!("{}/upload/tus-stream", gwc_api(&env)))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", (200u64 << 20).to_string())
+        .header("Upload-Metadata", format!("session_id {}", base64_of(&sid)))
+        .header("Authorization", format!("Bearer {}", bearer(&sid)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status().as_u16(), 413, "over the size limit");
 
     let url = tus_upload(&env, &sid, "site", "v1", &zip, 100 * 1024).await;
     let head = http.head(&url).header("Tus-Resumable", "1.0.0").send().await.unwrap();
@@ -310,6 +321,13 @@ async fn the_real_client_flow_closes_a_session_and_renders_the_same_bytes() {
         assert_eq!(code, 0);
         assert!(!json(&out)["fragment"].as_array().unwrap().is_empty(), "{fdsc} stores fragments: {out}");
     }
+    // `lib/stats.ts`: each storage chain's data directory grew by at least a fragment.
+    for (i, fdsc) in ["fdsc-0", "fdsc-1"].into_iter().enumerate() {
+        let after = data_dirs(&env, fdsc).await;
+        let grown = after["application.db"] - before[i]["application.db"];
+        assert!(grown >= FRAG as i64, "{fdsc}: application.db grew {grown} bytes: {after:?}");
+        assert!(after["blockstore.db"] > before[i]["blockstore.db"] + FRAG as i64, "{fdsc}: {after:?}");
+    }
     let (code, out, err) =
         chain_cli(&env, "mdsc", &["q", "metastore", "get-manifest", "site", "-o", "json"]).await;
     assert_eq!(code, 0, "{err}");
@@ -320,6 +338,26 @@ async fn the_real_client_flow_closes_a_session_and_renders_the_same_bytes() {
         assert_eq!(r.status().as_u16(), 200, "{path}");
         assert_eq!(r.bytes().await.unwrap().to_vec(), bytes, "{path} renders the uploaded bytes");
     }
+}
+
+/// `du -sb <home>/data/*/` in the chain's pod, as `lib/stats.ts` runs it: bytes by directory.
+async fn data_dirs(env: &TestEnv, chain: &str) -> std::collections::BTreeMap<String, i64> {
+    let app = chain.split('-').next().unwrap();
+    let pod = format!("cryptomeria-{chain}-0");
+    let script = format!("du -sb /home/{app}/.{app}/data/*/ 2>/dev/null || true");
+    let (code, out, err) =
+        env.kubectl(&["exec", "-n", "cryptomeria", &pod, "--", "sh", "-c", &script], None).await;
+    assert_eq!(code, 0, "{err}");
+    let dirs: std::collections::BTreeMap<String, i64> = out
+        .lines()
+        .filter_map(|l| {
+            let (n, path) = l.split_once('\t')?;
+            let name = path.trim_end_matches('/').rsplit('/').next()?.to_string();
+            Some((name, n.parse().ok()?))
+        })
+        .collect();
+    assert!(dirs.contains_key("application.db") && dirs.contains_key("blockstore.db"), "{out}");
+    dirs
 }
 
 fn base64_of(s: &str) -> String {

@@ -15,6 +15,7 @@ pub mod authz;
 pub mod block;
 pub mod coins;
 mod counters;
+pub mod disk;
 mod endpoint;
 pub mod events;
 pub mod execute;
@@ -24,6 +25,8 @@ pub mod genesis;
 mod gw_executor;
 mod gw_http;
 pub mod gw_keeper;
+#[cfg(test)]
+mod gw_keeper_tests;
 pub mod gw_wire;
 pub mod ibc;
 pub mod keys;

@@ -131,6 +131,71 @@ pub(super) async fn rmdir(mut ctx: ProcCtx) -> i32 {
     status
 }
 
+/// Apparent size of a file, or of a directory tree with 4096 bytes per directory (ext4).
+fn tree_bytes(fs: &Fs, path: &str) -> u64 {
+    if !fs.is_dir(path) {
+        return fs.read_file(path).map_or(0, |d| d.len() as u64);
+    }
+    let children = fs.list_dir(path).unwrap_or_default();
+    4096 + children.iter().map(|n| tree_bytes(fs, &crate::pod::fs::join(path, n))).sum::<u64>()
+}
+
+/// `du [-s] [-b|-k|-h] PATH…`: one line per operand (`-s`), or per directory below it.
+pub(super) async fn du(mut ctx: ProcCtx) -> i32 {
+    let (flags, mut paths) = match options(&mut ctx, "du", "sbkhc").await {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
+    };
+    if paths.is_empty() {
+        paths.push(".".into());
+    }
+    let show = |bytes: u64| {
+        if flags.contains(&'b') {
+            bytes.to_string()
+        } else if flags.contains(&'h') {
+            match bytes {
+                b if b < 1024 => b.to_string(),
+                b if b < 1024 * 1024 => format!("{:.1}K", b as f64 / 1024.0),
+                b => format!("{:.1}M", b as f64 / 1024.0 / 1024.0),
+            }
+        } else {
+            bytes.div_ceil(1024).to_string()
+        }
+    };
+    let fs = ctx.pod.fs().clone();
+    let (mut out, mut status, mut total) = (String::new(), 0, 0);
+    for p in &paths {
+        let full = ctx.path(p);
+        if !fs.exists(&full) {
+            ctx.err(format!("du: cannot access '{p}': No such file or directory\n")).await;
+            status = 1;
+            continue;
+        }
+        if !flags.contains(&'s') && fs.is_dir(&full) {
+            let mut dirs: Vec<String> = fs.list_dir(&full).unwrap_or_default();
+            dirs.retain(|n| fs.is_dir(&crate::pod::fs::join(&full, n)));
+            for d in dirs {
+                let child = crate::pod::fs::join(&full, &d);
+                out.push_str(&format!(
+                    "{}\t{}/{d}\n",
+                    show(tree_bytes(&fs, &child)),
+                    p.trim_end_matches('/')
+                ));
+            }
+        }
+        let bytes = tree_bytes(&fs, &full);
+        total += bytes;
+        out.push_str(&format!("{}\t{p}\n", show(bytes)));
+    }
+    if flags.contains(&'c') {
+        out.push_str(&format!("{}\ttotal\n", show(total)));
+    }
+    if !ctx.out(out).await {
+        return 1;
+    }
+    status
+}
+
 pub(super) async fn touch(mut ctx: ProcCtx) -> i32 {
     let mut status = 0;
     for p in args(&ctx).iter().filter(|a| !a.starts_with('-')) {

@@ -61,6 +61,7 @@ pub(super) fn builtins() -> Programs {
         .with("mkdir", Util(files::mkdir))
         .with("rmdir", Util(files::rmdir))
         .with("touch", Util(files::touch))
+        .with("du", Util(files::du))
         .with("cp", Util(files::cp))
         .with("mv", Util(files::mv))
         .with("chmod", Util(files::chmod))

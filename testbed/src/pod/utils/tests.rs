@@ -138,3 +138,19 @@ fn option_clusters() {
     assert_eq!(rest, ["x", "-y"]);
     assert_eq!(getopt(&args, "r", "").unwrap_err(), 'f');
 }
+
+#[tokio::test]
+async fn du_sums_apparent_sizes_with_a_block_per_directory() {
+    let pod = PodRuntime::start(spec());
+    pod.fs().mkdir_p("/d/x/y").unwrap();
+    pod.fs().write_file("/d/x/f", vec![0; 1000]);
+    pod.fs().write_file("/d/x/y/g", vec![0; 24]);
+    assert_eq!(run(&pod, &["du", "-sb", "/d/x"], b"").await, ok("9216\t/d/x\n"));
+    assert_eq!(
+        run(&pod, &["du", "-sb", "/d/x/f", "/d/x/y/"], b"").await,
+        ok("1000\t/d/x/f\n4120\t/d/x/y/\n")
+    );
+    assert_eq!(run(&pod, &["sh", "-c", "du -sb /d/*/"], b"").await, ok("9216\t/d/x/\n"));
+    assert_eq!(run(&pod, &["du", "-s", "/d/x"], b"").await, ok("9\t/d/x\n"));
+    assert_eq!(run(&pod, &["du", "-sb", "/nope"], b"").await.0, 1);
+}
