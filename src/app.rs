@@ -3,8 +3,8 @@
 //! `AppState::connect`; `api::serve` serves it. The domain never sees `AppState`: each part
 //! gets the narrow context it needs (`AppState::reconcile_context`).
 
+use crate::cache::directory::{ChainDirectory, DirectorySource};
 use crate::cache::{Cache, CacheOptions};
-use crate::chain::directory::{ChainDirectory, DirectorySource};
 use crate::config::Settings;
 use std::sync::Arc;
 

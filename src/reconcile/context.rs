@@ -4,8 +4,8 @@
 //! its `Context` from its `State`; a step never sees the HTTP layer or the whole app.
 
 use crate::cache::Cache;
+use crate::cache::directory::ChainDirectory;
 use crate::chain::ChainClient;
-use crate::chain::directory::ChainDirectory;
 use crate::k8s::PodExec;
 use crate::reconcile::ReconcileSettings;
 
