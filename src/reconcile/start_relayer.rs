@@ -135,8 +135,19 @@ async fn start(run: &Run, journal: &dyn Journal, topo: &Topology) -> Result<(), 
     Ok(())
 }
 
-/// startRelayer (`restart` = stop a running one first: force, or `system.relayer.restart`).
-pub async fn run(run: &Run, journal: &dyn Journal, restart: bool) -> Result<StepOutcome, Failure> {
+/// startRelayer: `rly start` running, restarted when connect changed a path in this run or
+/// when the run was asked to `force`.
+pub async fn ensure_running(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failure> {
+    reconcile_process(run, journal, run.params().force).await
+}
+
+/// restartRelayer (`system.relayer.restart`): a running `rly start` is always stopped first.
+pub async fn restart(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failure> {
+    reconcile_process(run, journal, true).await
+}
+
+/// Observe the process, plan (`restart`: stop a running one first), act.
+async fn reconcile_process(run: &Run, journal: &dyn Journal, restart: bool) -> Result<StepOutcome, Failure> {
     let topo = run.topology()?;
     let observed = relayer_state::observe(run, journal).await?;
     let plan = plan(&observed.running, restart, run.paths_changed());
