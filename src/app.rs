@@ -3,8 +3,8 @@
 //! `AppState::connect`; `api::serve` serves it. The domain never sees `AppState`: each part
 //! gets the narrow context it needs (`AppState::reconcile_context`).
 
+use crate::cache::directory::{ChainDirectory, DirectorySource};
 use crate::cache::{Cache, CacheOptions};
-use crate::chain::directory::{ChainDirectory, DirectorySource};
 use crate::config::Settings;
 use std::sync::Arc;
 
@@ -30,6 +30,8 @@ pub struct AppState {
     /// `/system/status`'s serialized pod and service rows, reused while the cache is unchanged.
     pub status_rows: crate::system::status::Rows,
     pub settings: Arc<Settings>,
+    /// The one read context, built once: the read models and the reconcile steps share it.
+    reads: Arc<crate::system::Reads>,
     /// The registry `/metrics` serves; the runner, reflectors and chain client record into it.
     pub metrics: crate::metrics::Metrics,
 }
@@ -100,6 +102,24 @@ impl AppState {
             api_host,
             in_cluster,
         });
+        let ibc_memo = crate::system::ibc::Memo::default();
+        let status_rows = crate::system::status::Rows::default();
+        let reads = Arc::new(crate::system::Reads {
+            kube: kube.clone(),
+            cache: cache.clone(),
+            directory: directory.clone(),
+            chains: chains.clone(),
+            chain_status: chain_status.clone(),
+            exec: crate::k8s::PodExec::new(kube.clone(), &settings.namespace, settings.timeouts.exec_timeout),
+            namespace: settings.namespace.clone(),
+            release: settings.release.clone(),
+            rly_home: settings.reconcile.rly_home.clone(),
+            ibc: (*settings.ibc).clone(),
+            ibc_memo: ibc_memo.clone(),
+            metrics: metrics.clone(),
+            watch_nodes: settings.node_host.is_none(),
+            status_rows: status_rows.clone(),
+        });
         let state = Self {
             kube,
             cache,
@@ -107,11 +127,12 @@ impl AppState {
             chains,
             blocktimes,
             directory,
-            ibc_memo: crate::system::ibc::Memo::default(),
-            status_rows: crate::system::status::Rows::default(),
+            ibc_memo,
+            status_rows,
             reconciler: crate::reconcile::controller::Reconciler::new(settings.reconcile.reconcile_mode),
             jobs,
             settings: Arc::new(settings),
+            reads,
             metrics,
         };
         if state.settings.reconcile.reconcile_mode == crate::reconcile::controller::Mode::Continuous {
@@ -141,47 +162,21 @@ impl AppState {
 
 impl AppState {
     /// What the read models (`crate::system`) run with.
-    pub fn reads(&self) -> crate::system::Reads {
-        crate::system::Reads {
-            kube: self.kube.clone(),
-            cache: self.cache.clone(),
-            directory: self.directory.clone(),
-            chains: self.chains.clone(),
-            chain_status: self.chain_status.clone(),
-            exec: self.exec(),
-            namespace: self.settings.namespace.clone(),
-            release: self.settings.release.clone(),
-            rly_home: self.settings.reconcile.rly_home.clone(),
-            ibc: (*self.settings.ibc).clone(),
-            ibc_memo: self.ibc_memo.clone(),
-            metrics: self.metrics.clone(),
-            watch_nodes: self.settings.node_host.is_none(),
-            status_rows: self.status_rows.clone(),
-        }
+    pub fn reads(&self) -> Arc<crate::system::Reads> {
+        self.reads.clone()
     }
 
     /// The one exec path into the release's pods.
     pub fn exec(&self) -> crate::k8s::PodExec {
-        crate::k8s::PodExec::new(
-            self.kube.clone(),
-            &self.settings.namespace,
-            self.settings.timeouts.exec_timeout,
-        )
+        self.reads.exec.clone()
     }
 
     /// The narrow context the reconcile steps run with.
     pub fn reconcile_context(&self) -> std::sync::Arc<crate::reconcile::Context> {
         std::sync::Arc::new(crate::reconcile::Context {
-            kube: self.kube.clone(),
-            cache: self.cache.clone(),
-            namespace: self.settings.namespace.clone(),
-            release: self.settings.release.clone(),
-            directory: self.directory.clone(),
-            chains: self.chains.clone(),
+            reads: self.reads.clone(),
             status_client: self.chains.with_timeout(self.settings.timeouts.chain_status_timeout),
             settings: (*self.settings.reconcile).clone(),
-            exec: self.exec(),
-            ibc: (*self.settings.ibc).clone(),
         })
     }
 }

@@ -1,6 +1,6 @@
-//! The HTTP API: `/healthz`, `/readyz`, `/metrics`, and `/api/v1` (system reads so far), every route
-//! registered through one `OpenApiRouter` so the served routes and the OpenAPI document
-//! cannot drift apart. `router` is the single value main and the tests serve (`serve`).
+//! The HTTP API: `/healthz`, `/readyz`, `/metrics`, and `/api/v1` (`system`: reads and jobs,
+//! `chains`, `utils`), every route registered through one `OpenApiRouter` so the served routes
+//! and the OpenAPI document cannot drift apart. `router` is the single value main and the tests serve (`serve`).
 
 pub(crate) mod body;
 mod chains;

@@ -2,6 +2,7 @@
 //! ConfigMaps of the release's namespace (and Nodes, for nodeHost detection) in memory.
 //! Every HTTP read about cluster state is served from here, never by a LIST per request.
 
+pub mod directory;
 mod health;
 mod reflectors;
 pub mod views;

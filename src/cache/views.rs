@@ -230,6 +230,13 @@ pub struct EndpointSet {
     pub grpc: Option<String>,
 }
 
+impl From<EndpointSet> for crate::chain::endpoints::ChainEndpoints {
+    fn from(set: EndpointSet) -> Self {
+        let EndpointSet { rpc, api, grpc } = set;
+        Self { rpc, api, grpc }
+    }
+}
+
 /// External (`http://nodeHost:nodePort`, grpc as `host:port`) and internal
 /// (`http://<service>:<port>`) endpoints of a chain Service.
 pub fn chain_endpoints(svc: &Service, node_host: Option<&str>) -> (EndpointSet, EndpointSet) {

@@ -1,6 +1,6 @@
 //! Where a chain is reached: discovered endpoints (NodePort outside the cluster, Service DNS
 //! inside) or fixed ones from configuration, which win per chain and per field (port-forwards,
-//! any CometBFT node). Pure: the cache projection hands in what it discovered.
+//! any CometBFT node). Pure: the cache's directory hands in what it discovered.
 
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -41,13 +41,6 @@ pub struct ChainEndpoints {
     pub rpc: Option<String>,
     pub api: Option<String>,
     pub grpc: Option<String>,
-}
-
-impl From<crate::cache::views::EndpointSet> for ChainEndpoints {
-    fn from(set: crate::cache::views::EndpointSet) -> Self {
-        let crate::cache::views::EndpointSet { rpc, api, grpc } = set;
-        Self { rpc, api, grpc }
-    }
 }
 
 /// Where resolved endpoints came from (`meta.source`).

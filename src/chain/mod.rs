@@ -1,10 +1,11 @@
 //! Clients of the chains' own APIs (CometBFT RPC, Cosmos REST) and the chain-side domain of
-//! Layer 2: endpoint resolution, tx decode/build, block-time statistics. Nothing here knows
-//! axum or kube; `api::chains` turns these results and `Error` into HTTP.
+//! the chain reads: endpoints (given, never discovered here), tx decode/build, block-time
+//! statistics. Nothing here knows axum or Kubernetes objects: the cache's directory resolves
+//! endpoints from Pods and Services, and `api::chains` turns these results and `Error` into
+//! HTTP.
 
 pub mod blocktime;
 pub mod client;
-pub mod directory;
 pub mod endpoints;
 pub mod ibc;
 pub mod ibc_query;

@@ -208,8 +208,61 @@ pub fn plan(
     Ok(plan)
 }
 
+/// Why connectAll / connect failed (beyond an exec that could not run).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `rly` lacks a chain entry or key a link needs.
+    #[error("rly lacks {} needed to link {chain}", missing.join(", "))]
+    RelayerLacks { chain: String, missing: Vec<String> },
+    /// gwc has an OPEN channel whose ids could not be read while rly lacks a complete path:
+    /// linking again would create a second client, connection and channel.
+    #[error(
+        "cannot rebuild path {path} from chain state: gwc has OPEN {channel} to {chain} but its ids are unknown ({why}); the path {has} and a new link would duplicate the channel"
+    )]
+    NoChainIds { path: String, channel: String, chain: String, why: String, has: &'static str },
+    /// A batched `rly paths new/update` exited non-zero.
+    #[error("{command} exited {code}: {said}")]
+    PathCommandFailed { command: String, code: i32, said: String },
+    /// `rly transact link` did not leave an OPEN gateway channel after every attempt.
+    #[error("linking gwc<->{chain} failed {attempts} times: {last_error}")]
+    LinkFailed { chain: String, attempts: u32, last_error: String },
+    /// The storage registration did not land on gwc; `tx` is what gwcd answered.
+    #[error("{message}")]
+    RegisterFailed { chain: String, channel: String, message: String, tx: serde_json::Value },
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        let (code, details) = match &e {
+            Error::RelayerLacks { chain, .. } => (
+                ErrorCode::RelayerNotReady,
+                json!({"chainId": chain, "hint": "run system.start with the initRelayer step"}),
+            ),
+            Error::NoChainIds { path, channel, chain, why, .. } => (
+                ErrorCode::IbcNotReady,
+                json!({
+                    "chainPair": format!("gwc<->{chain}"),
+                    "path": path,
+                    "channel": channel,
+                    "reason": why,
+                    "hint": "the BFF reads the ids from gwc's REST API (channel → connection → client): make it reachable (--chain-endpoint) and run again",
+                }),
+            ),
+            Error::PathCommandFailed { .. } => (ErrorCode::ExecFailed, json!({})),
+            Error::LinkFailed { chain, attempts, last_error } => (
+                ErrorCode::RelayerLinkFailed,
+                json!({"chainPair": format!("gwc<->{chain}"), "attempts": attempts, "hint": act::hint(last_error), "lastError": last_error}),
+            ),
+            Error::RegisterFailed { chain, channel, tx, .. } => {
+                (ErrorCode::StorageRegisterFailed, json!({"chainId": chain, "channel": channel, "tx": tx}))
+            }
+        };
+        Failure::new(code, e.to_string()).with_details(details)
+    }
+}
+
 /// Links need both chains configured in `rly` with their relayer keys.
-fn ready_to_link(relayer: &RelayerState, id: &str) -> Result<(), Failure> {
+fn ready_to_link(relayer: &RelayerState, id: &str) -> Result<(), Error> {
     let missing: Vec<String> = [GWC, id]
         .iter()
         .flat_map(|c| {
@@ -226,11 +279,7 @@ fn ready_to_link(relayer: &RelayerState, id: &str) -> Result<(), Failure> {
     if missing.is_empty() {
         return Ok(());
     }
-    Err(Failure::new(
-        ErrorCode::RelayerNotReady,
-        format!("rly lacks {} needed to link {id}", missing.join(", ")),
-    )
-    .with_details(json!({"chainId": id, "hint": "run system.start with the initRelayer step"})))
+    Err(Error::RelayerLacks { chain: id.to_string(), missing })
 }
 
 pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failure> {
@@ -303,23 +352,10 @@ pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failur
 
 /// The failure for a pair whose OPEN channel's ids could not be read while rly lacks a
 /// complete path: linking again would create a second client, connection and channel.
-fn no_chain_ids(relayer: &RelayerState, e: NoChainIds) -> Failure {
+fn no_chain_ids(relayer: &RelayerState, e: NoChainIds) -> Error {
     let path = path_name(&e.chain);
     let has = if relayer.paths.contains_key(&path) { "has no ids" } else { "is missing" };
-    Failure::new(
-        ErrorCode::IbcNotReady,
-        format!(
-            "cannot rebuild path {path} from chain state: gwc has OPEN {} to {} but its ids are unknown ({}); the path {has} and a new link would duplicate the channel",
-            e.channel, e.chain, e.why
-        ),
-    )
-    .with_details(json!({
-        "chainPair": format!("gwc<->{}", e.chain),
-        "path": path,
-        "channel": e.channel,
-        "reason": e.why,
-        "hint": "the BFF reads the ids from gwc's REST API (channel → connection → client): make it reachable (--chain-endpoint) and run again",
-    }))
+    Error::NoChainIds { path, channel: e.channel, chain: e.chain, why: e.why, has }
 }
 
 mod act;

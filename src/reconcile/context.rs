@@ -3,26 +3,24 @@
 //! builds it from its state (`AppState::reconcile_context`), as kube-rs' controller-rs builds
 //! its `Context` from its `State`; a step never sees the HTTP layer or the whole app.
 
-use crate::cache::Cache;
 use crate::chain::ChainClient;
-use crate::chain::directory::ChainDirectory;
-use crate::k8s::PodExec;
 use crate::reconcile::ReconcileSettings;
+use crate::system::Reads;
+use std::sync::Arc;
 
+/// The application's one read context (kube client, cache, directory, chain client, exec
+/// path, namespace and release, IBC bounds), plus what only the steps use.
 pub struct Context {
-    pub kube: kube::Client,
-    pub cache: Cache,
-    /// The release's namespace and Helm release name.
-    pub namespace: String,
-    pub release: String,
-    pub directory: ChainDirectory,
-    /// Layer 2 calls (metered): gwc's REST for channels and registrations.
-    pub chains: ChainClient,
-    /// The same client with the short timeout of the `/status` liveness probe.
+    pub reads: Arc<Reads>,
+    /// The chain client with the short timeout of the `/status` liveness probe.
     pub status_client: ChainClient,
     pub settings: ReconcileSettings,
-    /// The exec path into the release's pods.
-    pub exec: PodExec,
-    /// Bounds of the IBC assessment waitIbcReady shares with `/system/ibc`.
-    pub ibc: crate::system::IbcSettings,
+}
+
+/// A step reads the shared handles as its own (`ctx.cache`, `ctx.exec`, …).
+impl std::ops::Deref for Context {
+    type Target = Reads;
+    fn deref(&self) -> &Reads {
+        &self.reads
+    }
 }

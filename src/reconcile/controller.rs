@@ -116,7 +116,7 @@ impl Reconciler {
 /// Everything one pass needs.
 pub struct Loop {
     pub ctx: Arc<Context>,
-    pub reads: crate::system::Reads,
+    pub reads: std::sync::Arc<crate::system::Reads>,
     pub jobs: JobStore,
     pub pacing: Pacing,
     pub job_timeout: Duration,

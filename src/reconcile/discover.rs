@@ -30,7 +30,62 @@ fn usable(p: &Pod) -> bool {
 }
 
 /// The topology in `pods`, or why the system can't be reconciled.
-pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Topology, Failure> {
+/// Why discover could not find the system a run works on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The relayer pod exists but is not Running and Ready.
+    #[error("relayer pod {pod} is {phase}{}", if *ready { "" } else { " and not Ready" })]
+    RelayerNotReady { pod: String, phase: String, ready: bool },
+    /// No pod is the relayer.
+    #[error(
+        "no relayer pod (label {}=relayer or name prefix {release}-relayer)",
+        crate::chart::COMPONENT_LABEL
+    )]
+    NoRelayer { release: String },
+    /// A chain pod's instance label is not safe to pass to a shell.
+    #[error("chain id {0:?} is not a plain name")]
+    UnsafeChainId(String),
+    /// gwc is not running: every link starts at it.
+    #[error("no Running gwc pod: every link starts at gwc")]
+    NoGateway,
+    /// The chain a connect job targets is not running.
+    #[error("chain {0} has no Running chain pod (or is gwc itself)")]
+    NoTarget(String),
+    /// The pods the run touches did not become Running and Ready in time.
+    #[error("pods not Ready after {}: {}", humantime::format_duration(*after), waiting.join(", "))]
+    PodsNotReady { after: std::time::Duration, waiting: Vec<String> },
+}
+
+impl Error {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::RelayerNotReady { .. } => ErrorCode::RelayerNotReady,
+            Self::NoRelayer { .. } => ErrorCode::RelayerNotFound,
+            Self::UnsafeChainId(_) => ErrorCode::ValidationError,
+            Self::NoGateway | Self::NoTarget(_) => ErrorCode::ChainNotFound,
+            Self::PodsNotReady { .. } => ErrorCode::Timeout,
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        let details = match &e {
+            Error::RelayerNotReady { pod, .. } => {
+                json!({"pod": pod, "hint": "wait for the relayer Deployment's pod to be Ready"})
+            }
+            Error::NoRelayer { .. } => {
+                json!({"hint": "install the chart; its relayer Deployment creates the pod"})
+            }
+            Error::NoTarget(id) => json!({"chainId": id}),
+            Error::PodsNotReady { waiting, .. } => json!({"notReady": waiting}),
+            Error::UnsafeChainId(_) | Error::NoGateway => json!({}),
+        };
+        Failure::new(e.code(), e.to_string()).with_details(details)
+    }
+}
+
+pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Topology, Error> {
     let relayers: Vec<&Arc<Pod>> = pods
         .iter()
         .filter(|p| {
@@ -43,28 +98,14 @@ pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Top
         None => match relayers.first().copied().or_else(|| views::relayer_pod(pods, release)) {
             Some(p) if usable(p) => p,
             Some(p) => {
-                return Err(Failure::new(
-                    ErrorCode::RelayerNotReady,
-                    format!(
-                        "relayer pod {} is {}{}",
-                        name(p),
-                        views::phase(p),
-                        if views::is_ready(p) { "" } else { " and not Ready" }
-                    ),
-                )
-                .with_details(
-                    json!({"pod": name(p), "hint": "wait for the relayer Deployment's pod to be Ready"}),
-                ));
+                return Err(Error::RelayerNotReady {
+                    pod: name(p),
+                    phase: views::phase(p),
+                    ready: views::is_ready(p),
+                });
             }
             None => {
-                return Err(Failure::new(
-                    ErrorCode::RelayerNotFound,
-                    format!(
-                        "no relayer pod (label {}=relayer or name prefix {release}-relayer)",
-                        crate::chart::COMPONENT_LABEL
-                    ),
-                )
-                .with_details(json!({"hint": "install the chart; its relayer Deployment creates the pod"})));
+                return Err(Error::NoRelayer { release: release.to_string() });
             }
         },
     };
@@ -73,25 +114,19 @@ pub fn topology(pods: &[Arc<Pod>], release: &str, target: &Target) -> Result<Top
     let mut chains: Vec<String> = running.iter().filter_map(|p| instance(p)).collect();
     chains.dedup();
     if let Some(bad) = chains.iter().find(|c| !is_plain(c)) {
-        return Err(Failure::new(
-            ErrorCode::ValidationError,
-            format!("chain id {bad:?} is not a plain name"),
-        ));
+        return Err(Error::UnsafeChainId(bad.clone()));
     }
-    let gwc_pod =
-        running.iter().find(|p| instance(p).as_deref() == Some(GWC)).map(|p| name(p)).ok_or_else(|| {
-            Failure::new(ErrorCode::ChainNotFound, "no Running gwc pod: every link starts at gwc")
-        })?;
+    let gwc_pod = running
+        .iter()
+        .find(|p| instance(p).as_deref() == Some(GWC))
+        .map(|p| name(p))
+        .ok_or(Error::NoGateway)?;
     let storage = chains.iter().filter(|c| *c != GWC).cloned();
     let targets: Vec<String> = match target {
         Target::All => storage.collect(),
         Target::Chain(id) if id != GWC && chains.contains(id) => vec![id.clone()],
         Target::Chain(id) => {
-            return Err(Failure::new(
-                ErrorCode::ChainNotFound,
-                format!("chain {id} has no Running chain pod (or is gwc itself)"),
-            )
-            .with_details(json!({"chainId": id})));
+            return Err(Error::NoTarget(id.clone()));
         }
     };
     Ok(Topology { relayer_pod: name(relayer), gwc_pod, chains, targets })
@@ -183,15 +218,7 @@ async fn wait_for_pods(run: &Run, journal: &dyn Journal) -> Result<Vec<Arc<Pod>>
             }
             Ok(pods)
         }
-        Err(waiting) => Err(Failure::new(
-            ErrorCode::Timeout,
-            format!(
-                "pods not Ready after {}: {}",
-                humantime::format_duration(run.settings().pods_ready_timeout),
-                waiting.join(", ")
-            ),
-        )
-        .with_details(json!({"notReady": waiting}))),
+        Err(waiting) => Err(Error::PodsNotReady { after: run.settings().pods_ready_timeout, waiting }.into()),
     }
 }
 
@@ -303,7 +330,7 @@ mod tests {
 
     #[test]
     fn missing_or_unready_relayer_and_unknown_targets_fail_with_their_codes() {
-        let code = |pods: Vec<Arc<Pod>>, t: Target| topology(&pods, "cryptomeria", &t).unwrap_err().code;
+        let code = |pods: Vec<Arc<Pod>>, t: Target| topology(&pods, "cryptomeria", &t).unwrap_err().code();
         assert_eq!(code(vec![chain("gwc", "Running")], Target::All), ErrorCode::RelayerNotFound);
         assert_eq!(
             code(vec![chain("gwc", "Running"), relayer(false)], Target::All),

@@ -4,10 +4,9 @@
 //! in the pods, as the scripts do.
 
 use super::journal::Journal;
-use super::run::Run;
+use super::run::{CommandExited, Run};
 use crate::chain::ibc_query;
 use crate::chart::{GATEWAY_PORT, GWC};
-use crate::error_code::ErrorCode;
 use crate::error_code::Failure;
 use crate::k8s::script::quote;
 use serde_json::Value;
@@ -79,10 +78,9 @@ pub async fn channels(run: &Run, journal: &dyn Journal) -> Result<Vec<GatewayCha
     let cmd = format!("rly q channels {GWC} --home {}", quote(&run.settings().rly_home));
     let out = run.script(journal, &topo.relayer_pod, &cmd, &cmd).await.map_err(|e| run.exec_failure(e))?;
     if out.code != 0 {
-        return Err(Failure::new(
-            ErrorCode::ExecFailed,
-            format!("{cmd} exited {}: {}", out.code, out.stderr.trim()),
-        ));
+        return Err(
+            CommandExited { command: cmd, code: out.code, stderr: out.stderr.trim().to_string() }.into()
+        );
     }
     Ok(parse_rly_channels(&out.stdout))
 }
@@ -129,10 +127,12 @@ pub async fn storage(run: &Run, journal: &dyn Journal) -> Result<BTreeSet<String
     let parsed = serde_json::from_str::<Value>(out.stdout.trim());
     match (out.code, parsed) {
         (0, Ok(v)) => Ok(parse_storage(&v)),
-        (code, _) => Err(Failure::new(
-            ErrorCode::ExecFailed,
-            format!("gwcd q gateway endpoints exited {code}: {}", out.stderr.trim()),
-        )),
+        (code, _) => Err(CommandExited {
+            command: "gwcd q gateway endpoints".into(),
+            code,
+            stderr: out.stderr.trim().to_string(),
+        }
+        .into()),
     }
 }
 

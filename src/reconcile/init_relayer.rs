@@ -55,8 +55,38 @@ pub fn chain_json(release: &str, id: &str) -> serde_json::Value {
         "debug": false, "timeout": "20s", "output-format": "json", "sign-mode": "direct"}})
 }
 
+/// Why initRelayer failed (beyond an exec that could not run).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A key to restore has no mnemonic mounted in the relayer pod.
+    #[error("cannot restore relayer keys: not mounted in the relayer pod: {}", missing.join(", "))]
+    MnemonicsMissing { missing: Vec<String> },
+    /// A planned `rly` command exited non-zero.
+    #[error("{command} failed: {said}")]
+    CommandFailed { command: String, exit_code: i32, said: String },
+    /// The fresh observation after acting still lacks entries or keys.
+    #[error("after initRelayer still missing: {}", left.join(", "))]
+    StillMissing { left: Vec<String> },
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        let details = match &e {
+            Error::MnemonicsMissing { missing } => json!({
+                "missing": missing,
+                "hint": "check the chart's mnemonic Secret and its mount at /etc/mnemonics",
+            }),
+            Error::CommandFailed { command, exit_code, .. } => {
+                json!({"command": command, "exitCode": exit_code})
+            }
+            Error::StillMissing { .. } => json!({}),
+        };
+        Failure::new(ErrorCode::ExecFailed, e.to_string()).with_details(details)
+    }
+}
+
 /// What initRelayer must do for `chains`, given the observed relayer.
-pub fn plan(st: &RelayerState, chains: &[String], force: bool) -> Result<Plan<InitAction>, Failure> {
+pub fn plan(st: &RelayerState, chains: &[String], force: bool) -> Result<Plan<InitAction>, Error> {
     let mut plan = Plan::default();
     if st.config {
         plan.skip(InitAction::ConfigInit.command(), "config.yaml exists");
@@ -103,11 +133,7 @@ pub fn plan(st: &RelayerState, chains: &[String], force: bool) -> Result<Plan<In
         }
     }
     if !missing.is_empty() {
-        return Err(Failure::new(
-            ErrorCode::ExecFailed,
-            format!("cannot restore relayer keys: not mounted in the relayer pod: {}", missing.join(", ")),
-        )
-        .with_details(json!({"missing": missing, "hint": "check the chart's mnemonic Secret and its mount at /etc/mnemonics"})));
+        return Err(Error::MnemonicsMissing { missing });
     }
     Ok(plan)
 }
@@ -162,21 +188,19 @@ pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failur
         journal.command(&p.action.command(), &outcome, &p.reason);
         if ran.code != 0 {
             let said = last_line(&ran.output);
-            return Err(Failure::new(
-                ErrorCode::ExecFailed,
-                format!("{} failed: {said}", p.action.command()),
-            )
-            .with_details(json!({"command": p.action.command(), "exitCode": ran.code})));
+            return Err(Error::CommandFailed {
+                command: p.action.command(),
+                exit_code: ran.code,
+                said: said.to_string(),
+            }
+            .into());
         }
     }
     // Verify from a fresh observation, not from the exit codes.
     let after = relayer_state::observe(run, journal).await?;
     let left = plan_after(&after, &topo.relayer_chains());
     if !left.is_empty() {
-        return Err(Failure::new(
-            ErrorCode::ExecFailed,
-            format!("after initRelayer still missing: {}", left.join(", ")),
-        ));
+        return Err(Error::StillMissing { left }.into());
     }
     Ok(StepOutcome::Done(plan.summary()))
 }
@@ -250,7 +274,7 @@ mod tests {
     fn a_key_without_its_mnemonic_file_fails_before_acting() {
         let st = RelayerState { config: true, ..Default::default() };
         let err = plan(&st, &ids(&["gwc"]), false).unwrap_err();
-        assert!(err.message.contains("/etc/mnemonics/gwc.relayer.mnemonic"), "{}", err.message);
+        assert!(err.to_string().contains("/etc/mnemonics/gwc.relayer.mnemonic"), "{err}");
     }
 
     #[test]

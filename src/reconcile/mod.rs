@@ -111,8 +111,8 @@ impl Step {
             Self::Discover => discover::run(run, journal).await,
             Self::InitRelayer => init_relayer::run(run, journal).await,
             Self::ConnectAll | Self::Connect => connect::run(run, journal).await,
-            Self::StartRelayer => start_relayer::run(run, journal, run.params().force).await,
-            Self::RestartRelayer => start_relayer::run(run, journal, true).await,
+            Self::StartRelayer => start_relayer::ensure_running(run, journal).await,
+            Self::RestartRelayer => start_relayer::restart(run, journal).await,
             Self::WaitIbcReady => wait_ready::run(run, journal).await,
         }
     }

@@ -3,8 +3,7 @@
 //! reused by later steps until an action changes the relayer.
 
 use super::journal::Journal;
-use super::run::Run;
-use crate::error_code::ErrorCode;
+use super::run::{CommandExited, Run};
 use crate::error_code::Failure;
 use crate::system::relayer::{RelayerState, observe_script, parse};
 
@@ -20,10 +19,8 @@ pub async fn observe(run: &Run, journal: &dyn Journal) -> Result<RelayerState, F
         .await
         .map_err(|e| run.exec_failure(e))?;
     if out.code != 0 {
-        return Err(Failure::new(
-            ErrorCode::ExecFailed,
-            format!("observing the relayer exited {}: {}", out.code, out.stderr.trim()),
-        ));
+        let stderr = out.stderr.trim().to_string();
+        return Err(CommandExited { command: "observing the relayer".into(), code: out.code, stderr }.into());
     }
     let st = parse(&out.stdout);
     run.remember_relayer(Some(st.clone()));

@@ -48,6 +48,22 @@ impl Topology {
     }
 }
 
+/// An observing command (`rly q channels`, the relayer probe, `gwcd q gateway endpoints`)
+/// ran and exited non-zero: EXEC_FAILED.
+#[derive(Debug, thiserror::Error)]
+#[error("{command} exited {code}: {stderr}")]
+pub struct CommandExited {
+    pub command: String,
+    pub code: i32,
+    pub stderr: String,
+}
+
+impl From<CommandExited> for Failure {
+    fn from(e: CommandExited) -> Self {
+        Failure::new(ErrorCode::ExecFailed, e.to_string())
+    }
+}
+
 /// What a run was asked to do, fixed when it is admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Params {

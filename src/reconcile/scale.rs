@@ -139,6 +139,27 @@ fn recorded(annotations: Option<&std::collections::BTreeMap<String, String>>) ->
     annotations?.get(RECORD_ANNOTATION)?.parse().ok()
 }
 
+/// Why scaleDown / scaleUp or the wait after it failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Nothing to scale: the chart is not installed in the namespace.
+    #[error("no StatefulSet or Deployment in namespace {0}: is the chart installed?")]
+    NoWorkloads(String),
+    /// The scaled workloads' pods did not go (or become Ready) in time.
+    #[error("after {}: {}", humantime::format_duration(*after), pending.join(", "))]
+    PodsPending { after: std::time::Duration, pending: Vec<String> },
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        let (code, details) = match &e {
+            Error::NoWorkloads(_) => (ErrorCode::NotFound, json!({})),
+            Error::PodsPending { pending, .. } => (ErrorCode::Timeout, json!({"pending": pending})),
+        };
+        Failure::new(code, e.to_string()).with_details(details)
+    }
+}
+
 /// A Kubernetes API failure of a step: a missing right is K8S_FORBIDDEN with what to grant.
 pub fn api_failure(what: &str, e: kube::Error) -> Failure {
     match e {
@@ -273,10 +294,7 @@ pub async fn scale(
         .collect();
     run.set_workloads(listing);
     if workloads.is_empty() {
-        return Err(Failure::new(
-            ErrorCode::NotFound,
-            format!("no StatefulSet or Deployment in namespace {}: is the chart installed?", c.namespace),
-        ));
+        return Err(Error::NoWorkloads(c.namespace.clone()).into());
     }
     if let Some(outcome) = run.decide(&plan, journal) {
         return Ok(outcome);
@@ -317,15 +335,7 @@ pub async fn wait(
             }
             .into(),
         )),
-        Err(pending) => Err(Failure::new(
-            ErrorCode::Timeout,
-            format!(
-                "after {}: {}",
-                humantime::format_duration(run.settings().pods_ready_timeout),
-                pending.join(", ")
-            ),
-        )
-        .with_details(json!({"pending": pending}))),
+        Err(pending) => Err(Error::PodsPending { after: run.settings().pods_ready_timeout, pending }.into()),
     }
 }
 

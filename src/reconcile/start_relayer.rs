@@ -28,6 +28,29 @@ impl Act for StartAction {
     }
 }
 
+/// Why startRelayer / restartRelayer failed (beyond an exec that could not run).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The line that starts `rly start` in the background exited non-zero.
+    #[error("starting rly exited {code}: {stderr}")]
+    StartExited { code: i32, stderr: String },
+    /// `rly start` was gone by the verify delay.
+    #[error("rly start exited within {}", humantime::format_duration(*after))]
+    DidNotKeepRunning { pod: String, after: std::time::Duration },
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        let details = match &e {
+            Error::StartExited { .. } => json!({}),
+            Error::DidNotKeepRunning { pod, .. } => {
+                json!({"pod": pod, "hint": "read its output: GET /api/v1/system/k8s/logs?component=relayer"})
+            }
+        };
+        Failure::new(ErrorCode::ExecFailed, e.to_string()).with_details(details)
+    }
+}
+
 /// `paths_changed`: connect created or changed a path in this run. `rly start` reads
 /// config.yaml once, when it starts, so a running one must be restarted to relay it.
 pub fn plan(running: &[u32], restart: bool, paths_changed: bool) -> Plan<StartAction> {
@@ -101,28 +124,30 @@ async fn start(run: &Run, journal: &dyn Journal, topo: &Topology) -> Result<(), 
         .await
         .map_err(|e| run.exec_failure(e))?;
     if out.code != 0 {
-        return Err(Failure::new(
-            ErrorCode::ExecFailed,
-            format!("starting rly exited {}: {}", out.code, out.stderr.trim()),
-        ));
+        return Err(Error::StartExited { code: out.code, stderr: out.stderr.trim().to_string() }.into());
     }
     let delay = run.settings().relayer_verify_delay;
     journal.progress(&format!("checking rly start still runs after {}", humantime::format_duration(delay)));
     tokio::time::sleep(delay).await;
     if !running(run, journal, topo).await? {
-        return Err(Failure::new(
-            ErrorCode::ExecFailed,
-            format!("rly start exited within {}", humantime::format_duration(delay)),
-        )
-        .with_details(
-            json!({"pod": pod, "hint": "read its output: GET /api/v1/system/k8s/logs?component=relayer"}),
-        ));
+        return Err(Error::DidNotKeepRunning { pod: pod.clone(), after: delay }.into());
     }
     Ok(())
 }
 
-/// startRelayer (`restart` = stop a running one first: force, or `system.relayer.restart`).
-pub async fn run(run: &Run, journal: &dyn Journal, restart: bool) -> Result<StepOutcome, Failure> {
+/// startRelayer: `rly start` running, restarted when connect changed a path in this run or
+/// when the run was asked to `force`.
+pub async fn ensure_running(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failure> {
+    reconcile_process(run, journal, run.params().force).await
+}
+
+/// restartRelayer (`system.relayer.restart`): a running `rly start` is always stopped first.
+pub async fn restart(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failure> {
+    reconcile_process(run, journal, true).await
+}
+
+/// Observe the process, plan (`restart`: stop a running one first), act.
+async fn reconcile_process(run: &Run, journal: &dyn Journal, restart: bool) -> Result<StepOutcome, Failure> {
     let topo = run.topology()?;
     let observed = relayer_state::observe(run, journal).await?;
     let plan = plan(&observed.running, restart, run.paths_changed());

@@ -82,17 +82,31 @@ pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failur
                 .iter()
                 .map(|(c, why)| json!({"chainPair": format!("gwc<->{c}"), "reasons": why}))
                 .collect();
-            return Err(Failure::new(
-                ErrorCode::IbcNotReady,
-                format!(
-                    "not ready after {}: {}",
-                    humantime::format_duration(settings.ibc_ready_timeout),
-                    waiting.join("; ")
-                ),
-            )
-            .with_details(json!({"notOpen": not_open, "notLive": not_live, "notRelaying": not_relaying})));
+            return Err(NotReady {
+                after: settings.ibc_ready_timeout,
+                waiting,
+                details: json!({"notOpen": not_open, "notLive": not_live, "notRelaying": not_relaying}),
+            }
+            .into());
         }
         tokio::time::sleep(settings.reconcile_poll_interval).await;
+    }
+}
+
+/// Why waitIbcReady failed: channels not OPEN, chains not live or pairs not relaying when
+/// the wait ran out.
+#[derive(Debug, thiserror::Error)]
+#[error("not ready after {}: {}", humantime::format_duration(*after), waiting.join("; "))]
+pub struct NotReady {
+    after: std::time::Duration,
+    waiting: Vec<String>,
+    /// What is not OPEN, not live and not relaying, per chain.
+    details: serde_json::Value,
+}
+
+impl From<NotReady> for Failure {
+    fn from(e: NotReady) -> Self {
+        Failure::new(ErrorCode::IbcNotReady, e.to_string()).with_details(e.details)
     }
 }
 

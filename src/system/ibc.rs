@@ -14,8 +14,8 @@ mod observe;
 pub use assess::{RelayerObservation, assess, assess_pair, path_matches};
 pub use observe::{PairObservation, PendingSince, observe_pairs};
 
+use crate::cache::directory::ChainDirectory;
 use crate::chain::ChainClient;
-use crate::chain::directory::ChainDirectory;
 use crate::chart::GWC;
 use crate::sync::Locked;
 use serde::Serialize;

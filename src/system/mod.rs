@@ -16,7 +16,7 @@ pub mod topology;
 pub use settings::IbcSettings;
 
 use crate::cache::Cache;
-use crate::chain::directory::ChainDirectory;
+use crate::cache::directory::ChainDirectory;
 use crate::chain::{ChainClient, StatusCache};
 use crate::k8s::PodExec;
 

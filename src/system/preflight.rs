@@ -5,8 +5,8 @@
 
 use super::Reads;
 use super::relayer::ProbeError;
+use crate::cache::directory::Snapshot;
 use crate::cache::views;
-use crate::chain::directory::Snapshot;
 use crate::k8s::script;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;

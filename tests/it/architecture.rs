@@ -356,3 +356,20 @@ fn the_api_reaches_reconcile_only_through_its_admission_api() {
     }
     assert!(reaching.is_empty(), "api/ reaching into reconcile internals: {reaching:#?}");
 }
+
+#[test]
+fn the_chain_layer_knows_endpoints_not_pods() {
+    let mut reaching: Vec<String> = file_graph()
+        .into_iter()
+        .filter(|(file, _)| file.starts_with("src/chain/"))
+        .flat_map(|(file, targets)| {
+            targets.into_iter().filter(|t| t.starts_with("src/cache/")).map(move |t| format!("{file} -> {t}"))
+        })
+        .collect();
+    for file in product_files().into_iter().filter(|f| f.to_string_lossy().contains("/src/chain/")) {
+        if code_of(&std::fs::read_to_string(&file).unwrap()).contains("k8s_openapi") {
+            reaching.push(format!("{} names k8s_openapi", file.display()));
+        }
+    }
+    assert!(reaching.is_empty(), "the chain layer reaching Kubernetes objects: {reaching:#?}");
+}

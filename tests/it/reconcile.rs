@@ -1,5 +1,5 @@
 //! The reconcile jobs (`system.start`, `system.connect`, `system.relayer.restart`) against the
-//! testbed: cold start reaches the end state of SPEC §6's manual bring-up, a warm start only
+//! testbed: cold start reaches the end state of the chart scripts' manual bring-up, a warm start only
 //! observes, every intermediate state gets exactly its missing actions, link retries and
 //! relayer recreation behave as documented, and no mnemonic leaks.
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::chain::directory::Snapshot;
+use crate::cache::directory::Snapshot;
 
 // ----- GET /chains ----------------------------------------------------------------------------
 

@@ -2,9 +2,8 @@
 //! gwc shows an OPEN gateway channel, and the storage registration on gwc, each verified by
 //! observing again.
 
-use super::{ConnectAction, SDK_WRONG_SEQUENCE, VERSION};
+use super::{ConnectAction, Error, SDK_WRONG_SEQUENCE, VERSION};
 use crate::chart::{GWC, dst_port, path_name};
-use crate::error_code::ErrorCode;
 use crate::error_code::Failure;
 use crate::k8s::ExecError;
 use crate::k8s::script::{Batch, last_line, quote};
@@ -40,10 +39,8 @@ pub(super) async fn path_batch(
         let cmd = edit.command();
         journal.command(&cmd, if ran.code == 0 { "ok" } else { "failed" }, "");
         if ran.code != 0 {
-            return Err(Failure::new(
-                ErrorCode::ExecFailed,
-                format!("{cmd} exited {}: {}", ran.code, last_line(&ran.output)),
-            ));
+            let said = last_line(&ran.output).to_string();
+            return Err(Error::PathCommandFailed { command: cmd, code: ran.code, said }.into());
         }
     }
     Ok(())
@@ -140,8 +137,7 @@ pub(super) async fn link(
             tokio::time::sleep(settings.link_retry_wait).await;
         }
     }
-    Err(Failure::new(ErrorCode::RelayerLinkFailed, format!("linking gwc<->{id} failed {attempts} times: {last_error}"))
-        .with_details(json!({"chainPair": format!("gwc<->{id}"), "attempts": attempts, "hint": hint(&last_error), "lastError": last_error})))
+    Err(Error::LinkFailed { chain: id.to_string(), attempts, last_error }.into())
 }
 
 /// Exit code and stdout marker of a link that found another link of its path running.
@@ -260,9 +256,8 @@ pub(super) async fn register(
         &home,
     ];
     let display = format!("gwcd tx gateway register-storage {channel} {id} {api} {}", dst_port(id));
-    let failed = |message: String, extra: Value| {
-        Failure::new(ErrorCode::StorageRegisterFailed, message)
-            .with_details(json!({"chainId": id, "channel": channel, "tx": extra}))
+    let failed = |message: String, tx: Value| -> Failure {
+        Error::RegisterFailed { chain: id.to_string(), channel: channel.to_string(), message, tx }.into()
     };
     let out =
         run.exec(journal, &topo.gwc_pod, &argv, &display, None).await.map_err(|e| run.exec_failure(e))?;

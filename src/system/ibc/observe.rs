@@ -3,7 +3,7 @@
 //! in each direction (aged from when the BFF first saw them).
 
 use super::{Backlog, Direction, End};
-use crate::chain::directory::ChainDirectory;
+use crate::cache::directory::ChainDirectory;
 use crate::chain::{ChainClient, ibc_query};
 use crate::chart::{GATEWAY_PORT, GWC, OPEN, dst_port};
 use crate::sync::Locked;

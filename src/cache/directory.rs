@@ -3,8 +3,8 @@
 //! snapshot). A reader takes one `Snapshot` per request, so ids, endpoints, ports and labels
 //! all come from the same view of the cache.
 
-use super::endpoints::{self, ChainEndpoints, FixedEndpoint, Mode, Source};
-use crate::cache::{Cache, views};
+use super::{Cache, views};
+use crate::chain::endpoints::{self, ChainEndpoints, FixedEndpoint, Mode, Source};
 use k8s_openapi::api::core::v1::{Pod, Service};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -122,9 +122,9 @@ impl Snapshot<'_> {
     }
 
     /// One known chain with its endpoints in `mode`, labels and ports.
-    pub fn resolve(&self, chain_id: &str, mode: Mode) -> super::Result<ResolvedChain> {
+    pub fn resolve(&self, chain_id: &str, mode: Mode) -> crate::chain::Result<ResolvedChain> {
         if !self.contains(chain_id) {
-            return Err(super::Error::ChainNotFound(chain_id.to_string()));
+            return Err(crate::chain::Error::ChainNotFound(chain_id.to_string()));
         }
         let (endpoints, source) = self.endpoints(chain_id, mode);
         let pod = views::chain_pods(&self.pods).into_iter().find(|p| {
@@ -144,10 +144,10 @@ impl Snapshot<'_> {
 
     /// The URL the BFF itself calls for `kind` (`rpc` or `api`) of a known chain, as
     /// `mode=auto` resolves it.
-    pub fn upstream(&self, chain_id: &str, kind: &'static str) -> super::Result<String> {
+    pub fn upstream(&self, chain_id: &str, kind: &'static str) -> crate::chain::Result<String> {
         let eps = self.resolve(chain_id, Mode::Auto)?.endpoints;
         let url = if kind == "rpc" { eps.rpc } else { eps.api };
-        url.ok_or_else(|| super::Error::NoEndpoint { chain: chain_id.to_string(), kind })
+        url.ok_or_else(|| crate::chain::Error::NoEndpoint { chain: chain_id.to_string(), kind })
     }
 
     /// The endpoints the BFF itself uses to reach `chain_id`, known or not (`mode=auto`).
