@@ -226,6 +226,9 @@ pub enum Error {
     /// `rly transact link` did not leave an OPEN gateway channel after every attempt.
     #[error("linking gwc<->{chain} failed {attempts} times: {last_error}")]
     LinkFailed { chain: String, attempts: u32, last_error: String },
+    /// An earlier `rly transact link` of the path still ran when LINK_TIMEOUT ran out.
+    #[error("rly transact link {path} still runs after {after}")]
+    LinkStillRunning { path: String, after: String, pids: Vec<String> },
     /// The storage registration did not land on gwc; `tx` is what gwcd answered.
     #[error("{message}")]
     RegisterFailed { chain: String, channel: String, message: String, tx: serde_json::Value },
@@ -252,6 +255,10 @@ impl From<Error> for Failure {
             Error::LinkFailed { chain, attempts, last_error } => (
                 ErrorCode::RelayerLinkFailed,
                 json!({"chainPair": format!("gwc<->{chain}"), "attempts": attempts, "hint": act::hint(last_error), "lastError": last_error}),
+            ),
+            Error::LinkStillRunning { path, pids, .. } => (
+                ErrorCode::Timeout,
+                json!({"path": path, "pids": pids, "hint": "the earlier link may be stuck: check the relayer pod (pgrep -af rly)"}),
             ),
             Error::RegisterFailed { chain, channel, tx, .. } => {
                 (ErrorCode::StorageRegisterFailed, json!({"chainId": chain, "channel": channel, "tx": tx}))

@@ -182,14 +182,12 @@ async fn wait_link_gone(
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(Failure::new(
-                ErrorCode::Timeout,
-                format!(
-                    "rly transact link {path} still runs after {}",
-                    humantime::format_duration(settings.link_timeout)
-                ),
-            )
-            .with_details(json!({"path": path, "pids": out.stdout.split_whitespace().collect::<Vec<_>>()})));
+            return Err(Error::LinkStillRunning {
+                path: path.to_string(),
+                after: humantime::format_duration(settings.link_timeout).to_string(),
+                pids: out.stdout.split_whitespace().map(str::to_string).collect(),
+            }
+            .into());
         }
         tokio::time::sleep(settings.reconcile_poll_interval.max(std::time::Duration::from_secs(1))).await;
     }
