@@ -49,7 +49,11 @@ async fn run_one(seed: u64) -> String {
         s.reconcile.link_retry_wait = Duration::from_millis(5);
         s.reconcile.ibc_ready_timeout = Duration::from_secs(5);
         s.reconcile.registration_timeout = Duration::from_secs(5);
+        // A stopped RPC stays stopped for the faulted run: its wait must end within the run.
+        s.reconcile.chains_live_timeout = Duration::from_secs(5);
         s.timeouts.exec_timeout = Duration::from_secs(5);
+        // Eight testbeds share two cores: a status read may queue past the harness's 500 ms.
+        s.timeouts.chain_status_timeout = Duration::from_secs(2);
     })
     .await;
     // Start from a cold, half-initialised or half-linked system.
