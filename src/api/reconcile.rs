@@ -35,7 +35,7 @@ pub struct StartRequest {
     /// Subset of `initRelayer`, `connectAll`, `startRelayer`, `waitIbcReady`; they always run
     /// in that order, after `discover`. Default: all.
     pub steps: Option<Vec<String>>,
-    /// Re-do each step's actions (see the README for what each step re-does).
+    /// Re-do each step's actions (docs/reconcile.md says what each step re-does).
     pub force: Option<bool>,
     /// Observe and plan only: the job's result lists each action it would take with its
     /// reason, and nothing is changed.

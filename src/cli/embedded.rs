@@ -133,16 +133,17 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 /// What a newcomer runs next, as commands to copy: check, start, follow; then a first
-/// transaction (README) with a funded key read where the chart mounts it.
+/// transaction (README's first hour) with a funded key read where the chart mounts it.
 fn next_steps(api: &str, kubeconfig: &std::path::Path) -> String {
     let kc = kubeconfig.display();
+    let me = crate::ctl::self_command();
     format!(
         "next:\n\
          \x20 curl -s {api}/api/v1/system/preflight\n\
          \x20 curl -s -X POST {api}/api/v1/system/start\n\
          \x20 curl -sN '{api}/api/v1/system/jobs/JOB_ID/logs?follow=true'\n\
-         \x20 # or both at once: cryptomeria-bff ctl --api {api} start --follow\n\
-         \x20 # first transaction: README \"Send your first transaction\"; a funded key (gwc local-admin):\n\
+         \x20 {me} ctl --api {api} start --follow   # or both at once\n\
+         \x20 # first transaction: README, \"The first hour\"; a funded key (gwc local-admin):\n\
          \x20 kubectl --kubeconfig {kc} exec -n cryptomeria cryptomeria-gwc-0 -- cat /etc/mnemonics/gwc.local-admin.mnemonic\n"
     )
 }

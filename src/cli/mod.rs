@@ -3,7 +3,7 @@
 
 #[cfg(feature = "testbed")]
 mod embedded;
-/// README's flag reference; the full command set exists only with the `testbed` feature.
+/// The flag reference in docs/configuration.md; the full command set exists only with the `testbed` feature.
 #[cfg(all(test, feature = "testbed"))]
 mod flags_doc;
 

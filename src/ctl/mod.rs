@@ -235,8 +235,9 @@ async fn submit(client: &Client, path: &str, body: &Value, follow: bool) -> Resu
     );
     if !follow {
         let scope = if path.contains("/utils/") { " --scope utils" } else { "" };
-        println!("follow it: cryptomeria-bff ctl --api {} job {id}{scope} --follow", client.base());
-        println!("its log:   cryptomeria-bff ctl --api {} logs {id}{scope} --follow", client.base());
+        let me = self_command();
+        println!("follow it: {me} ctl --api {} job {id}{scope} --follow", client.base());
+        println!("its log:   {me} ctl --api {} logs {id}{scope} --follow", client.base());
         return Ok(0);
     }
     let self_path =
@@ -277,4 +278,14 @@ async fn resolve_scope(
         Err(CtlError::Api { status: 404, .. }) => Ok("utils"),
         Err(e) => Err(e),
     }
+}
+
+/// This executable as a user can type it: its path when it is known, so a printed
+/// `… ctl …` line runs as printed from `cargo run` too (the binary is not on PATH then).
+pub fn self_command() -> String {
+    std::env::current_exe()
+        .ok()
+        .map(|p| p.display().to_string())
+        .filter(|p| !p.contains(char::is_whitespace))
+        .unwrap_or_else(|| "cryptomeria-bff".to_string())
 }

@@ -1,7 +1,7 @@
 //! The layers of `src/` point one way. Reads every product source file, collects which
 //! top-level modules each top-level module names (`crate::<module>`), and checks that no
 //! module reaches a layer above its own and that no two modules reach each other, directly
-//! or around a circle. README's "Architecture" section draws the same layers.
+//! or around a circle. docs/design.md draws the same layers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -78,7 +78,10 @@ fn import_graph() -> BTreeMap<String, BTreeSet<String>> {
 #[test]
 fn every_top_level_module_has_a_layer() {
     let unplaced: Vec<String> = import_graph().into_keys().filter(|m| layer_of(m).is_none()).collect();
-    assert!(unplaced.is_empty(), "modules without a layer (add them to LAYERS and README): {unplaced:?}");
+    assert!(
+        unplaced.is_empty(),
+        "modules without a layer (add them to LAYERS and docs/design.md): {unplaced:?}"
+    );
 }
 
 #[test]

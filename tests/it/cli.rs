@@ -207,11 +207,10 @@ async fn run_printed(line: &str) -> String {
 #[tokio::test]
 async fn demo_takes_serves_limits_prints_next_steps_that_work_and_stops_quietly() {
     init_crypto();
-    // Chains that serve once Ready: with the chart's boot gap (the default `--boot-delay`) a
-    // start posted right after the banner fails today — connectAll's first `rly q channels`
-    // meets gwc's refusing RPC and the job fails without waiting for the chain.
+    // The chart's boot gap as the demo has it by default: the start below is posted right
+    // after the banner, while the chains still boot, and must wait for them.
     let mut child = Command::new(BIN)
-        .args(["demo", "--listen", "127.0.0.1:0", "--ready-delay", "10ms", "--boot-delay", "0s"])
+        .args(["demo", "--listen", "127.0.0.1:0", "--ready-delay", "10ms"])
         .args(["--block-interval", "200ms"])
         .env("JOB_MAX_RUNNING", "1")
         .env("RUST_LOG", "info")
@@ -310,6 +309,9 @@ async fn demo_takes_serves_limits_prints_next_steps_that_work_and_stops_quietly(
     assert_eq!(view["data"]["status"], "succeeded", "{view}");
 
     // The mnemonic is where the banner says (a funded genesis key).
+    // `ctl` is printed as this executable's path, so the line runs as printed after `cargo run`.
+    let ctl_line = command(BIN);
+    assert!(ctl_line.contains(" ctl --api ") && ctl_line.contains("start --follow"), "{ctl_line}");
     let mnemonic = run_printed(command("kubectl --kubeconfig")).await;
     assert_eq!(mnemonic.trim(), testbed::mnemonics::test_mnemonic("gwc", "local-admin"));
 
