@@ -37,6 +37,7 @@ pub mod msgs;
 mod node;
 #[cfg(test)]
 mod node_tests;
+pub mod light_client;
 pub mod packets;
 pub mod pagination;
 mod producer;
