@@ -103,4 +103,3 @@ pub struct ConnectionInfo {
     pub counterparty_client_id: String,
     pub counterparty_connection_id: String,
 }
-

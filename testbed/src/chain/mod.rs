@@ -31,13 +31,13 @@ pub mod gw_wire;
 pub mod ibc;
 pub mod keys;
 pub mod ledger;
+pub mod light_client;
 pub mod mempool;
 pub mod merkle;
 pub mod msgs;
 mod node;
 #[cfg(test)]
 mod node_tests;
-pub mod light_client;
 pub mod packets;
 pub mod pagination;
 mod producer;
