@@ -149,7 +149,8 @@ async fn start_follow_shows_each_step_as_a_plain_line_and_exits_by_the_jobs_outc
     let id = out.lines().next().unwrap().split_whitespace().nth(1).unwrap().to_string();
     let hint = out.lines().find(|l| l.starts_with("follow it: ")).unwrap_or_else(|| panic!("no hint: {out}"));
     let command: Vec<&str> = hint["follow it: ".len()..].split_whitespace().collect();
-    assert_eq!(command[..4], ["cryptomeria-bff", "ctl", "--api", api.as_str()], "{hint}");
+    // The hint names this executable by its path: it runs as printed without a PATH install.
+    assert_eq!(command[..4], [BIN, "ctl", "--api", api.as_str()], "{hint}");
     assert_eq!(command[4..], ["job", id.as_str(), "--follow"], "{hint}");
     let (code, out, _) = ctl(&api, &command[4..]).await;
     assert_eq!(code, 0, "the hinted command follows the job to its end: {out}");
