@@ -146,8 +146,7 @@ async fn log_format_json_writes_one_json_object_per_line() {
 async fn sigterm_cancels_a_running_job_ends_its_followers_and_exits_within_5s() {
     crate::testbed_only!("holds gwc's blocks so a link stays in flight");
     let env = crate::common::TestEnv::ready().await;
-    let gwc = env.testbed().control.chain("gwc").expect("gwc");
-    // gwc commits only on demand: the first link's fee tx waits, so the start job stays running.
+    // gwc makes no block: connect waits for its height to rise, so the start job stays running.
     env.testbed().control.set_block_interval("gwc", None);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
@@ -177,7 +176,12 @@ async fn sigterm_cancels_a_running_job_ends_its_followers_and_exits_within_5s() 
     let accepted: serde_json::Value =
         http.post(format!("{base}/api/v1/system/start")).send().await.unwrap().json().await.unwrap();
     let id = accepted["jobId"].as_str().expect("jobId").to_string();
-    gwc.wait_for_mempool(|m| m.pending > 0).await;
+    bff.until(&format!("/api/v1/system/jobs/{id}"), "the start inside connectAll", |_, b| {
+        b["data"]["steps"]
+            .as_array()
+            .is_some_and(|steps| steps.iter().any(|s| s["name"] == "connectAll" && s["status"] == "running"))
+    })
+    .await;
     // An in-flight request: the job's log, followed.
     let follow = http.get(format!("{base}/api/v1/system/jobs/{id}/logs?follow=true")).send().await.unwrap();
     assert_eq!(follow.status(), 200);

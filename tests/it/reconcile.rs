@@ -108,6 +108,18 @@ impl Harness {
         self.bff.get(&format!("/api/v1/system/jobs/{id}")).await.1["data"].clone()
     }
 
+    /// Waits (up to WAIT) until the job's log has a line `pred` accepts.
+    pub async fn until_logged(&self, id: &str, pred: impl Fn(&Value) -> bool) {
+        let job = json!({"jobId": id});
+        let found = tokio::time::timeout(WAIT, async {
+            while !self.log(&job).await.iter().any(&pred) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        assert!(found.is_ok(), "job {id} never logged the line waited for");
+    }
+
     pub async fn log(&self, job: &Value) -> Vec<Value> {
         let id = job["jobId"].as_str().unwrap();
         let (_, text) =
@@ -444,10 +456,15 @@ async fn a_relayer_pod_recreated_mid_link_fails_the_job_with_relayer_not_found_a
     assert_succeeded(&h.run("/start", json!({"steps": ["initRelayer"]})).await);
     let control = &h.env.testbed().control;
     let gwc = control.chain("gwc").unwrap();
-    // gwc commits only on demand: the link's fee tx waits in the mempool, holding the link.
-    control.set_block_interval("gwc", None);
     let (status, accepted) = h.post("/start", json!({})).await;
     assert_eq!(status, 202);
+    // Once connect has seen the chains serve and planned the link, gwc commits only on demand:
+    // the handshake's next gwc tx waits in the mempool, holding the link.
+    h.until_logged(accepted["jobId"].as_str().unwrap(), |l| {
+        l["outcome"] == "planned" && l["cmd"].as_str().is_some_and(|c| c.starts_with("rly transact link"))
+    })
+    .await;
+    control.set_block_interval("gwc", None);
     gwc.wait_for_mempool(|m| m.pending > 0).await;
     let old = h.env.relayer();
     control.delete_pod(&old).expect("relayer deleted");
