@@ -87,7 +87,7 @@ fn bank_balances(node: &ChainNode, addr: Option<&str>) -> Reply {
 impl ChainDaemon {
     async fn client(&self, args: &[String], fs: super::pod::Fs, cwd: String) -> Reply {
         use super::programs::gateway_cli;
-        let pos: Vec<&str> = positionals(args);
+        let pos: Vec<&str> = gateway_cli::positionals(args);
         let Some(node) = self.chains.get(&self.chain_id) else {
             return error(format!("post failed: Post \"{DEFAULT_NODE}\": connection refused"));
         };
@@ -174,25 +174,6 @@ fn register_storage(node: &ChainNode, chain_id: &str, args: &[String], pos: [&st
     (0, format!("{v}\n"), String::new())
 }
 
-/// Flags that take no value in the subcommands above.
-const BOOL_FLAGS: &[&str] = &["-a", "--address", "-y", "--yes"];
-
-/// argv without its flags (`--x v`, `--x=v`, bool flags).
-fn positionals(args: &[String]) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        if a.starts_with('-') && a.len() > 1 {
-            if !a.contains('=') && !BOOL_FLAGS.contains(&a.as_str()) {
-                it.next();
-            }
-        } else {
-            out.push(a.as_str());
-        }
-    }
-    out
-}
-
 impl Program for ChainDaemon {
     fn run(&self, mut ctx: ProcCtx) -> BoxFuture<'static, i32> {
         let chain_id = self.chain_id.clone();
@@ -260,6 +241,7 @@ impl Program for ChainDaemon {
 
 #[cfg(test)]
 mod tests {
+    use super::super::programs::gateway_cli::positionals;
     use super::*;
 
     #[test]

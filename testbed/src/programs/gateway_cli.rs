@@ -13,10 +13,11 @@ use crate::chain::sessions::{self as s, fragment_json, manifest_json};
 use crate::pod::Fs;
 use serde_json::{Value, json};
 
-/// Flags that take no value.
+/// Flags of the chain CLIs that take no value.
 const BOOL_FLAGS: &[&str] = &["-a", "--address", "-y", "--yes", "--generate-only", "--dry-run"];
 
-fn positionals(args: &[String]) -> Vec<&str> {
+/// argv without its flags (`--x v`, `--x=v`, bool flags).
+pub(crate) fn positionals(args: &[String]) -> Vec<&str> {
     let mut out = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
