@@ -8,6 +8,8 @@ pub const GWC: &str = "gwc";
 pub const GATEWAY_PORT: &str = "gateway";
 /// An ibc-go channel or connection that is open (the state's name in ibc-go's REST answers).
 pub const OPEN: &str = "STATE_OPEN";
+/// A channel end past ChanOpenTry, waiting for ChanOpenConfirm.
+pub const TRYOPEN: &str = "STATE_TRYOPEN";
 
 /// The relayer's path for the gwc↔`chain` pair (the name connect-chain.sh gives it).
 pub fn path_name(chain: &str) -> String {

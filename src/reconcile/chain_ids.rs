@@ -4,12 +4,16 @@
 //! channel ends. For each OPEN gateway channel on gwc this reads (gwc's REST) the channel's
 //! connection hop, that connection's client and its counterparty connection and client, and
 //! confirms on the counterparty chain (its REST, one read) that its channel end is OPEN on that
-//! connection. connect then rebuilds or corrects the path with these ids instead of linking
-//! again: a pair with an OPEN channel never gets a second client, connection or channel.
+//! connection — or TRYOPEN there, facing gwc's channel: the handshake stopped after
+//! ChanOpenAck (a relayer pod recreated mid-link), and `rly start` sends the ChanOpenConfirm
+//! when it sees the Ack in its block history. connect then rebuilds or corrects the path with
+//! these ids instead of linking again: a pair with an OPEN channel never gets a second client,
+//! connection or channel. Any other counterparty end (INIT, CLOSED, another connection or
+//! channel) is refused.
 use super::gateway::{GatewayChannel, open_channel};
 use super::run::Run;
 use crate::chain::ibc_query;
-use crate::chart::{GATEWAY_PORT, GWC, OPEN, dst_port};
+use crate::chart::{GATEWAY_PORT, GWC, OPEN, TRYOPEN, dst_port};
 use crate::k8s::script::is_plain;
 use crate::system::relayer::PathState;
 use std::collections::BTreeMap;
@@ -25,6 +29,9 @@ pub struct PairIds {
     pub dst_client: String,
     /// Why the counterparty's channel end was not confirmed (None: confirmed on its REST).
     pub unconfirmed: Option<String>,
+    /// The counterparty's end is STATE_TRYOPEN (the channel handshake stopped after
+    /// ChanOpenAck): `rly start` completes it with ChanOpenConfirm.
+    pub unfinished: bool,
 }
 
 /// What connect knows of a pair with an OPEN gateway channel: its ids, or why they are unknown.
@@ -33,10 +40,16 @@ pub type Observed = Result<PairIds, String>;
 impl PairIds {
     /// `channel-1 on connection-1 (client 07-tendermint-1) ↔ fdsc-0 channel-0 on …`.
     pub fn describe(&self, chain: &str) -> String {
-        let check = match &self.unconfirmed {
+        let mut check = match &self.unconfirmed {
             None => String::new(),
             Some(why) => format!("; {chain}'s end not confirmed: {why}"),
         };
+        if self.unfinished {
+            check.push_str(&format!(
+                "; channel handshake unfinished: {chain}'s {} is {TRYOPEN}, `rly start` completes it (ChanOpenConfirm)",
+                self.dst_channel
+            ));
+        }
         format!(
             "{} on {} (client {}) ↔ {chain} {} on {} (client {}){check}",
             self.src_channel,
@@ -123,6 +136,7 @@ async fn pair(run: &Run, chain: &str, channel: &str) -> Observed {
         dst_connection: conn.counterparty_connection_id,
         dst_client: conn.counterparty_client_id,
         unconfirmed: None,
+        unfinished: false,
     };
     let missing: Vec<&str> = [
         ("gwc client", &ids.src_client),
@@ -158,17 +172,21 @@ async fn pair(run: &Run, chain: &str, channel: &str) -> Observed {
         Err(e) => ids.unconfirmed = Some(format!("{chain}'s REST: {e}")),
         Ok(theirs) => {
             let hop = theirs.connection_hops.first().map(String::as_str).unwrap_or_default();
-            if theirs.state != OPEN || hop != ids.dst_connection || theirs.counterparty_channel_id != channel
-            {
+            let state_ok = theirs.state == OPEN || theirs.state == TRYOPEN;
+            let facing = theirs.counterparty_channel_id == channel
+                && (theirs.counterparty_port_id.is_empty() || theirs.counterparty_port_id == GATEWAY_PORT);
+            if !state_ok || hop != ids.dst_connection || !facing {
                 return Err(format!(
-                    "{chain}'s {} is {} on {} facing {}, but gwc's {channel} says OPEN on {} facing {channel}",
+                    "{chain}'s {} is {} on {} facing {}/{}, but gwc's {channel} (OPEN) needs it OPEN or TRYOPEN on {} facing {GATEWAY_PORT}/{channel}",
                     ids.dst_channel,
                     theirs.state,
                     if hop.is_empty() { "no connection" } else { hop },
+                    theirs.counterparty_port_id,
                     theirs.counterparty_channel_id,
                     ids.dst_connection
                 ));
             }
+            ids.unfinished = theirs.state == TRYOPEN;
         }
     }
     Ok(ids)
@@ -187,6 +205,7 @@ mod tests {
             dst_connection: "connection-0".into(),
             dst_client: "07-tendermint-0".into(),
             unconfirmed: None,
+            unfinished: false,
         }
     }
 
@@ -226,5 +245,8 @@ mod tests {
         );
         p.unconfirmed = Some("fdsc-0's REST: refused".into());
         assert!(p.describe("fdsc-0").ends_with("; fdsc-0's end not confirmed: fdsc-0's REST: refused"));
+        p.unconfirmed = None;
+        p.unfinished = true;
+        assert!(p.describe("fdsc-0").ends_with("; channel handshake unfinished: fdsc-0's channel-0 is STATE_TRYOPEN, `rly start` completes it (ChanOpenConfirm)"));
     }
 }

@@ -133,6 +133,13 @@ impl Control {
         self.cluster.link_faults.stall_next(n);
     }
 
+    /// Makes the next `n` `rly transact link` calls stop after ChanOpenAck (gwc's end OPEN, the
+    /// counterparty's TRYOPEN) and hang until their process is killed, as when the relayer pod
+    /// is deleted between ChanOpenAck and ChanOpenConfirm.
+    pub fn cut_next_links_after_ack(&self, n: u32) {
+        self.cluster.link_faults.cut_after_ack(n);
+    }
+
     /// The most `rly transact link` processes that ever ran at once in this cluster.
     pub fn most_concurrent_links(&self) -> u32 {
         self.cluster.link_faults.most_running()

@@ -210,3 +210,67 @@ async fn start_corrects_a_path_with_wrong_ids_restarts_rly_and_force_never_links
     let id = upload(&h.env, "forced", 1).await;
     await_state(&h.env, &id, CLOSED).await;
 }
+
+/// The state names of the gateway channel ends between gwc and mdsc: (gwc's, mdsc's).
+fn channel_states(h: &Harness) -> (Vec<String>, Vec<String>) {
+    let control = &h.env.testbed().control;
+    let states = |chain: &str, port: &str| -> Vec<String> {
+        control
+            .chain(chain)
+            .expect("chain")
+            .channels()
+            .into_iter()
+            .filter(|c| c.port_id == port)
+            .map(|c| format!("{:?}", c.state))
+            .collect()
+    };
+    (states("gwc", "gateway"), states("mdsc", "metastore"))
+}
+
+#[tokio::test]
+async fn a_relayer_pod_recreated_between_chan_open_ack_and_confirm_is_rebuilt_and_rly_start_finishes_the_handshake()
+ {
+    crate::testbed_only!("cuts a link after ChanOpenAck and deletes the relayer pod through the testbed");
+    let h = Harness::new(0).await;
+    assert_succeeded(&h.run("/start", json!({"steps": ["initRelayer"]})).await);
+    let control = &h.env.testbed().control;
+    control.cut_next_links_after_ack(1);
+    let (status, accepted) = h.post("/start", json!({})).await;
+    assert_eq!(status, 202, "{accepted}");
+    let half_open = (vec!["Open".to_string()], vec!["TryOpen".to_string()]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while channel_states(&h) != half_open {
+        assert!(std::time::Instant::now() < deadline, "no half-open channel: {:?}", channel_states(&h));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The pod goes mid-link: its config.yaml (an emptyDir) and the path's ids with it.
+    let old = h.env.relayer();
+    control.delete_pod(&old).expect("relayer deleted");
+    let cut = h.finish(accepted["jobId"].as_str().unwrap()).await;
+    assert_eq!(cut["status"], "failed", "{cut:#}");
+    h.wait_relayer_in_cache().await;
+    assert_ne!(h.env.relayer(), old, "a new relayer pod");
+    assert_eq!(channel_states(&h), half_open, "nothing finished the handshake yet");
+
+    let job = h.run("/start", json!({})).await;
+    assert_succeeded(&job);
+    let planned = h.planned(&job).await;
+    assert!(!planned.iter().any(|c| c.starts_with("rly transact link")), "never linked again: {planned:#?}");
+    let rebuilt = planned_with_reasons(&h, &job, "rly paths new gwc mdsc path-gwc-mdsc-gw").await;
+    assert!(
+        rebuilt.len() == 1
+            && rebuilt[0].contains("channel handshake unfinished: mdsc's channel-0 is STATE_TRYOPEN")
+            && rebuilt[0].contains("`rly start` completes it"),
+        "the reason says the handshake is unfinished and who finishes it: {rebuilt:#?}"
+    );
+    let [_, conn, client, dst_conn, dst_client] = chain_ids(&h, "mdsc").await;
+    assert_eq!(path_ids(&h, "mdsc").await, [client, conn, dst_client, dst_conn]);
+    let one_open = (vec!["Open".to_string()], vec!["Open".to_string()]);
+    assert_eq!(channel_states(&h), one_open, "rly start confirmed mdsc's end; no second channel");
+    h.assert_end_state();
+
+    let warm = h.run("/start", json!({})).await;
+    assert_succeeded(&warm);
+    assert!(h.planned(&warm).await.is_empty(), "{:#?}", h.planned(&warm).await);
+    assert_eq!(channel_states(&h), one_open);
+}

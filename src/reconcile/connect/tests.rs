@@ -27,6 +27,7 @@ fn chain_ids() -> PairIds {
         dst_connection: "connection-0".into(),
         dst_client: "07-tendermint-0".into(),
         unconfirmed: None,
+        unfinished: false,
     }
 }
 
@@ -80,6 +81,22 @@ fn a_missing_path_of_an_open_channel_is_rebuilt_with_the_chains_ids_never_linked
     assert_eq!(
         p.actions[1].action.command(),
         "rly paths update path-gwc-fdsc-0-gw --src-client-id 07-tendermint-1 --dst-client-id 07-tendermint-0 --src-connection-id connection-1 --dst-connection-id connection-0"
+    );
+    no_link(&p);
+}
+
+#[test]
+fn a_counterparty_end_in_tryopen_still_rebuilds_the_path_and_says_rly_start_finishes_it() {
+    use ConnectAction::*;
+    let half = PairIds { unfinished: true, ..chain_ids() };
+    let p = plan_open(None, Ok(half.clone()), false).unwrap();
+    assert_eq!(acts(&p), [NewPath("fdsc-0".into()), SetPathIds("fdsc-0".into(), half)]);
+    assert!(
+        p.actions[0].reason.ends_with(
+            "; channel handshake unfinished: fdsc-0's channel-0 is STATE_TRYOPEN, `rly start` completes it (ChanOpenConfirm)"
+        ),
+        "{}",
+        p.actions[0].reason
     );
     no_link(&p);
 }

@@ -14,6 +14,7 @@
 //! ```
 
 use super::rly_config::{ChainCfg, PathEnd};
+use super::rly_relay::End;
 use crate::chain::coins::Coin;
 use crate::chain::ibc::{ChannelState, IbcChannel, next_channel_id};
 use crate::chain::keys::TestKey;
@@ -39,6 +40,10 @@ pub struct LinkFaults {
     fail_next: AtomicU32,
     /// The next N links exit 0 with the channel handshake left unfinished.
     stall_next: AtomicU32,
+    /// The next N links stop after ChanOpenAck (the source end OPEN, the destination's
+    /// TRYOPEN) and hang there until their process is killed, as a link does whose relayer pod
+    /// is deleted between ChanOpenAck and ChanOpenConfirm.
+    cut_after_ack: AtomicU32,
     /// `transact link` processes running now, and the most that ever ran at once.
     running: AtomicU32,
     most_running: AtomicU32,
@@ -60,6 +65,10 @@ impl LinkFaults {
 
     pub fn stall_next(&self, n: u32) {
         self.stall_next.store(n, SeqCst);
+    }
+
+    pub fn cut_after_ack(&self, n: u32) {
+        self.cut_after_ack.store(n, SeqCst);
     }
 
     /// Counts a link as running until the returned guard drops.
@@ -278,7 +287,8 @@ pub async fn link(
     lines.push_str(&log("Found termination condition for connection handshake", ""));
     lines.push_str(&log("Starting event processor for channel handshake", ""));
     let stall = LinkFaults::take(&faults.stall_next);
-    open_channel(&src, &dst, last, ends.version, stall)
+    let cut = !stall && LinkFaults::take(&faults.cut_after_ack);
+    open_channel(&src, &dst, last, ends.version, stall, cut)
         .await
         .map_err(|e| format!("error creating channels: {e}"))?;
     if stall {
@@ -344,13 +354,14 @@ async fn connect(src: &Side<'_>, dst: &Side<'_>) -> Result<u64, String> {
 }
 
 /// The four channel steps after the connection's last step at dst height `last`; with
-/// `stall`, only ChanOpenInit.
+/// `stall`, only ChanOpenInit; with `cut`, the first three, then hangs until killed.
 async fn open_channel(
     src: &Side<'_>,
     dst: &Side<'_>,
     last: u64,
     version: &str,
     stall: bool,
+    cut: bool,
 ) -> Result<(), String> {
     let h = src
         .step("MsgChannelOpenInit", dst, dst.proof_header(last).await?, |n| {
@@ -370,9 +381,33 @@ async fn open_channel(
             n.upsert_channel(src.channel(dst, ChannelState::Open, &dst.channel_id, version))
         })
         .await?;
+    if cut {
+        futures::future::pending::<()>().await;
+    }
     dst.step("MsgChannelOpenConfirm", src, src.proof_header(h).await?, |n| {
         n.upsert_channel(dst.channel(src, ChannelState::Open, &src.channel_id, version))
     })
     .await?;
     Ok(())
+}
+
+/// ChanOpenConfirm on `tryopen`'s chain for a channel whose other end (`open`) is OPEN, with
+/// the client update proving the OPEN end, as `rly start`'s event processor sends it for a
+/// handshake it finds unfinished. Returns the height the tx landed in.
+pub async fn confirm_channel(open: (&End, &IbcChannel), tryopen: (&End, &IbcChannel)) -> Result<u64, String> {
+    fn side<'a>((e, ch): (&'a End, &IbcChannel)) -> Side<'a> {
+        Side {
+            node: e.node.clone(),
+            cfg: &e.cfg,
+            key: &e.key,
+            end: e.ids.clone(),
+            port: "",
+            channel_id: ch.channel_id.clone(),
+        }
+    }
+    let (src, dst) = (side(open), side(tryopen));
+    let proof = src.proof_header(src.node.latest_height().saturating_sub(1)).await?;
+    let mut confirmed = tryopen.1.clone();
+    confirmed.state = ChannelState::Open;
+    dst.step("MsgChannelOpenConfirm", &src, proof, |n| n.upsert_channel(confirmed)).await
 }

@@ -99,6 +99,81 @@ fn channel_pairs(a: &End, b: &End) -> Vec<(IbcChannel, IbcChannel)> {
         .collect()
 }
 
+/// The channels of a path whose handshake stopped after ChanOpenAck: an OPEN end on `a` on
+/// the path's client and connection whose counterparty end on `b`, on the path's ids and facing
+/// it, is still TRYOPEN.
+fn half_open(a: &End, b: &End) -> Vec<(IbcChannel, IbcChannel)> {
+    let on = |c: &IbcChannel, ids: &PathEnd| {
+        !ids.client_id.is_empty() && c.client_id == ids.client_id && c.connection_id == ids.connection_id
+    };
+    let b_channels = b.node.channels();
+    a.node
+        .channels()
+        .into_iter()
+        .filter(|c| {
+            c.state == ChannelState::Open && on(c, &a.ids) && c.counterparty_chain_id == b.cfg.chain_id
+        })
+        .filter_map(|ca| {
+            let cb = b_channels.iter().find(|cb| {
+                cb.state == ChannelState::TryOpen
+                    && cb.port_id == ca.counterparty_port_id
+                    && cb.channel_id == ca.counterparty_channel_id
+                    && cb.counterparty_channel_id == ca.channel_id
+                    && on(cb, &b.ids)
+            })?;
+            Some((ca, cb.clone()))
+        })
+        .collect()
+}
+
+/// rly's event processor completes a channel handshake it sees in progress on a path it
+/// relays: a ChanOpenAck on `a` (its end OPEN, `b`'s TRYOPEN) makes it send ChanOpenConfirm
+/// to `b`. The real rly only sees handshakes within its initial block history (20 blocks by
+/// default) or while it runs; the testbed reads the channel ends and has no such bound.
+async fn finish_handshakes(a: &End, b: &End, json: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (ca, cb) in half_open(a, b) {
+        match super::rly_handshake::confirm_channel((a, &ca), (b, &cb)).await {
+            Ok(height) => {
+                lines.push(log_line(
+                    json,
+                    "info",
+                    "Successful transaction",
+                    &[
+                        ("provider_type", "cosmos"),
+                        ("chain_id", &b.cfg.chain_id),
+                        ("height", &height.to_string()),
+                        (
+                            "msg_types",
+                            "[\"/ibc.core.client.v1.MsgUpdateClient\", \"/ibc.core.channel.v1.MsgChannelOpenConfirm\"]",
+                        ),
+                    ],
+                ));
+                lines.push(log_line(
+                    json,
+                    "info",
+                    "Successfully created new channel",
+                    &[
+                        ("chain_id", &b.cfg.chain_id),
+                        ("channel_id", &cb.channel_id),
+                        ("port_id", &cb.port_id),
+                        ("counterparty_chain_id", &a.cfg.chain_id),
+                        ("counterparty_channel_id", &ca.channel_id),
+                        ("counterparty_port_id", &ca.port_id),
+                    ],
+                ));
+            }
+            Err(e) => lines.push(log_line(
+                json,
+                "error",
+                "Failed to send messages",
+                &[("chain_id", &b.cfg.chain_id), ("error", &e)],
+            )),
+        }
+    }
+    lines
+}
+
 /// Signs and submits `msgs` on `end`'s chain and waits for the block; returns a log line.
 async fn submit(end: &End, msgs: Vec<cosmrs::Any>, type_url: &str, json: bool) -> String {
     let n = msgs.len() as u64;
@@ -333,6 +408,9 @@ pub async fn run(
         let _ = paused.wait_for(|p| !*p).await;
         for (_, a, b) in &paths {
             for (x, y) in [(a, b), (b, a)] {
+                for line in finish_handshakes(x, y, json).await {
+                    let _ = log.send(line);
+                }
                 for line in relay_direction(x, y, controls, json).await {
                     let _ = log.send(line);
                 }
