@@ -78,6 +78,25 @@ pub struct End {
 /// The channel pairs `(a, b)` of a path: an OPEN end on `a` on the path's client and
 /// connection whose counterparty end on `b` is on the path's client and connection too.
 fn channel_pairs(a: &End, b: &End) -> Vec<(IbcChannel, IbcChannel)> {
+    pairs_where(a, b, |_, _| true)
+}
+
+/// The channels of a path whose handshake stopped after ChanOpenAck: an OPEN end on `a` on
+/// the path's client and connection whose counterparty end on `b`, on the path's ids and facing
+/// it, is still TRYOPEN.
+fn half_open(a: &End, b: &End) -> Vec<(IbcChannel, IbcChannel)> {
+    pairs_where(a, b, |ca, cb| {
+        cb.state == ChannelState::TryOpen && cb.counterparty_channel_id == ca.channel_id
+    })
+}
+
+/// OPEN ends on `a` on the path's ids, each with its counterparty end on `b` (on the path's
+/// ids too) that `also` accepts.
+fn pairs_where(
+    a: &End,
+    b: &End,
+    also: impl Fn(&IbcChannel, &IbcChannel) -> bool,
+) -> Vec<(IbcChannel, IbcChannel)> {
     let on = |c: &IbcChannel, ids: &PathEnd| {
         !ids.client_id.is_empty() && c.client_id == ids.client_id && c.connection_id == ids.connection_id
     };
@@ -93,33 +112,7 @@ fn channel_pairs(a: &End, b: &End) -> Vec<(IbcChannel, IbcChannel)> {
                 cb.port_id == ca.counterparty_port_id
                     && cb.channel_id == ca.counterparty_channel_id
                     && on(cb, &b.ids)
-            })?;
-            Some((ca, cb.clone()))
-        })
-        .collect()
-}
-
-/// The channels of a path whose handshake stopped after ChanOpenAck: an OPEN end on `a` on
-/// the path's client and connection whose counterparty end on `b`, on the path's ids and facing
-/// it, is still TRYOPEN.
-fn half_open(a: &End, b: &End) -> Vec<(IbcChannel, IbcChannel)> {
-    let on = |c: &IbcChannel, ids: &PathEnd| {
-        !ids.client_id.is_empty() && c.client_id == ids.client_id && c.connection_id == ids.connection_id
-    };
-    let b_channels = b.node.channels();
-    a.node
-        .channels()
-        .into_iter()
-        .filter(|c| {
-            c.state == ChannelState::Open && on(c, &a.ids) && c.counterparty_chain_id == b.cfg.chain_id
-        })
-        .filter_map(|ca| {
-            let cb = b_channels.iter().find(|cb| {
-                cb.state == ChannelState::TryOpen
-                    && cb.port_id == ca.counterparty_port_id
-                    && cb.channel_id == ca.counterparty_channel_id
-                    && cb.counterparty_channel_id == ca.channel_id
-                    && on(cb, &b.ids)
+                    && also(&ca, cb)
             })?;
             Some((ca, cb.clone()))
         })
