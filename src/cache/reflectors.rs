@@ -63,15 +63,18 @@ impl Spawner {
                 let mut stream = std::pin::pin!(stream);
                 let mut listed_once = false;
                 loop {
+                    // Stop first: after a shutdown the watched server may already be gone
+                    // (demo's testbed), and its closed stream is not a failure worth a WARN.
                     let event = tokio::select! {
-                        event = stream.next() => match event {
-                            Some(event) => event,
-                            None => break,
-                        },
+                        biased;
                         _ = stop.cancelled() => {
                             tracing::debug!("stopped");
                             break;
                         }
+                        event = stream.next() => match event {
+                            Some(event) => event,
+                            None => break,
+                        },
                     };
                     match event {
                         // Every initial list after the first is a restart (410 Expired, a
