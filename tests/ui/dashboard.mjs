@@ -2,9 +2,12 @@
 // running `cryptomeria-bff demo` at $BFF. Run by tests/it/ui.rs; exits non-zero on the first
 // failed expectation and prints one JSON line of what it saw. Screenshots go to $ARTIFACTS.
 //
-// Checks: the four chains listed with rising heights; Start (confirmed in its dialog) shows
-// the job's steps progressing to succeeded without a reload; the block-time histogram for
-// window=50; throughput bars; keyboard tabs; and no request leaves the BFF's origin.
+// Checks: the four chains listed with rising heights, sparklines scaled to their written range,
+// hints as links; Start (confirmed in its dialog) shows the job's steps progressing to
+// succeeded without a reload, with local millisecond times, and a fresh page on Operations
+// opens that latest job; Measurements measures its defaults on first open, then the
+// block-time histogram for window=50 and throughput bars; keyboard tabs; and no request
+// leaves the BFF's origin.
 
 import { chromium } from "playwright-core";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -62,6 +65,15 @@ try {
   const later = await heights();
   // Sparklines, the relayer, IBC health and pods are drawn from their routes.
   await page.waitForSelector("#chains tr[data-chain='gwc'] .blocktime svg polyline");
+  // Sparklines are scaled to their own range, and the range is written beside them.
+  const spark = await page.$eval("#chains tr[data-chain='gwc'] .blocktime", (c) => ({
+    min: Number(c.querySelector("svg").dataset.min), max: Number(c.querySelector("svg").dataset.max),
+    range: c.querySelector(".spark-range").textContent,
+  }));
+  assert.ok(spark.min > 0 && spark.max >= spark.min, `sparkline range: ${JSON.stringify(spark)}`);
+  assert.equal(spark.range, `${spark.min.toFixed(3)} s–${spark.max.toFixed(3)} s`);
+  // The relayer's hint names a route as a link to it.
+  assert.equal(await page.getAttribute("#relayer a[href='/api/v1/system/ibc']", "target"), "_blank");
   await page.waitForSelector("#ibc tr[data-pair='mdsc']");
   await page.waitForSelector("#pods tbody tr");
   mark("overview");
@@ -99,8 +111,20 @@ try {
   assert.ok(stepStates.some((s) => s.includes(":running")), `a step was seen running: ${stepStates.join(" | ")}`);
   assert.ok(stepStates.length >= 3, `the steps progressed through several states: ${stepStates.join(" | ")}`);
   assert.match(await page.textContent("#job-log"), /step=waitIbcReady/);
+  // Job times are the reader's local clock to the millisecond.
+  assert.match(await page.textContent("#job-title time"), /\d{2}:\d{2}:\d{2}[.,]\d{3}/);
+  const startJob = (await page.textContent("#job-title")).split(" · ")[1];
   mark("start job");
   await page.screenshot({ path: join(ARTIFACTS, "operations.png"), fullPage: true });
+
+  // A fresh page on Operations opens the latest job, with its steps.
+  const again = await context.newPage();
+  again.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  await again.goto(`${BFF}/#operations`);
+  await again.waitForFunction((id) => document.getElementById("job-title").textContent.includes(id)
+    && document.getElementById("job-status").textContent === "succeeded", startJob);
+  assert.equal(await again.locator("#job-steps li").count(), 5);
+  await again.close();
 
   // ----- Overview again: the started system shows rly running and every pair relaying ---------
   await page.click("#tab-overview");
@@ -117,6 +141,10 @@ try {
 
   // ----- Measurements: histogram for window=50 with the percentiles marked; throughput --------
   await page.click("#tab-measurements");
+  // The first open measures the defaults without a click.
+  await page.waitForSelector("#bt-chart svg rect.bar", { state: "attached" });
+  await page.waitForSelector("#tp-chart svg rect.bar", { state: "attached" });
+  assert.match(await page.textContent("#tp-summary"), /^gwc, heights \d+–\d+:/);
   // A full window of 50 blocks needs 50 headers after genesis.
   await page.waitForFunction(() => Number(document.querySelector("#chains tr[data-chain='gwc'] .height").textContent) > 50);
   await page.selectOption("#bt-chain", "gwc");
@@ -137,7 +165,7 @@ try {
   await page.fill("#tp-to", tip);
   await page.fill("#tp-segments", "4");
   await page.click("#tp-form button[type=submit]");
-  await page.waitForSelector("#tp-chart svg rect.bar", { state: "attached" });
+  await page.waitForSelector(`#tp-chart svg[data-range='1-${tip}-4'] rect.bar`, { state: "attached" });
   assert.equal(await page.locator("#tp-chart rect.bar").count(), 4);
   assert.match(await page.textContent("#tp-numbers [data-fact='tps']"), /^\d+\.\d{3}$/);
   const txCount = Number((await page.textContent("#tp-numbers [data-fact='txCount']")).split(" ")[0]);

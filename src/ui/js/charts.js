@@ -17,16 +17,19 @@ function root(width, height, title, desc) {
   return s;
 }
 
-// A small line of `values` (e.g. seconds per block) from 0 to their max, so that a steady
-// chain draws a flat line and only a real stall stands out.
+// A small line of `values` (e.g. seconds per block) scaled to their own min..max, so jitter
+// is visible; the range is written beside it (the caller's text), since the scale is not
+// zero-based. Values that do not vary draw a mid-height line, dotted, marked as steady.
 export function sparkline(values, { width = 140, height = 28, label = "" } = {}) {
-  const hi = Math.max(...values) || 1;
+  const lo = Math.min(...values), hi = Math.max(...values);
+  const span = hi - lo;
   const step = values.length > 1 ? width / (values.length - 1) : 0;
-  const points = values
-    .map((v, i) => `${(i * step).toFixed(1)},${(height - 2 - (v / hi) * (height - 4)).toFixed(1)}`)
-    .join(" ");
-  const s = root(width, height, label, `${values.length} values from ${Math.min(...values).toFixed(3)} to ${hi.toFixed(3)}`);
-  s.append(svg("polyline", { points, class: "spark-line" }));
+  const y = (v) => (span > 1e-9 ? height - 2 - ((v - lo) / span) * (height - 4) : height / 2);
+  const points = values.map((v, i) => `${(i * step).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+  const s = root(width, height, label, `${values.length} values from ${lo.toFixed(3)} (bottom) to ${hi.toFixed(3)} (top)`);
+  s.dataset.min = lo;
+  s.dataset.max = hi;
+  s.append(svg("polyline", { points, class: span > 1e-9 ? "spark-line" : "spark-line steady" }));
   return s;
 }
 

@@ -47,6 +47,35 @@ export function toneOf(word) {
   }
 }
 
+// An RFC 3339 time as the reader's local clock to the millisecond, the original in the title.
+export function localTime(iso) {
+  const t = new Date(iso);
+  if (!iso || Number.isNaN(t.getTime())) return h("span", { text: iso ?? "–" });
+  return h("time", { datetime: iso, title: iso, text: clock(t) });
+}
+
+// A Date as local date and time with milliseconds (the header's clock has the same form).
+export const clock = (t) =>
+  t.toLocaleString(undefined, { hour12: false, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", fractionalSecondDigits: 3 });
+
+// A hint whose API routes are links: `GET /api/v1/…` opens the route, `POST /api/v1/…` (or a
+// bare `/system/…` action) leads to the Operations view, where the action runs confirmed.
+export function hint(text) {
+  const out = [];
+  const route = /(?:(GET|POST) )?(\/api\/v1)?(\/system\/[a-z/]+)/g;
+  let at = 0;
+  for (const m of String(text).matchAll(route)) {
+    out.push(text.slice(at, m.index));
+    const path = `/api/v1${m[3]}`;
+    out.push(m[1] === "GET"
+      ? h("a", { href: path, target: "_blank", rel: "noopener", text: m[0] })
+      : h("a", { href: "#operations", "data-action": m[3], text: m[0] }));
+    at = m.index + m[0].length;
+  }
+  out.push(text.slice(at));
+  return h("span", { class: "hint" }, out);
+}
+
 export const seconds = (x) => (x === null || x === undefined || Number.isNaN(x) ? "–" : `${Number(x).toFixed(3)} s`);
 export const num = (x, digits = 2) => (x === null || x === undefined ? "–" : Number(x).toFixed(digits));
 

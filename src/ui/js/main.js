@@ -19,7 +19,15 @@ function show(view, focus = false) {
   if (focus) tabs[VIEWS.indexOf(view)].focus();
   if (location.hash !== `#${view}`) history.replaceState(null, "", `#${view}`);
   if (view === "operations") operations.shown();
+  if (view === "measurements") measurements.shown();
+  else measurements.hidden();
 }
+
+// Hint links lead to a view by its hash (e.g. an action's route to Operations).
+window.addEventListener("hashchange", () => {
+  const view = location.hash.slice(1);
+  if (VIEWS.includes(view)) show(view);
+});
 
 tabs.forEach((tab, i) => {
   tab.addEventListener("click", () => show(VIEWS[i]));

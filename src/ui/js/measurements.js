@@ -9,6 +9,11 @@ import { histogram, bars } from "./charts.js";
 const MARKS = ["p50", "p95", "p99"];
 let latest = new Map();
 let rangeChosen = false;
+// The defaults are measured once, the first time the view is open with chains known.
+let visible = false;
+let defaultsRun = false;
+// Only the newest block-time answer is drawn (an earlier one may arrive later).
+let btGeneration = 0;
 
 export function init() {
   $("bt-form").addEventListener("submit", (e) => {
@@ -20,6 +25,26 @@ export function init() {
     e.preventDefault();
     throughput();
   });
+}
+
+export function shown() {
+  visible = true;
+  runDefaults();
+}
+
+export function hidden() {
+  visible = false;
+}
+
+function runDefaults() {
+  const height = latest.get($("bt-chain").value);
+  if (defaultsRun || !visible || !height) return;
+  defaultsRun = true;
+  // A young chain has fewer blocks than the default window: measure what it has.
+  const window = $("bt-window");
+  if (height - 1 < Number(window.value)) window.value = Math.max(2, height - 1);
+  blocktime();
+  throughput();
 }
 
 export function setChains(chains) {
@@ -37,14 +62,17 @@ export function setChains(chains) {
     $("tp-to").value = to;
     $("tp-from").value = Math.max(1, to - 100);
   }
+  runDefaults();
 }
 
 async function blocktime() {
   const chain = $("bt-chain").value;
   const window = $("bt-window").value;
+  const generation = ++btGeneration;
   showError($("bt-error"), null);
   try {
     const bt = await get(`/chains/${encodeURIComponent(chain)}/blocktime?window=${encodeURIComponent(window)}&percentiles=50,90,95,99&include=intervals`);
+    if (generation !== btGeneration) return;
     const s = bt.stats;
     const marks = MARKS.map((key) => ({ key, value: s[key] }));
     const summary = `${chain}: ${bt.sampleCount} block intervals over heights ${bt.range.fromHeight}–${bt.range.toHeight}; ` +
@@ -62,7 +90,7 @@ async function blocktime() {
       fact("p95", seconds(s.p95)), fact("p99", seconds(s.p99)), fact("max", seconds(s.max)),
       fact("cached", bt.cached ? "yes (same height)" : "no"));
   } catch (e) {
-    showError($("bt-error"), e);
+    if (generation === btGeneration) showError($("bt-error"), e);
   }
 }
 
@@ -126,7 +154,9 @@ function showThroughput(chain, from, to, results) {
   const items = results.map((r) => ({ label: `${r.toHeight}`, value: r.tps ?? 0 }));
   const summary = `${chain}, heights ${from}–${to}: ${txs} txs in ${num(duration, 1)} s of header time, ${num(tps, 3)} tx/s overall; ` +
     `per segment ${results.map((r) => `${r.fromHeight}–${r.toHeight} ${num(r.tps ?? 0, 3)} tx/s`).join(", ")}.`;
-  fill($("tp-chart"), bars(items, { title: `Throughput of ${chain} per segment (tx/s)`, desc: summary, unit: "tx/s" }));
+  const chart = bars(items, { title: `Throughput of ${chain} per segment (tx/s)`, desc: summary, unit: "tx/s" });
+  chart.setAttribute("data-range", `${from}-${to}-${results.length}`);
+  fill($("tp-chart"), chart);
   $("tp-summary").textContent = summary;
   fill($("tp-numbers"),
     fact("heights", `${from}–${to} (${results.length} segments)`),

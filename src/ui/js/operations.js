@@ -3,7 +3,7 @@
 // job read again on each line); recent jobs; preflight with its hints.
 
 import { get, post, followLog } from "./api.js";
-import { $, h, fill, badge, showError, announce } from "./dom.js";
+import { $, h, fill, badge, showError, announce, localTime, hint } from "./dom.js";
 
 const ACTIONS = {
   start: {
@@ -64,12 +64,14 @@ export function init() {
   $("do-preflight").addEventListener("click", preflight);
 }
 
-// Called when the view is shown: fresh preflight and jobs; attach to a running system job.
+// Called when the view is shown: fresh preflight and jobs; attach to a running system job,
+// else open the latest one (the list is newest first).
 export async function shown() {
   preflight();
   const jobs = await listJobs();
   const running = jobs.find((j) => j.status === "running" || j.status === "queued");
-  if (running && !following) follow(running.jobId);
+  const open = running ?? jobs[0];
+  if (open && (!following || (running && following.id !== running.jobId))) follow(open.jobId);
 }
 
 export function setChains(chains) {
@@ -109,7 +111,7 @@ async function listJobs() {
     const { items } = await get("/system/jobs?limit=8");
     fill($("jobs"), items.map((j) =>
       h("li", {}, h("button", { type: "button", onclick: () => follow(j.jobId) },
-        badge(j.status), h("span", { text: j.type }), h("span", { class: "mono muted", text: `${j.jobId} · ${j.createdAt}` })))));
+        badge(j.status), h("span", { text: j.type }), h("span", { class: "mono muted" }, `${j.jobId} · `, localTime(j.createdAt))))));
     return items;
   } catch (e) {
     fill($("jobs"), h("li", { class: "error", text: e.message }));
@@ -163,7 +165,7 @@ async function showJob(id) {
     if (following?.id !== id) return job;
     fill($("job-status"), job.status);
     $("job-status").className = badge(job.status).className;
-    $("job-title").textContent = `${job.type} · ${job.jobId} · created ${job.createdAt}`;
+    fill($("job-title"), `${job.type} · ${job.jobId} · created `, localTime(job.createdAt));
     $("job-progress").max = job.progress.totalSteps || 1;
     $("job-progress").value = job.progress.completedSteps;
     fill($("job-steps"), job.steps.map((s) =>
@@ -190,7 +192,7 @@ async function preflight() {
         h("th", { scope: "row", text: c.name }),
         h("td", {}, badge(c.status)),
         h("td", { text: c.message }),
-        h("td", { class: "muted", text: c.hint ?? "" }))));
+        h("td", { class: "muted" }, c.hint ? hint(c.hint) : ""))));
   } catch (e) {
     fill($("preflight").tBodies[0], h("tr", {}, h("td", { colspan: 4, class: "error", text: e.message })));
   } finally {

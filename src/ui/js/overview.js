@@ -4,7 +4,7 @@
 // open adds no load on the Kubernetes API server.
 
 import { get } from "./api.js";
-import { $, h, fill, badge, seconds } from "./dom.js";
+import { $, h, fill, badge, seconds, localTime, clock, hint } from "./dom.js";
 import { sparkline } from "./charts.js";
 
 const TICK_MS = 2000;
@@ -43,7 +43,7 @@ async function refresh() {
     if (tick++ % IBC_EVERY === 0) await showIbc();
     const chains = ids.map((id) => ({ chainId: id, latestHeight: heights.get(id)?.latestHeight ?? null }));
     listeners.forEach((fn) => fn(chains));
-    $("freshness").textContent = `updated ${new Date().toLocaleTimeString()} · every ${TICK_MS / 1000}s`;
+    $("freshness").textContent = `updated ${clock(new Date())} · every ${TICK_MS / 1000}s`;
   } catch (e) {
     $("freshness").textContent = `not updated: ${e.message} (retrying)`;
   }
@@ -75,7 +75,9 @@ async function updateBlocktime(id) {
     const bt = await get(`/chains/${encodeURIComponent(id)}/blocktime?window=${SPARK_WINDOW}&percentiles=50&include=intervals`);
     const label = `${id}: seconds per block over blocks ${bt.range.fromHeight}–${bt.range.toHeight}`;
     fill(cell(id, "blocktime"), h("span", { class: "spark" },
-      sparkline(bt.intervals, { label }), h("span", { text: `mean ${seconds(bt.stats.mean)}` })));
+      sparkline(bt.intervals, { label }),
+      h("span", { class: "spark-range", text: `${seconds(bt.stats.min)}–${seconds(bt.stats.max)}` }),
+      h("span", { text: `mean ${seconds(bt.stats.mean)}` })));
   } catch (e) {
     // A young chain has fewer blocks than the window: say so instead of a chart.
     fill(cell(id, "blocktime"), h("span", { class: "muted", text: e.code === "VALIDATION_ERROR" ? "too few blocks yet" : e.code }));
@@ -97,8 +99,8 @@ function showRelayer(r) {
     h("dt", { text: "Pod" }), h("dd", { class: "mono", text: r.pod ?? "none" }),
     h("dt", { text: "Pod ready" }), h("dd", {}, badge(r.podReady ? "ready" : "not ready", r.podReady ? "ok" : "bad")),
     h("dt", { text: "rly start" }), h("dd", { "data-testid": "rly-running" }, running),
-    h("dt", { text: "Observed" }), h("dd", { text: r.observedAt ? `${r.observedAt} (${Math.round(r.observationAgeSeconds ?? 0)} s ago)` : "–" }),
-    r.hint ? [h("dt", { text: "Hint" }), h("dd", { class: "muted", text: r.hint })] : []);
+    h("dt", { text: "Observed" }), h("dd", {}, r.observedAt ? [localTime(r.observedAt), ` (${Math.round(r.observationAgeSeconds ?? 0)} s ago)`] : "–"),
+    r.hint ? [h("dt", { text: "Hint" }), h("dd", { class: "muted" }, hint(r.hint))] : []);
 }
 
 function showPods(pods) {
