@@ -16,6 +16,9 @@ use crate::jobs::StepOutcome;
 use crate::system::ibc;
 use serde_json::json;
 
+/// How long a chain may show no new block before the wait logs it (several block times).
+const QUIET_BEFORE_NEWS: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failure> {
     if run.params().dry_run {
         // It only observes, and what it would see depends on actions a dry run did not take.
@@ -27,7 +30,7 @@ pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failur
     let deadline = tokio::time::Instant::now() + settings.ibc_ready_timeout;
     let chains: Vec<String> = std::iter::once(GWC.to_string()).chain(topo.targets.iter().cloned()).collect();
     let mut live = Chains::new(&chains);
-    let mut looks = 0u32;
+    let started = tokio::time::Instant::now();
     // Packets pending during this wait, aged from when this job first saw them.
     let pending = ibc::PendingSince::default();
     loop {
@@ -36,7 +39,6 @@ pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failur
         let not_open: Vec<&String> =
             topo.targets.iter().filter(|id| open_channel(&channels, id, dst_port(id)).is_none()).collect();
         live.observe(run).await;
-        looks += 1;
         let not_live = live.not_live();
         // Open and live: now prove that the relayer can relay each pair.
         let mut not_relaying: Vec<(String, Vec<String>)> = Vec::new();
@@ -62,9 +64,15 @@ pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failur
         if !not_open.is_empty() {
             waiting.push(format!("no OPEN channel to {}", join(not_open.iter().map(|c| c.as_str()))));
         }
-        // The first look cannot have seen a height rise: a healthy chain is no news yet.
-        if !not_live.is_empty() && (looks > 1 || expired) {
-            waiting.push(format!("not live: {}", chains_live::describe(&not_live)));
+        // A healthy chain needs a block time to show a height rise: only one that stays silent
+        // past `QUIET_BEFORE_NEWS` (or to the end) is worth a line in the log.
+        let news: Vec<_> = not_live
+            .iter()
+            .filter(|_| expired || started.elapsed() >= QUIET_BEFORE_NEWS)
+            .cloned()
+            .collect();
+        if !news.is_empty() {
+            waiting.push(format!("not live: {}", chains_live::describe(&news)));
         }
         if !not_relaying.is_empty() {
             waiting.push(format!(

@@ -286,6 +286,7 @@ async fn demo_takes_serves_limits_prints_next_steps_that_work_and_stops_quietly(
     let job = started["jobId"].as_str().unwrap_or_else(|| panic!("a job: {started}"));
     let followed = run_printed(&command("curl -sN").replace("JOB_ID", job)).await;
     assert!(followed.contains("event: end"), "the follow streams to the job's end: {followed}");
+    assert!(!followed.contains("not live"), "a healthy start raises no alarm: {followed}");
     let view: serde_json::Value =
         http.get(format!("{api}/api/v1/system/jobs/{job}")).send().await.unwrap().json().await.unwrap();
     assert_eq!(view["data"]["status"], "succeeded", "{view}");

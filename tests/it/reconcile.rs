@@ -227,6 +227,10 @@ async fn cold_then_warm(fdsc: usize) -> (u64, Duration, u64, Duration) {
     let cold_execs = h.execs() - before;
     assert_eq!(cold["result"]["execCalls"], cold_execs, "the job counts the execs the API server saw");
     h.assert_end_state();
+    // A healthy bring-up raises no alarm on its way.
+    let alarms: Vec<_> =
+        h.log(&cold).await.into_iter().filter(|l| l.to_string().contains("not live")).collect();
+    assert!(alarms.is_empty(), "a healthy start logged {alarms:?}");
 
     let fingerprint = h.fingerprint();
     let before = h.execs();
