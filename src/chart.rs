@@ -37,3 +37,30 @@ pub const CATEGORY_LABEL: &str = "app.kubernetes.io/category";
 pub const CHAIN_PORT_NAMES: [&str; 3] = ["rpc", "api", "grpc"];
 /// The chart's headless Service for chain pods (pod DNS `<pod>.<this>`).
 pub const HEADLESS_SERVICE: &str = "cryptomeria-chain-headless";
+
+/// A chain's application name: `fdsc` for `fdsc-3`, `gwc` for `gwc` (the chart's
+/// `CHAIN_APP_NAME`).
+pub fn chain_app(chain: &str) -> &str {
+    chain.split_once('-').map_or(chain, |(app, _)| app)
+}
+
+/// The daemon binary in a chain's pod (`gwcd`, `mdscd`, `fdscd`).
+pub fn chain_binary(chain: &str) -> String {
+    format!("{}d", chain_app(chain))
+}
+
+/// The daemon's home in a chain's pod, where its test keyring holds `local-admin`.
+pub fn chain_home(chain: &str) -> String {
+    let app = chain_app(chain);
+    format!("/home/{app}/.{app}")
+}
+
+/// The genesis account every chain's keyring holds, funded for operations.
+pub const LOCAL_ADMIN: &str = "local-admin";
+/// The account prefix of every chain of the chart.
+pub const ACCOUNT_PREFIX: &str = "cosmos";
+/// The chart's fee and staking denom.
+pub const DENOM: &str = "uatom";
+/// The chart's faucet Service (ping-pub's faucet for gwc) and its port.
+pub const FAUCET_SERVICE: &str = "faucet";
+pub const FAUCET_PORT: u16 = 4500;

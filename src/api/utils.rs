@@ -24,11 +24,14 @@ use std::time::Duration;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+mod load;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(tx_confirmation))
         .routes(routes!(confirm_batch))
         .routes(routes!(broadcast_batch))
+        .routes(routes!(load::transfers))
         .routes(routes!(throughput_job))
         .routes(routes!(snapshot_job))
 }

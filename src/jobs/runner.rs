@@ -78,6 +78,11 @@ impl StepCtx {
     pub fn set_result(&self, value: Value) {
         *self.result.locked() = Some(value);
     }
+
+    /// Changes the job's `result` in place (an object is made if there is none yet).
+    pub fn edit_result(&self, edit: impl FnOnce(&mut Value)) {
+        edit(self.result.locked().get_or_insert_with(|| Value::Object(Default::default())));
+    }
 }
 
 /// One step of a job.

@@ -66,11 +66,8 @@ pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failur
         }
         // A healthy chain needs a block time to show a height rise: only one that stays silent
         // past `QUIET_BEFORE_NEWS` (or to the end) is worth a line in the log.
-        let news: Vec<_> = not_live
-            .iter()
-            .filter(|_| expired || started.elapsed() >= QUIET_BEFORE_NEWS)
-            .cloned()
-            .collect();
+        let news: Vec<_> =
+            not_live.iter().filter(|_| expired || started.elapsed() >= QUIET_BEFORE_NEWS).cloned().collect();
         if !news.is_empty() {
             waiting.push(format!("not live: {}", chains_live::describe(&news)));
         }

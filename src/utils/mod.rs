@@ -5,6 +5,7 @@
 
 pub mod broadcast;
 pub mod confirm;
+pub mod load;
 pub mod observe;
 pub mod snapshot;
 pub mod stats;

@@ -16,6 +16,7 @@ mod gateway_upload;
 mod ibc_health;
 mod jobs;
 mod kind_story;
+mod load;
 mod metrics;
 mod path_rebuild;
 mod reconcile;
