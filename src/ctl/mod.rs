@@ -83,6 +83,28 @@ pub enum CtlCommand {
         #[arg(long)]
         follow: bool,
     },
+    /// Send N signed transfers (`POST /utils/load/transfers`): throwaway accounts are made,
+    /// funded (faucet, or a bank send from local-admin) and signed for in the BFF.
+    Load {
+        /// The chain to load.
+        #[arg(long, default_value = "gwc")]
+        chain: String,
+        /// How many transfers.
+        #[arg(long)]
+        txs: usize,
+        /// Throwaway accounts signing them (default 8, at most txs).
+        #[arg(long)]
+        accounts: Option<usize>,
+        /// Broadcasts in flight at once.
+        #[arg(long)]
+        concurrency: Option<usize>,
+        /// Pace sends to this many per second.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Show the steps until the job ends, then the figures; exit non-zero unless it succeeded.
+        #[arg(long)]
+        follow: bool,
+    },
     /// List jobs, newest first.
     Jobs {
         /// Which jobs: the reconcile jobs (`system`) or the utilities (`utils`).
@@ -185,6 +207,23 @@ async fn run(client: &Client, command: CtlCommand) -> Result<i32, CtlError> {
             }
             submit(client, "/api/v1/system/connect", &body, follow).await
         }
+        CtlCommand::Load { chain, txs, accounts, concurrency, rate, follow } => {
+            let mut body = json!({"chainId": chain, "txs": txs});
+            for (key, value) in [
+                ("accounts", accounts.map(Value::from)),
+                ("concurrency", concurrency.map(Value::from)),
+                ("ratePerSecond", rate.map(Value::from)),
+            ] {
+                if let Some(v) = value {
+                    body[key] = v;
+                }
+            }
+            let code = submit(client, "/api/v1/utils/load/transfers", &body, follow).await?;
+            if follow {
+                print_load_figures(client).await?;
+            }
+            Ok(code)
+        }
         CtlCommand::Jobs { scope, status, limit } => {
             let mut path = format!("/api/v1/{}/jobs?limit={limit}", scope.as_str());
             if let Some(s) = status {
@@ -243,6 +282,34 @@ async fn submit(client: &Client, path: &str, body: &Value, follow: bool) -> Resu
     let self_path =
         accepted["links"]["self"].as_str().map(str::to_string).unwrap_or(format!("/api/v1/system/jobs/{id}"));
     show_job(client, &self_path, true).await
+}
+
+/// The latest load job's figures, one per line (what a researcher reads first).
+async fn print_load_figures(client: &Client) -> Result<(), CtlError> {
+    let jobs = client.get_json("/api/v1/utils/jobs?limit=1&type=utils.load.transfers").await?;
+    let Some(id) = jobs["items"][0]["jobId"].as_str() else { return Ok(()) };
+    let job = client.get_json(&format!("/api/v1/utils/jobs/{id}")).await?;
+    let r = &job["result"];
+    if r.is_null() {
+        return Ok(());
+    }
+    println!(
+        "accepted {} · rejected {} · confirmed {}",
+        r["accepted"], r["rejected"], r["confirmation"]["confirmed"]
+    );
+    let tps = |v: &Value| v.as_f64().map_or("–".to_string(), |x| format!("{x:.2}"));
+    println!(
+        "send {} tx/s · committed {} tx/s (header time)",
+        tps(&r["send"]["sendTps"]),
+        tps(&r["confirmation"]["committed"]["committedTps"])
+    );
+    println!(
+        "funding: {} (funder {})",
+        r["funding"]["source"].as_str().unwrap_or("?"),
+        r["funding"]["funder"].as_str().unwrap_or("?")
+    );
+    println!("full result: {} ctl --api {} job {id} --scope utils", self_command(), client.base());
+    Ok(())
 }
 
 /// Renders a job's steps, once or until it ends; the exit code says how it ended.

@@ -80,3 +80,33 @@ async fn load_transfers_validates_its_request() {
         bff.post("/api/v1/utils/load/transfers", &json!({"chainId": "gwc", "txs": 100000})).await;
     assert_eq!((code, answer["error"]["details"]["limit"].as_str()), (429, Some("maxBatchSize")), "{answer}");
 }
+
+#[tokio::test]
+async fn ctl_load_sends_signed_transfers_and_prints_the_figures() {
+    let env = TestEnv::ready().await;
+    let bff = Bff::ready(&env.kubeconfig).await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_cryptomeria-bff"))
+        .args([
+            "ctl",
+            "--api",
+            &bff.url,
+            "load",
+            "--chain",
+            "gwc",
+            "--txs",
+            "12",
+            "--accounts",
+            "3",
+            "--follow",
+        ])
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(crate::common::WAIT, out).await.expect("ctl ends").expect("ctl runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for wanted in
+        ["fund", "sign", "broadcast", "accepted 12 · rejected 0 · confirmed 12", "send ", "funding: "]
+    {
+        assert!(stdout.contains(wanted), "{wanted:?} missing:\n{stdout}");
+    }
+}
