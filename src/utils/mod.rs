@@ -5,8 +5,10 @@
 
 pub mod broadcast;
 pub mod confirm;
+pub mod funding;
 pub mod load;
 pub mod observe;
+pub mod signer;
 pub mod snapshot;
 pub mod stats;
 pub mod throughput;

@@ -15,7 +15,9 @@ use crate::cache::views;
 use crate::chart::{FAUCET_PORT, FAUCET_SERVICE, GWC, INSTANCE_LABEL};
 use crate::jobs::model::Accepted;
 use crate::utils::broadcast::Mode;
-use crate::utils::load::{self, BatchOptions, Funding, FundingSource, LoadSpec};
+use crate::utils::funding::{Funding, FundingSource};
+use crate::utils::load::{self, BatchOptions, LoadSpec};
+use crate::utils::signer::Fee;
 use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
@@ -148,8 +150,7 @@ pub(super) async fn transfers(
         txs,
         accounts,
         amount: u128::from(amount),
-        gas_limit,
-        gas_price,
+        fee: Fee { gas_limit, gas_price },
         funding,
         batch: BatchOptions {
             mode,
@@ -173,7 +174,7 @@ pub(super) async fn transfers(
 
 /// The faucet's URL where it serves this chain (the chart's faucet funds gwc), and the
 /// chain's ready pod for a bank send from local-admin.
-fn funding_source(state: &AppState, chain_id: &str) -> FundingSource {
+pub(super) fn funding_source(state: &AppState, chain_id: &str) -> FundingSource {
     let snapshot = state.directory.snapshot();
     let pod = views::chain_pods(&snapshot.pods)
         .into_iter()
