@@ -24,6 +24,7 @@ use std::time::Duration;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+mod experiment;
 mod load;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -32,6 +33,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_batch))
         .routes(routes!(broadcast_batch))
         .routes(routes!(load::transfers))
+        .routes(routes!(experiment::upload))
+        .routes(routes!(experiment::result_csv))
         .routes(routes!(throughput_job))
         .routes(routes!(snapshot_job))
 }

@@ -25,6 +25,12 @@ impl ChainClient {
         Self { metrics, ..self }
     }
 
+    /// The pooled HTTP client itself, for callers speaking something other than RPC or REST
+    /// to a node (the gateway's TUS upload and render).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// The same client with another per-call timeout (short liveness probes).
     pub fn with_timeout(&self, timeout: Duration) -> Self {
         Self { timeout, ..self.clone() }

@@ -7,6 +7,7 @@
 pub mod blocktime;
 pub mod client;
 pub mod endpoints;
+pub mod gateway_msgs;
 pub mod ibc;
 pub mod ibc_query;
 pub mod rest;

@@ -5,6 +5,7 @@
 
 pub mod broadcast;
 pub mod confirm;
+pub mod experiment;
 pub mod funding;
 pub mod load;
 pub mod observe;

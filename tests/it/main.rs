@@ -9,6 +9,7 @@ mod common;
 mod controller;
 mod ctl;
 mod deploy;
+mod experiment;
 mod fault_schedules;
 mod first_tx;
 mod fuzz;

@@ -39,6 +39,15 @@ impl Default for Params {
     }
 }
 
+impl Params {
+    /// As the query answers it (`QueryParamsResponse.params`, integers as strings).
+    pub fn to_json(&self) -> Value {
+        json!({"max_fragment_bytes": self.max_fragment_bytes.to_string(),
+            "max_fragments_per_session": self.max_fragments_per_session.to_string(),
+            "default_deadline_seconds": self.default_deadline_seconds.to_string(), "local_admin": self.local_admin})
+    }
+}
+
 /// `SessionState` by its protobuf names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionState {

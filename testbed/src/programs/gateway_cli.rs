@@ -337,12 +337,7 @@ fn query(cx: &Ctx<'_>, pos: &[&str]) -> Option<Reply> {
                 "sessions",
             )
         }),
-        ("gwcd", ["gateway", "params"]) => gw(&|g| {
-            let p = &g.params;
-            ok_json(json!({"params": {"max_fragment_bytes": p.max_fragment_bytes.to_string(),
-                "max_fragments_per_session": p.max_fragments_per_session.to_string(),
-                "default_deadline_seconds": p.default_deadline_seconds.to_string(), "local_admin": p.local_admin}}))
-        }),
+        ("gwcd", ["gateway", "params"]) => gw(&|g| ok_json(json!({"params": g.params.to_json()}))),
         ("fdscd", ["datastore", "list-fragment"]) => {
             gw(&|g| page(g.fragments.values().map(fragment_json).collect(), "fragment"))
         }

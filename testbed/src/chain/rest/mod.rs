@@ -5,6 +5,7 @@
 //! gRPC code to; an unknown route is 501 Not Implemented.
 
 mod auth_bank;
+mod gateway;
 mod ibc;
 mod packets;
 pub(crate) mod shapes;
@@ -55,6 +56,9 @@ pub fn router(node: ChainNode) -> Router {
             get(packets::consensus_state),
         )
         .route("/gwc/gateway/v1/storage_endpoints", get(ibc::storage_endpoints))
+        .route("/gwc/gateway/v1/params", get(gateway::params))
+        .route("/gwc/gateway/v1/sessions/{session_id}", get(gateway::session))
+        .route("/gwc/gateway/v1/sessions/by_owner/{owner}", get(gateway::sessions_by_owner))
         .merge(super::gw_http::routes())
         .fallback(|| async { RestError::new(GrpcCode::Unimplemented, "Not Implemented") })
         .layer(middleware::from_fn_with_state(node.clone(), count_requests))
