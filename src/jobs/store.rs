@@ -275,7 +275,10 @@ mod tests {
         let job = cell.snapshot();
         assert_eq!(job.status, JobStatus::Canceled);
         let (ran, never) = (&job.steps[0], &job.steps[1]);
-        assert_eq!((ran.status, ran.message.as_deref()), (StepStatus::Canceled, Some("canceled while running")));
+        assert_eq!(
+            (ran.status, ran.message.as_deref()),
+            (StepStatus::Canceled, Some("canceled while running"))
+        );
         assert!(ran.started_at.is_some() && ran.finished_at.is_some(), "{ran:?}");
         assert_eq!(never.status, StepStatus::Skipped);
         assert_eq!(never.message.as_deref(), Some(super::super::cell::NOT_RUN_CANCELED));
