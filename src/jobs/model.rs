@@ -83,7 +83,8 @@ pub struct StepRecord {
     pub status: StepStatus,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
-    /// What the step did; for a skipped step, why it was skipped.
+    /// What the step did; for a skipped step, why it was skipped or never ran (a cancel or an
+    /// earlier failure: no times then).
     pub message: Option<String>,
 }
 
@@ -111,6 +112,7 @@ pub struct Job {
     pub type_: String,
     pub scope: Scope,
     pub status: JobStatus,
+    /// RFC 3339 UTC with milliseconds, as every job and step time.
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
