@@ -211,7 +211,7 @@ use crate::api::extract::ApiPath;
                 super::detail(&s.jobs, $scope, &id)
             }
 
-            /// The job's log: text lines `[HH:MM:SSZ] step=… cmd="…" outcome`, JSON lines, or an SSE stream.
+            /// The job's log: text lines `[HH:MM:SS.mmmZ] step=… cmd="…" outcome`, JSON lines, or an SSE stream.
             #[utoipa::path(get, path = "/jobs/{id}/logs", operation_id = concat!(stringify!($module), "_job_logs"), tag = $tag, params(("id" = String, Path, description = "job id"), LogQuery), responses(
                 (status = 200, description = "text/plain, application/x-ndjson, or text/event-stream with follow=true", body = String),
                 (status = 404, description = "JOB_NOT_FOUND", body = crate::api::error::ErrorEnvelope),

@@ -113,7 +113,8 @@ pub struct TxConfirmationRequest {
     pub chain_id: String,
     /// 64 hex digits (any case, optional `0x`).
     pub txhash: String,
-    /// When the tx was submitted (RFC 3339); without it the confirmation has no latency.
+    /// When the tx was submitted (RFC 3339); without it the confirmation has no latency, nor
+    /// with one after the commit time or before the chain's earliest block (the reason is given).
     pub submitted_at: Option<String>,
     /// First block to look at (blocks before the watch); default: the latest block.
     #[serde(default, deserialize_with = "crate::api::int::opt")]
@@ -132,7 +133,8 @@ pub struct ConfirmBatchRequest {
     pub chain_id: String,
     /// Up to maxBatchSize hashes.
     pub txhashes: Vec<String>,
-    /// When they were submitted (RFC 3339); without it the confirmations have no latency.
+    /// When they were submitted (RFC 3339); without it the confirmations have no latency, nor
+    /// with one after a commit time or before the chain's earliest block (the reason is given).
     pub submitted_at: Option<String>,
     /// First block to look at; default: the latest block.
     #[serde(default, deserialize_with = "crate::api::int::opt")]

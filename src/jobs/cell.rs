@@ -64,7 +64,11 @@ impl JobCell {
     }
 }
 
-/// Marks a job canceled and every step that had not finished as canceled.
+/// Why a step that never started did not run, the job having been canceled first.
+pub const NOT_RUN_CANCELED: &str = "not run: the job was canceled before this step started";
+
+/// Marks a job canceled: the step that was running is `canceled` (`why` says so, with its
+/// finish time), every step that had not started is `skipped` saying it never ran.
 pub(crate) fn finish_canceled(cell: &JobCell, why: &str) {
     let now = rfc3339(jiff::Timestamp::now());
     cell.update(|job| {
@@ -74,12 +78,17 @@ pub(crate) fn finish_canceled(cell: &JobCell, why: &str) {
         job.status = JobStatus::Canceled;
         job.finished_at = Some(now.clone());
         for step in &mut job.steps {
-            if matches!(step.status, StepStatus::Pending | StepStatus::Running) {
-                step.status = StepStatus::Canceled;
-                step.message = Some(why.to_string());
-                if step.started_at.is_some() {
+            match step.status {
+                StepStatus::Running => {
+                    step.status = StepStatus::Canceled;
+                    step.message = Some(why.to_string());
                     step.finished_at = Some(now.clone());
                 }
+                StepStatus::Pending => {
+                    step.status = StepStatus::Skipped;
+                    step.message = Some(NOT_RUN_CANCELED.to_string());
+                }
+                _ => {}
             }
         }
     });

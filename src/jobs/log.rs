@@ -34,9 +34,11 @@ pub struct LogLine {
 }
 
 impl LogLine {
-    /// `[12:35:10Z] step=initRelayer cmd="rly config init" ok`
+    /// `[12:35:10.123Z] step=initRelayer cmd="rly config init" ok`: the time of day with
+    /// milliseconds (truncated, like the job's own times, so the two order alike).
     pub fn text(&self) -> String {
-        let mut out = format!("[{}Z]", self.time.to_zoned(jiff::tz::TimeZone::UTC).strftime("%H:%M:%S"));
+        let time = super::model::truncate_to_millis(self.time).to_zoned(jiff::tz::TimeZone::UTC);
+        let mut out = format!("[{}Z]", time.strftime("%H:%M:%S%.3f"));
         if self.level != Level::Info {
             out.push_str(&format!(
                 " level={}",
@@ -189,7 +191,7 @@ mod tests {
     fn renders_the_spec_text_line() {
         assert_eq!(
             line("initRelayer", "rly config init", "ok").text(),
-            r#"[12:35:10Z] step=initRelayer cmd="rly config init" ok"#
+            r#"[12:35:10.000Z] step=initRelayer cmd="rly config init" ok"#
         );
     }
 

@@ -83,7 +83,8 @@ pub struct StepRecord {
     pub status: StepStatus,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
-    /// What the step did; for a skipped step, why it was skipped.
+    /// What the step did; for a skipped step, why it was skipped or never ran (a cancel or an
+    /// earlier failure: no times then).
     pub message: Option<String>,
 }
 
@@ -111,6 +112,7 @@ pub struct Job {
     pub type_: String,
     pub scope: Scope,
     pub status: JobStatus,
+    /// RFC 3339 UTC with milliseconds, as every job and step time.
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
@@ -181,9 +183,16 @@ pub fn new_job_id(now: jiff::Timestamp) -> String {
     format!("job_{date}_{suffix}")
 }
 
-/// RFC 3339 UTC with second precision, as every job time is shown.
+/// RFC 3339 UTC with milliseconds, as every job time is shown. Truncated, never rounded up,
+/// so a job's `createdAt` is never later than its first log line.
 pub fn rfc3339(t: jiff::Timestamp) -> String {
-    t.round(jiff::Unit::Second).unwrap_or(t).to_string()
+    format!("{:.3}", truncate_to_millis(t))
+}
+
+/// `t` without its sub-millisecond part (towards the past).
+pub fn truncate_to_millis(t: jiff::Timestamp) -> jiff::Timestamp {
+    let rounding = jiff::TimestampRound::new().smallest(jiff::Unit::Millisecond).mode(jiff::RoundMode::Trunc);
+    t.round(rounding).unwrap_or(t)
 }
 
 #[cfg(test)]
@@ -197,6 +206,14 @@ mod tests {
         assert!(id.starts_with("job_20260123_"), "{id}");
         assert_eq!(id.len(), "job_20260123_".len() + 10);
         assert_ne!(new_job_id(t), new_job_id(t));
+    }
+
+    #[test]
+    fn job_times_keep_milliseconds_and_never_round_up() {
+        let t: jiff::Timestamp = "2026-01-23T20:36:31.9996Z".parse().unwrap();
+        assert_eq!(rfc3339(t), "2026-01-23T20:36:31.999Z");
+        let whole: jiff::Timestamp = "2026-01-23T20:36:31Z".parse().unwrap();
+        assert_eq!(rfc3339(whole), "2026-01-23T20:36:31.000Z");
     }
 
     #[test]

@@ -117,7 +117,7 @@ pub(super) async fn run(cell: &Arc<JobCell>, steps: &[Arc<dyn Step>], timeout: D
     let (job_id, job_type) = cell.peek(|job| (job.job_id.clone(), job.type_.clone()));
     for (index, step) in steps.iter().enumerate() {
         if cell.cancel.is_cancelled() {
-            return finish_canceled(cell, "not started: job canceled");
+            return finish_canceled(cell, "canceled between steps");
         }
         let name = step.name().to_string();
         cell.update(|job| {
@@ -206,10 +206,11 @@ fn record(cell: &JobCell, ctx: &StepCtx, index: usize, outcome: Result<StepOutco
             job.status = JobStatus::Failed;
             job.finished_at = Some(finished.clone());
             job.error = Some(f);
+            // A step that never ran says so: `skipped`, never started, and why.
             for later in &mut job.steps[index + 1..] {
-                later.status = StepStatus::Canceled;
+                later.status = StepStatus::Skipped;
                 later.message = Some(format!(
-                    "not started: step {} failed",
+                    "not run: step {} failed",
                     job.progress.current_step.clone().unwrap_or_default()
                 ));
             }

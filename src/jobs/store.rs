@@ -263,6 +263,29 @@ mod tests {
     }
 
     #[test]
+    fn a_cancel_says_which_step_was_cut_short_and_which_never_ran() {
+        let store = store(1, 2);
+        let cell = store.submit(Scope::System, "system.start", &Value::Null, &["one", "two"]).unwrap();
+        cell.update(|job| {
+            job.status = JobStatus::Running;
+            job.steps[0].status = StepStatus::Running;
+            job.steps[0].started_at = Some(rfc3339(jiff::Timestamp::now()));
+        });
+        finish_canceled(&cell, "canceled while running");
+        let job = cell.snapshot();
+        assert_eq!(job.status, JobStatus::Canceled);
+        let (ran, never) = (&job.steps[0], &job.steps[1]);
+        assert_eq!(
+            (ran.status, ran.message.as_deref()),
+            (StepStatus::Canceled, Some("canceled while running"))
+        );
+        assert!(ran.started_at.is_some() && ran.finished_at.is_some(), "{ran:?}");
+        assert_eq!(never.status, StepStatus::Skipped);
+        assert_eq!(never.message.as_deref(), Some(super::super::cell::NOT_RUN_CANCELED));
+        assert!(never.started_at.is_none() && never.finished_at.is_none(), "{never:?}");
+    }
+
+    #[test]
     fn admission_counts_only_unfinished_jobs_of_its_scope_and_retention_keeps_the_newest() {
         let store = store(1, 2);
         let first = store.submit(Scope::Utils, "utils.test", &Value::Null, &["only"]).unwrap();

@@ -166,6 +166,14 @@ impl Pacer {
     }
 }
 
+/// When sending began and ended (the last broadcast's answer), wall clock, and its length
+/// on the monotonic clock.
+struct SendWindow {
+    started: jiff::Timestamp,
+    ended: jiff::Timestamp,
+    seconds: f64,
+}
+
 /// The batch's one step.
 pub struct BroadcastStep(pub Arc<BatchSpec>);
 
@@ -193,7 +201,7 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
         spec.mode.as_str(),
         follower.start_height
     ));
-    let tracker = Mutex::new(Tracker::default());
+    let tracker = Mutex::new(Tracker::default().since(follower.watch_start()));
     let outcomes: Mutex<Vec<TxOutcome>> = Mutex::new(
         spec.txs
             .iter()
@@ -218,14 +226,20 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
     let send_clock = Instant::now();
 
     let url = rest::broadcast_url(&spec.target.api);
+    // The send clock stops when the last broadcast has answered, not when the watch ends:
+    // send figures time the sending only.
     let send = async {
         futures::stream::iter(lanes.iter().cloned())
             .map(|lane| send_lane(spec, &url, lane, &tracker, &outcomes, &pacer, &stop_sending, deadline))
             .buffer_unordered(spec.concurrency.max(1))
             .collect::<Vec<()>>()
             .await;
+        let sent_for = send_clock.elapsed();
+        let send_ended = jiff::Timestamp::now();
         tracker.locked().close();
         sending_done.cancel();
+        ctx.info(&format!("sending ended after {:.3}s", sent_for.as_secs_f64()));
+        SendWindow { started: send_started, ended: send_ended, seconds: sent_for.as_secs_f64() }
     };
     // While sending, the watch runs too (for wall-clock commit times and stall detection);
     // without waitForConfirmation it stops when sending ends.
@@ -238,8 +252,7 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
         }
         end
     };
-    let ((), mut end) = tokio::join!(send, follow);
-    let send_seconds = send_clock.elapsed().as_secs_f64();
+    let (window, mut end) = tokio::join!(send, follow);
     if !spec.wait_for_confirmation && end == End::AllConfirmed && !sending_done.is_cancelled() {
         end = End::Stopped;
     }
@@ -256,8 +269,7 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
         o.confirmation = t.confirmation(&o.txhash).cloned();
     }
     drop(t);
-    let result =
-        report(spec, &outcomes, &follower, end, send_started, send_seconds, lanes.len(), (looked_up, found));
+    let result = report(spec, &outcomes, &follower, end, &window, lanes.len(), (looked_up, found));
     let summary = format!(
         "{} accepted, {} rejected, {} not sent; {} confirmed ({})",
         result["accepted"],
@@ -330,8 +342,7 @@ fn report(
     outcomes: &[TxOutcome],
     follower: &Follower,
     end: End,
-    send_started: jiff::Timestamp,
-    send_seconds: f64,
+    window: &SendWindow,
     lanes: usize,
     (looked_up, found): (usize, usize),
 ) -> Value {
@@ -386,10 +397,11 @@ fn report(
         "rejectedByCode": rejected_by_code,
         "watchEnded": end,
         "send": {
-            "startedAt": send_started.to_string(),
-            "durationSeconds": send_seconds,
-            "sendTps": stats::rate(sent as u64, send_seconds),
-            "acceptedTps": stats::rate(accepted as u64, send_seconds),
+            "startedAt": window.started.to_string(),
+            "endedAt": window.ended.to_string(),
+            "durationSeconds": window.seconds,
+            "sendTps": stats::rate(sent as u64, window.seconds),
+            "acceptedTps": stats::rate(accepted as u64, window.seconds),
             "broadcastLatency": stats::latency_stats(&rtts),
         },
         "confirmation": {

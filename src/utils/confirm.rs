@@ -12,10 +12,18 @@
 //! H+1, latency = commit time − submit time. The wall-clock moment the BFF saw block H is a
 //! second, local measure. The including block's header time is kept as a field, never as a
 //! latency, and a tx with no known submit time has no latency (null, with the reason).
+//!
+//! Never a negative or absurd figure: a submit time after the commit time (a client's clock
+//! ahead of the chain's) or before the chain's earliest block gives no latency, with the
+//! reason, and the statistics leave it out. The observed latency exists only for blocks
+//! committed after the watch began: for an older block it would be the watch's delay.
 
 mod tracker;
 
-pub use tracker::{FoundBy, NO_SUBMIT_TIME, Submitted, Tracker, TxConfirmation};
+pub use tracker::{
+    COMMITTED_BEFORE_WATCH, FoundBy, NO_SUBMIT_TIME, SUBMITTED_AFTER_COMMIT, SUBMITTED_BEFORE_CHAIN,
+    Submitted, Tracker, TxConfirmation, WatchStart,
+};
 
 use super::{ChainTarget, stats};
 use crate::chain::{self, ChainClient, rest, rpc};
@@ -61,6 +69,8 @@ pub struct Follower {
     /// The latest height when the watch started, and its header time: a start mark.
     pub start_height: u64,
     pub start_time: Option<Timestamp>,
+    /// The earliest block's header time the node reported then (its genesis unless pruned).
+    earliest_time: Option<Timestamp>,
     /// The highest height read so far.
     pub last_height: u64,
     last_new_block: Instant,
@@ -80,7 +90,8 @@ pub enum StartAt {
 
 impl Follower {
     pub async fn start(client: ChainClient, target: ChainTarget, at: StartAt) -> chain::Result<Self> {
-        let (status, _) = rpc::node_status(&client, &target.rpc).await?;
+        let (status, raw) = rpc::node_status(&client, &target.rpc).await?;
+        let earliest_time = raw.pointer("/sync_info/earliest_block_time").and_then(Value::as_str);
         let latest = status.latest_height.unwrap_or_default();
         let next = match at {
             StartAt::Height(h) => h.max(1),
@@ -94,6 +105,7 @@ impl Follower {
             first: next,
             start_height: latest,
             start_time: status.latest_time.as_deref().and_then(|t| t.parse().ok()),
+            earliest_time: earliest_time.and_then(|t| t.parse().ok()),
             last_height: next.saturating_sub(1),
             last_new_block: Instant::now(),
             calls: Calls { status: 1, ..Calls::default() },
@@ -103,6 +115,11 @@ impl Follower {
     /// The first height the watch reads.
     pub fn first_height(&self) -> u64 {
         self.first
+    }
+
+    /// The chain as it was when the watch began, for a tracker to measure against.
+    pub fn watch_start(&self) -> WatchStart {
+        WatchStart { height: self.start_height, earliest_block_time: self.earliest_time }
     }
 
     /// Reads every block committed since the last call and confirms the watched hashes in
@@ -351,6 +368,8 @@ pub struct ConfirmationLatency {
     /// Confirmed txs left out of `commit`, and why.
     pub excluded: usize,
     pub excluded_by_reason: BTreeMap<String, usize>,
+    /// Confirmed txs left out of `observed`, and why.
+    pub observed_excluded_by_reason: BTreeMap<String, usize>,
 }
 
 /// The definition every latency report carries.
@@ -361,9 +380,14 @@ pub fn latency<'a>(confirmations: impl Iterator<Item = &'a TxConfirmation> + Clo
     let commit: Vec<f64> = confirmations.clone().filter_map(|c| c.latency_seconds).collect();
     let observed: Vec<f64> = confirmations.clone().filter_map(|c| c.observed_latency_seconds).collect();
     let mut excluded_by_reason = BTreeMap::new();
-    for c in confirmations.filter(|c| c.latency_seconds.is_none()) {
+    for c in confirmations.clone().filter(|c| c.latency_seconds.is_none()) {
         let reason = c.latency_unavailable.clone().unwrap_or_else(|| "commit time unknown".into());
         *excluded_by_reason.entry(reason).or_insert(0) += 1;
+    }
+    let mut observed_excluded_by_reason = BTreeMap::new();
+    for c in confirmations.filter(|c| c.observed_latency_seconds.is_none()) {
+        let reason = c.observed_latency_unavailable.clone().unwrap_or_else(|| "not observed".into());
+        *observed_excluded_by_reason.entry(reason).or_insert(0) += 1;
     }
     ConfirmationLatency {
         definition: LATENCY_DEFINITION,
@@ -371,6 +395,7 @@ pub fn latency<'a>(confirmations: impl Iterator<Item = &'a TxConfirmation> + Clo
         observed: stats::latency_stats(&observed),
         excluded: excluded_by_reason.values().sum(),
         excluded_by_reason,
+        observed_excluded_by_reason,
     }
 }
 

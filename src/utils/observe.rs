@@ -65,11 +65,13 @@ impl Step for ObserveStep {
                 .await
                 .map_err(|e| upstream_failure("failed to read the chain's status", &e))?;
             // No submit time, no latency: the watch's own start is not when the tx was sent.
-            let tracker = Mutex::new(Tracker::of(
-                self.txs
-                    .iter()
-                    .map(|t| (t.txhash.clone(), t.submitted_at.map(|wall| Submitted { wall, mono: None }))),
-            ));
+            let tracker =
+                Mutex::new(
+                    Tracker::of(self.txs.iter().map(|t| {
+                        (t.txhash.clone(), t.submitted_at.map(|wall| Submitted { wall, mono: None }))
+                    }))
+                    .since(follower.watch_start()),
+                );
             ctx.info(&format!(
                 "watching {} hash(es) from height {}",
                 self.txs.len(),
@@ -145,6 +147,7 @@ fn single_result(target: &ChainTarget, tx: &Watched, t: &Tracker, end: End, foll
             "seconds": c.and_then(|c| c.latency_seconds),
             "observedSeconds": c.and_then(|c| c.observed_latency_seconds),
             "unavailable": c.and_then(|c| c.latency_unavailable.clone()),
+            "observedUnavailable": c.and_then(|c| c.observed_latency_unavailable.clone()),
             "unit": "seconds",
         },
         "tx": c,

@@ -256,8 +256,9 @@ async fn a_failing_step_fails_the_job_with_its_code_and_later_steps_never_start(
         json!({"code": "RELAYER_LINK_FAILED", "message": "it was meant to fail", "details": {"hint": "by design"}})
     );
     assert_eq!(job["steps"][1]["status"], "failed");
-    assert_eq!(job["steps"][2]["status"], "canceled");
+    assert_eq!(job["steps"][2]["status"], "skipped", "a step that never ran is not canceled");
     assert_eq!(job["steps"][2]["startedAt"], Value::Null);
+    assert_eq!(job["steps"][2]["message"], "not run: step two failed");
 }
 
 #[tokio::test]
@@ -293,7 +294,7 @@ async fn cancel_mid_step_cancels_the_job_and_later_steps_never_start() {
     assert_eq!(answer, json!({"jobId": id, "status": "canceled", "message": "cancel requested"}));
     let job = h.until(id, "canceled", |j| j["status"] == "canceled").await;
     assert_eq!(job["steps"][0]["status"], "canceled");
-    assert_eq!(job["steps"][1]["status"], "canceled");
+    assert_eq!(job["steps"][1]["status"], "skipped", "a later step never ran: {}", job["steps"]);
     assert_eq!(job["steps"][1]["startedAt"], Value::Null, "a later step never started");
 
     let again = h.cancel(id).await;

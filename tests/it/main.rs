@@ -22,6 +22,7 @@ mod metrics;
 mod path_rebuild;
 mod reconcile;
 mod request_rules;
+mod soundness_figures;
 mod stop_resume;
 mod system_reads;
 mod testbed_chains;

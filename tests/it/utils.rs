@@ -13,16 +13,16 @@ use std::time::Duration;
 use testbed::Testbed;
 use testbed::chain::ChainNode;
 
-const CHAIN: &str = "gwc";
+pub(crate) const CHAIN: &str = "gwc";
 /// The testbed counter of REST broadcasts.
 const BROADCAST_ROUTE: &str = "rest /cosmos/tx/v1beta1/txs";
 
-async fn manual_env() -> TestEnv {
+pub(crate) async fn manual_env() -> TestEnv {
     TestEnv::ready_with(Testbed::builder().block_interval(None)).await
 }
 
 /// The BFF following blocks every 20 ms, with `adjust` applied to its settings.
-async fn bff_with(env: &TestEnv, adjust: impl FnOnce(&mut bff::config::Settings)) -> Bff {
+pub(crate) async fn bff_with(env: &TestEnv, adjust: impl FnOnce(&mut bff::config::Settings)) -> Bff {
     let (bff, _) = Bff::start_with(
         &env.kubeconfig,
         |s| {
@@ -37,14 +37,14 @@ async fn bff_with(env: &TestEnv, adjust: impl FnOnce(&mut bff::config::Settings)
 }
 
 /// Submits a utils job (202) and returns its id.
-async fn start_job(bff: &Bff, path: &str, body: &Value) -> String {
+pub(crate) async fn start_job(bff: &Bff, path: &str, body: &Value) -> String {
     let (code, answer) = bff.post(path, body).await;
     assert_eq!(code, 202, "{answer}");
     answer["jobId"].as_str().expect("jobId").to_string()
 }
 
 /// Waits until the job has finished; returns its view.
-async fn finished(bff: &Bff, id: &str) -> Value {
+pub(crate) async fn finished(bff: &Bff, id: &str) -> Value {
     let body = bff
         .until(&format!("/api/v1/utils/jobs/{id}"), "a finished job", |s, b| {
             s == 200
@@ -54,7 +54,7 @@ async fn finished(bff: &Bff, id: &str) -> Value {
     body["data"].clone()
 }
 
-fn node(env: &TestEnv) -> ChainNode {
+pub(crate) fn node(env: &TestEnv) -> ChainNode {
     env.testbed().control.chain(CHAIN).expect("chain node")
 }
 
@@ -72,7 +72,7 @@ fn blocks_on_demand(node: ChainNode) -> tokio::task::JoinHandle<()> {
     })
 }
 
-fn time_at(v: &Value) -> jiff::Timestamp {
+pub(crate) fn time_at(v: &Value) -> jiff::Timestamp {
     v.as_str().unwrap_or_else(|| panic!("a time, got {v}")).parse().expect("RFC 3339")
 }
 
@@ -100,14 +100,14 @@ fn assert_latencies_are_sound(chain: &ChainNode, confirmations: &[&Value]) -> us
     header_before_submit
 }
 
-struct Presigned {
-    txs: Vec<String>,
-    hashes: Vec<String>,
+pub(crate) struct Presigned {
+    pub(crate) txs: Vec<String>,
+    pub(crate) hashes: Vec<String>,
 }
 
 /// `count` MsgSends from gwc's local-admin, signed offline by CosmJS with consecutive
 /// sequences starting at the account's current one.
-async fn presign(env: &TestEnv, count: usize) -> Presigned {
+pub(crate) async fn presign(env: &TestEnv, count: usize) -> Presigned {
     let program = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/cosmjs");
     assert!(
         program.join("node_modules/@cosmjs/proto-signing").exists(),

@@ -34,6 +34,31 @@ pub enum FoundBy {
 
 /// Why a confirmed tx has no latency.
 pub const NO_SUBMIT_TIME: &str = "submit time unknown: give submittedAt to measure latency";
+/// A submit time after the commit time: the submitter's clock, not the chain, is wrong.
+pub const SUBMITTED_AFTER_COMMIT: &str =
+    "submittedAt is after the commit time: the submitter's clock runs ahead of the chain's";
+/// A submit time before the chain's earliest block: no tx of this chain was sent then.
+pub const SUBMITTED_BEFORE_CHAIN: &str =
+    "submittedAt precedes the chain's earliest block: not a time this chain could have received the tx";
+/// Why a tx has no observed latency: its block was there before the watch looked.
+pub const COMMITTED_BEFORE_WATCH: &str =
+    "committed before the watch began: the BFF did not see it being committed";
+/// Why a tx has no observed latency: a client's submit time later than the BFF's observation.
+pub const SUBMITTED_AFTER_OBSERVED: &str =
+    "submittedAt is after the BFF saw the block: the submitter's clock runs ahead of the BFF's";
+/// Why a straggler has no observed latency.
+pub const FOUND_BY_LOOKUP: &str = "found by a lookup after the watch: its commit was not observed";
+
+/// What the chain said when the watch began: the bounds of a sound measurement.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WatchStart {
+    /// The latest height then: a block at or below it was committed before the watch, so
+    /// the BFF's observation of it says nothing about when it was committed.
+    pub height: u64,
+    /// The earliest block the node holds (its genesis unless pruned): a submit time before
+    /// it is a wrong clock, not a long wait.
+    pub earliest_block_time: Option<Timestamp>,
+}
 
 /// One tx seen committed.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -61,6 +86,8 @@ pub struct TxConfirmation {
     pub observed_latency_seconds: Option<f64>,
     /// Why `latencySeconds` is null.
     pub latency_unavailable: Option<String>,
+    /// Why `observedLatencySeconds` is null.
+    pub observed_latency_unavailable: Option<String>,
 }
 
 impl TxConfirmation {
@@ -80,6 +107,7 @@ impl TxConfirmation {
             latency_seconds: None,
             observed_latency_seconds: None,
             latency_unavailable: None,
+            observed_latency_unavailable: None,
         }
     }
 }
@@ -94,12 +122,18 @@ pub struct Tracker {
     pub(super) awaiting: BTreeMap<u64, Vec<(String, Option<Submitted>)>>,
     /// No more hashes will be added.
     pub(super) closed: bool,
+    pub(super) start: WatchStart,
 }
 
 impl Tracker {
     /// A closed tracker of a known list.
     pub fn of(hashes: impl IntoIterator<Item = (String, Option<Submitted>)>) -> Self {
         Self { pending: hashes.into_iter().collect(), closed: true, ..Self::default() }
+    }
+
+    /// Measures against the chain as it was when the watch began.
+    pub fn since(self, start: WatchStart) -> Self {
+        Self { start, ..self }
     }
 
     /// Watches a hash (before it is sent, so no block can include it unwatched).
@@ -156,15 +190,42 @@ impl Tracker {
         match submitted {
             Some(s) => {
                 c.submitted_at = Some(s.wall.to_string());
-                c.observed_latency_seconds = observed.map(|(wall, mono)| match s.mono {
-                    Some(sent) => mono.duration_since(sent).as_secs_f64(),
-                    None => seconds_between(s.wall, wall),
-                });
+                if self.start.earliest_block_time.is_some_and(|earliest| s.wall < earliest) {
+                    c.latency_unavailable = Some(SUBMITTED_BEFORE_CHAIN.into());
+                    c.observed_latency_unavailable = Some(SUBMITTED_BEFORE_CHAIN.into());
+                } else {
+                    match self.observed_latency(c.height, s, observed) {
+                        Ok(seconds) => c.observed_latency_seconds = Some(seconds),
+                        Err(why) => c.observed_latency_unavailable = Some(why.into()),
+                    }
+                }
             }
-            None => c.latency_unavailable = Some(NO_SUBMIT_TIME.into()),
+            None => {
+                c.latency_unavailable = Some(NO_SUBMIT_TIME.into());
+                c.observed_latency_unavailable = Some(NO_SUBMIT_TIME.into());
+            }
         }
         self.awaiting.entry(c.height + 1).or_default().push((c.txhash.clone(), submitted));
         self.confirmed.insert(c.txhash.clone(), c);
+    }
+
+    /// Submit → the BFF's observation of block `height`, or why there is none: only a block
+    /// committed after the watch began was seen being committed.
+    fn observed_latency(
+        &self,
+        height: u64,
+        s: Submitted,
+        observed: Option<(Timestamp, Instant)>,
+    ) -> Result<f64, &'static str> {
+        let Some((wall, mono)) = observed else { return Err(FOUND_BY_LOOKUP) };
+        if height <= self.start.height {
+            return Err(COMMITTED_BEFORE_WATCH);
+        }
+        match s.mono {
+            Some(sent) => Ok(mono.duration_since(sent).as_secs_f64()),
+            None if wall < s.wall => Err(SUBMITTED_AFTER_OBSERVED),
+            None => Ok(seconds_between(s.wall, wall)),
+        }
     }
 
     /// Block `height` has header time `time`: the commit time of every tx included at
@@ -175,7 +236,13 @@ impl Tracker {
         for (hash, submitted) in waiting {
             let Some(c) = self.confirmed.get_mut(&hash) else { continue };
             c.commit_time = Some(time.to_string());
+            if c.latency_unavailable.is_some() {
+                continue; // already out of the statistics (a submit time before the chain)
+            }
             match (submitted, commit) {
+                (Some(s), Some(commit)) if commit < s.wall => {
+                    c.latency_unavailable = Some(SUBMITTED_AFTER_COMMIT.into())
+                }
                 (Some(s), Some(commit)) => c.latency_seconds = Some(seconds_between(s.wall, commit)),
                 (Some(_), None) => {
                     c.latency_unavailable = Some(format!("block {height} has an unreadable header time"))
@@ -189,7 +256,8 @@ impl Tracker {
     pub(super) fn give_up_awaiting(&mut self) {
         for (height, waiting) in std::mem::take(&mut self.awaiting) {
             for (hash, submitted) in waiting {
-                if let (Some(c), Some(_)) = (self.confirmed.get_mut(&hash), submitted) {
+                let Some(c) = self.confirmed.get_mut(&hash) else { continue };
+                if submitted.is_some() && c.latency_unavailable.is_none() {
                     c.latency_unavailable = Some(format!(
                         "commit time unknown: block {height} (whose header time is the commit time of block {}) was not seen before the watch ended",
                         height - 1
