@@ -105,6 +105,31 @@ pub enum CtlCommand {
         #[arg(long)]
         follow: bool,
     },
+    /// Run the upload experiment (`POST /utils/experiments/upload`): generated files through
+    /// gwc's gateway, timed per session; `--follow` prints each session's phases.
+    Upload {
+        /// Files to generate (the first is index.html).
+        #[arg(long, default_value_t = 1)]
+        files: usize,
+        /// Bytes of each file.
+        #[arg(long)]
+        size_bytes: usize,
+        /// The generator's seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Fragment size (default: the gateway client's 254 KiB).
+        #[arg(long)]
+        fragment_bytes: Option<usize>,
+        /// Data chains to spread over (0 = all).
+        #[arg(long, default_value_t = 0)]
+        fdsc: u32,
+        /// Sessions one after another.
+        #[arg(long, default_value_t = 1)]
+        repetitions: usize,
+        /// Show the steps until the job ends, then each session's figures.
+        #[arg(long)]
+        follow: bool,
+    },
     /// List jobs, newest first.
     Jobs {
         /// Which jobs: the reconcile jobs (`system`) or the utilities (`utils`).
@@ -224,6 +249,18 @@ async fn run(client: &Client, command: CtlCommand) -> Result<i32, CtlError> {
             }
             Ok(code)
         }
+        CtlCommand::Upload { files, size_bytes, seed, fragment_bytes, fdsc, repetitions, follow } => {
+            let mut body = json!({"files": {"count": files, "sizeBytes": size_bytes, "seed": seed},
+                "fdscCount": fdsc, "repetitions": repetitions});
+            if let Some(f) = fragment_bytes {
+                body["fragmentBytes"] = json!(f);
+            }
+            let code = submit(client, "/api/v1/utils/experiments/upload", &body, follow).await?;
+            if follow {
+                print_sessions(client).await?;
+            }
+            Ok(code)
+        }
         CtlCommand::Jobs { scope, status, limit } => {
             let mut path = format!("/api/v1/{}/jobs?limit={limit}", scope.as_str());
             if let Some(s) = status {
@@ -309,6 +346,29 @@ async fn print_load_figures(client: &Client) -> Result<(), CtlError> {
         r["funding"]["funder"].as_str().unwrap_or("?")
     );
     println!("full result: {} ctl --api {} job {id} --scope utils", self_command(), client.base());
+    Ok(())
+}
+
+/// The latest upload experiment's sessions, one line each, and where its CSV is.
+async fn print_sessions(client: &Client) -> Result<(), CtlError> {
+    let jobs = client.get_json("/api/v1/utils/jobs?limit=1&type=utils.experiments.upload").await?;
+    let Some(id) = jobs["items"][0]["jobId"].as_str() else { return Ok(()) };
+    let job = client.get_json(&format!("/api/v1/utils/jobs/{id}")).await?;
+    let ms = |v: &Value| v.as_f64().map_or("–".to_string(), |x| format!("{x:.0}"));
+    for s in job["result"]["sessions"].as_array().into_iter().flatten() {
+        let p = &s["phases"];
+        println!(
+            "{} {} · prep {} ms · upload {} ms · deploy {} ms · fetch {} ms · render equal {}",
+            s["version"].as_str().unwrap_or("?"),
+            s["state"].as_str().unwrap_or("?"),
+            ms(&p["prepMs"]),
+            ms(&p["clientUploadMs"]),
+            ms(&p["deployMs"]),
+            ms(&p["fetchMs"]),
+            s["renderEqual"]
+        );
+    }
+    println!("csv: {}/api/v1/utils/jobs/{id}/result.csv", client.base());
     Ok(())
 }
 

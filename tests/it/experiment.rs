@@ -81,4 +81,19 @@ async fn an_upload_experiment_closes_every_session_renders_the_input_and_attache
         assert!(record.contains(owner["owner"].as_str().unwrap()));
     }
     assert!(!record.contains("mnemonic"), "{record}");
+
+    // The same from a terminal: `ctl upload` follows the job and prints each session.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_cryptomeria-bff"))
+        .args(["ctl", "--api", &h.bff.url, "upload", "--files", "2", "--size-bytes", "100000", "--follow"])
+        .kill_on_drop(true)
+        .output();
+    let out =
+        tokio::time::timeout(std::time::Duration::from_secs(300), out).await.expect("ctl ends").unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("SESSION_STATE_CLOSED_SUCCESS · prep ") && stdout.contains("render equal true"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("/result.csv"), "{stdout}");
 }
