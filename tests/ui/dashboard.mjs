@@ -6,7 +6,8 @@
 // hints as links; Start (confirmed in its dialog) shows the job's steps progressing to
 // succeeded without a reload, with local millisecond times, and a fresh page on Operations
 // opens that latest job; Measurements measures its defaults on first open, then the
-// block-time histogram for window=50 and throughput bars; keyboard tabs; and no request
+// block-time histogram for window=50 and throughput bars; an upload experiment run from the
+// Experiments form to its closed session, charts and CSV; keyboard tabs; and no request
 // leaves the BFF's origin.
 
 import { chromium } from "playwright-core";
@@ -173,6 +174,28 @@ try {
   assert.equal(await page.textContent("#tp-numbers [data-fact='heights']"), `1–${tip} (4 segments)`);
   mark("measurements");
   await page.screenshot({ path: join(ARTIFACTS, "measurements.png"), fullPage: true });
+
+  // ----- Experiments: an upload experiment from the form, followed to its sessions ------------
+  await page.click("#tab-experiments");
+  await page.fill("#ex-count", "2");
+  await page.fill("#ex-size", "150000");
+  await page.fill("#ex-reps", "1");
+  await page.click("#ex-run");
+  await page.waitForFunction(() => document.getElementById("ex-status").textContent === "succeeded", null, { timeout: 180_000 });
+  const rows = await page.$$eval("#ex-sessions tbody tr[data-session]", (trs) => trs.map((tr) => ({
+    state: tr.querySelector(".badge").textContent, equal: tr.querySelector(".render-equal").textContent,
+    deploy: Number(tr.querySelector("[data-phase='deployMs']").textContent),
+  })));
+  assert.equal(rows.length, 1, `one session: ${JSON.stringify(rows)}`);
+  assert.deepEqual([rows[0].state, rows[0].equal], ["closed", "true"]);
+  assert.ok(rows[0].deploy > 0, `deploy time shown: ${JSON.stringify(rows)}`);
+  assert.equal(await page.locator("#ex-phases rect.bar[data-key]").count(), 4, "four phases of one session");
+  assert.ok(await page.locator("#ex-disk rect.bar").count() >= 4, "disk growth of every chain");
+  const csvHref = await page.getAttribute("#ex-csv", "href");
+  const csv = await page.evaluate(async (href) => (await fetch(href)).text(), csvHref);
+  assert.equal(csv.trim().split("\n").length, 2, `a header and one session: ${csv}`);
+  mark("experiment");
+  await page.screenshot({ path: join(ARTIFACTS, "experiments.png"), fullPage: true });
 
   // ----- Same origin only ----------------------------------------------------------------------
   const foreign = requests.filter((u) => new URL(u).origin !== origin);

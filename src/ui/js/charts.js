@@ -83,7 +83,7 @@ export function histogram(samples, marks, { title, desc }) {
 }
 
 // Bars of `items` ({label, value}) over their ranges, with the value written above each.
-export function bars(items, { title, desc, unit }) {
+export function bars(items, { title, desc, unit, axis = "segment end height" }) {
   const W = 720, H = 240, L = 44, R = 12, T = 22, B = 48;
   const top = Math.max(...items.map((i) => i.value), 1e-9);
   const slot = (W - L - R) / items.length;
@@ -99,6 +99,37 @@ export function bars(items, { title, desc, unit }) {
     s.append(svg("text", { x: x0 + slot / 2, y: H - B + 14, "text-anchor": "middle" }, item.label));
   });
   s.append(svg("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }));
-  s.append(svg("text", { x: (W + L) / 2, y: H - 6, "text-anchor": "middle" }, `segment end height; bars in ${unit}`));
+  s.append(svg("text", { x: (W + L) / 2, y: H - 6, "text-anchor": "middle" }, `${axis}; bars in ${unit}`));
+  return s;
+}
+
+// Groups of bars (e.g. one group per session, one bar per phase), each key its own colour,
+// with a legend naming the keys; values are written in each bar's title.
+export function grouped(groups, keys, { title, desc, unit }) {
+  const W = 720, H = 260, L = 56, R = 12, T = 30, B = 40;
+  const top = Math.max(1e-9, ...groups.flatMap((g) => keys.map((k) => g.values[k] ?? 0)));
+  const slot = (W - L - R) / Math.max(1, groups.length);
+  const bar = Math.max(2, (slot - 8) / keys.length);
+  const y = (v) => H - B - (v / top) * (H - T - B);
+  const s = root(W, H, title, desc);
+  s.classList.add("grouped");
+  groups.forEach((g, i) => {
+    keys.forEach((k, j) => {
+      const v = g.values[k] ?? 0;
+      const rect = svg("rect", { class: `bar k${j}`, x: L + i * slot + 4 + j * bar, y: y(v), width: bar - 1, height: H - B - y(v), "data-key": k });
+      rect.append(svg("title", {}, `${g.label} ${k}: ${Number(v).toFixed(0)} ${unit}`));
+      s.append(rect);
+    });
+    s.append(svg("text", { x: L + i * slot + slot / 2, y: H - B + 14, "text-anchor": "middle" }, g.label));
+  });
+  s.append(svg("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }));
+  s.append(svg("text", { x: L - 6, y: T + 4, "text-anchor": "end" }, Number(top).toFixed(0)));
+  s.append(svg("text", { x: L - 6, y: H - B, "text-anchor": "end" }, "0"));
+  keys.forEach((k, j) => {
+    const lx = L + 10 + j * 140;
+    s.append(svg("rect", { class: `bar k${j}`, x: lx, y: 6, width: 12, height: 10 }));
+    s.append(svg("text", { x: lx + 16, y: 15 }, k));
+  });
+  s.append(svg("text", { x: (W + L) / 2, y: H - 4, "text-anchor": "middle" }, unit));
   return s;
 }

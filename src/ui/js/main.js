@@ -5,8 +5,9 @@
 import * as overview from "./overview.js";
 import * as operations from "./operations.js";
 import * as measurements from "./measurements.js";
+import * as experiments from "./experiments.js";
 
-const VIEWS = ["overview", "operations", "measurements"];
+const VIEWS = ["overview", "operations", "measurements", "experiments"];
 const tabs = VIEWS.map((v) => document.getElementById(`tab-${v}`));
 
 function show(view, focus = false) {
@@ -21,6 +22,7 @@ function show(view, focus = false) {
   if (view === "operations") operations.shown();
   if (view === "measurements") measurements.shown();
   else measurements.hidden();
+  if (view === "experiments") experiments.shown();
 }
 
 // Hint links lead to a view by its hash (e.g. an action's route to Operations).
@@ -41,6 +43,7 @@ tabs.forEach((tab, i) => {
 
 operations.init();
 measurements.init();
+experiments.init();
 overview.onChains((chains) => {
   operations.setChains(chains);
   measurements.setChains(chains);
