@@ -1,4 +1,4 @@
-//! `cryptomeria-bff bench`: the performance figures P1–P10, each measured in one run beside a
+//! `cryptomeria-bff bench`: the performance figures P1–P10 and P14, each measured in one run beside a
 //! baseline measured the same way, against embedded testbeds, and printed as one table
 //! (optionally as JSON). Like `demo`, the BFF half reaches the testbeds only through their
 //! kubeconfig and HTTP (in this process, or as its own `serve` process where its memory is
@@ -6,7 +6,7 @@
 //! request counters, load) and is the only product command that does.
 //!
 //! One file per figure group: `reconcile` (P1, P2), `status` (P3), `chain_reads` (P4–P6),
-//! `broadcast` (P7), `memory` (P8), `scale` (P9), `recreated` (P10); `harness`, `process`
+//! `broadcast` (P7), `memory` (P8), `scale` (P9), `recreated` (P10), `upload` (P14); `harness`, `process`
 //! (the BFF as a child), `session` (gwc upload sessions) and `table` are shared.
 
 mod broadcast;
@@ -21,6 +21,7 @@ mod session;
 mod status;
 pub mod table;
 mod txs;
+mod upload;
 
 use serde_json::{Map, Value};
 use std::path::PathBuf;
@@ -97,6 +98,9 @@ impl BenchArgs {
         }
         if wanted("p4") || wanted("p5") || wanted("p6") || wanted("p7") {
             chain_reads::run(&reps, &mut section).await?;
+        }
+        if wanted("p14") {
+            upload::run(&reps, &mut section).await?;
         }
         println!(
             "cryptomeria-bff bench{} — median of the timed repetitions; ratio = how many times better the BFF is",

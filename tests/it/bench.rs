@@ -1,4 +1,4 @@
-//! `cryptomeria-bff bench --quick --json PATH`, run as a user would: every figure P1–P10 is in
+//! `cryptomeria-bff bench --quick --json PATH`, run as a user would: every figure P1–P10 and P14 is in
 //! the JSON with plausible values, and the structural facts hold (a warm start makes at most
 //! three execs, the scripts make more execs than the BFF, caches save upstream requests,
 //! healing links nothing). Timings, ratios and memory are printed by the bench, never
@@ -30,7 +30,7 @@ async fn bench_quick_writes_every_figure_beside_its_baseline() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "bench failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     println!("{stdout}");
-    for fig in ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10"] {
+    for fig in ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10", "P14"] {
         assert!(stdout.lines().any(|l| l.starts_with(&format!("| {fig} "))), "no {fig} row:\n{stdout}");
     }
     let json: Value =
@@ -104,4 +104,9 @@ async fn bench_quick_writes_every_figure_beside_its_baseline() {
     assert_eq!(num(&json, "p10", "paths_with_ids"), num(&json, "p10", "paths"), "{}", json["p10"]);
     assert_eq!(num(&json, "p10", "baseline_paths_with_ids"), 0.0, "{}", json["p10"]);
     assert!(num(&json, "p10", "execs") > 0.0 && num(&json, "p10", "bff_s") > 0.0, "{}", json["p10"]);
+
+    // P14: the upload experiment beside the scripts' way of driving the same flow.
+    for key in ["bff_total_s", "baseline_total_s", "bff_deploy_s", "baseline_deploy_s"] {
+        assert!(num(&json, "p14", key) > 0.0, "p14.{key}: {}", json["p14"]);
+    }
 }
