@@ -19,6 +19,7 @@ mod kind_story;
 mod metrics;
 mod path_rebuild;
 mod reconcile;
+mod release_name;
 mod request_rules;
 mod stop_resume;
 mod system_reads;
