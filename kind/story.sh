@@ -66,6 +66,8 @@ gwcd() {
 }
 
 sha() { sha256sum | cut -d' ' -f1; }
+# Fails with $2 unless $1 is a value (jq prints `null` for a missing one).
+present() { if [ -z "$1" ] || [ "$1" = null ]; then fail "$2"; fi; }
 b64() { printf '%s' "$1" | base64 | tr -d '\n'; }
 
 # `gwcd tx ARGS` with the flags above; prints the tx as committed (`q tx`), or fails.
@@ -97,14 +99,14 @@ upload_closes() {
   local deadline=$((SECONDS + timeout)) fdsc
   alice=$(gwcd keys show alice -a --keyring-backend test --home "$gwc_home" 2>/dev/null) ||
     alice=$(gwcd keys add alice --keyring-backend test --home "$gwc_home" --output json 2>/dev/null | jq -r .address)
-  [ -n "$alice" ] && [ "$alice" != null ] || fail "no key alice in the gwc pod"
+  present "$alice" "no key alice in the gwc pod"
   gwc_tx bank send local-admin "$alice" 10000000uatom --from local-admin >/dev/null
   fdsc=$(kubectl get pods -n "$ns" -l app.kubernetes.io/component=fdsc -o name | wc -l)
   init=$(gwc_tx gateway init-session 1024 0 "$fdsc" --from alice)
   sid=$(attr "$init" csu_init_session session_id)
   owner=$(attr "$init" csu_init_session owner)
   executor=$(attr "$init" csu_init_session executor)
-  [ -n "$sid" ] && [ "$sid" != null ] || fail "init-session gave no session id"
+  present "$sid" "init-session gave no session id"
   expiry=$(($(date +%s) + 3600))
   gwc_tx feegrant grant "$owner" "$executor" --expiration "$(date -u -d "@$expiry" +%Y-%m-%dT%H:%M:%SZ)" \
     --from alice >/dev/null
@@ -121,7 +123,7 @@ upload_closes() {
   gwc_tx gateway commit-root-proof "$sid" "$root" --from alice >/dev/null
   (cd "$work" && rm -f site.zip && zip -q site.zip index.html)
   gwc_api=$(curl -fsS "$api/api/v1/system/ports" | jq -r '.data.chains[] | select(.chainId == "gwc") | .external.api')
-  [ -n "$gwc_api" ] && [ "$gwc_api" != null ] || fail "/system/ports gives no external REST URL for gwc"
+  present "$gwc_api" "/system/ports gives no external REST URL for gwc"
   token=$(printf 'upload_token:%s' "$sid" | sha)
   loc=$(curl -fsS -o /dev/null -D - -X POST "$gwc_api/upload/tus-stream" -H 'Tus-Resumable: 1.0.0' \
     -H "Upload-Length: $(wc -c <"$work/site.zip" | tr -d ' ')" -H "Authorization: Bearer $token" \
