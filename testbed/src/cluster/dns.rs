@@ -43,3 +43,46 @@ impl Dns {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_and_pods_under_a_headless_service_resolve_nothing_else_does() {
+        let store = Store::default();
+        let meta = |name: &str| json!({"name": name, "namespace": "ns"});
+        store.create(
+            &SERVICES,
+            json!({"metadata": meta("lab-cryptomeria-chain-headless"), "spec": {"clusterIP": "None"}}),
+        );
+        store.create(
+            &SERVICES,
+            json!({"metadata": meta("lab-cryptomeria-gwc"), "spec": {"clusterIP": "10.96.0.11"}}),
+        );
+        store.create(
+            &PODS,
+            json!({"metadata": meta("lab-cryptomeria-gwc-0"),
+            "spec": {"hostname": "lab-cryptomeria-gwc-0", "subdomain": "lab-cryptomeria-chain-headless"}}),
+        );
+        let dns = Dns::new(store, "ns");
+        for host in [
+            "lab-cryptomeria-gwc-0.lab-cryptomeria-chain-headless",
+            "lab-cryptomeria-gwc",
+            "lab-cryptomeria-gwc.ns.svc.cluster.local",
+            "localhost",
+            "10.0.0.1",
+        ] {
+            assert!(dns.resolves(host), "{host}");
+        }
+        for host in [
+            "cryptomeria-gwc-0.cryptomeria-chain-headless",
+            "lab-cryptomeria-mdsc-0.lab-cryptomeria-chain-headless",
+            // A ClusterIP Service gives its pods no names.
+            "lab-cryptomeria-gwc-0.lab-cryptomeria-gwc",
+            "lab-cryptomeria-gwc.other",
+        ] {
+            assert!(!dns.resolves(host), "{host}");
+        }
+    }
+}

@@ -94,7 +94,7 @@ impl Rly {
         let mut lines = String::new();
         for (name, ch) in &cfg.chains {
             let ts = humantime::format_rfc3339_micros(std::time::SystemTime::now());
-            let in_sync = self.chains.serving(&ch.chain_id).is_some();
+            let in_sync = self.unresolved(ch).is_none() && self.chains.serving(&ch.chain_id).is_some();
             let (lvl, msg) = if in_sync {
                 ("info", "Chain is in sync")
             } else {
