@@ -5,11 +5,13 @@
 #      and load the images into kind,
 #   3. install its Helm chart (release and namespace `cryptomeria`) and wait for the pods,
 #   4. start `cryptomeria-bff serve` against the kind kubeconfig and wait for /readyz,
-#   5. run the operator story (kind/story.sh: start, heal a deleted relayer pod, stop, resume),
+#   5. run the operator story (kind/story.sh: start, an upload session closes, heal a deleted
+#      relayer pod, stop, resume, another session closes),
 #   6. run the test suite in real-cluster mode (tests that need the embedded testbed skip,
 #      saying why).
-# Needs: docker, kind, kubectl, helm, git, curl, cargo, and for the chain builds just, go
-# and ignite (Cryptomeria-core's devcontainer has them). See kind/README.md.
+# Needs: docker, kind, kubectl, helm, git, curl, cargo, jq, zip, sha256sum, base64 (the story),
+# and for the chain builds just, go and ignite (Cryptomeria-core's devcontainer has them).
+# See kind/README.md.
 # Settings (environment): CORE_REPO, CORE_REF, FDSC (data chains, default 2), WORK_DIR,
 # KIND_CLUSTER (default cryptomeria), BFF_LISTEN (default 127.0.0.1:18080), SKIP_BUILD=1
 # (images already loaded), KEEP_CLUSTER=1 (leave the cluster up afterwards).
@@ -47,7 +49,7 @@ cleanup_cluster() {
 # Set before anything is created, so an interrupted build or install still cleans up.
 trap 'stop_bff; cleanup_cluster' EXIT
 
-need docker kind kubectl helm git curl cargo
+need docker kind kubectl helm git curl cargo jq zip sha256sum base64
 [ "${SKIP_BUILD:-0}" = 1 ] || need just go ignite
 mkdir -p "$work"
 kubeconfig=$work/kubeconfig
@@ -111,7 +113,7 @@ done
 curl -fsS "http://$listen/readyz" >/dev/null || { echo "BFF never became ready" >&2; exit 1; }
 "$bff" ctl --api "http://$listen" jobs --scope system
 
-# 5. The operator story on the real chart: start, heal, stop, resume (kind/story.sh).
+# 5. The operator story on the real chart: start, upload, heal, stop, resume, upload (kind/story.sh).
 log "running the operator story"
 BFF_API="http://$listen" BFF_BIN=$bff NAMESPACE=$namespace bash "$root/kind/story.sh"
 

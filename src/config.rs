@@ -19,7 +19,8 @@ pub struct Settings {
     /// Namespace the chart is installed in.
     #[arg(long, env = "K8S_NAMESPACE", default_value = "cryptomeria")]
     pub namespace: String,
-    /// Helm release name (prefix of the workload names).
+    /// Helm release name. Workload names start with the chart's fullname of it: the release
+    /// itself if it contains `cryptomeria`, else `<release>-cryptomeria`.
     #[arg(long, env = "HELM_RELEASE", default_value = "cryptomeria")]
     pub release: String,
     /// Host that NodePorts are reached on; default: auto-detected.

@@ -307,7 +307,7 @@ async fn registered(kubectl: &Kubectl, gwc: &str, id: &str) -> anyhow::Result<bo
 /// checked against gwc a block later before trying again, because the tx may have gone
 /// through — and the same signed bytes sent twice are refused as already in the cache.
 async fn register_storage(kubectl: &Kubectl, gwc: &str, channel: &str, id: &str) -> anyhow::Result<()> {
-    let api = format!("http://cryptomeria-{id}-0.cryptomeria-chain-headless:1317");
+    let api = format!("http://{}:1317", crate::chart::chain_host("cryptomeria", id));
     let mut argv = vec!["gwcd", "tx", "gateway", "register-storage", channel, id, &api, dst_port(id)];
     argv.extend(["--from", "local-admin", "--chain-id", "gwc", "--gas", "auto", "--gas-adjustment", "1.5"]);
     argv.extend(["--gas-prices", "0.1uatom", "--broadcast-mode", "sync", "-o", "json", "-y"]);

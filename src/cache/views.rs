@@ -1,7 +1,7 @@
 //! Pure projections of cached objects into what the API returns. No I/O, no kube client:
 //! plain functions over `k8s-openapi` types, unit-tested below.
 
-use crate::chart::{CATEGORY_LABEL, COMPONENT_LABEL, HEADLESS_SERVICE, INSTANCE_LABEL};
+use crate::chart::{CATEGORY_LABEL, COMPONENT_LABEL, INSTANCE_LABEL};
 use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Pod, Service};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -163,12 +163,13 @@ pub fn configmap_summary(cm: &ConfigMap) -> ConfigMapSummary {
     ConfigMapSummary { name: cm.metadata.name.clone().unwrap_or_default(), keys }
 }
 
-/// The relayer pod: by component label, else by the `<release>-relayer` name prefix (the chart names it so).
+/// The relayer pod: by component label, else by its Deployment's name as prefix (the chart
+/// names the Deployment `<fullname>-relayer`).
 pub fn relayer_pod<'a>(pods: &'a [Arc<Pod>], release: &str) -> Option<&'a Arc<Pod>> {
     let by_label = pods
         .iter()
         .find(|p| label(p.metadata.labels.as_ref(), COMPONENT_LABEL).as_deref() == Some("relayer"));
-    let prefix = format!("{release}-relayer");
+    let prefix = format!("{}-", crate::chart::relayer_workload(release));
     by_label
         .or_else(|| pods.iter().find(|p| p.metadata.name.as_deref().is_some_and(|n| n.starts_with(&prefix))))
 }
@@ -271,6 +272,7 @@ pub struct ChainTopology {
 }
 
 pub fn chain_topology(
+    release: &str,
     instance: &str,
     pod: Option<&Pod>,
     service: Option<&Service>,
@@ -280,7 +282,9 @@ pub fn chain_topology(
     ChainTopology {
         chain_id: instance.to_string(),
         component: pod_summary.as_ref().and_then(|p| p.component.clone()),
-        pod_dns: pod_summary.as_ref().map(|p| format!("{}.{HEADLESS_SERVICE}", p.name)),
+        pod_dns: pod_summary
+            .as_ref()
+            .map(|p| format!("{}.{}", p.name, crate::chart::headless_service(release))),
         pod: pod_summary,
         service: service.and_then(|s| s.metadata.name.clone()),
         ports: service.map(named_ports).unwrap_or_default(),
@@ -332,6 +336,10 @@ mod tests {
         let by_name = [mk_pod("cryptomeria-relayer-abc-def", json!({}), true)];
         assert!(relayer_pod(&by_name, "cryptomeria").is_some());
         assert!(relayer_pod(&by_name, "other").is_none());
+        // Release `lab` renders `lab-cryptomeria-relayer`.
+        let lab = [mk_pod("lab-cryptomeria-relayer-abc-def", json!({}), true)];
+        assert!(relayer_pod(&lab, "lab").is_some());
+        assert!(relayer_pod(&lab, "cryptomeria").is_none());
     }
 
     #[test]

@@ -27,6 +27,20 @@ pub struct TestbedOptions {
     /// `manual` for blocks only on demand through the testbed's control handle.
     #[arg(long, default_value = "1s", value_parser = parse_block_interval)]
     pub block_interval: BlockInterval,
+    /// The Helm release to install the chart's objects under (as `helm install NAME`): their
+    /// names follow the chart's fullname rule. `serve --release` must name the same.
+    #[arg(long, default_value = "cryptomeria", value_parser = parse_release)]
+    pub release: String,
+}
+
+/// Helm's rule for a release name: a DNS label (lowercase letters, digits, `-`), ≤ 53 chars.
+fn parse_release(text: &str) -> Result<String, String> {
+    if testbed::objects::valid_release_name(text) {
+        Ok(text.to_string())
+    } else {
+        Err("a release name is 1-53 lowercase letters, digits or '-', starting and ending alphanumeric"
+            .into())
+    }
 }
 
 /// A chain block interval; `None` = manual block production.
@@ -57,7 +71,7 @@ pub struct TestbedArgs {
 }
 
 /// `demo` takes `serve`'s settings except those that locate a cluster (kubeconfig, context,
-/// namespace, release, node host): the testbed fixes them.
+/// namespace, node host): the testbed fixes them; the release is the testbed's `--release`.
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
     #[command(flatten)]
@@ -86,6 +100,7 @@ fn builder(options: &TestbedOptions) -> testbed::TestbedBuilder {
         .ready_delay(options.ready_delay)
         .boot_delay(options.boot_delay)
         .block_interval(options.block_interval.0)
+        .release(&options.release)
 }
 
 pub(super) async fn testbed(args: TestbedArgs) -> anyhow::Result<()> {
@@ -109,8 +124,9 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let listener = super::listen(args.listen).await?;
     let addr = listener.local_addr()?;
     // The BFF half knows the testbed only by the kubeconfig it wrote, as it would a cluster.
-    let DemoArgs { options: _, listen: _, timeouts, jobs, chains, reconcile, ibc, max_body_bytes } = args;
+    let DemoArgs { options, listen: _, timeouts, jobs, chains, reconcile, ibc, max_body_bytes } = args;
     let settings = Settings {
+        release: options.release,
         timeouts,
         jobs,
         chains,
@@ -128,13 +144,20 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     for line in testbed.chain_summary() {
         println!("  chain {line}");
     }
-    print!("{}", next_steps(&api, &testbed.kubeconfig));
+    print!(
+        "{}",
+        next_steps(
+            &api,
+            &testbed.kubeconfig,
+            &crate::chart::chain_pod(&state.reads().release, crate::chart::GWC)
+        )
+    );
     until_signal(listener, state, shutdown_signal()).await
 }
 
 /// What a newcomer runs next, as commands to copy: check, start, follow; then a first
 /// transaction (README's first hour) with a funded key read where the chart mounts it.
-fn next_steps(api: &str, kubeconfig: &std::path::Path) -> String {
+fn next_steps(api: &str, kubeconfig: &std::path::Path, gwc_pod: &str) -> String {
     let kc = kubeconfig.display();
     let me = crate::ctl::self_command();
     format!(
@@ -144,6 +167,6 @@ fn next_steps(api: &str, kubeconfig: &std::path::Path) -> String {
          \x20 curl -sN '{api}/api/v1/system/jobs/JOB_ID/logs?follow=true'\n\
          \x20 {me} ctl --api {api} start --follow   # or both at once\n\
          \x20 # first transaction: README, \"The first hour\"; a funded key (gwc local-admin):\n\
-         \x20 kubectl --kubeconfig {kc} exec -n cryptomeria cryptomeria-gwc-0 -- cat /etc/mnemonics/gwc.local-admin.mnemonic\n"
+         \x20 kubectl --kubeconfig {kc} exec -n cryptomeria {gwc_pod} -- cat /etc/mnemonics/gwc.local-admin.mnemonic\n"
     )
 }

@@ -38,8 +38,9 @@ pub enum Error {
     RelayerNotReady { pod: String, phase: String, ready: bool },
     /// No pod is the relayer.
     #[error(
-        "no relayer pod (label {}=relayer or name prefix {release}-relayer)",
-        crate::chart::COMPONENT_LABEL
+        "no relayer pod (label {}=relayer or name prefix {})",
+        crate::chart::COMPONENT_LABEL,
+        crate::chart::relayer_workload(release)
     )]
     NoRelayer { release: String },
     /// A chain pod's instance label is not safe to pass to a shell.

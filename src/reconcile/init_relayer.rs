@@ -48,7 +48,7 @@ impl Act for InitAction {
 
 /// The chain file the chart's init-relayer.sh writes for `rly chains add --file`.
 pub fn chain_json(release: &str, id: &str) -> serde_json::Value {
-    let host = format!("{release}-{id}-0.{release}-chain-headless");
+    let host = crate::chart::chain_host(release, id);
     json!({"type": "cosmos", "value": {
         "key": RELAYER_KEY, "chain-id": id, "rpc-addr": format!("http://{host}:26657"), "grpc-addr": format!("{host}:9090"),
         "account-prefix": "cosmos", "keyring-backend": "test", "gas-adjustment": 1.5, "gas-prices": "0.001uatom",

@@ -41,6 +41,7 @@ pub fn topology(reads: &Reads) -> Topology {
             let svc = views::chain_service(&services, id);
             let eps = svc.and_then(|s| endpoints_named(s.metadata.name.as_deref().unwrap_or_default()));
             views::chain_topology(
+                &reads.release,
                 id,
                 pod.map(|p| p.as_ref()),
                 svc.map(|s| s.as_ref()),
@@ -52,6 +53,7 @@ pub fn topology(reads: &Reads) -> Topology {
         namespace: reads.namespace.clone(),
         chains,
         relayer: views::relayer_pod(&pods, &reads.release).map(|p| views::pod_summary(p)),
-        headless: endpoints_named(crate::chart::HEADLESS_SERVICE).map(|e| views::endpoints_summary(e)),
+        headless: endpoints_named(&crate::chart::headless_service(&reads.release))
+            .map(|e| views::endpoints_summary(e)),
     }
 }

@@ -4,6 +4,7 @@
 //! The workload controllers (replicas, rollouts) live in `cluster/controllers.rs`.
 
 mod controllers;
+mod dns;
 mod pods;
 
 pub use controllers::{DeploymentPlan, OwnedPod, WriteError, plan_deployment};
@@ -14,7 +15,7 @@ use super::kinds::{
 };
 use super::layout::MNEMONICS_DIR;
 use super::mnemonics::mnemonic_files;
-use super::objects::{self, Chain, RELEASE};
+use super::objects::{self, Chain, DEFAULT_RELEASE, Release};
 use super::pod::{PodRuntime, Volume};
 use super::store::Store;
 use serde_json::{Value, json};
@@ -40,6 +41,8 @@ pub enum NodePorts {
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
     pub namespace: String,
+    /// The Helm release the chart's objects are installed under (their names follow it).
+    pub release: String,
     pub fdsc: usize,
     /// Pending → Running/Ready delay of a new pod.
     pub ready_delay: Duration,
@@ -56,7 +59,8 @@ pub struct ClusterConfig {
 impl Default for ClusterConfig {
     fn default() -> Self {
         Self {
-            namespace: RELEASE.into(),
+            namespace: DEFAULT_RELEASE.into(),
+            release: DEFAULT_RELEASE.into(),
             fdsc: 2,
             ready_delay: Duration::from_millis(200),
             boot_delay: DEFAULT_BOOT_DELAY,
@@ -95,6 +99,8 @@ struct State {
 pub struct Cluster {
     pub store: Store,
     pub config: Arc<ClusterConfig>,
+    /// The names the chart renders under `config.release`.
+    pub release: Release,
     /// One chain node per chain, serving on the chain's NodePorts.
     pub chains: Chains,
     relayer_volume: Volume,
@@ -112,6 +118,7 @@ impl Cluster {
     pub fn install(config: ClusterConfig) -> std::io::Result<Self> {
         let cluster = Self {
             store: Store::default(),
+            release: Release::new(&config.release),
             config: Arc::new(config),
             chains: Chains::default(),
             relayer_volume: Volume::new(),
@@ -128,11 +135,12 @@ impl Cluster {
             cluster.store.create(&NAMESPACES, objects::namespace(name));
         }
         cluster.store.create(&NODES, objects::node(&cluster.config.node_ip));
-        cluster.store.create(&CONFIGMAPS, objects::scripts_configmap(&ns));
-        cluster.store.create(&CONFIGMAPS, objects::genesis_script_configmap(&ns));
-        cluster.store.create(&SERVICES, objects::headless_service(&ns));
-        cluster.store.create(&DEPLOYMENTS, objects::relayer_deployment(&ns));
-        for chain in Chain::all(cluster.config.fdsc) {
+        let rel = &cluster.release;
+        cluster.store.create(&CONFIGMAPS, objects::scripts_configmap(&ns, rel));
+        cluster.store.create(&CONFIGMAPS, objects::genesis_script_configmap(&ns, rel));
+        cluster.store.create(&SERVICES, objects::headless_service(&ns, rel));
+        cluster.store.create(&DEPLOYMENTS, objects::relayer_deployment(&ns, rel));
+        for chain in Chain::all(rel, cluster.config.fdsc) {
             cluster.add_chain(chain)?;
         }
         cluster.sync_secret();
@@ -166,7 +174,7 @@ impl Cluster {
 
     /// The relayer pod's current name (it changes when the pod is recreated).
     pub fn relayer_pod_name(&self) -> Option<String> {
-        let prefix = format!("{RELEASE}-relayer-");
+        let prefix = format!("{}-", self.release.relayer());
         self.lock().pods.keys().find(|n| n.starts_with(&prefix)).cloned()
     }
 
@@ -222,7 +230,8 @@ impl Cluster {
 
     fn sync_secret(&self) {
         let ids: Vec<String> = self.chains().into_iter().map(|c| c.instance).collect();
-        self.store.create(&SECRETS, objects::mnemonics_secret(self.ns(), &mnemonic_files(&ids)));
+        self.store
+            .create(&SECRETS, objects::mnemonics_secret(self.ns(), &self.release, &mnemonic_files(&ids)));
         // A mounted Secret volume follows the Secret: refresh the files in running pods.
         let files = mnemonic_files(&ids);
         for pod in self.lock().pods.values() {
@@ -244,18 +253,19 @@ impl Cluster {
     /// idle (no faucet or genesis HTTP is served).
     fn install_auxiliaries(&self) {
         let ns = self.ns().to_string();
-        self.store.create(&CONFIGMAPS, objects::faucet_configmap(&ns));
-        self.store.create(&DEPLOYMENTS, objects::faucet_deployment(&ns));
-        self.store.create(&DEPLOYMENTS, objects::genesis_server_deployment(&ns, self.config.fdsc));
+        let rel = &self.release;
+        self.store.create(&CONFIGMAPS, objects::faucet_configmap(&ns, rel));
+        self.store.create(&DEPLOYMENTS, objects::faucet_deployment(&ns, rel));
+        self.store.create(&DEPLOYMENTS, objects::genesis_server_deployment(&ns, rel, self.config.fdsc));
         let ip = |cluster: &Self| {
             let mut st = cluster.lock();
             st.next_ip += 1;
             format!("10.96.0.{}", 10 + st.next_ip)
         };
-        self.store.create(&SERVICES, objects::faucet_service(&ns, &ip(self), objects::FAUCET_NODE_PORT));
-        self.store.create(&SERVICES, objects::genesis_server_service(&ns, &ip(self)));
-        for name in AUXILIARY_DEPLOYMENTS {
-            self.spawn_idle_pod(name);
+        self.store.create(&SERVICES, objects::faucet_service(&ns, rel, &ip(self), objects::FAUCET_NODE_PORT));
+        self.store.create(&SERVICES, objects::genesis_server_service(&ns, rel, &ip(self)));
+        for name in self.auxiliary_deployments() {
+            self.spawn_idle_pod(&name);
         }
     }
 
@@ -315,10 +325,10 @@ impl Cluster {
         let _pass = self.reconcile_guard();
         let current = self.chains().iter().filter(|c| c.component == "fdsc").count();
         for i in current..n {
-            self.add_chain(Chain::fdsc(i))?;
+            self.add_chain(Chain::fdsc(&self.release, i))?;
         }
         for i in (n..current).rev() {
-            let chain = Chain::fdsc(i);
+            let chain = Chain::fdsc(&self.release, i);
             if let Some(live) = self.lock().pods.remove(&chain.pod_name()) {
                 live.runtime.shutdown();
                 live.gone.cancel();
@@ -388,9 +398,15 @@ impl Cluster {
 
     fn workloads(&self) -> Vec<(&'static super::kinds::Kind, String)> {
         let mut out: Vec<_> = self.chains().iter().map(|c| (&STATEFULSETS, c.workload_name())).collect();
-        out.push((&DEPLOYMENTS, format!("{RELEASE}-relayer")));
-        out.extend(AUXILIARY_DEPLOYMENTS.iter().map(|d| (&DEPLOYMENTS, d.to_string())));
+        out.push((&DEPLOYMENTS, self.release.relayer()));
+        out.extend(self.auxiliary_deployments().into_iter().map(|d| (&DEPLOYMENTS, d)));
         out
+    }
+
+    /// The chart's Deployments besides the relayer, whose pods only idle (the faucet's name
+    /// is literal in the chart).
+    fn auxiliary_deployments(&self) -> [String; 2] {
+        ["faucet".to_string(), self.release.genesis_server()]
     }
 
     /// Stops every pod's processes and every chain node (testbed shutdown).
@@ -411,9 +427,6 @@ fn selects(selector: &BTreeMap<String, String>, pod: &Value) -> bool {
 pub const POD_TEMPLATE_HASH_LABEL: &str = "pod-template-hash";
 /// The label a StatefulSet's pods carry with the revision they were made from.
 pub const REVISION_LABEL: &str = "controller-revision-hash";
-
-/// The chart's Deployments besides the relayer, whose pods only idle.
-const AUXILIARY_DEPLOYMENTS: [&str; 2] = ["faucet", "cryptomeria-genesis-server"];
 
 /// A pod-template-hash: 10 characters of the safe alphabet from a digest of the template.
 pub fn template_hash(template: &Value) -> String {

@@ -5,5 +5,9 @@
 /// is an emptyDir over it).
 pub const RELAYER_HOME: &str = "/home/relayer/.relayer";
 
+/// The nameserver in every pod's resolv.conf (kind's kube-dns ClusterIP), as Go's resolver
+/// names it in a failed lookup.
+pub const NAMESERVER: &str = "10.96.0.10:53";
+
 /// Where the mnemonics Secret is mounted, read-only, in chain and relayer pods.
 pub const MNEMONICS_DIR: &str = "/etc/mnemonics";

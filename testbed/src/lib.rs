@@ -95,6 +95,13 @@ impl TestbedBuilder {
         self
     }
 
+    /// The Helm release the chart's objects are installed under (default `cryptomeria`):
+    /// workload, Service, Secret and ConfigMap names follow the chart's fullname rule.
+    pub fn release(mut self, name: &str) -> Self {
+        self.cluster.release = name.to_string();
+        self
+    }
+
     pub fn namespace(mut self, ns: &str) -> Self {
         self.cluster.namespace = ns.to_string();
         self
@@ -127,6 +134,13 @@ impl TestbedBuilder {
 
     pub async fn start(mut self) -> std::io::Result<Testbed> {
         let shutdown = CancellationToken::new();
+        if !objects::valid_release_name(&self.cluster.release) {
+            let why = format!(
+                "release name {:?} is not a DNS label of at most 53 characters",
+                self.cluster.release
+            );
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, why));
+        }
         self.cluster.boot_delay = self.boot_delay.unwrap_or(cluster::DEFAULT_BOOT_DELAY);
         let cluster = cluster::Cluster::install(self.cluster)?;
         let faults = Arc::new(faults::Faults::default());

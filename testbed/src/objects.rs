@@ -1,6 +1,6 @@
-//! Builders for the objects the real Cryptomeria Helm chart installs (release `cryptomeria`,
-//! chart `cryptomeria-0.1.0`, its `values.yaml` defaults), as the JSON the API server stores.
-//! Pure: no store, no I/O.
+//! Builders for the objects the real Cryptomeria Helm chart installs (chart
+//! `cryptomeria-0.1.0`, its `values.yaml` defaults, under any release name: `release.rs`), as
+//! the JSON the API server stores. Pure: no store, no I/O.
 //!
 //! Labels as the chart writes them: most objects carry the chart's common labels
 //! (`helm.sh/chart`, `app.kubernetes.io/{name,version,managed-by}`) plus their component;
@@ -12,14 +12,14 @@ use crate::layout::{MNEMONICS_DIR, RELAYER_HOME};
 use serde_json::{Value, json};
 
 mod pods;
+mod release;
 pub use pods::{Owner, endpoints_for, is_pod_ready, pending_pod, set_running, synthetic_uid};
+pub use release::{CHART_NAME, DEFAULT_RELEASE, Release, fullname, valid_release_name};
 
-pub const RELEASE: &str = "cryptomeria";
 pub const NAME_LABEL: &str = "app.kubernetes.io/name";
 pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
 pub const CATEGORY_LABEL: &str = "app.kubernetes.io/category";
-pub const HEADLESS_SERVICE: &str = "cryptomeria-chain-headless";
 pub const NODE_NAME: &str = "cryptomeria-control-plane";
 /// `Chart.yaml`: `name-version` and `appVersion`.
 pub const HELM_CHART: &str = "cryptomeria-0.1.0";
@@ -35,26 +35,31 @@ pub struct Chain {
     pub instance: String,
     /// `gwc`, `mdsc` or `fdsc`.
     pub component: &'static str,
+    /// The release that installed it (its object names).
+    pub release: Release,
 }
 
 impl Chain {
-    pub fn gwc() -> Self {
-        Self { instance: "gwc".into(), component: "gwc" }
+    pub fn gwc(release: &Release) -> Self {
+        Self { instance: "gwc".into(), component: "gwc", release: release.clone() }
     }
-    pub fn mdsc() -> Self {
-        Self { instance: "mdsc".into(), component: "mdsc" }
+    pub fn mdsc(release: &Release) -> Self {
+        Self { instance: "mdsc".into(), component: "mdsc", release: release.clone() }
     }
-    pub fn fdsc(i: usize) -> Self {
-        Self { instance: format!("fdsc-{i}"), component: "fdsc" }
+    pub fn fdsc(release: &Release, i: usize) -> Self {
+        Self { instance: format!("fdsc-{i}"), component: "fdsc", release: release.clone() }
     }
 
     /// The chain set of a chart install with `fdsc` data chains.
-    pub fn all(fdsc: usize) -> Vec<Self> {
-        [Self::gwc(), Self::mdsc()].into_iter().chain((0..fdsc).map(Self::fdsc)).collect()
+    pub fn all(release: &Release, fdsc: usize) -> Vec<Self> {
+        [Self::gwc(release), Self::mdsc(release)]
+            .into_iter()
+            .chain((0..fdsc).map(|i| Self::fdsc(release, i)))
+            .collect()
     }
 
     pub fn workload_name(&self) -> String {
-        format!("{RELEASE}-{}", self.instance)
+        self.release.object(&self.instance)
     }
     pub fn pod_name(&self) -> String {
         format!("{}-0", self.workload_name())
@@ -80,7 +85,7 @@ impl Chain {
     /// Labels of the chain's pods (the StatefulSet's template).
     pub fn labels(&self) -> Value {
         json!({
-            NAME_LABEL: RELEASE,
+            NAME_LABEL: CHART_NAME,
             COMPONENT_LABEL: self.component,
             INSTANCE_LABEL: self.instance,
             CATEGORY_LABEL: "chain",
@@ -89,7 +94,7 @@ impl Chain {
 
     /// The StatefulSet's selector: name, component and instance (`_chain-template.tpl`).
     pub fn selector(&self) -> Value {
-        json!({ NAME_LABEL: RELEASE, COMPONENT_LABEL: self.component, INSTANCE_LABEL: self.instance })
+        json!({ NAME_LABEL: CHART_NAME, COMPONENT_LABEL: self.component, INSTANCE_LABEL: self.instance })
     }
 
     /// `values.yaml` `<component>.persistence.size` of the `data` claim.
@@ -102,7 +107,7 @@ impl Chain {
 pub fn helm_labels(extra: Value) -> Value {
     let mut labels = json!({
         "helm.sh/chart": HELM_CHART,
-        NAME_LABEL: RELEASE,
+        NAME_LABEL: CHART_NAME,
         "app.kubernetes.io/version": APP_VERSION,
         "app.kubernetes.io/managed-by": "Helm",
     });
@@ -114,12 +119,12 @@ pub fn helm_labels(extra: Value) -> Value {
 
 /// The selector labels of a component's pods: `app.kubernetes.io/name` plus the component.
 pub fn relayer_labels() -> Value {
-    json!({ NAME_LABEL: RELEASE, COMPONENT_LABEL: "relayer" })
+    json!({ NAME_LABEL: CHART_NAME, COMPONENT_LABEL: "relayer" })
 }
 
 /// Labels of the chart's genesis-server pods (and its Deployment's selector).
 pub fn genesis_server_labels() -> Value {
-    json!({ NAME_LABEL: RELEASE, COMPONENT_LABEL: "genesis-server" })
+    json!({ NAME_LABEL: CHART_NAME, COMPONENT_LABEL: "genesis-server" })
 }
 
 /// The faucet's labels: `app: faucet` only (`templates/faucet/*.yaml`).
@@ -131,9 +136,6 @@ pub fn faucet_labels() -> Value {
 pub const FAUCET_PORT: u16 = 4500;
 pub const FAUCET_NODE_PORT: u16 = 30045;
 
-/// The relayer's persistent volume claim (`templates/relayer/pvc.yaml`).
-pub const RELAYER_PVC: &str = "cryptomeria-relayer-data";
-
 /// The relayer container's command (`templates/relayer/deployment.yaml`): idles, and exits 0
 /// at once on SIGTERM.
 pub const RELAYER_PID1_SCRIPT: &str = "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done";
@@ -143,9 +145,9 @@ fn meta(name: &str, ns: &str, labels: Value) -> Value {
 }
 
 /// Metadata of an object Helm installed: it also records the release in annotations.
-fn helm_meta(name: &str, ns: &str, labels: Value) -> Value {
+fn helm_meta(name: &str, ns: &str, rel: &Release, labels: Value) -> Value {
     let mut m = meta(name, ns, labels);
-    m["annotations"] = json!({"meta.helm.sh/release-name": RELEASE, "meta.helm.sh/release-namespace": ns});
+    m["annotations"] = json!({"meta.helm.sh/release-name": rel.name, "meta.helm.sh/release-namespace": ns});
     m
 }
 
@@ -178,8 +180,8 @@ pub fn chain_statefulset(chain: &Chain, ns: &str) -> Value {
                  "volumeMode": "Filesystem"},
         "status": {"phase": "Pending"}});
     json!({
-        "metadata": helm_meta(&chain.workload_name(), ns, labels),
-        "spec": {"replicas": 1, "serviceName": HEADLESS_SERVICE, "selector": {"matchLabels": chain.selector()},
+        "metadata": helm_meta(&chain.workload_name(), ns, &chain.release, labels),
+        "spec": {"replicas": 1, "serviceName": chain.release.headless(), "selector": {"matchLabels": chain.selector()},
                  "template": {"metadata": {"labels": chain.labels()}, "spec": chain_pod_spec(chain)},
                  "volumeClaimTemplates": [claim], "podManagementPolicy": "OrderedReady",
                  "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
@@ -189,15 +191,15 @@ pub fn chain_statefulset(chain: &Chain, ns: &str) -> Value {
     })
 }
 
-pub fn relayer_deployment(ns: &str) -> Value {
+pub fn relayer_deployment(ns: &str, rel: &Release) -> Value {
     let labels = helm_labels(json!({COMPONENT_LABEL: "relayer"}));
-    deployment(helm_meta(&format!("{RELEASE}-relayer"), ns, labels), relayer_labels(), relayer_pod_spec())
+    deployment(helm_meta(&rel.relayer(), ns, rel, labels), relayer_labels(), relayer_pod_spec(rel))
 }
 
-/// `cryptomeria-genesis-server`: three init containers generate every chain's genesis into a
-/// shared emptyDir (`generate.sh` from the `cryptomeria-genesis-script` ConfigMap), then
+/// `<fullname>-genesis-server`: three init containers generate every chain's genesis into a
+/// shared emptyDir (`generate.sh` from the `<fullname>-genesis-script` ConfigMap), then
 /// nginx serves it.
-pub fn genesis_server_deployment(ns: &str, fdsc: usize) -> Value {
+pub fn genesis_server_deployment(ns: &str, rel: &Release, fdsc: usize) -> Value {
     let mounts = json!([{"name": "shared-data", "mountPath": "/shared"}, {"name": "scripts", "mountPath": "/scripts"},
                         {"name": "mnemonics", "mountPath": "/etc/mnemonics"}]);
     let init = |app: &str, replicas: usize| {
@@ -212,27 +214,28 @@ pub fn genesis_server_deployment(ns: &str, fdsc: usize) -> Value {
                         "ports": [{"containerPort": 80, "protocol": "TCP"}],
                         "volumeMounts": [{"name": "shared-data", "mountPath": "/usr/share/nginx/html"}]}],
         "volumes": [{"name": "shared-data", "emptyDir": {}},
-                    {"name": "scripts", "configMap": {"name": format!("{RELEASE}-genesis-script"), "defaultMode": 493}},
-                    {"name": "mnemonics", "secret": {"secretName": format!("{RELEASE}-mnemonics"), "defaultMode": 420}}],
+                    {"name": "scripts", "configMap": {"name": rel.genesis_script(), "defaultMode": 493}},
+                    {"name": "mnemonics", "secret": {"secretName": rel.mnemonics(), "defaultMode": 420}}],
         "restartPolicy": "Always", "schedulerName": "default-scheduler", "serviceAccountName": "default",
     });
     let labels = helm_labels(json!({COMPONENT_LABEL: "genesis-server"}));
-    deployment(helm_meta(&format!("{RELEASE}-genesis-server"), ns, labels), genesis_server_labels(), spec)
+    deployment(helm_meta(&rel.genesis_server(), ns, rel, labels), genesis_server_labels(), spec)
 }
 
 /// The faucet (ping-pub's): its config from the `faucet-config` ConfigMap, its sender's
-/// mnemonic from the mnemonics Secret (gwc's local-admin).
-pub fn faucet_deployment(ns: &str) -> Value {
+/// mnemonic from the Secret `cryptomeria-mnemonics` (gwc's local-admin). The chart writes
+/// both names literally, so under another release the faucet's Secret does not exist.
+pub fn faucet_deployment(ns: &str, rel: &Release) -> Value {
     let spec = json!({
         "containers": [{"name": "faucet", "image": "cryptomeria/faucet:latest", "imagePullPolicy": "IfNotPresent",
                         "ports": [{"containerPort": 8080, "protocol": "TCP"}],
                         "env": [{"name": "MNEMONIC", "valueFrom": {"secretKeyRef": {
-                            "name": format!("{RELEASE}-mnemonics"), "key": "gwc.local-admin.mnemonic"}}}],
+                            "name": "cryptomeria-mnemonics", "key": "gwc.local-admin.mnemonic"}}}],
                         "volumeMounts": [{"name": "config-volume", "mountPath": "/config"}]}],
         "volumes": [{"name": "config-volume", "configMap": {"name": FAUCET_CONFIGMAP, "defaultMode": 420}}],
         "restartPolicy": "Always", "schedulerName": "default-scheduler", "serviceAccountName": "default",
     });
-    deployment(helm_meta("faucet", ns, faucet_labels()), faucet_labels(), spec)
+    deployment(helm_meta("faucet", ns, rel, faucet_labels()), faucet_labels(), spec)
 }
 
 fn deployment(metadata: Value, labels: Value, pod_spec: Value) -> Value {
@@ -246,9 +249,9 @@ fn deployment(metadata: Value, labels: Value, pod_spec: Value) -> Value {
     })
 }
 
-pub fn faucet_service(ns: &str, cluster_ip: &str, node_port: u16) -> Value {
+pub fn faucet_service(ns: &str, rel: &Release, cluster_ip: &str, node_port: u16) -> Value {
     json!({
-        "metadata": helm_meta("faucet", ns, faucet_labels()),
+        "metadata": helm_meta("faucet", ns, rel, faucet_labels()),
         "spec": {"type": "NodePort", "clusterIP": cluster_ip, "clusterIPs": [cluster_ip],
                  "ports": [{"name": "http", "port": FAUCET_PORT, "targetPort": FAUCET_PORT, "nodePort": node_port, "protocol": "TCP"}],
                  "externalTrafficPolicy": "Cluster", "selector": faucet_labels()},
@@ -256,9 +259,9 @@ pub fn faucet_service(ns: &str, cluster_ip: &str, node_port: u16) -> Value {
     })
 }
 
-pub fn genesis_server_service(ns: &str, cluster_ip: &str) -> Value {
+pub fn genesis_server_service(ns: &str, rel: &Release, cluster_ip: &str) -> Value {
     json!({
-        "metadata": helm_meta(&format!("{RELEASE}-genesis-server"), ns, json!({})),
+        "metadata": helm_meta(&rel.genesis_server(), ns, rel, json!({})),
         "spec": {"type": "ClusterIP", "clusterIP": cluster_ip, "clusterIPs": [cluster_ip],
                  "ports": [{"name": "http", "port": 80, "targetPort": 80, "protocol": "TCP"}],
                  "selector": genesis_server_labels()},
@@ -266,15 +269,15 @@ pub fn genesis_server_service(ns: &str, cluster_ip: &str) -> Value {
     })
 }
 
-fn mnemonic_volume() -> (Value, Value) {
+fn mnemonic_volume(rel: &Release) -> (Value, Value) {
     (
-        json!({"name": "mnemonics", "secret": {"secretName": format!("{RELEASE}-mnemonics"), "defaultMode": 420}}),
+        json!({"name": "mnemonics", "secret": {"secretName": rel.mnemonics(), "defaultMode": 420}}),
         json!({"name": "mnemonics", "mountPath": MNEMONICS_DIR, "readOnly": true}),
     )
 }
 
 fn chain_pod_spec(chain: &Chain) -> Value {
-    let (mn_vol, mn_mount) = mnemonic_volume();
+    let (mn_vol, mn_mount) = mnemonic_volume(&chain.release);
     // The container lists rpc, grpc, api in that order (`_chain-template.tpl`).
     let ports: Vec<Value> = [CHAIN_PORTS[0], CHAIN_PORTS[2], CHAIN_PORTS[1]]
         .iter()
@@ -282,7 +285,7 @@ fn chain_pod_spec(chain: &Chain) -> Value {
         .collect();
     let app = chain.component;
     json!({
-        "hostname": chain.pod_name(), "subdomain": HEADLESS_SERVICE,
+        "hostname": chain.pod_name(), "subdomain": chain.release.headless(),
         "containers": [{
             "name": "chain", "image": format!("cryptomeria/{app}:latest"), "imagePullPolicy": "IfNotPresent",
             "command": ["/bin/sh", "/scripts/entrypoint-chain.sh"],
@@ -292,13 +295,13 @@ fn chain_pod_spec(chain: &Chain) -> Value {
             "volumeMounts": [{"name": "data", "mountPath": format!("/home/{app}/.{app}")},
                              {"name": "scripts", "mountPath": "/scripts"}, mn_mount],
         }],
-        "volumes": [{"name": "scripts", "configMap": {"name": format!("{RELEASE}-scripts"), "defaultMode": 493}}, mn_vol],
+        "volumes": [{"name": "scripts", "configMap": {"name": chain.release.scripts(), "defaultMode": 493}}, mn_vol],
         "restartPolicy": "Always", "schedulerName": "default-scheduler", "serviceAccountName": "default",
     })
 }
 
-fn relayer_pod_spec() -> Value {
-    let (mn_vol, mn_mount) = mnemonic_volume();
+fn relayer_pod_spec(rel: &Release) -> Value {
+    let (mn_vol, mn_mount) = mnemonic_volume(rel);
     json!({
         "containers": [{
             "name": "relayer", "image": "cryptomeria/relayer:latest", "imagePullPolicy": "IfNotPresent",
@@ -306,7 +309,7 @@ fn relayer_pod_spec() -> Value {
             "volumeMounts": [{"name": "data", "mountPath": RELAYER_HOME},
                              {"name": "config", "mountPath": format!("{RELAYER_HOME}/config")}, mn_mount],
         }],
-        "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": RELAYER_PVC}},
+        "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": rel.relayer_pvc()}},
                     {"name": "config", "emptyDir": {}}, mn_vol],
         "restartPolicy": "Always", "schedulerName": "default-scheduler", "serviceAccountName": "default",
     })
@@ -314,14 +317,14 @@ fn relayer_pod_spec() -> Value {
 
 /// The headless Service of every chain pod (written by hand in the chart: two labels, no
 /// `publishNotReadyAddresses`, so a pod is in its DNS only while Ready).
-pub fn headless_service(ns: &str) -> Value {
+pub fn headless_service(ns: &str, rel: &Release) -> Value {
     let ports: Vec<Value> = [CHAIN_PORTS[0], CHAIN_PORTS[2], CHAIN_PORTS[1]]
         .iter()
         .map(|(n, p)| json!({"name": n, "port": p, "targetPort": p, "protocol": "TCP"}))
         .collect();
-    let labels = json!({NAME_LABEL: RELEASE, CATEGORY_LABEL: "chain"});
+    let labels = json!({NAME_LABEL: CHART_NAME, CATEGORY_LABEL: "chain"});
     json!({
-        "metadata": helm_meta(HEADLESS_SERVICE, ns, labels.clone()),
+        "metadata": helm_meta(&rel.headless(), ns, rel, labels.clone()),
         "spec": {"clusterIP": "None", "clusterIPs": ["None"], "type": "ClusterIP", "ports": ports, "selector": labels},
         "status": {"loadBalancer": {}}
     })
@@ -337,19 +340,20 @@ pub fn chain_service(chain: &Chain, ns: &str, cluster_ip: &str, node_ports: (u16
         .map(|((n, p), np)| json!({"name": n, "port": p, "targetPort": p, "nodePort": np, "protocol": "TCP"}))
         .collect();
     json!({
-        "metadata": helm_meta(&chain.workload_name(), ns, helm_labels(json!({INSTANCE_LABEL: chain.instance}))),
+        "metadata": helm_meta(&chain.workload_name(), ns, &chain.release, helm_labels(json!({INSTANCE_LABEL: chain.instance}))),
         "spec": {"type": "NodePort", "clusterIP": cluster_ip, "clusterIPs": [cluster_ip], "ports": ports,
                  "externalTrafficPolicy": "Cluster",
-                 "selector": {NAME_LABEL: RELEASE, CATEGORY_LABEL: "chain", INSTANCE_LABEL: chain.instance}},
+                 "selector": {NAME_LABEL: CHART_NAME, CATEGORY_LABEL: "chain", INSTANCE_LABEL: chain.instance}},
         "status": {"loadBalancer": {}}
     })
 }
 
-/// `cryptomeria-scripts`: the chain entrypoint (an outline of the chart's: fetch genesis from
-/// the genesis-server, 30 tries 2 s apart, then launch the node in a restart loop).
-pub fn scripts_configmap(ns: &str) -> Value {
+/// `<fullname>-scripts`: the chain entrypoint (an outline of the chart's: fetch genesis from
+/// the genesis-server, 30 tries 2 s apart, then launch the node in a restart loop). Its
+/// genesis URL names `cryptomeria-genesis-server` literally, as the chart's does.
+pub fn scripts_configmap(ns: &str, rel: &Release) -> Value {
     json!({
-        "metadata": helm_meta(&format!("{RELEASE}-scripts"), ns, helm_labels(json!({}))),
+        "metadata": helm_meta(&rel.scripts(), ns, rel, helm_labels(json!({}))),
         "data": {"entrypoint-chain.sh": ENTRYPOINT_OUTLINE}
     })
 }
@@ -378,11 +382,11 @@ while true; do
 done
 "##;
 
-/// `cryptomeria-genesis-script`: `generate.sh`, run by the genesis-server's init containers
+/// `<fullname>-genesis-script`: `generate.sh`, run by the genesis-server's init containers
 /// (an outline of the chart's).
-pub fn genesis_script_configmap(ns: &str) -> Value {
+pub fn genesis_script_configmap(ns: &str, rel: &Release) -> Value {
     json!({
-        "metadata": helm_meta(&format!("{RELEASE}-genesis-script"), ns, helm_labels(json!({}))),
+        "metadata": helm_meta(&rel.genesis_script(), ns, rel, helm_labels(json!({}))),
         "data": {"generate.sh": GENERATE_OUTLINE}
     })
 }
@@ -397,8 +401,8 @@ set -e
 /// The faucet's ConfigMap (`templates/faucet/configmap.yaml`: no chart labels).
 pub const FAUCET_CONFIGMAP: &str = "faucet-config";
 
-pub fn faucet_configmap(ns: &str) -> Value {
-    json!({"metadata": helm_meta(FAUCET_CONFIGMAP, ns, json!({})), "data": {"config.js": FAUCET_CONFIG_JS}})
+pub fn faucet_configmap(ns: &str, rel: &Release) -> Value {
+    json!({"metadata": helm_meta(FAUCET_CONFIGMAP, ns, rel, json!({})), "data": {"config.js": FAUCET_CONFIG_JS}})
 }
 
 const FAUCET_CONFIG_JS: &str = r##"export default {
@@ -412,13 +416,13 @@ const FAUCET_CONFIG_JS: &str = r##"export default {
 "##;
 
 /// The mnemonics Secret; `data` holds base64 values as a real Secret does.
-pub fn mnemonics_secret(ns: &str, entries: &[(String, String)]) -> Value {
+pub fn mnemonics_secret(ns: &str, rel: &Release, entries: &[(String, String)]) -> Value {
     use base64::Engine as _;
     let data: serde_json::Map<String, Value> = entries
         .iter()
         .map(|(k, v)| (k.clone(), json!(base64::engine::general_purpose::STANDARD.encode(v))))
         .collect();
-    json!({"metadata": helm_meta(&format!("{RELEASE}-mnemonics"), ns, helm_labels(json!({}))),
+    json!({"metadata": helm_meta(&rel.mnemonics(), ns, rel, helm_labels(json!({}))),
            "type": "Opaque", "data": data})
 }
 
@@ -428,7 +432,7 @@ mod tests {
 
     #[test]
     fn a_chain_statefulset_is_shaped_as_the_chart_renders_it() {
-        let sts = chain_statefulset(&Chain::fdsc(1), "cryptomeria");
+        let sts = chain_statefulset(&Chain::fdsc(&Release::default(), 1), "cryptomeria");
         let labels = &sts["metadata"]["labels"];
         assert_eq!(labels["helm.sh/chart"], "cryptomeria-0.1.0");
         assert_eq!(labels["app.kubernetes.io/managed-by"], "Helm");
@@ -436,7 +440,7 @@ mod tests {
         let selector = &sts["spec"]["selector"]["matchLabels"];
         assert_eq!(
             *selector,
-            json!({NAME_LABEL: RELEASE, COMPONENT_LABEL: "fdsc", INSTANCE_LABEL: "fdsc-1"})
+            json!({NAME_LABEL: CHART_NAME, COMPONENT_LABEL: "fdsc", INSTANCE_LABEL: "fdsc-1"})
         );
         assert_eq!(sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"], "data");
         let container = &sts["spec"]["template"]["spec"]["containers"][0];
@@ -451,10 +455,31 @@ mod tests {
     }
 
     #[test]
+    fn another_release_renames_what_the_chart_derives_from_its_fullname_only() {
+        let lab = Release::new("lab");
+        let sts = chain_statefulset(&Chain::gwc(&lab), "cryptomeria");
+        assert_eq!(sts["metadata"]["name"], "lab-cryptomeria-gwc");
+        assert_eq!(sts["metadata"]["annotations"]["meta.helm.sh/release-name"], "lab");
+        assert_eq!(sts["spec"]["serviceName"], "lab-cryptomeria-chain-headless");
+        let pod = &sts["spec"]["template"]["spec"];
+        assert_eq!(
+            (&pod["hostname"], &pod["subdomain"]),
+            (&json!("lab-cryptomeria-gwc-0"), &json!("lab-cryptomeria-chain-headless"))
+        );
+        assert_eq!(pod["volumes"][1]["secret"]["secretName"], "lab-cryptomeria-mnemonics");
+        // Labels carry the chart's name, not the release's.
+        assert_eq!(sts["spec"]["selector"]["matchLabels"][NAME_LABEL], "cryptomeria");
+        // The faucet's Secret name is literal in the chart.
+        let faucet = faucet_deployment("cryptomeria", &lab);
+        let env = &faucet["spec"]["template"]["spec"]["containers"][0]["env"][0];
+        assert_eq!(env["valueFrom"]["secretKeyRef"]["name"], "cryptomeria-mnemonics");
+    }
+
+    #[test]
     fn the_headless_service_and_the_faucet_follow_the_chart() {
-        let headless = headless_service("cryptomeria");
+        let headless = headless_service("cryptomeria", &Release::default());
         assert!(headless["spec"].get("publishNotReadyAddresses").is_none());
-        let faucet = faucet_deployment("cryptomeria");
+        let faucet = faucet_deployment("cryptomeria", &Release::default());
         let container = &faucet["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(
             container["env"][0]["valueFrom"]["secretKeyRef"],

@@ -230,7 +230,7 @@ async fn api_errors_and_an_unreachable_bff_print_clearly_and_exit_non_zero() {
 
 #[tokio::test]
 async fn ctl_start_and_connect_drive_the_real_reconcile_jobs() {
-    crate::testbed_only!("uses fast reconcile settings against the embedded testbed");
+    crate::testbed_only!("needs a fresh install: every step of the first start succeeds rather than skips");
     let env = TestEnv::ready_with(
         testbed::Testbed::builder().fdsc(1).block_interval(Some(std::time::Duration::from_millis(40))),
     )

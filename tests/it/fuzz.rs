@@ -9,7 +9,7 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_server_error_and_every_error_is_in_the_envelope() {
-    crate::testbed_only!("fuzzes a BFF served against the testbed");
+    crate::testbed_only!("fuzzed job routes stop and rescale the release: only on a disposable testbed");
     let env = TestEnv::ready().await;
     let (bff, _) = Bff::start_with(
         &env.kubeconfig,

@@ -21,6 +21,7 @@ mod load;
 mod metrics;
 mod path_rebuild;
 mod reconcile;
+mod release_name;
 mod request_rules;
 mod soundness_figures;
 mod stop_resume;

@@ -113,7 +113,6 @@ async fn numbers_may_be_decimal_strings_and_answers_say_utf8() {
 
 #[tokio::test]
 async fn a_body_beyond_the_limit_is_413_naming_it() {
-    crate::testbed_only!("starts a BFF with a small body limit");
     let env = TestEnv::ready().await;
     let (bff, _) =
         Bff::start_with(&env.kubeconfig, |s| s.max_body_bytes = 4096, |_| axum::Router::new()).await;
@@ -162,12 +161,11 @@ async fn a_watch_from_a_future_height_is_refused_at_admission_not_left_to_stall(
 
 #[tokio::test]
 async fn an_uppercase_bech32_address_is_the_same_account() {
-    crate::testbed_only!("uses the testbed's funded local-admin key");
     let env = TestEnv::ready().await;
     let bff = Bff::ready(&env.kubeconfig).await;
     let (_, chains) = bff.get("/api/v1/chains/gwc/accounts/x").await;
     assert_eq!(chains["error"]["code"], "INVALID_ADDRESS");
-    let address = testbed_address();
+    let address = local_admin_address(&env).await;
     let (code, lower) = bff.get(&format!("/api/v1/chains/gwc/balances/{address}")).await;
     assert_eq!(code, 200, "{lower}");
     let (code, upper) =
@@ -178,7 +176,9 @@ async fn an_uppercase_bech32_address_is_the_same_account() {
     assert_ne!(lower["data"]["balances"], json!([]), "the funded account has coins: {lower}");
 }
 
-/// gwc's local-admin address, from its mnemonic (the testbed's funded account).
-fn testbed_address() -> String {
-    testbed::chain::keys::TestKey::for_role("gwc", "local-admin").address
+/// gwc's local-admin address (a genesis account the chart funds), from the mnemonic mounted
+/// in gwc's pod.
+async fn local_admin_address(env: &TestEnv) -> String {
+    let words = env.mounted_mnemonic("gwc", "local-admin").await;
+    testbed::chain::keys::TestKey::from_mnemonic(&words).expect("a valid mnemonic").address
 }

@@ -51,7 +51,9 @@ fn skipped_reasons(log: &[Value], step_name: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn stop_scales_the_release_to_zero_and_resume_brings_it_back_relaying() {
-    crate::testbed_only!("stops and resumes the whole release");
+    crate::testbed_only!(
+        "reads rly's processes and uploads through the testbed's control handle (kind/story.sh stops and resumes the real chart)"
+    );
     let h = Harness::new(1).await;
     h.wait_relayer_in_cache().await;
     assert_succeeded(&h.run("/start", json!({})).await);
@@ -113,7 +115,7 @@ async fn stop_scales_the_release_to_zero_and_resume_brings_it_back_relaying() {
 
 #[tokio::test]
 async fn a_stop_holds_the_system_lock_and_continuous_mode_leaves_a_stopped_system_stopped() {
-    crate::testbed_only!("stops the release under the continuous reconciler");
+    crate::testbed_only!("stop and resume within the 30 s test waits need the testbed's pod and block times");
     let h = crate::controller::continuous(1, |_| {}).await;
     h.bff.until("/api/v1/system/reconciler", "the system up", |_, b| b["data"]["inSync"] == true).await;
     let (code, accepted) = h.post("/stop", json!({})).await;

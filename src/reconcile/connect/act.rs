@@ -221,8 +221,7 @@ pub(super) async fn register(
     id: &str,
     channel: &str,
 ) -> Result<(), Failure> {
-    let release = run.release();
-    let api = format!("http://{release}-{id}-0.{release}-chain-headless:1317");
+    let api = format!("http://{}:1317", crate::chart::chain_host(run.release(), id));
     let home = run.settings().gwc_home.clone();
     let argv = [
         "gwcd",

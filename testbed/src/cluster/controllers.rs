@@ -13,7 +13,7 @@
 //!   The relayer's `/home/relayer/.relayer` PVC is shared by every relayer pod; its `config`
 //!   emptyDir is each pod's own.
 
-use super::{Cluster, POD_TEMPLATE_HASH_LABEL, RELEASE, template_hash};
+use super::{Cluster, POD_TEMPLATE_HASH_LABEL, template_hash};
 use crate::kinds::{DEPLOYMENTS, Kind, PODS, STATEFULSETS};
 use crate::objects;
 use serde_json::Value;
@@ -147,11 +147,7 @@ impl Cluster {
     }
 
     fn spawn_for_deployment(&self, name: &str) -> String {
-        if name == format!("{RELEASE}-relayer") {
-            self.spawn_relayer_pod()
-        } else {
-            self.spawn_idle_pod(name)
-        }
+        if name == self.release.relayer() { self.spawn_relayer_pod() } else { self.spawn_idle_pod(name) }
     }
 
     /// Removes a pod at once (its processes die, a chain's node stops; volumes other than
@@ -306,7 +302,7 @@ mod tests {
     #[tokio::test]
     async fn the_relayer_scaled_to_zero_and_back_gets_a_new_pod_and_loses_only_its_config_dir() {
         let c = cluster();
-        let relayer = format!("{RELEASE}-relayer");
+        let relayer = c.release.relayer();
         let old = c.relayer_pod_name().expect("a relayer pod");
         let fs = c.pod(&old).unwrap().runtime.fs().clone();
         fs.write_file(&format!("{}/config/config.yaml", crate::layout::RELAYER_HOME), b"global: {}\n");
@@ -327,7 +323,7 @@ mod tests {
     #[tokio::test]
     async fn a_template_change_rolls_the_relayer_out_new_pod_first() {
         let c = cluster();
-        let relayer = format!("{RELEASE}-relayer");
+        let relayer = c.release.relayer();
         let old = c.relayer_pod_name().expect("a relayer pod");
         until("relayer Ready", || ready(&c, &old)).await;
         c.write_workload(&DEPLOYMENTS, &relayer, None, |w| {
@@ -356,7 +352,7 @@ mod tests {
         assert_eq!(faucet_pods(&c), 0);
         scale(&c, &DEPLOYMENTS, "faucet", 2);
         assert_eq!(faucet_pods(&c), 2);
-        let genesis = format!("{RELEASE}-genesis-server");
+        let genesis = c.release.genesis_server();
         scale(&c, &DEPLOYMENTS, &genesis, 0);
         assert!(!c.lock().pods.keys().any(|n| n.starts_with(&format!("{genesis}-"))));
         until("both faucet pods Ready", || {
@@ -376,7 +372,7 @@ mod tests {
     }
 
     fn relayer_pods(c: &Cluster) -> Vec<String> {
-        let prefix = format!("{RELEASE}-relayer-");
+        let prefix = format!("{}-", c.release.relayer());
         c.lock().pods.keys().filter(|n| n.starts_with(&prefix)).cloned().collect()
     }
 

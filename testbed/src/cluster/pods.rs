@@ -9,7 +9,7 @@ use crate::chain::ChainNode;
 use crate::daemons;
 use crate::kinds::{DEPLOYMENTS, PODS, STATEFULSETS};
 use crate::layout::RELAYER_HOME;
-use crate::objects::{self, Chain, RELEASE};
+use crate::objects::{self, Chain};
 use crate::pod::{PodRuntime, PodSpec, Programs, Volume};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -58,9 +58,13 @@ impl Cluster {
                 self.chains.clone(),
                 self.link_faults.clone(),
                 self.relay_controls.clone(),
+                {
+                    let dns = super::dns::Dns::new(self.store.clone(), self.ns());
+                    std::sync::Arc::new(move |host: &str| dns.resolves(host))
+                },
             ),
         );
-        let live = self.spawn_deployment_pod(&format!("{RELEASE}-relayer"), mounts, pid1, programs);
+        let live = self.spawn_deployment_pod(&self.release.relayer(), mounts, pid1, programs);
         live.runtime.hostname().to_string()
     }
 
@@ -91,7 +95,7 @@ impl Cluster {
         let spec = PodSpec { hostname: name.clone(), mounts, files: self.mnemonic_mounts(), pid1, programs };
         let uid = objects::synthetic_uid("ReplicaSet", self.ns(), &replica_set);
         let live = self.spawn_pod(&name, spec, template, ("ReplicaSet", &replica_set, &uid));
-        if deployment == format!("{RELEASE}-relayer") {
+        if deployment == self.release.relayer() {
             live.runtime.log().append(b"relayer container started; rly idles until configured\n");
         }
         live

@@ -14,12 +14,16 @@ use crate::pod::{ProcCtx, Program};
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 
+/// Whether a host name resolves from the pod (the cluster's DNS).
+pub type Resolver = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// The simulated `rly`. Holds the chain registry so balances are real.
 #[derive(Clone)]
 pub struct Rly {
     chains: Chains,
     faults: std::sync::Arc<LinkFaults>,
     relay: std::sync::Arc<super::rly_relay::RelayControls>,
+    resolves: Resolver,
 }
 
 impl Rly {
@@ -27,8 +31,22 @@ impl Rly {
         chains: Chains,
         faults: std::sync::Arc<LinkFaults>,
         relay: std::sync::Arc<super::rly_relay::RelayControls>,
+        resolves: Resolver,
     ) -> Self {
-        Self { chains, faults, relay }
+        Self { chains, faults, relay, resolves }
+    }
+
+    /// Go's resolver error for a chain whose `rpc-addr` host the cluster DNS does not know
+    /// (a chain file written for another release), as `rly` reports a failed dial.
+    fn unresolved(&self, ch: &ChainCfg) -> Option<String> {
+        let host = ch.rpc_addr.split("://").last()?.split([':', '/']).next()?;
+        (!(self.resolves)(host)).then(|| {
+            format!(
+                "post failed: Post \"{}\": dial tcp: lookup {host} on {}: no such host",
+                ch.rpc_addr,
+                crate::layout::NAMESERVER
+            )
+        })
     }
 }
 
@@ -76,7 +94,7 @@ impl Rly {
         let mut lines = String::new();
         for (name, ch) in &cfg.chains {
             let ts = humantime::format_rfc3339_micros(std::time::SystemTime::now());
-            let in_sync = self.chains.serving(&ch.chain_id).is_some();
+            let in_sync = self.unresolved(ch).is_none() && self.chains.serving(&ch.chain_id).is_some();
             let (lvl, msg) = if in_sync {
                 ("info", "Chain is in sync")
             } else {
@@ -146,6 +164,11 @@ impl Rly {
             let Some(key) = state.signing_key(ch, &ch.key) else {
                 return Outcome::error(format!("key {} not found on {side} chain {}", ch.key, ch.chain_id));
             };
+            if let Some(e) = self.unresolved(ch) {
+                return Outcome::error(format!(
+                    "error creating clients: failed to query latest heights: {e}"
+                ));
+            }
             ends.push((ch.clone(), key));
         }
         let (Some((dst, dst_key)), Some((src, src_key))) = (ends.pop(), ends.pop()) else {
@@ -238,6 +261,9 @@ impl Rly {
                     Ok(ch) => ch,
                     Err(o) => return o,
                 };
+                if let Some(e) = self.unresolved(ch) {
+                    return Outcome::error(e);
+                }
                 match super::rly_link::q_channels(&self.chains, &ch.chain_id) {
                     Some(out) => Outcome { code: 0, stdout: out, stderr: "\nPagination next key: \n".into() },
                     None => Outcome::error(format!(

@@ -161,6 +161,29 @@ impl TestEnv {
         }
     }
 
+    /// The pod of chain `id`, found by its instance label (names follow the release).
+    pub async fn chain_pod(&self, id: &str) -> String {
+        let lp = kube::api::ListParams::default().labels(&format!("app.kubernetes.io/instance={id}"));
+        let pods = self.pods().list(&lp).await.expect("list pods");
+        pods.items
+            .first()
+            .and_then(|p| p.metadata.name.clone())
+            .unwrap_or_else(|| panic!("no pod of chain {id}"))
+    }
+
+    /// The mnemonic the chart mounts in chain `id`'s pod for `role`, read with the real kubectl
+    /// (the same words on the testbed and a real cluster); registered with the secret scan.
+    pub async fn mounted_mnemonic(&self, id: &str, role: &str) -> String {
+        let pod = self.chain_pod(id).await;
+        let file = format!("/etc/mnemonics/{id}.{role}.mnemonic");
+        let (code, out, err) =
+            self.kubectl(&["exec", "-n", &self.ns(), &pod, "--", "cat", &file], None).await;
+        assert_eq!(code, 0, "{err}");
+        let words = out.trim().to_string();
+        secrets::register(&words);
+        words
+    }
+
     /// Runs the real kubectl against the cluster; returns (exit code, stdout, stderr).
     pub async fn kubectl(&self, args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
         kubectl(&self.kubeconfig, self.kubectl_home.path(), args, stdin).await
