@@ -9,6 +9,7 @@ pub mod client;
 pub mod endpoints;
 pub mod ibc;
 pub mod ibc_query;
+pub mod proto_json;
 pub mod rest;
 pub mod rpc;
 mod status_cache;
