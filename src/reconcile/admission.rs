@@ -119,6 +119,8 @@ fn start_steps(names: &[String]) -> Result<Vec<Step>, Failure> {
         }
         steps.push(step);
     }
+    // Stored and reported in the order they run.
+    steps.sort();
     Ok(steps)
 }
 

@@ -20,6 +20,7 @@ mod metrics;
 mod path_rebuild;
 mod reconcile;
 mod request_rules;
+mod soundness_bounds;
 mod stop_resume;
 mod system_reads;
 mod testbed_chains;
