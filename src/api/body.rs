@@ -2,6 +2,7 @@
 //!
 //! - a body must come as `Content-Type: application/json` (or `+json`), else 415;
 //! - beyond the body limit (`MAX_BODY_BYTES`) it is 413 `PAYLOAD_TOO_LARGE` naming the limit;
+//! - a body still arriving after `BODY_READ_TIMEOUT` is 408 `REQUEST_TIMEOUT`;
 //! - text that is not JSON is 400 `BAD_REQUEST`;
 //! - well-formed JSON of the wrong shape — not an object, an unknown field, a missing field, a
 //!   wrong type — is 422 `VALIDATION_ERROR` with the field's path in `details.field`.
@@ -23,6 +24,8 @@ use serde_json::json;
 pub enum BodyErrors {
     #[response(status = 400, description = "BAD_REQUEST: the body is not JSON (or is missing)")]
     NotJson(ErrorEnvelope),
+    #[response(status = 408, description = "REQUEST_TIMEOUT: the body did not arrive within bodyReadTimeout")]
+    TooSlow(ErrorEnvelope),
     #[response(status = 413, description = "PAYLOAD_TOO_LARGE: the body is larger than maxBodyBytes")]
     TooLarge(ErrorEnvelope),
     #[response(status = 415, description = "UNSUPPORTED_MEDIA_TYPE: not sent as application/json")]

@@ -324,7 +324,7 @@ async fn the_contract_lists_body_errors_names_fields_and_never_echoes_values() {
     let (_, doc) = bff.get("/api/v1/openapi.json").await;
     for route in ["start", "connect", "relayer/restart", "stop", "resume"] {
         let responses = &doc["paths"][format!("/api/v1/system/{route}")]["post"]["responses"];
-        for status in ["400", "413", "415"] {
+        for status in ["400", "408", "413", "415"] {
             assert!(responses[status].is_object(), "{route} lists {status}: {responses}");
         }
     }
