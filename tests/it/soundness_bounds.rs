@@ -356,6 +356,12 @@ async fn the_contract_lists_body_errors_names_fields_and_never_echoes_values() {
     ]});
     let (code, body) = bff.post("/api/v1/chains/gwc/tx/build", &build).await;
     assert_eq!((code, error_of(&body).1), (422, Some("messages[0].value")), "{body}");
+    let bad_fee = json!({"fromAddress": from, "fee": {"amount": [{"denom": "uatom"}]}, "messages": [
+        {"typeUrl": "/cosmos.bank.v1beta1.MsgSend",
+         "value": {"fromAddress": from, "toAddress": from, "amount": [{"denom": "uatom", "amount": "1"}]}},
+    ]});
+    let (code, body) = bff.post("/api/v1/chains/gwc/tx/build", &bad_fee).await;
+    assert_eq!((code, error_of(&body).1), (422, Some("fee.amount")), "{body}");
     let unknown = json!({"fromAddress": from, "messages": [{"typeUrl": "/echo.MsgEchoEcho", "value": {}}]});
     let (code, body) = bff.post("/api/v1/chains/gwc/tx/build", &unknown).await;
     assert_eq!((code, error_of(&body).1), (422, Some("messages[0].typeUrl")), "{body}");

@@ -376,7 +376,7 @@ pub(super) async fn build(
     }
     let messages = req.messages.iter().enumerate().map(message_at).collect::<Result<Vec<_>, _>>()?;
     let fee = req.fee.as_ref();
-    let fee_coins = tx::coins_from_json(fee.and_then(|f| f.amount.as_ref()), "fee")?;
+    let fee_coins = tx::coins_from_json(fee.and_then(|f| f.amount.as_ref()), "fee.amount")?;
     let gas_limit = match fee.and_then(|f| f.gas_limit) {
         None => DEFAULT_GAS_LIMIT,
         Some(0) => return Err(ApiError::validation("fee.gasLimit", "gasLimit must be a positive integer")),
