@@ -35,6 +35,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     #[command(flatten)]
     pub timeouts: Timeouts,
+    /// Boxed: keeps `Settings` small inside the CLI's command enum.
+    #[command(flatten)]
+    pub server: Box<ServerSettings>,
     /// Boxed, as `chains`: keeps `Settings` small inside the CLI's command enum.
     #[command(flatten)]
     pub jobs: Box<JobSettings>,
@@ -45,6 +48,33 @@ pub struct Settings {
     pub reconcile: Box<crate::reconcile::ReconcileSettings>,
     #[command(flatten)]
     pub ibc: Box<crate::system::IbcSettings>,
+}
+
+/// What one client connection may cost the server: how long it may take to send its request
+/// head and body, and how many connections are open at once.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerSettings {
+    /// Time a client has to send a request's headers (each new request on a kept-alive
+    /// connection too); a slower client's connection is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
+    /// Time a client has to send a whole request body, once its headers are in; a slower
+    /// body is 408 REQUEST_TIMEOUT and the connection is closed.
+    #[arg(long, env = "BODY_READ_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub body_read_timeout: Duration,
+    /// Client connections open at once; further clients wait in the listen backlog until one closes.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+        }
+    }
 }
 
 /// Layer 2: fixed chain endpoints, upstream timeouts, the block-time header cache.
@@ -207,6 +237,7 @@ impl Settings {
             listen,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             timeouts: Timeouts::default(),
+            server: Box::default(),
             jobs: Box::default(),
             chains: Box::default(),
             reconcile: Box::default(),

@@ -31,6 +31,11 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// A request body not sent as `application/json`.
     UnsupportedMediaType,
+    /// The client did not send its request body within `BODY_READ_TIMEOUT`.
+    RequestTimeout,
+    /// The release is scaled to zero (`POST /system/stop`): nothing can start or link until
+    /// `POST /api/v1/system/resume`; details list each workload's replicas.
+    SystemStopped,
     InternalError,
     K8sUnavailable,
     /// The BFF's own ServiceAccount lacks a Kubernetes right: the message names it

@@ -2,6 +2,7 @@
 //!
 //! - a body must come as `Content-Type: application/json` (or `+json`), else 415;
 //! - beyond the body limit (`MAX_BODY_BYTES`) it is 413 `PAYLOAD_TOO_LARGE` naming the limit;
+//! - a body still arriving after `BODY_READ_TIMEOUT` is 408 `REQUEST_TIMEOUT`;
 //! - text that is not JSON is 400 `BAD_REQUEST`;
 //! - well-formed JSON of the wrong shape — not an object, an unknown field, a missing field, a
 //!   wrong type — is 422 `VALIDATION_ERROR` with the field's path in `details.field`.
@@ -23,6 +24,8 @@ use serde_json::json;
 pub enum BodyErrors {
     #[response(status = 400, description = "BAD_REQUEST: the body is not JSON (or is missing)")]
     NotJson(ErrorEnvelope),
+    #[response(status = 408, description = "REQUEST_TIMEOUT: the body did not arrive within bodyReadTimeout")]
+    TooSlow(ErrorEnvelope),
     #[response(status = 413, description = "PAYLOAD_TOO_LARGE: the body is larger than maxBodyBytes")]
     TooLarge(ErrorEnvelope),
     #[response(status = 415, description = "UNSUPPORTED_MEDIA_TYPE: not sent as application/json")]
@@ -70,9 +73,13 @@ async fn read<S: Send + Sync>(req: Request, state: &S) -> Result<axum::body::Byt
     let content_type =
         req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
     let limit = req.extensions().get::<BodyLimit>().map(|l| l.0);
-    let bytes = axum::body::Bytes::from_request(req, state)
-        .await
-        .map_err(|rejection| read_error(&rejection, limit))?;
+    let timeout = req.extensions().get::<BodyReadTimeout>().map(|t| t.0);
+    let reading = axum::body::Bytes::from_request(req, state);
+    let read = match timeout {
+        Some(timeout) => tokio::time::timeout(timeout, reading).await.map_err(|_| too_slow(timeout))?,
+        None => reading.await,
+    };
+    let bytes = read.map_err(|rejection| read_error(&rejection, limit))?;
     if !is_blank(&bytes) && !content_type.as_deref().is_some_and(is_json) {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
@@ -92,12 +99,31 @@ fn is_json(content_type: &str) -> bool {
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
-/// The router's body limit: axum refuses longer bodies, and the extractor names the limit.
+/// How long the whole body may take to arrive (`BODY_READ_TIMEOUT`), carried to the extractor.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyReadTimeout(pub std::time::Duration);
+
+/// The router's body bounds: axum refuses longer bodies, and the extractor names the limit
+/// and gives up on a body that arrives slower than the timeout.
 pub fn limit_layer<S: Clone + Send + Sync + 'static>(
     router: axum::Router<S>,
     limit: usize,
+    timeout: std::time::Duration,
 ) -> axum::Router<S> {
-    router.layer(axum::extract::DefaultBodyLimit::max(limit)).layer(axum::Extension(BodyLimit(limit)))
+    router
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(axum::Extension(BodyLimit(limit)))
+        .layer(axum::Extension(BodyReadTimeout(timeout)))
+}
+
+/// A body still arriving at the timeout: 408; hyper closes the connection, as the rest of
+/// the body is never read.
+fn too_slow(timeout: std::time::Duration) -> ApiError {
+    ApiError::new(
+        ErrorCode::RequestTimeout,
+        format!("the request body did not arrive within bodyReadTimeout ({} s)", timeout.as_secs_f64()),
+    )
+    .with_details(json!({"limit": "bodyReadTimeout", "seconds": timeout.as_secs_f64()}))
 }
 
 fn read_error(rejection: &BytesRejection, limit: Option<usize>) -> ApiError {
@@ -126,6 +152,12 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
+        // `1e400` fails in the tokenizer, `99999999999999999999999` in the field's type: both
+        // are a number the field cannot hold, and get the same 422.
+        if inner.to_string().starts_with("number out of range") {
+            let field = if path.is_empty() || path == "." { "body".to_string() } else { path };
+            return ApiError::validation(&field, "number out of range");
+        }
         if !matches!(inner.classify(), serde_json::error::Category::Data) {
             return ApiError::bad_request(format!(
                 "the body is not valid JSON (line {}, column {})",
@@ -235,6 +267,24 @@ mod tests {
         assert_eq!(err("42").code, ErrorCode::ValidationError);
         assert_eq!(err(r#"{"chainId": "#).code, ErrorCode::BadRequest);
         assert_eq!(err("not json").code, ErrorCode::BadRequest);
+    }
+
+    #[test]
+    fn numbers_out_of_range_get_one_answer_whatever_the_tokenizer_says() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Window {
+            #[serde(default, deserialize_with = "crate::api::int::opt")]
+            from_height: Option<u64>,
+        }
+        for text in [r#"{"from_height": 1e400}"#, r#"{"from_height": 99999999999999999999999}"#] {
+            let e = parse::<Window>(text.as_bytes()).unwrap_err();
+            assert_eq!(
+                (e.code, e.details["field"].as_str()),
+                (ErrorCode::ValidationError, Some("from_height")),
+                "{text}"
+            );
+        }
     }
 
     #[test]

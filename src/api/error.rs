@@ -66,12 +66,26 @@ impl ApiError {
         Self::new(ErrorCode::ValidationError, message).with_details(json!({"field": field}))
     }
 
-    pub fn route_not_found(path: &str) -> Self {
-        Self::new(ErrorCode::NotFound, format!("no route for {path}")).with_details(json!({"path": path}))
+    /// No route matches. The path came from the request: it is not repeated back.
+    pub fn route_not_found() -> Self {
+        Self::new(ErrorCode::NotFound, "no route for this path; GET /api/v1/openapi.json lists them")
     }
 
-    pub fn pod_not_found(pod: &str) -> Self {
-        Self::new(ErrorCode::PodNotFound, format!("pod {pod} not found")).with_details(json!({"pod": pod}))
+    /// The pod named in the path does not exist (the name is the client's: not repeated back).
+    pub fn pod_not_found() -> Self {
+        Self::new(ErrorCode::PodNotFound, "no pod with that name in the namespace")
+            .with_details(json!({"field": "pod"}))
+    }
+
+    /// Reports the error against `field` (kept with the other details), e.g. `messages[0].value`.
+    pub fn at_field(mut self, field: &str) -> Self {
+        match self.error.details.as_object_mut() {
+            Some(details) => {
+                details.insert("field".into(), field.into());
+            }
+            None => self.error.details = json!({"field": field}),
+        }
+        self
     }
 
     pub fn internal(cause: impl std::fmt::Display) -> Self {
@@ -121,7 +135,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::TxNotFound
         | C::RelayerNotFound => StatusCode::NOT_FOUND,
         C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        C::JobConflict => StatusCode::CONFLICT,
+        C::JobConflict | C::SystemStopped => StatusCode::CONFLICT,
+        C::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         C::ValidationError | C::InvalidAddress | C::InvalidHeight | C::InvalidTxBytes => {
             StatusCode::UNPROCESSABLE_ENTITY
         }

@@ -48,7 +48,8 @@ fn query_error(rejection: &QueryRejection) -> ApiError {
 pub struct ApiPath<T>(pub T);
 
 impl From<PathRejection> for ApiError {
-    fn from(rejection: PathRejection) -> Self {
-        ApiError::bad_request(format!("invalid path: {}", rejection.body_text()))
+    fn from(_: PathRejection) -> Self {
+        // axum's text quotes the segment; the segment is the client's and is not repeated.
+        ApiError::bad_request("invalid path segment")
     }
 }

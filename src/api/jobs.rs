@@ -27,12 +27,10 @@ pub fn accepted(job: &Job) -> Response {
     (axum::http::StatusCode::ACCEPTED, axum::Json(job.accepted())).into_response()
 }
 
-fn job_not_found(id: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::JobNotFound,
-        format!("job {id} not found (jobs live in memory; a restart forgets them)"),
-    )
-    .with_details(json!({"jobId": id}))
+/// The id is the client's (from the path): the answer names the field, not the value.
+fn job_not_found() -> ApiError {
+    ApiError::new(ErrorCode::JobNotFound, "no job with that id (jobs live in memory; a restart forgets them)")
+        .with_details(json!({"field": "id"}))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -71,6 +69,9 @@ pub(super) fn list(store: &JobStore, scope: Scope, q: ListQuery) -> Result<Respo
         return Err(ApiError::validation("limit", "limit must be between 1 and 1000"));
     }
     let since = parse_since("since", q.since.as_deref())?;
+    if let Some(type_) = &q.type_ {
+        check_type(scope, type_)?;
+    }
     let items = store
         .list(scope)
         .into_iter()
@@ -82,8 +83,29 @@ pub(super) fn list(store: &JobStore, scope: Scope, q: ListQuery) -> Result<Respo
     Ok(super::ok(JobList { items }))
 }
 
+/// A job type is `<scope>.<name>` in lowercase (`system.start`): anything else can match no
+/// job and is refused as a bad `status` is, rather than answered with an empty list.
+fn check_type(scope: Scope, type_: &str) -> Result<(), ApiError> {
+    let name = type_.strip_prefix(scope.as_str()).and_then(|rest| rest.strip_prefix('.'));
+    let well_formed = name.is_some_and(|n| {
+        !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    });
+    if well_formed {
+        return Ok(());
+    }
+    let scope = scope.as_str();
+    Err(ApiError::validation(
+        "type",
+        format!(
+            "type must be a {scope} job type: {scope}.<name>, e.g. {scope}.{}",
+            if scope == "system" { "start" } else { "load.broadcast-batch" }
+        ),
+    ))
+}
+
 pub(super) fn detail(store: &JobStore, scope: Scope, id: &str) -> Result<Response, ApiError> {
-    let cell = store.get(scope, id).ok_or_else(|| job_not_found(id))?;
+    let cell = store.get(scope, id).ok_or_else(job_not_found)?;
     Ok(super::ok(cell.snapshot()))
 }
 
@@ -116,7 +138,7 @@ pub(super) fn logs(store: &JobStore, scope: Scope, id: &str, q: LogQuery) -> Res
     }
     let since = parse_since("since", q.since.as_deref())?;
     let format = q.format.unwrap_or_default();
-    let cell = store.get(scope, id).ok_or_else(|| job_not_found(id))?;
+    let cell = store.get(scope, id).ok_or_else(job_not_found)?;
     let render = move |l: &LogLine| if format == LogFormat::Jsonl { l.json() } else { l.text() };
     let (mut lines, live) = cell.log.snapshot_and_follow();
     lines.retain(|l| since.is_none_or(|t| l.time >= t));
@@ -171,7 +193,7 @@ pub struct CancelAnswer {
 }
 
 pub(super) fn cancel(store: &JobStore, scope: Scope, id: &str) -> Result<Response, ApiError> {
-    let outcome = store.cancel(scope, id).ok_or_else(|| job_not_found(id))?;
+    let outcome = store.cancel(scope, id).ok_or_else(job_not_found)?;
     Ok(axum::Json(CancelAnswer { job_id: id.to_string(), status: outcome.status, message: outcome.message })
         .into_response())
 }

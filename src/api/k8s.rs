@@ -135,7 +135,7 @@ async fn logs(State(state): State<AppState>, ApiQuery(q): ApiQuery<LogQuery>) ->
         (Some(name), _, _) => vec![
             pods.iter()
                 .find(|p| p.metadata.name.as_ref() == Some(name))
-                .ok_or_else(|| ApiError::pod_not_found(name))?,
+                .ok_or_else(ApiError::pod_not_found)?,
         ],
         (None, None, None) => {
             return Err(ApiError::validation("pod", "give pod, or component and/or instance"));
@@ -171,7 +171,7 @@ async fn logs(State(state): State<AppState>, ApiQuery(q): ApiQuery<LogQuery>) ->
             ..Default::default()
         };
         let reader = api.log_stream(&name, &params).await.map_err(|e| match e {
-            kube::Error::Api(ref s) if s.code == 404 => ApiError::pod_not_found(&name),
+            kube::Error::Api(ref s) if s.code == 404 => ApiError::pod_not_found(),
             other => ApiError::k8s(other),
         })?;
         let prefix = if prefixed { format!("[pod/{name}] ") } else { String::new() };

@@ -4,12 +4,14 @@
 
 pub(crate) mod body;
 mod chains;
+mod connections;
 pub mod error;
 pub mod extract;
 mod health;
 mod int;
 pub mod jobs;
 mod k8s;
+mod list;
 mod metrics;
 mod openapi;
 mod preflight;
@@ -56,16 +58,17 @@ pub fn router(state: AppState) -> axum::Router {
         .nest("/api/v1/utils", utils::router().merge(jobs::utils::router()))
         .split_for_parts();
     let max_body_bytes = state.settings.max_body_bytes;
+    let body_read_timeout = state.settings.server.body_read_timeout;
     let router = router
         .merge(openapi::docs(doc))
         .merge(ui::router())
-        .fallback(|uri: axum::http::Uri| async move { ApiError::route_not_found(uri.path()) })
+        .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(error::ErrorCode::MethodNotAllowed, "method not allowed on this route")
         })
         .layer(axum::middleware::map_response(utf8_json))
         .layer(tower_http::trace::TraceLayer::new_for_http());
-    body::limit_layer(router, max_body_bytes).with_state(state)
+    body::limit_layer(router, max_body_bytes, body_read_timeout).with_state(state)
 }
 
 /// Every JSON answer says its charset (`application/json; charset=utf-8`), as the API contract promises.

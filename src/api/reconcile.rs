@@ -2,6 +2,7 @@
 //! then admit a reconcile job and answer 202 with it. Only one system job is
 //! queued or running at a time (409 names it).
 
+use super::body::BodyErrors;
 use super::error::ApiError;
 use super::extract::OptionalJson;
 use super::jobs::accepted;
@@ -32,8 +33,13 @@ pub struct StartRequest {
     /// Whole-job timeout, 1..=86400 (default: the `RECONCILE_JOB_TIMEOUT` setting, 30 min).
     #[serde(default, deserialize_with = "crate::api::int::opt")]
     pub timeout_seconds: Option<u64>,
-    /// Subset of `initRelayer`, `connectAll`, `startRelayer`, `waitIbcReady`; they always run
-    /// in that order, after `discover`. Default: all.
+    /// Subset of `initRelayer`, `connectAll`, `startRelayer`, `waitIbcReady`, each at most
+    /// once; they always run in that order, after `discover`. Default: all.
+    #[serde(
+        default,
+        deserialize_with = "crate::api::list::opt_at_most::<_, String, { admission::START_STEP_COUNT }>"
+    )]
+    #[schema(max_items = 4)]
     pub steps: Option<Vec<String>>,
     /// Re-do each step's actions (docs/reconcile.md says what each step re-does).
     pub force: Option<bool>,
@@ -74,15 +80,16 @@ pub struct ScaleRequest {
 }
 
 /// Admits the system job `request` asks for (202 with the queued job).
-fn admit(state: &AppState, request: SystemRequest) -> Result<Response, ApiError> {
-    Ok(accepted(&admission::admit(state.reconcile_context(), &state.jobs, request)?))
+async fn admit(state: &AppState, request: SystemRequest) -> Result<Response, ApiError> {
+    Ok(accepted(&admission::admit(state.reconcile_context(), &state.jobs, request).await?))
 }
 
 /// Brings the system to "experiments can run": relayer configured, every storage chain
 /// linked to gwc and registered, `rly start` running, IBC ready.
 #[utoipa::path(post, path = "/start", tag = "system", request_body(content = StartRequest, description = "optional"), responses(
     (status = 202, description = "job admitted", body = Accepted),
-    (status = 409, description = "JOB_CONFLICT: another system job is queued or running", body = super::error::ErrorEnvelope),
+    BodyErrors,
+    (status = 409, description = "JOB_CONFLICT: another system job is queued or running; SYSTEM_STOPPED: the release is scaled to zero (resume first)", body = super::error::ErrorEnvelope),
     (status = 422, description = "VALIDATION_ERROR (unknown step, bad timeout, other namespace)", body = super::error::ErrorEnvelope),
     (status = 429, description = "LIMIT_EXCEEDED: timeoutSeconds over 86400 (maxTimeoutSeconds)", body = super::error::ErrorEnvelope),
 ))]
@@ -93,14 +100,15 @@ async fn start(
     let StartRequest { namespace, timeout_seconds, steps, force, dry_run } = req;
     let force = force.unwrap_or(false);
     let dry_run = dry_run.unwrap_or(false);
-    admit(&state, SystemRequest::Start { namespace, steps, force, dry_run, timeout_seconds })
+    admit(&state, SystemRequest::Start { namespace, steps, force, dry_run, timeout_seconds }).await
 }
 
 /// Links storage chains to gwc and registers them (all, or one).
 #[utoipa::path(post, path = "/connect", tag = "system", request_body(content = ConnectRequest, description = "optional"), responses(
     (status = 202, description = "job admitted", body = Accepted),
+    BodyErrors,
     (status = 404, description = "CHAIN_NOT_FOUND", body = super::error::ErrorEnvelope),
-    (status = 409, description = "JOB_CONFLICT", body = super::error::ErrorEnvelope),
+    (status = 409, description = "JOB_CONFLICT; SYSTEM_STOPPED: the release is scaled to zero (resume first)", body = super::error::ErrorEnvelope),
     (status = 422, description = "VALIDATION_ERROR (bad target)", body = super::error::ErrorEnvelope),
     (status = 429, description = "LIMIT_EXCEEDED: timeoutSeconds over 86400 (maxTimeoutSeconds)", body = super::error::ErrorEnvelope),
 ))]
@@ -111,13 +119,14 @@ async fn connect(
     let ConnectRequest { target, force, timeout_seconds, dry_run } = req;
     let target = target.unwrap_or_else(|| "all".into());
     let (force, dry_run) = (force.unwrap_or(false), dry_run.unwrap_or(false));
-    admit(&state, SystemRequest::Connect { target, force, dry_run, timeout_seconds })
+    admit(&state, SystemRequest::Connect { target, force, dry_run, timeout_seconds }).await
 }
 
 /// Stops `rly start` if it runs, starts it, and checks it keeps running.
 #[utoipa::path(post, path = "/relayer/restart", tag = "system", request_body(content = RestartRequest, description = "optional"), responses(
     (status = 202, description = "job admitted", body = Accepted),
-    (status = 409, description = "JOB_CONFLICT", body = super::error::ErrorEnvelope),
+    BodyErrors,
+    (status = 409, description = "JOB_CONFLICT; SYSTEM_STOPPED: the release is scaled to zero (resume first)", body = super::error::ErrorEnvelope),
     (status = 422, description = "VALIDATION_ERROR", body = super::error::ErrorEnvelope),
     (status = 429, description = "LIMIT_EXCEEDED: timeoutSeconds over 86400 (maxTimeoutSeconds)", body = super::error::ErrorEnvelope),
 ))]
@@ -126,7 +135,7 @@ async fn restart(
     OptionalJson(req): OptionalJson<RestartRequest>,
 ) -> Result<Response, ApiError> {
     let RestartRequest { timeout_seconds, dry_run } = req;
-    admit(&state, SystemRequest::RestartRelayer { dry_run: dry_run.unwrap_or(false), timeout_seconds })
+    admit(&state, SystemRequest::RestartRelayer { dry_run: dry_run.unwrap_or(false), timeout_seconds }).await
 }
 
 /// `just stop`: records each StatefulSet's and Deployment's replicas (annotation
@@ -134,6 +143,7 @@ async fn restart(
 /// waits until their pods are gone. PVC data is kept. Stopping a stopped system skips.
 #[utoipa::path(post, path = "/stop", tag = "system", request_body(content = ScaleRequest, description = "optional"), responses(
     (status = 202, description = "job admitted", body = Accepted),
+    BodyErrors,
     (status = 409, description = "JOB_CONFLICT", body = super::error::ErrorEnvelope),
     (status = 422, description = "VALIDATION_ERROR", body = super::error::ErrorEnvelope),
     (status = 429, description = "LIMIT_EXCEEDED: timeoutSeconds over 86400 (maxTimeoutSeconds)", body = super::error::ErrorEnvelope),
@@ -142,7 +152,7 @@ async fn stop(
     State(state): State<AppState>,
     OptionalJson(req): OptionalJson<ScaleRequest>,
 ) -> Result<Response, ApiError> {
-    admit(&state, SystemRequest::Stop { timeout_seconds: req.timeout_seconds })
+    admit(&state, SystemRequest::Stop { timeout_seconds: req.timeout_seconds }).await
 }
 
 /// `just resume`: restores the recorded replicas, waits until the pods are Ready, then runs
@@ -150,6 +160,7 @@ async fn stop(
 /// running system skips the scaling and finds the start steps in sync.
 #[utoipa::path(post, path = "/resume", tag = "system", request_body(content = ScaleRequest, description = "optional"), responses(
     (status = 202, description = "job admitted", body = Accepted),
+    BodyErrors,
     (status = 409, description = "JOB_CONFLICT", body = super::error::ErrorEnvelope),
     (status = 422, description = "VALIDATION_ERROR", body = super::error::ErrorEnvelope),
     (status = 429, description = "LIMIT_EXCEEDED: timeoutSeconds over 86400 (maxTimeoutSeconds)", body = super::error::ErrorEnvelope),
@@ -158,7 +169,7 @@ async fn resume(
     State(state): State<AppState>,
     OptionalJson(req): OptionalJson<ScaleRequest>,
 ) -> Result<Response, ApiError> {
-    admit(&state, SystemRequest::Resume { timeout_seconds: req.timeout_seconds })
+    admit(&state, SystemRequest::Resume { timeout_seconds: req.timeout_seconds }).await
 }
 
 /// The continuous reconciler: mode, whether the system is in sync (and what differs), its

@@ -2,6 +2,7 @@
 //! SIGTERM with a bounded drain (what `serve` and `demo` run).
 
 use crate::app::AppState;
+use crate::config::ServerSettings;
 use std::future::Future;
 use tokio::net::TcpListener;
 
@@ -14,20 +15,32 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let jobs = state.jobs.clone();
+    let limits = state.settings.server.clone();
     let shutdown = async move {
         shutdown.await;
         jobs.cancel_all().await;
     };
-    serve_router(listener, super::router(state), shutdown).await
+    serve_router_with(listener, super::router(state), &limits, shutdown).await
 }
 
-/// Serves a router built from `api::router` (tests add routes of their own to it).
+/// Serves a router built from `api::router` with the default connection limits.
 pub async fn serve_router(
     listener: TcpListener,
     router: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    serve_router_with(listener, router, &ServerSettings::default(), shutdown).await
+}
+
+/// Serves a router built from `api::router` (tests add routes of their own to it) with the
+/// given read timeouts and connection bound.
+pub async fn serve_router_with(
+    listener: TcpListener,
+    router: axum::Router,
+    limits: &ServerSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    super::connections::serve_connections(listener, router, limits, shutdown).await
 }
 
 /// After SIGTERM, how long in-flight requests may take before the process exits anyway

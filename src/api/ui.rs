@@ -60,7 +60,7 @@ async fn index() -> Response {
 async fn asset(Path(name): Path<String>) -> Response {
     match ASSETS.iter().find(|a| a.name == name) {
         Some(asset) => serve(asset),
-        None => ApiError::route_not_found(&format!("/ui/{name}")).into_response(),
+        None => ApiError::route_not_found().into_response(),
     }
 }
 

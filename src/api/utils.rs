@@ -5,7 +5,7 @@
 
 use super::chains::tx_hash;
 use super::error::{ApiError, ErrorEnvelope, Failure};
-use super::extract::ApiJson;
+use super::extract::{ApiJson, OptionalJson};
 use super::jobs::accepted;
 use crate::api::body::BodyErrors;
 use crate::app::AppState;
@@ -460,14 +460,25 @@ async fn throughput_job(
 
 // ----- snapshot -------------------------------------------------------------------------------
 
+/// A snapshot takes no options: no body, or `{}`; its body is still read and checked as any.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotRequest {}
+
 /// One timestamped record of system status, chains status, ports, relayer state, IBC pairs
 /// and recent jobs, with sorted keys so runs can be diffed.
 #[utoipa::path(post, path = "/snapshot/resource", operation_id = "utils_snapshot_resource", tag = "utils",
+    request_body(content = SnapshotRequest, description = "optional; no fields"),
     responses(
         (status = 202, description = "job accepted", body = Accepted),
+        BodyErrors,
+        (status = 422, description = "VALIDATION_ERROR: a field (there are none) or not an object", body = ErrorEnvelope),
         (status = 429, description = "LIMIT_EXCEEDED (maxRunningJobs)", body = ErrorEnvelope),
     ))]
-async fn snapshot_job(State(state): State<AppState>) -> Result<Response, ApiError> {
+async fn snapshot_job(
+    State(state): State<AppState>,
+    OptionalJson(SnapshotRequest {}): OptionalJson<SnapshotRequest>,
+) -> Result<Response, ApiError> {
     let gather_state = state.clone();
     let gather: snapshot::Gather = Arc::new(move || {
         let state = gather_state.clone();

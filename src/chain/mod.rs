@@ -10,6 +10,7 @@ pub mod endpoints;
 pub mod gateway_msgs;
 pub mod ibc;
 pub mod ibc_query;
+pub mod proto_json;
 pub mod rest;
 pub mod rpc;
 mod status_cache;

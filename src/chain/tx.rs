@@ -21,6 +21,8 @@ use std::str::FromStr;
 pub const MSG_SEND: &str = "/cosmos.bank.v1beta1.MsgSend";
 pub const MSG_MULTI_SEND: &str = "/cosmos.bank.v1beta1.MsgMultiSend";
 pub const SECP256K1_PUBKEY: &str = "/cosmos.crypto.secp256k1.PubKey";
+/// The message types `tx/build` can encode.
+pub const BUILDABLE: [&str; 2] = [MSG_SEND, MSG_MULTI_SEND];
 
 /// Bech32 address with a valid checksum (any prefix).
 pub fn validate_address(address: &str) -> Result<cosmrs::AccountId> {
@@ -232,10 +234,11 @@ pub fn message_from_json(type_url: &str, value: &Value) -> Result<Any> {
             }
             .encode_to_vec()
         }
-        other => {
+        _ => {
+            // The type URL is the client's: named by its field, not repeated.
             return Err(Error::Validation {
                 field: "messages",
-                message: format!("cannot build {other}; supported: {MSG_SEND}, {MSG_MULTI_SEND}"),
+                message: format!("cannot build messages of this type; supported: {}", BUILDABLE.join(", ")),
             });
         }
     };

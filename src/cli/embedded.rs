@@ -3,7 +3,7 @@
 
 use crate::api::serve::{shutdown_signal, until_signal};
 use crate::app::AppState;
-use crate::config::{ChainSettings, DEFAULT_MAX_BODY_BYTES, JobSettings, Settings, Timeouts};
+use crate::config::{ChainSettings, DEFAULT_MAX_BODY_BYTES, JobSettings, ServerSettings, Settings, Timeouts};
 use crate::reconcile::ReconcileSettings;
 use crate::system::IbcSettings;
 use std::net::SocketAddr;
@@ -82,6 +82,8 @@ pub struct DemoArgs {
     #[command(flatten)]
     pub timeouts: Timeouts,
     #[command(flatten)]
+    pub server: Box<ServerSettings>,
+    #[command(flatten)]
     pub jobs: Box<JobSettings>,
     #[command(flatten)]
     pub chains: Box<ChainSettings>,
@@ -124,10 +126,11 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let listener = super::listen(args.listen).await?;
     let addr = listener.local_addr()?;
     // The BFF half knows the testbed only by the kubeconfig it wrote, as it would a cluster.
-    let DemoArgs { options, listen: _, timeouts, jobs, chains, reconcile, ibc, max_body_bytes } = args;
+    let DemoArgs { options, listen: _, timeouts, server, jobs, chains, reconcile, ibc, max_body_bytes } = args;
     let settings = Settings {
         release: options.release,
         timeouts,
+        server,
         jobs,
         chains,
         reconcile,

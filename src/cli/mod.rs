@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Serve the API against a cluster reached through a kubeconfig.
-    Serve(Settings),
+    Serve(Box<Settings>),
     /// Run the embedded simulated cluster alone and write its kubeconfig.
     #[cfg(feature = "testbed")]
     Testbed(embedded::TestbedArgs),
@@ -56,7 +56,7 @@ impl Cli {
         };
         crate::telemetry::init(self.log_format);
         match command {
-            Command::Serve(settings) => serve(settings).await,
+            Command::Serve(settings) => serve(*settings).await,
             #[cfg(feature = "testbed")]
             Command::Testbed(args) => embedded::testbed(args).await,
             #[cfg(feature = "testbed")]

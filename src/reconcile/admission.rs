@@ -38,8 +38,13 @@ pub enum SystemRequest {
     Resume { timeout_seconds: Option<u64> },
 }
 
-/// Validates `request`, then submits its job; the answer is the queued job.
-pub fn admit(ctx: Arc<Context>, jobs: &JobStore, request: SystemRequest) -> Result<Job, Failure> {
+/// Validates `request`, then submits its job; the answer is the queued job. A job that needs
+/// running pods is refused at once (SYSTEM_STOPPED) while the release is stopped.
+pub async fn admit(ctx: Arc<Context>, jobs: &JobStore, request: SystemRequest) -> Result<Job, Failure> {
+    // First: a stopped release has no chain pods, so a `chain:<id>` target would read as unknown.
+    if !matches!(request, SystemRequest::Stop { .. } | SystemRequest::Resume { .. }) {
+        super::stopped::refuse_if_stopped(&ctx.kube, &ctx.namespace).await?;
+    }
     let (type_, request, params, steps, timeout) = match request {
         SystemRequest::Start { namespace, steps, force, dry_run, timeout_seconds } => {
             if namespace.as_deref().is_some_and(|ns| ns != ctx.namespace) {
@@ -53,7 +58,7 @@ pub fn admit(ctx: Arc<Context>, jobs: &JobStore, request: SystemRequest) -> Resu
             }
             let steps = match steps {
                 None => Step::START.to_vec(),
-                Some(names) => names.iter().map(|n| start_step(n)).collect::<Result<_, _>>()?,
+                Some(names) => start_steps(&names)?,
             };
             let timeout = timeout(&ctx, timeout_seconds)?;
             let request = json!({"namespace": ctx.namespace, "steps": steps.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
@@ -98,10 +103,25 @@ fn validation(field: &str, message: impl Into<String>) -> Failure {
     Failure::new(ErrorCode::ValidationError, message).with_details(json!({"field": field}))
 }
 
-fn start_step(name: &str) -> Result<Step, Failure> {
-    Step::parse_start(name).ok_or_else(|| {
-        validation("steps", "unknown step; steps are initRelayer, connectAll, startRelayer, waitIbcReady")
-    })
+/// How many steps `steps` may name: each start step once.
+pub const START_STEP_COUNT: usize = Step::START.len();
+
+/// The start steps `names` picks: each a known step, none twice (the stored request then
+/// holds at most the four names, whatever the client sent).
+fn start_steps(names: &[String]) -> Result<Vec<Step>, Failure> {
+    let mut steps: Vec<Step> = Vec::with_capacity(START_STEP_COUNT);
+    for name in names {
+        let step = Step::parse_start(name).ok_or_else(|| {
+            validation("steps", "unknown step; steps are initRelayer, connectAll, startRelayer, waitIbcReady")
+        })?;
+        if steps.contains(&step) {
+            return Err(validation("steps", "each step may be named once"));
+        }
+        steps.push(step);
+    }
+    // Stored and reported in the order they run.
+    steps.sort();
+    Ok(steps)
 }
 
 /// `timeoutSeconds`: 1..=one day, the `RECONCILE_JOB_TIMEOUT` setting when not given. Beyond

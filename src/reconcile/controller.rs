@@ -263,7 +263,7 @@ impl Loop {
     /// right to list workloads the system counts as not stopped.
     async fn stopped(&self) -> bool {
         match super::scale::observe(&self.ctx.kube, &self.ctx.namespace).await {
-            Ok(workloads) => workloads.iter().any(|w| w.replicas == 0 && w.recorded.is_some()),
+            Ok(workloads) => super::stopped::is_stopped(&workloads),
             Err(e) => {
                 tracing::debug!(error = %e.message, "reconcile pass: workloads not observed");
                 false

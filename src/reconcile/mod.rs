@@ -39,6 +39,7 @@ pub mod run;
 pub mod scale;
 mod settings;
 pub mod start_relayer;
+pub mod stopped;
 pub mod wait_ready;
 
 pub use context::Context;

@@ -23,6 +23,7 @@ mod path_rebuild;
 mod reconcile;
 mod release_name;
 mod request_rules;
+mod soundness_bounds;
 mod soundness_figures;
 mod stop_resume;
 mod system_reads;

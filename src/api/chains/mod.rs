@@ -89,7 +89,7 @@ impl FromRequestParts<AppState> for Chain {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let params = RawPathParams::from_request_parts(parts, state)
             .await
-            .map_err(|r| ApiError::bad_request(format!("invalid path: {}", r.body_text())))?;
+            .map_err(|_| ApiError::bad_request("invalid path segment (not UTF-8)"))?;
         let id = params
             .iter()
             .find(|(name, _)| *name == "chainId")

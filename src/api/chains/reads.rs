@@ -297,11 +297,17 @@ pub(super) async fn latest_block(State(state): State<AppState>, chain: Chain) ->
     block_summary(&state, chain, None).await
 }
 
-/// A positive block height, or INVALID_HEIGHT.
-fn parse_height(text: &str) -> Result<u64, chain::Error> {
-    match text.parse::<u64>() {
-        Ok(h) if h > 0 => Ok(h),
-        _ => Err(chain::Error::InvalidHeight("the height must be a positive integer".into())),
+/// A positive block height within CometBFT's int64, or INVALID_HEIGHT naming the `height`
+/// field: checked before any upstream call (a node answers a height beyond int64 with a parse
+/// error, which would read as its failure rather than the client's).
+fn parse_height(text: &str) -> Result<u64, ApiError> {
+    match text.parse::<i64>() {
+        Ok(h) if h > 0 => Ok(h.unsigned_abs()),
+        _ => Err(ApiError::from(chain::Error::InvalidHeight(format!(
+            "the height must be an integer from 1 to {}",
+            i64::MAX
+        )))
+        .at_field("height")),
     }
 }
 

@@ -18,26 +18,41 @@ use super::Chain;
 
 // ----- tx submission --------------------------------------------------------------------------
 
-/// A signed tx, as clients send it. Its bytes are never logged or returned.
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TxBytesRequest {
-    /// The `TxRaw` protobuf, base64.
-    pub tx_bytes: String,
-}
-
-impl std::fmt::Debug for TxBytesRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TxBytesRequest { txBytes: <redacted> }")
-    }
-}
-
 /// Base64 → bytes that decode as a tx; the base64 text back for the upstream call.
 pub(crate) fn checked_tx(text: &str) -> Result<(Vec<u8>, String), chain::Error> {
     let bytes = tx::tx_bytes_from_base64(text)?;
     tx::decode_parts(&bytes)?;
     let canonical = BASE64.encode(&bytes);
     Ok((bytes, canonical))
+}
+
+/// How `simulate` reaches the chain's `cosmos.tx.v1beta1.Service/Simulate`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SimulateMode {
+    /// Through the node's REST gateway (`POST /cosmos/tx/v1beta1/simulate`), which calls the
+    /// same gRPC service in-process.
+    #[default]
+    Rest,
+    /// A gRPC call to the chain's `grpc` port: refused with the reason (this BFF has no gRPC
+    /// client; `rest` reaches the same service).
+    Grpc,
+}
+
+/// A signed tx to simulate, and how.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SimulateRequest {
+    /// The `TxRaw` protobuf, base64.
+    pub tx_bytes: String,
+    /// `rest` (default) or `grpc`.
+    pub mode: Option<SimulateMode>,
+}
+
+impl std::fmt::Debug for SimulateRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SimulateRequest {{ txBytes: <redacted>, mode: {:?} }}", self.mode)
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -51,13 +66,13 @@ pub struct SimulateResult {
 }
 
 /// Runs a signed tx without committing it: gas used and wanted.
-#[utoipa::path(post, operation_id = "chains_simulate", path = "/{chainId}/simulate", tag = "chains", request_body = TxBytesRequest,
+#[utoipa::path(post, operation_id = "chains_simulate", path = "/{chainId}/simulate", tag = "chains", request_body = SimulateRequest,
     params(("chainId" = String, Path, description = "chain id")),
     responses(
         (status = 200, description = "OK", body = crate::api::Success<SimulateResult>),
         BodyErrors,
         (status = 404, description = "CHAIN_NOT_FOUND, in the error envelope", body = ErrorEnvelope),
-        (status = 422, description = "INVALID_TX_BYTES: not base64 or not a tx", body = ErrorEnvelope),
+        (status = 422, description = "INVALID_TX_BYTES: not base64 or not a tx; VALIDATION_ERROR: mode grpc (unavailable, details say why)", body = ErrorEnvelope),
         (status = 502, description = "UPSTREAM_ERROR: the tx fails on the chain (details carry the upstream code and log)", body = ErrorEnvelope),
         (status = 503, description = "UPSTREAM_UNREACHABLE: the node cannot be reached", body = ErrorEnvelope),
         (status = 504, description = "TIMEOUT: the node did not answer in time", body = ErrorEnvelope),
@@ -65,8 +80,16 @@ pub struct SimulateResult {
 pub(super) async fn simulate(
     State(state): State<AppState>,
     Chain { id: chain_id, endpoints }: Chain,
-    ApiJson(body): ApiJson<TxBytesRequest>,
+    ApiJson(body): ApiJson<SimulateRequest>,
 ) -> Result<Response, ApiError> {
+    if body.mode == Some(SimulateMode::Grpc) {
+        return Err(ApiError::validation(
+            "mode",
+            "mode grpc is unavailable: this BFF has no gRPC client; mode rest runs the same \
+             cosmos.tx.v1beta1.Service/Simulate through the node's REST gateway",
+        )
+        .with_details(serde_json::json!({"field": "mode", "available": ["rest"]})));
+    }
     let api = endpoints.api()?;
     let (_, tx_base64) = checked_tx(&body.tx_bytes)?;
     let raw = rest::simulate(&state.chains.for_chain(&chain_id), &api, &tx_base64).await?;
@@ -171,6 +194,33 @@ pub(super) async fn broadcast(
     }))
 }
 
+/// How `tx/decode` treats messages of types it has no protobuf definition for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DecodeMode {
+    /// Such a message is kept as its type URL and size (`decoded: false`).
+    #[default]
+    BestEffort,
+    /// Such a message is 422 INVALID_TX_BYTES naming it.
+    Strict,
+}
+
+/// A signed tx to decode, and how strictly.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DecodeRequest {
+    /// The `TxRaw` protobuf, base64.
+    pub tx_bytes: String,
+    /// `bestEffort` (default) or `strict`.
+    pub mode: Option<DecodeMode>,
+}
+
+impl std::fmt::Debug for DecodeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DecodeRequest {{ txBytes: <redacted>, mode: {:?} }}", self.mode)
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DecodedTx {
@@ -184,10 +234,13 @@ pub struct DecodedTx {
     pub auth_info: Value,
     /// Signatures, base64.
     pub signatures: Vec<String>,
+    /// The tx as the chain's REST API writes one: proto field names, `@type` on each Any.
+    #[schema(value_type = Object)]
+    pub raw: Value,
 }
 
 /// Decodes a tx's protobuf: messages, memo, fee, signer infos, signatures.
-#[utoipa::path(post, operation_id = "chains_decode", path = "/{chainId}/tx/decode", tag = "chains", request_body = TxBytesRequest,
+#[utoipa::path(post, operation_id = "chains_decode", path = "/{chainId}/tx/decode", tag = "chains", request_body = DecodeRequest,
     params(("chainId" = String, Path, description = "chain id")),
     responses(
         (status = 200, description = "OK", body = crate::api::Success<DecodedTx>),
@@ -198,10 +251,14 @@ pub struct DecodedTx {
 pub(super) async fn decode(
     // The chain must exist; decoding needs no node.
     Chain { id: chain_id, .. }: Chain,
-    ApiJson(body): ApiJson<TxBytesRequest>,
+    ApiJson(body): ApiJson<DecodeRequest>,
 ) -> Result<Response, ApiError> {
     let bytes = tx::tx_bytes_from_base64(&body.tx_bytes)?;
     let mut view = tx::decode_json(&bytes)?;
+    if body.mode == Some(DecodeMode::Strict) {
+        strictly_decoded(&view)?;
+    }
+    let raw = chain::proto_json::from_view(&view);
     let take = |v: &mut Value, k: &str| v.get_mut(k).map(Value::take).unwrap_or(Value::Null);
     let signatures = take(&mut view, "signatures")
         .as_array()
@@ -213,7 +270,21 @@ pub(super) async fn decode(
         body: take(&mut view, "body"),
         auth_info: take(&mut view, "authInfo"),
         signatures,
+        raw,
     }))
+}
+
+/// `strict`: every message decoded, else INVALID_TX_BYTES naming the first that was not.
+fn strictly_decoded(view: &Value) -> Result<(), ApiError> {
+    let messages = view.pointer("/body/messages").and_then(Value::as_array);
+    let undecoded = messages.and_then(|m| m.iter().position(|m| m["decoded"] == false));
+    match undecoded {
+        None => Ok(()),
+        Some(i) => Err(ApiError::from(chain::Error::InvalidTxBytes(
+            "a message of a type this BFF has no protobuf definition for (mode strict)".into(),
+        ))
+        .at_field(&format!("body.messages[{i}]"))),
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -269,6 +340,15 @@ pub struct BuildResult {
     pub note: String,
 }
 
+/// The `i`th message, its error reported against `messages[i].typeUrl` (a type it cannot
+/// build) or `messages[i].value`.
+fn message_at((i, m): (usize, &MessageInput)) -> Result<cosmrs::proto::Any, ApiError> {
+    tx::message_from_json(&m.type_url, &m.value).map_err(|e| {
+        let part = if tx::BUILDABLE.contains(&m.type_url.as_str()) { "value" } else { "typeUrl" };
+        ApiError::from(e).at_field(&format!("messages[{i}].{part}"))
+    })
+}
+
 /// Gas limit when the request names none (the `rly`/CLI default of 200000).
 const DEFAULT_GAS_LIMIT: u64 = 200_000;
 
@@ -294,13 +374,9 @@ pub(super) async fn build(
     if req.messages.is_empty() {
         return Err(ApiError::validation("messages", "at least one message is needed"));
     }
-    let messages = req
-        .messages
-        .iter()
-        .map(|m| tx::message_from_json(&m.type_url, &m.value))
-        .collect::<Result<Vec<_>, _>>()?;
+    let messages = req.messages.iter().enumerate().map(message_at).collect::<Result<Vec<_>, _>>()?;
     let fee = req.fee.as_ref();
-    let fee_coins = tx::coins_from_json(fee.and_then(|f| f.amount.as_ref()), "fee")?;
+    let fee_coins = tx::coins_from_json(fee.and_then(|f| f.amount.as_ref()), "fee.amount")?;
     let gas_limit = match fee.and_then(|f| f.gas_limit) {
         None => DEFAULT_GAS_LIMIT,
         Some(0) => return Err(ApiError::validation("fee.gasLimit", "gasLimit must be a positive integer")),

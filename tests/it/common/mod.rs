@@ -294,9 +294,13 @@ impl Bff {
             .merge(extra(state.clone()))
             .layer(axum::middleware::from_fn(secrets::tap));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(bff::api::serve::serve_router(listener, router, async move {
-            let _ = rx.await;
-        }));
+        let limits = state.settings.server.clone();
+        tokio::spawn(async move {
+            bff::api::serve::serve_router_with(listener, router, &limits, async move {
+                let _ = rx.await;
+            })
+            .await
+        });
         (Self { url: format!("http://{addr}"), http: reqwest::Client::new(), shutdown: Some(tx) }, state)
     }
 
