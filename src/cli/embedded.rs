@@ -126,7 +126,8 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let listener = super::listen(args.listen).await?;
     let addr = listener.local_addr()?;
     // The BFF half knows the testbed only by the kubeconfig it wrote, as it would a cluster.
-    let DemoArgs { options, listen: _, timeouts, server, jobs, chains, reconcile, ibc, max_body_bytes } = args;
+    let DemoArgs { options, listen: _, timeouts, server, jobs, chains, reconcile, ibc, max_body_bytes } =
+        args;
     let settings = Settings {
         release: options.release,
         timeouts,
