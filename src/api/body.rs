@@ -170,6 +170,35 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// The known field a misspelt or shortened one most likely meant: the same letters in another
+/// case, one that starts with it (`chain` → `chainId`), or one within two edits.
+fn suggest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    let lower = name.to_ascii_lowercase();
+    let folded = |k: &str| k.to_ascii_lowercase();
+    known
+        .iter()
+        .find(|k| folded(k) == lower)
+        .or_else(|| known.iter().find(|k| !lower.is_empty() && folded(k).starts_with(&lower)))
+        .or_else(|| known.iter().find(|k| edits(&folded(k), &lower) <= 2))
+        .copied()
+}
+
+/// Levenshtein distance (field names are short).
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 /// The field a serde data error is about and a message that repeats no request value.
 fn describe(path: &str, serde_message: &str) -> (String, String) {
     // serde_json appends " at line L column C"; the position says nothing the field does not.
@@ -185,7 +214,12 @@ fn describe(path: &str, serde_message: &str) -> (String, String) {
     let field_or_body = if path.is_empty() || path == "." { "body".to_string() } else { path.to_string() };
     if let Some(rest) = text.strip_prefix("unknown field ") {
         let name = quoted(rest).unwrap_or_default();
-        return (join(&name), format!("unknown field {name}"));
+        let known: Vec<&str> = rest.split('`').skip(3).step_by(2).collect();
+        let message = match suggest(&name, &known) {
+            Some(near) => format!("unknown field {name}; did you mean {near}?"),
+            None => format!("unknown field {name}"),
+        };
+        return (join(&name), message);
     }
     if let Some(rest) = text.strip_prefix("missing field ") {
         let name = quoted(rest).unwrap_or_default();
@@ -251,6 +285,13 @@ mod tests {
         );
         let e = err(r#"{"txBytes":[]}"#);
         assert_eq!(e.details["field"], "chainId");
+        // A near miss names the field that was meant.
+        for (wrong, meant) in
+            [("chain", "chainId"), ("ChainID", "chainId"), ("txByte", "txBytes"), ("mdoe", "mode")]
+        {
+            let e = err(&format!(r#"{{"{wrong}":"gwc","chainId":"gwc","txBytes":[]}}"#));
+            assert_eq!(e.message, format!("unknown field {wrong}; did you mean {meant}?"));
+        }
         let e = err(r#"{"chainId":"gwc","txBytes":[7]}"#);
         assert_eq!(e.details["field"], "txBytes[0]");
         let e = err(r#"{"chainId":"gwc","txBytes":[],"mode":"block"}"#);
