@@ -24,6 +24,8 @@ use std::time::Duration;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+mod packets;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(tx_confirmation))
@@ -31,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(broadcast_batch))
         .routes(routes!(throughput_job))
         .routes(routes!(snapshot_job))
+        .routes(routes!(packets::packets_job))
 }
 
 /// Extra time a job gets over its own watch: straggler lookups and the report.

@@ -1,11 +1,12 @@
 //! The utilities (served under `/api/v1/utils`), each a job in the `utils` scope: confirmation by following
 //! new blocks (`confirm`), pre-signed load (`broadcast`), header-time throughput
-//! (`throughput`) and a resource snapshot (`snapshot`). They speak to chains through
+//! (`throughput`), a resource snapshot (`snapshot`) and packet accounting (`packets`). They speak to chains through
 //! `chain::ChainClient` only; the API layer resolves endpoints and validates requests.
 
 pub mod broadcast;
 pub mod confirm;
 pub mod observe;
+pub mod packets;
 pub mod snapshot;
 pub mod stats;
 pub mod throughput;

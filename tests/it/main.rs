@@ -17,6 +17,7 @@ mod ibc_health;
 mod jobs;
 mod kind_story;
 mod metrics;
+mod packet_truth;
 mod path_rebuild;
 mod reconcile;
 mod request_rules;

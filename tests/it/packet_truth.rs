@@ -1,0 +1,184 @@
+//! Packet truth (issue 31): the packets job accounts every packet gwc's gateway channels sent
+//! in a range exactly as the chains' own `block_results` events show them, times each hop in
+//! order, and reports the packets a killed relayer left pending with their ages. Driven as a
+//! user would: the start job, upload sessions through the real client flow, `pkill` in the
+//! relayer pod.
+
+use crate::common::{Bff, WAIT};
+use crate::reconcile::{Harness, assert_succeeded};
+use crate::testbed_ibc::{await_state, upload};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// Submits a utils job and returns its finished view.
+pub(crate) async fn packets_job(bff: &Bff, body: Value) -> Value {
+    let (code, answer) = bff.post("/api/v1/utils/observe/packets", &body).await;
+    assert_eq!(code, 202, "{answer}");
+    let id = answer["jobId"].as_str().expect("jobId").to_string();
+    let done = bff
+        .until(&format!("/api/v1/utils/jobs/{id}"), "a finished packets job", |s, b| {
+            s == 200 && ["succeeded", "failed"].contains(&b["data"]["status"].as_str().unwrap_or(""))
+        })
+        .await;
+    assert_eq!(done["data"]["status"], "succeeded", "{done:#}");
+    done["data"]["result"].clone()
+}
+
+fn attr<'a>(e: &'a Value, key: &str) -> Option<&'a str> {
+    e["attributes"].as_array()?.iter().find(|a| a["key"] == key).and_then(|a| a["value"].as_str())
+}
+
+/// `(src_channel, sequence)` of every `kind` event with the gateway as source port in the
+/// successful txs of `chain`'s blocks `from ..= to`, read straight from its RPC.
+async fn events(h: &Harness, chain: &str, kind: &str, from: u64, to: u64) -> BTreeSet<(String, u64)> {
+    let (rpc, _, _) = h.env.testbed().control.node_ports(chain).unwrap();
+    let mut out = BTreeSet::new();
+    for height in from..=to {
+        let url = format!("http://127.0.0.1:{rpc}/block_results?height={height}");
+        let body: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        for tx in body["result"]["txs_results"].as_array().into_iter().flatten() {
+            if tx["code"].as_u64().unwrap_or(0) != 0 {
+                continue;
+            }
+            for e in tx["events"].as_array().into_iter().flatten().filter(|e| e["type"] == kind) {
+                if attr(e, "packet_src_port") == Some("gateway") {
+                    let seq = attr(e, "packet_sequence").unwrap().parse().unwrap();
+                    out.insert((attr(e, "packet_src_channel").unwrap().to_string(), seq));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn gwc_height(h: &Harness) -> u64 {
+    h.env.testbed().control.chain("gwc").unwrap().latest_height()
+}
+
+fn time(v: &Value) -> Option<jiff::Timestamp> {
+    v.as_str().map(|t| t.parse().unwrap_or_else(|e| panic!("{t}: {e}")))
+}
+
+/// Waits on gwc's blocks until no packet gwc sent is still unacknowledged.
+async fn settled(h: &Harness) {
+    let gwc = h.env.testbed().control.chain("gwc").unwrap();
+    let mut heights = gwc.subscribe_heights();
+    tokio::time::timeout(WAIT, async {
+        while !gwc.read_state(|l| l.packets().commitments.is_empty()) {
+            heights.changed().await.expect("gwc produces blocks");
+        }
+    })
+    .await
+    .expect("every packet is acknowledged");
+}
+
+#[tokio::test]
+async fn the_packet_job_accounts_exactly_the_chains_events_and_a_killed_relayer_leaves_them_pending() {
+    crate::testbed_only!("drives the testbed's chains and relayer");
+    let h = Harness::with(2, |s| s.ibc.ibc_health_ttl = Duration::ZERO).await;
+    h.wait_relayer_in_cache().await;
+    assert_succeeded(&h.run("/start", json!({})).await);
+
+    let from = gwc_height(&h) + 1;
+    for (site, n) in [("site-a", 2), ("site-b", 3)] {
+        let id = upload(&h.env, site, n).await;
+        await_state(&h.env, &id, "SESSION_STATE_CLOSED_SUCCESS").await;
+    }
+    settled(&h).await;
+    let to = gwc_height(&h);
+    let report = packets_job(&h.bff, json!({"fromHeight": from, "toHeight": to})).await;
+
+    // Counted independently from gwc's block_results: every send of the range, and its ack.
+    let sent = events(&h, "gwc", "send_packet", from, to).await;
+    let acked = events(&h, "gwc", "acknowledge_packet", from, gwc_height(&h)).await;
+    assert_eq!(sent.len(), 2 + 3 + 2, "5 fragments and 2 manifests: {report:#}");
+    let listed: BTreeSet<(String, u64)> = report["packets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["srcChannel"].as_str().unwrap().to_string(), p["sequence"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(listed, sent, "the job lists exactly the sends the chain shows");
+    let a = &report["accounting"];
+    assert_eq!(a["sent"], sent.len(), "{a}");
+    assert_eq!(a["acked"], sent.intersection(&acked).count(), "{a}");
+    assert_eq!((a["timedOut"].as_u64(), a["pending"].as_u64()), (Some(0), Some(0)), "{a}");
+    let chains: BTreeSet<&str> =
+        report["packets"].as_array().unwrap().iter().map(|p| p["chainId"].as_str().unwrap()).collect();
+    assert_eq!(chains, BTreeSet::from(["fdsc-0", "fdsc-1", "mdsc"]), "both fdsc and mdsc carry packets");
+
+    for p in report["packets"].as_array().unwrap() {
+        let (send, recv, ack) = (time(&p["sendTime"]), time(&p["recvTime"]), time(&p["ackTime"]));
+        let (send, recv, ack) = (send.expect("sendTime"), recv.expect("recvTime"), ack.expect("ackTime"));
+        assert!(send <= recv && recv <= ack, "send <= recv <= ack in time: {p:#}");
+        assert!(
+            p["sendHeight"].as_u64() < p["ackHeight"].as_u64(),
+            "the ack comes after the send on gwc: {p:#}"
+        );
+        assert!(
+            p["relayer"].as_str().is_some_and(|r| r.starts_with("cosmos")),
+            "delivered by rly's key: {p:#}"
+        );
+        assert_eq!(p["state"], "acked");
+        assert_eq!(p["ageBlocks"], Value::Null);
+    }
+    for hop in ["sendToRecv", "recvToAck", "sendToAck"] {
+        let s = &report["hops"][hop];
+        assert_eq!(s["seconds"]["count"], sent.len(), "{hop}: {s}");
+        assert!(s["seconds"]["min"].as_f64().unwrap() >= 0.0, "{hop}: {s}");
+        assert!(s["blocks"]["p50"].as_f64().unwrap() >= 1.0, "{hop} takes at least a block: {s}");
+    }
+    assert_eq!(report["pairs"].as_array().unwrap().len(), 3, "{:#}", report["pairs"]);
+
+    // One session's packets only.
+    let one = upload(&h.env, "site-c", 1).await;
+    await_state(&h.env, &one, "SESSION_STATE_CLOSED_SUCCESS").await;
+    settled(&h).await;
+    let only =
+        packets_job(&h.bff, json!({"fromHeight": from, "toHeight": gwc_height(&h), "sessionId": one})).await;
+    assert_eq!(only["accounting"]["sent"], 2, "one fragment and the manifest: {only:#}");
+    assert!(only["packets"].as_array().unwrap().iter().all(|p| p["sessionId"] == one.as_str()));
+
+    // rly killed: the next session's packets stay pending, with their ages.
+    h.relayer_sh("pkill -x rly").await;
+    let from2 = gwc_height(&h) + 1;
+    let stuck = upload(&h.env, "site-d", 2).await;
+    // FINALIZING: the manifest, sent after the fragments, is on gwc too.
+    await_state(&h.env, &stuck, "SESSION_STATE_FINALIZING").await;
+    let to2 = gwc_height(&h);
+    let pending = packets_job(&h.bff, json!({"fromHeight": from2, "toHeight": to2})).await;
+    let a = &pending["accounting"];
+    assert_eq!(
+        (a["sent"].as_u64(), a["pending"].as_u64(), a["acked"].as_u64()),
+        (Some(3), Some(3), Some(0)),
+        "2 fragments and the manifest: {a}"
+    );
+    for p in pending["packets"].as_array().unwrap() {
+        assert_eq!(p["sessionId"], stuck.as_str());
+        assert_eq!(p["state"], "awaitingRecv", "{p:#}");
+        assert_eq!((p["recvTime"].clone(), p["ackTime"].clone()), (Value::Null, Value::Null));
+        assert!(p["ageBlocks"].as_u64().unwrap() >= 1, "{p:#}");
+        assert!(p["ageSeconds"].as_f64().unwrap() >= 0.0, "{p:#}");
+    }
+}
+
+#[tokio::test]
+async fn bad_packet_requests_get_the_error_envelope() {
+    crate::testbed_only!("reads the testbed's gwc");
+    let h = Harness::new(1).await;
+    for (body, code) in [
+        (json!({"toHeight": 5}), 422),
+        (json!({"fromHeight": 0, "toHeight": 5}), 422),
+        (json!({"fromHeight": 9, "toHeight": 5}), 422),
+        (json!({"fromHeight": 999_999_990, "toHeight": 999_999_999}), 422),
+        (json!({"fromHeight": 1, "toHeight": 999_999_999}), 429),
+        (json!({"fromHeight": 1, "toHeight": 2, "chainId": ""}), 422),
+        (json!({"fromHeight": 1, "toHeight": 2, "bogus": 1}), 422),
+        (json!({"fromHeight": 1, "toHeight": 2, "chainId": "nope"}), 404),
+    ] {
+        let (status, answer) = h.bff.post("/api/v1/utils/observe/packets", &body).await;
+        assert_eq!(status, code, "{body}: {answer}");
+        assert!(answer["error"]["code"].is_string(), "{answer}");
+    }
+}
