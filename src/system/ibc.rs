@@ -34,7 +34,7 @@ pub enum Verdict {
 /// Bounds of the assessment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bounds {
-    /// A packet or ack pending longer than this many blocks makes its pair degraded.
+    /// A packet or ack that has waited this many blocks makes its pair degraded.
     pub stall_blocks: u64,
     /// A relayer wallet below this many uatom gets a low-balance warning.
     pub low_balance_uatom: u128,
@@ -83,9 +83,12 @@ impl End {
 pub struct Backlog {
     pub count: usize,
     pub oldest_sequence: Option<u64>,
-    /// Blocks of the chain holding it since the BFF first saw the oldest one pending: a lower
-    /// bound of its real age (the BFF cannot see when it was sent).
+    /// Blocks of the chain holding them since the longest-waiting one was written (its
+    /// `send_packet` / `write_acknowledgement` height), or, where the chain did not say, since
+    /// the BFF first saw it pending (then a lower bound).
     pub oldest_pending_blocks: Option<u64>,
+    /// The pending sequences, oldest first (at most 20).
+    pub sequences: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]

@@ -8,7 +8,7 @@ use crate::common::{Bff, WAIT};
 use crate::reconcile::{Harness, assert_succeeded};
 use crate::testbed_ibc::{await_state, upload};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Submits a utils job and returns its finished view.
@@ -32,8 +32,19 @@ fn attr<'a>(e: &'a Value, key: &str) -> Option<&'a str> {
 /// `(src_channel, sequence)` of every `kind` event with the gateway as source port in the
 /// successful txs of `chain`'s blocks `from ..= to`, read straight from its RPC.
 async fn events(h: &Harness, chain: &str, kind: &str, from: u64, to: u64) -> BTreeSet<(String, u64)> {
+    event_heights(h, chain, kind, from, to).await.into_keys().collect()
+}
+
+/// The same events, each with the height of its block.
+async fn event_heights(
+    h: &Harness,
+    chain: &str,
+    kind: &str,
+    from: u64,
+    to: u64,
+) -> BTreeMap<(String, u64), u64> {
     let (rpc, _, _) = h.env.testbed().control.node_ports(chain).unwrap();
-    let mut out = BTreeSet::new();
+    let mut out = BTreeMap::new();
     for height in from..=to {
         let url = format!("http://127.0.0.1:{rpc}/block_results?height={height}");
         let body: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
@@ -44,7 +55,7 @@ async fn events(h: &Harness, chain: &str, kind: &str, from: u64, to: u64) -> BTr
             for e in tx["events"].as_array().into_iter().flatten().filter(|e| e["type"] == kind) {
                 if attr(e, "packet_src_port") == Some("gateway") {
                     let seq = attr(e, "packet_sequence").unwrap().parse().unwrap();
-                    out.insert((attr(e, "packet_src_channel").unwrap().to_string(), seq));
+                    out.insert((attr(e, "packet_src_channel").unwrap().to_string(), seq), height);
                 }
             }
         }
@@ -181,4 +192,62 @@ async fn bad_packet_requests_get_the_error_envelope() {
         assert_eq!(status, code, "{body}: {answer}");
         assert!(answer["error"]["code"].is_string(), "{answer}");
     }
+}
+
+fn pair<'a>(ibc: &'a Value, chain: &str) -> &'a Value {
+    ibc["data"]["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["chainId"] == chain)
+        .unwrap_or_else(|| panic!("{chain}: {ibc}"))
+}
+
+#[tokio::test]
+async fn with_rly_killed_system_ibc_names_the_pending_packet_once_it_waited_three_blocks_of_its_send() {
+    crate::testbed_only!("freezes gwc's blocks through the testbed's control handle");
+    let h = Harness::with(1, |s| s.ibc.ibc_health_ttl = Duration::ZERO).await;
+    h.wait_relayer_in_cache().await;
+    assert_succeeded(&h.run("/start", json!({})).await);
+    let control = h.env.testbed().control.clone();
+    h.relayer_sh("pkill -x rly").await;
+    let from = gwc_height(&h) + 1;
+    let stuck = upload(&h.env, "site-a", 1).await;
+    await_state(&h.env, &stuck, "SESSION_STATE_FINALIZING").await;
+    control.set_block_interval("gwc", None);
+    let mut height = gwc_height(&h);
+    let sends = event_heights(&h, "gwc", "send_packet", from, height).await;
+    // The manifest is the last packet sent, and the only one to mdsc.
+    let (&(ref channel, sequence), &sent_at) = sends.iter().max_by_key(|(_, h)| **h).unwrap();
+    let named = format!("the oldest (sequence {sequence}) pending for");
+    loop {
+        let (code, ibc) = h.bff.get("/api/v1/system/ibc").await;
+        assert_eq!(code, 200);
+        let mdsc = pair(&ibc, "mdsc");
+        assert_ne!(mdsc["verdict"], "relaying", "{mdsc:#}");
+        let waiting = &mdsc["gwcToChain"]["packets"];
+        assert_eq!(
+            waiting["oldestPendingBlocks"],
+            height - sent_at,
+            "aged from its send ({channel}): {waiting}"
+        );
+        assert_eq!(waiting["sequences"], json!([sequence]), "{waiting}");
+        let reasons = mdsc["reasons"].to_string();
+        if height - sent_at >= 3 {
+            assert!(reasons.contains(&named) && reasons.contains("(bound 3)"), "{reasons}");
+            assert!(reasons.contains(&format!("sequences [{sequence}]")), "{reasons}");
+            break;
+        }
+        assert!(!reasons.contains(&named), "not stalled before 3 blocks: {reasons}");
+        control.produce_blocks("gwc", 1);
+        height += 1;
+    }
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_cryptomeria-bff"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    let flag = help.split("--ibc-stall-blocks").nth(1).expect("the stall bound is a serve flag");
+    let flag = flag.split("\n      --").next().unwrap_or_default();
+    assert!(flag.contains("IBC_STALL_BLOCKS") && flag.contains("[default: 3]"), "{flag}");
 }
