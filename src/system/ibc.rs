@@ -167,6 +167,8 @@ pub struct IbcHealth {
 #[derive(Clone, Default)]
 pub struct Memo {
     pub pending: PendingSince,
+    /// Packets followed from observation to observation for the hop-latency histograms.
+    pub hops: crate::utils::packets::HopWatch,
     last: Arc<Mutex<Option<(tokio::time::Instant, IbcHealth)>>>,
     /// Held while a request observes: concurrent requests for a stale memo wait for that one
     /// observation instead of each starting their own (single flight).
@@ -221,9 +223,10 @@ pub async fn observe_now(reads: &super::Reads) -> IbcHealth {
             None => Err("no relayer pod".to_string()),
         }
     };
-    let (state, observations) = tokio::join!(
+    let (state, observations, ()) = tokio::join!(
         probe,
-        observe_pairs(&reads.chains, &reads.directory, &targets, &reads.ibc_memo.pending)
+        observe_pairs(&reads.chains, &reads.directory, &targets, &reads.ibc_memo.pending),
+        reads.ibc_memo.hops.pass(&reads.chains, &reads.directory, &reads.metrics)
     );
     let relayer = RelayerObservation { pod, state, at: jiff::Timestamp::now() };
     let balances = match &relayer.state {

@@ -251,3 +251,42 @@ async fn with_rly_killed_system_ibc_names_the_pending_packet_once_it_waited_thre
     let flag = flag.split("\n      --").next().unwrap_or_default();
     assert!(flag.contains("IBC_STALL_BLOCKS") && flag.contains("[default: 3]"), "{flag}");
 }
+
+/// `count` of the hop histogram series of `pair` and `hop` in a `/metrics` text.
+fn hop_count(metrics: &str, pair: &str, hop: &str) -> u64 {
+    let series = format!("cryptomeria_bff_ibc_packet_hop_seconds_count{{pair=\"{pair}\",hop=\"{hop}\"}} ");
+    metrics.lines().find_map(|l| l.strip_prefix(&series)).map_or(0, |n| n.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn the_continuous_reconcilers_observations_fill_each_pairs_hop_histograms() {
+    crate::testbed_only!("drives the testbed's chains and relayer");
+    let h = crate::controller::continuous(1, |_| {}).await;
+    h.bff
+        .until("/api/v1/system/reconciler", "a pass that brought the system up", |_, b| {
+            b["data"]["inSync"] == true && b["data"]["health"] == "relaying"
+        })
+        .await;
+    let id = upload(&h.env, "site-a", 2).await;
+    await_state(&h.env, &id, "SESSION_STATE_CLOSED_SUCCESS").await;
+    settled(&h).await;
+    // No request observes IBC here: only the reconciler's passes (every 300 ms) read the chains.
+    let metrics = tokio::time::timeout(WAIT, async {
+        loop {
+            let (_, text) = h.bff.get_text("/metrics").await;
+            if hop_count(&text, "mdsc", "send_to_ack") >= 1 && hop_count(&text, "fdsc-0", "send_to_ack") >= 2
+            {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the passes record the session's packets");
+    for pair in ["mdsc", "fdsc-0"] {
+        for hop in ["send_to_recv", "recv_to_ack", "send_to_ack"] {
+            assert!(hop_count(&metrics, pair, hop) >= 1, "{pair} {hop}: {metrics}");
+        }
+    }
+    assert!(metrics.contains("# TYPE cryptomeria_bff_ibc_packet_hop_seconds histogram"), "{metrics}");
+}

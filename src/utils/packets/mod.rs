@@ -9,7 +9,10 @@
 
 mod account;
 mod events;
+mod follow;
 mod scan;
+
+pub use follow::HopWatch;
 
 use crate::chain::{ChainClient, ibc_query};
 use crate::chart::GATEWAY_PORT;
