@@ -6,13 +6,14 @@
 //! request counters, load) and is the only product command that does.
 //!
 //! One file per figure group: `reconcile` (P1, P2), `status` (P3), `chain_reads` (P4–P6),
-//! `broadcast` (P7), `memory` (P8), `scale` (P9), `recreated` (P10); `harness`, `process`
+//! `broadcast` (P7), `memory` (P8), `scale` (P9), `recreated` (P10), `packets` (P13); `harness`, `process`
 //! (the BFF as a child), `session` (gwc upload sessions) and `table` are shared.
 
 mod broadcast;
 mod chain_reads;
 mod harness;
 mod memory;
+mod packets;
 mod process;
 mod reconcile;
 mod recreated;
@@ -94,6 +95,9 @@ impl BenchArgs {
         }
         if wanted("p3") {
             status::run(&reps, &mut section).await?;
+        }
+        if wanted("p13") {
+            packets::run(&reps, &mut section).await?;
         }
         if wanted("p4") || wanted("p5") || wanted("p6") || wanted("p7") {
             chain_reads::run(&reps, &mut section).await?;
