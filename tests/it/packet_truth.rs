@@ -142,6 +142,22 @@ async fn the_packet_job_accounts_exactly_the_chains_events_and_a_killed_relayer_
     }
     assert_eq!(report["pairs"].as_array().unwrap().len(), 3, "{:#}", report["pairs"]);
 
+    // A second MsgRecvPacket for a delivered packet is ibc-go's no-op: the tx succeeds and
+    // receives nothing; the job names it as a redundant relay of that packet, by its signer.
+    let delivered =
+        report["packets"].as_array().unwrap().iter().find(|p| p["chainId"] == "fdsc-0").unwrap().clone();
+    let extra = redundant_relay(&h, &delivered).await;
+    let again =
+        packets_job(&h.bff, json!({"fromHeight": from, "toHeight": gwc_height(&h), "chainId": "fdsc-0"}))
+            .await;
+    assert_eq!(again["redundantRelays"], 1, "{:#}", again["pairs"]);
+    let p =
+        again["packets"].as_array().unwrap().iter().find(|p| p["sequence"] == delivered["sequence"]).unwrap();
+    assert_eq!(p["redundantRelays"][0]["relayer"], extra.as_str(), "{p:#}");
+    assert_eq!(p["recvHeight"], delivered["recvHeight"], "the first receipt stands: {p:#}");
+    assert_ne!(p["relayer"], extra.as_str(), "rly delivered it");
+    assert!(again["packets"].as_array().unwrap().iter().all(|p| p["chainId"] == "fdsc-0"), "one pair only");
+
     // One session's packets only.
     let one = upload(&h.env, "site-c", 1).await;
     await_state(&h.env, &one, "SESSION_STATE_CLOSED_SUCCESS").await;
@@ -289,4 +305,47 @@ async fn the_continuous_reconcilers_observations_fill_each_pairs_hop_histograms(
         }
     }
     assert!(metrics.contains("# TYPE cryptomeria_bff_ibc_packet_hop_seconds histogram"), "{metrics}");
+}
+
+/// Relays `packet` (a job result entry, already received) to its chain once more, signed by the
+/// chain's local-admin; returns that signer.
+async fn redundant_relay(h: &Harness, packet: &Value) -> String {
+    use testbed::chain::coins::Coin;
+    use testbed::chain::packets::{Height, MSG_RECV_PACKET, MsgRecvPacket, Packet, any_of};
+    use testbed::chain::tx_codec::UnsignedTx;
+    let chain = packet["chainId"].as_str().unwrap();
+    let node = h.env.testbed().control.chain(chain).unwrap();
+    let key = node.genesis_key("local-admin");
+    let account = node.account(&key.address).unwrap();
+    let text = |k: &str| packet[k].as_str().unwrap().to_string();
+    let msg = MsgRecvPacket {
+        packet: Some(Packet {
+            sequence: packet["sequence"].as_u64().unwrap(),
+            source_port: "gateway".into(),
+            source_channel: text("srcChannel"),
+            destination_port: text("dstPort"),
+            destination_channel: text("dstChannel"),
+            data: vec![1],
+            timeout_height: Some(Height::default()),
+            timeout_timestamp: 0,
+        }),
+        proof_commitment: vec![1],
+        proof_height: Some(Height { revision_number: 0, revision_height: gwc_height(h) }),
+        signer: key.address.clone(),
+    };
+    let tx = UnsignedTx::new(vec![any_of(MSG_RECV_PACKET, &msg)], Coin::uatom(1000), 300_000).sign(
+        &key,
+        chain,
+        account.number,
+        account.sequence,
+    );
+    let admitted = node.check_tx(&tx).expect("admitted");
+    assert_eq!(admitted.result.code, 0, "{}", admitted.result.log);
+    let included = node.wait_for_tx(&admitted.hash, WAIT).await.expect("committed");
+    assert_eq!(included.result().code, 0, "a redundant relay succeeds: {}", included.result().log);
+    let kinds: Vec<&str> = included.result().events.iter().map(|e| e.kind.as_str()).collect();
+    assert!(!kinds.contains(&"recv_packet"), "and receives nothing: {kinds:?}");
+    // The job reads gwc's range: let gwc pass the redundant relay's time.
+    h.env.testbed().control.chain("gwc").unwrap().wait_for_height(gwc_height(h) + 2).await;
+    key.address
 }

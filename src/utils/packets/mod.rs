@@ -5,7 +5,8 @@
 //!
 //! Cost grows with blocks, not packets: gwc is read from `fromHeight` until every packet sent
 //! in the range is acked or timed out (or its latest block), each counterparty from the block
-//! before the first send until its packets' acks (or its latest block); see `scan`.
+//! before the first send until the time of gwc's last block read (or its latest block); see
+//! `scan`.
 
 mod account;
 mod events;
@@ -164,8 +165,9 @@ impl PacketsStep {
         records.insert((e.src_channel, e.sequence), record);
     }
 
-    /// One counterparty, from its last block before the first send to its packets' last ack
-    /// (or its latest block while some are unacked): receipts, relayers, redundant relays.
+    /// One counterparty, from its last block before the first send to the time of gwc's last
+    /// block read (or its latest block while some are unacked): receipts, relayers, redundant
+    /// relays.
     async fn follow_counterparty(
         &self,
         dest: &mut Scanner,
@@ -179,10 +181,11 @@ impl PacketsStep {
         let first_send = records.iter().filter_map(|r| gwc.times.get(&r.send_height)).min().copied();
         let Some(first_send) = first_send else { return Ok(()) };
         let start = dest.height_at(first_send, latest).await.map_err(fail)?;
-        let last_ack =
-            records.iter().map(|r| r.ack_height.and_then(|h| gwc.commit_time(h))).collect::<Option<Vec<_>>>();
-        let end = match last_ack.and_then(|t| t.into_iter().max()) {
-            Some(t) => dest.height_at(t, latest).await.map_err(fail)?,
+        // Through the time of the last gwc block read (so redundant relays of the window show),
+        // or to the latest block while some packet is unacknowledged.
+        let all_acked = records.iter().all(|r| r.ack_height.is_some());
+        let end = match gwc.times.last_key_value().filter(|_| all_acked) {
+            Some((_, t)) => dest.height_at(*t, latest).await.map_err(fail)?,
             None => latest,
         };
         let mut next = start;
