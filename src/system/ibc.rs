@@ -223,10 +223,13 @@ pub async fn observe_now(reads: &super::Reads) -> IbcHealth {
             None => Err("no relayer pod".to_string()),
         }
     };
-    let (state, observations, ()) = tokio::join!(
+    // The hop histograms' block reads run beside the observation, never delaying it.
+    let (hops, client, directory, metrics) =
+        (reads.ibc_memo.hops.clone(), reads.chains.clone(), reads.directory.clone(), reads.metrics.clone());
+    tokio::spawn(async move { hops.pass(&client, &directory, &metrics).await });
+    let (state, observations) = tokio::join!(
         probe,
-        observe_pairs(&reads.chains, &reads.directory, &targets, &reads.ibc_memo.pending),
-        reads.ibc_memo.hops.pass(&reads.chains, &reads.directory, &reads.metrics)
+        observe_pairs(&reads.chains, &reads.directory, &targets, &reads.ibc_memo.pending)
     );
     let relayer = RelayerObservation { pod, state, at: jiff::Timestamp::now() };
     let balances = match &relayer.state {

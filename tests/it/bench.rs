@@ -26,7 +26,7 @@ async fn bench_quick_writes_every_figure_beside_its_baseline() {
         .kill_on_drop(true)
         .output();
     let out =
-        tokio::time::timeout(Duration::from_secs(600), run).await.expect("bench ends in time").expect("runs");
+        tokio::time::timeout(Duration::from_secs(900), run).await.expect("bench ends in time").expect("runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "bench failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     println!("{stdout}");
