@@ -75,6 +75,14 @@ pub struct IbcLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HopLabels {
+    /// The storage chain of the gwc↔chain pair.
+    pub pair: String,
+    /// `send_to_recv`, `recv_to_ack` or `send_to_ack`.
+    pub hop: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ClientLabels {
     pub chain: String,
     pub client: String,
@@ -106,13 +114,14 @@ impl<M: EncodeMetric> EncodeMetric for Shown<M> {
 }
 
 /// The job types the API creates, by scope.
-pub const JOB_TYPES: [(&str, &str); 9] = [
+pub const JOB_TYPES: [(&str, &str); 10] = [
     ("system", "system.start"),
     ("system", "system.reconcile"),
     ("system", "system.connect"),
     ("system", "system.relayer.restart"),
     ("utils", "utils.observe.tx-confirmation"),
     ("utils", "utils.observe.confirm-batch"),
+    ("utils", "utils.observe.packets"),
     ("utils", "utils.load.broadcast-batch"),
     ("utils", "utils.metrics.throughput"),
     ("utils", "utils.snapshot.resource"),
@@ -141,6 +150,7 @@ struct Inner {
     watch_restarts: Family<RestartLabels, Counter>,
     upstream_seconds: Histograms<UpstreamLabels>,
     ibc_unrelayed: Family<IbcLabels, Gauge>,
+    ibc_packet_hop_seconds: Histograms<HopLabels>,
     ibc_trusting_period: Family<ClientLabels, Gauge>,
     ibc_trusting_left: Family<ClientLabels, Gauge>,
     relayer_balance: Family<ChainLabels, Gauge>,
@@ -170,6 +180,11 @@ fn step_histogram() -> Histogram {
 fn upstream_histogram() -> Histogram {
     // 1 ms .. ~16 s: a node answers in ms; the default upstream timeout is 10 s.
     Histogram::new(exponential_buckets(0.001, 2.5, 12))
+}
+
+fn hop_histogram() -> Histogram {
+    // 50 ms .. ~7 min: a testbed hop is a few 40 ms blocks, mainnet's average relay ~55 s.
+    Histogram::new(exponential_buckets(0.05, 2.0, 14))
 }
 
 impl std::fmt::Debug for Metrics {
@@ -245,6 +260,12 @@ impl Metrics {
             "Packets or acks not yet relayed at the last IBC observation, by pair, direction and kind",
             Shown(ibc_unrelayed.clone()),
         );
+        let ibc_packet_hop_seconds: Histograms<HopLabels> = Family::new_with_constructor(hop_histogram);
+        registry.register(
+            "ibc_packet_hop_seconds",
+            "Commit-time latency of each relayed packet's hops, by pair and hop, from the chains' events",
+            Shown(ibc_packet_hop_seconds.clone()),
+        );
         let ibc_trusting_period = Family::<ClientLabels, Gauge>::default();
         registry.register(
             "ibc_client_trusting_period_seconds",
@@ -273,6 +294,7 @@ impl Metrics {
                 watch_restarts,
                 upstream_seconds,
                 ibc_unrelayed,
+                ibc_packet_hop_seconds,
                 ibc_trusting_period,
                 ibc_trusting_left,
                 relayer_balance,
@@ -315,6 +337,11 @@ impl Metrics {
     pub fn ibc_unrelayed(&self, pair: &str, direction: &str, kind: &str, count: usize) {
         let labels = IbcLabels { pair: pair.into(), direction: direction.into(), kind: kind.into() };
         self.inner.ibc_unrelayed.get_or_create(&labels).set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    pub fn ibc_packet_hop(&self, pair: &str, hop: &str, seconds: f64) {
+        let labels = HopLabels { pair: pair.into(), hop: hop.into() };
+        self.inner.ibc_packet_hop_seconds.get_or_create(&labels).observe(seconds);
     }
 
     pub fn ibc_trusting_period(&self, chain: &str, client: &str, seconds: u64) {

@@ -26,6 +26,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 mod experiment;
 mod load;
+mod packets;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -37,6 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(experiment::result_csv))
         .routes(routes!(throughput_job))
         .routes(routes!(snapshot_job))
+        .routes(routes!(packets::packets_job))
 }
 
 /// Extra time a job gets over its own watch: straggler lookups and the report.

@@ -1,18 +1,20 @@
-//! `cryptomeria-bff bench`: the performance figures P1–P10 and P14, each measured in one run beside a
-//! baseline measured the same way, against embedded testbeds, and printed as one table
+//! `cryptomeria-bff bench`: the performance figures P1–P10, P13 and P14, each measured in one
+//! run beside a baseline measured the same way, against embedded testbeds, and printed as one table
 //! (optionally as JSON). Like `demo`, the BFF half reaches the testbeds only through their
 //! kubeconfig and HTTP (in this process, or as its own `serve` process where its memory is
 //! measured); the bench itself drives them through their control handle (block production,
 //! request counters, load) and is the only product command that does.
 //!
 //! One file per figure group: `reconcile` (P1, P2), `status` (P3), `chain_reads` (P4–P6),
-//! `broadcast` (P7), `memory` (P8), `scale` (P9), `recreated` (P10), `upload` (P14); `harness`, `process`
-//! (the BFF as a child), `session` (gwc upload sessions) and `table` are shared.
+//! `broadcast` (P7), `memory` (P8), `scale` (P9), `recreated` (P10), `packets` (P13), `upload`
+//! (P14); `harness`, `process` (the BFF as a child), `session` (gwc upload sessions) and `table`
+//! are shared.
 
 mod broadcast;
 mod chain_reads;
 mod harness;
 mod memory;
+mod packets;
 mod process;
 mod reconcile;
 mod recreated;
@@ -95,6 +97,9 @@ impl BenchArgs {
         }
         if wanted("p3") {
             status::run(&reps, &mut section).await?;
+        }
+        if wanted("p13") {
+            packets::run(&reps, &mut section).await?;
         }
         if wanted("p4") || wanted("p5") || wanted("p6") || wanted("p7") {
             chain_reads::run(&reps, &mut section).await?;

@@ -58,6 +58,11 @@ fn attr(tx: &Value, kind: &str, key: &str) -> anyhow::Result<String> {
 /// distributes and finalizes) and returns the session id (the packets are then on gwc,
 /// waiting for the relayer).
 pub async fn upload(testbed: &Testbed, project: &str) -> anyhow::Result<String> {
+    upload_bytes(testbed, project, b"hello").await
+}
+
+/// [`upload`] of one file of `page`'s bytes: one fragment per KiB, each a packet to fdsc.
+pub async fn upload_bytes(testbed: &Testbed, project: &str, page: &[u8]) -> anyhow::Result<String> {
     use base64::Engine as _;
     let alice =
         match gwcd(testbed, &["keys", "add", "alice", "--keyring-backend", "test", "--output", "json"]).await
@@ -70,7 +75,7 @@ pub async fn upload(testbed: &Testbed, project: &str) -> anyhow::Result<String> 
             }
         };
     gwc_tx(testbed, &["bank", "send", "local-admin", &alice, "10000000uatom"], "local-admin").await?;
-    let (zip, root) = testbed::chain::merkle::zip_project(&[("index.html", b"hello")], 1024);
+    let (zip, root) = testbed::chain::merkle::zip_project(&[("index.html", page)], 1024);
     let init = gwc_tx(testbed, &["gateway", "init-session", "1024", "0", "2"], "alice").await?;
     let (id, owner, exec) = (
         attr(&init, "csu_init_session", "session_id")?,

@@ -263,6 +263,26 @@ async fn packet_states_at(
     Ok((listed_sequences(&body, key), u64_text(&body, "/height/revision_height")))
 }
 
+/// The height of the tx whose `event` (`send_packet` on the sender, `write_acknowledgement` on
+/// the receiver) is for `sequence` on the end `port`/`channel` (its `packet_<side>_port` and
+/// `…_channel`): one `tx_search` on the chain's RPC; `None` when the chain indexes none.
+pub async fn packet_event_height(
+    client: &ChainClient,
+    rpc: &str,
+    (event, side): (&str, &str),
+    port: &str,
+    channel: &str,
+    sequence: u64,
+) -> Result<Option<u64>> {
+    let query = format!(
+        "\"{event}.packet_{side}_port='{port}' AND {event}.packet_{side}_channel='{channel}' AND \
+         {event}.packet_sequence='{sequence}'\""
+    );
+    let params = [("query", query), ("per_page", "1".to_string()), ("order_by", "\"asc\"".to_string())];
+    let found = client.rpc(rpc, "tx_search", &params).await?;
+    Ok(found.pointer("/txs/0/height").and_then(Value::as_str).and_then(|h| h.parse().ok()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

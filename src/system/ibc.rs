@@ -34,7 +34,7 @@ pub enum Verdict {
 /// Bounds of the assessment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bounds {
-    /// A packet or ack pending longer than this many blocks makes its pair degraded.
+    /// A packet or ack that has waited this many blocks makes its pair degraded.
     pub stall_blocks: u64,
     /// A relayer wallet below this many uatom gets a low-balance warning.
     pub low_balance_uatom: u128,
@@ -83,9 +83,12 @@ impl End {
 pub struct Backlog {
     pub count: usize,
     pub oldest_sequence: Option<u64>,
-    /// Blocks of the chain holding it since the BFF first saw the oldest one pending: a lower
-    /// bound of its real age (the BFF cannot see when it was sent).
+    /// Blocks of the chain holding them since the longest-waiting one was written (its
+    /// `send_packet` / `write_acknowledgement` height), or, where the chain did not say, since
+    /// the BFF first saw it pending (then a lower bound).
     pub oldest_pending_blocks: Option<u64>,
+    /// The pending sequences, oldest first (at most 20).
+    pub sequences: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -164,6 +167,8 @@ pub struct IbcHealth {
 #[derive(Clone, Default)]
 pub struct Memo {
     pub pending: PendingSince,
+    /// Packets followed from observation to observation for the hop-latency histograms.
+    pub hops: crate::utils::packets::HopWatch,
     last: Arc<Mutex<Option<(tokio::time::Instant, IbcHealth)>>>,
     /// Held while a request observes: concurrent requests for a stale memo wait for that one
     /// observation instead of each starting their own (single flight).
@@ -218,6 +223,10 @@ pub async fn observe_now(reads: &super::Reads) -> IbcHealth {
             None => Err("no relayer pod".to_string()),
         }
     };
+    // The hop histograms' block reads run beside the observation, never delaying it.
+    let (hops, client, directory, metrics) =
+        (reads.ibc_memo.hops.clone(), reads.chains.clone(), reads.directory.clone(), reads.metrics.clone());
+    tokio::spawn(async move { hops.pass(&client, &directory, &metrics).await });
     let (state, observations) = tokio::join!(
         probe,
         observe_pairs(&reads.chains, &reads.directory, &targets, &reads.ibc_memo.pending)

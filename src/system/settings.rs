@@ -4,9 +4,9 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct IbcSettings {
-    /// A packet or ack pending longer than this many blocks makes its pair degraded and fails
-    /// waitIbcReady.
-    #[arg(long, env = "IBC_STALL_BLOCKS", default_value_t = 20)]
+    /// A packet or ack that has waited this many blocks of the chain that wrote it makes its
+    /// pair degraded and fails waitIbcReady.
+    #[arg(long, env = "IBC_STALL_BLOCKS", default_value_t = 3)]
     pub ibc_stall_blocks: u64,
     /// A relayer wallet below this many uatom gets a low-balance warning (preflight, /system/ibc).
     #[arg(long, env = "RELAYER_LOW_BALANCE_UATOM", default_value_t = 20_000)]
@@ -19,7 +19,7 @@ pub struct IbcSettings {
 impl Default for IbcSettings {
     fn default() -> Self {
         Self {
-            ibc_stall_blocks: 20,
+            ibc_stall_blocks: 3,
             relayer_low_balance_uatom: 20_000,
             ibc_health_ttl: Duration::from_secs(2),
         }

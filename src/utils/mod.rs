@@ -1,6 +1,6 @@
 //! The utilities (served under `/api/v1/utils`), each a job in the `utils` scope: confirmation by following
 //! new blocks (`confirm`), pre-signed load (`broadcast`), header-time throughput
-//! (`throughput`) and a resource snapshot (`snapshot`). They speak to chains through
+//! (`throughput`), a resource snapshot (`snapshot`) and packet accounting (`packets`). They speak to chains through
 //! `chain::ChainClient` only; the API layer resolves endpoints and validates requests.
 
 pub mod broadcast;
@@ -9,6 +9,7 @@ pub mod experiment;
 pub mod funding;
 pub mod load;
 pub mod observe;
+pub mod packets;
 pub mod signer;
 pub mod snapshot;
 pub mod stats;

@@ -26,7 +26,7 @@ async fn bench_quick_writes_every_figure_beside_its_baseline() {
         .kill_on_drop(true)
         .output();
     let out =
-        tokio::time::timeout(Duration::from_secs(600), run).await.expect("bench ends in time").expect("runs");
+        tokio::time::timeout(Duration::from_secs(900), run).await.expect("bench ends in time").expect("runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "bench failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     println!("{stdout}");
@@ -109,4 +109,29 @@ async fn bench_quick_writes_every_figure_beside_its_baseline() {
     for key in ["bff_total_s", "baseline_total_s", "bff_deploy_s", "baseline_deploy_s"] {
         assert!(num(&json, "p14", key) > 0.0, "p14.{key}: {}", json["p14"]);
     }
+}
+
+#[tokio::test]
+async fn bench_p13_reads_packets_in_requests_per_block_not_per_packet() {
+    crate::testbed_only!("the bench runs its own embedded testbed and drives it through the control handle");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bench.json");
+    let run = tokio::process::Command::new(BIN)
+        .args(["bench", "--quick", "--only", "p13", "--json"])
+        .arg(&path)
+        .kill_on_drop(true)
+        .output();
+    let out =
+        tokio::time::timeout(Duration::from_secs(600), run).await.expect("bench ends in time").expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "bench failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.lines().any(|l| l.starts_with("| P13 ")), "no P13 row:\n{stdout}");
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("JSON written")).expect("JSON parses");
+    let (requests, blocks, packets) =
+        (num(&json, "p13", "requests"), num(&json, "p13", "blocks"), num(&json, "p13", "packets"));
+    assert_eq!(blocks, 1000.0, "{}", json["p13"]);
+    assert!(packets >= 100.0, "the sessions sent their packets: {}", json["p13"]);
+    assert_eq!(num(&json, "p13", "baseline_requests"), 3.0 * packets, "a tx_search per send, recv and ack");
+    assert!(requests > 0.0 && requests < num(&json, "p13", "baseline_requests"), "{}", json["p13"]);
 }

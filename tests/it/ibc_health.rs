@@ -176,7 +176,10 @@ async fn a_stuck_relayer_is_degraded_with_the_stalled_packet_and_a_lost_ack_is_r
         .filter(|a| a["count"] == 1)
         .collect();
     assert_eq!(acks.len(), 1, "the one lost ack, and no packet, is what waits: {lost:#}");
-    assert!(acks[0]["oldestPendingBlocks"].as_u64() > Some(5), "{lost:#}");
+    assert!(
+        acks[0]["oldestPendingBlocks"].as_u64() >= Some(5),
+        "degraded once it waited the bound: {lost:#}"
+    );
     assert!(lost["data"]["reasons"].to_string().contains("1 acks gwc->"), "{lost:#}");
 }
 

@@ -19,6 +19,7 @@ mod jobs;
 mod kind_story;
 mod load;
 mod metrics;
+mod packet_truth;
 mod path_rebuild;
 mod reconcile;
 mod release_name;

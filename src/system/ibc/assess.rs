@@ -85,12 +85,15 @@ pub fn assess_pair(obs: &PairObservation, relayer: Option<&RelayerState>, bounds
     for (name, dir) in [("gwc->", &obs.gwc_to_chain), ("->gwc", &obs.chain_to_gwc)] {
         let label = if name == "gwc->" { format!("gwc->{chain}") } else { format!("{chain}->gwc") };
         for (what, backlog) in [("packets", &dir.packets), ("acks", &dir.acks)] {
-            if let Some(blocks) = backlog.oldest_pending_blocks.filter(|b| *b > bounds.stall_blocks) {
+            if let Some(blocks) = backlog.oldest_pending_blocks.filter(|b| *b >= bounds.stall_blocks) {
+                let named: Vec<String> = backlog.sequences.iter().map(u64::to_string).collect();
                 degraded.push(format!(
-                    "{} {what} {label} unrelayed, the oldest (sequence {}) pending for {blocks} blocks (bound {})",
+                    "{} {what} {label} unrelayed, the oldest (sequence {}) pending for {blocks} blocks (bound {}); \
+                     sequences [{}]",
                     backlog.count,
                     backlog.oldest_sequence.unwrap_or_default(),
-                    bounds.stall_blocks
+                    bounds.stall_blocks,
+                    named.join(", ")
                 ));
             }
         }

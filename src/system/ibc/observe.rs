@@ -1,6 +1,8 @@
 //! Reading the chains' side of each gwc↔chain pair over ibc-go REST: the gateway channel and
 //! its counterparty end, both connections and clients, and the packets and acks still waiting
-//! in each direction (aged from when the BFF first saw them).
+//! in each direction, aged in blocks of the chain that wrote them: from the height of the
+//! oldest one's own event (`send_packet` / `write_acknowledgement`, one `tx_search` when it
+//! first shows), else from when the BFF first saw it.
 
 use super::{Backlog, Direction, End};
 use crate::cache::directory::ChainDirectory;
@@ -10,21 +12,32 @@ use crate::sync::Locked;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-/// When each pending packet or ack was first seen, in blocks of the chain holding it; kept
-/// across observations (the BFF's lifetime) and pruned when the item is relayed.
+/// When each pending packet or ack was written (or, not known, first seen), in blocks of the
+/// chain holding it; kept across observations (the BFF's lifetime) and pruned when relayed.
 #[derive(Clone, Default)]
 pub struct PendingSince(Arc<Mutex<HashMap<PendingKey, u64>>>);
+
+/// Pending sequences a backlog names (the oldest first).
+const NAMED_SEQUENCES: usize = 20;
 
 /// (chain, port, channel, `packet`|`ack`, sequence).
 type PendingKey = (String, String, String, &'static str, u64);
 
 impl PendingSince {
-    /// The backlog of `pending` sequences on (`chain`, `port`, `channel`) at `height`.
+    /// Whether `sequence` on (`chain`, `port`, `channel`) already has its height.
+    pub(super) fn knows(&self, key: (&str, &str, &str, &'static str), sequence: u64) -> bool {
+        let (chain, port, channel, kind) = key;
+        self.0.locked().contains_key(&(chain.into(), port.into(), channel.into(), kind, sequence))
+    }
+
+    /// The backlog of `pending` sequences on (`chain`, `port`, `channel`) at `height`;
+    /// `written` is the height a sequence's own event shows, when it was looked up.
     pub(super) fn backlog(
         &self,
         key: (&str, &str, &str, &'static str),
         pending: &[u64],
         height: Option<u64>,
+        written: Option<(u64, u64)>,
     ) -> Backlog {
         let mut seen = self.0.locked();
         let (chain, port, channel, kind) = key;
@@ -32,9 +45,10 @@ impl PendingSince {
         seen.retain(|k, _| !same(k) || pending.contains(&k.4));
         let mut oldest_pending_blocks = None;
         for seq in pending {
+            let origin = written.filter(|(s, _)| s == seq).map(|(_, h)| h);
             let first = *seen
                 .entry((chain.into(), port.into(), channel.into(), kind, *seq))
-                .or_insert(height.unwrap_or_default());
+                .or_insert(origin.unwrap_or(height.unwrap_or_default()));
             let blocks = height.unwrap_or_default().saturating_sub(first);
             oldest_pending_blocks = oldest_pending_blocks.max(Some(blocks));
         }
@@ -42,6 +56,7 @@ impl PendingSince {
             count: pending.len(),
             oldest_sequence: pending.iter().min().copied(),
             oldest_pending_blocks,
+            sequences: pending.iter().copied().take(NAMED_SEQUENCES).collect(),
         }
     }
 }
@@ -69,6 +84,13 @@ pub async fn observe_pairs(
     let gwc_api = snapshot.upstream(GWC, "api");
     let apis: BTreeMap<String, crate::chain::Result<String>> =
         targets.iter().map(|t| (t.clone(), snapshot.upstream(t, "api"))).collect();
+    let rpcs: BTreeMap<String, Option<String>> = std::iter::once(GWC.to_string())
+        .chain(targets.iter().cloned())
+        .map(|t| {
+            let rpc = snapshot.upstream(&t, "rpc").ok();
+            (t, rpc)
+        })
+        .collect();
     drop(snapshot);
     let gwc_channels = match &gwc_api {
         Ok(api) => ibc_query::channels(client, api).await.map_err(|e| e.to_string()),
@@ -78,6 +100,7 @@ pub async fn observe_pairs(
         let gwc_channels = &gwc_channels;
         let gwc_api = &gwc_api;
         let api = &apis[chain];
+        let rpcs = (rpcs[GWC].as_deref(), rpcs[chain].as_deref());
         async move {
             let mut obs = PairObservation {
                 chain_id: chain.clone(),
@@ -99,7 +122,7 @@ pub async fn observe_pairs(
                     return obs;
                 }
             };
-            if let Err(e) = observe_pair(client, gwc_api, api, channels, pending, &mut obs).await {
+            if let Err(e) = observe_pair(client, (gwc_api, api), rpcs, channels, pending, &mut obs).await {
                 obs.errors.push(e.to_string());
             }
             obs
@@ -124,8 +147,8 @@ fn gateway_channel<'a>(
 
 async fn observe_pair(
     client: &ChainClient,
-    gwc_api: &str,
-    api: &str,
+    (gwc_api, api): (&str, &str),
+    (gwc_rpc, rpc): (Option<&str>, Option<&str>),
     channels: &[ibc_query::ChannelEnd],
     pending: &PendingSince,
     obs: &mut PairObservation,
@@ -175,8 +198,8 @@ async fn observe_pair(
         if let Some(client_id) = other.client_id.clone() {
             observe_client(client, api, &client_id, &mut other).await?;
         }
-        obs.gwc_to_chain = direction(client, (gwc_api, &gwc), (api, &other), pending).await?;
-        obs.chain_to_gwc = direction(client, (api, &other), (gwc_api, &gwc), pending).await?;
+        obs.gwc_to_chain = direction(client, (gwc_api, gwc_rpc, &gwc), (api, rpc, &other), pending).await?;
+        obs.chain_to_gwc = direction(client, (api, rpc, &other), (gwc_api, gwc_rpc, &gwc), pending).await?;
     }
     obs.gwc = Some(gwc);
     obs.counterparty = Some(other);
@@ -200,11 +223,32 @@ async fn observe_client(
     Ok(())
 }
 
+/// The height of the oldest of `pending` by its own event on the chain at `rpc` (`event`,
+/// `side` as in [`ibc_query::packet_event_height`]), unless already known; a failed lookup
+/// leaves it to first sight.
+async fn written(
+    client: &ChainClient,
+    rpc: Option<&str>,
+    (event, side): (&str, &str),
+    end: &End,
+    pending: &[u64],
+    memo: (&PendingSince, &'static str),
+) -> Option<(u64, u64)> {
+    let oldest = pending.iter().min().copied()?;
+    if memo.0.knows((&end.chain_id, &end.port_id, &end.channel_id, memo.1), oldest) {
+        return None;
+    }
+    let found =
+        ibc_query::packet_event_height(client, rpc?, (event, side), &end.port_id, &end.channel_id, oldest)
+            .await;
+    found.ok().flatten().map(|h| (oldest, h))
+}
+
 /// Packets sent by `src` not received by `dst`, and acks written on `dst` not relayed to `src`.
 async fn direction(
     client: &ChainClient,
-    (src_api, src): (&str, &End),
-    (dst_api, dst): (&str, &End),
+    (src_api, src_rpc, src): (&str, Option<&str>, &End),
+    (dst_api, dst_rpc, dst): (&str, Option<&str>, &End),
     pending: &PendingSince,
 ) -> crate::chain::Result<Direction> {
     let (committed, src_height) =
@@ -216,16 +260,22 @@ async fn direction(
     // Only acks of packets this direction sent: their commitment is still on the source.
     let acks_waiting =
         ibc_query::unreceived_acks(client, src_api, &src.port_id, &src.channel_id, &acked).await?;
+    let sent = written(client, src_rpc, ("send_packet", "src"), src, &unreceived, (pending, "packet")).await;
+    let acks =
+        written(client, dst_rpc, ("write_acknowledgement", "dst"), dst, &acks_waiting, (pending, "ack"))
+            .await;
     Ok(Direction {
         packets: pending.backlog(
             (&src.chain_id, &src.port_id, &src.channel_id, "packet"),
             &unreceived,
             src_height,
+            sent,
         ),
         acks: pending.backlog(
             (&dst.chain_id, &dst.port_id, &dst.channel_id, "ack"),
             &acks_waiting,
             dst_height,
+            acks,
         ),
     })
 }

@@ -82,11 +82,16 @@ fn an_expired_client_is_down_and_a_stalled_backlog_degraded() {
         pair.reasons
     );
     let mut obs = linked();
-    obs.gwc_to_chain.packets =
-        Backlog { count: 2, oldest_sequence: Some(3), oldest_pending_blocks: Some(11) };
+    obs.gwc_to_chain.packets = Backlog {
+        count: 2,
+        oldest_sequence: Some(3),
+        oldest_pending_blocks: Some(10),
+        sequences: vec![3, 7],
+    };
     let pair = assess_pair(&obs, Some(&relayer(Some(good_path()), true)), BOUNDS);
     assert_eq!(pair.verdict, Verdict::Degraded, "{:?}", pair.reasons);
-    obs.gwc_to_chain.packets.oldest_pending_blocks = Some(10);
+    assert!(pair.reasons.iter().any(|r| r.contains("sequences [3, 7]")), "{:?}", pair.reasons);
+    obs.gwc_to_chain.packets.oldest_pending_blocks = Some(9);
     assert_eq!(assess_pair(&obs, Some(&relayer(Some(good_path()), true)), BOUNDS).verdict, Verdict::Relaying);
 }
 
@@ -94,12 +99,17 @@ fn an_expired_client_is_down_and_a_stalled_backlog_degraded() {
 fn pending_items_age_from_first_sight_and_are_forgotten_once_relayed() {
     let since = PendingSince::default();
     let key = (GWC, GATEWAY_PORT, "channel-1", "packet");
-    assert_eq!(since.backlog(key, &[4, 5], Some(100)).oldest_pending_blocks, Some(0));
-    let b = since.backlog(key, &[4, 5, 6], Some(107));
+    assert_eq!(since.backlog(key, &[4, 5], Some(100), None).oldest_pending_blocks, Some(0));
+    let b = since.backlog(key, &[4, 5, 6], Some(107), None);
     assert_eq!((b.count, b.oldest_sequence, b.oldest_pending_blocks), (3, Some(4), Some(7)));
-    assert_eq!(since.backlog(key, &[6], Some(108)).oldest_pending_blocks, Some(1));
-    assert_eq!(since.backlog(key, &[], Some(109)), Backlog::default());
-    assert_eq!(since.backlog(key, &[4], Some(110)).oldest_pending_blocks, Some(0), "seen anew");
+    assert_eq!(b.sequences, vec![4, 5, 6]);
+    assert_eq!(since.backlog(key, &[6], Some(108), None).oldest_pending_blocks, Some(1));
+    assert_eq!(since.backlog(key, &[], Some(109), None), Backlog::default());
+    assert_eq!(since.backlog(key, &[4], Some(110), None).oldest_pending_blocks, Some(0), "seen anew");
+    assert!(!since.knows(key, 9));
+    let b = since.backlog(key, &[4, 9], Some(112), Some((9, 105)));
+    assert_eq!(b.oldest_pending_blocks, Some(7), "aged from its own event's height");
+    assert!(since.knows(key, 9));
 }
 
 #[test]

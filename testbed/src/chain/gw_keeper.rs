@@ -211,6 +211,7 @@ handler!(DistributeBatchHandler, MsgDistributeBatch, MSG_DISTRIBUTE_BATCH, execu
     }
     let timeout = ledger.block_time_ns() + PACKET_TIMEOUT_NS;
     let mut round_robin = 0;
+    let mut events = Vec::new();
     for item in &m.items {
         let seen = (m.session_id.clone(), item.path.clone(), item.index);
         if item.fragment_bytes.len() as u64 > params.max_fragment_bytes {
@@ -250,7 +251,8 @@ handler!(DistributeBatchHandler, MsgDistributeBatch, MSG_DISTRIBUTE_BATCH, execu
             }),
             manifest_packet: None,
         };
-        let seq = ledger.send_packet(GATEWAY_PORT, &channel, data.encode_to_vec(), timeout)?;
+        let (seq, sent) = ledger.send_packet(GATEWAY_PORT, &channel, data.encode_to_vec(), timeout)?;
+        events.extend(sent);
         let store = ledger.gateway_mut();
         store.fragment_seqs.insert((channel, seq), s.session_id.clone());
         store.fragments_seen.insert(seen);
@@ -260,7 +262,7 @@ handler!(DistributeBatchHandler, MsgDistributeBatch, MSG_DISTRIBUTE_BATCH, execu
         s.state = SessionState::Distributing;
     }
     save(ledger, s);
-    Ok(MsgOutcome { events: Vec::new(), response: response(MSG_DISTRIBUTE_BATCH, Vec::new()) })
+    Ok(MsgOutcome { events, response: response(MSG_DISTRIBUTE_BATCH, Vec::new()) })
 });
 
 handler!(
@@ -297,7 +299,7 @@ handler!(
         };
         let data = GatewayPacketData { fragment_packet: None, manifest_packet: Some(manifest) };
         let timeout = ledger.block_time_ns() + PACKET_TIMEOUT_NS;
-        let seq = ledger.send_packet(GATEWAY_PORT, &channel, data.encode_to_vec(), timeout)?;
+        let (seq, mut events) = ledger.send_packet(GATEWAY_PORT, &channel, data.encode_to_vec(), timeout)?;
         ledger.gateway_mut().manifest_seqs.insert((channel, seq), s.session_id.clone());
         s.state = SessionState::Finalizing;
         let owner = s.owner.clone();
@@ -307,7 +309,8 @@ handler!(
             "csu_finalize_sent",
             &[("session_id", &m.session_id), ("executor", &m.executor), ("manifest_seq", &seq.to_string())],
         );
-        Ok(MsgOutcome { events: vec![event], response: response(MSG_FINALIZE_AND_CLOSE, Vec::new()) })
+        events.push(event);
+        Ok(MsgOutcome { events, response: response(MSG_FINALIZE_AND_CLOSE, Vec::new()) })
     }
 );
 

@@ -13,6 +13,7 @@
 pub mod ante;
 pub mod authz;
 pub mod block;
+pub mod client_update;
 pub mod coins;
 mod counters;
 pub mod disk;
@@ -38,6 +39,7 @@ pub mod msgs;
 mod node;
 #[cfg(test)]
 mod node_tests;
+pub mod packet_events;
 pub mod packets;
 pub mod pagination;
 mod producer;

@@ -452,6 +452,7 @@ impl ChainNode {
         let r = &self.0.registry;
         r.register(Arc::new(packets::RecvPacketHandler));
         r.register(Arc::new(packets::AcknowledgementHandler));
+        r.register(Arc::new(super::client_update::UpdateClientHandler));
         for h in super::authz::handlers() {
             r.register(h);
         }

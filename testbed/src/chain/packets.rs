@@ -1,9 +1,10 @@
-//! The IBC packet lifecycle as ibc-go v8's 04-channel keeper stores it: per-channel send
+//! The IBC packet lifecycle as ibc-go v10's 04-channel keeper stores it: per-channel send
 //! sequences, packet commitments on the source, receipts and written acknowledgements on
 //! the destination, and the acknowledgement relayed back deleting the commitment. The light
 //! clients and connection ends the store keeps are in `light_client`. Proofs are not
 //! verified: a relayed message is trusted as long as the channel is OPEN, its counterparty
-//! matches and the client under it is Active.
+//! matches and the client under it is Active. Each step emits ibc-go's packet events
+//! (`packet_events`).
 //!
 //! Commitments follow `modules/core/04-channel/types/packet.go CommitPacket` (sha256 of
 //! timeout timestamp, timeout height and sha256(data)) and `CommitAcknowledgement`.
@@ -11,6 +12,7 @@
 use super::events::Event;
 use super::ledger::Ledger;
 use super::msgs::{MsgHandler, MsgOutcome};
+use super::packet_events;
 use super::sdk_error::{SdkError, codes};
 use cosmrs::Any;
 use serde_json::{Value, json};
@@ -143,14 +145,14 @@ pub trait PacketApp {
 
 impl Ledger {
     /// `SendPacket` on a local channel end: the next sequence, the commitment; returns the
-    /// sequence. The channel must be OPEN.
+    /// sequence and the `send_packet` events. The channel must be OPEN.
     pub fn send_packet(
         &mut self,
         port: &str,
         channel: &str,
         data: Vec<u8>,
         timeout_timestamp: u64,
-    ) -> Result<u64, SdkError> {
+    ) -> Result<(u64, Vec<Event>), SdkError> {
         let end = self
             .channels()
             .iter()
@@ -176,14 +178,15 @@ impl Ledger {
             sequence,
             source_port: port.to_string(),
             source_channel: channel.to_string(),
-            destination_port: end.counterparty_port_id,
-            destination_channel: end.counterparty_channel_id,
+            destination_port: end.counterparty_port_id.clone(),
+            destination_channel: end.counterparty_channel_id.clone(),
             data,
             timeout_height: Some(Height::default()),
             timeout_timestamp,
         };
+        let events = packet_events::send(&packet, Some(&end));
         store.commitments.insert((key, sequence), (packet_commitment(&packet), packet));
-        Ok(sequence)
+        Ok((sequence, events))
     }
 
     /// The client under a local channel end, and whether it is Active.
@@ -224,28 +227,8 @@ fn decode<M: prost::Message + Default>(value: &[u8], name: &str) -> Result<M, Sd
     M::decode(value).map_err(|e| SdkError::tx_decode(format!("failed to decode {name}: {e}")))
 }
 
-fn packet_events(kind: &str, p: &Packet, connection: &str) -> Event {
-    Event::new(
-        kind,
-        &[
-            ("packet_sequence", &p.sequence.to_string()),
-            ("packet_src_port", &p.source_port),
-            ("packet_src_channel", &p.source_channel),
-            ("packet_dst_port", &p.destination_port),
-            ("packet_dst_channel", &p.destination_channel),
-            ("packet_timeout_timestamp", &p.timeout_timestamp.to_string()),
-            ("packet_connection", connection),
-        ],
-    )
-}
-
-fn connection_of(ledger: &Ledger, port: &str, channel: &str) -> String {
-    ledger
-        .channels()
-        .iter()
-        .find(|c| c.port_id == port && c.channel_id == channel)
-        .map(|c| c.connection_id.clone())
-        .unwrap_or_default()
+fn channel_end(ledger: &Ledger, port: &str, channel: &str) -> Option<super::ibc::IbcChannel> {
+    ledger.channels().iter().find(|c| c.port_id == port && c.channel_id == channel).cloned()
 }
 
 /// `MsgRecvPacket` on the destination: receipt, app callback, written acknowledgement.
@@ -292,7 +275,8 @@ impl MsgHandler for RecvPacketHandler {
         let key = ((port.clone(), channel.clone()), p.sequence);
         let response = Any { type_url: format!("{MSG_RECV_PACKET}Response"), value: Vec::new() };
         if ledger.packets().receipts.contains(&key) {
-            // ibc-go v8: a redundant relay is a no-op success (ResponseResultType NOOP).
+            // ibc-go: a redundant relay is a no-op success (ResponseResultType NOOP) whose
+            // cached context, events included, is dropped.
             return Ok(MsgOutcome { events: Vec::new(), response });
         }
         ledger.packets_mut().receipts.insert(key.clone());
@@ -301,10 +285,9 @@ impl MsgHandler for RecvPacketHandler {
             None => error_ack(codes::UNKNOWN_REQUEST.0),
         };
         ledger.packets_mut().acks.insert(key, (ack.clone(), p.clone()));
-        let conn = connection_of(ledger, &port, &channel);
-        let mut write = packet_events("write_acknowledgement", &p, &conn);
-        write.attributes.push(("packet_ack".into(), String::from_utf8_lossy(&ack).into_owned()));
-        Ok(MsgOutcome { events: vec![packet_events("recv_packet", &p, &conn), write], response })
+        let events =
+            packet_events::recv_and_write_ack(&p, channel_end(ledger, &port, &channel).as_ref(), &ack);
+        Ok(MsgOutcome { events, response })
     }
 }
 
@@ -337,7 +320,7 @@ impl MsgHandler for AcknowledgementHandler {
         let key = ((port.clone(), channel.clone()), p.sequence);
         let response = Any { type_url: format!("{MSG_ACKNOWLEDGEMENT}Response"), value: Vec::new() };
         match ledger.packets().commitments.get(&key) {
-            // Already acknowledged: a no-op, as in ibc-go v8.
+            // Already acknowledged: a no-op, as in ibc-go.
             None => return Ok(MsgOutcome { events: Vec::new(), response }),
             Some((c, _)) if *c != packet_commitment(&p) => {
                 return Err(SdkError::wrap(
@@ -351,8 +334,8 @@ impl MsgHandler for AcknowledgementHandler {
         if let Some(app) = app_for(&port) {
             app.on_ack(ledger, &p, &m.acknowledgement);
         }
-        let conn = connection_of(ledger, &port, &channel);
-        Ok(MsgOutcome { events: vec![packet_events("acknowledge_packet", &p, &conn)], response })
+        let events = packet_events::acknowledge(&p, channel_end(ledger, &port, &channel).as_ref());
+        Ok(MsgOutcome { events, response })
     }
 }
 

@@ -6,6 +6,7 @@
 //! relays nothing. Tests pause relaying or drop acknowledgements through [`RelayControls`].
 
 use super::rly_config::{ChainCfg, PathEnd, RlyConfig};
+use crate::chain::client_update;
 use crate::chain::coins::Coin;
 use crate::chain::ibc::{ChannelState, IbcChannel};
 use crate::chain::keys::TestKey;
@@ -168,7 +169,14 @@ async fn finish_handshakes(a: &End, b: &End, json: bool) -> Vec<String> {
 }
 
 /// Signs and submits `msgs` on `end`'s chain and waits for the block; returns a log line.
-async fn submit(end: &End, msgs: Vec<cosmrs::Any>, type_url: &str, json: bool) -> String {
+async fn submit(end: &End, msgs: Vec<cosmrs::Any>, json: bool) -> String {
+    let mut types: Vec<&str> = Vec::new();
+    for m in &msgs {
+        if !types.contains(&m.type_url.as_str()) {
+            types.push(&m.type_url);
+        }
+    }
+    let msg_types = format!("[{}]", types.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", "));
     let n = msgs.len() as u64;
     // Hook for large packets (gateway fragments of hundreds of KiB): the real rly simulates
     // for gas, so the tx-size gas the ante handler charges beyond the per-message budget's
@@ -224,7 +232,7 @@ async fn submit(end: &End, msgs: Vec<cosmrs::Any>, type_url: &str, json: bool) -
                 ("fees", &fee.to_string()),
                 ("fee_payer", &end.key.address),
                 ("height", &tx.height().to_string()),
-                ("msg_types", &format!("[\"{type_url}\"]")),
+                ("msg_types", &msg_types),
                 ("tx_hash", &hash_hex(&outcome.hash)),
             ],
         ),
@@ -264,9 +272,16 @@ pub fn log_line(json: bool, lvl: &str, msg: &str, fields: &[(&str, &str)]) -> St
     format!("{ts}\t{lvl}\t{msg}\t{{{}}}\n", f.join(", "))
 }
 
-/// rly puts a `MsgUpdateClient` before the packets of every relay tx: `to`'s client
-/// `client_id` advances to `from`'s latest header. An expired or frozen client refuses it, and
-/// the packets after it then fail on that client. Returns whether the client took it.
+/// rly puts a `MsgUpdateClient` before the packets of every relay tx, signed by `to`'s key:
+/// `to`'s client `client_id` advances to `from`'s latest header. An expired or frozen client
+/// refuses it, and the whole tx (its packets too) fails.
+fn update_msg(to: &End, client_id: &str, from: &End) -> Option<cosmrs::Any> {
+    let block = from.node.latest_block()?;
+    Some(client_update::update_msg(client_id, &block.header, &to.key.address))
+}
+
+/// The client update rly's message processor makes on its own (see [`refresh_client`]).
+/// Returns whether the client took it.
 fn update_client(to: &End, client_id: &str, from: &End) -> bool {
     let Some(block) = from.node.latest_block() else { return false };
     let now = jiff::Timestamp::now();
@@ -310,9 +325,9 @@ async fn relay_direction(a: &End, b: &End, controls: &RelayControls, json: bool)
         };
         if !unreceived.is_empty() {
             let proof_height = Some(Height { revision_number: 0, revision_height: a.node.latest_height() });
-            let msgs = unreceived
+            let msgs = update_msg(b, &cb.client_id, a)
                 .into_iter()
-                .map(|p| {
+                .chain(unreceived.into_iter().map(|p| {
                     let m = MsgRecvPacket {
                         packet: Some(p),
                         proof_commitment: vec![1],
@@ -320,10 +335,9 @@ async fn relay_direction(a: &End, b: &End, controls: &RelayControls, json: bool)
                         signer: b.key.address.clone(),
                     };
                     any_of(packets::MSG_RECV_PACKET, &m)
-                })
+                }))
                 .collect();
-            update_client(b, &cb.client_id, a);
-            lines.push(submit(b, msgs, packets::MSG_RECV_PACKET, json).await);
+            lines.push(submit(b, msgs, json).await);
         }
         let unacked: Vec<(Vec<u8>, packets::Packet)> = {
             let acks = b.node.read_state(|l| l.packets().acks.clone());
@@ -338,9 +352,9 @@ async fn relay_direction(a: &End, b: &End, controls: &RelayControls, json: bool)
         };
         if !unacked.is_empty() {
             let proof_height = Some(Height { revision_number: 0, revision_height: b.node.latest_height() });
-            let msgs = unacked
+            let msgs = update_msg(a, &ca.client_id, b)
                 .into_iter()
-                .map(|(ack, p)| {
+                .chain(unacked.into_iter().map(|(ack, p)| {
                     let m = MsgAcknowledgement {
                         packet: Some(p),
                         acknowledgement: ack,
@@ -349,10 +363,9 @@ async fn relay_direction(a: &End, b: &End, controls: &RelayControls, json: bool)
                         signer: a.key.address.clone(),
                     };
                     any_of(packets::MSG_ACKNOWLEDGEMENT, &m)
-                })
+                }))
                 .collect();
-            update_client(a, &ca.client_id, b);
-            lines.push(submit(a, msgs, packets::MSG_ACKNOWLEDGEMENT, json).await);
+            lines.push(submit(a, msgs, json).await);
         }
     }
     lines
