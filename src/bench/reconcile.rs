@@ -44,12 +44,29 @@ pub(super) async fn bff_for(testbed: &Testbed) -> anyhow::Result<Bff> {
     bff_with(testbed, |_| {}).await
 }
 
+/// `bff_for` on a testbed of `fdsc` data chains (not the measured four).
+pub(super) async fn bff_for_fdsc(testbed: &Testbed, fdsc: usize) -> anyhow::Result<Bff> {
+    let bff = bff_unready(testbed, |_| {}).await?;
+    chart_ready(&bff, fdsc).await?;
+    Ok(bff)
+}
+
 /// The BFF with the measured policy (verify delay, link retries, poll interval), then `adjust`.
 pub(super) async fn bff_with(
     testbed: &Testbed,
     adjust: impl FnOnce(&mut crate::config::Settings),
 ) -> anyhow::Result<Bff> {
-    let bff = Bff::start(&testbed.kubeconfig, |s| {
+    let bff = bff_unready(testbed, adjust).await?;
+    chart_ready(&bff, FDSC).await?;
+    Ok(bff)
+}
+
+/// The BFF with the measured policy, not yet waited for.
+async fn bff_unready(
+    testbed: &Testbed,
+    adjust: impl FnOnce(&mut crate::config::Settings),
+) -> anyhow::Result<Bff> {
+    Bff::start(&testbed.kubeconfig, |s| {
         let r = &mut s.reconcile;
         r.relayer_verify_delay = VERIFY_DELAY;
         r.link_attempts = LINK_ATTEMPTS;
@@ -57,9 +74,7 @@ pub(super) async fn bff_with(
         r.reconcile_poll_interval = Duration::from_millis(50);
         adjust(s);
     })
-    .await?;
-    chart_ready(&bff, FDSC).await?;
-    Ok(bff)
+    .await
 }
 
 /// The same policy as `serve` flags, for the BFF run as its own process.

@@ -1,7 +1,8 @@
 //! P14: the upload experiment through the BFF against the same client flow driven the way
 //! the exam scripts drive it (`lib/upload.ts`), each on its own identical started testbed
 //! (gwc + mdsc + 4 fdsc, 1 s blocks, as the chart runs them), one 10 MiB project each
-//! (`--quick`: 100 ms blocks and 1 MiB, so the suite can run it).
+//! (`--quick`: 2 fdsc, 100 ms blocks, 1 MiB, both sides one after the other on one testbed, so
+//! the suite can run it).
 //!
 //! - **BFF**: `POST /utils/experiments/upload`; its session's phases.
 //! - **Baseline**: `executeTx` as the script has it — `kubectl exec … gwcd tx …` per tx, then
@@ -12,7 +13,7 @@
 //!   deploy ends at the close on both sides (the script's also holds the fetch).
 
 use super::harness::{self, Bff};
-use super::reconcile::{Kubectl, bff_for};
+use super::reconcile::{Kubectl, bff_for_fdsc};
 use super::table::Row;
 use super::{Reps, Section};
 use anyhow::{Context as _, ensure};
@@ -24,10 +25,13 @@ use testbed::Testbed;
 struct Scale {
     size: usize,
     block: Duration,
+    fdsc: usize,
+    /// Each side on its own fresh testbed (else both on one, the BFF's first).
+    separate: bool,
 }
 
-const FULL: Scale = Scale { size: 10 << 20, block: Duration::from_secs(1) };
-const QUICK: Scale = Scale { size: 1 << 20, block: Duration::from_millis(100) };
+const FULL: Scale = Scale { size: 10 << 20, block: Duration::from_secs(1), fdsc: 4, separate: true };
+const QUICK: Scale = Scale { size: 1 << 20, block: Duration::from_millis(100), fdsc: 2, separate: false };
 const FRAGMENT: usize = 254 * 1024;
 const GWC_POD: &str = "cryptomeria-gwc-0";
 /// `executeTx`'s sleep before each `q tx`, and `uploadToGwcCsu`'s between session reads.
@@ -35,9 +39,9 @@ const TX_POLL: Duration = Duration::from_secs(2);
 const SESSION_POLL: Duration = Duration::from_secs(3);
 
 async fn started(scale: &Scale) -> anyhow::Result<(Testbed, Bff)> {
-    let builder = super::reconcile::builder_of(4).block_interval(Some(scale.block));
+    let builder = super::reconcile::builder_of(scale.fdsc).block_interval(Some(scale.block));
     let testbed = harness::testbed(builder).await?;
-    let bff = bff_for(&testbed).await?;
+    let bff = bff_for_fdsc(&testbed, scale.fdsc).await?;
     let job = bff.run_job("system", "start", &json!({})).await?;
     ensure!(job["status"] == "succeeded", "start: {job}");
     Ok((testbed, bff))
@@ -176,12 +180,22 @@ async fn script_side(testbed: &Testbed, size: usize) -> anyhow::Result<(f64, f64
 
 pub async fn run(reps: &Reps, section: &mut Section) -> anyhow::Result<()> {
     let scale = if reps.quick { &QUICK } else { &FULL };
-    let (_bff_testbed, bff) = started(scale).await?;
+    let (bff_testbed, bff) = started(scale).await?;
     let (bff_total, bff_deploy) = bff_side(&bff, scale.size).await?;
-    let (script_testbed, _script_bff) = started(scale).await?;
-    let (base_total, base_deploy) = script_side(&script_testbed, scale.size).await?;
+    let (base_total, base_deploy) = if scale.separate {
+        drop((bff_testbed, bff));
+        let (testbed, _bff) = started(scale).await?;
+        script_side(&testbed, scale.size).await?
+    } else {
+        script_side(&bff_testbed, scale.size).await?
+    };
     let s = |ms: f64| format!("{:.1} s", ms / 1000.0);
-    let what = format!("{} MiB upload session at {:?} blocks: total (deploy)", scale.size >> 20, scale.block);
+    let what = format!(
+        "{} MiB upload session, {} fdsc, {:?} blocks: total (deploy)",
+        scale.size >> 20,
+        scale.fdsc,
+        scale.block
+    );
     section.row(
         Row::new("P14", what)
             .figure(format!("{} ({})", s(bff_total), s(bff_deploy)))
@@ -194,7 +208,7 @@ pub async fn run(reps: &Reps, section: &mut Section) -> anyhow::Result<()> {
         json!({"bff_total_s": bff_total / 1000.0, "bff_deploy_s": bff_deploy / 1000.0,
             "baseline_total_s": base_total / 1000.0, "baseline_deploy_s": base_deploy / 1000.0,
             "size_bytes": scale.size, "fragment_bytes": FRAGMENT,
-            "block_interval_s": scale.block.as_secs_f64()}),
+            "block_interval_s": scale.block.as_secs_f64(), "fdsc": scale.fdsc, "same_testbed": !scale.separate}),
     );
     Ok(())
 }
