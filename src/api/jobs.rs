@@ -24,7 +24,9 @@ impl From<Refused> for ApiError {
 
 /// The 202 answer to an admitted job.
 pub fn accepted(job: &Job) -> Response {
-    (axum::http::StatusCode::ACCEPTED, axum::Json(job.accepted())).into_response()
+    let data = job.accepted();
+    let answer = crate::jobs::model::AcceptedAnswer { ok: true, job_id: data.job_id.clone(), data };
+    (axum::http::StatusCode::ACCEPTED, axum::Json(answer)).into_response()
 }
 
 /// The id is the client's (from the path): the answer names the field, not the value.

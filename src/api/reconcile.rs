@@ -7,7 +7,7 @@ use super::error::ApiError;
 use super::extract::OptionalJson;
 use super::jobs::accepted;
 use crate::app::AppState;
-use crate::jobs::model::Accepted;
+use crate::jobs::model::AcceptedAnswer;
 use crate::reconcile::admission::{self, ReconcilerStatus, SystemRequest};
 use axum::extract::State;
 use axum::response::Response;
@@ -87,7 +87,7 @@ async fn admit(state: &AppState, request: SystemRequest) -> Result<Response, Api
 /// Brings the system to "experiments can run": relayer configured, every storage chain
 /// linked to gwc and registered, `rly start` running, IBC ready.
 #[utoipa::path(post, path = "/start", tag = "system", request_body(content = StartRequest, description = "optional"), responses(
-    (status = 202, description = "job admitted", body = Accepted),
+    (status = 202, description = "job admitted", body = AcceptedAnswer),
     BodyErrors,
     (status = 409, description = "JOB_CONFLICT: another system job is queued or running; SYSTEM_STOPPED: the release is scaled to zero (resume first)", body = super::error::ErrorEnvelope),
     (status = 422, description = "VALIDATION_ERROR (unknown step, bad timeout, other namespace)", body = super::error::ErrorEnvelope),
@@ -105,7 +105,7 @@ async fn start(
 
 /// Links storage chains to gwc and registers them (all, or one).
 #[utoipa::path(post, path = "/connect", tag = "system", request_body(content = ConnectRequest, description = "optional"), responses(
-    (status = 202, description = "job admitted", body = Accepted),
+    (status = 202, description = "job admitted", body = AcceptedAnswer),
     BodyErrors,
     (status = 404, description = "CHAIN_NOT_FOUND", body = super::error::ErrorEnvelope),
     (status = 409, description = "JOB_CONFLICT; SYSTEM_STOPPED: the release is scaled to zero (resume first)", body = super::error::ErrorEnvelope),
@@ -124,7 +124,7 @@ async fn connect(
 
 /// Stops `rly start` if it runs, starts it, and checks it keeps running.
 #[utoipa::path(post, path = "/relayer/restart", tag = "system", request_body(content = RestartRequest, description = "optional"), responses(
-    (status = 202, description = "job admitted", body = Accepted),
+    (status = 202, description = "job admitted", body = AcceptedAnswer),
     BodyErrors,
     (status = 409, description = "JOB_CONFLICT; SYSTEM_STOPPED: the release is scaled to zero (resume first)", body = super::error::ErrorEnvelope),
     (status = 422, description = "VALIDATION_ERROR", body = super::error::ErrorEnvelope),
@@ -142,7 +142,7 @@ async fn restart(
 /// `cryptomeria.io/replicas-before-stop`), scales them to 0 through the scale subresource and
 /// waits until their pods are gone. PVC data is kept. Stopping a stopped system skips.
 #[utoipa::path(post, path = "/stop", tag = "system", request_body(content = ScaleRequest, description = "optional"), responses(
-    (status = 202, description = "job admitted", body = Accepted),
+    (status = 202, description = "job admitted", body = AcceptedAnswer),
     BodyErrors,
     (status = 409, description = "JOB_CONFLICT", body = super::error::ErrorEnvelope),
     (status = 422, description = "VALIDATION_ERROR", body = super::error::ErrorEnvelope),
@@ -159,7 +159,7 @@ async fn stop(
 /// the start pipeline in the same job (the new relayer pod has lost its config). Resuming a
 /// running system skips the scaling and finds the start steps in sync.
 #[utoipa::path(post, path = "/resume", tag = "system", request_body(content = ScaleRequest, description = "optional"), responses(
-    (status = 202, description = "job admitted", body = Accepted),
+    (status = 202, description = "job admitted", body = AcceptedAnswer),
     BodyErrors,
     (status = 409, description = "JOB_CONFLICT", body = super::error::ErrorEnvelope),
     (status = 422, description = "VALIDATION_ERROR", body = super::error::ErrorEnvelope),

@@ -10,7 +10,7 @@ use super::jobs::accepted;
 use crate::api::body::BodyErrors;
 use crate::app::AppState;
 use crate::chain::{self, rpc};
-use crate::jobs::model::{Accepted, Scope};
+use crate::jobs::model::{AcceptedAnswer, Scope};
 use crate::jobs::{JobSpec, Step};
 use crate::utils::confirm::StartAt;
 use crate::utils::{ChainTarget, broadcast, observe, snapshot, throughput};
@@ -230,7 +230,7 @@ async fn observe_job(state: &AppState, o: Observe) -> Result<Response, ApiError>
 #[utoipa::path(post, path = "/observe/tx-confirmation", operation_id = "utils_observe_tx_confirmation", tag = "utils",
     request_body = TxConfirmationRequest,
     responses(
-        (status = 202, description = "job accepted", body = Accepted),
+        (status = 202, description = "job accepted", body = AcceptedAnswer),
         BodyErrors,
         (status = 404, description = "CHAIN_NOT_FOUND", body = ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR / INVALID_HEIGHT", body = ErrorEnvelope),
@@ -260,7 +260,7 @@ async fn tx_confirmation(
 #[utoipa::path(post, path = "/observe/confirm-batch", operation_id = "utils_observe_confirm_batch", tag = "utils",
     request_body = ConfirmBatchRequest,
     responses(
-        (status = 202, description = "job accepted", body = Accepted),
+        (status = 202, description = "job accepted", body = AcceptedAnswer),
         BodyErrors,
         (status = 404, description = "CHAIN_NOT_FOUND", body = ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR / INVALID_HEIGHT", body = ErrorEnvelope),
@@ -328,7 +328,7 @@ impl std::fmt::Debug for BroadcastBatchRequest {
 #[utoipa::path(post, path = "/load/broadcast-batch", operation_id = "utils_load_broadcast_batch", tag = "utils",
     request_body = BroadcastBatchRequest,
     responses(
-        (status = 202, description = "job accepted", body = Accepted),
+        (status = 202, description = "job accepted", body = AcceptedAnswer),
         BodyErrors,
         (status = 404, description = "CHAIN_NOT_FOUND", body = ErrorEnvelope),
         (status = 422, description = "INVALID_TX_BYTES (details name the index) or VALIDATION_ERROR", body = ErrorEnvelope),
@@ -425,7 +425,7 @@ pub struct ThroughputRequest {
 #[utoipa::path(post, path = "/metrics/throughput", operation_id = "utils_metrics_throughput", tag = "utils",
     request_body = ThroughputRequest,
     responses(
-        (status = 202, description = "job accepted", body = Accepted),
+        (status = 202, description = "job accepted", body = AcceptedAnswer),
         BodyErrors,
         (status = 404, description = "CHAIN_NOT_FOUND", body = ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR (window form) / INVALID_HEIGHT (heights outside the chain)", body = ErrorEnvelope),
@@ -472,7 +472,7 @@ pub struct SnapshotRequest {}
 #[utoipa::path(post, path = "/snapshot/resource", operation_id = "utils_snapshot_resource", tag = "utils",
     request_body(content = SnapshotRequest, description = "optional; no fields"),
     responses(
-        (status = 202, description = "job accepted", body = Accepted),
+        (status = 202, description = "job accepted", body = AcceptedAnswer),
         BodyErrors,
         (status = 422, description = "VALIDATION_ERROR: a field (there are none) or not an object", body = ErrorEnvelope),
         (status = 429, description = "LIMIT_EXCEEDED (maxRunningJobs)", body = ErrorEnvelope),

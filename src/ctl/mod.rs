@@ -84,7 +84,8 @@ pub enum CtlCommand {
         follow: bool,
     },
     /// Send N signed transfers (`POST /utils/load/transfers`): throwaway accounts are made,
-    /// funded (faucet, or a bank send from local-admin) and signed for in the BFF.
+    /// funded (faucet, or a bank send from local-admin) and signed for in the BFF; follows the
+    /// job to its figures.
     Load {
         /// The chain to load.
         #[arg(long, default_value = "gwc")]
@@ -101,12 +102,12 @@ pub enum CtlCommand {
         /// Pace sends to this many per second.
         #[arg(long)]
         rate: Option<f64>,
-        /// Show the steps until the job ends, then the figures; exit non-zero unless it succeeded.
+        /// Return once the job is accepted instead of following it to its figures.
         #[arg(long)]
-        follow: bool,
+        detach: bool,
     },
     /// Run the upload experiment (`POST /utils/experiments/upload`): generated files through
-    /// gwc's gateway, timed per session; `--follow` prints each session's phases.
+    /// gwc's gateway, timed per session; follows the job and prints each session's phases.
     Upload {
         /// Files to generate (the first is index.html).
         #[arg(long, default_value_t = 1)]
@@ -126,9 +127,9 @@ pub enum CtlCommand {
         /// Sessions one after another.
         #[arg(long, default_value_t = 1)]
         repetitions: usize,
-        /// Show the steps until the job ends, then each session's figures.
+        /// Return once the job is accepted instead of following it to each session's figures.
         #[arg(long)]
-        follow: bool,
+        detach: bool,
     },
     /// List jobs, newest first.
     Jobs {
@@ -232,7 +233,8 @@ async fn run(client: &Client, command: CtlCommand) -> Result<i32, CtlError> {
             }
             submit(client, "/api/v1/system/connect", &body, follow).await
         }
-        CtlCommand::Load { chain, txs, accounts, concurrency, rate, follow } => {
+        CtlCommand::Load { chain, txs, accounts, concurrency, rate, detach } => {
+            let follow = !detach;
             let mut body = json!({"chainId": chain, "txs": txs});
             for (key, value) in [
                 ("accounts", accounts.map(Value::from)),
@@ -249,7 +251,8 @@ async fn run(client: &Client, command: CtlCommand) -> Result<i32, CtlError> {
             }
             Ok(code)
         }
-        CtlCommand::Upload { files, size_bytes, seed, fragment_bytes, fdsc, repetitions, follow } => {
+        CtlCommand::Upload { files, size_bytes, seed, fragment_bytes, fdsc, repetitions, detach } => {
+            let follow = !detach;
             let mut body = json!({"files": {"count": files, "sizeBytes": size_bytes, "seed": seed},
                 "fdscCount": fdsc, "repetitions": repetitions});
             if let Some(f) = fragment_bytes {
@@ -331,8 +334,8 @@ async fn print_load_figures(client: &Client) -> Result<(), CtlError> {
         return Ok(());
     }
     println!(
-        "accepted {} · rejected {} · confirmed {}",
-        r["accepted"], r["rejected"], r["confirmation"]["confirmed"]
+        "{} of {} txs committed (accepted {}, rejected {})",
+        r["confirmation"]["confirmed"], r["total"], r["accepted"], r["rejected"]
     );
     let tps = |v: &Value| v.as_f64().map_or("–".to_string(), |x| format!("{x:.2}"));
     println!(

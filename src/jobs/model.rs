@@ -152,6 +152,18 @@ pub struct Accepted {
     pub links: Links,
 }
 
+/// The 202 answer: the job in the success envelope (`{"ok": true, "data": …}`, as every other
+/// answer), with `jobId` also at the top level, where clients of v1.1 read it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptedAnswer {
+    /// Always true.
+    pub ok: bool,
+    pub data: Accepted,
+    /// The same as `data.jobId`.
+    pub job_id: String,
+}
+
 impl Job {
     pub fn summary(&self) -> JobSummary {
         JobSummary {

@@ -84,7 +84,7 @@ async fn an_upload_experiment_closes_every_session_renders_the_input_and_attache
 
     // The same from a terminal: `ctl upload` follows the job and prints each session.
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_cryptomeria-bff"))
-        .args(["ctl", "--api", &h.bff.url, "upload", "--files", "2", "--size-bytes", "100000", "--follow"])
+        .args(["ctl", "--api", &h.bff.url, "upload", "--files", "2", "--size-bytes", "100000"])
         .kill_on_drop(true)
         .output();
     let out =

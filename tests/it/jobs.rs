@@ -193,8 +193,12 @@ async fn a_job_moves_queued_running_succeeded_and_records_each_step() {
         |_| {},
     )
     .await;
-    let (code, accepted) = h.submit(json!({"force": false})).await;
+    let (code, answer) = h.submit(json!({"force": false})).await;
     assert_eq!(code, 202);
+    // The 202 is in the envelope, with `jobId` also at the top level for v1.1's clients.
+    assert_eq!(answer["ok"], true, "{answer}");
+    let accepted = &answer["data"];
+    assert_eq!(answer["jobId"], accepted["jobId"]);
     assert_eq!(accepted["status"], "queued");
     assert_eq!(accepted["type"], "system.test");
     let id = accepted["jobId"].as_str().unwrap().to_string();

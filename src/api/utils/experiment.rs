@@ -11,7 +11,7 @@ use crate::api::extract::{ApiJson, ApiPath};
 use crate::app::AppState;
 use crate::cache::views;
 use crate::chart::{GWC, INSTANCE_LABEL};
-use crate::jobs::model::{Accepted, Scope};
+use crate::jobs::model::{AcceptedAnswer, Scope};
 use crate::utils::experiment::{self, Evidence, Spec, project};
 use crate::utils::funding::Funding;
 use crate::utils::signer::Fee;
@@ -126,7 +126,7 @@ fn files(r: &GeneratedFiles) -> Result<Vec<project::File>, ApiError> {
 #[utoipa::path(post, path = "/experiments/upload", operation_id = "utils_experiments_upload", tag = "utils",
     request_body = UploadExperimentRequest,
     responses(
-        (status = 202, description = "job accepted", body = Accepted),
+        (status = 202, description = "job accepted", body = AcceptedAnswer),
         BodyErrors,
         (status = 404, description = "CHAIN_NOT_FOUND (no gwc)", body = ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR", body = ErrorEnvelope),

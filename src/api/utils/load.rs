@@ -13,7 +13,7 @@ use crate::api::extract::ApiJson;
 use crate::app::AppState;
 use crate::cache::views;
 use crate::chart::{FAUCET_PORT, FAUCET_SERVICE, GWC, INSTANCE_LABEL};
-use crate::jobs::model::Accepted;
+use crate::jobs::model::AcceptedAnswer;
 use crate::utils::broadcast::Mode;
 use crate::utils::funding::{Funding, FundingSource};
 use crate::utils::load::{self, BatchOptions, LoadSpec};
@@ -78,7 +78,7 @@ pub struct LoadTransfersRequest {
 #[utoipa::path(post, path = "/load/transfers", operation_id = "utils_load_transfers", tag = "utils",
     request_body = LoadTransfersRequest,
     responses(
-        (status = 202, description = "job accepted", body = Accepted),
+        (status = 202, description = "job accepted", body = AcceptedAnswer),
         BodyErrors,
         (status = 404, description = "CHAIN_NOT_FOUND", body = ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR", body = ErrorEnvelope),

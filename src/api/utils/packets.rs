@@ -8,7 +8,7 @@ use crate::api::extract::ApiJson;
 use crate::app::AppState;
 use crate::chain::{self, rpc};
 use crate::chart::GWC;
-use crate::jobs::model::Accepted;
+use crate::jobs::model::AcceptedAnswer;
 use crate::utils::packets::PacketsStep;
 use axum::extract::State;
 use axum::response::Response;
@@ -40,7 +40,7 @@ pub struct PacketsRequest {
 #[utoipa::path(post, path = "/observe/packets", operation_id = "utils_observe_packets", tag = "utils",
     request_body = PacketsRequest,
     responses(
-        (status = 202, description = "job accepted", body = Accepted),
+        (status = 202, description = "job accepted", body = AcceptedAnswer),
         BodyErrors,
         (status = 404, description = "CHAIN_NOT_FOUND", body = ErrorEnvelope),
         (status = 422, description = "VALIDATION_ERROR / INVALID_HEIGHT (range outside gwc)", body = ErrorEnvelope),
