@@ -86,18 +86,7 @@ async fn ctl_load_sends_signed_transfers_and_prints_the_figures() {
     let env = TestEnv::ready().await;
     let bff = Bff::ready(&env.kubeconfig).await;
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_cryptomeria-bff"))
-        .args([
-            "ctl",
-            "--api",
-            &bff.url,
-            "load",
-            "--chain",
-            "gwc",
-            "--txs",
-            "12",
-            "--accounts",
-            "3",
-        ])
+        .args(["ctl", "--api", &bff.url, "load", "--chain", "gwc", "--txs", "12", "--accounts", "3"])
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(crate::common::WAIT, out).await.expect("ctl ends").expect("ctl runs");

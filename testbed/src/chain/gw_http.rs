@@ -38,7 +38,15 @@ pub fn routes() -> Router<ChainNode> {
     Router::new()
         .route("/upload/tus-stream", post(create).options(options))
         .route("/upload/tus-stream/", post(create).options(options))
-        .route("/upload/tus-stream/{id}", axum::routing::head(head).patch(patch).options(options))
+        // tusd takes a PATCH of any size up to the upload's length (the experiment runner
+        // sends the whole ZIP in one), not axum's 2 MiB default.
+        .route(
+            "/upload/tus-stream/{id}",
+            axum::routing::head(head)
+                .patch(patch)
+                .options(options)
+                .layer(axum::extract::DefaultBodyLimit::max(TUS_MAX_SIZE as usize)),
+        )
         .route("/render/{project}/{version}/{*path}", get(render))
         .route("/mdsc/metastore/v1/manifest/{project}", get(manifest))
         .route("/fdsc/datastore/v1/fragment/{id}", get(fragment))
