@@ -66,6 +66,8 @@ async fn an_upload_experiment_closes_every_session_renders_the_input_and_attache
     assert_eq!(evidence["chains"].as_array().unwrap().len(), 4);
     assert_eq!(evidence["request"]["repetitions"], 2);
     assert!(evidence["gatewayParams"]["max_fragment_bytes"].is_string(), "{evidence:#}");
+    let block_time = &evidence["blockTime"]["stats"];
+    assert!(block_time["min"].as_f64().unwrap() > 0.0, "block times are positive: {block_time}");
 
     // The CSV: a header and one row per session, the exam scripts' fields among the columns.
     let csv = reqwest::get(format!("{}/api/v1/utils/jobs/{id}/result.csv", h.bff.url)).await.unwrap();

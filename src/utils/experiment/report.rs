@@ -109,9 +109,17 @@ pub async fn block_time(client: &ChainClient, rpc_url: &str, sessions: &[Value])
     let from = sessions.iter().filter_map(|s| s["initHeight"].as_u64()).min();
     let to = sessions.iter().filter_map(|s| s["closeHeight"].as_u64()).max();
     let (Some(from), Some(to)) = (from, to) else { return Value::Null };
-    let Ok(times) = rpc::header_times(client, rpc_url, from, to + 1).await else { return Value::Null };
-    let parsed: Vec<(u64, jiff::Timestamp)> =
+    // `blockchain` answers at most a page of metas per call.
+    let heights: Vec<u64> = (from..=to + 1).collect();
+    let mut times = Vec::new();
+    for (min, max) in blocktime::fetch_plan(&heights, rpc::BLOCKCHAIN_PAGE) {
+        let Ok(page) = rpc::header_times(client, rpc_url, min, max).await else { return Value::Null };
+        times.extend(page);
+    }
+    let mut parsed: Vec<(u64, jiff::Timestamp)> =
         times.iter().filter_map(|(h, t)| Some((*h, t.parse().ok()?))).collect();
+    // `blockchain` pages come newest first; intervals are between consecutive heights.
+    parsed.sort_by_key(|(h, _)| *h);
     let intervals = blocktime::intervals(&parsed);
     json!({"fromHeight": from, "toHeight": to + 1, "intervals": intervals.len(),
         "stats": blocktime::stats(&intervals, &[50.0, 95.0, 99.0])})
