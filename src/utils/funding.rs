@@ -50,6 +50,27 @@ pub struct Funder<'a> {
 }
 
 impl Funder<'_> {
+    /// The chain id the node reports (what txs are signed for), waiting while the node does
+    /// not answer yet (a chain still booting after the chart's install or a resume).
+    pub async fn network(&self, ctx: &StepCtx) -> Result<String, Failure> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut said = false;
+        loop {
+            match crate::chain::rpc::node_status(self.client, &self.target.rpc).await {
+                Ok((status, _)) => return Ok(status.network.unwrap_or_else(|| self.target.chain_id.clone())),
+                Err(e @ (crate::chain::Error::Unreachable { .. } | crate::chain::Error::Timeout { .. }))
+                    if tokio::time::Instant::now() < deadline =>
+                {
+                    if !std::mem::replace(&mut said, true) {
+                        ctx.info(&format!("waiting for {}'s RPC to answer ({e})", self.target.chain_id));
+                    }
+                }
+                Err(e) => return Err(upstream_failure("failed to read the chain's status", &e)),
+            }
+            tokio::time::sleep(self.poll.max(Duration::from_millis(250))).await;
+        }
+    }
+
     /// Gets `total` uatom to `to` and waits until the chain has the account; which source
     /// paid (`faucet`, `bankSend`, `faucet+bankSend`) and the account's (number, sequence).
     pub async fn fund(

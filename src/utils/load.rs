@@ -7,7 +7,7 @@ use super::ChainTarget;
 use super::broadcast::{BatchSpec, BroadcastStep, Mode, PreparedTx};
 use super::funding::{Funder, Funding, FundingSource};
 use super::signer::{Fee, Signer, internal, transfer};
-use crate::chain::{ChainClient, rest, rpc};
+use crate::chain::{ChainClient, rest};
 use crate::chart::DENOM;
 use crate::error_code::{ErrorCode, Failure};
 use crate::jobs::{Step, StepCtx, StepOutcome};
@@ -132,10 +132,17 @@ impl Step for Broadcast {
 async fn fund(load: &Load, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
     let spec = &load.spec;
     let (client, api) = (&spec.client, spec.target.api.as_str());
-    let (status, _) = rpc::node_status(client, &spec.target.rpc)
-        .await
-        .map_err(|e| super::observe::upstream_failure("failed to read the chain's status", &e))?;
-    let network = status.network.unwrap_or_else(|| spec.target.chain_id.clone());
+
+    let funder_of = Funder {
+        client,
+        target: &spec.target,
+        source: &spec.source,
+        funding: spec.funding,
+        gas_price: spec.fee.gas_price,
+        timeout: spec.batch.funding_timeout,
+        poll: spec.batch.poll,
+    };
+    let network = funder_of.network(ctx).await?;
     // Transfers spread evenly; the first accounts take the remainder.
     let (base, extra) = (spec.txs / spec.accounts, spec.txs % spec.accounts);
     let mut accounts = (0..spec.accounts)
@@ -152,15 +159,7 @@ async fn fund(load: &Load, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
         accounts.len(),
         funder.address
     ));
-    let funder_of = Funder {
-        client,
-        target: &spec.target,
-        source: &spec.source,
-        funding: spec.funding,
-        gas_price: spec.fee.gas_price,
-        timeout: spec.batch.funding_timeout,
-        poll: spec.batch.poll,
-    };
+
     let (how, (number, sequence)) = funder_of.fund(ctx, &funder.address, total).await?;
     funder.number = number;
     // One tx from the funder pays every account its share.

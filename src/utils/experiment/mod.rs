@@ -12,7 +12,7 @@ pub mod session;
 use super::ChainTarget;
 use super::funding::{Funder, Funding, FundingSource};
 use super::signer::{Fee, Signer};
-use crate::chain::{ChainClient, rpc};
+use crate::chain::ChainClient;
 use crate::error_code::Failure;
 use crate::jobs::{Step, StepCtx, StepOutcome};
 use crate::k8s::PodExec;
@@ -120,10 +120,6 @@ async fn fund(e: &Experiment, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
     let spec = &e.spec;
     let started_at = jiff::Timestamp::now();
     let deadline = tokio::time::Instant::now() + spec.timeout;
-    let (status, _) = rpc::node_status(&spec.client, &spec.gwc.rpc)
-        .await
-        .map_err(|err| super::observe::upstream_failure("failed to read gwc's status", &err))?;
-    let network = status.network.unwrap_or_else(|| spec.gwc.chain_id.clone());
     let funder = Funder {
         client: &spec.client,
         target: &spec.gwc,
@@ -133,6 +129,7 @@ async fn fund(e: &Experiment, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
         timeout: spec.timeout.min(Duration::from_secs(120)),
         poll: spec.poll,
     };
+    let network = funder.network(ctx).await?;
     let bytes: usize = spec.files.iter().map(|f| f.data.len()).sum();
     let need = (per_session(spec.fee, bytes) * (spec.repetitions as u128 + 2)).max(OWNER_FLOOR_UATOM);
     let mut owners = Vec::new();
