@@ -117,8 +117,8 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Range {
-    pub from_height: String,
-    pub to_height: String,
+    pub from_height: u64,
+    pub to_height: u64,
     pub from_time: String,
     pub to_time: String,
 }
@@ -133,8 +133,8 @@ pub fn report(window: u64, times: &[(u64, Timestamp)], percentiles: &[f64]) -> O
         unit: "seconds",
         stats: stats(&samples, percentiles)?,
         range: Range {
-            from_height: first.0.to_string(),
-            to_height: last.0.to_string(),
+            from_height: first.0,
+            to_height: last.0,
             from_time: first.1.to_string(),
             to_time: last.1.to_string(),
         },
@@ -331,7 +331,7 @@ mod tests {
         assert_eq!(r.sample_count, 10);
         assert_eq!((r.stats.mean, r.stats.min, r.stats.max, r.stats.stddev), (2.0, 2.0, 2.0, 0.0));
         assert_eq!(r.stats.percentiles["p50"], 2.0);
-        assert_eq!((r.range.from_height.as_str(), r.range.to_height.as_str()), ("1", "11"));
+        assert_eq!((r.range.from_height, r.range.to_height), (1, 11));
     }
 
     #[test]

@@ -243,7 +243,7 @@ pub async fn broadcast_and_wait(
 #[serde(rename_all = "camelCase")]
 pub struct TxResponseView {
     pub txhash: String,
-    pub height: String,
+    pub height: u64,
     pub code: i64,
     pub codespace: String,
     pub raw_log: String,
@@ -258,7 +258,7 @@ pub fn tx_response_view(r: &Value) -> TxResponseView {
     let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     TxResponseView {
         txhash: text("txhash"),
-        height: text("height"),
+        height: text("height").parse().unwrap_or_default(),
         code: r.get("code").and_then(Value::as_i64).unwrap_or_default(),
         codespace: text("codespace"),
         raw_log: text("raw_log"),

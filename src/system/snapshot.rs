@@ -64,7 +64,7 @@ async fn chains_section(reads: &Reads, ids: &[String]) -> Vec<Value> {
             let (view, _) = rpc::node_status(&reads.chains, &rpc_url).await?;
             Ok::<_, crate::chain::Error>(json!({
                 "network": view.network,
-                "latestHeight": view.latest_height.map(|h| h.to_string()),
+                "latestHeight": view.latest_height,
                 "latestTime": view.latest_time,
                 "catchingUp": view.catching_up,
             }))

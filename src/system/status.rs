@@ -54,7 +54,7 @@ pub struct ChainHeight {
     pub chain_id: String,
     /// What the node itself reports as its chain id (`node_info.network`).
     pub network: Option<String>,
-    pub latest_height: Option<String>,
+    pub latest_height: Option<u64>,
     pub latest_block_time: Option<String>,
     pub catching_up: Option<bool>,
     /// Why the height is missing, when it is.
@@ -208,7 +208,7 @@ async fn chain_heights(reads: &Reads, pods: &[Arc<Pod>], services: &[Arc<Service
                 Some(url) => match memo.status(&url).await {
                     Ok(s) => {
                         row.network = Some(s.network);
-                        row.latest_height = Some(s.latest_height.to_string());
+                        row.latest_height = Some(s.latest_height);
                         row.latest_block_time = Some(s.latest_block_time);
                         row.catching_up = Some(s.catching_up);
                     }

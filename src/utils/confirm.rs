@@ -186,7 +186,7 @@ impl Follower {
             .map(|hash| async move {
                 let raw = rest::tx_by_hash(client, api, &hash).await.ok()?;
                 let r = rest::tx_response_view(raw.get("tx_response")?);
-                let height = r.height.parse().ok()?;
+                let height = Some(r.height).filter(|h| *h > 0)?;
                 Some(TxConfirmation {
                     code: r.code,
                     codespace: r.codespace,

@@ -182,7 +182,7 @@ async fn reads_answer_with_the_spec_shapes_and_raw_upstream_json() {
 
     let (code, status) = bff.get("/api/v1/chains/gwc/status").await;
     assert_eq!(code, 200);
-    let latest: u64 = status["data"]["latestHeight"].as_str().unwrap().parse().unwrap();
+    let latest = status["data"]["latestHeight"].as_u64().unwrap();
     assert_eq!(latest, env.testbed().control.chain(CHAIN).unwrap().latest_height());
     assert_eq!(status["data"]["catchingUp"], false);
     assert!(status["data"]["latestTime"].as_str().unwrap().ends_with('Z'));
@@ -210,11 +210,11 @@ async fn reads_answer_with_the_spec_shapes_and_raw_upstream_json() {
 
     let (code, block) = bff.get("/api/v1/chains/gwc/blocks/latest").await;
     assert_eq!(code, 200);
-    assert_eq!(block["data"]["height"], latest.to_string());
+    assert_eq!(block["data"]["height"], latest);
     assert_eq!(block["data"]["txCount"], 0);
     assert!(block["data"]["raw"]["block"]["header"].is_object());
     let (code, first) = bff.get("/api/v1/chains/gwc/blocks/1").await;
-    assert_eq!((code, &first["data"]["height"]), (200, &json!("1")));
+    assert_eq!((code, &first["data"]["height"]), (200, &json!(1)));
     let (code, txs) = bff.get("/api/v1/chains/gwc/blocks/1/txs").await;
     assert_eq!(code, 200);
     assert_eq!(
@@ -269,7 +269,7 @@ async fn a_signed_send_simulates_decodes_broadcasts_and_is_found_once_in_a_block
     let height = env.testbed().control.produce_blocks(CHAIN, 1)[0];
     let (code, found) = bff.get(&format!("/api/v1/chains/gwc/tx/{}", hash.to_lowercase())).await;
     assert_eq!(code, 200, "{found}");
-    assert_eq!(found["data"]["height"], height.to_string());
+    assert_eq!(found["data"]["height"], height);
     assert_eq!(found["data"]["code"], 0);
     assert!(found["data"]["gasUsed"].as_str().unwrap().parse::<u64>().unwrap() > 0);
     assert!(found["data"]["events"].as_array().is_some_and(|e| !e.is_empty()));
@@ -298,7 +298,7 @@ async fn a_signed_send_simulates_decodes_broadcasts_and_is_found_once_in_a_block
         (queued["data"]["broadcastMode"].as_str(), queued["data"]["code"].as_i64()),
         (Some("async"), Some(0))
     );
-    assert_eq!(queued["data"]["height"], "0");
+    assert_eq!(queued["data"]["height"], 0);
 }
 
 #[tokio::test]
@@ -340,7 +340,7 @@ async fn tx_build_output_signed_by_the_test_key_broadcasts_in_block_mode() {
     let height = producer.await.unwrap();
     assert_eq!(code, 200, "{sent}");
     assert_eq!(sent["data"]["code"], 0, "{sent}");
-    assert_eq!(sent["data"]["height"], height.to_string());
+    assert_eq!(sent["data"]["height"], height);
     assert_eq!(sent["data"]["broadcastMode"], "block");
     assert_eq!(node.balance(&to, "uatom"), recipient_before + 777);
 
@@ -349,7 +349,7 @@ async fn tx_build_output_signed_by_the_test_key_broadcasts_in_block_mode() {
         bff.post("/api/v1/chains/gwc/broadcast", &json!({"txBytes": tx, "broadcastMode": "block"})).await;
     assert_eq!(code, 200, "{again}");
     assert_ne!(again["data"]["code"], 0, "{again}");
-    assert_eq!(again["data"]["height"], "0");
+    assert_eq!(again["data"]["height"], 0);
     let (_, after) = bff.get(&format!("/api/v1/chains/gwc/accounts/{admin}")).await;
     assert_eq!(after["data"]["sequence"], "1");
 
@@ -475,10 +475,8 @@ async fn blocktime_on_a_chain_with_a_known_interval_gives_that_mean() {
         assert!(data["stats"][key].is_f64(), "{key} missing: {data}");
     }
     assert_eq!((data["chainId"].as_str(), data["network"].as_str()), (Some("gwc"), Some("gwc")));
-    let (from, to): (u64, u64) = (
-        data["range"]["fromHeight"].as_str().unwrap().parse().unwrap(),
-        data["range"]["toHeight"].as_str().unwrap().parse().unwrap(),
-    );
+    let (from, to): (u64, u64) =
+        (data["range"]["fromHeight"].as_u64().unwrap(), data["range"]["toHeight"].as_u64().unwrap());
     assert_eq!(to - from, 9);
     assert!(data.get("intervals").is_none(), "intervals only when asked: {data}");
 

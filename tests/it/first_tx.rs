@@ -42,7 +42,7 @@ async fn the_readme_first_transaction_snippet_sends_a_tx_through_the_bff() {
     assert!(out.status.success(), "the snippet failed: {}", String::from_utf8_lossy(&out.stderr));
     let printed: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
     assert_eq!(printed["code"], 0, "{printed}");
-    let height: u64 = printed["height"].as_str().unwrap().parse().unwrap();
+    let height = printed["height"].as_u64().unwrap();
     assert!(height > 0, "{printed}");
     assert_eq!(uatom(&bff, &to).await, 1000, "the 1000uatom arrived");
 }

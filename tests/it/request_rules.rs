@@ -90,7 +90,7 @@ async fn numbers_may_be_decimal_strings_and_answers_say_utf8() {
     let env = TestEnv::ready().await;
     let bff = Bff::ready(&env.kubeconfig).await;
     bff.until("/api/v1/chains/gwc/status", "gwc at height 3", |_, b| {
-        b["data"]["latestHeight"].as_str().and_then(|h| h.parse::<u64>().ok()).is_some_and(|h| h >= 3)
+        b["data"]["latestHeight"].as_u64().is_some_and(|h| h >= 3)
     })
     .await;
     let (code, body) = bff
@@ -129,7 +129,7 @@ async fn a_watch_from_a_future_height_is_refused_at_admission_not_left_to_stall(
     let env = TestEnv::ready().await;
     let bff = Bff::ready(&env.kubeconfig).await;
     let (_, status) = bff.get("/api/v1/chains/gwc/status").await;
-    let latest: u64 = status["data"]["latestHeight"].as_str().unwrap().parse().unwrap();
+    let latest = status["data"]["latestHeight"].as_u64().unwrap();
     let hash = "AB".repeat(32);
     let far = latest + 1000;
     for (path, body) in [

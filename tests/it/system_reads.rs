@@ -47,7 +47,7 @@ async fn status_is_served_from_the_cache_without_listing_the_api_server() {
     for chain in data["chains"].as_array().unwrap() {
         assert_eq!(chain["error"], Value::Null, "{chain}");
         assert_eq!(chain["network"], chain["chainId"], "each node reports its own chain id");
-        assert!(chain["latestHeight"].as_str().unwrap().parse::<u64>().is_ok(), "{chain}");
+        assert!(chain["latestHeight"].is_u64(), "{chain}");
         assert_eq!(chain["catchingUp"], false);
     }
     let gwc_svc =
@@ -418,4 +418,44 @@ async fn openapi_lists_job_and_http_error_codes_in_one_enum() {
     // A job's error and an HTTP error are one value, documented once.
     assert!(schemas.get("JobError").is_none(), "a second error schema beside ErrorBody");
     assert_eq!(schemas["ErrorBody"]["properties"]["code"]["$ref"], "#/components/schemas/ErrorCode");
+}
+
+/// Every height the API answers with is one JSON type: a number (requests may still send a
+/// decimal string). The walk covers every schema of the document, request and answer alike.
+#[tokio::test]
+async fn every_height_in_the_openapi_document_is_an_integer() {
+    fn walk(at: &str, schema: &Value, found: &mut Vec<String>) {
+        if let Some(props) = schema["properties"].as_object() {
+            for (name, prop) in props {
+                let named_height = name == "height" || name.ends_with("Height");
+                let types: Vec<&str> = match &prop["type"] {
+                    Value::String(t) => vec![t.as_str()],
+                    Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                if named_height && prop.get("$ref").is_none() && !types.contains(&"integer") {
+                    found.push(format!("{at}.{name}: {prop}"));
+                }
+                walk(&format!("{at}.{name}"), prop, found);
+            }
+        }
+        for key in ["items", "allOf", "oneOf", "anyOf"] {
+            match &schema[key] {
+                Value::Array(parts) => parts.iter().for_each(|p| walk(at, p, found)),
+                part @ Value::Object(_) => walk(at, part, found),
+                _ => {}
+            }
+        }
+    }
+    let env = TestEnv::ready().await;
+    let bff = Bff::ready(&env.kubeconfig).await;
+    let (_, doc) = bff.get("/api/v1/openapi.json").await;
+    let mut not_integers = Vec::new();
+    let mut heights_seen = 0;
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        heights_seen += schema.to_string().matches("eight\":").count();
+        walk(name, schema, &mut not_integers);
+    }
+    assert!(heights_seen > 5, "the walk saw the document's heights");
+    assert!(not_integers.is_empty(), "heights that are not integers: {not_integers:#?}");
 }

@@ -33,7 +33,7 @@ pub struct BlocktimeView {
     pub network: Option<String>,
     /// True when this window was already computed at the same latest height.
     pub cached: bool,
-    pub latest_height: String,
+    pub latest_height: u64,
     #[serde(flatten)]
     pub report: blocktime::Report,
     /// With `include=intervals`: each header-time interval in seconds, oldest first; the
@@ -87,7 +87,7 @@ pub(super) async fn blocktime(
         chain_id,
         network: measured.network,
         cached: measured.cached,
-        latest_height: measured.latest_height.to_string(),
+        latest_height: measured.latest_height,
         report: measured.report,
         intervals,
     }))

@@ -93,7 +93,7 @@ pub(super) async fn info(
 pub struct ChainStatus {
     pub chain_id: String,
     pub network: Option<String>,
-    pub latest_height: String,
+    pub latest_height: u64,
     pub latest_time: Option<String>,
     pub catching_up: Option<bool>,
     #[schema(value_type = Object)]
@@ -116,7 +116,7 @@ pub(super) async fn status(
     Ok(crate::api::ok(ChainStatus {
         chain_id,
         network: view.network,
-        latest_height: view.latest_height.unwrap_or_default().to_string(),
+        latest_height: view.latest_height.unwrap_or_default(),
         latest_time: view.latest_time,
         catching_up: view.catching_up,
         raw,
@@ -256,7 +256,7 @@ pub(super) async fn mempool(
 #[serde(rename_all = "camelCase")]
 pub struct BlockSummary {
     pub chain_id: String,
-    pub height: String,
+    pub height: u64,
     pub time: String,
     pub hash: Option<String>,
     pub proposer: Option<String>,
@@ -277,7 +277,7 @@ async fn block_summary(state: &AppState, chain: Chain, height: Option<u64>) -> R
     })?;
     Ok(crate::api::ok(BlockSummary {
         chain_id,
-        height: view.height.to_string(),
+        height: view.height,
         time: view.time,
         hash: view.hash,
         proposer: view.proposer,
@@ -354,7 +354,7 @@ pub struct TxsQuery {
 #[serde(rename_all = "camelCase")]
 pub struct BlockTxs {
     pub chain_id: String,
-    pub height: String,
+    pub height: u64,
     pub format: TxsFormat,
     /// Txs in the block.
     pub total: usize,
@@ -423,7 +423,7 @@ pub(super) async fn block_txs(
             }
         })
         .collect();
-    Ok(crate::api::ok(BlockTxs { chain_id, height: height.to_string(), format, total, items }))
+    Ok(crate::api::ok(BlockTxs { chain_id, height, format, total, items }))
 }
 
 #[derive(Serialize, ToSchema)]

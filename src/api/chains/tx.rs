@@ -129,7 +129,7 @@ pub struct BroadcastResult {
     pub codespace: String,
     pub raw_log: String,
     /// "0" until included.
-    pub height: String,
+    pub height: u64,
     pub gas_used: String,
     pub gas_wanted: String,
     /// The node's `tx_response`.
