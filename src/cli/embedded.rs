@@ -31,6 +31,10 @@ pub struct TestbedOptions {
     /// names follow the chart's fullname rule. `serve --release` must name the same.
     #[arg(long, default_value = "cryptomeria", value_parser = parse_release)]
     pub release: String,
+    /// Where to write the testbed's kubeconfig (`kubectl --kubeconfig testbed.kubeconfig …`
+    /// from the directory the command ran in).
+    #[arg(long, default_value = "testbed.kubeconfig")]
+    pub kubeconfig: PathBuf,
 }
 
 /// Helm's rule for a release name: a DNS label (lowercase letters, digits, `-`), ≤ 53 chars.
@@ -62,9 +66,6 @@ fn parse_block_interval(text: &str) -> Result<BlockInterval, String> {
 pub struct TestbedArgs {
     #[command(flatten)]
     pub options: TestbedOptions,
-    /// Where to write the kubeconfig.
-    #[arg(long, default_value = "testbed.kubeconfig")]
-    pub kubeconfig: PathBuf,
     /// Address of the simulated API server (port 0 = any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub api_listen: SocketAddr,
@@ -103,15 +104,12 @@ fn builder(options: &TestbedOptions) -> testbed::TestbedBuilder {
         .boot_delay(options.boot_delay)
         .block_interval(options.block_interval.0)
         .release(&options.release)
+        .kubeconfig(&options.kubeconfig)
 }
 
 pub(super) async fn testbed(args: TestbedArgs) -> anyhow::Result<()> {
-    let testbed = builder(&args.options)
-        .node_ports(NodePorts::Chart)
-        .api_bind(args.api_listen)
-        .kubeconfig(&args.kubeconfig)
-        .start()
-        .await?;
+    let testbed =
+        builder(&args.options).node_ports(NodePorts::Chart).api_bind(args.api_listen).start().await?;
     let path = std::path::absolute(&testbed.kubeconfig)?;
     println!("testbed ready kubeconfig={}", path.display());
     for line in testbed.chain_summary() {
@@ -144,17 +142,14 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     println!("demo ready api={api}");
     println!("  docs={api}/api/v1/docs/");
     println!("  dashboard={api}/");
-    println!("  kubeconfig={}", testbed.kubeconfig.display());
+    let kubeconfig = std::path::absolute(&testbed.kubeconfig)?;
+    println!("  kubeconfig={}", kubeconfig.display());
     for line in testbed.chain_summary() {
         println!("  chain {line}");
     }
     print!(
         "{}",
-        next_steps(
-            &api,
-            &testbed.kubeconfig,
-            &crate::chart::chain_pod(&state.reads().release, crate::chart::GWC)
-        )
+        next_steps(&api, &kubeconfig, &crate::chart::chain_pod(&state.reads().release, crate::chart::GWC))
     );
     until_signal(listener, state, shutdown_signal()).await
 }

@@ -9,9 +9,16 @@ use tokio::process::{Child, Command};
 const BIN: &str = env!("CARGO_BIN_EXE_cryptomeria-bff");
 
 /// Spawns the binary and returns it with the first stdout line that starts with `prefix`.
+/// A directory of its own for a spawned binary: `demo` and `testbed` write
+/// `testbed.kubeconfig` where they run, and tests run side by side.
+pub(crate) fn own_dir() -> std::path::PathBuf {
+    tempfile::tempdir().expect("temp dir").keep()
+}
+
 pub(crate) async fn spawn_until_line(args: &[&str], prefix: &str) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args(args)
+        .current_dir(own_dir())
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -216,6 +223,7 @@ async fn demo_takes_serves_limits_prints_next_steps_that_work_and_stops_quietly(
     let mut child = Command::new(BIN)
         .args(["demo", "--listen", "127.0.0.1:0", "--ready-delay", "10ms"])
         .args(["--block-interval", "200ms"])
+        .current_dir(own_dir())
         .env("JOB_MAX_RUNNING", "1")
         .env("RUST_LOG", "info")
         .env_remove("LOG_FORMAT")

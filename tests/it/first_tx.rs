@@ -1,19 +1,28 @@
-//! README's "Send your first transaction" runs as written: its CosmJS block is taken from
-//! README.md, given a mnemonic read from the pod path the README names (with the real
-//! `kubectl`), and run by node against a BFF on the testbed or a real cluster.
+//! README's "Send a first transaction" runs as written: `tests/cosmjs/first-tx.mjs` (the block
+//! README shows, checked to be that file) is given a mnemonic read from the pod path the README
+//! names (with the real `kubectl`), and run by node against a BFF on the testbed or a real cluster.
 
 use crate::common::{Bff, TestEnv, WAIT};
 use serde_json::Value;
 use std::path::PathBuf;
 
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
 /// The fenced block after the `<!-- first-tx.mjs -->` marker.
 fn readme_snippet() -> String {
-    let readme =
-        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let after = &readme[readme.find("<!-- first-tx.mjs -->").expect("marker in README")..];
     let start = after.find("```js\n").expect("a js block after the marker") + "```js\n".len();
     let end = after[start..].find("\n```").expect("the block ends");
     after[start..start + end + 1].to_string()
+}
+
+#[test]
+fn the_readme_shows_first_tx_mjs_as_it_is() {
+    let file = std::fs::read_to_string(root().join("tests/cosmjs/first-tx.mjs")).unwrap();
+    assert_eq!(readme_snippet(), file, "README's first-tx.mjs block and tests/cosmjs/first-tx.mjs differ");
 }
 
 #[tokio::test]
@@ -25,13 +34,10 @@ async fn the_readme_first_transaction_snippet_sends_a_tx_through_the_bff() {
     let to = testbed::chain::keys::TestKey::random().address;
     assert_eq!(uatom(&bff, &to).await, 0, "a fresh account holds nothing");
 
-    // node resolves CosmJS from tests/cosmjs/node_modules: the file goes there while it runs.
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/cosmjs");
+    let dir = root().join("tests/cosmjs");
     assert!(dir.join("node_modules/@cosmjs/proto-signing").exists(), "run `npm ci --prefix tests/cosmjs`");
-    let file = tempfile::Builder::new().prefix(".readme-first-tx-").suffix(".mjs").tempfile_in(&dir).unwrap();
-    std::fs::write(file.path(), readme_snippet()).unwrap();
     let run = tokio::process::Command::new("node")
-        .arg(file.path())
+        .arg(dir.join("first-tx.mjs"))
         .env("BFF", &bff.url)
         .env("MNEMONIC", &mnemonic)
         .env("TO", &to)

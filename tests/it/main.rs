@@ -21,6 +21,7 @@ mod load;
 mod metrics;
 mod packet_truth;
 mod path_rebuild;
+mod readme_first_hour;
 mod reconcile;
 mod release_name;
 mod request_rules;
