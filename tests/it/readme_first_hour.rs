@@ -9,7 +9,8 @@
 //! - the BFF listens on a free port rather than 8080: the blocks' `localhost:8080` and
 //!   `127.0.0.1:8080` are rewritten to it, and `BFF_API` / `BFF` (the defaults of `ctl` and
 //!   `first-tx.mjs`) name it;
-//! - `tests/` is a link to the repository's, for `tests/cosmjs/first-tx.mjs`.
+//! - the fresh directory holds a copy of `tests/cosmjs` (its installed packages included), so
+//!   the block's `npm install` touches the copy, never the checkout.
 
 use crate::cli::{own_dir, terminate};
 use crate::common::init_crypto;
@@ -86,6 +87,20 @@ async fn start_demo(command: &str, dir: &PathBuf) -> (Child, String) {
     (child, api)
 }
 
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let kind = std::fs::metadata(entry.path()).unwrap();
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_readme_first_hour_runs_as_written() {
     crate::testbed_only!("it runs `demo`, the embedded testbed");
@@ -99,8 +114,7 @@ async fn the_readme_first_hour_runs_as_written() {
     assert!(blocks.len() >= 6, "the first hour's blocks: {blocks:#?}");
 
     let dir = own_dir();
-    std::os::unix::fs::symlink(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests"), dir.join("tests"))
-        .unwrap();
+    copy_tree(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/cosmjs"), &dir.join("tests/cosmjs"));
     let (child, api) = start_demo(demo, &dir).await;
     let host = api.trim_start_matches("http://");
     let mut script =
