@@ -50,6 +50,22 @@ async fn an_upload_experiment_closes_every_session_renders_the_input_and_attache
         assert!(fdsc >= input, "the data chains grew by at least the input: {fdsc} < {input}");
         let (init, close) = (s["initHeight"].as_u64().unwrap(), s["closeHeight"].as_u64().unwrap());
         assert!(close > init && s["initToCloseSeconds"].as_f64().unwrap() > 0.0, "{s:#}");
+        // Packets from the chains' events agree with gwc's own counters, each timed per hop.
+        let p = &s["packets"];
+        assert_eq!((&p["counters"]["sent"], &p["pending"]), (&p["sent"], &json!(0)), "{p:#}");
+        assert_eq!(p["fragments"], json!({"sent": 6, "acked": 6}), "{p:#}");
+        let items = p["items"].as_array().unwrap();
+        assert_eq!(items.len(), 7, "{p:#}");
+        for item in items {
+            let t = |k: &str| item[k].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+            assert!(t("sendTime") <= t("recvTime") && t("recvTime") <= t("ackTime"), "{item}");
+        }
+        assert_eq!(p["hops"]["sendToAck"]["seconds"]["count"], 7, "{p:#}");
+        // The close is the manifest's ack, inside the heights polling saw it change between.
+        assert_eq!(s["closeHeight"], p["manifest"]["ackHeight"], "{s:#}");
+        assert_eq!(s["closeCommitTime"], p["manifest"]["ackTime"], "{s:#}");
+        let polled = s["closePolledBetween"].as_array().unwrap();
+        assert!(polled[0].as_u64().unwrap() < close && close <= polled[1].as_u64().unwrap(), "{s:#}");
     }
     // Per phase across repetitions.
     assert_eq!(result["summary"]["deployMs"]["count"], 2);

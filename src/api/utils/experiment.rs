@@ -183,6 +183,8 @@ pub(super) async fn upload(
     let spec = Spec {
         client: state.chains.for_chain(GWC).with_timeout(Duration::from_secs(120)),
         gwc,
+        targets: super::packets::counterparties(&state),
+        reads: state.chains.clone(),
         files: Arc::new(files),
         fragment,
         fdsc,

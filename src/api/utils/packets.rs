@@ -78,14 +78,7 @@ pub(super) async fn packets_job(
             chain::Error::InvalidHeight(format!("toHeight is above gwc's latest height {latest}")).into()
         );
     }
-    let directory = state.directory.snapshot();
-    let chain_ids = directory.chain_ids();
-    drop(directory);
-    let targets: BTreeMap<_, _> = chain_ids
-        .into_iter()
-        .filter(|c| c != GWC)
-        .filter_map(|c| target(&state, &c).ok().map(|t| (c, t)))
-        .collect();
+    let targets = counterparties(&state);
     let request =
         json!({"fromHeight": from, "toHeight": to, "chainId": r.chain_id, "sessionId": r.session_id});
     let step = PacketsStep {
@@ -99,4 +92,14 @@ pub(super) async fn packets_job(
     };
     let timeout = Duration::from_secs(state.settings.jobs.max_timeout_seconds);
     submit(&state, "utils.observe.packets", request, vec![Arc::new(step)], timeout)
+}
+
+/// Where every chain but gwc is reached (those without endpoints left out).
+pub(super) fn counterparties(state: &AppState) -> BTreeMap<String, crate::utils::ChainTarget> {
+    let chain_ids = state.directory.snapshot().chain_ids();
+    chain_ids
+        .into_iter()
+        .filter(|c| c != GWC)
+        .filter_map(|c| target(state, &c).ok().map(|t| (c, t)))
+        .collect()
 }

@@ -5,6 +5,7 @@
 //! session with its phases and commit-clock times, summaries per phase, and the evidence.
 
 pub mod disk;
+pub mod packets;
 pub mod project;
 pub mod report;
 pub mod session;
@@ -32,6 +33,10 @@ pub type Evidence = Arc<dyn Fn() -> BoxFuture<'static, Value> + Send + Sync>;
 pub struct Spec {
     pub client: ChainClient,
     pub gwc: ChainTarget,
+    /// Every other chain, where the sessions' packets are received, and the client that
+    /// reads them all (measured per chain, unlike `client`, which is gwc's).
+    pub targets: std::collections::BTreeMap<String, ChainTarget>,
+    pub reads: ChainClient,
     pub files: Arc<Vec<project::File>>,
     pub fragment: usize,
     pub fdsc: u32,
@@ -180,11 +185,15 @@ async fn round(e: &Experiment, n: usize, ctx: &StepCtx) -> Result<StepOutcome, F
         })
         .collect();
     ctx.info(&format!("round {n}: {} session(s) of {} file(s)", plans.len(), spec.files.len()));
-    let outcomes: Vec<Outcome> = futures::future::join_all(
+    let mut outcomes: Vec<Outcome> = futures::future::join_all(
         owners.iter_mut().zip(&plans).map(|(owner, plan)| session::run(&gwc, owner, plan)),
     )
     .await;
     let after = disk::measure(&spec.exec, &spec.chain_pods).await;
+    let chains = packets::Chains { client: &spec.reads, gwc: &spec.gwc, targets: &spec.targets };
+    for o in &mut outcomes {
+        packets::account(&chains, o, ctx).await;
+    }
     let growth = disk::growth(&before, &after);
     let input: usize = spec.files.iter().map(|f| f.data.len()).sum();
     let mut failed = 0;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 const PHASES: [&str; 4] = ["prepMs", "clientUploadMs", "deployMs", "fetchMs"];
 
 /// Commit times (header time of H+1, the clock tx latency uses) of the init tx and of the
-/// close's upper-bound height, once those headers exist.
+/// close (the manifest ack's, or else the polling bound's), once those headers exist.
 pub async fn commit_times(gwc: &Gwc, o: &Outcome) -> (Option<String>, Option<String>) {
     let header = |h: u64| async move {
         loop {
@@ -29,9 +29,10 @@ pub async fn commit_times(gwc: &Gwc, o: &Outcome) -> (Option<String>, Option<Str
         Some(h) => header(h + 1).await,
         None => None,
     };
-    let close = match o.close_heights {
-        Some((_, hi)) => header(hi + 1).await,
-        None => None,
+    let close = match (&o.close, o.close_heights) {
+        (Some((_, time)), _) => Some(time.clone()),
+        (None, Some((_, hi))) => header(hi + 1).await,
+        (None, None) => None,
     };
     (init, close)
 }
@@ -56,6 +57,11 @@ pub fn session_json(
     let phases: serde_json::Map<String, Value> =
         PHASES.iter().zip(o.phases).map(|(k, v)| (k.to_string(), json!(v))).collect();
     let upload_seconds = o.phases[1].map(|ms| ms / 1000.0);
+    let (close_height, close_from) = match (&o.close, o.close_heights) {
+        (Some((h, _)), _) => (Some(*h), Some("the manifest's acknowledge_packet")),
+        (None, Some((_, hi))) => (Some(hi), Some("polling: the first height the session read as closed")),
+        (None, None) => (None, None),
+    };
     let fdsc_growth: i64 = growth.iter().filter(|(c, _)| c.starts_with("fdsc")).map(|(_, g)| g).sum();
     json!({
         "round": round,
@@ -74,10 +80,11 @@ pub fn session_json(
         "fileCount": plan.files.len(),
         "fragments": super::project::fragments(&plan.files, plan.fragment),
         "initHeight": o.init_height,
-        // The close happened after `closeAfterHeight` and by `closeHeight` (polling bounds).
-        "closeAfterHeight": o.close_heights.map(|(lo, _)| lo),
-        "closeHeight": o.close_heights.map(|(_, hi)| hi),
-        "initToCloseBlocks": o.init_height.zip(o.close_heights).map(|(i, (_, hi))| hi.saturating_sub(i)),
+        "closeHeight": close_height,
+        "closeHeightFrom": close_from,
+        // Where polling saw the session still open, and first closed.
+        "closePolledBetween": o.close_heights.map(|(lo, hi)| [lo, hi]),
+        "initToCloseBlocks": o.init_height.zip(close_height).map(|(i, c)| c.saturating_sub(i)),
         "initCommitTime": init_time,
         "closeCommitTime": close_time,
         "initToCloseSeconds": init_time.as_deref().zip(close_time.as_deref()).and_then(|(a, b)| seconds_between(a, b)),

@@ -53,9 +53,13 @@ pub struct Outcome {
     /// The first gwc height at which the session read as closed, and the last at which it
     /// did not: the close happened in (lo, hi].
     pub close_heights: Option<(u64, u64)>,
+    /// The exact close, once the chains were read: the gwc height of the manifest's ack and
+    /// its commit time.
+    pub close: Option<(u64, String)>,
     pub render_equal: Option<bool>,
-    /// The session's packets by gwc's own counters: fragments sent and acknowledged, and the
-    /// manifest (acknowledged, or the session would not be closed).
+    /// The session's packets by gwc's own counters (fragments sent and acknowledged, and the
+    /// manifest: acknowledged, or the session would not be closed); replaced by the chains'
+    /// events when they are read (`packets::account`).
     pub packets: Value,
     pub error: Option<Value>,
 }

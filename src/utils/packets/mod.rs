@@ -261,89 +261,94 @@ impl Step for PacketsStep {
 
     fn run<'a>(&'a self, ctx: &'a StepCtx) -> BoxFuture<'a, Result<StepOutcome, Failure>> {
         async move {
-            let mut gwc = Scanner::new(self.client.clone(), self.gwc.clone());
-            let latest =
-                gwc.latest().await.map_err(|e| upstream_failure("failed to read gwc's status", &e))?;
-            if self.to > latest {
-                return Err(Failure::new(
-                    ErrorCode::InvalidHeight,
-                    format!("toHeight {} is above gwc's latest height {latest}", self.to),
-                ));
-            }
-            let routes = self.routes().await?;
-            ctx.info(&format!(
-                "reading gwc {}..={} for packets on {} gateway channel(s)",
-                self.from,
-                self.to,
-                routes.len()
-            ));
-            let mut records = self.follow_gwc(&mut gwc, &routes, latest, ctx).await?;
-            let mut scanners: BTreeMap<String, Scanner> = BTreeMap::new();
-            let chains: Vec<String> = {
-                let mut c: Vec<String> = records.values().map(|r| r.chain_id.clone()).collect();
-                c.dedup();
-                c.sort();
-                c.dedup();
-                c
-            };
-            for chain in chains {
-                let Some(target) = self.targets.get(&chain) else {
-                    ctx.warn(&format!("{chain} has no known endpoint: its receipts are not read"));
-                    continue;
-                };
-                let mut dest = Scanner::new(self.client.clone(), target.clone());
-                let mut mine: Vec<&mut Record> =
-                    records.values_mut().filter(|r| r.chain_id == chain).collect();
-                self.follow_counterparty(&mut dest, &mut mine, &gwc, ctx).await?;
-                scanners.insert(chain, dest);
-            }
-            let joined: Vec<(Record, Timing)> = records
-                .into_values()
-                .map(|r| {
-                    let t = timing(&r, &gwc, scanners.get(&r.chain_id));
-                    (r, t)
-                })
-                .collect();
-            let now = Now { height: latest, time: gwc.times.get(&latest).copied() };
-            let mut result = account::report(&joined, now);
-            let count = |k: &str| result["accounting"][k].as_u64().unwrap_or_default();
-            let summary = format!(
-                "{} sent: {} acked, {} timed out, {} pending",
-                count("sent"),
-                count("acked"),
-                count("timedOut"),
-                count("pending")
-            );
-            let mut calls = serde_json::Map::new();
-            calls.insert(self.gwc.chain_id.clone(), calls_json(&gwc));
-            let mut total = gwc.calls.total();
-            let mut scanned = json!({"gwc": {"fromHeight": self.from, "toHeight": gwc.times.keys().max()}});
-            for (chain, s) in &scanners {
-                calls.insert(chain.clone(), calls_json(s));
-                total += s.calls.total();
-                scanned[chain] =
-                    json!({"fromHeight": s.times.keys().min(), "toHeight": s.times.keys().max()});
-            }
-            let blocks_read: usize =
-                std::iter::once(&gwc).chain(scanners.values()).map(|s| s.times.len()).sum();
-            let extra = json!({
-                "fromHeight": self.from,
-                "toHeight": self.to,
-                "chainId": self.chain_id,
-                "sessionId": self.session_id,
-                "latestHeight": latest,
-                "definition": DEFINITION,
-                "scanned": scanned,
-                "blocksRead": blocks_read,
-                "upstreamCalls": calls,
-                "upstreamRequests": total,
-            });
-            if let (Some(r), Some(e)) = (result.as_object_mut(), extra.as_object()) {
-                r.extend(e.clone());
-            }
+            let (result, summary) = self.account(ctx).await?;
             ctx.set_result(result);
-            Ok(StepOutcome::Done(format!("{summary} ({total} upstream requests)")))
+            Ok(StepOutcome::Done(summary))
         }
         .boxed()
+    }
+}
+
+impl PacketsStep {
+    /// The range's packets as the job reports them, and a one-line summary; `ctx` shows the
+    /// reads' progress.
+    pub async fn account(&self, ctx: &StepCtx) -> Result<(Value, String), Failure> {
+        let mut gwc = Scanner::new(self.client.clone(), self.gwc.clone());
+        let latest = gwc.latest().await.map_err(|e| upstream_failure("failed to read gwc's status", &e))?;
+        if self.to > latest {
+            return Err(Failure::new(
+                ErrorCode::InvalidHeight,
+                format!("toHeight {} is above gwc's latest height {latest}", self.to),
+            ));
+        }
+        let routes = self.routes().await?;
+        ctx.info(&format!(
+            "reading gwc {}..={} for packets on {} gateway channel(s)",
+            self.from,
+            self.to,
+            routes.len()
+        ));
+        let mut records = self.follow_gwc(&mut gwc, &routes, latest, ctx).await?;
+        let mut scanners: BTreeMap<String, Scanner> = BTreeMap::new();
+        let chains: Vec<String> = {
+            let mut c: Vec<String> = records.values().map(|r| r.chain_id.clone()).collect();
+            c.dedup();
+            c.sort();
+            c.dedup();
+            c
+        };
+        for chain in chains {
+            let Some(target) = self.targets.get(&chain) else {
+                ctx.warn(&format!("{chain} has no known endpoint: its receipts are not read"));
+                continue;
+            };
+            let mut dest = Scanner::new(self.client.clone(), target.clone());
+            let mut mine: Vec<&mut Record> = records.values_mut().filter(|r| r.chain_id == chain).collect();
+            self.follow_counterparty(&mut dest, &mut mine, &gwc, ctx).await?;
+            scanners.insert(chain, dest);
+        }
+        let joined: Vec<(Record, Timing)> = records
+            .into_values()
+            .map(|r| {
+                let t = timing(&r, &gwc, scanners.get(&r.chain_id));
+                (r, t)
+            })
+            .collect();
+        let now = Now { height: latest, time: gwc.times.get(&latest).copied() };
+        let mut result = account::report(&joined, now);
+        let count = |k: &str| result["accounting"][k].as_u64().unwrap_or_default();
+        let summary = format!(
+            "{} sent: {} acked, {} timed out, {} pending",
+            count("sent"),
+            count("acked"),
+            count("timedOut"),
+            count("pending")
+        );
+        let mut calls = serde_json::Map::new();
+        calls.insert(self.gwc.chain_id.clone(), calls_json(&gwc));
+        let mut total = gwc.calls.total();
+        let mut scanned = json!({"gwc": {"fromHeight": self.from, "toHeight": gwc.times.keys().max()}});
+        for (chain, s) in &scanners {
+            calls.insert(chain.clone(), calls_json(s));
+            total += s.calls.total();
+            scanned[chain] = json!({"fromHeight": s.times.keys().min(), "toHeight": s.times.keys().max()});
+        }
+        let blocks_read: usize = std::iter::once(&gwc).chain(scanners.values()).map(|s| s.times.len()).sum();
+        let extra = json!({
+            "fromHeight": self.from,
+            "toHeight": self.to,
+            "chainId": self.chain_id,
+            "sessionId": self.session_id,
+            "latestHeight": latest,
+            "definition": DEFINITION,
+            "scanned": scanned,
+            "blocksRead": blocks_read,
+            "upstreamCalls": calls,
+            "upstreamRequests": total,
+        });
+        if let (Some(r), Some(e)) = (result.as_object_mut(), extra.as_object()) {
+            r.extend(e.clone());
+        }
+        Ok((result, format!("{summary} ({total} upstream requests)")))
     }
 }

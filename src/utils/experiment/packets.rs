@@ -1,0 +1,120 @@
+//! A session's packets from the chains' own events: the packets job's accounting over the
+//! session's gwc heights (its sends fall between the init and the close), with each hop timed
+//! by the commit clock. It also gives the exact close: the gateway sets a session
+//! CLOSED_SUCCESS when the manifest's ack comes back, so the close is the gwc block holding
+//! that `acknowledge_packet`, not a bound from polling.
+
+use super::session::Outcome;
+use crate::chain::ChainClient;
+use crate::jobs::StepCtx;
+use crate::utils::ChainTarget;
+use crate::utils::packets::PacketsStep;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// Where the session's packets are read: gwc and every counterparty.
+pub struct Chains<'a> {
+    pub client: &'a ChainClient,
+    pub gwc: &'a ChainTarget,
+    pub targets: &'a BTreeMap<String, ChainTarget>,
+}
+
+/// Replaces the outcome's counter-based packets with the chains' account, and records the
+/// manifest ack as the close. Without the heights to bound it (a session that never
+/// started or closed) or when the read fails, the counters stay, saying why.
+pub async fn account(chains: &Chains<'_>, o: &mut Outcome, ctx: &StepCtx) {
+    let (Some(sid), Some(from), Some((_, to))) = (o.session_id.clone(), o.init_height, o.close_heights)
+    else {
+        return;
+    };
+    let step = PacketsStep {
+        client: chains.client.clone(),
+        gwc: chains.gwc.clone(),
+        targets: chains.targets.clone(),
+        from,
+        to,
+        chain_id: None,
+        session_id: Some(sid.clone()),
+    };
+    match step.account(ctx).await {
+        Ok((report, _)) => {
+            let (packets, close) = session_packets(&report, std::mem::take(&mut o.packets));
+            o.packets = packets;
+            o.close = close;
+        }
+        Err(f) => {
+            ctx.warn(&format!(
+                "session {sid}: packets not read from the chains ({}); gwc's counters kept",
+                f.message
+            ));
+            o.packets["chainEventsUnavailable"] = f.message.into();
+        }
+    }
+}
+
+/// The session's packet figures from a packets report (`counters`: gwc's own session
+/// counters, kept beside for comparison), and the manifest's ack height and commit time.
+fn session_packets(report: &Value, counters: Value) -> (Value, Option<(u64, String)>) {
+    let items = report["packets"].as_array().cloned().unwrap_or_default();
+    let of = |kind: &str| items.iter().filter(|p| p["payload"] == kind).collect::<Vec<_>>();
+    let (fragments, manifests) = (of("fragment"), of("manifest"));
+    let acked = |ps: &[&Value]| ps.iter().filter(|p| p["state"] == "acked").count();
+    let manifest = manifests.first();
+    let close = manifest.and_then(|m| Some((m["ackHeight"].as_u64()?, m["ackTime"].as_str()?.to_string())));
+    let a = &report["accounting"];
+    let compact: Vec<Value> = items
+        .iter()
+        .map(|p| {
+            json!({
+                "chainId": p["chainId"], "sequence": p["sequence"], "payload": p["payload"], "size": p["size"],
+                "sendHeight": p["sendHeight"], "recvHeight": p["recvHeight"], "ackHeight": p["ackHeight"],
+                "sendTime": p["sendTime"], "recvTime": p["recvTime"], "ackTime": p["ackTime"], "state": p["state"],
+            })
+        })
+        .collect();
+    let packets = json!({
+        "sent": a["sent"], "acked": a["acked"], "timedOut": a["timedOut"], "pending": a["pending"],
+        "fragments": {"sent": fragments.len(), "acked": acked(&fragments)},
+        "manifest": manifest.map(|m| json!({"chainId": m["chainId"], "sequence": m["sequence"],
+            "sendHeight": m["sendHeight"], "ackHeight": m["ackHeight"], "ackTime": m["ackTime"]})),
+        "hops": report["hops"],
+        "items": compact,
+        "counters": counters,
+        "source": "the chains' send_packet, recv_packet and acknowledge_packet events",
+        "upstreamRequests": report["upstreamRequests"],
+    });
+    (packets, close)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manifest_ack_is_the_close_and_fragments_are_counted_apart() {
+        let report = json!({
+            "accounting": {"sent": 3, "acked": 2, "timedOut": 0, "pending": 1},
+            "hops": {"sendToAck": {"seconds": {"count": 2}}},
+            "upstreamRequests": 9,
+            "packets": [
+                {"payload": "fragment", "state": "acked", "chainId": "fdsc-0", "sequence": 1, "ackHeight": 20},
+                {"payload": "fragment", "state": "awaitingAck", "chainId": "fdsc-1", "sequence": 1},
+                {"payload": "manifest", "state": "acked", "chainId": "mdsc", "sequence": 4,
+                 "ackHeight": 23, "ackTime": "2026-12-07T00:00:01Z"},
+            ],
+        });
+        let (p, close) = session_packets(&report, json!({"sent": 3}));
+        assert_eq!(close, Some((23, "2026-12-07T00:00:01Z".to_string())));
+        assert_eq!(
+            (p["sent"].as_u64(), p["acked"].as_u64(), p["pending"].as_u64()),
+            (Some(3), Some(2), Some(1))
+        );
+        assert_eq!(p["fragments"], json!({"sent": 2, "acked": 1}));
+        assert_eq!(p["manifest"]["ackHeight"], 23);
+        assert_eq!(p["items"].as_array().map(Vec::len), Some(3));
+        assert_eq!(p["counters"]["sent"], 3);
+        // No manifest acked: no exact close.
+        let none = json!({"accounting": {}, "packets": [{"payload": "manifest", "state": "awaitingRecv"}]});
+        assert_eq!(session_packets(&none, Value::Null).1, None);
+    }
+}
