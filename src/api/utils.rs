@@ -342,25 +342,20 @@ async fn broadcast_batch(
     if r.tx_bytes.len() > jobs.max_batch_size {
         return Err(limit("maxBatchSize", jobs.max_batch_size, r.tx_bytes.len()));
     }
-    let concurrency = r.concurrency.unwrap_or(DEFAULT_CONCURRENCY.min(jobs.max_concurrency));
-    if concurrency > jobs.max_concurrency {
-        return Err(limit("maxConcurrency", jobs.max_concurrency, concurrency));
+    let send = SendFields {
+        concurrency: r.concurrency,
+        mode: r.mode,
+        rate_per_second: r.rate_per_second,
+        wait_for_confirmation: r.wait_for_confirmation,
+        timeout_seconds: r.timeout_seconds,
+        stall_timeout_seconds: r.stall_timeout_seconds,
     }
-    if concurrency == 0 {
-        return Err(ApiError::validation("concurrency", "concurrency must be at least 1"));
-    }
+    .check(&state)?;
     if r.tx_bytes.is_empty() {
         return Err(ApiError::validation("txBytes", "at least one tx is needed"));
     }
-    if let Some(rate) = r.rate_per_second
-        && !(rate.is_finite() && rate > 0.0)
-    {
-        return Err(ApiError::validation("ratePerSecond", "ratePerSecond must be a positive number"));
-    }
-    let timeout = timeout(&state, r.timeout_seconds, DEFAULT_BATCH_TIMEOUT_SECONDS)?;
-    let stall_after = stall_timeout(r.stall_timeout_seconds)?;
     let target = target(&state, &r.chain_id)?;
-    let mode = r.mode.unwrap_or_default();
+    let mode = send.mode;
     let mut txs = Vec::with_capacity(r.tx_bytes.len());
     let mut total_bytes = 0;
     for (i, text) in r.tx_bytes.iter().enumerate() {
@@ -377,32 +372,65 @@ async fn broadcast_batch(
         })?;
         txs.push(tx);
     }
-    let wait = r.wait_for_confirmation.unwrap_or(true);
-    let request = json!({
-        "chainId": r.chain_id,
-        "txCount": txs.len(),
-        "txTotalBytes": total_bytes,
-        "concurrency": concurrency,
-        "mode": mode,
-        "ratePerSecond": r.rate_per_second,
-        "waitForConfirmation": wait,
-        "timeoutSeconds": timeout.as_secs(),
-        "stallTimeoutSeconds": stall_after.as_secs_f64(),
-    });
-    let spec = broadcast::BatchSpec {
-        client: state.chains.clone(),
-        target,
-        txs,
-        mode,
-        concurrency,
-        rate: r.rate_per_second,
-        wait_for_confirmation: wait,
-        timeout,
-        stall_after,
-        poll: jobs.poll_interval,
-    };
+    let mut request = json!({"chainId": r.chain_id, "txCount": txs.len(), "txTotalBytes": total_bytes});
+    echo_send(&mut request, &send);
+    let spec = broadcast::BatchSpec { client: state.chains.clone(), target, txs, send };
     let step = broadcast::BroadcastStep(Arc::new(spec));
-    submit(&state, "utils.load.broadcast-batch", request, vec![Arc::new(step)], timeout + JOB_TIMEOUT_MARGIN)
+    submit(
+        &state,
+        "utils.load.broadcast-batch",
+        request,
+        vec![Arc::new(step)],
+        send.timeout + JOB_TIMEOUT_MARGIN,
+    )
+}
+
+/// The sending fields broadcast-batch and load's transfers both take, as given.
+pub(super) struct SendFields {
+    pub concurrency: Option<usize>,
+    pub mode: Option<broadcast::Mode>,
+    pub rate_per_second: Option<f64>,
+    pub wait_for_confirmation: Option<bool>,
+    pub timeout_seconds: Option<u64>,
+    pub stall_timeout_seconds: Option<f64>,
+}
+
+impl SendFields {
+    /// Checked against the utilities' limits, with their defaults.
+    pub(super) fn check(self, state: &AppState) -> Result<broadcast::SendOptions, ApiError> {
+        let jobs = &state.settings.jobs;
+        let concurrency = self.concurrency.unwrap_or(DEFAULT_CONCURRENCY.min(jobs.max_concurrency));
+        if concurrency > jobs.max_concurrency {
+            return Err(limit("maxConcurrency", jobs.max_concurrency, concurrency));
+        }
+        if concurrency == 0 {
+            return Err(ApiError::validation("concurrency", "concurrency must be at least 1"));
+        }
+        if let Some(rate) = self.rate_per_second
+            && !(rate.is_finite() && rate > 0.0)
+        {
+            return Err(ApiError::validation("ratePerSecond", "ratePerSecond must be a positive number"));
+        }
+        Ok(broadcast::SendOptions {
+            mode: self.mode.unwrap_or_default(),
+            concurrency,
+            rate: self.rate_per_second,
+            wait_for_confirmation: self.wait_for_confirmation.unwrap_or(true),
+            timeout: timeout(state, self.timeout_seconds, DEFAULT_BATCH_TIMEOUT_SECONDS)?,
+            stall_after: stall_timeout(self.stall_timeout_seconds)?,
+            poll: jobs.poll_interval,
+        })
+    }
+}
+
+/// The job's request as recorded: the sending options as they were applied.
+pub(super) fn echo_send(request: &mut Value, send: &broadcast::SendOptions) {
+    request["concurrency"] = send.concurrency.into();
+    request["mode"] = json!(send.mode);
+    request["ratePerSecond"] = json!(send.rate);
+    request["waitForConfirmation"] = send.wait_for_confirmation.into();
+    request["timeoutSeconds"] = send.timeout.as_secs().into();
+    request["stallTimeoutSeconds"] = send.stall_after.as_secs_f64().into();
 }
 
 // ----- metrics --------------------------------------------------------------------------------

@@ -136,6 +136,12 @@ pub struct BatchSpec {
     pub client: ChainClient,
     pub target: ChainTarget,
     pub txs: Vec<PreparedTx>,
+    pub send: SendOptions,
+}
+
+/// How a batch is sent and followed: what broadcast-batch and load's transfers share.
+#[derive(Debug, Clone, Copy)]
+pub struct SendOptions {
     pub mode: Mode,
     pub concurrency: usize,
     /// Sends per second across lanes; `None` = as fast as answers come.
@@ -188,7 +194,7 @@ impl Step for BroadcastStep {
 }
 
 async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
-    let deadline = Instant::now() + spec.timeout;
+    let deadline = Instant::now() + spec.send.timeout;
     let mut follower = Follower::start(spec.client.clone(), spec.target.clone(), StartAt::AfterLatest)
         .await
         .map_err(|e| upstream_failure("failed to read the chain's status", &e))?;
@@ -197,8 +203,8 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
         "sending {} txs in {} lane(s), concurrency {}, mode {}, start mark height {}",
         spec.txs.len(),
         lanes.len(),
-        spec.concurrency,
-        spec.mode.as_str(),
+        spec.send.concurrency,
+        spec.send.mode.as_str(),
         follower.start_height
     ));
     let tracker = Mutex::new(Tracker::default().since(follower.watch_start()));
@@ -220,8 +226,10 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
     );
     let stop_sending = CancellationToken::new();
     let sending_done = CancellationToken::new();
-    let pacer =
-        Pacer { gap: spec.rate.map(|r| Duration::from_secs_f64(1.0 / r)), next: Mutex::new(Instant::now()) };
+    let pacer = Pacer {
+        gap: spec.send.rate.map(|r| Duration::from_secs_f64(1.0 / r)),
+        next: Mutex::new(Instant::now()),
+    };
     let send_started = jiff::Timestamp::now();
     let send_clock = Instant::now();
 
@@ -231,7 +239,7 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
     let send = async {
         futures::stream::iter(lanes.iter().cloned())
             .map(|lane| send_lane(spec, &url, lane, &tracker, &outcomes, &pacer, &stop_sending, deadline))
-            .buffer_unordered(spec.concurrency.max(1))
+            .buffer_unordered(spec.send.concurrency.max(1))
             .collect::<Vec<()>>()
             .await;
         let sent_for = send_clock.elapsed();
@@ -243,9 +251,10 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
     };
     // While sending, the watch runs too (for wall-clock commit times and stall detection);
     // without waitForConfirmation it stops when sending ends.
-    let options = WatchOptions { deadline, stall_after: spec.stall_after, poll: spec.poll };
+    let options = WatchOptions { deadline, stall_after: spec.send.stall_after, poll: spec.send.poll };
     let follow = async {
-        let stop = if spec.wait_for_confirmation { CancellationToken::new() } else { sending_done.clone() };
+        let stop =
+            if spec.send.wait_for_confirmation { CancellationToken::new() } else { sending_done.clone() };
         let end = confirm::watch(&mut follower, &tracker, options, &stop, ctx).await;
         if matches!(end, End::ChainStalled | End::Timeout) {
             stop_sending.cancel();
@@ -253,11 +262,11 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
         end
     };
     let (window, mut end) = tokio::join!(send, follow);
-    if !spec.wait_for_confirmation && end == End::AllConfirmed && !sending_done.is_cancelled() {
+    if !spec.send.wait_for_confirmation && end == End::AllConfirmed && !sending_done.is_cancelled() {
         end = End::Stopped;
     }
     let looked_up = tracker.locked().pending().len();
-    let found = if spec.wait_for_confirmation && end != End::ChainStalled && looked_up > 0 {
+    let found = if spec.send.wait_for_confirmation && end != End::ChainStalled && looked_up > 0 {
         follower.lookup_stragglers(&tracker).await
     } else {
         0
@@ -280,9 +289,9 @@ async fn run(spec: &BatchSpec, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
     );
     ctx.set_result(result);
     if end == End::ChainStalled {
-        return Err(stalled(&follower, spec.stall_after).with_details(json!({
+        return Err(stalled(&follower, spec.send.stall_after).with_details(json!({
             "lastHeight": follower.last_height,
-            "stallTimeoutSeconds": spec.stall_after.as_secs_f64(),
+            "stallTimeoutSeconds": spec.send.stall_after.as_secs_f64(),
             "hint": "the batch stopped early; counts and per-tx outcomes are in the job's result",
         })));
     }
@@ -383,11 +392,11 @@ fn report(
     calls["broadcast"] = sent.into();
     json!({
         "chainId": spec.target.chain_id,
-        "mode": spec.mode,
-        "concurrency": spec.concurrency,
+        "mode": spec.send.mode,
+        "concurrency": spec.send.concurrency,
         "lanes": lanes,
-        "ratePerSecond": spec.rate,
-        "waitForConfirmation": spec.wait_for_confirmation,
+        "ratePerSecond": spec.send.rate,
+        "waitForConfirmation": spec.send.wait_for_confirmation,
         "total": outcomes.len(),
         "sent": sent,
         "accepted": accepted,

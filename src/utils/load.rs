@@ -4,7 +4,7 @@
 //! response or a log line carries addresses, never a key.
 
 use super::ChainTarget;
-use super::broadcast::{BatchSpec, BroadcastStep, Mode, PreparedTx};
+use super::broadcast::{BatchSpec, BroadcastStep, PreparedTx, SendOptions};
 use super::funding::{Funder, Funding, FundingSource};
 use super::signer::{Fee, Signer, internal, transfer};
 use crate::chain::{ChainClient, rest};
@@ -32,17 +32,7 @@ pub struct LoadSpec {
     pub funding: Funding,
     pub source: FundingSource,
     /// The batch options, as broadcast-batch takes them (its `txs` are filled by `sign`).
-    pub batch: BatchOptions,
-}
-
-pub struct BatchOptions {
-    pub mode: Mode,
-    pub concurrency: usize,
-    pub rate: Option<f64>,
-    pub wait_for_confirmation: bool,
-    pub timeout: Duration,
-    pub stall_after: Duration,
-    pub poll: Duration,
+    pub send: SendOptions,
     /// How long funding may wait for its txs to land.
     pub funding_timeout: Duration,
 }
@@ -108,18 +98,11 @@ impl Step for Broadcast {
                 let mut shared = self.0.shared.locked();
                 (std::mem::take(&mut shared.txs), shared.funding.clone())
             };
-            let o = &self.0.spec.batch;
             let batch = BatchSpec {
                 client: self.0.spec.client.clone(),
                 target: self.0.spec.target.clone(),
                 txs,
-                mode: o.mode,
-                concurrency: o.concurrency,
-                rate: o.rate,
-                wait_for_confirmation: o.wait_for_confirmation,
-                timeout: o.timeout,
-                stall_after: o.stall_after,
-                poll: o.poll,
+                send: self.0.spec.send,
             };
             let outcome = BroadcastStep(Arc::new(batch)).run(ctx).await;
             ctx.edit_result(|result| result["funding"] = funding);
@@ -139,8 +122,8 @@ async fn fund(load: &Load, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
         source: &spec.source,
         funding: spec.funding,
         gas_price: spec.fee.gas_price,
-        timeout: spec.batch.funding_timeout,
-        poll: spec.batch.poll,
+        timeout: spec.funding_timeout,
+        poll: spec.send.poll,
     };
     let network = funder_of.network(ctx).await?;
     // Transfers spread evenly; the first accounts take the remainder.
@@ -169,15 +152,10 @@ async fn fund(load: &Load, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
         .map(|(a, share)| transfer(&funder.address, &a.signer.address, *share))
         .collect();
     let signed = funder.sign(messages, sequence, &network, distribution)?;
-    let answer = rest::broadcast_and_wait(
-        client,
-        api,
-        &BASE64.encode(&signed),
-        spec.batch.funding_timeout,
-        spec.batch.poll,
-    )
-    .await
-    .map_err(|e| super::observe::upstream_failure("the distribution tx failed", &e))?;
+    let answer =
+        rest::broadcast_and_wait(client, api, &BASE64.encode(&signed), spec.funding_timeout, spec.send.poll)
+            .await
+            .map_err(|e| super::observe::upstream_failure("the distribution tx failed", &e))?;
     let view = rest::tx_response_view(&answer);
     if view.code != 0 {
         return Err(Failure::new(
@@ -231,7 +209,7 @@ fn sign(load: &Load, ctx: &StepCtx) -> Result<StepOutcome, Failure> {
             let message = transfer(&account.signer.address, to, load.spec.amount);
             let bytes = account.signer.sign(vec![message], sequence, network, load.spec.fee)?;
             let prepared =
-                PreparedTx::new(&bytes, &BASE64.encode(&bytes), load.spec.batch.mode).map_err(internal)?;
+                PreparedTx::new(&bytes, &BASE64.encode(&bytes), load.spec.send.mode).map_err(internal)?;
             txs.push(prepared);
         }
     }

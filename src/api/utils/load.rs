@@ -3,10 +3,7 @@
 //! chart's faucet for gwc, the chain's pod for a bank send from local-admin) and submits the
 //! job's three steps: fund, sign, broadcast.
 
-use super::{
-    DEFAULT_BATCH_TIMEOUT_SECONDS, DEFAULT_CONCURRENCY, JOB_TIMEOUT_MARGIN, limit, stall_timeout, submit,
-    target, timeout,
-};
+use super::{JOB_TIMEOUT_MARGIN, SendFields, echo_send, limit, submit, target};
 use crate::api::body::BodyErrors;
 use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::api::extract::ApiJson;
@@ -16,7 +13,7 @@ use crate::chart::{FAUCET_PORT, FAUCET_SERVICE, GWC, INSTANCE_LABEL};
 use crate::jobs::model::AcceptedAnswer;
 use crate::utils::broadcast::Mode;
 use crate::utils::funding::{Funding, FundingSource};
-use crate::utils::load::{self, BatchOptions, LoadSpec};
+use crate::utils::load::{self, LoadSpec};
 use crate::utils::signer::Fee;
 use axum::extract::State;
 use axum::response::Response;
@@ -105,18 +102,15 @@ pub(super) async fn transfers(
             format!("accounts must be 1..={}", MAX_ACCOUNTS.min(txs)),
         ));
     }
-    let concurrency = r.concurrency.unwrap_or(DEFAULT_CONCURRENCY.min(jobs.max_concurrency));
-    if concurrency > jobs.max_concurrency {
-        return Err(limit("maxConcurrency", jobs.max_concurrency, concurrency));
+    let send = SendFields {
+        concurrency: r.concurrency,
+        mode: r.mode,
+        rate_per_second: r.rate_per_second,
+        wait_for_confirmation: r.wait_for_confirmation,
+        timeout_seconds: r.timeout_seconds,
+        stall_timeout_seconds: r.stall_timeout_seconds,
     }
-    if concurrency == 0 {
-        return Err(ApiError::validation("concurrency", "concurrency must be at least 1"));
-    }
-    if let Some(rate) = r.rate_per_second
-        && !(rate.is_finite() && rate > 0.0)
-    {
-        return Err(ApiError::validation("ratePerSecond", "ratePerSecond must be a positive number"));
-    }
+    .check(&state)?;
     let gas_price = r.gas_price.unwrap_or(DEFAULT_GAS_PRICE);
     if !(gas_price.is_finite() && (0.0..=1000.0).contains(&gas_price)) {
         return Err(ApiError::validation("gasPrice", "gasPrice must be a number of uatom in [0, 1000]"));
@@ -129,19 +123,15 @@ pub(super) async fn transfers(
     if amount == 0 {
         return Err(ApiError::validation("amount", "amount must be at least 1"));
     }
-    let timeout = timeout(&state, r.timeout_seconds, DEFAULT_BATCH_TIMEOUT_SECONDS)?;
-    let stall_after = stall_timeout(r.stall_timeout_seconds)?;
     let target = target(&state, &r.chain_id)?;
     let funding = r.funding.unwrap_or_default();
-    let mode = r.mode.unwrap_or_default();
-    let wait = r.wait_for_confirmation.unwrap_or(true);
-    let request = json!({
+    let mut request = json!({
         "chainId": r.chain_id, "txs": txs, "accounts": accounts, "amount": amount, "gasLimit": gas_limit,
-        "gasPrice": gas_price, "funding": funding, "concurrency": concurrency, "mode": mode,
-        "ratePerSecond": r.rate_per_second, "waitForConfirmation": wait, "timeoutSeconds": timeout.as_secs(),
-        "stallTimeoutSeconds": stall_after.as_secs_f64(),
+        "gasPrice": gas_price, "funding": funding,
     });
+    echo_send(&mut request, &send);
     // Funding waits for two txs (to the funder, then to the accounts): a few blocks each.
+    let timeout = send.timeout;
     let funding_timeout = Duration::from_secs(120).min(timeout);
     let spec = LoadSpec {
         client: state.chains.for_chain(&r.chain_id),
@@ -152,16 +142,8 @@ pub(super) async fn transfers(
         amount: u128::from(amount),
         fee: Fee { gas_limit, gas_price },
         funding,
-        batch: BatchOptions {
-            mode,
-            concurrency,
-            rate: r.rate_per_second,
-            wait_for_confirmation: wait,
-            timeout,
-            stall_after,
-            poll: jobs.poll_interval,
-            funding_timeout,
-        },
+        send,
+        funding_timeout,
     };
     submit(
         &state,
