@@ -22,6 +22,7 @@ mod scale;
 mod session;
 mod status;
 pub mod table;
+mod tus;
 mod txs;
 mod upload;
 

@@ -42,17 +42,6 @@ async fn gwc_tx(testbed: &Testbed, args: &[&str], from: &str) -> anyhow::Result<
     Ok(tx)
 }
 
-fn attr(tx: &Value, kind: &str, key: &str) -> anyhow::Result<String> {
-    tx["events"]
-        .as_array()
-        .and_then(|e| e.iter().find(|e| e["type"] == kind))
-        .and_then(|e| e["attributes"].as_array())
-        .and_then(|a| a.iter().find(|a| a["key"] == key))
-        .and_then(|a| a["value"].as_str())
-        .map(str::to_string)
-        .with_context(|| format!("no {kind}.{key} in {tx}"))
-}
-
 /// Uploads a one-fragment project the way the experiment runner does (the owner `alice`
 /// inits, grants local-admin and commits the root; TUS to gwc's REST port; gwc's executor
 /// distributes and finalizes) and returns the session id (the packets are then on gwc,
@@ -63,7 +52,6 @@ pub async fn upload(testbed: &Testbed, project: &str) -> anyhow::Result<String> 
 
 /// [`upload`] of one file of `page`'s bytes: one fragment per KiB, each a packet to fdsc.
 pub async fn upload_bytes(testbed: &Testbed, project: &str, page: &[u8]) -> anyhow::Result<String> {
-    use base64::Engine as _;
     let alice =
         match gwcd(testbed, &["keys", "add", "alice", "--keyring-backend", "test", "--output", "json"]).await
         {
@@ -77,11 +65,8 @@ pub async fn upload_bytes(testbed: &Testbed, project: &str, page: &[u8]) -> anyh
     gwc_tx(testbed, &["bank", "send", "local-admin", &alice, "10000000uatom"], "local-admin").await?;
     let (zip, root) = testbed::chain::merkle::zip_project(&[("index.html", page)], 1024);
     let init = gwc_tx(testbed, &["gateway", "init-session", "1024", "0", "2"], "alice").await?;
-    let (id, owner, exec) = (
-        attr(&init, "csu_init_session", "session_id")?,
-        attr(&init, "csu_init_session", "owner")?,
-        attr(&init, "csu_init_session", "executor")?,
-    );
+    let attr = |key: &str| super::tus::attr(&init, "csu_init_session", key);
+    let (id, owner, exec) = (attr("session_id")?, attr("owner")?, attr("executor")?);
     gwc_tx(testbed, &["feegrant", "grant", &owner, &exec], "alice").await?;
     for m in ["MsgDistributeBatch", "MsgFinalizeAndCloseSession", "MsgAbortAndCloseSession"] {
         let url = format!("/gwc.gateway.v1.{m}");
@@ -89,32 +74,7 @@ pub async fn upload_bytes(testbed: &Testbed, project: &str, page: &[u8]) -> anyh
     }
     gwc_tx(testbed, &["gateway", "commit-root-proof", &id, &root], "alice").await?;
     let (_, api, _) = testbed.control.node_ports("gwc").context("gwc's ports")?;
-    let api = format!("http://127.0.0.1:{api}");
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-    let token = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(format!("upload_token:{id}")));
-    let http = reqwest::Client::new();
-    let created = http
-        .post(format!("{api}/upload/tus-stream"))
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", zip.len().to_string())
-        .header(
-            "Upload-Metadata",
-            format!("session_id {},project_name {},version {}", b64(&id), b64(project), b64("v1")),
-        )
-        .header("Authorization", format!("Bearer {token}"))
-        .send()
-        .await?;
-    ensure!(created.status().as_u16() == 201, "TUS creation: {}", created.status());
-    let location = created.headers().get("location").and_then(|l| l.to_str().ok()).context("Location")?;
-    let patched = http
-        .patch(format!("{api}{location}"))
-        .header("Tus-Resumable", "1.0.0")
-        .header("Content-Type", "application/offset+octet-stream")
-        .header("Upload-Offset", "0")
-        .body(zip)
-        .send()
-        .await?;
-    ensure!(patched.status().as_u16() == 204, "TUS PATCH: {}", patched.status());
+    super::tus::upload(&format!("http://127.0.0.1:{api}"), &id, project, "v1", zip).await?;
     // The executor's finalize leaves the session FINALIZING (or later).
     let gwc = testbed.control.chain("gwc").context("gwc")?;
     let mut heights = gwc.subscribe_heights();

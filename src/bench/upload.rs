@@ -92,21 +92,8 @@ async fn execute_tx(kubectl: &Kubectl, args: &[&str], from: &str) -> anyhow::Res
     anyhow::bail!("{args:?} never found")
 }
 
-fn attr(tx: &Value, key: &str) -> anyhow::Result<String> {
-    let events = tx["events"].as_array().context("events")?;
-    let e = events.iter().find(|e| e["type"] == "csu_init_session").context("csu_init_session")?;
-    let a = e["attributes"]
-        .as_array()
-        .context("attributes")?
-        .iter()
-        .find(|a| a["key"] == key)
-        .context(key.to_string())?;
-    Ok(a["value"].as_str().context("value")?.trim_matches('"').to_string())
-}
-
 /// (total ms, deploy ms) of the script-driven session.
 async fn script_side(testbed: &Testbed, size: usize) -> anyhow::Result<(f64, f64)> {
-    use base64::Engine as _;
     let kubectl = Kubectl::new(testbed)?;
     // setupAlice (not timed by the script either).
     let alice =
@@ -119,7 +106,8 @@ async fn script_side(testbed: &Testbed, size: usize) -> anyhow::Result<(f64, f64
     let zip = crate::utils::experiment::project::zip(&files)?;
     let init =
         execute_tx(&kubectl, &["gateway", "init-session", &FRAGMENT.to_string(), "0", "0"], "alice").await?;
-    let (sid, exec) = (attr(&init, "session_id")?, attr(&init, "executor")?);
+    let attr = |key: &str| super::tus::attr(&init, "csu_init_session", key);
+    let (sid, exec) = (attr("session_id")?, attr("executor")?);
     let expires = jiff::Timestamp::now().as_second() + 3600;
     let iso = jiff::Timestamp::from_second(expires)?.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     execute_tx(&kubectl, &["feegrant", "grant", &alice, &exec, "--expiration", &iso], "alice").await?;
@@ -129,34 +117,13 @@ async fn script_side(testbed: &Testbed, size: usize) -> anyhow::Result<(f64, f64
         execute_tx(&kubectl, &args, "alice").await?;
     }
     execute_tx(&kubectl, &["gateway", "commit-root-proof", &sid, &root], "alice").await?;
-    let token = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(format!("upload_token:{sid}")));
     let prep = prep.elapsed();
 
     let upload = Instant::now();
     let (_, api, _) = testbed.control.node_ports("gwc").context("gwc's ports")?;
     let api = format!("http://127.0.0.1:{api}");
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    super::tus::upload(&api, &sid, "p14", "1.0.0", zip).await?;
     let http = reqwest::Client::new();
-    let created = http
-        .post(format!("{api}/upload/tus-stream"))
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", zip.len().to_string())
-        .header(
-            "Upload-Metadata",
-            format!("session_id {},project_name {},version {}", b64(&sid), b64("p14"), b64("1.0.0")),
-        )
-        .header("Authorization", format!("Bearer {token}"))
-        .send()
-        .await?;
-    let location =
-        created.headers().get("location").and_then(|l| l.to_str().ok()).context("Location")?.to_string();
-    http.patch(format!("{api}{location}"))
-        .header("Tus-Resumable", "1.0.0")
-        .header("Content-Type", "application/offset+octet-stream")
-        .header("Upload-Offset", "0")
-        .body(zip)
-        .send()
-        .await?;
     let upload = upload.elapsed();
 
     let deploy = Instant::now();
