@@ -92,7 +92,7 @@ async fn the_dashboard_shows_the_testbed_live_and_runs_start_in_a_real_browser()
     let report: serde_json::Value =
         serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     assert_eq!(report["ok"], true, "{report}");
-    for view in ["overview", "operations", "measurements", "experiments", "ibc"] {
+    for view in ["overview", "operations", "measurements", "experiments", "ibc", "ibc-pending"] {
         let shot = artifacts.join(format!("{view}.png"));
         assert!(png(&shot), "{} is a PNG screenshot", shot.display());
     }

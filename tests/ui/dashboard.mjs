@@ -7,7 +7,7 @@
 // succeeded without a reload, with local millisecond times, and a fresh page on Operations
 // opens that latest job; Measurements measures its defaults on first open, then the
 // block-time histogram for window=50 and throughput bars; an upload experiment run from the
-// Experiments form to its closed session, charts and CSV; the IBC view's hop histograms per
+// Experiments form to its two closed sessions, charts and CSV; the IBC view's hop histograms per
 // pair with p50/p95/p99 as the packets job's result has them, and, with rly killed (kubectl
 // exec on $KUBECONFIG), the next upload's packets pending with their ages; keyboard tabs; and
 // no request leaves the BFF's origin.
@@ -200,21 +200,26 @@ try {
   const gwcBefore = await gwcHeight();
   await page.fill("#ex-count", "2");
   await page.fill("#ex-size", "150000");
-  await page.fill("#ex-reps", "1");
+  // Fragments of 40 kB: several packets per data chain, for the IBC view's histograms.
+  await page.fill("#ex-fragment", "40000");
+  // Two sessions: packets sent at different heights, so the IBC view's hops vary.
+  await page.fill("#ex-reps", "2");
   await page.click("#ex-run");
   await page.waitForFunction(() => document.getElementById("ex-status").textContent === "succeeded", null, { timeout: 180_000 });
   const rows = await page.$$eval("#ex-sessions tbody tr[data-session]", (trs) => trs.map((tr) => ({
     state: tr.querySelector(".badge").textContent, equal: tr.querySelector(".render-equal").textContent,
     deploy: Number(tr.querySelector("[data-phase='deployMs']").textContent),
   })));
-  assert.equal(rows.length, 1, `one session: ${JSON.stringify(rows)}`);
-  assert.deepEqual([rows[0].state, rows[0].equal], ["closed", "true"]);
-  assert.ok(rows[0].deploy > 0, `deploy time shown: ${JSON.stringify(rows)}`);
-  assert.equal(await page.locator("#ex-phases rect.bar[data-key]").count(), 4, "four phases of one session");
+  assert.equal(rows.length, 2, `two sessions: ${JSON.stringify(rows)}`);
+  for (const row of rows) {
+    assert.deepEqual([row.state, row.equal], ["closed", "true"]);
+    assert.ok(row.deploy > 0, `deploy time shown: ${JSON.stringify(rows)}`);
+  }
+  assert.equal(await page.locator("#ex-phases rect.bar[data-key]").count(), 8, "four phases of each session");
   assert.ok(await page.locator("#ex-disk rect.bar").count() >= 4, "disk growth of every chain");
   const csvHref = await page.getAttribute("#ex-csv", "href");
   const csv = await page.evaluate(async (href) => (await fetch(href)).text(), csvHref);
-  assert.equal(csv.trim().split("\n").length, 2, `a header and one session: ${csv}`);
+  assert.equal(csv.trim().split("\n").length, 3, `a header and two sessions: ${csv}`);
   mark("experiment");
   await page.screenshot({ path: join(ARTIFACTS, "experiments.png"), fullPage: true });
 
@@ -258,9 +263,15 @@ try {
     }
   }
   assert.ok(histograms >= 3, `hops drawn: ${histograms}`);
+  // Two sessions' packets: some hop took different times, drawn over several buckets.
+  const spread = result.pairs.flatMap((p) => Object.entries(p.hops).filter(([, x]) => x.histogram.length > 1).map(([k]) => [p.chainId, k]));
+  assert.ok(spread.length > 0, `some hop varies: ${JSON.stringify(result.pairs)}`);
+  const [sc, sh] = spread[0];
+  assert.ok(await page.locator(`#pk-pairs [data-pair='${sc}'] [data-hop='${sh}'] svg rect.bar`).count() >= 5, `${sc} ${sh} in buckets`);
   assert.equal(await page.textContent("#pk-accounting [data-fact='accounting']"),
     `sent ${result.accounting.sent} = acked ${result.accounting.acked} + timed out ${result.accounting.timedOut} + pending ${result.accounting.pending}`);
   mark("ibc histograms");
+  await page.screenshot({ path: join(ARTIFACTS, "ibc.png"), fullPage: true });
 
   // ----- IBC: rly killed, the next upload's packets pending with their ages --------------------
   await page.click("#tab-overview");
@@ -270,6 +281,7 @@ try {
   const stuckFrom = await gwcHeight();
   await page.click("#tab-experiments");
   await page.fill("#ex-count", "1");
+  await page.fill("#ex-reps", "1");
   await page.click("#ex-run");
   await page.waitForFunction(() => document.getElementById("ex-status").textContent === "running");
   // The Overview's IBC health counts what gwc sent and nobody relayed.
@@ -292,7 +304,7 @@ try {
     assert.ok(r.blocks > 0 && r.seconds > 0, `pending ages above zero: ${JSON.stringify(r)}`);
   });
   mark("ibc pending");
-  await page.screenshot({ path: join(ARTIFACTS, "ibc.png"), fullPage: true });
+  await page.screenshot({ path: join(ARTIFACTS, "ibc-pending.png"), fullPage: true });
 
   // ----- Same origin only ----------------------------------------------------------------------
   const foreign = requests.filter((u) => new URL(u).origin !== origin);

@@ -164,7 +164,7 @@ function hopFigure(p, key, label, what) {
     h("figcaption", { id: captionId, class: "visually-hidden", text: summary }),
     h("dl", { class: "facts numbers" },
       fact("hop", label), fact("count", String(s.count)),
-      MARKS.map((k) => fact(k, `${seconds(s[k])}${b ? ` (${num(b[k], 1)} blocks)` : ""}`)),
+      ...MARKS.map((k) => fact(k, `${seconds(s[k])}${b ? ` (${num(b[k], 1)} blocks)` : ""}`)),
       fact("max", seconds(s.max))));
 }
 
