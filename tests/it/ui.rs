@@ -47,8 +47,7 @@ async fn demo() -> (Child, String, String) {
         "--block-interval",
         "200ms",
     ];
-    let (child, lines) =
-        crate::cli::spawn_until_lines(&args, &["demo ready api=", "  kubeconfig="]).await;
+    let (child, lines) = crate::cli::spawn_until_lines(&args, &["demo ready api=", "  kubeconfig="]).await;
     let api = lines[0].trim_start_matches("demo ready api=").to_string();
     let kubeconfig = lines[1].trim_start_matches("  kubeconfig=").to_string();
     (child, api, kubeconfig)
