@@ -38,6 +38,7 @@ const ASSETS: &[Asset] = &[
     Asset { name: "js/operations.js", media_type: JS, body: include_str!("../ui/js/operations.js") },
     Asset { name: "js/measurements.js", media_type: JS, body: include_str!("../ui/js/measurements.js") },
     Asset { name: "js/experiments.js", media_type: JS, body: include_str!("../ui/js/experiments.js") },
+    Asset { name: "js/ibc.js", media_type: JS, body: include_str!("../ui/js/ibc.js") },
 ];
 
 /// The browser may load and call only this origin: a CDN reference or an injected script

@@ -16,6 +16,13 @@ pub(crate) fn own_dir() -> std::path::PathBuf {
 }
 
 pub(crate) async fn spawn_until_line(args: &[&str], prefix: &str) -> (Child, String) {
+    let (child, mut lines) = spawn_until_lines(args, &[prefix]).await;
+    (child, lines.remove(0))
+}
+
+/// Spawns the binary and returns it with the first stdout line starting with each prefix, in
+/// the order the prefixes are given (each looked for after the one before).
+pub(crate) async fn spawn_until_lines(args: &[&str], prefixes: &[&str]) -> (Child, Vec<String>) {
     let mut child = Command::new(BIN)
         .args(args)
         .current_dir(own_dir())
@@ -25,19 +32,26 @@ pub(crate) async fn spawn_until_line(args: &[&str], prefix: &str) -> (Child, Str
         .spawn()
         .expect("binary starts");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let line = tokio::time::timeout(WAIT, async {
-        while let Some(line) = lines.next_line().await.expect("read stdout") {
-            if line.starts_with(prefix) {
-                return line;
+    let found = tokio::time::timeout(WAIT, async {
+        let mut found = Vec::new();
+        for prefix in prefixes {
+            loop {
+                let Some(line) = lines.next_line().await.expect("read stdout") else {
+                    panic!("stdout closed before a line starting with {prefix:?}");
+                };
+                if line.starts_with(prefix) {
+                    found.push(line);
+                    break;
+                }
             }
         }
-        panic!("stdout closed before a line starting with {prefix:?}");
+        found
     })
     .await
-    .expect("ready line in time");
+    .expect("ready lines in time");
     // Keep draining stdout so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, line)
+    (child, found)
 }
 
 pub(crate) async fn terminate(mut child: Child) -> std::process::ExitStatus {

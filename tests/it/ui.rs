@@ -1,16 +1,19 @@
 //! The dashboard in a real browser: `cryptomeria-bff demo` started as a user would (on free
 //! ports), then `tests/ui/dashboard.mjs` drives Debian's Chromium through playwright-core
 //! against it (four chains with rising heights, Start followed live to succeeded, the
-//! block-time histogram for window=50, throughput, same-origin requests only). Screenshots
-//! of each view land in `target/ui-artifacts/`. Also checks what the BFF serves for the page.
+//! block-time histogram for window=50, throughput, an upload experiment, the IBC view's hop
+//! histograms and, with `rly` killed through kubectl on the demo's kubeconfig, its pending
+//! packets; same-origin requests only). Screenshots of each view land in
+//! `target/ui-artifacts/`. Also checks what the BFF serves for the page.
 
 use crate::common::init_crypto;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
-/// The whole browser session: launch, a start job from cold, two measurements.
-const BROWSER_BUDGET: Duration = Duration::from_secs(420);
+/// The whole browser session: launch, a start job from cold, two measurements, two upload
+/// experiments, two packets jobs.
+const BROWSER_BUDGET: Duration = Duration::from_secs(600);
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -30,8 +33,8 @@ fn chromium() -> PathBuf {
 }
 
 /// `demo` on a free API port (its NodePorts fall back to free ports when the chart's are
-/// taken) with fast blocks, and its API URL from the ready line.
-async fn demo() -> (Child, String) {
+/// taken) with fast blocks, its API URL from the ready line and the kubeconfig it wrote.
+async fn demo() -> (Child, String, String) {
     // Serving chains at once: the chart's boot gap is not what the dashboard test is about.
     let args = [
         "demo",
@@ -44,9 +47,10 @@ async fn demo() -> (Child, String) {
         "--block-interval",
         "200ms",
     ];
-    let (child, line) = crate::cli::spawn_until_line(&args, "demo ready api=").await;
-    let api = line.trim_start_matches("demo ready api=").to_string();
-    (child, api)
+    let (child, lines) = crate::cli::spawn_until_lines(&args, &["demo ready api=", "  kubeconfig="]).await;
+    let api = lines[0].trim_start_matches("demo ready api=").to_string();
+    let kubeconfig = lines[1].trim_start_matches("  kubeconfig=").to_string();
+    (child, api, kubeconfig)
 }
 
 #[tokio::test]
@@ -55,7 +59,9 @@ async fn the_dashboard_shows_the_testbed_live_and_runs_start_in_a_real_browser()
     let dir = root().join("tests/ui");
     assert!(dir.join("node_modules/playwright-core").exists(), "run `npm ci --prefix tests/ui`");
     let artifacts = root().join("target/ui-artifacts");
-    let (child, api) = demo().await;
+    let (child, api, kubeconfig) = demo().await;
+    // kubectl's cache goes here, not to the user's home.
+    let kube_home = tempfile::tempdir().unwrap();
     crate::common::Bff::at(&api).wait_readyz(200).await;
 
     let started = Instant::now();
@@ -65,6 +71,8 @@ async fn the_dashboard_shows_the_testbed_live_and_runs_start_in_a_real_browser()
         .env("BFF", &api)
         .env("ARTIFACTS", &artifacts)
         .env("CHROMIUM", chromium())
+        .env("KUBECONFIG", &kubeconfig)
+        .env("KUBECACHEDIR", kube_home.path().join("cache"))
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(BROWSER_BUDGET, run)
@@ -83,7 +91,7 @@ async fn the_dashboard_shows_the_testbed_live_and_runs_start_in_a_real_browser()
     let report: serde_json::Value =
         serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     assert_eq!(report["ok"], true, "{report}");
-    for view in ["overview", "operations", "measurements", "experiments"] {
+    for view in ["overview", "operations", "measurements", "experiments", "ibc", "ibc-pending"] {
         let shot = artifacts.join(format!("{view}.png"));
         assert!(png(&shot), "{} is a PNG screenshot", shot.display());
     }

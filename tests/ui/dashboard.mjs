@@ -7,10 +7,13 @@
 // succeeded without a reload, with local millisecond times, and a fresh page on Operations
 // opens that latest job; Measurements measures its defaults on first open, then the
 // block-time histogram for window=50 and throughput bars; an upload experiment run from the
-// Experiments form to its closed session, charts and CSV; keyboard tabs; and no request
-// leaves the BFF's origin.
+// Experiments form to its two closed sessions, charts and CSV; the IBC view's hop histograms per
+// pair with p50/p95/p99 as the packets job's result has them, and, with rly killed (kubectl
+// exec on $KUBECONFIG), the next upload's packets pending with their ages; keyboard tabs; and
+// no request leaves the BFF's origin.
 
 import { chromium } from "playwright-core";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,6 +35,8 @@ const profile = mkdtempSync(join(tmpdir(), "bff-ui-profile-"));
 const started = Date.now();
 const timings = {};
 const mark = (name) => { timings[name] = Date.now() - started; };
+// A finished job's view read over HTTP by the test itself, not through the page.
+const jobView = async (id) => (await (await fetch(`${BFF}/api/v1/utils/jobs/${encodeURIComponent(id)}`)).json()).data;
 
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
@@ -51,6 +56,21 @@ const problems = [];
 page.on("request", (r) => requests.push(r.url()));
 page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
 page.on("console", (m) => { if (m.type() === "error") problems.push(`console error: ${m.text()}`); });
+
+// gwc's height as the Overview shows it.
+const gwcHeight = async () => Number(await page.textContent("#chains tr[data-chain='gwc'] .height"));
+
+// Waits for the IBC view's run under way to draw its result, and returns that job's view
+// read over HTTP.
+async function ibcRun() {
+  await page.waitForFunction(() => ["succeeded", "failed", "canceled"].includes(document.getElementById("pk-status").textContent),
+    null, { timeout: 120_000 });
+  assert.equal(await page.textContent("#pk-status"), "succeeded", await page.textContent("#pk-error"));
+  const id = await page.getAttribute("#pk-result", "data-job");
+  const view = await jobView(id);
+  assert.equal(view.status, "succeeded", JSON.stringify(view));
+  return view;
+}
 
 try {
   // ----- Overview: four chains, heights rising --------------------------------------------
@@ -177,25 +197,114 @@ try {
 
   // ----- Experiments: an upload experiment from the form, followed to its sessions ------------
   await page.click("#tab-experiments");
+  const gwcBefore = await gwcHeight();
   await page.fill("#ex-count", "2");
   await page.fill("#ex-size", "150000");
-  await page.fill("#ex-reps", "1");
+  // Fragments of 40 kB: several packets per data chain, for the IBC view's histograms.
+  await page.fill("#ex-fragment", "40000");
+  // Two sessions: packets sent at different heights, so the IBC view's hops vary.
+  await page.fill("#ex-reps", "2");
   await page.click("#ex-run");
   await page.waitForFunction(() => document.getElementById("ex-status").textContent === "succeeded", null, { timeout: 180_000 });
   const rows = await page.$$eval("#ex-sessions tbody tr[data-session]", (trs) => trs.map((tr) => ({
     state: tr.querySelector(".badge").textContent, equal: tr.querySelector(".render-equal").textContent,
     deploy: Number(tr.querySelector("[data-phase='deployMs']").textContent),
   })));
-  assert.equal(rows.length, 1, `one session: ${JSON.stringify(rows)}`);
-  assert.deepEqual([rows[0].state, rows[0].equal], ["closed", "true"]);
-  assert.ok(rows[0].deploy > 0, `deploy time shown: ${JSON.stringify(rows)}`);
-  assert.equal(await page.locator("#ex-phases rect.bar[data-key]").count(), 4, "four phases of one session");
+  assert.equal(rows.length, 2, `two sessions: ${JSON.stringify(rows)}`);
+  for (const row of rows) {
+    assert.deepEqual([row.state, row.equal], ["closed", "true"]);
+    assert.ok(row.deploy > 0, `deploy time shown: ${JSON.stringify(rows)}`);
+  }
+  assert.equal(await page.locator("#ex-phases rect.bar[data-key]").count(), 8, "four phases of each session");
   assert.ok(await page.locator("#ex-disk rect.bar").count() >= 4, "disk growth of every chain");
   const csvHref = await page.getAttribute("#ex-csv", "href");
   const csv = await page.evaluate(async (href) => (await fetch(href)).text(), csvHref);
-  assert.equal(csv.trim().split("\n").length, 2, `a header and one session: ${csv}`);
+  assert.equal(csv.trim().split("\n").length, 3, `a header and two sessions: ${csv}`);
   mark("experiment");
   await page.screenshot({ path: join(ARTIFACTS, "experiments.png"), fullPage: true });
+
+  // ----- IBC: the experiment's packets per pair, drawn as the packets job's result has them ----
+  await page.click("#tab-ibc");
+  // The first open accounts the default window (gwc's latest 300 blocks) without a click.
+  const firstJob = await ibcRun();
+  assert.ok(firstJob.status === "succeeded", `default packets job: ${JSON.stringify(firstJob)}`);
+  // Then a window from before the experiment, chosen in the form.
+  await page.fill("#pk-window", String((await gwcHeight()) - gwcBefore + 50));
+  await page.click("#pk-run");
+  const shown = await ibcRun();
+  const result = shown.result;
+  assert.ok(result.fromHeight <= gwcBefore + 1, `the window holds the experiment: ${result.fromHeight} > ${gwcBefore}`);
+  const pairs = result.pairs.map((p) => p.chainId);
+  assert.ok(pairs.includes("mdsc") && pairs.some((c) => c.startsWith("fdsc-")), `pairs with packets: ${pairs}`);
+  assert.deepEqual(await page.$$eval("#pk-pairs [data-pair]", (cards) => cards.map((c) => c.dataset.pair)), pairs);
+  let histograms = 0;
+  for (const p of result.pairs) {
+    const card = `#pk-pairs [data-pair='${p.chainId}']`;
+    const a = p.accounting;
+    assert.equal(a.sent, a.acked + a.timedOut + a.pending, `${p.chainId}: ${JSON.stringify(a)}`);
+    assert.match(await page.textContent(`${card} .pair-accounting`),
+      new RegExp(`^sent ${a.sent} = acked ${a.acked} \\+ timed out ${a.timedOut} \\+ pending ${a.pending};`));
+    for (const hop of ["sendToRecv", "recvToAck", "sendToAck"]) {
+      const s = p.hops[hop].seconds;
+      const fig = `${card} [data-hop='${hop}']`;
+      if (!s) {
+        assert.equal(await page.locator(`${fig} svg`).count(), 0, `${p.chainId} ${hop}: no samples, no chart`);
+        continue;
+      }
+      histograms += 1;
+      assert.equal(await page.textContent(`${fig} [data-fact='count']`), String(s.count));
+      for (const k of ["p50", "p95", "p99"]) {
+        assert.equal(await page.locator(`${fig} svg line.mark.${k}:not(.legend)`).count(), 1, `${p.chainId} ${hop} ${k} marked`);
+        assert.equal(await page.textContent(`${fig} svg .mark-label.${k}`), `${k} ${s[k].toFixed(3)} s`);
+        assert.ok((await page.textContent(`${fig} [data-fact='${k}']`)).startsWith(`${s[k].toFixed(3)} s`), `${p.chainId} ${hop} ${k} written`);
+      }
+      const counts = await page.$$eval(`${fig} svg rect.bar title`, (ts) => ts.map((t) => Number(t.textContent.match(/: (\d+) packet/)[1])));
+      assert.equal(counts.reduce((x, y) => x + y, 0), s.count, `${p.chainId} ${hop}: every packet in a bar`);
+    }
+  }
+  assert.ok(histograms >= 3, `hops drawn: ${histograms}`);
+  // Two sessions' packets: some hop took different times, drawn over several buckets.
+  const spread = result.pairs.flatMap((p) => Object.entries(p.hops).filter(([, x]) => x.histogram.length > 1).map(([k]) => [p.chainId, k]));
+  assert.ok(spread.length > 0, `some hop varies: ${JSON.stringify(result.pairs)}`);
+  const [sc, sh] = spread[0];
+  assert.ok(await page.locator(`#pk-pairs [data-pair='${sc}'] [data-hop='${sh}'] svg rect.bar`).count() >= 5, `${sc} ${sh} in buckets`);
+  assert.equal(await page.textContent("#pk-accounting [data-fact='accounting']"),
+    `sent ${result.accounting.sent} = acked ${result.accounting.acked} + timed out ${result.accounting.timedOut} + pending ${result.accounting.pending}`);
+  mark("ibc histograms");
+  await page.screenshot({ path: join(ARTIFACTS, "ibc.png"), fullPage: true });
+
+  // ----- IBC: rly killed, the next upload's packets pending with their ages --------------------
+  await page.click("#tab-overview");
+  const rlyPod = await page.textContent("#relayer dd.mono");
+  execFileSync("kubectl", ["exec", "-n", "cryptomeria", rlyPod, "--", "sh", "-c", "pkill -x rly"], { stdio: "pipe" });
+  await page.waitForFunction(() => document.querySelector("[data-testid='rly-running']").textContent === "not running");
+  const stuckFrom = await gwcHeight();
+  await page.click("#tab-experiments");
+  await page.fill("#ex-count", "1");
+  await page.fill("#ex-reps", "1");
+  await page.click("#ex-run");
+  await page.waitForFunction(() => document.getElementById("ex-status").textContent === "running");
+  // The Overview's IBC health counts what gwc sent and nobody relayed.
+  await page.waitForFunction(() => [...document.querySelectorAll("#ibc tr[data-pair] td:nth-child(3)")]
+    .some((c) => /^[1-9]\d* packets/.test(c.textContent)), null, { timeout: 120_000 });
+  await page.click("#tab-ibc");
+  await page.fill("#pk-window", String((await gwcHeight()) - stuckFrom + 20));
+  await page.click("#pk-run");
+  const stuck = (await ibcRun()).result;
+  const pending = stuck.packets.filter((p) => p.ageBlocks != null);
+  assert.ok(pending.length > 0 && stuck.accounting.pending === pending.length, `pending packets: ${JSON.stringify(stuck.accounting)}`);
+  const listed = await page.$$eval("#pk-pending tr[data-pending]", (trs) => trs.map((tr) => ({
+    id: tr.dataset.pending, pair: tr.querySelector("th").textContent,
+    blocks: Number(tr.querySelector(".age-blocks").textContent), seconds: parseFloat(tr.querySelector(".age-seconds").textContent),
+  })));
+  assert.deepEqual(listed.map((r) => r.id), pending.map((p) => `${p.srcChannel}/${p.sequence}`));
+  assert.deepEqual(listed.map((r) => r.pair), pending.map((p) => `gwc → ${p.chainId}`));
+  listed.forEach((r, i) => {
+    assert.equal(r.blocks, pending[i].ageBlocks);
+    assert.ok(r.blocks > 0 && r.seconds > 0, `pending ages above zero: ${JSON.stringify(r)}`);
+  });
+  mark("ibc pending");
+  await page.screenshot({ path: join(ARTIFACTS, "ibc-pending.png"), fullPage: true });
 
   // ----- Same origin only ----------------------------------------------------------------------
   const foreign = requests.filter((u) => new URL(u).origin !== origin);

@@ -1,6 +1,6 @@
-// SVG charts drawn here (no library): a sparkline, a histogram with percentile marks, and
-// bars over height ranges. Each chart is an `img` with a title and a description, and its
-// numbers are also shown as text beside it.
+// SVG charts drawn here (no library): a sparkline, a histogram with percentile marks (of
+// samples or of buckets already counted), and bars over height ranges. Each chart is an
+// `img` with a title and a description, and its numbers are also shown as text beside it.
 
 const NS = "http://www.w3.org/2000/svg";
 
@@ -44,20 +44,29 @@ export function bins(samples) {
 }
 
 // A histogram of `samples` (seconds) with vertical marks at `marks` ({key, value}).
-export function histogram(samples, marks, { title, desc }) {
-  const W = 720, H = 260, L = 44, R = 16, T = 30, B = 38;
-  const b = bins(samples);
-  const lo = b[0].from, hi = b[b.length - 1].to + (b[b.length - 1].to - b[0].from) * 0.02;
-  const top = Math.max(...b.map((x) => x.n));
+export function histogram(samples, marks, opts) {
+  return binned(bins(samples), marks, opts);
+}
+
+// A histogram of buckets already counted ({from, to, n}, seconds) with vertical marks at
+// `marks` ({key, value}); `what` names a sample in the bars' titles, `axis` the x axis. A
+// single bucket of equal samples is drawn as a narrow bar around its value.
+export function binned(b, marks, { title, desc, what = "block(s)", axis = "seconds between blocks", width = 720, height = 260 }) {
+  const W = width, H = height, L = 44, R = 16, T = 30, B = 38;
+  const same = b[b.length - 1].to - b[0].from < 1e-9;
+  const pad = same ? Math.max(0.05, Math.abs(b[0].from) * 0.1) : 0;
+  const lo = b[0].from - pad, hi = b[b.length - 1].to + pad + (b[b.length - 1].to - b[0].from) * 0.02;
+  const top = Math.max(1, ...b.map((x) => x.n));
   const x = (v) => L + ((v - lo) / (hi - lo || 1)) * (W - L - R);
   const y = (n) => H - B - (n / top) * (H - T - B);
   const s = root(W, H, title, desc);
   s.classList.add("histogram");
   for (const bin of b) {
+    const [from, to] = same ? [bin.from - pad / 5, bin.to + pad / 5] : [bin.from, bin.to];
     const bar = svg("rect", {
-      class: "bar", x: x(bin.from) + 0.5, y: y(bin.n), width: Math.max(1, x(bin.to) - x(bin.from) - 1), height: H - B - y(bin.n),
+      class: "bar", x: x(from) + 0.5, y: y(bin.n), width: Math.max(1, x(to) - x(from) - 1), height: H - B - y(bin.n),
     });
-    bar.append(svg("title", {}, `${bin.from.toFixed(3)}–${bin.to.toFixed(3)} s: ${bin.n} block(s)`));
+    bar.append(svg("title", {}, `${bin.from.toFixed(3)}–${bin.to.toFixed(3)} s: ${bin.n} ${what}`));
     s.append(bar);
   }
   s.append(svg("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }));
@@ -67,15 +76,16 @@ export function histogram(samples, marks, { title, desc }) {
     const anchor = i === 0 ? "start" : i === 4 ? "end" : "middle";
     s.append(svg("text", { x: x(v), y: H - B + 16, "text-anchor": anchor }, v.toFixed(3)));
   }
-  s.append(svg("text", { x: (W + L) / 2, y: H - 4, "text-anchor": "middle" }, "seconds between blocks"));
+  s.append(svg("text", { x: (W + L) / 2, y: H - 4, "text-anchor": "middle" }, axis));
   s.append(svg("text", { x: L - 6, y: T + 4, "text-anchor": "end" }, String(top)));
   s.append(svg("text", { x: L - 6, y: H - B, "text-anchor": "end" }, "0"));
   // Marks may sit a pixel apart: the lines carry their key's colour and dash, the legend
   // above the plot names them with their values.
+  const step = Math.min(150, (W - L - R) / Math.max(1, marks.length));
   marks.forEach((m, i) => {
     const mx = x(m.value);
     s.append(svg("line", { class: `mark ${m.key}`, x1: mx, x2: mx, y1: T - 4, y2: H - B }));
-    const lx = L + 10 + i * 150;
+    const lx = L + 10 + i * step;
     s.append(svg("line", { class: `mark legend ${m.key}`, x1: lx, x2: lx + 18, y1: 10, y2: 10 }));
     s.append(svg("text", { class: `mark-label ${m.key}`, x: lx + 22, y: 14 }, `${m.key} ${m.value.toFixed(3)} s`));
   });

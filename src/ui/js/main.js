@@ -1,4 +1,4 @@
-// The dashboard's entry: the three views as keyboard-operable tabs (arrow keys, Home/End;
+// The dashboard's entry: the five views as keyboard-operable tabs (arrow keys, Home/End;
 // the URL hash keeps the view across reloads), and the overview's poll feeding the chain
 // lists of the other views.
 
@@ -6,8 +6,9 @@ import * as overview from "./overview.js";
 import * as operations from "./operations.js";
 import * as measurements from "./measurements.js";
 import * as experiments from "./experiments.js";
+import * as ibc from "./ibc.js";
 
-const VIEWS = ["overview", "operations", "measurements", "experiments"];
+const VIEWS = ["overview", "operations", "measurements", "experiments", "ibc"];
 const tabs = VIEWS.map((v) => document.getElementById(`tab-${v}`));
 
 function show(view, focus = false) {
@@ -23,6 +24,8 @@ function show(view, focus = false) {
   if (view === "measurements") measurements.shown();
   else measurements.hidden();
   if (view === "experiments") experiments.shown();
+  if (view === "ibc") ibc.shown();
+  else ibc.hidden();
 }
 
 // Hint links lead to a view by its hash (e.g. an action's route to Operations).
@@ -44,9 +47,11 @@ tabs.forEach((tab, i) => {
 operations.init();
 measurements.init();
 experiments.init();
+ibc.init();
 overview.onChains((chains) => {
   operations.setChains(chains);
   measurements.setChains(chains);
+  ibc.setChains(chains);
 });
 overview.start();
 show(VIEWS.includes(location.hash.slice(1)) ? location.hash.slice(1) : "overview");

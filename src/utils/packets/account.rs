@@ -49,12 +49,46 @@ pub struct Timing {
     pub recv_to_ack_blocks: Option<u64>,
 }
 
-/// count, p50/p95/p99/max of one hop, in seconds and in blocks.
+/// count, p50/p95/p99/max of one hop, in seconds and in blocks, and its seconds binned.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Hop {
     pub seconds: Option<stats::LatencyStats>,
     pub blocks: Option<BlockStats>,
+    /// The seconds in equal-width buckets from min to max (empty without samples).
+    pub histogram: Vec<Bucket>,
+}
+
+/// Samples with `fromSeconds <= s < toSeconds` (the last bucket includes its `toSeconds`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bucket {
+    pub from_seconds: f64,
+    pub to_seconds: f64,
+    pub count: usize,
+}
+
+/// About √n equal-width buckets (5..=30) over min..=max; one bucket when every sample is
+/// the same. Every sample is in exactly one bucket.
+pub fn buckets(samples: &[f64]) -> Vec<Bucket> {
+    let finite: Vec<f64> = samples.iter().copied().filter(|s| s.is_finite()).collect();
+    let Some(lo) = finite.iter().copied().reduce(f64::min) else { return Vec::new() };
+    let hi = finite.iter().copied().fold(lo, f64::max);
+    let span = hi - lo;
+    let n = if span > 0.0 { ((finite.len() as f64).sqrt().round() as usize).clamp(5, 30) } else { 1 };
+    let width = span / n as f64;
+    let mut out: Vec<Bucket> = (0..n)
+        .map(|i| Bucket {
+            from_seconds: lo + width * i as f64,
+            to_seconds: if i + 1 == n { hi } else { lo + width * (i + 1) as f64 },
+            count: 0,
+        })
+        .collect();
+    for s in finite {
+        let i = if width > 0.0 { ((s - lo) / width).floor() as usize } else { 0 };
+        out[i.min(n - 1)].count += 1;
+    }
+    out
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -114,6 +148,7 @@ impl Samples {
                     Hop {
                         seconds: stats::latency_stats(&self.seconds[i]),
                         blocks: block_stats(&self.blocks[i]),
+                        histogram: buckets(&self.seconds[i]),
                     },
                 )
             })
@@ -286,5 +321,24 @@ mod tests {
         assert_eq!(v["packets"][0]["ageBlocks"], Value::Null);
         assert_eq!(v["pairs"].as_array().unwrap().len(), 2);
         assert_eq!(v["relayers"]["r"], 1);
+        let histogram = &v["pairs"][0]["hops"]["sendToAck"]["histogram"];
+        assert_eq!(histogram, &json!([{"fromSeconds": 5.0, "toSeconds": 5.0, "count": 1}]));
+        assert_eq!(v["pairs"][1]["hops"]["sendToAck"]["histogram"], json!([]));
+    }
+
+    #[test]
+    fn buckets_hold_every_sample_once_from_min_to_max() {
+        let samples: Vec<f64> = (0..100).map(|i| 0.5 + f64::from(i) * 0.03).collect();
+        let b = buckets(&samples);
+        assert_eq!(b.len(), 10, "about the square root of 100");
+        assert_eq!(b.iter().map(|x| x.count).sum::<usize>(), 100);
+        assert_eq!((b[0].from_seconds, b[9].to_seconds), (0.5, 0.5 + 99.0 * 0.03));
+        assert!(b.windows(2).all(|w| (w[0].to_seconds - w[1].from_seconds).abs() < 1e-12));
+        assert!(b.iter().all(|x| x.count == 10), "{b:?}");
+        // Few samples still get five buckets; the maximum lands in the last one.
+        let few = buckets(&[1.0, 2.0, 3.0]);
+        assert_eq!(few.iter().map(|x| x.count).collect::<Vec<_>>(), [1, 0, 1, 0, 1]);
+        assert_eq!(buckets(&[2.0, 2.0]), [Bucket { from_seconds: 2.0, to_seconds: 2.0, count: 2 }]);
+        assert!(buckets(&[]).is_empty());
     }
 }
