@@ -217,6 +217,17 @@ try {
   }
   assert.equal(await page.locator("#ex-phases rect.bar[data-key]").count(), 8, "four phases of each session");
   assert.ok(await page.locator("#ex-disk rect.bar").count() >= 4, "disk growth of every chain");
+  // The packet-hop histogram counts every packet the job's result read from the chains.
+  const exJob = await page.evaluate(async () => {
+    const list = await (await fetch("/api/v1/utils/jobs?limit=1&type=utils.experiments.upload")).json();
+    return (await (await fetch(`/api/v1/utils/jobs/${list.data.items[0].jobId}`)).json()).data;
+  });
+  const acked = exJob.result.sessions.flatMap((s) => s.packets.items).filter((p) => p.ackTime).length;
+  const sent = exJob.result.sessions.reduce((a, s) => a + s.packets.sent, 0);
+  assert.ok(acked > 0 && acked === sent, `every fragment and manifest of both sessions acked: ${acked} of ${sent}`);
+  const hopBars = await page.$$eval("#ex-hops rect.bar title", (ts) => ts.map((t) => Number(/: (\d+) packet/.exec(t.textContent)[1])));
+  assert.equal(hopBars.reduce((a, n) => a + n, 0), acked, "the histogram holds every acked packet");
+  assert.equal(await page.locator("#ex-hops line.mark.p99:not(.legend)").count(), 1, "p99 marked");
   const csvHref = await page.getAttribute("#ex-csv", "href");
   const csv = await page.evaluate(async (href) => (await fetch(href)).text(), csvHref);
   assert.equal(csv.trim().split("\n").length, 3, `a header and two sessions: ${csv}`);

@@ -5,7 +5,7 @@
 
 import { get, post, followLog } from "./api.js";
 import { $, h, fill, badge, showError, announce } from "./dom.js";
-import { grouped, bars } from "./charts.js";
+import { grouped, bars, histogram } from "./charts.js";
 
 const PHASES = ["prepMs", "clientUploadMs", "deployMs", "fetchMs"];
 let following = null;
@@ -105,7 +105,33 @@ function showResult(id, result) {
   const disk = `Disk growth summed over the sessions: ${items.map((i) => `${i.label} ${i.value} B`).join(", ")}.`;
   if (items.length) fill($("ex-disk"), bars(items, { title: "Disk growth per chain", desc: disk, unit: "bytes", axis: "chain" }));
   $("ex-disk-summary").textContent = disk;
+  showHops(sessions);
   fill($("ex-downloads"),
     h("a", { href: `/api/v1/utils/jobs/${encodeURIComponent(id)}/result.csv`, download: `${id}.csv`, id: "ex-csv", text: "Download CSV" }),
     h("a", { href: `/api/v1/utils/jobs/${encodeURIComponent(id)}`, download: `${id}.json`, id: "ex-json", text: "Download JSON" }));
+}
+
+// The p-th percentile of sorted `xs`, linear between ranks (as the BFF's statistics).
+function percentile(xs, p) {
+  const at = (p / 100) * (xs.length - 1), i = Math.floor(at);
+  return i + 1 < xs.length ? xs[i] + (xs[i + 1] - xs[i]) * (at - i) : xs[i];
+}
+
+// Every packet's send → ack time over all sessions (commit clock, from the chains' events),
+// as a histogram with p50/p95/p99 marked.
+function showHops(sessions) {
+  const hops = sessions.flatMap((s) => (s.packets?.items ?? [])
+    .filter((p) => p.sendTime && p.ackTime)
+    .map((p) => (Date.parse(p.ackTime) - Date.parse(p.sendTime)) / 1000));
+  if (!hops.length) {
+    fill($("ex-hops"));
+    $("ex-hops-summary").textContent = "No packet of these sessions was read from the chains' events.";
+    return;
+  }
+  const sorted = [...hops].sort((a, b) => a - b);
+  const marks = ["p50", "p95", "p99"].map((k) => ({ key: k, value: percentile(sorted, Number(k.slice(1))) }));
+  const summary = `Send → ack of ${hops.length} packet(s) over ${sessions.length} session(s): ` +
+    marks.map((m) => `${m.key} ${m.value.toFixed(3)} s`).join(", ") + `, max ${sorted[sorted.length - 1].toFixed(3)} s.`;
+  fill($("ex-hops"), histogram(hops, marks, { title: "Packet hops, send → ack", desc: summary, what: "packet(s)", axis: "seconds", width: 420, height: 220 }));
+  $("ex-hops-summary").textContent = summary;
 }

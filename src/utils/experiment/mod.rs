@@ -190,7 +190,8 @@ async fn round(e: &Experiment, n: usize, ctx: &StepCtx) -> Result<StepOutcome, F
     )
     .await;
     let after = disk::measure(&spec.exec, &spec.chain_pods).await;
-    let chains = packets::Chains { client: &spec.reads, gwc: &spec.gwc, targets: &spec.targets };
+    let chains =
+        packets::Chains { client: &spec.reads, gwc: &spec.gwc, targets: &spec.targets, poll: spec.poll };
     for o in &mut outcomes {
         packets::account(&chains, o, ctx).await;
     }

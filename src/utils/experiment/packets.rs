@@ -6,6 +6,7 @@
 
 use super::session::Outcome;
 use crate::chain::ChainClient;
+use crate::error_code::Failure;
 use crate::jobs::StepCtx;
 use crate::utils::ChainTarget;
 use crate::utils::packets::PacketsStep;
@@ -17,7 +18,14 @@ pub struct Chains<'a> {
     pub client: &'a ChainClient,
     pub gwc: &'a ChainTarget,
     pub targets: &'a BTreeMap<String, ChainTarget>,
+    pub poll: std::time::Duration,
 }
+
+/// Reads of a session whose last hops are in the chains' newest blocks, whose commit times
+/// (the next header) do not exist yet.
+const READS: usize = 3;
+/// How long a read waits for gwc's next block before it reports what it has.
+const NEXT_BLOCK: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Replaces the outcome's counter-based packets with the chains' account, and records the
 /// manifest ack as the close. Without the heights to bound it (a session that never
@@ -36,8 +44,8 @@ pub async fn account(chains: &Chains<'_>, o: &mut Outcome, ctx: &StepCtx) {
         chain_id: None,
         session_id: Some(sid.clone()),
     };
-    match step.account(ctx).await {
-        Ok((report, _)) => {
+    match timed_account(chains, &step, ctx).await {
+        Ok(report) => {
             let (packets, close) = session_packets(&report, std::mem::take(&mut o.packets));
             o.packets = packets;
             o.close = close;
@@ -50,6 +58,39 @@ pub async fn account(chains: &Chains<'_>, o: &mut Outcome, ctx: &StepCtx) {
             o.packets["chainEventsUnavailable"] = f.message.into();
         }
     }
+}
+
+/// The packets report once every hop that happened has its commit time: an ack or receipt in
+/// a chain's newest block is timed by the header after it, so the read waits for gwc's next
+/// block and reads again (at most `READS` times; what is still untimed is reported as such).
+async fn timed_account(chains: &Chains<'_>, step: &PacketsStep, ctx: &StepCtx) -> Result<Value, Failure> {
+    let mut read = 1;
+    loop {
+        let (report, _) = step.account(ctx).await?;
+        let untimed = report["packets"].as_array().into_iter().flatten().any(|p| {
+            (p["recvHeight"].is_u64() && p["recvTime"].is_null())
+                || (p["ackHeight"].is_u64() && p["ackTime"].is_null())
+        });
+        if !untimed || read == READS {
+            return Ok(report);
+        }
+        let latest = report["latestHeight"].as_u64().unwrap_or_default();
+        let until = tokio::time::Instant::now() + NEXT_BLOCK;
+        while gwc_height(chains).await? <= latest {
+            if tokio::time::Instant::now() >= until {
+                return Ok(report);
+            }
+            tokio::time::sleep(chains.poll).await;
+        }
+        read += 1;
+    }
+}
+
+async fn gwc_height(chains: &Chains<'_>) -> Result<u64, Failure> {
+    crate::chain::rpc::node_status(chains.client, &chains.gwc.rpc)
+        .await
+        .map(|(s, _)| s.latest_height.unwrap_or_default())
+        .map_err(|e| crate::utils::observe::upstream_failure("reading gwc's height", &e))
 }
 
 /// The session's packet figures from a packets report (`counters`: gwc's own session
