@@ -54,6 +54,22 @@ pub fn chain_home(chain: &str) -> String {
 
 /// The genesis account every chain's keyring holds, funded for operations.
 pub const LOCAL_ADMIN: &str = "local-admin";
+
+/// `<chain>d tx <args…>` signed by local-admin from the test keyring under `home`, as the
+/// chart's scripts run it in the chain's pod: sync broadcast, JSON out, no prompt. `gas` is a
+/// limit, or `auto` (simulated, with the scripts' 1.5 adjustment); `gas_price` in uatom.
+pub fn local_admin_tx(chain: &str, args: &[&str], gas: &str, gas_price: &str, home: &str) -> Vec<String> {
+    let mut argv = vec![chain_binary(chain), "tx".to_string()];
+    argv.extend(args.iter().map(|a| a.to_string()));
+    argv.extend(["--from", LOCAL_ADMIN, "--chain-id", chain, "--gas", gas].map(String::from));
+    if gas == "auto" {
+        argv.extend(["--gas-adjustment", "1.5"].map(String::from));
+    }
+    let price = format!("{gas_price}{DENOM}");
+    argv.extend(["--gas-prices", &price, "--broadcast-mode", "sync", "-o", "json", "-y"].map(String::from));
+    argv.extend(["--keyring-backend", "test", "--home", home].map(String::from));
+    argv
+}
 /// The account prefix of every chain of the chart.
 pub const ACCOUNT_PREFIX: &str = "cosmos";
 /// The chart's fee and staking denom.

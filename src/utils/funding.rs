@@ -6,7 +6,7 @@
 use super::ChainTarget;
 use super::observe::upstream_failure;
 use crate::chain::{ChainClient, rest};
-use crate::chart::{DENOM, LOCAL_ADMIN, chain_binary, chain_home};
+use crate::chart::{DENOM, LOCAL_ADMIN, chain_binary, chain_home, local_admin_tx};
 use crate::error_code::{ErrorCode, Failure};
 use crate::jobs::StepCtx;
 use crate::k8s::PodExec;
@@ -139,32 +139,15 @@ impl Funder<'_> {
                 format!("no ready pod of {chain} to send from {LOCAL_ADMIN}"),
             )
         })?;
-        let (binary, home, coins) = (chain_binary(chain), chain_home(chain), format!("{amount}{DENOM}"));
-        let price = format!("{}{DENOM}", self.gas_price);
-        let argv = [
-            binary.as_str(),
-            "tx",
-            "bank",
-            "send",
-            LOCAL_ADMIN,
-            to,
-            &coins,
-            "--chain-id",
+        let (binary, coins) = (chain_binary(chain), format!("{amount}{DENOM}"));
+        let argv = local_admin_tx(
             chain,
-            "--gas",
+            &["bank", "send", LOCAL_ADMIN, to, &coins],
             "200000",
-            "--gas-prices",
-            &price,
-            "--broadcast-mode",
-            "sync",
-            "-o",
-            "json",
-            "-y",
-            "--keyring-backend",
-            "test",
-            "--home",
-            &home,
-        ];
+            &self.gas_price.to_string(),
+            &chain_home(chain),
+        );
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
         let display = format!("{binary} tx bank send {LOCAL_ADMIN} {to} {coins}");
         let out = self
             .source

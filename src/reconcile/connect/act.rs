@@ -223,35 +223,9 @@ pub(super) async fn register(
 ) -> Result<(), Failure> {
     let api = format!("http://{}:1317", crate::chart::chain_host(run.release(), id));
     let home = run.settings().gwc_home.clone();
-    let argv = [
-        "gwcd",
-        "tx",
-        "gateway",
-        "register-storage",
-        channel,
-        id,
-        &api,
-        dst_port(id),
-        "--from",
-        "local-admin",
-        "--chain-id",
-        GWC,
-        "--gas",
-        "auto",
-        "--gas-adjustment",
-        "1.5",
-        "--gas-prices",
-        "0.1uatom",
-        "--broadcast-mode",
-        "sync",
-        "-o",
-        "json",
-        "-y",
-        "--keyring-backend",
-        "test",
-        "--home",
-        &home,
-    ];
+    let args = ["gateway", "register-storage", channel, id, &api, dst_port(id)];
+    let argv = crate::chart::local_admin_tx(GWC, &args, "auto", "0.1", &home);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
     let display = format!("gwcd tx gateway register-storage {channel} {id} {api} {}", dst_port(id));
     let failed = |message: String, tx: Value| -> Failure {
         Error::RegisterFailed { chain: id.to_string(), channel: channel.to_string(), message, tx }.into()
