@@ -342,15 +342,7 @@ async fn broadcast_batch(
     if r.tx_bytes.len() > jobs.max_batch_size {
         return Err(limit("maxBatchSize", jobs.max_batch_size, r.tx_bytes.len()));
     }
-    let send = SendFields {
-        concurrency: r.concurrency,
-        mode: r.mode,
-        rate_per_second: r.rate_per_second,
-        wait_for_confirmation: r.wait_for_confirmation,
-        timeout_seconds: r.timeout_seconds,
-        stall_timeout_seconds: r.stall_timeout_seconds,
-    }
-    .check(&state)?;
+    let send = send_fields!(r).check(&state)?;
     if r.tx_bytes.is_empty() {
         return Err(ApiError::validation("txBytes", "at least one tx is needed"));
     }
@@ -386,6 +378,20 @@ async fn broadcast_batch(
 }
 
 /// The sending fields broadcast-batch and load's transfers both take, as given.
+macro_rules! send_fields {
+    ($r:expr) => {
+        SendFields {
+            concurrency: $r.concurrency,
+            mode: $r.mode,
+            rate_per_second: $r.rate_per_second,
+            wait_for_confirmation: $r.wait_for_confirmation,
+            timeout_seconds: $r.timeout_seconds,
+            stall_timeout_seconds: $r.stall_timeout_seconds,
+        }
+    };
+}
+pub(super) use send_fields;
+
 pub(super) struct SendFields {
     pub concurrency: Option<usize>,
     pub mode: Option<broadcast::Mode>,

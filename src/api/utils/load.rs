@@ -3,7 +3,7 @@
 //! chart's faucet for gwc, the chain's pod for a bank send from local-admin) and submits the
 //! job's three steps: fund, sign, broadcast.
 
-use super::{JOB_TIMEOUT_MARGIN, SendFields, echo_send, limit, submit, target};
+use super::{JOB_TIMEOUT_MARGIN, SendFields, echo_send, limit, send_fields, submit, target};
 use crate::api::body::BodyErrors;
 use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::api::extract::ApiJson;
@@ -102,15 +102,7 @@ pub(super) async fn transfers(
             format!("accounts must be 1..={}", MAX_ACCOUNTS.min(txs)),
         ));
     }
-    let send = SendFields {
-        concurrency: r.concurrency,
-        mode: r.mode,
-        rate_per_second: r.rate_per_second,
-        wait_for_confirmation: r.wait_for_confirmation,
-        timeout_seconds: r.timeout_seconds,
-        stall_timeout_seconds: r.stall_timeout_seconds,
-    }
-    .check(&state)?;
+    let send = send_fields!(r).check(&state)?;
     let gas_price = r.gas_price.unwrap_or(DEFAULT_GAS_PRICE);
     if !(gas_price.is_finite() && (0.0..=1000.0).contains(&gas_price)) {
         return Err(ApiError::validation("gasPrice", "gasPrice must be a number of uatom in [0, 1000]"));
