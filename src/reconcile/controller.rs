@@ -1,6 +1,7 @@
 //! Continuous reconcile (`RECONCILE_MODE=continuous`): the desired state is the started
 //! system, and a loop keeps it so without anyone posting. A pass is triggered by the cache's
-//! watch events (debounced: a burst of pod changes is one pass), by the periodic resync
+//! watch events (debounced: a burst of pod changes is one pass), by a `/system/ibc` read that
+//! found `rly start` not running (a dying process makes no watch event), by the periodic resync
 //! (`RECONCILE_RESYNC`) and, after a failure, by its backoff timer. A pass observes — pods,
 //! and the IBC assessment of `system::ibc` (channels, relayer paths, clients, `rly`) — and
 //! acts only on drift, as a visible `system.reconcile` job running the start pipeline (whose
@@ -55,7 +56,8 @@ impl Pacing {
 #[serde(rename_all = "camelCase")]
 pub struct LastPass {
     pub at: String,
-    /// `startup`, `watch`, `resync` or `backoff`.
+    /// `startup`, `watch`, `observation` (a `/system/ibc` read found `rly start` not
+    /// running), `resync` or `backoff`.
     pub trigger: String,
     /// `in-sync` (nothing done), `stopped` (nothing done: `/system/stop` scaled the release
     /// down; `drift` says what a resume will bring back), `succeeded`, `failed`, `canceled`,
@@ -180,6 +182,8 @@ impl Loop {
                         self.settle(&mut changed).await;
                         "watch"
                     }
+                    // A read of `/system/ibc` found `rly start` not running.
+                    _ = self.reads.ibc_memo.relayer_stopped.notified() => "observation",
                     _ = tokio::time::sleep_until(resync_at) => "resync",
                 },
             };

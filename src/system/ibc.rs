@@ -173,6 +173,10 @@ pub struct Memo {
     /// Held while a request observes: concurrent requests for a stale memo wait for that one
     /// observation instead of each starting their own (single flight).
     observing: Arc<tokio::sync::Mutex<()>>,
+    /// Notified when a read (not a reconcile pass) finds the relayer pod without `rly start`:
+    /// no watch event comes of a process dying, so the continuous reconciler is woken by it
+    /// rather than waiting for its resync.
+    pub relayer_stopped: Arc<tokio::sync::Notify>,
 }
 
 impl Memo {
@@ -202,7 +206,13 @@ pub async fn health(reads: &super::Reads) -> IbcHealth {
     // Another request may have observed while this one waited.
     match reads.ibc_memo.fresh(ttl) {
         Some(h) => h,
-        None => observe_now(reads).await,
+        None => {
+            let health = observe_now(reads).await;
+            if health.relayer.running == Some(false) {
+                reads.ibc_memo.relayer_stopped.notify_one();
+            }
+            health
+        }
     }
 }
 

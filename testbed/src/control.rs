@@ -181,6 +181,16 @@ impl Control {
         self.chain(chain_id)?.client(client_id)
     }
 
+    /// Sets `address`'s `denom` balance on a chain outright, as if it had spent or received
+    /// the difference (a relayer wallet drained below a relay's fee, or refilled). Returns
+    /// the balance it had, `None` for an unknown chain.
+    pub fn set_balance(&self, chain_id: &str, address: &str, denom: &str, amount: u128) -> Option<u128> {
+        let node = self.chain(chain_id)?;
+        let old = node.balance(address, denom);
+        node.update_state(|l| l.set_balance(address, denom, amount));
+        Some(old)
+    }
+
     /// Answers every API request with 500 InternalError for `d`.
     pub fn fail_api_for(&self, d: Duration) {
         self.faults.fail_for(d);

@@ -177,11 +177,13 @@ pub fn assess(
         _ => {}
     }
     for b in balances.iter().filter(|b| b.low) {
+        // Nothing the BFF can do heals an empty wallet: the reason says who must be funded where.
         reasons.push(format!(
-            "relayer wallet on {} is low: {}uatom (warning below {})",
-            b.chain_id,
+            "relayer wallet on {chain} is low: {}uatom (warning below {}); a relay tx's fee may not be paid: fund {} on {chain}",
             b.uatom.as_deref().unwrap_or("?"),
-            bounds.low_balance_uatom
+            bounds.low_balance_uatom,
+            b.address,
+            chain = b.chain_id,
         ));
         verdict = verdict.max(Verdict::Degraded);
     }
