@@ -8,6 +8,12 @@
 //! - `pod_deleted`: the relayer pod deleted (its Deployment recreates it);
 //! - `fdsc_halted`: the data chain the session's fragments go to stops producing blocks,
 //!   then resumes;
+//! - `rpc_cut`: the relayer cut off from that data chain's RPC (the chain serves everyone
+//!   else), then restored;
+//! - `client_near_expiry`: gwc's client of that data chain aged into the last third of its
+//!   trusting period while `rly start` is stuck (paused: a running rly updates it itself), so
+//!   only the BFF's `rly transact update-clients` can save it; heal = from the fault until the
+//!   warning is gone, then rly is resumed;
 //! - `wallet_drained`: the relayer's gwc wallet left with less than a relay tx's fee, then
 //!   refilled (the human's part: the product can only say which account to fund).
 //!
@@ -44,12 +50,21 @@ enum Fault {
     RlyPaused,
     PodDeleted,
     FdscHalted,
+    RpcCut,
+    ClientNearExpiry,
     WalletDrained,
 }
 
 impl Fault {
-    const ALL: [Fault; 5] =
-        [Fault::RlyKilled, Fault::RlyPaused, Fault::PodDeleted, Fault::FdscHalted, Fault::WalletDrained];
+    const ALL: [Fault; 7] = [
+        Fault::RlyKilled,
+        Fault::RlyPaused,
+        Fault::PodDeleted,
+        Fault::FdscHalted,
+        Fault::RpcCut,
+        Fault::ClientNearExpiry,
+        Fault::WalletDrained,
+    ];
 
     fn key(self) -> &'static str {
         match self {
@@ -57,6 +72,8 @@ impl Fault {
             Fault::RlyPaused => "rly_paused",
             Fault::PodDeleted => "pod_deleted",
             Fault::FdscHalted => "fdsc_halted",
+            Fault::RpcCut => "rpc_cut",
+            Fault::ClientNearExpiry => "client_near_expiry",
             Fault::WalletDrained => "wallet_drained",
         }
     }
@@ -67,6 +84,8 @@ impl Fault {
             Fault::RlyPaused => "rly paused, then resumed",
             Fault::PodDeleted => "relayer pod deleted",
             Fault::FdscHalted => "one fdsc halted, then resumed",
+            Fault::RpcCut => "relayer cut off from one fdsc's RPC, then restored",
+            Fault::ClientNearExpiry => "gwc client in the last third of its trusting period, rly stuck",
             Fault::WalletDrained => "relayer's gwc wallet drained, then funded",
         }
     }
@@ -79,8 +98,11 @@ impl Fault {
     /// What a scripts user sees, as P10 says it.
     fn baseline(self) -> &'static str {
         match self {
-            Fault::RlyKilled | Fault::PodDeleted => "never detected; relays nothing until a human re-runs the scripts",
+            Fault::RlyKilled | Fault::PodDeleted => {
+                "never detected; relays nothing until a human re-runs the scripts"
+            }
             Fault::WalletDrained => "never detected; no account named; sessions stay open",
+            Fault::ClientNearExpiry => "never detected; the client expires (governance to recover)",
             _ => "never detected; sessions close late, no reason given",
         }
     }
@@ -91,6 +113,7 @@ enum Lift {
     Nothing,
     Resume,
     Blocks(String),
+    Reach(String),
     Refill(String, u128),
 }
 
@@ -178,6 +201,28 @@ impl Bed {
                 let unrelayed = format!("gwc->{chain} unrelayed");
                 (Lift::Blocks(chain), Box::new(move |r: &str| r.contains(&unrelayed)))
             }
+            Fault::RpcCut => {
+                let chain = self.first_datastore()?;
+                control.cut_relayer_rpc(&chain, true);
+                let unrelayed = format!("gwc->{chain} unrelayed");
+                (Lift::Reach(chain), Box::new(move |r: &str| r.contains(&unrelayed)))
+            }
+            Fault::ClientNearExpiry => {
+                control.pause_relaying(true);
+                let chain = self.first_datastore()?;
+                let ibc = self.ibc().await?;
+                let gwc_end = ibc["pairs"]
+                    .as_array()
+                    .and_then(|p| p.iter().find(|p| p["chainId"] == chain.as_str()))
+                    .map(|p| p["gwc"].clone())
+                    .with_context(|| format!("no pair gwc<->{chain} in {ibc}"))?;
+                let client = gwc_end["clientId"].as_str().context("gwc's client")?.to_string();
+                let period = gwc_end["trustingPeriodSeconds"].as_u64().context("trusting period")?;
+                // 70 % of the period gone: under a third left, not yet expired.
+                control.age_client("gwc", &client, Duration::from_secs(period * 7 / 10));
+                let expiring = format!("client {client} on gwc expires in");
+                (Lift::Resume, Box::new(move |r: &str| r.contains(&expiring)))
+            }
             Fault::WalletDrained => {
                 let address = self.relayer_gwc_address().await?;
                 let old = control.set_balance("gwc", &address, "uatom", DRAINED_UATOM).context("gwc")?;
@@ -193,6 +238,7 @@ impl Bed {
             Lift::Nothing => {}
             Lift::Resume => control.pause_relaying(false),
             Lift::Blocks(chain) => control.set_block_interval(&chain, Some(self.interval)),
+            Lift::Reach(chain) => control.cut_relayer_rpc(&chain, false),
             Lift::Refill(address, amount) => {
                 control.set_balance("gwc", &address, "uatom", amount);
             }
@@ -283,21 +329,41 @@ impl Bed {
             .and_then(|r| r.iter().filter_map(Value::as_str).find(|r| named(r)))
             .unwrap_or_default()
             .to_string();
+        // The client: the product has done what it can once the warning is gone (updated);
+        // then the stuck rly is resumed to relay the session.
+        let refreshed = if fault == Fault::ClientNearExpiry {
+            let gone = |ibc: &Value| {
+                !ibc["reasons"].as_array().is_some_and(|r| r.iter().any(|r| r.as_str().is_some_and(&named)))
+            };
+            Some(self.per_block("the client updated", (at, t0), gone).await?.1)
+        } else {
+            None
+        };
         let lifted = if fault.heals_itself() { t0 } else { Instant::now() };
         self.lift(lift);
         let lifted_at = self.gwc()?.latest_height();
-        let (_, heal_seconds, _) =
+        let (_, relaying_seconds, _) =
             self.per_block("relaying again", (lifted_at, lifted), |ibc| ibc["verdict"] == "relaying").await?;
+        let heal_seconds = refreshed.unwrap_or(relaying_seconds);
         session::await_closed(&self.testbed, &id, harness::WAIT).await?;
         let session_seconds = lifted.elapsed().as_secs_f64();
         // Every pass since the fault has ended before its actions are counted.
         self.bff
             .until("/api/v1/system/jobs?limit=1000", "no reconcile pass running", |_, b| {
                 let items = b["data"]["items"].as_array().map_or(&[][..], Vec::as_slice);
-                items.iter().all(|j| matches!(j["status"].as_str(), Some("succeeded" | "failed" | "canceled")))
+                items
+                    .iter()
+                    .all(|j| matches!(j["status"].as_str(), Some("succeeded" | "failed" | "canceled")))
             })
             .await?;
-        let mut m = Measured { detect_blocks, detect_seconds, reason, heal_seconds, session_seconds, ..Measured::default() };
+        let mut m = Measured {
+            detect_blocks,
+            detect_seconds,
+            reason,
+            heal_seconds,
+            session_seconds,
+            ..Measured::default()
+        };
         for job in self.system_jobs().await?.difference(&before_jobs) {
             let (ran, links) = self.pass_actions(job).await?;
             m.passes += 1;
@@ -333,18 +399,28 @@ pub async fn run(reps: &Reps, section: &mut Section) -> anyhow::Result<()> {
         eprintln!("bench: P11 {} done: {m:?}", fault.key());
         ensure!(m.lost == 0, "P11 {}: {} packets lost of {}", fault.key(), m.lost, m.sent);
         section.row(
-            Row::new("P11", format!("{} (detect blocks/s; heal s; passes, commands, links; lost)", fault.what()))
-                .figure(format!(
-                    "{} blk/{:.1} s; {:.1} s; {}, {}, {}; {}/{} lost",
-                    m.detect_blocks, m.detect_seconds, m.heal_seconds, m.passes, m.commands, m.links, m.lost, m.sent
-                ))
-                .baseline(fault.baseline()),
+            Row::new(
+                "P11",
+                format!("{} (detect blocks/s; heal s; passes, commands, links; lost)", fault.what()),
+            )
+            .figure(format!(
+                "{} blk/{:.1} s; {:.1} s; {}, {}, {}; {}/{} lost",
+                m.detect_blocks,
+                m.detect_seconds,
+                m.heal_seconds,
+                m.passes,
+                m.commands,
+                m.links,
+                m.lost,
+                m.sent
+            ))
+            .baseline(fault.baseline()),
         );
         json.insert(
             fault.key().to_string(),
             json!({"detect_blocks": m.detect_blocks, "detect_seconds": m.detect_seconds, "reason": m.reason,
                    "heal_seconds": m.heal_seconds, "session_closed_seconds": m.session_seconds,
-                   "healed_by_product": fault.heals_itself(), "reconcile_passes": m.passes,
+                   "healed_by_product": fault.heals_itself() || fault == Fault::ClientNearExpiry, "reconcile_passes": m.passes,
                    "exec_actions": m.commands, "link_actions": m.links,
                    "packets_sent": m.sent, "packets_lost": m.lost}),
         );

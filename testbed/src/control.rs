@@ -150,6 +150,13 @@ impl Control {
         self.cluster.relay_controls.pause(paused);
     }
 
+    /// Cuts (`true`) or restores the relayer pod's reach to one chain's RPC, for every
+    /// `rly start`: the paths touching that chain relay nothing (rly logs the refused
+    /// connection each block) while the chain and its NodePorts keep serving everyone else.
+    pub fn cut_relayer_rpc(&self, chain_id: &str, cut: bool) {
+        self.cluster.relay_controls.cut_rpc(chain_id, cut);
+    }
+
     /// The next `n` acknowledgements a relayer would relay are lost: never relayed.
     pub fn drop_next_acks(&self, n: u32) {
         self.cluster.relay_controls.drop_next_acks(n);
@@ -173,6 +180,19 @@ impl Control {
     pub fn set_client_trusting_period(&self, chain_id: &str, client_id: &str, period: Duration) {
         if let Some(node) = self.chain(chain_id) {
             node.update_client(client_id, |c| c.trusting_period_secs = period.as_secs());
+        }
+    }
+
+    /// Moves a light client's latest consensus state `by` into the past, as if no one had
+    /// updated it for that long (it expires once that age passes its trusting period).
+    pub fn age_client(&self, chain_id: &str, client_id: &str, by: Duration) {
+        let Ok(by) = jiff::SignedDuration::try_from(by) else { return };
+        if let Some(node) = self.chain(chain_id) {
+            node.update_client(client_id, |c| {
+                if let Some(state) = c.consensus.values_mut().next_back() {
+                    state.time = state.time.checked_sub(by).unwrap_or(state.time);
+                }
+            });
         }
     }
 
