@@ -147,8 +147,11 @@ fn a_client_past_two_thirds_of_its_trusting_period_is_degraded_with_what_to_run(
 
 #[test]
 fn a_wallet_below_the_warning_names_the_account_and_chain_to_fund() {
-    let observed =
-        RelayerObservation { pod: Some("rly-0".into()), state: Ok(relayer(Some(good_path()), true)), at: jiff::Timestamp::now() };
+    let observed = RelayerObservation {
+        pod: Some("rly-0".into()),
+        state: Ok(relayer(Some(good_path()), true)),
+        at: jiff::Timestamp::now(),
+    };
     let low = Balance {
         chain_id: GWC.into(),
         address: "cosmos1relayer".into(),
