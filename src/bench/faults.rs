@@ -317,34 +317,39 @@ impl Bed {
         let at = self.gwc()?.latest_height();
         let t0 = Instant::now();
         let (lift, named) = self.inject(fault).await?;
-        let detect = self.per_block("the fault named", (at, t0), |ibc| {
-            ibc["verdict"] != "relaying"
-                && ibc["reasons"].as_array().is_some_and(|r| r.iter().any(|r| r.as_str().is_some_and(&named)))
-        });
+        let named_in = |ibc: &Value| {
+            ibc["reasons"].as_array().is_some_and(|r| r.iter().any(|r| r.as_str().is_some_and(&named)))
+        };
+        // Beside the session: the fault named, then — for what the product heals itself —
+        // relaying again (the client: the product has done what it can once the warning is
+        // gone, updated; the stuck rly is resumed after).
+        let watch = async {
+            let detected = self
+                .per_block("the fault named", (at, t0), |ibc| ibc["verdict"] != "relaying" && named_in(ibc))
+                .await?;
+            let healed = if fault == Fault::ClientNearExpiry {
+                Some(self.per_block("the client updated", (at, t0), |ibc| !named_in(ibc)).await?.1)
+            } else if fault.heals_itself() {
+                Some(self.per_block("relaying again", (at, t0), |ibc| ibc["verdict"] == "relaying").await?.1)
+            } else {
+                None
+            };
+            anyhow::Ok((detected, healed))
+        };
         let project = format!("p11-{}", fault.key());
-        let ((detect_blocks, detect_seconds, ibc), id) =
-            tokio::try_join!(detect, session::upload(&self.testbed, &project))?;
+        let (((detect_blocks, detect_seconds, ibc), healed), id) =
+            tokio::try_join!(watch, session::upload(&self.testbed, &project))?;
         let reason = ibc["reasons"]
             .as_array()
             .and_then(|r| r.iter().filter_map(Value::as_str).find(|r| named(r)))
             .unwrap_or_default()
             .to_string();
-        // The client: the product has done what it can once the warning is gone (updated);
-        // then the stuck rly is resumed to relay the session.
-        let refreshed = if fault == Fault::ClientNearExpiry {
-            let gone = |ibc: &Value| {
-                !ibc["reasons"].as_array().is_some_and(|r| r.iter().any(|r| r.as_str().is_some_and(&named)))
-            };
-            Some(self.per_block("the client updated", (at, t0), gone).await?.1)
-        } else {
-            None
-        };
         let lifted = if fault.heals_itself() { t0 } else { Instant::now() };
         self.lift(lift);
         let lifted_at = self.gwc()?.latest_height();
         let (_, relaying_seconds, _) =
             self.per_block("relaying again", (lifted_at, lifted), |ibc| ibc["verdict"] == "relaying").await?;
-        let heal_seconds = refreshed.unwrap_or(relaying_seconds);
+        let heal_seconds = healed.unwrap_or(relaying_seconds);
         session::await_closed(&self.testbed, &id, harness::WAIT).await?;
         let session_seconds = lifted.elapsed().as_secs_f64();
         // Every pass since the fault has ended before its actions are counted.
