@@ -41,81 +41,11 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use testbed::Testbed;
 
+mod kinds;
+use kinds::{Fault, Lift};
+
 /// What the drained wallet keeps: less than one relay tx's fee (150,000 gas at 0.001uatom).
 const DRAINED_UATOM: u128 = 100;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fault {
-    RlyKilled,
-    RlyPaused,
-    PodDeleted,
-    FdscHalted,
-    RpcCut,
-    ClientNearExpiry,
-    WalletDrained,
-}
-
-impl Fault {
-    const ALL: [Fault; 7] = [
-        Fault::RlyKilled,
-        Fault::RlyPaused,
-        Fault::PodDeleted,
-        Fault::FdscHalted,
-        Fault::RpcCut,
-        Fault::ClientNearExpiry,
-        Fault::WalletDrained,
-    ];
-
-    fn key(self) -> &'static str {
-        match self {
-            Fault::RlyKilled => "rly_killed",
-            Fault::RlyPaused => "rly_paused",
-            Fault::PodDeleted => "pod_deleted",
-            Fault::FdscHalted => "fdsc_halted",
-            Fault::RpcCut => "rpc_cut",
-            Fault::ClientNearExpiry => "client_near_expiry",
-            Fault::WalletDrained => "wallet_drained",
-        }
-    }
-
-    fn what(self) -> &'static str {
-        match self {
-            Fault::RlyKilled => "rly killed",
-            Fault::RlyPaused => "rly paused, then resumed",
-            Fault::PodDeleted => "relayer pod deleted",
-            Fault::FdscHalted => "one fdsc halted, then resumed",
-            Fault::RpcCut => "relayer cut off from one fdsc's RPC, then restored",
-            Fault::ClientNearExpiry => "gwc client in the last third of its trusting period, rly stuck",
-            Fault::WalletDrained => "relayer's gwc wallet drained, then funded",
-        }
-    }
-
-    /// The product heals it with no one lifting it.
-    fn heals_itself(self) -> bool {
-        matches!(self, Fault::RlyKilled | Fault::PodDeleted)
-    }
-
-    /// What a scripts user sees, as P10 says it.
-    fn baseline(self) -> &'static str {
-        match self {
-            Fault::RlyKilled | Fault::PodDeleted => {
-                "never detected; relays nothing until a human re-runs the scripts"
-            }
-            Fault::WalletDrained => "never detected; no account named; sessions stay open",
-            Fault::ClientNearExpiry => "never detected; the client expires (governance to recover)",
-            _ => "never detected; sessions close late, no reason given",
-        }
-    }
-}
-
-/// How the fault is undone (by the bench, standing for the world or a human).
-enum Lift {
-    Nothing,
-    Resume,
-    Blocks(String),
-    Reach(String),
-    Refill(String, u128),
-}
 
 struct Bed {
     testbed: Testbed,
