@@ -1,4 +1,4 @@
-//! `cryptomeria-bff bench`: the performance figures P1–P10, P13 and P14, each measured in one
+//! `cryptomeria-bff bench`: the performance figures P1–P11, P13 and P14, each measured in one
 //! run beside a baseline measured the same way, against embedded testbeds, and printed as one table
 //! (optionally as JSON). Like `demo`, the BFF half reaches the testbeds only through their
 //! kubeconfig and HTTP (in this process, or as its own `serve` process where its memory is
@@ -6,12 +6,13 @@
 //! request counters, load) and is the only product command that does.
 //!
 //! One file per figure group: `reconcile` (P1, P2), `status` (P3), `chain_reads` (P4–P6),
-//! `broadcast` (P7), `memory` (P8), `scale` (P9), `recreated` (P10), `packets` (P13), `upload`
+//! `broadcast` (P7), `memory` (P8), `scale` (P9), `recreated` (P10), `faults` (P11), `packets` (P13), `upload`
 //! (P14); `harness`, `process` (the BFF as a child), `session` (gwc upload sessions) and `table`
 //! are shared.
 
 mod broadcast;
 mod chain_reads;
+mod faults;
 mod harness;
 mod memory;
 mod packets;
@@ -92,6 +93,9 @@ impl BenchArgs {
         }
         if wanted("p10") {
             recreated::run(&reps, &mut section).await?;
+        }
+        if wanted("p11") {
+            faults::run(&reps, &mut section).await?;
         }
         if wanted("p9") {
             scale::run(&reps, &mut section).await?;

@@ -1,6 +1,8 @@
 //! Continuous reconcile (`RECONCILE_MODE=continuous`): the desired state is the started
 //! system, and a loop keeps it so without anyone posting. A pass is triggered by the cache's
-//! watch events (debounced: a burst of pod changes is one pass), by the periodic resync
+//! watch events (debounced: a burst of pod changes is one pass), by a `/system/ibc` read that
+//! found drift no watch event announces (`rly start` gone, a client in the last third of its
+//! trusting period), by the periodic resync
 //! (`RECONCILE_RESYNC`) and, after a failure, by its backoff timer. A pass observes — pods,
 //! and the IBC assessment of `system::ibc` (channels, relayer paths, clients, `rly`) — and
 //! acts only on drift, as a visible `system.reconcile` job running the start pipeline (whose
@@ -55,7 +57,8 @@ impl Pacing {
 #[serde(rename_all = "camelCase")]
 pub struct LastPass {
     pub at: String,
-    /// `startup`, `watch`, `resync` or `backoff`.
+    /// `startup`, `watch`, `observation` (a `/system/ibc` read found `rly start` not
+    /// running or a client about to expire), `resync` or `backoff`.
     pub trigger: String,
     /// `in-sync` (nothing done), `stopped` (nothing done: `/system/stop` scaled the release
     /// down; `drift` says what a resume will bring back), `succeeded`, `failed`, `canceled`,
@@ -137,6 +140,11 @@ pub fn drift(health: &ibc::IbcHealth) -> Vec<String> {
     if health.relayer.pod.is_some() && health.relayer.running == Some(false) {
         out.push("rly start is not running".into());
     }
+    for (path, chain, client, left) in ibc::expiring_clients(health) {
+        out.push(format!(
+            "client {client} on {chain} expires in {left}s unless updated: rly transact update-clients {path}"
+        ));
+    }
     out.dedup();
     out
 }
@@ -180,6 +188,9 @@ impl Loop {
                         self.settle(&mut changed).await;
                         "watch"
                     }
+                    // A read of `/system/ibc` found `rly start` not running or a client
+                    // about to expire.
+                    _ = self.reads.ibc_memo.drift_seen.notified() => "observation",
                     _ = tokio::time::sleep_until(resync_at) => "resync",
                 },
             };
@@ -234,7 +245,9 @@ impl Loop {
         }
         let request = json!({"trigger": trigger, "drift": drift});
         let run = Run::new(self.ctx.clone(), Params::plain());
-        let spec = super::job("system.reconcile", request, run, &Step::START, self.job_timeout);
+        // The start pipeline, and a client in the last third of its trusting period updated.
+        let steps = [&Step::START[..], &[Step::RefreshClients]].concat();
+        let spec = super::job("system.reconcile", request, run, &steps, self.job_timeout);
         let (job_id, outcome) = match self.jobs.start(spec) {
             Ok(job) => {
                 tracing::info!(trigger, job = %job.job_id, drift = ?drift, "reconcile pass acts");

@@ -34,6 +34,7 @@ pub mod gateway;
 pub mod init_relayer;
 pub mod journal;
 pub mod plan;
+pub mod refresh_clients;
 pub mod relayer_state;
 pub mod run;
 pub mod scale;
@@ -68,6 +69,7 @@ pub enum Step {
     InitRelayer,
     ConnectAll,
     StartRelayer,
+    RefreshClients,
     WaitIbcReady,
     Connect,
     RestartRelayer,
@@ -88,6 +90,7 @@ impl Step {
             Self::InitRelayer => "initRelayer",
             Self::ConnectAll => "connectAll",
             Self::StartRelayer => "startRelayer",
+            Self::RefreshClients => "refreshClients",
             Self::WaitIbcReady => "waitIbcReady",
             Self::Connect => "connect",
             Self::RestartRelayer => "restartRelayer",
@@ -113,6 +116,7 @@ impl Step {
             Self::InitRelayer => init_relayer::run(run, journal).await,
             Self::ConnectAll | Self::Connect => connect::run(run, journal).await,
             Self::StartRelayer => start_relayer::ensure_running(run, journal).await,
+            Self::RefreshClients => refresh_clients::run(run, journal).await,
             Self::RestartRelayer => start_relayer::restart(run, journal).await,
             Self::WaitIbcReady => wait_ready::run(run, journal).await,
         }

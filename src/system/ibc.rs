@@ -11,7 +11,7 @@
 mod assess;
 mod observe;
 
-pub use assess::{RelayerObservation, assess, assess_pair, path_matches};
+pub use assess::{RelayerObservation, assess, assess_pair, expires_soon, path_matches};
 pub use observe::{PairObservation, PendingSince, observe_pairs};
 
 use crate::cache::directory::ChainDirectory;
@@ -173,6 +173,10 @@ pub struct Memo {
     /// Held while a request observes: concurrent requests for a stale memo wait for that one
     /// observation instead of each starting their own (single flight).
     observing: Arc<tokio::sync::Mutex<()>>,
+    /// Notified when a read (not a reconcile pass) finds drift no watch event announces — the
+    /// relayer pod without `rly start`, or an Active client with under a third of its trusting
+    /// period left — so the continuous reconciler acts on it rather than at its resync.
+    pub drift_seen: Arc<tokio::sync::Notify>,
 }
 
 impl Memo {
@@ -202,7 +206,13 @@ pub async fn health(reads: &super::Reads) -> IbcHealth {
     // Another request may have observed while this one waited.
     match reads.ibc_memo.fresh(ttl) {
         Some(h) => h,
-        None => observe_now(reads).await,
+        None => {
+            let health = observe_now(reads).await;
+            if health.relayer.running == Some(false) || !expiring_clients(&health).is_empty() {
+                reads.ibc_memo.drift_seen.notify_one();
+            }
+            health
+        }
     }
 }
 
@@ -244,6 +254,21 @@ pub async fn observe_now(reads: &super::Reads) -> IbcHealth {
     record(&reads.metrics, &health);
     reads.ibc_memo.store(&health);
     health
+}
+
+/// `(path, chain, client, seconds left)` of every Active client with under a third of its
+/// trusting period left.
+pub fn expiring_clients(health: &IbcHealth) -> Vec<(String, String, String, u64)> {
+    health
+        .pairs
+        .iter()
+        .flat_map(|p| [&p.gwc, &p.counterparty].into_iter().flatten().map(move |e| (p, e)))
+        .filter(|(_, e)| e.client_status.as_deref().is_none_or(|s| s == "Active") && expires_soon(e))
+        .map(|(p, e)| {
+            let client = e.client_id.clone().unwrap_or_default();
+            (p.path.clone(), e.chain_id.clone(), client, e.trusting_period_left_seconds.unwrap_or_default())
+        })
+        .collect()
 }
 
 /// The observation's gauges: backlogs per pair and direction, trusting periods, balances.

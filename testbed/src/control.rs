@@ -150,6 +150,13 @@ impl Control {
         self.cluster.relay_controls.pause(paused);
     }
 
+    /// Cuts (`true`) or restores the relayer pod's reach to one chain's RPC, for every
+    /// `rly start`: the paths touching that chain relay nothing (rly logs the refused
+    /// connection each block) while the chain and its NodePorts keep serving everyone else.
+    pub fn cut_relayer_rpc(&self, chain_id: &str, cut: bool) {
+        self.cluster.relay_controls.cut_rpc(chain_id, cut);
+    }
+
     /// The next `n` acknowledgements a relayer would relay are lost: never relayed.
     pub fn drop_next_acks(&self, n: u32) {
         self.cluster.relay_controls.drop_next_acks(n);
@@ -176,9 +183,32 @@ impl Control {
         }
     }
 
+    /// Moves a light client's latest consensus state `by` into the past, as if no one had
+    /// updated it for that long (it expires once that age passes its trusting period).
+    pub fn age_client(&self, chain_id: &str, client_id: &str, by: Duration) {
+        let Ok(by) = jiff::SignedDuration::try_from(by) else { return };
+        if let Some(node) = self.chain(chain_id) {
+            node.update_client(client_id, |c| {
+                if let Some(state) = c.consensus.values_mut().next_back() {
+                    state.time = state.time.checked_sub(by).unwrap_or(state.time);
+                }
+            });
+        }
+    }
+
     /// A light client as `chain_id` stores it.
     pub fn client(&self, chain_id: &str, client_id: &str) -> Option<crate::chain::packets::ClientInfo> {
         self.chain(chain_id)?.client(client_id)
+    }
+
+    /// Sets `address`'s `denom` balance on a chain outright, as if it had spent or received
+    /// the difference (a relayer wallet drained below a relay's fee, or refilled). Returns
+    /// the balance it had, `None` for an unknown chain.
+    pub fn set_balance(&self, chain_id: &str, address: &str, denom: &str, amount: u128) -> Option<u128> {
+        let node = self.chain(chain_id)?;
+        let old = node.balance(address, denom);
+        node.update_state(|l| l.set_balance(address, denom, amount));
+        Some(old)
     }
 
     /// Answers every API request with 500 InternalError for `d`.

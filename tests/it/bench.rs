@@ -135,3 +135,50 @@ async fn bench_p13_reads_packets_in_requests_per_block_not_per_packet() {
     assert_eq!(num(&json, "p13", "baseline_requests"), 3.0 * packets, "a tx_search per send, recv and ack");
     assert!(requests > 0.0 && requests < num(&json, "p13", "baseline_requests"), "{}", json["p13"]);
 }
+
+#[tokio::test]
+async fn bench_p11_measures_every_fault_and_loses_no_packet() {
+    crate::testbed_only!("the bench runs its own embedded testbed and drives it through the control handle");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bench.json");
+    let run = tokio::process::Command::new(BIN)
+        .args(["bench", "--quick", "--only", "p11", "--json"])
+        .arg(&path)
+        .kill_on_drop(true)
+        .output();
+    let out =
+        tokio::time::timeout(Duration::from_secs(600), run).await.expect("bench ends in time").expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "bench failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("JSON written")).expect("JSON parses");
+    let faults = [
+        "rly_killed",
+        "rly_paused",
+        "pod_deleted",
+        "fdsc_halted",
+        "rpc_cut",
+        "client_near_expiry",
+        "wallet_drained",
+    ];
+    for fault in faults {
+        let f = &json["p11"][fault];
+        assert!(f["detect_blocks"].is_u64(), "p11.{fault}.detect_blocks: {f}");
+        assert!(f["heal_seconds"].as_f64().is_some_and(|s| s > 0.0), "p11.{fault}.heal_seconds: {f}");
+        assert_eq!(f["packets_lost"], 0, "p11.{fault}.packets_lost: {f}");
+        assert!(f["packets_sent"].as_u64() > Some(0), "a session was in flight: {f}");
+        assert!(f["reason"].as_str().is_some_and(|r| !r.is_empty()), "named in /system/ibc: {f}");
+    }
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("| P11 ")).count(), faults.len(), "{stdout}");
+    // What the product heals itself it does with a pass, never a link; the wallet it only names.
+    for fault in ["rly_killed", "pod_deleted", "client_near_expiry"] {
+        assert!(num(&json["p11"], fault, "reconcile_passes") >= 1.0, "{}", json["p11"][fault]);
+        assert_eq!(num(&json["p11"], fault, "link_actions"), 0.0, "{}", json["p11"][fault]);
+    }
+    assert_eq!(num(&json["p11"], "wallet_drained", "reconcile_passes"), 0.0, "{}", json["p11"]);
+    assert!(
+        json["p11"]["wallet_drained"]["reason"].as_str().unwrap().contains("fund cosmos1"),
+        "{}",
+        json["p11"]
+    );
+}

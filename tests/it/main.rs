@@ -11,6 +11,7 @@ mod ctl;
 mod deploy;
 mod experiment;
 mod fault_schedules;
+mod faults_heal;
 mod first_tx;
 mod fuzz;
 mod gateway_upload;

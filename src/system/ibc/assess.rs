@@ -125,10 +125,19 @@ pub fn assess_pair(obs: &PairObservation, relayer: Option<&RelayerState>, bounds
 /// governance can recover it.
 const EXPIRY_WARNING_SHARE: u64 = 3;
 
+/// Whether an end's client has under a third of its trusting period left (the continuous
+/// reconciler then runs `rly transact update-clients` on its path).
+pub fn expires_soon(end: &End) -> bool {
+    let (Some(left), Some(period)) = (end.trusting_period_left_seconds, end.trusting_period_seconds) else {
+        return false;
+    };
+    left < period / EXPIRY_WARNING_SHARE
+}
+
 /// "expires soon" for an Active client with under a third of its trusting period left.
 fn expiry_warning(end: &End, path: &str) -> Option<String> {
     let (left, period) = (end.trusting_period_left_seconds?, end.trusting_period_seconds?);
-    (left < period / EXPIRY_WARNING_SHARE).then(|| {
+    expires_soon(end).then(|| {
         format!(
             "client {} on {} expires in {left}s unless updated (trusting period {period}s): relay a packet over it or run `rly transact update-clients {path}`",
             end.client_id.as_deref().unwrap_or("?"),
@@ -177,11 +186,13 @@ pub fn assess(
         _ => {}
     }
     for b in balances.iter().filter(|b| b.low) {
+        // Nothing the BFF can do heals an empty wallet: the reason says who must be funded where.
         reasons.push(format!(
-            "relayer wallet on {} is low: {}uatom (warning below {})",
-            b.chain_id,
+            "relayer wallet on {chain} is low: {}uatom (warning below {}); a relay tx's fee may not be paid: fund {} on {chain}",
             b.uatom.as_deref().unwrap_or("?"),
-            bounds.low_balance_uatom
+            bounds.low_balance_uatom,
+            b.address,
+            chain = b.chain_id,
         ));
         verdict = verdict.max(Verdict::Degraded);
     }

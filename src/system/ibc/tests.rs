@@ -144,3 +144,26 @@ fn a_client_past_two_thirds_of_its_trusting_period_is_degraded_with_what_to_run(
     other.set_consensus(None, now);
     assert_eq!(other.trusting_period_left_seconds, None, "unknown without a consensus state");
 }
+
+#[test]
+fn a_wallet_below_the_warning_names_the_account_and_chain_to_fund() {
+    let observed = RelayerObservation {
+        pod: Some("rly-0".into()),
+        state: Ok(relayer(Some(good_path()), true)),
+        at: jiff::Timestamp::now(),
+    };
+    let low = Balance {
+        chain_id: GWC.into(),
+        address: "cosmos1relayer".into(),
+        uatom: Some("100".into()),
+        low: true,
+        error: None,
+    };
+    let health = assess(&[linked()], &observed, vec![low], BOUNDS);
+    assert_eq!(health.verdict, Verdict::Degraded, "{:?}", health.reasons);
+    assert!(
+        health.reasons.iter().any(|r| r.contains("100uatom") && r.ends_with("fund cosmos1relayer on gwc")),
+        "{:?}",
+        health.reasons
+    );
+}

@@ -193,7 +193,8 @@ impl Ledger {
         }
     }
 
-    fn set_balance(&mut self, address: &str, denom: &str, amount: u128) {
+    /// Sets a balance outright (genesis, or a test draining or refilling a wallet).
+    pub fn set_balance(&mut self, address: &str, denom: &str, amount: u128) {
         let old = self.balance(address, denom);
         self.record(|_| Undo::RestoreBalance(address.to_string(), denom.to_string(), old));
         self.put_balance(address, denom, amount);

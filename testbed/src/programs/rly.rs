@@ -272,12 +272,40 @@ impl Rly {
                     )),
                 }
             }),
+            ["transact" | "tx", "update-clients"] => {
+                state.with_config(|c| self.update_clients(&state, c, args))
+            }
             ["version"] | ["version", _] => Outcome::ok("version: 2.6.0\n"),
             [] => Outcome::ok(
                 "rly has:\n   1. Configuration management for Chains and Paths\n   2. Key management\n",
             ),
             [other, ..] => Outcome::error(format!("unknown command \"{other}\" for \"rly\"")),
         }
+    }
+
+    /// `rly transact update-clients <path>`: both clients of the path advance to the other
+    /// chain's latest header (an expired or frozen client refuses, exit 1).
+    fn update_clients(&self, home: &Home, c: &RlyConfig, args: &Args) -> Outcome {
+        let Some(name) = args.pos(2) else { return Outcome::error("accepts 1 arg(s), received 0") };
+        let names = [name.to_string()];
+        let paths =
+            super::rly_relay::resolve_paths(&self.chains, c, &names, |ch| home.signing_key(ch, &ch.key));
+        let Some((_, a, b)) = paths.first() else {
+            return Outcome::error(format!("path with name {name} does not exist"));
+        };
+        let mut log = String::new();
+        for (host, tracked) in [(a, b), (b, a)] {
+            let fields =
+                [("chain_id", host.cfg.chain_id.as_str()), ("client_id", host.ids.client_id.as_str())];
+            if !super::rly_relay::update_client(host, &host.ids.client_id, tracked) {
+                return Outcome::error(format!(
+                    "failed to update client {} on {}: client state is not active",
+                    host.ids.client_id, host.cfg.chain_id
+                ));
+            }
+            log.push_str(&super::rly_relay::log_line(false, "info", "Client updated", &fields));
+        }
+        Outcome { code: 0, stdout: String::new(), stderr: log }
     }
 
     fn chains_list(&self, home: &Home, c: &RlyConfig, json: bool) -> Outcome {

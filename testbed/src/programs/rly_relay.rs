@@ -31,6 +31,8 @@ pub struct RelayControls {
     drop_next_acks: AtomicU32,
     /// Acks dropped so far: (source chain, port, channel, sequence); never relayed.
     dropped: Mutex<BTreeSet<(String, String, String, u64)>>,
+    /// Chains whose RPC the relayer cannot reach: no path touching them is relayed.
+    cut: Mutex<BTreeSet<String>>,
 }
 
 impl Default for RelayControls {
@@ -39,6 +41,7 @@ impl Default for RelayControls {
             paused: watch::Sender::new(false),
             drop_next_acks: AtomicU32::new(0),
             dropped: Mutex::default(),
+            cut: Mutex::default(),
         }
     }
 }
@@ -50,6 +53,21 @@ impl RelayControls {
 
     pub fn drop_next_acks(&self, n: u32) {
         self.drop_next_acks.store(n, Ordering::SeqCst);
+    }
+
+    /// Cuts (`true`) or restores the relayer's reach to one chain's RPC.
+    pub fn cut_rpc(&self, chain_id: &str, cut: bool) {
+        let mut set = self.cut.lock().unwrap_or_else(|e| e.into_inner());
+        if cut {
+            set.insert(chain_id.to_string());
+        } else {
+            set.remove(chain_id);
+        }
+    }
+
+    fn unreachable(&self, a: &End, b: &End) -> Option<String> {
+        let set = self.cut.lock().unwrap_or_else(|e| e.into_inner());
+        [a, b].into_iter().find(|e| set.contains(&e.cfg.chain_id)).map(|e| e.cfg.chain_id.clone())
     }
 
     fn dropped(&self, key: &(String, String, String, u64)) -> bool {
@@ -282,7 +300,7 @@ fn update_msg(to: &End, client_id: &str, from: &End) -> Option<cosmrs::Any> {
 
 /// The client update rly's message processor makes on its own (see [`refresh_client`]).
 /// Returns whether the client took it.
-fn update_client(to: &End, client_id: &str, from: &End) -> bool {
+pub(super) fn update_client(to: &End, client_id: &str, from: &End) -> bool {
     let Some(block) = from.node.latest_block() else { return false };
     let now = jiff::Timestamp::now();
     let state = packets::ConsensusState::of(&block.header);
@@ -413,6 +431,14 @@ pub async fn run(
     loop {
         let _ = paused.wait_for(|p| !*p).await;
         for (_, a, b) in &paths {
+            if let Some(chain) = controls.unreachable(a, b) {
+                let rpc =
+                    [a, b].into_iter().find(|e| e.cfg.chain_id == chain).map(|e| e.cfg.rpc_addr.clone());
+                let error = format!("dial tcp {}: connect: connection refused", rpc.unwrap_or_default());
+                let fields = [("chain_id", chain.as_str()), ("error", error.as_str())];
+                let _ = log.send(log_line(json, "error", "Failed to query latest height", &fields));
+                continue;
+            }
             for (x, y) in [(a, b), (b, a)] {
                 for line in finish_handshakes(x, y, json).await {
                     let _ = log.send(line);
