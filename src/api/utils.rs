@@ -27,6 +27,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 mod experiment;
 mod load;
 mod packets;
+mod send;
+
+use send::{SendFields, echo_send, send_fields};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -375,68 +378,6 @@ async fn broadcast_batch(
         vec![Arc::new(step)],
         send.timeout + JOB_TIMEOUT_MARGIN,
     )
-}
-
-/// The sending fields broadcast-batch and load's transfers both take, as given.
-macro_rules! send_fields {
-    ($r:expr) => {
-        SendFields {
-            concurrency: $r.concurrency,
-            mode: $r.mode,
-            rate_per_second: $r.rate_per_second,
-            wait_for_confirmation: $r.wait_for_confirmation,
-            timeout_seconds: $r.timeout_seconds,
-            stall_timeout_seconds: $r.stall_timeout_seconds,
-        }
-    };
-}
-pub(super) use send_fields;
-
-pub(super) struct SendFields {
-    pub concurrency: Option<usize>,
-    pub mode: Option<broadcast::Mode>,
-    pub rate_per_second: Option<f64>,
-    pub wait_for_confirmation: Option<bool>,
-    pub timeout_seconds: Option<u64>,
-    pub stall_timeout_seconds: Option<f64>,
-}
-
-impl SendFields {
-    /// Checked against the utilities' limits, with their defaults.
-    pub(super) fn check(self, state: &AppState) -> Result<broadcast::SendOptions, ApiError> {
-        let jobs = &state.settings.jobs;
-        let concurrency = self.concurrency.unwrap_or(DEFAULT_CONCURRENCY.min(jobs.max_concurrency));
-        if concurrency > jobs.max_concurrency {
-            return Err(limit("maxConcurrency", jobs.max_concurrency, concurrency));
-        }
-        if concurrency == 0 {
-            return Err(ApiError::validation("concurrency", "concurrency must be at least 1"));
-        }
-        if let Some(rate) = self.rate_per_second
-            && !(rate.is_finite() && rate > 0.0)
-        {
-            return Err(ApiError::validation("ratePerSecond", "ratePerSecond must be a positive number"));
-        }
-        Ok(broadcast::SendOptions {
-            mode: self.mode.unwrap_or_default(),
-            concurrency,
-            rate: self.rate_per_second,
-            wait_for_confirmation: self.wait_for_confirmation.unwrap_or(true),
-            timeout: timeout(state, self.timeout_seconds, DEFAULT_BATCH_TIMEOUT_SECONDS)?,
-            stall_after: stall_timeout(self.stall_timeout_seconds)?,
-            poll: jobs.poll_interval,
-        })
-    }
-}
-
-/// The job's request as recorded: the sending options as they were applied.
-pub(super) fn echo_send(request: &mut Value, send: &broadcast::SendOptions) {
-    request["concurrency"] = send.concurrency.into();
-    request["mode"] = json!(send.mode);
-    request["ratePerSecond"] = json!(send.rate);
-    request["waitForConfirmation"] = send.wait_for_confirmation.into();
-    request["timeoutSeconds"] = send.timeout.as_secs().into();
-    request["stallTimeoutSeconds"] = send.stall_after.as_secs_f64().into();
 }
 
 // ----- metrics --------------------------------------------------------------------------------

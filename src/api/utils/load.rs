@@ -3,7 +3,8 @@
 //! chart's faucet for gwc, the chain's pod for a bank send from local-admin) and submits the
 //! job's three steps: fund, sign, broadcast.
 
-use super::{JOB_TIMEOUT_MARGIN, SendFields, echo_send, limit, send_fields, submit, target};
+use super::send::{SendFields, echo_send, send_fields};
+use super::{JOB_TIMEOUT_MARGIN, limit, submit, target};
 use crate::api::body::BodyErrors;
 use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::api::extract::ApiJson;
