@@ -1,4 +1,4 @@
-//! `cryptomeria-bff bench`: the performance figures P1–P10, P13 and P14, each measured in one
+//! `cryptomeria-bff bench`: the performance figures P1–P10 and P12–P14, each measured in one
 //! run beside a baseline measured the same way, against embedded testbeds, and printed as one table
 //! (optionally as JSON). Like `demo`, the BFF half reaches the testbeds only through their
 //! kubeconfig and HTTP (in this process, or as its own `serve` process where its memory is
@@ -6,8 +6,8 @@
 //! request counters, load) and is the only product command that does.
 //!
 //! One file per figure group: `reconcile` (P1, P2), `status` (P3), `chain_reads` (P4–P6),
-//! `broadcast` (P7), `memory` (P8), `scale` (P9), `recreated` (P10), `packets` (P13), `upload`
-//! (P14); `harness`, `process` (the BFF as a child), `session` (gwc upload sessions) and `table`
+//! `broadcast` (P7), `memory` (P8), `scale` (P9), `recreated` (P10), `realtime` (P12), `packets`
+//! (P13), `upload` (P14); `harness`, `process` (the BFF as a child), `session` (gwc upload sessions) and `table`
 //! are shared.
 
 mod broadcast;
@@ -16,6 +16,7 @@ mod harness;
 mod memory;
 mod packets;
 mod process;
+mod realtime;
 mod reconcile;
 mod recreated;
 mod scale;
@@ -91,6 +92,9 @@ impl BenchArgs {
         }
         if wanted("p10") {
             recreated::run(&reps, &mut section).await?;
+        }
+        if wanted("p12") {
+            realtime::run(&reps, &mut section).await?;
         }
         if wanted("p9") {
             scale::run(&reps, &mut section).await?;
