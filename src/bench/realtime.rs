@@ -92,7 +92,8 @@ fn linking(testbed: &Testbed, from: u64) -> anyhow::Result<Linking> {
     let times: Vec<(u64, jiff::Timestamp)> = (from.max(1)..=gwc.latest_height())
         .filter_map(|h| gwc.block(h).map(|b| (h, b.header.time)))
         .collect();
-    let gwc_height_at = |t: jiff::Timestamp| times.iter().take_while(|(_, bt)| *bt <= t).last().map(|(h, _)| *h);
+    let gwc_height_at =
+        |t: jiff::Timestamp| times.iter().take_while(|(_, bt)| *bt <= t).last().map(|(h, _)| *h);
     let mut first: BTreeMap<String, u64> = BTreeMap::new();
     for tx in handshake_txs(&gwc, from).into_iter().filter(|t| t.step == "MsgCreateClient") {
         first.entry(tx.other).or_insert(tx.height);
@@ -105,11 +106,13 @@ fn linking(testbed: &Testbed, from: u64) -> anyhow::Result<Linking> {
             .filter(|t| t.other == "gwc" && t.step == "MsgChannelOpenConfirm")
             .last()
             .with_context(|| format!("no MsgChannelOpenConfirm on {chain}"))?;
-        let end = gwc_height_at(confirm.time).with_context(|| format!("{chain}'s confirm before gwc's blocks"))?;
+        let end =
+            gwc_height_at(confirm.time).with_context(|| format!("{chain}'s confirm before gwc's blocks"))?;
         spans.push((*start, end));
     }
     ensure!(!spans.is_empty(), "no link started on gwc after height {from}");
-    let (lo, hi) = (spans.iter().map(|s| s.0).min().unwrap_or(0), spans.iter().map(|s| s.1).max().unwrap_or(0));
+    let (lo, hi) =
+        (spans.iter().map(|s| s.0).min().unwrap_or(0), spans.iter().map(|s| s.1).max().unwrap_or(0));
     Ok(Linking {
         links: spans.len(),
         per_link: spans.iter().map(|(s, e)| e.saturating_sub(*s)).collect(),
