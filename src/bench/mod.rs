@@ -32,10 +32,11 @@ use table::Row;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Fewer repetitions, and P9 at a quarter of its size (8 data chains, 500 extra pods).
+    /// Fewer repetitions, P9 at a quarter of its size (8 data chains, 500 extra pods) and P12 at
+    /// 2 data chains.
     #[arg(long)]
     pub quick: bool,
-    /// Also write the figures as JSON (keys `p1` … `p10`) to this file.
+    /// Also write the figures as JSON (keys `p1` … `p14`) to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Run only these figures (e.g. `--only p1,p3`); default all.
