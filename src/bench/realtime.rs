@@ -103,8 +103,7 @@ fn linking(testbed: &Testbed, from: u64) -> anyhow::Result<Linking> {
         let node = control.chain(chain).with_context(|| format!("chain {chain}"))?;
         let confirm = handshake_txs(&node, 1)
             .into_iter()
-            .filter(|t| t.other == "gwc" && t.step == "MsgChannelOpenConfirm")
-            .last()
+            .rfind(|t| t.other == "gwc" && t.step == "MsgChannelOpenConfirm")
             .with_context(|| format!("no MsgChannelOpenConfirm on {chain}"))?;
         let end =
             gwc_height_at(confirm.time).with_context(|| format!("{chain}'s confirm before gwc's blocks"))?;
