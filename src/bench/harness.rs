@@ -151,6 +151,17 @@ impl Api {
         route: &str,
         body: &Value,
     ) -> anyhow::Result<(Value, std::time::Duration)> {
+        self.run_job_within(scope, route, body, WAIT).await
+    }
+
+    /// `run_job_timed` for a job that may take longer than `WAIT` (at most `wait`).
+    pub async fn run_job_within(
+        &self,
+        scope: &str,
+        route: &str,
+        body: &Value,
+        wait: Duration,
+    ) -> anyhow::Result<(Value, std::time::Duration)> {
         let t = std::time::Instant::now();
         let (status, accepted) = self.post(&format!("/api/v1/{scope}/{route}"), body).await?;
         if status != 202 {
@@ -158,9 +169,9 @@ impl Api {
         }
         let id = accepted["jobId"].as_str().context("no jobId")?.to_string();
         let logs = format!("{}/api/v1/{scope}/jobs/{id}/logs?follow=true", self.url);
-        tokio::time::timeout(WAIT, async { self.http.get(logs).send().await?.text().await })
+        tokio::time::timeout(wait, async { self.http.get(logs).send().await?.text().await })
             .await
-            .with_context(|| format!("job {id} did not end within {WAIT:?}"))??;
+            .with_context(|| format!("job {id} did not end within {wait:?}"))??;
         let took = t.elapsed();
         let (_, job) = self.get(&format!("/api/v1/{scope}/jobs/{id}")).await?;
         Ok((job["data"].clone(), took))

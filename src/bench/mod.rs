@@ -1,4 +1,4 @@
-//! `cryptomeria-bff bench`: the performance figures P1–P11, P13 and P14, each measured in one
+//! `cryptomeria-bff bench`: the performance figures P1–P14, each measured in one
 //! run beside a baseline measured the same way, against embedded testbeds, and printed as one table
 //! (optionally as JSON). Like `demo`, the BFF half reaches the testbeds only through their
 //! kubeconfig and HTTP (in this process, or as its own `serve` process where its memory is
@@ -6,8 +6,9 @@
 //! request counters, load) and is the only product command that does.
 //!
 //! One file per figure group: `reconcile` (P1, P2), `status` (P3), `chain_reads` (P4–P6),
-//! `broadcast` (P7), `memory` (P8), `scale` (P9), `recreated` (P10), `faults` (P11), `packets` (P13), `upload`
-//! (P14); `harness`, `process` (the BFF as a child), `session` (gwc upload sessions) and `table`
+//! `broadcast` (P7), `memory` (P8), `scale` (P9), `recreated` (P10), `faults` (P11), `realtime`
+//! (P12), `packets` (P13), `upload` (P14); `harness`, `process` (the BFF as a child), `session`
+//! and `tus` (gwc upload sessions) and `table`
 //! are shared.
 
 mod broadcast;
@@ -17,6 +18,7 @@ mod harness;
 mod memory;
 mod packets;
 mod process;
+mod realtime;
 mod reconcile;
 mod recreated;
 mod scale;
@@ -33,10 +35,11 @@ use table::Row;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Fewer repetitions, and P9 at a quarter of its size (8 data chains, 500 extra pods).
+    /// Fewer repetitions, P9 at a quarter of its size (8 data chains, 500 extra pods) and P12 at
+    /// 2 data chains.
     #[arg(long)]
     pub quick: bool,
-    /// Also write the figures as JSON (keys `p1` … `p10`) to this file.
+    /// Also write the figures as JSON (keys `p1` … `p14`) to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Run only these figures (e.g. `--only p1,p3`); default all.
@@ -96,6 +99,9 @@ impl BenchArgs {
         }
         if wanted("p11") {
             faults::run(&reps, &mut section).await?;
+        }
+        if wanted("p12") {
+            realtime::run(&reps, &mut section).await?;
         }
         if wanted("p9") {
             scale::run(&reps, &mut section).await?;

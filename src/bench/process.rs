@@ -106,6 +106,12 @@ impl Served {
         Ok((ticks(14)? + ticks(15)?) / 100.0)
     }
 
+    /// The scheduler's account of every thread of the process so far (`/proc/<pid>/task/*/schedstat`).
+    pub fn sched(&self) -> anyhow::Result<Sched> {
+        let pid = self.child.id().context("serve exited")?;
+        Sched::of_threads(&format!("/proc/{pid}/task"), |_| true)
+    }
+
     /// The RSS once it has stopped moving: read every 100 ms until two reads 500 ms apart
     /// agree within 0.25 MiB (or 5 s pass), so a figure is not taken mid-burst.
     pub async fn settled_rss(&self) -> anyhow::Result<Rss> {
@@ -119,6 +125,70 @@ impl Served {
             }
             last = now;
         }
+    }
+}
+
+/// What the kernel's scheduler counted for a set of threads: time on a CPU, and time runnable
+/// but waiting in a run queue for one (a busy machine's cost, not the code's).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sched {
+    pub on_cpu_s: f64,
+    pub run_queue_s: f64,
+}
+
+impl Sched {
+    /// Sums the `schedstat` of the threads under `tasks` (a `/proc/<pid>/task` directory)
+    /// whose name (`comm`) `keep` accepts.
+    pub fn of_threads(tasks: &str, keep: impl Fn(&str) -> bool) -> anyhow::Result<Self> {
+        let mut sum = Self::default();
+        for task in std::fs::read_dir(tasks)? {
+            let dir = task?.path();
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            if !keep(comm.trim()) {
+                continue;
+            }
+            // A thread that ended between the listing and the read is left out.
+            let Ok(stat) = std::fs::read_to_string(dir.join("schedstat")) else { continue };
+            let ns: Vec<f64> = stat.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+            sum.on_cpu_s += ns.first().copied().unwrap_or(0.0) / 1e9;
+            sum.run_queue_s += ns.get(1).copied().unwrap_or(0.0) / 1e9;
+        }
+        Ok(sum)
+    }
+
+    /// The calling thread's account (`/proc/thread-self/schedstat`).
+    pub fn of_this_thread() -> Self {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+        let ns: Vec<f64> = stat.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+        let at = |i: usize| ns.get(i).copied().unwrap_or(0.0) / 1e9;
+        Self { on_cpu_s: at(0), run_queue_s: at(1) }
+    }
+
+    /// The difference since `before`.
+    pub fn since(self, before: Self) -> Self {
+        Self { on_cpu_s: self.on_cpu_s - before.on_cpu_s, run_queue_s: self.run_queue_s - before.run_queue_s }
+    }
+}
+
+/// Another process keeping one core busy: `sh -c 'while :; do :; done'` (a shell spinning
+/// on its no-op builtin, no system calls); killed when dropped.
+pub struct BusyCore(tokio::process::Child);
+
+impl BusyCore {
+    pub fn start() -> anyhow::Result<Self> {
+        let child = tokio::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("spawning the busy loop")?;
+        Ok(Self(child))
+    }
+
+    /// CPU seconds the loop has used (to show it had its core).
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let pid = self.0.id().context("the busy loop exited")?;
+        Ok(Sched::of_threads(&format!("/proc/{pid}/task"), |_| true)?.on_cpu_s)
     }
 }
 

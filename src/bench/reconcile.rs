@@ -141,6 +141,8 @@ pub(super) fn check_end_state(testbed: &Testbed, who: &str) -> anyhow::Result<()
 pub(super) struct Kubectl {
     kubeconfig: PathBuf,
     home: tempfile::TempDir,
+    /// gwc's block interval: a retry that waits for a block waits this long (twice).
+    block: Duration,
 }
 
 pub(super) struct Out {
@@ -152,7 +154,8 @@ pub(super) struct Out {
 
 impl Kubectl {
     pub(super) fn new(testbed: &Testbed) -> anyhow::Result<Self> {
-        Ok(Self { kubeconfig: testbed.kubeconfig.clone(), home: tempfile::tempdir()? })
+        let block = testbed.control.chain("gwc").and_then(|c| c.block_interval()).unwrap_or(BLOCK_INTERVAL);
+        Ok(Self { kubeconfig: testbed.kubeconfig.clone(), home: tempfile::tempdir()?, block })
     }
 
     async fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> anyhow::Result<Out> {
@@ -333,11 +336,11 @@ async fn register_storage(kubectl: &Kubectl, gwc: &str, channel: &str, id: &str)
         let answer: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
         match answer["code"].as_i64() {
             Some(0) if out.code == 0 => return Ok(()),
-            Some(32) => tokio::time::sleep(BLOCK_INTERVAL * 2).await,
+            Some(32) => tokio::time::sleep(kubectl.block * 2).await,
             Some(_) => bail!("register-storage {id} refused: {}", out.said()),
             None => {
                 eprintln!("bench: register-storage {id} gave no tx answer ({}); checking gwc", out.said());
-                tokio::time::sleep(BLOCK_INTERVAL * 2).await;
+                tokio::time::sleep(kubectl.block * 2).await;
                 if registered(kubectl, gwc, id).await? {
                     return Ok(());
                 }

@@ -6,7 +6,7 @@
 //! (inside `IBC_HEALTH_TTL`) against a fresh observation per request, and the BFF's RSS.
 
 use super::harness::{self, Samples, percentile};
-use super::process::Served;
+use super::process::{BusyCore, Sched, Served};
 use super::reconcile::{
     Kubectl, SERVE_FLAGS, bff_start, builder_of, chart_ready, check_end_state, scripts_run,
 };
@@ -43,6 +43,8 @@ const QUICK_STATUS_REQUESTS: usize = 400;
 /// default).
 const QUIET_BLOCK_INTERVAL: Duration = Duration::from_secs(1);
 const BASELINE_STATUS_REQUESTS: usize = 40;
+/// The other process of the loaded status round (`process::BusyCore`).
+const LOAD: &str = "sh -c 'while :; do :; done'";
 const IBC_REQUESTS: usize = 200;
 /// Fresh IBC observations of the baseline (each after the TTL has run out).
 const IBC_COLD_SAMPLES: usize = 3;
@@ -145,6 +147,30 @@ pub async fn run(reps: &Reps, section: &mut Section) -> anyhow::Result<()> {
         .ratio(r.base_status_p99 / r.status_p99)
         .spread(format!("n={} / n={BASELINE_STATUS_REQUESTS}", r.status_requests)),
     );
+    let [_, queue, _, client_queue] = r.loaded.per_request();
+    let [_, quiet_queue, _, quiet_client_queue] = r.quiet.per_request();
+    section.row(
+        Row::new(
+            "P9",
+            format!("GET /system/status at scale, 1s blocks, one core busy ({LOAD}) (p50/p99 ms)"),
+        )
+        .figure(format!(
+            "{:.1}/{:.1}; run-queue wait a request: serve {queue:.2} ms, clients {client_queue:.2} ms",
+            r.loaded.p(50.0),
+            r.loaded.p(99.0)
+        ))
+        .baseline(format!(
+            "{:.1}/{:.1} unloaded; serve {quiet_queue:.2} ms, clients {quiet_client_queue:.2} ms",
+            r.quiet.p(50.0),
+            r.quiet.p(99.0)
+        ))
+        .spread(format!(
+            "n={} / n={}; the loop had {:.0}% of a core",
+            r.loaded.lat.len(),
+            r.quiet.lat.len(),
+            r.load_share * 100.0
+        )),
+    );
     section.row(
         Row::new("P9", format!("GET /system/ibc at scale, {CLIENTS} clients (warm p50/p99 ms; all p99)"))
             .figure(format!(
@@ -160,9 +186,7 @@ pub async fn run(reps: &Reps, section: &mut Section) -> anyhow::Result<()> {
             .figure(format!("{:.0} MiB", r.rss_mib))
             .baseline(format!("{:.0} MiB at P8's budget size", super::memory::BUDGET_MIB)),
     );
-    section.json(
-        "p9",
-        json!({"fdsc": fdsc, "extra_pods": extra_pods, "quick_size": reps.quick, "pods": pods,
+    let mut p9 = json!({"fdsc": fdsc, "extra_pods": extra_pods, "quick_size": reps.quick, "pods": pods,
                "bff_s": bff_s, "baseline_s": base_s, "ratio": base_s / bff_s,
                "execs": cold_execs, "baseline_execs": base_execs, "baseline_runs": 1,
                "cold_runs": cold.0.len(),
@@ -178,9 +202,64 @@ pub async fn run(reps: &Reps, section: &mut Section) -> anyhow::Result<()> {
                "ibc_p50_ms": r.ibc_p50, "ibc_p99_ms": r.ibc_p99, "ibc_all_p99_ms": r.ibc_all_p99,
                "ibc_requests": IBC_REQUESTS, "ibc_refreshed": r.ibc_refreshed, "ibc_ttl_s": IBC_TTL.as_secs_f64(),
                "baseline_ibc_ms": r.ibc_cold_ms.median() * 1000.0,
-               "rss_mib": r.rss_mib, "anon_mib": r.anon_mib}),
-    );
+               "rss_mib": r.rss_mib, "anon_mib": r.anon_mib});
+    if let Some(p9) = p9.as_object_mut() {
+        let loaded = json!({"status_round": r.quiet.json(), "loaded_status_round": r.loaded.json(),
+            "loaded_no_refresh_round": r.no_refresh.json(),
+            "loaded_status_p50_ms": r.loaded.p(50.0), "loaded_status_p99_ms": r.loaded.p(99.0),
+            "load": LOAD, "load_core_share": r.load_share});
+        p9.extend(loaded.as_object().cloned().unwrap_or_default());
+    }
+    section.json("p9", p9);
     Ok(())
+}
+
+/// One timed status round: the latencies, and what the scheduler counted for `serve`'s threads
+/// and for the clients' thread meanwhile (where a tail under load comes from).
+struct Round {
+    lat: Vec<f64>,
+    serve: Sched,
+    clients: Sched,
+    /// Chain `status` RPCs the testbed answered during the round (the page's heights), and
+    /// the round's length.
+    status_rpcs: u64,
+    secs: f64,
+}
+
+impl Round {
+    fn p(&self, p: f64) -> f64 {
+        ms(&self.lat, p)
+    }
+
+    /// (on-CPU, run-queue) milliseconds per request, of `serve` and of the clients.
+    fn per_request(&self) -> [f64; 4] {
+        let n = self.lat.len().max(1) as f64;
+        let (s, c) = (&self.serve, &self.clients);
+        [s.on_cpu_s, s.run_queue_s, c.on_cpu_s, c.run_queue_s].map(|v| v * 1000.0 / n)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let [cpu, queue, client_cpu, client_queue] = self.per_request();
+        json!({"p50_ms": self.p(50.0), "p90_ms": self.p(90.0), "p99_ms": self.p(99.0),
+               "max_ms": self.p(100.0), "serve_cpu_ms": cpu, "serve_run_queue_ms": queue,
+               "clients_cpu_ms": client_cpu, "clients_run_queue_ms": client_queue,
+               "chain_status_rpcs": self.status_rpcs, "seconds": self.secs})
+    }
+}
+
+async fn status_round(testbed: &Testbed, bff: &Served, requests: usize) -> anyhow::Result<Round> {
+    let url = format!("{}/api/v1/system/status", bff.url);
+    let rpcs = || {
+        let chains = testbed.control.chain_ids();
+        chains
+            .iter()
+            .map(|c| testbed.control.chain_request_counts(c).get("rpc status").copied().unwrap_or(0))
+            .sum::<u64>()
+    };
+    let (before, rpcs_before) = (bff.sched()?, rpcs());
+    let (secs, lat, clients) = status::drive_sched(&url, requests, None).await?;
+    let (serve, status_rpcs) = (bff.sched()?.since(before), rpcs() - rpcs_before);
+    Ok(Round { lat, serve, clients, status_rpcs, secs: secs.as_secs_f64() })
 }
 
 /// What P9 reads from the BFF at scale once the system is up.
@@ -193,6 +272,13 @@ struct Reads {
     status_cpu_ms: f64,
     status_p50: f64,
     status_p99: f64,
+    /// The 1 s-blocks round (`status_p50`, `status_p99`) and the same with one core busy.
+    quiet: Round,
+    loaded: Round,
+    /// `loaded` from a `serve` whose chain-heights memo did not expire.
+    no_refresh: Round,
+    /// The share of a core the busy loop had during the loaded round.
+    load_share: f64,
     /// The same round with the chains at `BLOCK_INTERVAL`.
     busy_status_p50: f64,
     busy_status_p99: f64,
@@ -229,8 +315,22 @@ async fn measure_reads(testbed: &Testbed, bff: &Served, size: Size) -> anyhow::R
     for id in &chains {
         testbed.control.set_block_interval(id, Some(QUIET_BLOCK_INTERVAL));
     }
-    let (_, lat) = status::drive(&url, size.status_requests(), None).await?;
-    let (status_p50, status_p99) = (ms(&lat, 50.0), ms(&lat, 99.0));
+    let quiet = status_round(testbed, bff, size.status_requests()).await?;
+    let (status_p50, status_p99) = (ms(&quiet.lat, 50.0), ms(&quiet.lat, 99.0));
+    // And once more with another process keeping one of the 2 cores busy.
+    let busy = BusyCore::start()?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (spun, t) = (busy.cpu_seconds()?, Instant::now());
+    let loaded = status_round(testbed, bff, size.status_requests()).await?;
+    let load_share = (busy.cpu_seconds()? - spun) / t.elapsed().as_secs_f64();
+    // The same loaded round from a second `serve` whose chain-heights memo never expires
+    // within it: what the heights' refresh adds to the tail.
+    let memoized =
+        Served::start(&testbed.kubeconfig, &[SERVE_FLAGS, &["--chain-status-ttl", "1h"]].concat()).await?;
+    chart_ready(&memoized, size.fdsc).await?;
+    status::drive(&format!("{}/api/v1/system/status", memoized.url), 40, Some(pods)).await?;
+    let no_refresh = status_round(testbed, &memoized, size.status_requests()).await?;
+    drop((busy, memoized));
     let listing = harness::Bff::start(&testbed.kubeconfig, |_| {}).await?;
     let (base_url, stop) = status::serve_baseline(listing.state.clone()).await?;
     status::drive(&base_url, 4, Some(pods)).await?;
@@ -259,6 +359,10 @@ async fn measure_reads(testbed: &Testbed, bff: &Served, size: Size) -> anyhow::R
         status_cpu_ms,
         status_p50,
         status_p99,
+        quiet,
+        loaded,
+        no_refresh,
+        load_share,
         busy_status_p50: ms(&busy_lat, 50.0),
         busy_status_p99: ms(&busy_lat, 99.0),
         base_status_p50: ms(&base_lat, 50.0),

@@ -4,6 +4,7 @@
 //! concurrent clients for a fixed number of requests.
 
 use super::harness::{self, Bff, Samples, percentile};
+use super::process::Sched;
 use super::table::Row;
 use super::{Reps, Section};
 use crate::api::error::ApiError;
@@ -68,6 +69,16 @@ pub(super) async fn drive(
     requests: usize,
     pods: Option<usize>,
 ) -> anyhow::Result<(Duration, Vec<f64>)> {
+    let (took, latencies, _) = drive_sched(url, requests, pods).await?;
+    Ok((took, latencies))
+}
+
+/// `drive`, and what the scheduler counted for the clients' thread while it ran.
+pub(super) async fn drive_sched(
+    url: &str,
+    requests: usize,
+    pods: Option<usize>,
+) -> anyhow::Result<(Duration, Vec<f64>, Sched)> {
     let url = url.to_string();
     let (done, result) = tokio::sync::oneshot::channel();
     std::thread::Builder::new().name("bench-clients".into()).spawn(move || {
@@ -76,7 +87,7 @@ pub(super) async fn drive(
             .build()
             .map_err(anyhow::Error::from)
             .and_then(|runtime| runtime.block_on(clients(&url, requests, pods)));
-        let _ = done.send(ran);
+        let _ = done.send(ran.map(|(took, latencies)| (took, latencies, Sched::of_this_thread())));
     })?;
     result.await?
 }
