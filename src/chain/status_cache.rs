@@ -1,5 +1,10 @@
 //! A short-lived memo of each node's `/status`, so that pages polled often (system status,
 //! preflight) cost at most one RPC per chain per TTL however many clients poll.
+//!
+//! One refresh per chain at a time: when the memo runs out while eight clients poll, the first
+//! refreshes and the others answer with the answer it replaces (at most one TTL and one
+//! refresh old) instead of each asking the node again. Only a chain never read yet makes
+//! its callers wait for the refresh.
 
 use super::ChainClient;
 use super::rpc::{self, NodeStatus};
@@ -12,17 +17,24 @@ use tokio::time::Instant;
 /// When a status was read, and what it was.
 type Entry = (Instant, Result<NodeStatus, String>);
 
+/// One chain's memo and the right to refresh it.
+#[derive(Default)]
+struct Slot {
+    last: Mutex<Option<Entry>>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
 #[derive(Clone)]
 pub struct StatusCache {
     ttl: Duration,
     /// The chain client with the short status timeout.
     client: ChainClient,
-    entries: Arc<Mutex<HashMap<String, Entry>>>,
+    slots: Arc<Mutex<HashMap<String, Arc<Slot>>>>,
 }
 
 impl StatusCache {
     pub fn new(ttl: Duration, client: ChainClient) -> Self {
-        Self { ttl, client, entries: Arc::default() }
+        Self { ttl, client, slots: Arc::default() }
     }
 
     /// The chain client with the short status timeout, for other quick reads.
@@ -30,16 +42,89 @@ impl StatusCache {
         &self.client
     }
 
-    /// The node's status, fresh within the TTL; errors are memoized too, so a dead chain
-    /// does not make every poll wait for its timeout.
+    /// The node's status, fresh within the TTL (or the one being replaced, while another
+    /// caller refreshes it); errors are memoized too, so a dead chain does not make every poll
+    /// wait for its timeout.
     pub async fn status(&self, url: &str) -> Result<NodeStatus, String> {
-        if let Some((at, result)) = self.entries.locked().get(url)
-            && at.elapsed() < self.ttl
-        {
-            return result.clone();
+        let slot = self.slots.locked().entry(url.to_string()).or_default().clone();
+        let fresh =
+            |slot: &Slot| slot.last.locked().as_ref().filter(|(at, _)| at.elapsed() < self.ttl).cloned();
+        if let Some((_, result)) = fresh(&slot) {
+            return result;
+        }
+        let guard = match slot.refresh.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                // Another caller refreshes: its predecessor answers meanwhile.
+                if let Some((_, result)) = slot.last.locked().clone() {
+                    return result;
+                }
+                let guard = slot.refresh.lock().await;
+                if let Some((_, result)) = fresh(&slot) {
+                    return result;
+                }
+                guard
+            }
+        };
+        if let Some((_, result)) = fresh(&slot) {
+            return result;
         }
         let result = rpc::status(&self.client, url).await.map_err(|e| e.to_string());
-        self.entries.locked().insert(url.to_string(), (Instant::now(), result.clone()));
+        *slot.last.locked() = Some((Instant::now(), result.clone()));
+        drop(guard);
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A node answering `/status` after `delay`, counting the calls.
+    async fn node(delay: Duration) -> (String, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let app = axum::Router::new().route(
+            "/status",
+            axum::routing::get(move || {
+                let counted = counted.clone();
+                async move {
+                    let n = counted.fetch_add(1, Ordering::SeqCst) as u64 + 1;
+                    tokio::time::sleep(delay).await;
+                    axum::Json(serde_json::json!({"jsonrpc": "2.0", "id": -1, "result": {
+                        "node_info": {"network": "gwc", "version": "0.38.0"},
+                        "sync_info": {"latest_block_height": n.to_string(), "latest_block_time": "2026-12-07T00:00:00Z", "catching_up": false}
+                    }}))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, calls)
+    }
+
+    #[tokio::test]
+    async fn eight_callers_after_the_memo_runs_out_make_one_request_and_get_an_answer() {
+        let (url, calls) = node(Duration::from_millis(200)).await;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let cache = StatusCache::new(
+            Duration::from_millis(50),
+            ChainClient::new(reqwest::Client::new(), Duration::from_secs(5)),
+        );
+        // A chain never read: every caller waits for the one refresh.
+        let first = futures::future::join_all((0..8).map(|_| cache.status(&url))).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(first.iter().all(|r| r.as_ref().is_ok_and(|s| s.latest_height == 1)), "{first:?}");
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        // Run out: one refresh; the others answer with the height it replaces.
+        let again = futures::future::join_all((0..8).map(|_| cache.status(&url))).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        let heights: Vec<_> = again.iter().map(|r| r.as_ref().unwrap().latest_height).collect();
+        assert_eq!(heights.iter().filter(|h| **h == 2).count(), 1, "{heights:?}");
+        assert_eq!(heights.iter().filter(|h| **h == 1).count(), 7, "{heights:?}");
+        // And the refreshed answer is the memo's now.
+        assert_eq!(cache.status(&url).await.unwrap().latest_height, 2);
     }
 }

@@ -25,8 +25,10 @@ async fn bench_quick_writes_every_figure_beside_its_baseline() {
         .arg(&path)
         .kill_on_drop(true)
         .output();
-    let out =
-        tokio::time::timeout(Duration::from_secs(900), run).await.expect("bench ends in time").expect("runs");
+    let out = tokio::time::timeout(Duration::from_secs(1800), run)
+        .await
+        .expect("bench ends in time")
+        .expect("runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "bench failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     println!("{stdout}");
