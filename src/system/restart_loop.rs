@@ -1,6 +1,6 @@
 //! Whether the relayer pod's container is restarting in a loop, read from the pod cache (no
-//! request): a container that has restarted (`restartCount` > 0) and is now waiting
-//! (CrashLoopBackOff between restarts), terminated, or running for less than [`SETTLE`]. While
+//! request): a container in CrashLoopBackOff, or one that has restarted (`restartCount` > 0)
+//! and is now waiting, terminated, or running for less than [`SETTLE`]. While
 //! it is, nothing execs into it — an exec would fail or find nothing running, and a `rly start`
 //! begun there dies with the next exit — and the continuous reconciler waits; once the container
 //! has run quietly for [`SETTLE`] it heals as usual.
@@ -18,7 +18,11 @@ pub const SETTLE: Duration = Duration::from_secs(5);
 pub fn restart_loop(pod: &Pod, now: jiff::Timestamp) -> Option<String> {
     let name = pod.metadata.name.as_deref().unwrap_or("?");
     let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
-    statuses.iter().filter(|c| c.restart_count > 0).find_map(|c| {
+    let backing_off = |c: &&k8s_openapi::api::core::v1::ContainerStatus| {
+        let waiting = c.state.as_ref().and_then(|s| s.waiting.as_ref());
+        waiting.and_then(|w| w.reason.as_deref()) == Some("CrashLoopBackOff")
+    };
+    statuses.iter().filter(|c| c.restart_count > 0 || backing_off(c)).find_map(|c| {
         let restarts = c.restart_count;
         let state = c.state.as_ref();
         if let Some(waiting) = state.and_then(|s| s.waiting.as_ref()) {
@@ -77,5 +81,8 @@ mod tests {
         assert_eq!(restart_loop(&pod(fresh), now), None);
         let creating = c(0, json!({"waiting": {"reason": "ContainerCreating"}}));
         assert_eq!(restart_loop(&pod(creating), now), None);
+        // In its back-off after the first exit, before any restart.
+        let first = c(0, json!({"waiting": {"reason": "CrashLoopBackOff"}}));
+        assert!(restart_loop(&pod(first), now).unwrap().contains("(restartCount 0, CrashLoopBackOff)"));
     }
 }

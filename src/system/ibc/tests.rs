@@ -180,7 +180,7 @@ fn a_relayer_pod_restarting_in_a_loop_is_down_with_the_loop_named_and_not_probed
     };
     let health = assess(&[linked()], &observed, Vec::new(), BOUNDS);
     assert_eq!(health.verdict, Verdict::Down, "{:?}", health.reasons);
-    assert_eq!(health.reasons, [looping.clone()], "named once, not as an observation failure");
+    assert_eq!(health.reasons, std::slice::from_ref(&looping), "named once, not as an observation failure");
     assert_eq!(health.relayer.restart_loop.as_deref(), Some(looping.as_str()));
     assert_eq!(health.relayer.running, None, "not observed: nothing execs into it");
 }
