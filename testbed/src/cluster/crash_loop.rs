@@ -70,3 +70,38 @@ impl Cluster {
         self.sync();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::objects;
+    use serde_json::json;
+    use std::time::Duration;
+
+    #[test]
+    fn an_exit_shows_crash_loop_back_off_and_a_restart_counts_up_as_the_kubelet_writes_them() {
+        let template = json!({"metadata": {"labels": {}}, "spec": {"containers": [{"name": "relayer", "image": "rly"}]}});
+        let mut pod = objects::pending_pod("r-1", "ns", &template, ("ReplicaSet", "r", "u"), "10.0.0.1");
+        objects::set_running(&mut pod, "10.244.0.9", true);
+        let first_id = pod["status"]["containerStatuses"][0]["containerID"].clone();
+        objects::set_crash_loop_back_off(&mut pod, 1, Duration::from_secs(2));
+        let c = &pod["status"]["containerStatuses"][0];
+        assert_eq!(c["state"]["waiting"]["reason"], "CrashLoopBackOff", "{c}");
+        assert!(
+            c["state"]["waiting"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("back-off 2s restarting failed container=relayer pod=r-1_ns(")
+        );
+        assert_eq!(c["lastState"]["terminated"]["exitCode"], 1);
+        assert_eq!(c["lastState"]["terminated"]["containerID"], first_id);
+        assert_eq!((c["ready"].clone(), c["restartCount"].clone()), (json!(false), json!(0)));
+        assert!(!objects::is_pod_ready(&pod), "Ready False while it backs off");
+        objects::set_restarted(&mut pod, true);
+        let c = &pod["status"]["containerStatuses"][0];
+        assert_eq!(c["restartCount"], 1);
+        assert!(c["state"]["running"]["startedAt"].is_string() && c["state"].get("waiting").is_none(), "{c}");
+        assert_ne!(c["containerID"], first_id, "a new container");
+        assert_eq!(c["lastState"]["terminated"]["reason"], "Error", "the failed run is kept");
+        assert!(objects::is_pod_ready(&pod));
+    }
+}
