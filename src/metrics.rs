@@ -170,7 +170,7 @@ pub struct PassLabels {
 
 /// Continuous-reconcile passes, process-wide like exec calls (one loop per process).
 static RECONCILE_PASSES: LazyLock<Family<PassLabels, Counter>> = LazyLock::new(Family::default);
-const PASS_OUTCOMES: [&str; 3] = ["in_sync", "succeeded", "failed"];
+const PASS_OUTCOMES: [&str; 4] = ["in_sync", "waiting", "succeeded", "failed"];
 
 fn step_histogram() -> Histogram {
     // 10 ms .. ~10 min: an exec is tens of ms, a link with retries minutes.

@@ -15,7 +15,11 @@
 //!   only the BFF's `rly transact update-clients` can save it; heal = from the fault until the
 //!   warning is gone, then rly is resumed;
 //! - `wallet_drained`: the relayer's gwc wallet left with less than a relay tx's fee, then
-//!   refilled (the human's part: the product can only say which account to fund).
+//!   refilled (the human's part: the product can only say which account to fund);
+//! - `restart_loop`: the relayer pod's container in a restart loop (CrashLoopBackOff between
+//!   restarts, rly killed at each exit) for a minute (`--quick`: 5 s), then running; the
+//!   product must not exec into it meanwhile and restarts rly once it has settled; heal = from
+//!   the loop's end until relaying.
 //!
 //! Per fault: gwc blocks and seconds from the fault until `GET /system/ibc` is not `relaying`
 //! with a reason naming it (read once per gwc block); seconds from the fault's lifting (for
@@ -44,6 +48,11 @@ use testbed::Testbed;
 mod kinds;
 use kinds::{Fault, Lift};
 
+/// How long the relayer pod's container keeps restarting (`restart_loop`).
+fn restart_loop_for(quick: bool) -> Duration {
+    Duration::from_secs(if quick { 5 } else { 60 })
+}
+
 /// What the drained wallet keeps: less than one relay tx's fee (150,000 gas at 0.001uatom).
 const DRAINED_UATOM: u128 = 100;
 
@@ -51,6 +60,7 @@ struct Bed {
     testbed: Testbed,
     bff: Bff,
     interval: Duration,
+    quick: bool,
 }
 
 #[derive(Debug, Default)]
@@ -159,13 +169,20 @@ impl Bed {
                 let fund = format!("fund {address} on gwc");
                 (Lift::Refill(address, old), Box::new(move |r: &str| r.contains(&fund)))
             }
+            Fault::RestartLoop => {
+                let pod = control.relayer_pod().context("relayer pod")?;
+                let duration = restart_loop_for(self.quick);
+                let ends = Instant::now() + duration;
+                ensure!(control.crash_loop_pod(&pod, duration), "no pod {pod}");
+                (Lift::Ends(ends), Box::new(|r: &str| r.contains("restarting in a loop")))
+            }
         })
     }
 
     fn lift(&self, lift: Lift) {
         let control = &self.testbed.control;
         match lift {
-            Lift::Nothing => {}
+            Lift::Nothing | Lift::Ends(_) => {}
             Lift::Resume => control.pause_relaying(false),
             Lift::Blocks(chain) => control.set_block_interval(&chain, Some(self.interval)),
             Lift::Reach(chain) => control.cut_relayer_rpc(&chain, false),
@@ -259,7 +276,7 @@ impl Bed {
                 .await?;
             let healed = if fault == Fault::ClientNearExpiry {
                 Some(self.per_block("the client updated", (at, t0), |ibc| !named_in(ibc)).await?.1)
-            } else if fault.heals_itself() {
+            } else if fault.heals_itself() && fault != Fault::RestartLoop {
                 Some(self.per_block("relaying again", (at, t0), |ibc| ibc["verdict"] == "relaying").await?.1)
             } else {
                 None
@@ -274,7 +291,11 @@ impl Bed {
             .and_then(|r| r.iter().filter_map(Value::as_str).find(|r| named(r)))
             .unwrap_or_default()
             .to_string();
-        let lifted = if fault.heals_itself() { t0 } else { Instant::now() };
+        let lifted = match lift {
+            Lift::Ends(at) => at,
+            _ if fault.heals_itself() => t0,
+            _ => Instant::now(),
+        };
         self.lift(lift);
         let lifted_at = self.gwc()?.latest_height();
         let (_, relaying_seconds, _) =
@@ -323,7 +344,7 @@ pub async fn run(reps: &Reps, section: &mut Section) -> anyhow::Result<()> {
     for chain in testbed.control.chain_ids() {
         testbed.control.set_block_interval(&chain, Some(interval));
     }
-    let bed = Bed { testbed, bff, interval };
+    let bed = Bed { testbed, bff, interval, quick: reps.quick };
     let start = (bed.gwc()?.latest_height(), Instant::now());
     bed.per_block("the system brought up with no POST", start, |ibc| ibc["verdict"] == "relaying").await?;
     let id = session::upload(&bed.testbed, "p11-before").await?;

@@ -58,11 +58,13 @@ impl Pacing {
 pub struct LastPass {
     pub at: String,
     /// `startup`, `watch`, `observation` (a `/system/ibc` read found `rly start` not
-    /// running or a client about to expire), `resync` or `backoff`.
+    /// running or a client about to expire), `resync`, `backoff` or `restart-loop` (the
+    /// recheck after a pass that waited on a restart loop).
     pub trigger: String,
     /// `in-sync` (nothing done), `stopped` (nothing done: `/system/stop` scaled the release
-    /// down; `drift` says what a resume will bring back), `succeeded`, `failed`, `canceled`,
-    /// or `skipped` (a refusal).
+    /// down; `drift` says what a resume will bring back), `waiting` (nothing done: the relayer
+    /// pod restarts in a loop; `drift` names it), `succeeded`, `failed`, `canceled`, or
+    /// `skipped` (a refusal).
     pub outcome: String,
     /// The `system.reconcile` job, when the pass acted.
     pub job_id: Option<String>,
@@ -116,6 +118,22 @@ impl Reconciler {
     }
 }
 
+/// What one pass came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Passed {
+    /// In sync (or stopped): no job.
+    InSync,
+    /// Drift, but the relayer pod is restarting in a loop: no job, no exec into it; the next
+    /// pass comes after [`RESTART_LOOP_RECHECK`] (or a watch event) until it has settled.
+    Waiting,
+    /// A job ran; whether it succeeded.
+    Acted(bool),
+}
+
+/// How soon a pass that waited on a restart loop looks again (the loop's end is a watch
+/// event; its settle time is not).
+const RESTART_LOOP_RECHECK: Duration = Duration::from_secs(1);
+
 /// Everything one pass needs.
 pub struct Loop {
     pub ctx: Arc<Context>,
@@ -137,6 +155,9 @@ pub fn drift(health: &ibc::IbcHealth) -> Vec<String> {
     if health.pairs.is_empty() {
         out.push("no storage chain is linked".into());
     }
+    if let Some(looping) = &health.relayer.restart_loop {
+        out.push(format!("waiting: {looping}"));
+    }
     if health.relayer.pod.is_some() && health.relayer.running == Some(false) {
         out.push("rly start is not running".into());
     }
@@ -156,9 +177,9 @@ impl Loop {
         let mut trigger = "startup";
         let mut failures = 0u32;
         loop {
-            let acted_ok = self.pass(trigger).await;
-            failures = match acted_ok {
-                Some(false) => failures + 1,
+            let passed = self.pass(trigger).await;
+            failures = match passed {
+                Passed::Acted(false) => failures + 1,
                 _ => 0,
             };
             let backoff = (failures > 0).then(|| self.pacing.backoff(failures));
@@ -168,11 +189,17 @@ impl Loop {
                 s.backoff_seconds = backoff.map(|b| b.as_secs_f64());
                 s.next_resync = Some((jiff::Timestamp::now() + self.pacing.resync).to_string());
             });
-            crate::metrics::Metrics::reconcile_pass(match acted_ok {
-                None => "in_sync",
-                Some(true) => "succeeded",
-                Some(false) => "failed",
+            crate::metrics::Metrics::reconcile_pass(match passed {
+                Passed::InSync => "in_sync",
+                Passed::Waiting => "waiting",
+                Passed::Acted(true) => "succeeded",
+                Passed::Acted(false) => "failed",
             });
+            // Waiting on a restart loop: look again soon, not only at the resync.
+            let (wake_at, wake) = match passed {
+                Passed::Waiting => (Instant::now() + RESTART_LOOP_RECHECK, "restart-loop"),
+                _ => (resync_at, "resync"),
+            };
             // The next trigger: the backoff after a failure, else a debounced watch event or
             // the resync, whichever comes first.
             trigger = match backoff {
@@ -191,7 +218,7 @@ impl Loop {
                     // A read of `/system/ibc` found `rly start` not running or a client
                     // about to expire.
                     _ = self.reads.ibc_memo.drift_seen.notified() => "observation",
-                    _ = tokio::time::sleep_until(resync_at) => "resync",
+                    _ = tokio::time::sleep_until(wake_at) => wake,
                 },
             };
         }
@@ -202,8 +229,8 @@ impl Loop {
         while tokio::time::timeout(self.pacing.debounce, changed.changed()).await.is_ok_and(|r| r.is_ok()) {}
     }
 
-    /// One pass: `None` when in sync (no job), `Some(succeeded)` when it ran a job.
-    async fn pass(&self, trigger: &str) -> Option<bool> {
+    /// One pass: in sync or waiting (no job), or the job it ran and whether it succeeded.
+    async fn pass(&self, trigger: &str) -> Passed {
         self.wait_for_system_jobs().await;
         let health = ibc::observe_now(&self.reads).await;
         let drift = drift(&health);
@@ -228,7 +255,22 @@ impl Loop {
                     drift,
                 })
             });
-            return None;
+            return Passed::InSync;
+        }
+        if health.relayer.restart_loop.is_some() {
+            // A container that keeps exiting would kill whatever a job started in it, and
+            // execs into it fail: wait until it has run quietly (`system::restart_loop`).
+            tracing::info!(trigger, drift = ?drift, "reconcile pass waits: the relayer pod restarts in a loop");
+            self.status.update(|s| {
+                s.last_pass = Some(LastPass {
+                    at: now,
+                    trigger: trigger.into(),
+                    outcome: "waiting".into(),
+                    job_id: None,
+                    drift,
+                })
+            });
+            return Passed::Waiting;
         }
         if drift.is_empty() {
             tracing::debug!(trigger, "reconcile pass: in sync");
@@ -241,7 +283,7 @@ impl Loop {
                     drift: Vec::new(),
                 })
             });
-            return None;
+            return Passed::InSync;
         }
         let request = json!({"trigger": trigger, "drift": drift});
         let run = Run::new(self.ctx.clone(), Params::plain());
@@ -268,7 +310,7 @@ impl Loop {
         self.status.update(|s| {
             s.last_pass = Some(LastPass { at: now, trigger: trigger.into(), outcome, job_id, drift });
         });
-        Some(succeeded)
+        Passed::Acted(succeeded)
     }
 
     /// Whether `POST /system/stop` scaled the release down (a workload at 0 replicas with its

@@ -148,6 +148,9 @@ pub struct Relayer {
     pub observed_at: Option<String>,
     pub observation_age_seconds: Option<f64>,
     pub error: Option<String>,
+    /// The relayer pod's container restarting in a loop (CrashLoopBackOff, or restarted less
+    /// than `system::restart_loop::SETTLE` ago): nothing execs into it meanwhile.
+    pub restart_loop: Option<String>,
     pub balances: Vec<Balance>,
 }
 
@@ -220,13 +223,16 @@ pub async fn health(reads: &super::Reads) -> IbcHealth {
 pub async fn observe_now(reads: &super::Reads) -> IbcHealth {
     let directory = reads.directory.snapshot();
     let chains: Vec<String> = directory.chain_ids();
-    let pod = crate::cache::views::relayer_pod(&directory.pods, &reads.release)
-        .and_then(|p| p.metadata.name.clone());
+    let relayer_pod = crate::cache::views::relayer_pod(&directory.pods, &reads.release);
+    let pod = relayer_pod.and_then(|p| p.metadata.name.clone());
+    let restart_loop = relayer_pod.and_then(|p| super::restart_loop::restart_loop(p, jiff::Timestamp::now()));
     drop(directory);
     let targets: Vec<String> = chains.iter().filter(|c| *c != GWC).cloned().collect();
     let plain: Vec<String> = chains.iter().filter(|c| crate::k8s::script::is_plain(c)).cloned().collect();
     let probe = async {
         match &pod {
+            // A container that keeps exiting is not exec'd into.
+            Some(_) if restart_loop.is_some() => Err(restart_loop.clone().unwrap_or_default()),
             Some(pod) => super::relayer::probe(&reads.exec, pod, &reads.rly_home, &plain)
                 .await
                 .map_err(|e| e.to_string()),
@@ -241,7 +247,7 @@ pub async fn observe_now(reads: &super::Reads) -> IbcHealth {
         probe,
         observe_pairs(&reads.chains, &reads.directory, &targets, &reads.ibc_memo.pending)
     );
-    let relayer = RelayerObservation { pod, state, at: jiff::Timestamp::now() };
+    let relayer = RelayerObservation { pod, state, at: jiff::Timestamp::now(), restart_loop };
     let balances = match &relayer.state {
         Ok(st) => {
             let chains: BTreeSet<String> = chains.iter().cloned().collect();

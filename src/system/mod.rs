@@ -7,6 +7,7 @@ pub mod ibc;
 pub mod ports;
 pub mod preflight;
 pub mod relayer;
+pub mod restart_loop;
 pub mod rights;
 mod settings;
 pub mod snapshot;

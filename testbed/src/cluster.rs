@@ -4,6 +4,7 @@
 //! The workload controllers (replicas, rollouts) live in `cluster/controllers.rs`.
 
 mod controllers;
+mod crash_loop;
 mod dns;
 mod pods;
 

@@ -56,6 +56,16 @@ impl Control {
         self.cluster.set_held_not_ready(name, false);
     }
 
+    /// Puts a pod's containers in a restart loop for `duration`, as a container that keeps
+    /// exiting: its processes are killed (a running `rly start` with them), the pod shows
+    /// `state.waiting.reason: CrashLoopBackOff` with the failed run in `lastState.terminated`
+    /// and Ready False during each back-off (exec is refused then), then the container runs
+    /// again with `restartCount` one higher, briefly. After `duration` it runs and stays Ready
+    /// (its files and volumes kept; nothing it ran before is running). False for an unknown pod.
+    pub fn crash_loop_pod(&self, name: &str, duration: Duration) -> bool {
+        self.cluster.crash_loop(name, duration)
+    }
+
     /// Adds `n` Running, Ready pods that are neither chains nor the relayer (benchmark load).
     pub fn add_plain_pods(&self, n: usize) {
         self.cluster.add_plain_pods(n);

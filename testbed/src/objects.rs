@@ -13,7 +13,10 @@ use serde_json::{Value, json};
 
 mod pods;
 mod release;
-pub use pods::{Owner, endpoints_for, is_pod_ready, pending_pod, set_running, synthetic_uid};
+pub use pods::{
+    Owner, endpoints_for, is_pod_ready, pending_pod, set_crash_loop_back_off, set_restarted, set_running,
+    synthetic_uid,
+};
 pub use release::{CHART_NAME, DEFAULT_RELEASE, Release, fullname, valid_release_name};
 
 pub const NAME_LABEL: &str = "app.kubernetes.io/name";

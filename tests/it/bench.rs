@@ -153,6 +153,7 @@ fn p11_measures_every_fault_and_loses_no_packet(json: &Value, stdout: &str) {
         "rpc_cut",
         "client_near_expiry",
         "wallet_drained",
+        "restart_loop",
     ];
     for fault in faults {
         let f = &json["p11"][fault];
@@ -164,11 +165,19 @@ fn p11_measures_every_fault_and_loses_no_packet(json: &Value, stdout: &str) {
     }
     assert_eq!(stdout.lines().filter(|l| l.starts_with("| P11 ")).count(), faults.len(), "{stdout}");
     // What the product heals itself it does with a pass, never a link; the wallet it only names.
-    for fault in ["rly_killed", "pod_deleted", "client_near_expiry"] {
+    for fault in ["rly_killed", "pod_deleted", "client_near_expiry", "restart_loop"] {
         assert!(num(&json["p11"], fault, "reconcile_passes") >= 1.0, "{}", json["p11"][fault]);
         assert_eq!(num(&json["p11"], fault, "link_actions"), 0.0, "{}", json["p11"][fault]);
     }
     assert_eq!(num(&json["p11"], "wallet_drained", "reconcile_passes"), 0.0, "{}", json["p11"]);
+    assert!(
+        json["p11"]["restart_loop"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("restarting in a loop (restartCount"),
+        "{}",
+        json["p11"]
+    );
     assert!(
         json["p11"]["wallet_drained"]["reason"].as_str().unwrap().contains("fund cosmos1"),
         "{}",

@@ -168,3 +168,55 @@ async fn a_drained_wallet_is_named_account_and_chain_and_no_pass_acts_on_it() {
         .until("/api/v1/system/ibc", "relaying once funded", |_, b| b["data"]["verdict"] == "relaying")
         .await;
 }
+
+#[tokio::test]
+async fn a_relayer_pod_in_a_restart_loop_is_named_not_exec_d_into_and_rly_restarts_once_it_settles() {
+    crate::testbed_only!("puts the testbed's relayer pod in a restart loop through the control handle");
+    let h = continuous(1, |s| s.reconcile.reconcile_resync = NO_RESYNC).await;
+    h.bff.until("/api/v1/system/reconciler", "the system up", |_, b| b["data"]["health"] == "relaying").await;
+    let control = h.env.testbed().control.clone();
+    let pod = control.relayer_pod().expect("relayer pod");
+    assert!(control.crash_loop_pod(&pod, Duration::from_secs(4)));
+    let named = h
+        .bff
+        .until("/api/v1/system/ibc", "the restart loop named", |_, b| {
+            b["data"]["reasons"].to_string().contains("restarting in a loop (restartCount")
+        })
+        .await;
+    assert_eq!(named["data"]["verdict"], "down", "{named:#}");
+    assert!(named["data"]["relayer"]["restartLoop"].as_str().is_some_and(|r| r.contains(&pod)), "{named:#}");
+    // From here until the loop is no longer named, nothing execs into the pod: every answer
+    // that still names it was observed after the count read before it.
+    let execs = h.execs();
+    let mut answers = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let before = h.execs();
+        let (_, ibc) = h.bff.get("/api/v1/system/ibc").await;
+        if !ibc["data"]["reasons"].to_string().contains("restarting in a loop") {
+            break;
+        }
+        answers += 1;
+        assert_eq!(before, execs, "an exec into the pod while it restarts in a loop: {ibc:#}");
+        assert!(tokio::time::Instant::now() < deadline, "the loop never settled: {ibc:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(answers > 0, "the loop was seen after the count");
+    let pass = pass_for(&h, "a pass that restarted rly", "rly start is not running").await;
+    assert!(
+        !pass["request"]["drift"].to_string().contains("restarting in a loop"),
+        "acted once settled: {pass:#}"
+    );
+    // The passes while it looped waited and said why.
+    let (_, metrics) = h.bff.get_text("/metrics").await;
+    assert!(
+        metrics.lines().any(|l| l.starts_with("cryptomeria_bff_reconcile_passes_total{outcome=\"waiting\"}")
+            && !l.ends_with(" 0")),
+        "{metrics}"
+    );
+    h.bff
+        .until("/api/v1/system/ibc", "relaying again", |_, b| {
+            b["data"]["verdict"] == "relaying" && b["data"]["relayer"]["running"] == true
+        })
+        .await;
+}

@@ -9,10 +9,11 @@ pub(super) enum Fault {
     RpcCut,
     ClientNearExpiry,
     WalletDrained,
+    RestartLoop,
 }
 
 impl Fault {
-    pub(super) const ALL: [Fault; 7] = [
+    pub(super) const ALL: [Fault; 8] = [
         Fault::RlyKilled,
         Fault::RlyPaused,
         Fault::PodDeleted,
@@ -20,6 +21,7 @@ impl Fault {
         Fault::RpcCut,
         Fault::ClientNearExpiry,
         Fault::WalletDrained,
+        Fault::RestartLoop,
     ];
 
     pub(super) fn key(self) -> &'static str {
@@ -31,6 +33,7 @@ impl Fault {
             Fault::RpcCut => "rpc_cut",
             Fault::ClientNearExpiry => "client_near_expiry",
             Fault::WalletDrained => "wallet_drained",
+            Fault::RestartLoop => "restart_loop",
         }
     }
 
@@ -43,18 +46,20 @@ impl Fault {
             Fault::RpcCut => "relayer cut off from one fdsc's RPC, then restored",
             Fault::ClientNearExpiry => "gwc client in the last third of its trusting period, rly stuck",
             Fault::WalletDrained => "relayer's gwc wallet drained, then funded",
+            Fault::RestartLoop => "relayer pod in a restart loop (CrashLoopBackOff), then running",
         }
     }
 
-    /// The product heals it with no one lifting it.
+    /// The product heals it with no one lifting it (a restart loop ends by itself; the product
+    /// then restarts rly, timed from that end).
     pub(super) fn heals_itself(self) -> bool {
-        matches!(self, Fault::RlyKilled | Fault::PodDeleted)
+        matches!(self, Fault::RlyKilled | Fault::PodDeleted | Fault::RestartLoop)
     }
 
     /// What a scripts user sees, as P10 says it.
     pub(super) fn baseline(self) -> &'static str {
         match self {
-            Fault::RlyKilled | Fault::PodDeleted => {
+            Fault::RlyKilled | Fault::PodDeleted | Fault::RestartLoop => {
                 "never detected; relays nothing until a human re-runs the scripts"
             }
             Fault::WalletDrained => "never detected; no account named; sessions stay open",
@@ -71,4 +76,6 @@ pub(super) enum Lift {
     Blocks(String),
     Reach(String),
     Refill(String, u128),
+    /// It ends by itself at this instant (a restart loop's time up).
+    Ends(std::time::Instant),
 }

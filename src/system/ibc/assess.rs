@@ -157,6 +157,9 @@ pub struct RelayerObservation {
     pub pod: Option<String>,
     pub state: Result<RelayerState, String>,
     pub at: jiff::Timestamp,
+    /// The pod's container restarting in a loop (`system::restart_loop`): then it was not
+    /// probed, and this is the reason.
+    pub restart_loop: Option<String>,
 }
 
 /// Combines pairs and relayer into the system's verdict.
@@ -177,6 +180,11 @@ pub fn assess(
     match (&relayer.pod, &relayer.state) {
         (None, _) => {
             reasons.push("no relayer pod".into());
+            verdict = Verdict::Down;
+        }
+        (Some(_), Err(_)) if relayer.restart_loop.is_some() => {
+            // Nothing relays while the container keeps exiting: rly dies with each exit.
+            reasons.extend(relayer.restart_loop.clone());
             verdict = Verdict::Down;
         }
         (Some(_), Err(e)) => {
@@ -218,6 +226,7 @@ pub fn assess(
                 .as_ref()
                 .map(|_| now.duration_since(relayer.at).as_secs_f64().max(0.0)),
             error,
+            restart_loop: relayer.restart_loop.clone(),
             balances,
         },
         observed_at: now.to_string(),

@@ -151,6 +151,7 @@ fn a_wallet_below_the_warning_names_the_account_and_chain_to_fund() {
         pod: Some("rly-0".into()),
         state: Ok(relayer(Some(good_path()), true)),
         at: jiff::Timestamp::now(),
+        restart_loop: None,
     };
     let low = Balance {
         chain_id: GWC.into(),
@@ -166,4 +167,20 @@ fn a_wallet_below_the_warning_names_the_account_and_chain_to_fund() {
         "{:?}",
         health.reasons
     );
+}
+
+#[test]
+fn a_relayer_pod_restarting_in_a_loop_is_down_with_the_loop_named_and_not_probed() {
+    let looping = "relayer pod rly-0 is restarting in a loop (restartCount 2, CrashLoopBackOff)".to_string();
+    let observed = RelayerObservation {
+        pod: Some("rly-0".into()),
+        state: Err(looping.clone()),
+        at: jiff::Timestamp::now(),
+        restart_loop: Some(looping.clone()),
+    };
+    let health = assess(&[linked()], &observed, Vec::new(), BOUNDS);
+    assert_eq!(health.verdict, Verdict::Down, "{:?}", health.reasons);
+    assert_eq!(health.reasons, std::slice::from_ref(&looping), "named once, not as an observation failure");
+    assert_eq!(health.relayer.restart_loop.as_deref(), Some(looping.as_str()));
+    assert_eq!(health.relayer.running, None, "not observed: nothing execs into it");
 }

@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use std::convert::Infallible;
 
-/// Checks the `container` parameter against the pod as the real server's `validateContainer`.
-pub fn check_container(pod: &Value, requested: Option<&str>) -> Result<String, Response> {
+/// Checks the `container` parameter against the pod as the real server's `validateContainer`;
+/// `for_logs`: a container between restarts still has its last run's log to serve.
+pub fn check_container(pod: &Value, requested: Option<&str>, for_logs: bool) -> Result<String, Response> {
     let name = pod["metadata"]["name"].as_str().unwrap_or_default();
     let containers: Vec<String> = pod["spec"]["containers"]
         .as_array()
@@ -30,13 +31,16 @@ pub fn check_container(pod: &Value, requested: Option<&str>) -> Result<String, R
             )));
         }
     };
-    let waiting = pod["status"]["containerStatuses"]
+    let status = pod["status"]["containerStatuses"]
         .as_array()
         .into_iter()
         .flatten()
-        .find(|c| c["name"] == chosen.as_str())
-        .and_then(|c| c["state"]["waiting"]["reason"].as_str().map(str::to_string));
-    if let Some(reason) = waiting {
+        .find(|c| c["name"] == chosen.as_str());
+    let waiting = status.and_then(|c| c["state"]["waiting"]["reason"].as_str().map(str::to_string));
+    // Between restarts (CrashLoopBackOff) the kubelet serves the last run's log, as
+    // `validateContainerLogStatus` takes `lastState.terminated`; an exec finds nothing running.
+    let last_run = status.is_some_and(|c| c["lastState"]["terminated"].is_object());
+    if let Some(reason) = waiting.filter(|_| !(for_logs && last_run)) {
         return Err(bad_request(&format!(
             "container \"{chosen}\" in pod \"{name}\" is waiting to start: {reason}"
         )));
@@ -45,7 +49,7 @@ pub fn check_container(pod: &Value, requested: Option<&str>) -> Result<String, R
 }
 
 pub fn serve(live: LivePod, pod: &Value, q: &Query) -> Response {
-    if let Err(resp) = check_container(pod, q.get("container")) {
+    if let Err(resp) = check_container(pod, q.get("container"), true) {
         return resp;
     }
     let parsed =

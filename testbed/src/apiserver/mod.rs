@@ -320,7 +320,7 @@ async fn pod_exec(s: &Shared, t: &Target, q: &Query, req: Request) -> Response {
         Ok(found) => found,
         Err(resp) => return resp,
     };
-    if let Err(resp) = logs::check_container(&obj, q.get("container")) {
+    if let Err(resp) = logs::check_container(&obj, q.get("container"), false) {
         return resp;
     }
     let argv = q.all("command");

@@ -95,6 +95,55 @@ pub fn set_running(pod: &mut Value, pod_ip: &str, ready: bool) {
     }
 }
 
+/// The pod's containers exited with `exit_code` and the kubelet holds them in its restart
+/// back-off: `state.waiting` CrashLoopBackOff with the kubelet's message, the run that ended
+/// in `lastState.terminated`, not ready (the pod's Ready conditions False).
+pub fn set_crash_loop_back_off(pod: &mut Value, exit_code: i32, back_off: std::time::Duration) {
+    let now = crate::store::now_rfc3339();
+    let (name, ns, uid) = (
+        pod["metadata"]["name"].clone(),
+        pod["metadata"]["namespace"].clone(),
+        pod["metadata"]["uid"].clone(),
+    );
+    let status = &mut pod["status"];
+    if let Some(conds) = status["conditions"].as_array_mut() {
+        for c in conds.iter_mut().filter(|c| matches!(c["type"].as_str(), Some("Ready" | "ContainersReady")))
+        {
+            if c["status"] != json!("False") {
+                *c = condition(c["type"].as_str().unwrap_or_default(), false, &now);
+            }
+        }
+    }
+    for c in status["containerStatuses"].as_array_mut().into_iter().flatten() {
+        let started = c["state"]["running"]["startedAt"].clone();
+        c["lastState"] = json!({"terminated": {"exitCode": exit_code, "reason": "Error", "startedAt": started,
+                                               "finishedAt": now, "containerID": c["containerID"]}});
+        let message = format!(
+            "back-off {}s restarting failed container={} pod={}_{}({})",
+            back_off.as_secs(),
+            c["name"].as_str().unwrap_or_default(),
+            name.as_str().unwrap_or_default(),
+            ns.as_str().unwrap_or_default(),
+            uid.as_str().unwrap_or_default()
+        );
+        c["state"] = json!({"waiting": {"reason": "CrashLoopBackOff", "message": message}});
+        c["ready"] = json!(false);
+        c["started"] = json!(false);
+    }
+}
+
+/// The kubelet started the containers again after their back-off: `restartCount` up by one,
+/// a new container running since now (`lastState` keeps the run that failed).
+pub fn set_restarted(pod: &mut Value, ready: bool) {
+    for c in pod["status"]["containerStatuses"].as_array_mut().into_iter().flatten() {
+        let restarts = c["restartCount"].as_u64().unwrap_or_default() + 1;
+        c["restartCount"] = json!(restarts);
+        c["state"] = json!({});
+    }
+    let ip = pod["status"]["podIP"].as_str().unwrap_or_default().to_string();
+    set_running(pod, &ip, ready);
+}
+
 pub fn is_pod_ready(pod: &Value) -> bool {
     pod["status"]["conditions"]
         .as_array()

@@ -116,6 +116,12 @@ impl ProcessTable {
         }
     }
 
+    /// Accepts new processes again after [`shutdown`](Self::shutdown): a container restarted
+    /// in the same pod (pids keep counting up).
+    pub fn reopen(&self) {
+        self.lock().closed = false;
+    }
+
     pub fn is_shut_down(&self) -> bool {
         self.lock().closed
     }

@@ -33,6 +33,8 @@ struct Inner {
     log: PodLog,
     programs: Programs,
     pid1_exit: watch::Sender<Option<i32>>,
+    /// argv of pid 1, run again when the container restarts.
+    pid1: Vec<String>,
 }
 
 impl PodRuntime {
@@ -53,14 +55,20 @@ impl PodRuntime {
             log: PodLog::new(),
             programs: utils::builtins().overlay(&spec.programs),
             pid1_exit: watch::channel(None).0,
+            pid1: if spec.pid1.is_empty() { vec!["sleep".into(), "infinity".into()] } else { spec.pid1 },
         };
         let pod = PodRuntime { inner: Arc::new(inner) };
-        let pid1 = if spec.pid1.is_empty() { vec!["sleep".into(), "infinity".into()] } else { spec.pid1 };
-        let log = Sink::Log(pod.log().clone());
+        pod.start_pid1();
+        pod
+    }
+
+    fn start_pid1(&self) {
+        self.inner.pid1_exit.send_replace(None);
+        let log = Sink::Log(self.log().clone());
         let fds = Fds { stdin: Source::empty(), stdout: log.clone(), stderr: log };
-        match pod.spawn_program(pid1, pod.default_env(), fds) {
+        match self.spawn_program(self.inner.pid1.clone(), self.default_env(), fds) {
             Ok(child) => {
-                let pod2 = pod.clone();
+                let pod2 = self.clone();
                 if let Some(join) = child.detach() {
                     tokio::spawn(async move {
                         let code = super::spawn::exit_code(join.await);
@@ -69,11 +77,26 @@ impl PodRuntime {
                 }
             }
             Err(e) => {
-                pod.log().append(e.exec_message().as_bytes());
-                pod.inner.pid1_exit.send_replace(Some(e.code()));
+                self.log().append(e.exec_message().as_bytes());
+                self.inner.pid1_exit.send_replace(Some(e.code()));
             }
         }
-        pod
+    }
+
+    /// The container exits: every process (pid 1 included) is killed and none may start
+    /// until [`restart_container`](Self::restart_container). Files and volumes stay, as an
+    /// emptyDir and a claim outlive a container restart.
+    pub fn kill_container(&self) {
+        self.inner.procs.shutdown();
+    }
+
+    /// The kubelet starts the container again: pid 1 runs anew (after every process of the
+    /// previous container has gone).
+    pub async fn restart_container(&self) {
+        let pids: Vec<u32> = self.inner.procs.list().iter().map(|p| p.pid).collect();
+        self.inner.procs.wait_gone(&pids).await;
+        self.inner.procs.reopen();
+        self.start_pid1();
     }
 
     /// Runs argv as a new process (`argv[0] == "sh"` → the shell). Output is streamed as it
