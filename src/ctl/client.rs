@@ -33,6 +33,9 @@ impl Client {
     pub fn new(base: &str) -> Result<Self, CtlError> {
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(5))
+            // Under the server's default HEADER_READ_TIMEOUT (10 s), after which it closes an
+            // idle connection: reusing one it is closing would reset the request.
+            .pool_idle_timeout(std::time::Duration::from_secs(5))
             .build()
             .map_err(|e| CtlError::unexpected(format!("failed to build the HTTP client: {e}")))?;
         Ok(Self { http, base: base.trim_end_matches('/').to_string() })

@@ -208,9 +208,28 @@ impl ChainNode {
         heights
     }
 
-    /// Changes the block interval at once (`None` = manual).
+    /// Changes the block interval at once (`None` = manual): under the state lock, so a
+    /// scheduled block is either made (height published) before this returns or not at all.
     pub fn set_block_interval(&self, interval: Option<Duration>) {
+        let _state = self.lock();
         self.0.interval.send_replace(interval);
+    }
+
+    /// The producer's block, made only if `period` is still the schedule, its height published
+    /// before the state lock is released (see `set_block_interval`).
+    pub(super) fn produce_scheduled(&self, period: Duration) {
+        if !self.is_running() {
+            return;
+        }
+        let mut state = self.lock();
+        if *self.0.interval.borrow() != Some(period) {
+            return;
+        }
+        let block = state.produce(&self.0.identity, &self.0.registry, jiff::Timestamp::now());
+        let pending = state.mempool.len();
+        self.0.heights.send_replace(block.header.height);
+        drop(state);
+        self.0.mempool.send_modify(|s| s.pending = pending);
     }
 
     pub fn block_interval(&self) -> Option<Duration> {

@@ -21,13 +21,14 @@ async fn run(node: ChainNode) {
                 changed = running.changed() => if changed.is_err() { return },
                 _ = shutdown.cancelled() => return,
             },
+            // A change wins over a due block: once `set_block_interval` returns, no block of
+            // the old schedule is made (`produce_scheduled` checks again under the lock).
             Some(period) => tokio::select! {
-                _ = tokio::time::sleep(period) => {
-                    node.produce_blocks(1);
-                }
+                biased;
                 changed = interval.changed() => if changed.is_err() { return },
                 changed = running.changed() => if changed.is_err() { return },
                 _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(period) => node.produce_scheduled(period),
             },
         }
     }

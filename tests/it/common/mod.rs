@@ -261,7 +261,7 @@ impl Drop for Bff {
 impl Bff {
     /// A client of a BFF already served at `url` (another process); dropping it stops nothing.
     pub fn at(url: &str) -> Self {
-        Self { url: url.trim_end_matches('/').to_string(), http: reqwest::Client::new(), shutdown: None }
+        Self { url: url.trim_end_matches('/').to_string(), http: client(), shutdown: None }
     }
 
     /// Starts the BFF (not waiting for readiness).
@@ -301,7 +301,7 @@ impl Bff {
             })
             .await
         });
-        (Self { url: format!("http://{addr}"), http: reqwest::Client::new(), shutdown: Some(tx) }, state)
+        (Self { url: format!("http://{addr}"), http: client(), shutdown: Some(tx) }, state)
     }
 
     /// Starts the BFF and waits until `/readyz` says ready; in real-cluster mode with
@@ -311,11 +311,7 @@ impl Bff {
         let bff = match external {
             Some(url) => {
                 init_crypto();
-                Self {
-                    url: url.trim_end_matches('/').to_string(),
-                    http: reqwest::Client::new(),
-                    shutdown: None,
-                }
+                Self { url: url.trim_end_matches('/').to_string(), http: client(), shutdown: None }
             }
             None => Self::start(kubeconfig).await,
         };
@@ -375,4 +371,14 @@ impl Bff {
     pub async fn wait_readyz(&self, want: u16) -> serde_json::Value {
         self.until("/readyz", &format!("status {want}"), |s, _| s == want).await
     }
+}
+
+/// The suite's HTTP client for the BFF. Idle connections are dropped before the BFF's
+/// `HEADER_READ_TIMEOUT` (10 s) closes them: a request sent on a connection the server is
+/// closing that moment is reset, a race every keep-alive client has with such a server.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .expect("an HTTP client")
 }
