@@ -7,9 +7,10 @@
 //! ([`MIN_BLOCKS_PER_LINK`], derived in docs/benchmarks.md).
 
 use super::harness::{self, Samples};
-use super::reconcile::{Kubectl, bff_for_fdsc, check_end_state, scripts_run};
+use super::reconcile::{Kubectl, bff_for_fdsc_with, check_end_state, scripts_run};
 use super::table::Row;
 use super::{Reps, Section};
+use crate::reconcile::LinkSigners;
 use anyhow::{Context as _, ensure};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -126,16 +127,62 @@ struct Side {
     linking: Linking,
 }
 
-async fn bff_side(fdsc: usize) -> anyhow::Result<Side> {
+/// The BFF's cold start with `signers` signing the links on gwc. With a signer per path it
+/// must reach the same end state as with the shared key: checked by [`same_end_state`].
+async fn bff_side(fdsc: usize, signers: LinkSigners) -> anyhow::Result<Side> {
     let testbed = harness::testbed(builder(fdsc)).await?;
-    let bff = bff_for_fdsc(&testbed, fdsc).await?;
+    let bff = bff_for_fdsc_with(&testbed, fdsc, |s| s.reconcile.link_signers = signers).await?;
     let from = testbed.control.chain("gwc").context("gwc")?.latest_height();
     let before = harness::execs(&testbed);
     let (job, took) = bff.run_job_within("system", "start", &json!({}), START_WAIT).await?;
     ensure!(job["status"] == "succeeded", "system.start did not succeed: {job}");
     check_end_state(&testbed, "system.start at 1 s blocks")?;
     let execs = harness::execs(&testbed) - before;
-    Ok(Side { took, execs, linking: linking(&testbed, from)? })
+    let linking = linking(&testbed, from)?;
+    if signers == LinkSigners::PerPath {
+        same_end_state(&testbed).await?;
+    }
+    Ok(Side { took, execs, linking })
+}
+
+/// The end state a start with the shared signer leaves, checked after one with a signer per
+/// path: one gateway channel per storage chain, each relayer path in the main home carrying
+/// the connection and client of that chain's channel on both ends, and an upload session
+/// relayed to CLOSED_SUCCESS by the `rly start` the start left running.
+async fn same_end_state(testbed: &Testbed) -> anyhow::Result<()> {
+    let control = &testbed.control;
+    let gwc = control.chain("gwc").context("gwc")?;
+    let relayer = control.pod(&control.relayer_pod().context("relayer pod")?).context("relayer")?;
+    let shown = relayer.runtime.exec_collect(&["rly", "config", "show", "--json"], b"").await;
+    ensure!(shown.code == 0, "rly config show: {}", String::from_utf8_lossy(&shown.stderr));
+    let config: Value = serde_json::from_slice(&shown.stdout)?;
+    let gateway: Vec<_> = gwc.channels().into_iter().filter(|c| c.port_id == "gateway").collect();
+    for chain in control.chain_ids().into_iter().filter(|c| c != "gwc") {
+        let ours: Vec<_> = gateway.iter().filter(|c| c.counterparty_chain_id == chain).collect();
+        ensure!(ours.len() == 1, "{} gateway channels to {chain}", ours.len());
+        let (ch, node) = (ours[0], control.chain(&chain).context("chain")?);
+        let theirs = node
+            .channels()
+            .into_iter()
+            .find(|c| c.channel_id == ch.counterparty_channel_id)
+            .with_context(|| format!("{chain} has no {}", ch.counterparty_channel_id))?;
+        let path = &config["paths"][crate::chart::path_name(&chain)];
+        let want = [
+            ("src", "client-id", &ch.client_id),
+            ("src", "connection-id", &ch.connection_id),
+            ("dst", "client-id", &theirs.client_id),
+            ("dst", "connection-id", &theirs.connection_id),
+        ];
+        for (end, key, id) in want {
+            ensure!(
+                path[end][key] == json!(id),
+                "{chain}'s path {end}.{key} is {} (chain: {id})",
+                path[end][key]
+            );
+        }
+    }
+    let session = super::session::upload(testbed, "p12-per-path").await?;
+    super::session::await_closed(testbed, &session, super::harness::WAIT).await
 }
 
 async fn scripts_side(fdsc: usize) -> anyhow::Result<Side> {
@@ -150,8 +197,13 @@ pub async fn run(reps: &Reps, section: &mut Section) -> anyhow::Result<()> {
     let mut out = serde_json::Map::new();
     let block_ms = BLOCK.as_millis();
     for &fdsc in sizes(reps) {
-        let bff = bff_side(fdsc).await?;
+        let bff = bff_side(fdsc, LinkSigners::Shared).await?;
         eprintln!("bench: P12 BFF at {fdsc} fdsc: {:.1?}, {:?}", bff.took, bff.linking);
+        let per_path = bff_side(fdsc, LinkSigners::PerPath).await?;
+        eprintln!(
+            "bench: P12 BFF, a gwc signer per path, at {fdsc} fdsc: {:.1?}, {:?}",
+            per_path.took, per_path.linking
+        );
         let base = scripts_side(fdsc).await?;
         eprintln!("bench: P12 scripts at {fdsc} fdsc: {:.1?}, {:?}", base.took, base.linking);
         let (bff_s, base_s) = (bff.took.as_secs_f64(), base.took.as_secs_f64());
@@ -166,12 +218,29 @@ pub async fn run(reps: &Reps, section: &mut Section) -> anyhow::Result<()> {
             .ratio(base_s / bff_s)
             .spread(format!("n=1 / n=1; fewest {MIN_BLOCKS_PER_LINK} a link")),
         );
+        let (pp_s, p) = (per_path.took.as_secs_f64(), &per_path.linking);
+        section.row(
+            Row::new(
+                "P12",
+                format!("the same with a gwc signer per path (--link-signers per-path: links side by side), {fdsc} fdsc (wall s; gwc blocks per link)"),
+            )
+            .figure(format!("{pp_s:.1} s; {:.1} a link ({:.0} in its handshake)", p.overall, p.median()))
+            .baseline(format!("{bff_s:.1} s with the shared signer; scripts {base_s:.1} s"))
+            .ratio(bff_s / pp_s)
+            .spread("n=1 / n=1; same end state checked".to_string()),
+        );
         let figures = json!({
             "bff_s": bff_s, "baseline_s": base_s, "ratio": base_s / bff_s, "links": b.links,
             "execs": bff.execs, "baseline_execs": base.execs,
             "blocks_per_link": b.overall, "baseline_blocks_per_link": s.overall,
             "handshake_blocks": b.per_link, "baseline_handshake_blocks": s.per_link,
-            "handshake_blocks_median": b.median(), "baseline_handshake_blocks_median": s.median()});
+            "handshake_blocks_median": b.median(), "baseline_handshake_blocks_median": s.median(),
+            "per_path_s": pp_s, "per_path_execs": per_path.execs, "per_path_blocks_per_link": p.overall,
+            "per_path_handshake_blocks": p.per_link});
+        // Per path vs the shared signer; and vs the scripts.
+        out.insert(format!("per_path_ratio_{fdsc}"), json!(bff_s / pp_s));
+        out.insert(format!("per_path_vs_scripts_{fdsc}"), json!(base_s / pp_s));
+        out.insert("per_path_blocks_per_link".into(), json!(p.overall));
         out.insert(format!("ratio_{fdsc}"), json!(base_s / bff_s));
         // The largest size's figures are the row's headline keys.
         out.insert("blocks_per_link".into(), json!(b.overall));

@@ -46,7 +46,16 @@ pub(super) async fn bff_for(testbed: &Testbed) -> anyhow::Result<Bff> {
 
 /// `bff_for` on a testbed of `fdsc` data chains (not the measured four).
 pub(super) async fn bff_for_fdsc(testbed: &Testbed, fdsc: usize) -> anyhow::Result<Bff> {
-    let bff = bff_unready(testbed, |_| {}).await?;
+    bff_for_fdsc_with(testbed, fdsc, |_| {}).await
+}
+
+/// `bff_for_fdsc`, then `adjust`.
+pub(super) async fn bff_for_fdsc_with(
+    testbed: &Testbed,
+    fdsc: usize,
+    adjust: impl FnOnce(&mut crate::config::Settings),
+) -> anyhow::Result<Bff> {
+    let bff = bff_unready(testbed, adjust).await?;
     chart_ready(&bff, fdsc).await?;
     Ok(bff)
 }

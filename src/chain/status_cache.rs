@@ -1,10 +1,11 @@
 //! A short-lived memo of each node's `/status`, so that pages polled often (system status,
 //! preflight) cost at most one RPC per chain per TTL however many clients poll.
 //!
-//! One refresh per chain at a time: when the memo runs out while eight clients poll, the first
-//! refreshes and the others answer with the answer it replaces (at most one TTL and one
-//! refresh old) instead of each asking the node again. Only a chain never read yet makes
-//! its callers wait for the refresh.
+//! One refresh per chain at a time, in the background: when the memo runs out, the first caller
+//! starts the refresh as a task of its own and every caller, that one included, answers with
+//! the answer it replaces (at most one TTL and one refresh old) instead of asking the node or
+//! waiting for it. A page polled by eight clients so never waits for a chain's RPC once it has
+//! read that chain; only a chain never read yet makes its callers wait for the first answer.
 
 use super::ChainClient;
 use super::rpc::{self, NodeStatus};
@@ -21,7 +22,7 @@ type Entry = (Instant, Result<NodeStatus, String>);
 #[derive(Default)]
 struct Slot {
     last: Mutex<Option<Entry>>,
-    refresh: tokio::sync::Mutex<()>,
+    refresh: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Clone)]
@@ -42,36 +43,43 @@ impl StatusCache {
         &self.client
     }
 
-    /// The node's status, fresh within the TTL (or the one being replaced, while another
-    /// caller refreshes it); errors are memoized too, so a dead chain does not make every poll
+    /// The node's status, fresh within the TTL, else the last answer while a background
+    /// refresh replaces it; errors are memoized too, so a dead chain does not make every poll
     /// wait for its timeout.
     pub async fn status(&self, url: &str) -> Result<NodeStatus, String> {
         let slot = self.slots.locked().entry(url.to_string()).or_default().clone();
-        let fresh =
-            |slot: &Slot| slot.last.locked().as_ref().filter(|(at, _)| at.elapsed() < self.ttl).cloned();
-        if let Some((_, result)) = fresh(&slot) {
-            return result;
-        }
-        let guard = match slot.refresh.try_lock() {
-            Ok(guard) => guard,
-            Err(_) => {
-                // Another caller refreshes: its predecessor answers meanwhile.
+        let last = slot.last.locked().clone();
+        match last {
+            Some((at, result)) => {
+                if at.elapsed() >= self.ttl {
+                    self.refresh_in_background(url, &slot);
+                }
+                result
+            }
+            // Never read: wait for the one first read.
+            None => {
+                let _guard = slot.refresh.lock().await;
                 if let Some((_, result)) = slot.last.locked().clone() {
                     return result;
                 }
-                let guard = slot.refresh.lock().await;
-                if let Some((_, result)) = fresh(&slot) {
-                    return result;
-                }
-                guard
+                self.read(url, &slot).await
             }
-        };
-        if let Some((_, result)) = fresh(&slot) {
-            return result;
         }
+    }
+
+    /// Starts a refresh of `url` unless one runs.
+    fn refresh_in_background(&self, url: &str, slot: &Arc<Slot>) {
+        let Ok(guard) = slot.refresh.clone().try_lock_owned() else { return };
+        let (me, url, slot) = (self.clone(), url.to_string(), slot.clone());
+        tokio::spawn(async move {
+            let _guard = guard;
+            me.read(&url, &slot).await
+        });
+    }
+
+    async fn read(&self, url: &str, slot: &Slot) -> Result<NodeStatus, String> {
         let result = rpc::status(&self.client, url).await.map_err(|e| e.to_string());
         *slot.last.locked() = Some((Instant::now(), result.clone()));
-        drop(guard);
         result
     }
 }
@@ -106,7 +114,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn eight_callers_after_the_memo_runs_out_make_one_request_and_get_an_answer() {
+    async fn eight_callers_after_the_memo_runs_out_make_one_background_request_and_none_waits() {
         let (url, calls) = node(Duration::from_millis(200)).await;
         let _ = rustls::crypto::ring::default_provider().install_default();
         let cache = StatusCache::new(
@@ -118,13 +126,18 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert!(first.iter().all(|r| r.as_ref().is_ok_and(|s| s.latest_height == 1)), "{first:?}");
         tokio::time::sleep(Duration::from_millis(60)).await;
-        // Run out: one refresh; the others answer with the height it replaces.
+        // Run out: one refresh, in the background; every caller answers at once with the
+        // height it replaces.
         let again = futures::future::join_all((0..8).map(|_| cache.status(&url))).await;
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
         let heights: Vec<_> = again.iter().map(|r| r.as_ref().unwrap().latest_height).collect();
-        assert_eq!(heights.iter().filter(|h| **h == 2).count(), 1, "{heights:?}");
-        assert_eq!(heights.iter().filter(|h| **h == 1).count(), 7, "{heights:?}");
-        // And the refreshed answer is the memo's now.
-        assert_eq!(cache.status(&url).await.unwrap().latest_height, 2);
+        assert_eq!(heights, [1; 8]);
+        // And the refreshed answer is the memo's once the one refresh is done.
+        let refreshed = tokio::time::timeout(Duration::from_secs(5), async {
+            while cache.status(&url).await.unwrap().latest_height != 2 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+        assert!(refreshed.await.is_ok(), "the background refresh never landed");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 }

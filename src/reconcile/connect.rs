@@ -17,6 +17,7 @@ use super::journal::Journal;
 use super::plan::{Act, Plan};
 use super::relayer_state;
 use super::run::Run;
+use super::settings::LinkSigners;
 use crate::chart::{GWC, dst_port, path_name};
 use crate::error_code::ErrorCode;
 use crate::error_code::Failure;
@@ -326,9 +327,20 @@ pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failur
         }
     }
     let mut linked = Vec::new();
+    let to_link: Vec<String> =
+        topo.targets.iter().filter(|id| planned(&ConnectAction::Link((*id).clone()))).cloned().collect();
+    let side_by_side = run.settings().link_signers == LinkSigners::PerPath && to_link.len() > 1;
+    let mut opened = BTreeMap::new();
+    if side_by_side {
+        opened = link_side_by_side(run, journal, &topo, &to_link).await?;
+    }
     for id in &topo.targets {
-        let channel = if planned(&ConnectAction::Link(id.clone())) {
-            let (channel, attempts) = link(run, journal, &topo, id).await?;
+        let channel = if let Some((channel, attempts)) = opened.get(id) {
+            linked.push(format!("{id} via {channel} (attempts={attempts}, own gwc signer)"));
+            channel.clone()
+        } else if planned(&ConnectAction::Link(id.clone())) {
+            let home = run.settings().rly_home.clone();
+            let (channel, attempts) = link(run, journal, &topo, id, &home).await?;
             linked.push(format!("{id} via {channel} (attempts={attempts})"));
             run.mark_paths_changed();
             channel
@@ -357,6 +369,73 @@ pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failur
     Ok(StepOutcome::Done(message))
 }
 
+/// Links `chains` at once, each in its own link home with its own gwc signer, then sets
+/// the ids of each opened pair in the main home's path from chain state (the link wrote them
+/// to its own home's config only). Returns each opened chain's channel and attempts; the
+/// first failure after the others are done and recorded.
+async fn link_side_by_side(
+    run: &Run,
+    journal: &dyn Journal,
+    topo: &super::run::Topology,
+    chains: &[String],
+) -> Result<BTreeMap<String, (String, u32)>, Failure> {
+    link_homes::prepare(run, journal, topo, chains).await?;
+    journal.progress(&format!("linking {} chains side by side, each with its own gwc signer", chains.len()));
+    let main = run.settings().rly_home.clone();
+    let homes: Vec<String> = chains.iter().map(|id| link_homes::home(&main, id)).collect();
+    let results = futures::future::join_all(
+        chains.iter().zip(&homes).map(|(id, home)| link(run, journal, topo, id, home)),
+    )
+    .await;
+    let mut opened = BTreeMap::new();
+    let mut failed = None;
+    for (id, result) in chains.iter().zip(results) {
+        match result {
+            Ok(done) => {
+                opened.insert(id.clone(), done);
+            }
+            Err(e) => failed = failed.or(Some(e)),
+        }
+    }
+    if !opened.is_empty() {
+        run.mark_paths_changed();
+        let ids: Vec<String> = opened.keys().cloned().collect();
+        let channels = gateway::channels(run, journal).await?;
+        let observed = chain_ids::observe(run, &channels, &ids).await;
+        let mut edits = Vec::new();
+        for id in &ids {
+            match observed.get(id) {
+                Some(Ok(known)) => {
+                    let set = ConnectAction::SetPathIds(id.clone(), known.clone());
+                    journal.command(
+                        &set.command(),
+                        "planned",
+                        &format!(
+                            "linked in its own home: set {}'s ids from chain state: {}",
+                            path_name(id),
+                            known.describe(id)
+                        ),
+                    );
+                    edits.push(set);
+                }
+                Some(Err(why)) => journal.warn(&format!(
+                    "{}'s ids could not be read after its link ({why}); the next connect sets them",
+                    path_name(id)
+                )),
+                None => {}
+            }
+        }
+        let edits: Vec<&ConnectAction> = edits.iter().collect();
+        if !edits.is_empty() {
+            path_batch(run, journal, topo, &edits).await?;
+        }
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(opened),
+    }
+}
+
 /// The failure for a pair whose OPEN channel's ids could not be read while rly lacks a
 /// complete path: linking again would create a second client, connection and channel.
 fn no_chain_ids(relayer: &RelayerState, e: NoChainIds) -> Error {
@@ -366,5 +445,6 @@ fn no_chain_ids(relayer: &RelayerState, e: NoChainIds) -> Error {
 }
 
 mod act;
+pub mod link_homes;
 #[cfg(test)]
 mod tests;

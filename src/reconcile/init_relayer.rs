@@ -139,7 +139,7 @@ pub fn plan(st: &RelayerState, chains: &[String], force: bool) -> Result<Plan<In
 }
 
 /// The shell line of an action (`$H` is the relayer home).
-fn line(action: &InitAction, release: &str) -> String {
+pub(super) fn line(action: &InitAction, release: &str) -> String {
     match action {
         InitAction::ConfigInit => format!("rly config init --memo {} --home \"$H\"", quote(MEMO)),
         InitAction::DeleteChain(id) => format!("rly chains delete {id} --home \"$H\""),

@@ -45,7 +45,7 @@ pub mod wait_ready;
 
 pub use context::Context;
 pub use run::{Params, Run, Target};
-pub use settings::ReconcileSettings;
+pub use settings::{LinkSigners, ReconcileSettings};
 
 use crate::error_code::Failure;
 use crate::jobs::{self, JobSpec, Scope, StepCtx, StepOutcome};

@@ -40,6 +40,12 @@ pub struct ReconcileSettings {
     /// Attempts of one `rly transact link` before RELAYER_LINK_FAILED (the scripts: 5).
     #[arg(long, env = "LINK_ATTEMPTS", default_value_t = 5)]
     pub link_attempts: u32,
+    /// Which gwc key signs a link: `shared` (the relayer key; links run one at a time, as the
+    /// scripts do) or `per-path` (each link in its own rly home under `<RLY_HOME>/links/`,
+    /// signing with its own gwc key whose fees the relayer account pays through a fee grant,
+    /// so links run side by side).
+    #[arg(long, env = "LINK_SIGNERS", value_enum, default_value = "shared")]
+    pub link_signers: LinkSigners,
     /// Timeout of one `rly transact link` exec, apart from EXEC_TIMEOUT: a handshake takes a
     /// client, four connection and four channel steps, each a block and a client update.
     #[arg(long, env = "LINK_TIMEOUT", default_value = "10m", value_parser = humantime::parse_duration)]
@@ -67,12 +73,20 @@ pub struct ReconcileSettings {
     pub job_timeout: Duration,
 }
 
+/// Which gwc key signs `rly transact link` (`--link-signers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LinkSigners {
+    Shared,
+    PerPath,
+}
+
 impl Default for ReconcileSettings {
     fn default() -> Self {
         Self {
             rly_home: "/home/relayer/.relayer".into(),
             gwc_home: "/home/gwc/.gwc".into(),
             link_attempts: 5,
+            link_signers: LinkSigners::Shared,
             reconcile_mode: super::controller::Mode::OnDemand,
             reconcile_resync: Duration::from_secs(60),
             reconcile_debounce: Duration::from_millis(500),

@@ -18,6 +18,7 @@ mod gateway_upload;
 mod ibc_health;
 mod jobs;
 mod kind_story;
+mod link_signers;
 mod load;
 mod metrics;
 mod packet_truth;

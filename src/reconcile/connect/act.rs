@@ -62,17 +62,17 @@ pub(super) fn hint(last_error: &str) -> &'static str {
     }
 }
 
-/// `rly transact link` until gwc shows an OPEN gateway channel to `id`; the channel and the
-/// attempts it took.
+/// `rly transact link` in the rly home `home` until gwc shows an OPEN gateway channel to
+/// `id`; the channel and the attempts it took.
 pub(super) async fn link(
     run: &Run,
     journal: &dyn Journal,
     topo: &Topology,
     id: &str,
+    home: &str,
 ) -> Result<(String, u32), Failure> {
     let settings = run.settings();
     let attempts = settings.link_attempts.max(1);
-    let home = settings.rly_home.clone();
     let (path, port) = (path_name(id), dst_port(id));
     let argv = [
         "rly",
@@ -86,7 +86,7 @@ pub(super) async fn link(
         "--version",
         VERSION,
         "--home",
-        &home,
+        home,
     ];
     let display = ConnectAction::Link(id.to_string()).command();
     let guarded = guarded_link(&argv, &path);
