@@ -296,6 +296,70 @@ async fn concurrent_links_sign_gwc_txs_with_their_own_feegranted_keys() {
     assert_eq!(open_gateway_channels(&gwc), ["fdsc-0", "mdsc"]);
     assert!(fees > 0);
     assert_eq!(before - gwc.balance(&relayer_addr, "uatom"), fees, "the granter paid every link fee");
+
+    // `rly start` in the mdsc home relays a packet gwc sent: the acknowledgement tx on gwc is
+    // signed by link-mdsc (its msgs' signer too) with the relayer as fee granter.
+    let channel = gwc
+        .channels()
+        .into_iter()
+        .find(|ch| ch.port_id == "gateway" && ch.counterparty_chain_id == "mdsc")
+        .expect("the mdsc channel")
+        .channel_id;
+    let timeout = u64::try_from(jiff::Timestamp::now().as_nanosecond()).unwrap() + 3_600_000_000_000;
+    gwc.update_state(|l| {
+        l.send_packet("gateway", &channel, b"{}".to_vec(), timeout).expect("sent");
+    });
+    let start =
+        pod.exec_collect(&["sh", "-c", "rly start --home /tmp/rly-mdsc > /tmp/start.log 2>&1 &"], b"").await;
+    ok("rly start", &start);
+    let grantee = address(&pod, "/tmp/rly-mdsc", "gwc", "link-mdsc");
+    let acked = || gwc.read_state(|l| l.packets().commitments.is_empty());
+    for _ in 0..100 {
+        if acked() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        acked(),
+        "the ack was relayed: {:?}",
+        pod.fs().read_file("/tmp/start.log").map(String::from_utf8)
+    );
+    let acks = msgs_of_type(&gwc, crate::chain::packets::MSG_ACKNOWLEDGEMENT);
+    assert_eq!(acks.len(), 1, "{acks:?}");
+    let (signer, granter, msg_signers) = &acks[0];
+    assert_eq!((signer, granter), (&grantee, &relayer_addr));
+    assert!(msg_signers.iter().all(|s| s == &grantee), "{msg_signers:?}");
+}
+
+/// The included txs of `node` with a message of `type_url`: (signing key's address, fee
+/// granter, each message's `signer`).
+fn msgs_of_type(node: &ChainNode, type_url: &str) -> Vec<(String, String, Vec<String>)> {
+    let registry = node.msg_registry();
+    let mut out = Vec::new();
+    for h in 1..=node.latest_height() {
+        let Some(block) = node.block(h) else { continue };
+        for (bytes, result) in block.txs.iter().zip(&block.results) {
+            let tx = decode_tx(bytes).expect("decodes");
+            if result.code != 0 || !tx.body.messages.iter().any(|m| m.type_url == type_url) {
+                continue;
+            }
+            let any = tx.auth_info.signer_infos[0].public_key.as_ref().unwrap();
+            let key = secp256k1_pubkey_from_any(any).unwrap();
+            let signers = tx
+                .body
+                .messages
+                .iter()
+                .map(|m| registry.get(&m.type_url).expect("known").signer(&m.value).unwrap())
+                .collect();
+            out.push((
+                address_of_public_key(&key),
+                tx.auth_info.fee.clone().unwrap_or_default().granter,
+                signers,
+            ));
+        }
+    }
+    out
 }
 
 /// Without feegrants both homes sign gwc's txs with the one relayer key: the testbed's
