@@ -229,9 +229,14 @@ impl ChainCfg {
         fn go_json(key: &str, n: &Node) -> String {
             match n {
                 Node::Map(m) => {
+                    // The one untagged field keeps its Go name in JSON.
+                    let name = |k: &str| match k {
+                        "granteelastsignerindex" => "GranteeLastSignerIndex".to_string(),
+                        k => k.to_string(),
+                    };
                     let f: Vec<String> = m
                         .iter()
-                        .map(|(k, v)| format!("{}:{}", Value::from(k.as_str()), go_json(k, v)))
+                        .map(|(k, v)| format!("{}:{}", Value::from(name(k)), go_json(k, v)))
                         .collect();
                     format!("{{{}}}", f.join(","))
                 }
@@ -373,6 +378,32 @@ mod tests {
         );
         assert!(text.contains("            gas-adjustment: 1.5\n"), "{text}");
         assert_eq!(RlyConfig::parse(&text), cfg);
+    }
+
+    #[test]
+    fn feegrants_round_trip_and_show_as_go_marshals_them() {
+        let mut c = ChainCfg::from_chain_file(FIXTURE, "/h").unwrap();
+        assert_eq!(c.feegrants, None);
+        c.feegrants = Some(FeeGrants {
+            num_grantees: 2,
+            granter: "relayer".into(),
+            grantees: vec!["a".into(), "b".into()],
+            block_last_verified: 42,
+            ..Default::default()
+        });
+        let mut cfg = RlyConfig::default();
+        cfg.put_chain("ibc-0", c.clone());
+        let text = cfg.render();
+        assert!(text.contains("            feegrants:\n                num_grantees: 2\n                granter: relayer\n                external_granter: false\n                grantees:\n                    - a\n                    - b\n                block_last_verified: 42\n                granteelastsignerindex: 0\n"), "{text}");
+        assert_eq!(RlyConfig::parse(&text), cfg);
+        let json = c.show(true);
+        assert!(json.ends_with(",\"feegrants\":{\"num_grantees\":2,\"granter\":\"relayer\",\"external_granter\":false,\"grantees\":[\"a\",\"b\"],\"block_last_verified\":42,\"GranteeLastSignerIndex\":0}}}\n"), "{json}");
+        assert!(
+            json.starts_with(
+                "{\"type\":\"cosmos\",\"value\":{\"key-directory\":\"/h/keys/ibc-0\",\"key\":\"testkey\","
+            ),
+            "{json}"
+        );
     }
 
     #[test]

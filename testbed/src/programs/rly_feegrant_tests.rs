@@ -224,6 +224,24 @@ async fn configure_feegrant_grants_once_and_records_the_verified_height() {
     ok("delete", &rly(&pod, home, "chains configure feegrant basicallowance gwc --delete").await);
     let yaml = String::from_utf8(pod.fs().read_file(&format!("{home}/config/config.yaml")).unwrap()).unwrap();
     assert!(!yaml.contains("num_grantees") && yaml.contains("            feegrants: null\n"), "{yaml}");
+
+    // --num-grantees names the keys grantee1..N (the granter defaulting to the chain's key);
+    // the flags exclude each other as cobra's group says.
+    let both =
+        rly(&pod, home, "chains configure feegrant basicallowance gwc --num-grantees 2 --delete").await;
+    assert_eq!(both.code, 1);
+    assert_eq!(
+        both.err(),
+        "Error: if any flags in the group [num-grantees grantees delete] are set none of the others can be; [delete num-grantees] were all set\n"
+    );
+    let numbered = rly(&pod, home, "chains configure feegrant basicallowance gwc --num-grantees 2").await;
+    ok("num-grantees", &numbered);
+    assert!(numbered.err().contains("{\"new_grants\": 2, \"existing_grants\": 0,"), "{}", numbered.err());
+    for g in ["grantee1", "grantee2"] {
+        let shown = rly(&pod, home, &format!("keys show gwc {g}")).await;
+        assert_eq!(shown.code, 0, "{g} was created");
+    }
+    assert_eq!(grant_txs(&gwc), 2, "one tx for both grants");
 }
 
 /// Two homes for gwc↔mdsc and gwc↔fdsc-0 (`feegrant`: each with its own grantee on gwc).
