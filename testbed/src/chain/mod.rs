@@ -30,6 +30,7 @@ pub mod gw_keeper;
 mod gw_keeper_tests;
 pub mod gw_wire;
 pub mod ibc;
+pub mod ibc_handshake;
 pub mod keys;
 pub mod ledger;
 pub mod light_client;

@@ -472,7 +472,7 @@ impl ChainNode {
         r.register(Arc::new(packets::RecvPacketHandler));
         r.register(Arc::new(packets::AcknowledgementHandler));
         r.register(Arc::new(super::client_update::UpdateClientHandler));
-        for h in super::authz::handlers() {
+        for h in super::authz::handlers().into_iter().chain(super::ibc_handshake::handlers()) {
             r.register(h);
         }
         if self.0.app_name == "gwc" {

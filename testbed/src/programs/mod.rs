@@ -7,10 +7,14 @@ pub(super) mod gateway_tx;
 mod rly;
 mod rly_cli;
 mod rly_config;
+mod rly_feegrant;
+#[cfg(test)]
+mod rly_feegrant_tests;
 mod rly_handshake;
 mod rly_home;
 mod rly_link;
 mod rly_relay;
+mod rly_signer;
 mod yaml;
 
 pub use rly::Rly;

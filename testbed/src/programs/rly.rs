@@ -1,8 +1,9 @@
 //! `rly` (cosmos/relayer v2.6) in the relayer pod, with the real command's output formats and
 //! error texts: this file dispatches the subcommands and runs `start`. The command line is
 //! `rly_cli`, the config and key store `rly_home`, paths and channel queries `rly_link`, the
-//! link handshake `rly_handshake`, relaying `rly_relay`. No mnemonic is ever written to
-//! stdout, stderr or a log.
+//! link handshake `rly_handshake`, relaying `rly_relay`, who signs `rly_signer`, feegrants
+//! `rly_feegrant`. No mnemonic is ever written to stdout, stderr or a log, but the new one
+//! `keys add` prints.
 
 use super::rly_cli::{Args, NIL_CONFIG_PANIC, Outcome};
 use super::rly_config::{ChainCfg, RlyConfig};
@@ -58,8 +59,11 @@ impl Program for Rly {
             if args.pos.first().map(String::as_str) == Some("start") {
                 return me.start(&mut ctx, &args).await;
             }
-            let outcome = if args.pos.iter().take(2).map(String::as_str).eq(["transact", "link"]) {
+            let cmd: Vec<&str> = args.pos.iter().take(3).map(String::as_str).collect();
+            let outcome = if cmd.starts_with(&["transact", "link"]) {
                 me.transact_link(Self::home(&ctx, &args), &args).await
+            } else if cmd == ["chains", "configure", "feegrant"] && args.pos(3) == Some("basicallowance") {
+                super::rly_feegrant::configure(&me.chains, &Self::home(&ctx, &args), &args).await
             } else {
                 me.dispatch(&ctx, &args)
             };
@@ -111,8 +115,7 @@ impl Rly {
             }
         }
         let names: Vec<String> = args.pos.iter().skip(1).cloned().collect();
-        let paths =
-            super::rly_relay::resolve_paths(&self.chains, &cfg, &names, |c| home.signing_key(c, &c.key));
+        let paths = super::rly_relay::resolve_paths(&self.chains, &cfg, &names, |c| home.signer(c).ok());
         for (name, p) in &cfg.paths {
             let unset = [&p.src, &p.dst].iter().any(|e| e.client_id.is_empty() || e.connection_id.is_empty());
             if (names.is_empty() || names.contains(name)) && unset {
@@ -161,8 +164,12 @@ impl Rly {
             let Some((_, ch)) = cfg.chain_by_id(&end.chain_id) else {
                 return Outcome::error(format!("chain with ID {} is not configured", end.chain_id));
             };
-            let Some(key) = state.signing_key(ch, &ch.key) else {
+            if state.signing_key(ch, &ch.key).is_none() {
                 return Outcome::error(format!("key {} not found on {side} chain {}", ch.key, ch.chain_id));
+            }
+            let key = match state.signer(ch) {
+                Ok(s) => s,
+                Err(e) => return Outcome::error(e),
             };
             if let Some(e) = self.unresolved(ch) {
                 return Outcome::error(format!(
@@ -213,6 +220,15 @@ impl Rly {
                 state.with_config(|c| self.chains_list(&state, c, args.has(&["--json", "-j"])))
             }
             ["chains", "add"] => state.chains_add(ctx, args),
+            ["chains", "show" | "s"] => state.with_config(|c| match (args.pos(2), args.pos(3)) {
+                (Some(name), None) => match c.chain(name) {
+                    Some(ch) => Outcome::ok(ch.show(args.has(&["--json", "-j"]))),
+                    None => Outcome::error(format!(
+                        "chain with name \"{name}\" not found in config. consider running `rly chains add {name}`"
+                    )),
+                },
+                _ => Outcome::error(format!("accepts 1 arg(s), received {}", args.pos.len().saturating_sub(2))),
+            }),
             ["chains", "delete" | "d"] => state.update_config(|c| match args.pos(2) {
                 Some(name) if c.chain(name).is_some() => {
                     c.chains.retain(|(n, _)| n != name);
@@ -221,6 +237,7 @@ impl Rly {
                 Some(name) => Err(format!("chain {name} not found in config")),
                 None => Err("accepts 1 arg(s), received 0".into()),
             }),
+            ["keys", "add" | "a"] => state.keys_add(args),
             ["keys", "show"] => state.keys_show(args.pos(2), args.pos(3)),
             ["keys", "restore"] => state.keys_restore(args.pos(2), args.pos(3), args.pos(4)),
             ["keys", "list"] => state.keys_list(args.pos(2)),
@@ -288,8 +305,7 @@ impl Rly {
     fn update_clients(&self, home: &Home, c: &RlyConfig, args: &Args) -> Outcome {
         let Some(name) = args.pos(2) else { return Outcome::error("accepts 1 arg(s), received 0") };
         let names = [name.to_string()];
-        let paths =
-            super::rly_relay::resolve_paths(&self.chains, c, &names, |ch| home.signing_key(ch, &ch.key));
+        let paths = super::rly_relay::resolve_paths(&self.chains, c, &names, |ch| home.signer(ch).ok());
         let Some((_, a, b)) = paths.first() else {
             return Outcome::error(format!("path with name {name} does not exist"));
         };

@@ -4,7 +4,19 @@
 use std::collections::BTreeMap;
 
 /// Flags that take no value (cobra bool flags of the subcommands implemented here).
-const BOOL_FLAGS: &[&str] = &["--json", "-j", "--debug", "-d", "--yes", "-y", "--override", "--yaml", "-y"];
+const BOOL_FLAGS: &[&str] = &[
+    "--json",
+    "-j",
+    "--debug",
+    "-d",
+    "--yes",
+    "-y",
+    "--override",
+    "--yaml",
+    "--delete",
+    "--overwrite-granter",
+    "--overwrite-grantees",
+];
 
 /// Go's nil-config dereference when `config.yaml` is missing (reference §3, "derived"): exit 2.
 pub(super) const NIL_CONFIG_PANIC: &str = "panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation]\n";

@@ -41,6 +41,55 @@ pub struct ChainCfg {
     pub timeout: String,
     pub output_format: String,
     pub sign_mode: String,
+    /// `feegrants:` (null until `rly chains configure feegrant`).
+    pub feegrants: Option<FeeGrants>,
+}
+
+/// `FeeGrantConfiguration` (`cosmos/provider.go`), with its yaml keys.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeeGrants {
+    pub num_grantees: i64,
+    /// A key name of this chain's keyring, or an address when external.
+    pub granter: String,
+    pub external_granter: bool,
+    /// Key names of the grantees that sign in turn.
+    pub grantees: Vec<String>,
+    /// Height the grants were last seen on chain; 0 = never, and then nothing is feegranted.
+    pub block_last_verified: i64,
+    /// `GranteeLastSignerIndex`: untagged in Go, so yaml.v3 writes it lowercased; the round
+    /// robin of a process starts there.
+    pub last_signer_index: i64,
+}
+
+impl FeeGrants {
+    fn node(&self) -> Node {
+        let grantees = self.grantees.iter().map(|g| Value::from(g.as_str())).collect();
+        Node::map(vec![
+            ("num_grantees", Node::s(self.num_grantees)),
+            ("granter", Node::s(self.granter.clone())),
+            ("external_granter", Node::s(self.external_granter)),
+            ("grantees", Node::List(grantees)),
+            ("block_last_verified", Node::s(self.block_last_verified)),
+            ("granteelastsignerindex", Node::s(self.last_signer_index)),
+        ])
+    }
+
+    fn from_value(v: &Value) -> Option<FeeGrants> {
+        v.as_object()?;
+        Some(FeeGrants {
+            num_grantees: v["num_grantees"].as_i64().unwrap_or(0),
+            granter: str_of(&v["granter"]),
+            external_granter: v["external_granter"].as_bool().unwrap_or(false),
+            grantees: v["grantees"].as_array().map(|a| a.iter().map(str_of).collect()).unwrap_or_default(),
+            block_last_verified: v["block_last_verified"].as_i64().unwrap_or(0),
+            last_signer_index: v["granteelastsignerindex"].as_i64().unwrap_or(0),
+        })
+    }
+
+    /// Whether txs are feegranted (`GetTxFeeGrant`: a granter, verified on chain).
+    pub fn active(&self) -> bool {
+        !self.granter.is_empty() && self.block_last_verified > 0 && !self.grantees.is_empty()
+    }
 }
 
 /// One end of a path.
@@ -122,7 +171,7 @@ fn str_of(v: &Value) -> String {
 }
 
 impl ChainCfg {
-    fn node(&self) -> Node {
+    pub(super) fn node(&self) -> Node {
         Node::map(vec![
             ("key-directory", Node::s(self.key_directory.clone())),
             ("key", Node::s(self.key.clone())),
@@ -147,7 +196,7 @@ impl ChainCfg {
             ("broadcast-mode", Node::s(BROADCAST_MODE)),
             ("min-loop-duration", Node::s("0s")),
             ("extension-options", Node::List(vec![])),
-            ("feegrants", Node::s(Value::Null)),
+            ("feegrants", self.feegrants.as_ref().map_or(Node::s(Value::Null), FeeGrants::node)),
         ])
     }
 
@@ -165,7 +214,39 @@ impl ChainCfg {
             timeout: str_of(&v["timeout"]),
             output_format: str_of(&v["output-format"]),
             sign_mode: str_of(&v["sign-mode"]),
+            feegrants: FeeGrants::from_value(&v["feegrants"]),
         }
+    }
+
+    /// `rly chains show <name>`: the `{type, value}` wrapper as YAML (then Go's `Fprintln`
+    /// newline) or, with `--json`, as Go's `json.Marshal` writes it (field order kept, nil
+    /// slices `null`, the duration in nanoseconds).
+    pub fn show(&self, json: bool) -> String {
+        let wrapper = Node::map(vec![("type", Node::s("cosmos")), ("value", self.node())]);
+        if !json {
+            return format!("{}\n", yaml::render(&wrapper));
+        }
+        fn go_json(key: &str, n: &Node) -> String {
+            match n {
+                Node::Map(m) => {
+                    // The one untagged field keeps its Go name in JSON.
+                    let name = |k: &str| match k {
+                        "granteelastsignerindex" => "GranteeLastSignerIndex".to_string(),
+                        k => k.to_string(),
+                    };
+                    let f: Vec<String> = m
+                        .iter()
+                        .map(|(k, v)| format!("{}:{}", Value::from(name(k)), go_json(k, v)))
+                        .collect();
+                    format!("{{{}}}", f.join(","))
+                }
+                Node::List(l) if l.is_empty() => "null".into(),
+                Node::List(l) => Value::Array(l.clone()).to_string(),
+                Node::Scalar(_) if key == "min-loop-duration" => "0".into(),
+                Node::Scalar(v) => v.to_string(),
+            }
+        }
+        format!("{}\n", go_json("", &wrapper))
     }
 
     /// Parses a chain file (`{"type":"cosmos","value":{…}}`); unknown keys are ignored, as
@@ -297,6 +378,32 @@ mod tests {
         );
         assert!(text.contains("            gas-adjustment: 1.5\n"), "{text}");
         assert_eq!(RlyConfig::parse(&text), cfg);
+    }
+
+    #[test]
+    fn feegrants_round_trip_and_show_as_go_marshals_them() {
+        let mut c = ChainCfg::from_chain_file(FIXTURE, "/h").unwrap();
+        assert_eq!(c.feegrants, None);
+        c.feegrants = Some(FeeGrants {
+            num_grantees: 2,
+            granter: "relayer".into(),
+            grantees: vec!["a".into(), "b".into()],
+            block_last_verified: 42,
+            ..Default::default()
+        });
+        let mut cfg = RlyConfig::default();
+        cfg.put_chain("ibc-0", c.clone());
+        let text = cfg.render();
+        assert!(text.contains("            feegrants:\n                num_grantees: 2\n                granter: relayer\n                external_granter: false\n                grantees:\n                    - a\n                    - b\n                block_last_verified: 42\n                granteelastsignerindex: 0\n"), "{text}");
+        assert_eq!(RlyConfig::parse(&text), cfg);
+        let json = c.show(true);
+        assert!(json.ends_with(",\"feegrants\":{\"num_grantees\":2,\"granter\":\"relayer\",\"external_granter\":false,\"grantees\":[\"a\",\"b\"],\"block_last_verified\":42,\"GranteeLastSignerIndex\":0}}}\n"), "{json}");
+        assert!(
+            json.starts_with(
+                "{\"type\":\"cosmos\",\"value\":{\"key-directory\":\"/h/keys/ibc-0\",\"key\":\"testkey\","
+            ),
+            "{json}"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `rly transact link` as cosmos/relayer v2.6 runs it, block by block: a client on each chain
 //! (one tx per chain), then the connection handshake (ConnOpenInit on the source, Try on the
 //! destination, Ack on the source, Confirm on the destination) and the channel handshake in
-//! the same four steps. Every step is a real, signed tx from the relayer key, included in a
+//! the same four steps. Every step is a real, signed tx (from the chain's signer: the relayer
+//! key, or its feegranted grantees, see `rly_signer`), included in a
 //! block of its chain, that first updates the chain's client of the counterparty to the
 //! header that proves the previous step — so a step waits for the counterparty's next block
 //! and then for its own inclusion, and at 1 s blocks a link takes a real link's ~10-20 s.
@@ -15,13 +16,15 @@
 
 use super::rly_config::{ChainCfg, PathEnd};
 use super::rly_relay::End;
+use super::rly_signer::Signer;
 use crate::chain::coins::Coin;
 use crate::chain::ibc::{ChannelState, IbcChannel, next_channel_id};
-use crate::chain::keys::TestKey;
-use crate::chain::msgs::msg_send;
+use crate::chain::ibc_handshake::step_msg;
+use crate::chain::ledger::Ledger;
 use crate::chain::packets::{ClientInfo, ConnectionInfo, ConsensusState};
 use crate::chain::tx_codec::UnsignedTx;
 use crate::chain::{ChainNode, Chains};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::time::Duration;
 
@@ -90,41 +93,58 @@ impl LinkFaults {
 
 /// The parts of `transact link` that need the chains.
 pub struct LinkEnds<'a> {
-    pub src: (&'a ChainCfg, TestKey),
-    pub dst: (&'a ChainCfg, TestKey),
+    pub src: (&'a ChainCfg, Signer),
+    pub dst: (&'a ChainCfg, Signer),
     pub src_port: &'a str,
     pub dst_port: &'a str,
     pub version: &'a str,
 }
 
-/// One end of the link while it is being built: its chain, relayer key and ids.
+/// One end of the link while it is being built: its chain, signer and ids. The ids are empty
+/// until the step that creates them is applied: ibc-go numbers clients, connections and
+/// channels each from its own sequence when the creating message executes, so links running
+/// at once never take the same id (and a handshake cut short leaves the sequences apart).
 struct Side<'a> {
     node: ChainNode,
     cfg: &'a ChainCfg,
-    key: &'a TestKey,
-    end: PathEnd,
+    signer: &'a Signer,
+    end: Mutex<PathEnd>,
     port: &'a str,
-    channel_id: String,
+    channel_id: Mutex<String>,
 }
 
 impl Side<'_> {
+    fn new<'a>(node: ChainNode, cfg: &'a ChainCfg, signer: &'a Signer, port: &'a str) -> Side<'a> {
+        let end = PathEnd { chain_id: cfg.chain_id.clone(), ..Default::default() };
+        Side { node, cfg, signer, end: Mutex::new(end), port, channel_id: Mutex::default() }
+    }
+
+    fn end(&self) -> PathEnd {
+        self.end.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn channel_id(&self) -> String {
+        self.channel_id.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Submits the step's tx and waits for its inclusion; returns the height it landed in.
     /// `counterparty` names the other chain in the memo: two links' txs never share a hash.
     async fn submit(&self, step: &str, counterparty: &str) -> Result<u64, String> {
         let denom = self.cfg.fee_denom().to_string();
         let price: f64 = self.cfg.gas_prices.trim_end_matches(denom.as_str()).parse().unwrap_or(0.0);
         let fee = (LINK_GAS as f64 * price).ceil() as u128;
-        let (node, key, chain_id) = (&self.node, self.key, &self.cfg.chain_id);
+        let (node, chain_id) = (&self.node, &self.cfg.chain_id);
+        let (key, granter) = self.signer.next();
         let account = node
             .account(&key.address)
             .ok_or_else(|| format!("account {} not found on chain {chain_id}", key.address))?;
-        let mut tx = UnsignedTx::new(
-            vec![msg_send(&key.address, &key.address, &[Coin::new(1, &denom)])],
-            Coin::new(fee, &denom),
-            LINK_GAS,
-        );
+        let msg = step_msg(step, &key.address).ok_or_else(|| format!("unknown handshake step {step}"))?;
+        let mut tx = UnsignedTx::new(vec![msg], Coin::new(fee, &denom), LINK_GAS);
+        if let Some(g) = &granter {
+            tx = tx.with_granter(g);
+        }
         tx.memo = format!("rly transact link {chain_id} <> {counterparty}: {step}");
-        let bytes = tx.sign(key, chain_id, account.number, account.sequence);
+        let bytes = tx.sign(&key, chain_id, account.number, account.sequence);
         let outcome = node.check_tx(&bytes).map_err(|e| e.to_string())?;
         if outcome.result.code != 0 {
             return Err(outcome.result.log);
@@ -152,11 +172,12 @@ impl Side<'_> {
     /// counterparty learns the header that proves the counterparty's last step.
     fn update_client(&self, proof: (u64, ConsensusState)) -> Result<(), String> {
         let now = self.node.latest_block().map_or_else(jiff::Timestamp::now, |b| b.header.time);
-        let updated = self.node.update_client(&self.end.client_id, |c| c.update(proof.0, proof.1, now));
+        let client_id = self.end().client_id;
+        let updated = self.node.update_client(&client_id, |c| c.update(proof.0, proof.1, now));
         match updated {
             Some(true) => Ok(()),
-            Some(false) => Err(format!("client {} is not active", self.end.client_id)),
-            None => Err(format!("client {} not found", self.end.client_id)),
+            Some(false) => Err(format!("client {client_id} is not active")),
+            None => Err(format!("client {client_id} not found")),
         }
     }
 
@@ -182,46 +203,64 @@ impl Side<'_> {
         counterparty_channel: &str,
         version: &str,
     ) -> IbcChannel {
+        let end = self.end();
         IbcChannel {
             port_id: self.port.to_string(),
-            channel_id: self.channel_id.clone(),
+            channel_id: self.channel_id(),
             state,
             ordering: "ORDER_UNORDERED",
             counterparty_port_id: other.port.to_string(),
             counterparty_channel_id: counterparty_channel.to_string(),
-            connection_id: self.end.connection_id.clone(),
+            connection_id: end.connection_id,
             version: version.to_string(),
-            client_id: self.end.client_id.clone(),
+            client_id: end.client_id,
             counterparty_chain_id: other.cfg.chain_id.clone(),
         }
     }
 
+    /// Writes this end's channel; ChanOpenInit/Try (no id yet) take the chain's next id.
+    fn put_channel(&self, other: &Side<'_>, state: ChannelState, counterparty_channel: &str, version: &str) {
+        let channel = self.channel(other, state, counterparty_channel, version);
+        if !channel.channel_id.is_empty() {
+            return self.node.upsert_channel(channel);
+        }
+        let id = take_id(&self.node, |l| {
+            let id = next_channel_id(l.channels());
+            l.channels_mut().push(IbcChannel { channel_id: id.clone(), ..channel.clone() });
+            id
+        });
+        *self.channel_id.lock().unwrap_or_else(|e| e.into_inner()) = id;
+    }
+
+    /// Writes this end's connection; ConnOpenInit/Try (no id yet) take the chain's next id.
     fn set_connection(&self, other: &Side<'_>, counterparty_connection: &str) {
+        let mine = self.end();
         let conn = ConnectionInfo {
-            client_id: self.end.client_id.clone(),
-            counterparty_client_id: other.end.client_id.clone(),
+            client_id: mine.client_id,
+            counterparty_client_id: other.end().client_id,
             counterparty_connection_id: counterparty_connection.to_string(),
         };
-        let id = self.end.connection_id.clone();
-        self.node.update_state(|l| {
+        let id = take_id(&self.node, |l| {
+            let id = match mine.connection_id.as_str() {
+                "" => format!("connection-{}", l.packets().connections.len()),
+                id => id.to_string(),
+            };
             l.packets_mut().connections.insert(id.clone(), conn.clone());
+            id
         });
+        self.end.lock().unwrap_or_else(|e| e.into_inner()).connection_id = id;
     }
 }
 
-/// The ids a new link takes on a chain: ibc-go numbers clients, connections and channels each
-/// from its own sequence, so a chain that only ever got whole links from this relayer has
-/// `07-tendermint-n`, `connection-n` and `channel-n` alike (a handshake cut short leaves
-/// the sequences apart, as on a real chain).
-fn next_ids(node: &ChainNode, chain_id: &str) -> (PathEnd, String) {
-    let (clients, connections) =
-        node.read_state(|l| (l.packets().clients.len(), l.packets().connections.len()));
-    let end = PathEnd {
-        chain_id: chain_id.to_string(),
-        client_id: format!("07-tendermint-{clients}"),
-        connection_id: format!("connection-{connections}"),
-    };
-    (end, next_channel_id(&node.channels()))
+/// Runs `write` on the chain's state (as `update_state`, atomically) and answers the id it
+/// took from a sequence in the committed state, so no other link can take the same one.
+fn take_id(node: &ChainNode, write: impl Fn(&mut Ledger) -> String) -> String {
+    let taken = Mutex::new(None);
+    node.update_state(|l| {
+        let id = write(l);
+        taken.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(id);
+    });
+    taken.into_inner().unwrap_or_else(|e| e.into_inner()).unwrap_or_default()
 }
 
 fn log(msg: &str, extra: &str) -> String {
@@ -235,8 +274,8 @@ pub async fn link(
     faults: &LinkFaults,
     ends: LinkEnds<'_>,
 ) -> Result<(PathEnd, PathEnd, String), String> {
-    let (src_cfg, src_key) = (ends.src.0, &ends.src.1);
-    let (dst_cfg, dst_key) = (ends.dst.0, &ends.dst.1);
+    let (src_cfg, src_signer) = (ends.src.0, &ends.src.1);
+    let (dst_cfg, dst_signer) = (ends.dst.0, &ends.dst.1);
     let node = |c: &ChainCfg| {
         chains
             .serving(&c.chain_id)
@@ -260,28 +299,12 @@ pub async fn link(
             src_cfg.rpc_addr
         ));
     }
-    let (src_end, src_ch) = next_ids(&src_node, &src_cfg.chain_id);
-    let (dst_end, dst_ch) = next_ids(&dst_node, &dst_cfg.chain_id);
-    let src = Side {
-        node: src_node,
-        cfg: src_cfg,
-        key: src_key,
-        end: src_end,
-        port: ends.src_port,
-        channel_id: src_ch,
-    };
-    let dst = Side {
-        node: dst_node,
-        cfg: dst_cfg,
-        key: dst_key,
-        end: dst_end,
-        port: ends.dst_port,
-        channel_id: dst_ch,
-    };
+    let src = Side::new(src_node, src_cfg, src_signer, ends.src_port);
+    let dst = Side::new(dst_node, dst_cfg, dst_signer, ends.dst_port);
 
     let mut lines = String::new();
     create_clients(&src, &dst).await.map_err(|e| format!("error creating clients: {e}"))?;
-    lines.push_str(&log("Clients created", &format!(",\"src_client_id\":\"{}\",\"src_chain_id\":\"{}\",\"dst_client_id\":\"{}\",\"dst_chain_id\":\"{}\"", src.end.client_id, src.end.chain_id, dst.end.client_id, dst.end.chain_id)));
+    lines.push_str(&log("Clients created", &format!(",\"src_client_id\":\"{}\",\"src_chain_id\":\"{}\",\"dst_client_id\":\"{}\",\"dst_chain_id\":\"{}\"", src.end().client_id, src.cfg.chain_id, dst.end().client_id, dst.cfg.chain_id)));
     lines.push_str(&log("Starting event processor for connection handshake", ""));
     let last = connect(&src, &dst).await.map_err(|e| format!("error creating connections: {e}"))?;
     lines.push_str(&log("Found termination condition for connection handshake", ""));
@@ -297,17 +320,19 @@ pub async fn link(
         let warn =
             "{\"lvl\":\"warn\",\"msg\":\"Channel handshake termination condition not met; timed out\"}\n";
         lines.push_str(warn);
-        return Ok((src.end, dst.end, lines));
+        return Ok((src.end(), dst.end(), lines));
     }
     lines.push_str(&log(
         "Successfully created new channel",
         &format!(
             ",\"chain_id\":\"{}\",\"channel_id\":\"{}\",\"port_id\":\"{}\"",
-            src.end.chain_id, src.channel_id, src.port
+            src.cfg.chain_id,
+            src.channel_id(),
+            src.port
         ),
     ));
     lines.push_str(&log("Found termination condition for channel handshake", ""));
-    Ok((src.end, dst.end, lines))
+    Ok((src.end(), dst.end(), lines))
 }
 
 /// `MsgCreateClient` on both chains at once, each from the other's latest header.
@@ -327,10 +352,12 @@ async fn create_clients(src: &Side<'_>, dst: &Side<'_>) -> Result<(), String> {
     b?;
     for (me, other, (height, state)) in [(src, dst, dst_header), (dst, src, src_header)] {
         let client = ClientInfo::new(&other.cfg.chain_id, height, state);
-        let id = me.end.client_id.clone();
-        me.node.update_state(|l| {
+        let id = take_id(&me.node, |l| {
+            let id = format!("07-tendermint-{}", l.packets().clients.len());
             l.packets_mut().clients.insert(id.clone(), client.clone());
+            id
         });
+        me.end.lock().unwrap_or_else(|e| e.into_inner()).client_id = id;
     }
     Ok(())
 }
@@ -342,12 +369,12 @@ async fn connect(src: &Side<'_>, dst: &Side<'_>) -> Result<u64, String> {
     let h = src.step("MsgConnectionOpenInit", dst, init_proof, |_| src.set_connection(dst, "")).await?;
     let h = dst
         .step("MsgConnectionOpenTry", src, src.proof_header(h).await?, |_| {
-            dst.set_connection(src, &src.end.connection_id)
+            dst.set_connection(src, &src.end().connection_id)
         })
         .await?;
     let h = src
         .step("MsgConnectionOpenAck", dst, dst.proof_header(h).await?, |_| {
-            src.set_connection(dst, &dst.end.connection_id)
+            src.set_connection(dst, &dst.end().connection_id)
         })
         .await?;
     dst.step("MsgConnectionOpenConfirm", src, src.proof_header(h).await?, |_| {}).await
@@ -364,28 +391,28 @@ async fn open_channel(
     cut: bool,
 ) -> Result<(), String> {
     let h = src
-        .step("MsgChannelOpenInit", dst, dst.proof_header(last).await?, |n| {
-            n.upsert_channel(src.channel(dst, ChannelState::Init, "", version))
+        .step("MsgChannelOpenInit", dst, dst.proof_header(last).await?, |_| {
+            src.put_channel(dst, ChannelState::Init, "", version)
         })
         .await?;
     if stall {
         return Ok(());
     }
     let h = dst
-        .step("MsgChannelOpenTry", src, src.proof_header(h).await?, |n| {
-            n.upsert_channel(dst.channel(src, ChannelState::TryOpen, &src.channel_id, version))
+        .step("MsgChannelOpenTry", src, src.proof_header(h).await?, |_| {
+            dst.put_channel(src, ChannelState::TryOpen, &src.channel_id(), version)
         })
         .await?;
     let h = src
-        .step("MsgChannelOpenAck", dst, dst.proof_header(h).await?, |n| {
-            n.upsert_channel(src.channel(dst, ChannelState::Open, &dst.channel_id, version))
+        .step("MsgChannelOpenAck", dst, dst.proof_header(h).await?, |_| {
+            src.put_channel(dst, ChannelState::Open, &dst.channel_id(), version)
         })
         .await?;
     if cut {
         futures::future::pending::<()>().await;
     }
-    dst.step("MsgChannelOpenConfirm", src, src.proof_header(h).await?, |n| {
-        n.upsert_channel(dst.channel(src, ChannelState::Open, &src.channel_id, version))
+    dst.step("MsgChannelOpenConfirm", src, src.proof_header(h).await?, |_| {
+        dst.put_channel(src, ChannelState::Open, &src.channel_id(), version)
     })
     .await?;
     Ok(())
@@ -399,10 +426,10 @@ pub async fn confirm_channel(open: (&End, &IbcChannel), tryopen: (&End, &IbcChan
         Side {
             node: e.node.clone(),
             cfg: &e.cfg,
-            key: &e.key,
-            end: e.ids.clone(),
+            signer: &e.signer,
+            end: Mutex::new(e.ids.clone()),
             port: "",
-            channel_id: ch.channel_id.clone(),
+            channel_id: Mutex::new(ch.channel_id.clone()),
         }
     }
     let (src, dst) = (side(open), side(tryopen));

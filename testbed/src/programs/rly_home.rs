@@ -1,6 +1,7 @@
 //! The relayer home on the pod's volume: `config/config.yaml` (an emptyDir in the chart, lost
 //! with the pod) and the keys under `keys/<chain-id>/keyring-<backend>/` (on the claim, kept).
-//! The config and key subcommands read and write it; no mnemonic is ever printed.
+//! The config and key subcommands read and write it; no mnemonic is ever printed but the new
+//! one `keys add` creates (on stdout, as the real command prints it).
 
 use super::rly_cli::{Args, NIL_CONFIG_PANIC, Outcome};
 use super::rly_config::{ChainCfg, RlyConfig};
@@ -164,6 +165,57 @@ impl Home {
                 Ok(()) => Outcome::ok(format!("{}\n", k.address)),
                 Err(e) => Outcome::error(e),
             }
+        })
+    }
+
+    /// Creates key `key` from a fresh 24-word mnemonic (`cosmos/keys.go CreateMnemonic`: 256
+    /// bits of entropy) and stores it; returns (mnemonic, address).
+    pub(super) fn add_key(&self, chain: &ChainCfg, key: &str) -> Result<(String, String), String> {
+        let mnemonic = bip39::Mnemonic::from_entropy(&rand::random::<[u8; 32]>())
+            .map_err(|e| e.to_string())?
+            .to_string();
+        let k = TestKey::from_mnemonic(&mnemonic).map_err(|e| e.to_string())?;
+        let record = serde_json::json!({"name": key, "address": k.address, "mnemonic": mnemonic});
+        self.fs.try_write_file(&self.key_path(chain, key), record.to_string()).map_err(|e| e.to_string())?;
+        Ok((mnemonic, k.address))
+    }
+
+    /// `rly keys add <chain> <key>`: prints the `KeyOutput` JSON, the only place a mnemonic is
+    /// ever shown (as the real command does, so the operator can back it up).
+    pub(super) fn keys_add(&self, args: &Args) -> Outcome {
+        self.with_config(|cfg| {
+            let (Some(chain), Some(key), None) = (args.pos(2), args.pos(3), args.pos(4)) else {
+                return Outcome::error(format!(
+                    "accepts 2 arg(s), received {}",
+                    args.pos.len().saturating_sub(2)
+                ));
+            };
+            let ch = match self.chain_named(cfg, Some(chain)) {
+                Ok(c) => c,
+                Err(o) => return o,
+            };
+            if self.key_record(ch, key).is_some() {
+                return Outcome::error(format!("a key with name {key} already exists"));
+            }
+            match self.add_key(ch, key) {
+                // Go marshals the struct's fields in declaration order: mnemonic, then address.
+                Ok((mnemonic, address)) => Outcome::ok(format!(
+                    "{{\"mnemonic\":{},\"address\":{}}}\n",
+                    serde_json::Value::from(mnemonic),
+                    serde_json::Value::from(address)
+                )),
+                Err(e) => Outcome::error(format!("failed to add key: {e}")),
+            }
+        })
+    }
+
+    /// The name of the key in `chain`'s keyring whose address is `address`.
+    pub(super) fn key_named_by_address(&self, chain: &ChainCfg, address: &str) -> Option<String> {
+        let dir = self.key_path(chain, "x");
+        let dir = dir.rsplit_once('/').map_or(dir.as_str(), |(d, _)| d);
+        self.fs.list_dir(dir).unwrap_or_default().into_iter().find_map(|name| {
+            let key = name.strip_suffix(".info")?;
+            (self.key_address(chain, key).as_deref() == Some(address)).then(|| key.to_string())
         })
     }
 

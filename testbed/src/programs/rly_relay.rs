@@ -1,15 +1,15 @@
 //! What `rly start` relays: for exactly the paths of its config whose client and connection
 //! ids match channel ends on both chains, every packet committed on one end and not yet
-//! received on the other (a signed `MsgRecvPacket` tx from the relayer key), and every
+//! received on the other (a `MsgRecvPacket` tx signed as `rly_signer` says), and every
 //! acknowledgement written on the destination whose commitment is still on the source (a
 //! signed `MsgAcknowledgement`). A path with empty or wrong ids matches no channel, so it
 //! relays nothing. Tests pause relaying or drop acknowledgements through [`RelayControls`].
 
 use super::rly_config::{ChainCfg, PathEnd, RlyConfig};
+use super::rly_signer::Signer;
 use crate::chain::client_update;
 use crate::chain::coins::Coin;
 use crate::chain::ibc::{ChannelState, IbcChannel};
-use crate::chain::keys::TestKey;
 use crate::chain::packets::{self, Height, MsgAcknowledgement, MsgRecvPacket, any_of};
 use crate::chain::tx_codec::{UnsignedTx, hash_hex};
 use crate::chain::{ChainNode, Chains};
@@ -18,6 +18,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
+
+/// The key a tx is signed with and the fee granter it names.
+type Signed = (crate::chain::keys::TestKey, Option<String>);
 
 /// Gas per relayed message (rly estimates by simulation; a fixed ceiling here).
 const GAS_PER_MSG: u64 = 150_000;
@@ -86,11 +89,11 @@ impl RelayControls {
     }
 }
 
-/// One end of a path resolved against the chain: its node, config and signing key.
+/// One end of a path resolved against the chain: its node, config and signer.
 pub struct End {
     pub node: ChainNode,
     pub cfg: ChainCfg,
-    pub key: TestKey,
+    pub signer: Signer,
     pub ids: PathEnd,
 }
 
@@ -186,8 +189,9 @@ async fn finish_handshakes(a: &End, b: &End, json: bool) -> Vec<String> {
     lines
 }
 
-/// Signs and submits `msgs` on `end`'s chain and waits for the block; returns a log line.
-async fn submit(end: &End, msgs: Vec<cosmrs::Any>, json: bool) -> String {
+/// Signs `msgs` (their signer fields already `key`'s) with `key`, naming `granter` as fee
+/// granter, submits them on `end`'s chain and waits for the block; returns a log line.
+async fn submit(end: &End, (key, granter): Signed, msgs: Vec<cosmrs::Any>, json: bool) -> String {
     let mut types: Vec<&str> = Vec::new();
     for m in &msgs {
         if !types.contains(&m.type_url.as_str()) {
@@ -205,7 +209,7 @@ async fn submit(end: &End, msgs: Vec<cosmrs::Any>, json: bool) -> String {
     let denom = end.cfg.fee_denom().to_string();
     let price: f64 = end.cfg.gas_prices.trim_end_matches(denom.as_str()).parse().unwrap_or(0.0);
     let fee = Coin::new((gas as f64 * price).ceil() as u128, &denom);
-    let Some(account) = end.node.account(&end.key.address) else {
+    let Some(account) = end.node.account(&key.address) else {
         return log_line(
             json,
             "error",
@@ -213,12 +217,11 @@ async fn submit(end: &End, msgs: Vec<cosmrs::Any>, json: bool) -> String {
             &[("chain_id", &end.cfg.chain_id), ("error", "account not found")],
         );
     };
-    let bytes = UnsignedTx::new(msgs, fee.clone(), gas).sign(
-        &end.key,
-        &end.cfg.chain_id,
-        account.number,
-        account.sequence,
-    );
+    let mut tx = UnsignedTx::new(msgs, fee.clone(), gas);
+    if let Some(g) = &granter {
+        tx = tx.with_granter(g);
+    }
+    let bytes = tx.sign(&key, &end.cfg.chain_id, account.number, account.sequence);
     let outcome = match end.node.check_tx(&bytes) {
         Ok(o) if o.result.code == 0 => o,
         Ok(o) => {
@@ -248,7 +251,7 @@ async fn submit(end: &End, msgs: Vec<cosmrs::Any>, json: bool) -> String {
                 ("chain_id", &end.cfg.chain_id),
                 ("gas_used", &tx.result().gas_used.to_string()),
                 ("fees", &fee.to_string()),
-                ("fee_payer", &end.key.address),
+                ("fee_payer", granter.as_deref().unwrap_or(&key.address)),
                 ("height", &tx.height().to_string()),
                 ("msg_types", &msg_types),
                 ("tx_hash", &hash_hex(&outcome.hash)),
@@ -267,6 +270,23 @@ async fn submit(end: &End, msgs: Vec<cosmrs::Any>, json: bool) -> String {
             &[("chain_id", &end.cfg.chain_id), ("error", "timed out")],
         ),
     }
+}
+
+/// A zap line with typed fields (`zap.Int` a number, `zap.String` a string).
+pub fn log_values(json: bool, lvl: &str, msg: &str, fields: &[(&str, serde_json::Value)]) -> String {
+    let ts = humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string();
+    if json {
+        let mut m = serde_json::Map::new();
+        m.insert("lvl".into(), lvl.into());
+        m.insert("ts".into(), ts.into());
+        m.insert("msg".into(), msg.into());
+        for (k, v) in fields {
+            m.insert((*k).into(), v.clone());
+        }
+        return format!("{}\n", serde_json::Value::Object(m));
+    }
+    let f: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
+    format!("{ts}\t{lvl}\t{msg}\t{{{}}}\n", f.join(", "))
 }
 
 /// A zap line: JSON (`--log-format json`) or the console encoder's tab-separated form.
@@ -290,12 +310,12 @@ pub fn log_line(json: bool, lvl: &str, msg: &str, fields: &[(&str, &str)]) -> St
     format!("{ts}\t{lvl}\t{msg}\t{{{}}}\n", f.join(", "))
 }
 
-/// rly puts a `MsgUpdateClient` before the packets of every relay tx, signed by `to`'s key:
-/// `to`'s client `client_id` advances to `from`'s latest header. An expired or frozen client
-/// refuses it, and the whole tx (its packets too) fails.
-fn update_msg(to: &End, client_id: &str, from: &End) -> Option<cosmrs::Any> {
+/// rly puts a `MsgUpdateClient` before the packets of every relay tx, signed by `signer` on
+/// `to`'s chain: `to`'s client `client_id` advances to `from`'s latest header. An expired or
+/// frozen client refuses it, and the whole tx (its packets too) fails.
+fn update_msg(client_id: &str, from: &End, signer: &str) -> Option<cosmrs::Any> {
     let block = from.node.latest_block()?;
-    Some(client_update::update_msg(client_id, &block.header, &to.key.address))
+    Some(client_update::update_msg(client_id, &block.header, signer))
 }
 
 /// The client update rly's message processor makes on its own (see [`refresh_client`]).
@@ -343,19 +363,20 @@ async fn relay_direction(a: &End, b: &End, controls: &RelayControls, json: bool)
         };
         if !unreceived.is_empty() {
             let proof_height = Some(Height { revision_number: 0, revision_height: a.node.latest_height() });
-            let msgs = update_msg(b, &cb.client_id, a)
+            let signed = b.signer.next();
+            let msgs = update_msg(&cb.client_id, a, &signed.0.address)
                 .into_iter()
                 .chain(unreceived.into_iter().map(|p| {
                     let m = MsgRecvPacket {
                         packet: Some(p),
                         proof_commitment: vec![1],
                         proof_height: proof_height.clone(),
-                        signer: b.key.address.clone(),
+                        signer: signed.0.address.clone(),
                     };
                     any_of(packets::MSG_RECV_PACKET, &m)
                 }))
                 .collect();
-            lines.push(submit(b, msgs, json).await);
+            lines.push(submit(b, signed, msgs, json).await);
         }
         let unacked: Vec<(Vec<u8>, packets::Packet)> = {
             let acks = b.node.read_state(|l| l.packets().acks.clone());
@@ -370,7 +391,8 @@ async fn relay_direction(a: &End, b: &End, controls: &RelayControls, json: bool)
         };
         if !unacked.is_empty() {
             let proof_height = Some(Height { revision_number: 0, revision_height: b.node.latest_height() });
-            let msgs = update_msg(a, &ca.client_id, b)
+            let signed = a.signer.next();
+            let msgs = update_msg(&ca.client_id, b, &signed.0.address)
                 .into_iter()
                 .chain(unacked.into_iter().map(|(ack, p)| {
                     let m = MsgAcknowledgement {
@@ -378,25 +400,28 @@ async fn relay_direction(a: &End, b: &End, controls: &RelayControls, json: bool)
                         acknowledgement: ack,
                         proof_acked: vec![1],
                         proof_height: proof_height.clone(),
-                        signer: a.key.address.clone(),
+                        signer: signed.0.address.clone(),
                     };
                     any_of(packets::MSG_ACKNOWLEDGEMENT, &m)
                 }))
                 .collect();
-            lines.push(submit(a, msgs, json).await);
+            lines.push(submit(a, signed, msgs, json).await);
         }
     }
     lines
 }
 
-/// The paths of `cfg` (all, or those named) resolved to their two ends.
+/// The paths of `cfg` (all, or those named) resolved to their two ends. The ends on one chain
+/// share its signer, so grantees take turns across paths as they do in one rly provider.
 pub fn resolve_paths(
     chains: &Chains,
     cfg: &RlyConfig,
     names: &[String],
-    key_of: impl Fn(&ChainCfg) -> Option<TestKey>,
+    signer_of: impl Fn(&ChainCfg) -> Option<Signer>,
 ) -> Vec<(String, End, End)> {
     let mut out = Vec::new();
+    let signers: std::collections::HashMap<&str, Signer> =
+        cfg.chains.iter().filter_map(|(_, c)| Some((c.chain_id.as_str(), signer_of(c)?))).collect();
     for (name, p) in &cfg.paths {
         if !names.is_empty() && !names.contains(name) {
             continue;
@@ -405,7 +430,7 @@ pub fn resolve_paths(
             let (_, cfg) = cfg.chain_by_id(&ids.chain_id)?;
             Some(End {
                 node: chains.serving(&ids.chain_id)?,
-                key: key_of(cfg)?,
+                signer: signers.get(ids.chain_id.as_str())?.clone(),
                 cfg: cfg.clone(),
                 ids: ids.clone(),
             })
