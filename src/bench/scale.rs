@@ -36,7 +36,9 @@ impl Size {
         if reps.quick { Self { fdsc: 8, extra_pods: 500 } } else { Self { fdsc: 32, extra_pods: 2000 } }
     }
 }
-const STATUS_REQUESTS: usize = 4000;
+/// Requests of a status round: enough that a round spans several of the chains' 1 s blocks
+/// (about 5 s at ~1 ms a request), so its p99 meets their block bursts rather than missing them.
+const STATUS_REQUESTS: usize = 40_000;
 /// `--quick`: a structural run on a debug build.
 const QUICK_STATUS_REQUESTS: usize = 400;
 /// The block time of the chains while the second status round runs (CometBFT's `timeout_commit`

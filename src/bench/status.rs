@@ -40,7 +40,7 @@ async fn listing_status(State(state): State<AppState>) -> Result<Response, ApiEr
         .map_err(|e| ApiError::internal(format!("failed to list the namespace: {e}")))?;
     let pods = pods.items.into_iter().map(Arc::new).collect();
     let services = services.items.into_iter().map(Arc::new).collect();
-    Ok(crate::api::ok(crate::system::status::status_of(&state.reads(), pods, services, None).await))
+    Ok(crate::api::ok(crate::system::status::status_of(&state.reads(), pods, services).await))
 }
 
 /// Serves the baseline route on a free port; stops when the sender drops.

@@ -47,15 +47,9 @@ impl StatusCache {
     /// refresh replaces it; errors are memoized too, so a dead chain does not make every poll
     /// wait for its timeout.
     pub async fn status(&self, url: &str) -> Result<NodeStatus, String> {
-        let slot = self.slots.locked().entry(url.to_string()).or_default().clone();
-        let last = slot.last.locked().clone();
-        match last {
-            Some((at, result)) => {
-                if at.elapsed() >= self.ttl {
-                    self.refresh_in_background(url, &slot);
-                }
-                result
-            }
+        let slot = self.slot(url);
+        match self.last(url, &slot) {
+            Some(result) => result,
             // Never read: wait for the one first read.
             None => {
                 let _guard = slot.refresh.lock().await;
@@ -65,6 +59,27 @@ impl StatusCache {
                 self.read(url, &slot).await
             }
         }
+    }
+
+    /// The memo's answer without waiting (a refresh starts in the background when it is
+    /// stale), or `None` for a chain never read.
+    pub fn memoized(&self, url: &str) -> Option<Result<NodeStatus, String>> {
+        self.last(url, &self.slot(url))
+    }
+
+    fn slot(&self, url: &str) -> Arc<Slot> {
+        if let Some(slot) = self.slots.locked().get(url) {
+            return slot.clone();
+        }
+        self.slots.locked().entry(url.to_string()).or_default().clone()
+    }
+
+    fn last(&self, url: &str, slot: &Arc<Slot>) -> Option<Result<NodeStatus, String>> {
+        let (at, result) = slot.last.locked().clone()?;
+        if at.elapsed() >= self.ttl {
+            self.refresh_in_background(url, slot);
+        }
+        Some(result)
     }
 
     /// Starts a refresh of `url` unless one runs.

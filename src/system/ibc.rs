@@ -188,9 +188,10 @@ impl Memo {
         last.as_ref().filter(|(at, _)| at.elapsed() < ttl).map(|(_, h)| h.clone())
     }
 
-    /// The last observation, however old.
-    pub fn last(&self) -> Option<IbcHealth> {
-        self.last.locked().as_ref().map(|(_, h)| h.clone())
+    /// The last observation's relayer part, however old (the status page's; the rest of the
+    /// observation is not copied for it).
+    pub fn last_relayer(&self) -> Option<Relayer> {
+        self.last.locked().as_ref().map(|(_, h)| h.relayer.clone())
     }
 
     fn store(&self, health: &IbcHealth) {

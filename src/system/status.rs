@@ -75,34 +75,56 @@ pub struct SystemStatus {
     pub chains: Vec<ChainHeight>,
 }
 
-/// The page's pod and service rows, serialized: with thousands of pods they are most of the
-/// page's cost, and they change only when the cache does.
+/// What the page derives from the cached pods and services, kept per cache generation: with
+/// thousands of pods, serializing the rows and scanning the pods for the relayer and the
+/// chains are most of the page's cost, and they change only when the cache does.
 #[derive(Clone, Default)]
-pub struct Rows(Arc<Mutex<Option<RowsAt>>>);
+pub struct Rows(Arc<Mutex<Option<PartsAt>>>);
 
-struct RowsAt {
+struct PartsAt {
     generation: u64,
+    node_host: Option<String>,
+    parts: Parts,
+}
+
+#[derive(Clone)]
+struct Parts {
     pods: Arc<RawValue>,
     services: Arc<RawValue>,
+    /// The relayer pod's name, and whether it is Running and Ready.
+    relayer: Option<(String, bool)>,
+    /// Each chain pod's chain id and its RPC endpoint, in the page's order.
+    chains: Arc<[(String, Option<String>)]>,
 }
 
 impl Rows {
-    fn get(&self, generation: u64) -> Option<(Arc<RawValue>, Arc<RawValue>)> {
+    fn get(&self, generation: u64, node_host: &Option<String>) -> Option<Parts> {
         let memo = self.0.locked();
-        memo.as_ref().filter(|r| r.generation == generation).map(|r| (r.pods.clone(), r.services.clone()))
+        memo.as_ref()
+            .filter(|r| r.generation == generation && r.node_host == *node_host)
+            .map(|r| r.parts.clone())
     }
 
-    fn put(&self, generation: u64, pods: Arc<RawValue>, services: Arc<RawValue>) {
-        *self.0.locked() = Some(RowsAt { generation, pods, services });
+    fn put(&self, generation: u64, node_host: Option<String>, parts: Parts) {
+        *self.0.locked() = Some(PartsAt { generation, node_host, parts });
     }
 }
 
 /// The status page from the cache (also a section of the resource snapshot).
 pub async fn system_status(reads: &Reads) -> SystemStatus {
-    // The generation is read before the snapshot: rows stored under it are never older than it.
+    // The generation is read before the snapshot: parts stored under it are never older than it.
     let generation = *reads.cache.changed().borrow();
-    let directory = reads.directory.snapshot();
-    status_of(reads, directory.pods, directory.services, Some(generation)).await
+    let node_host = reads.directory.node_host().0;
+    let parts = match reads.status_rows.get(generation, &node_host) {
+        Some(parts) => parts,
+        None => {
+            let directory = reads.directory.snapshot();
+            let parts = parts(reads, &directory.pods, &directory.services, node_host.as_deref());
+            reads.status_rows.put(generation, node_host, parts.clone());
+            parts
+        }
+    };
+    page(reads, parts).await
 }
 
 fn raw<T: Serialize>(rows: &T) -> Arc<RawValue> {
@@ -110,8 +132,8 @@ fn raw<T: Serialize>(rows: &T) -> Arc<RawValue> {
     Arc::from(RawValue::from_string(text).unwrap_or_else(|_| RawValue::NULL.to_owned()))
 }
 
-/// The pod and service rows, sorted by name.
-fn rows(pods: &[Arc<Pod>], services: &[Arc<Service>]) -> (Arc<RawValue>, Arc<RawValue>) {
+/// The page's parts from these pods and services.
+fn parts(reads: &Reads, pods: &[Arc<Pod>], services: &[Arc<Service>], node_host: Option<&str>) -> Parts {
     let mut pod_rows: Vec<StatusPod> = pods
         .iter()
         .map(|p| {
@@ -136,87 +158,86 @@ fn rows(pods: &[Arc<Pod>], services: &[Arc<Service>]) -> (Arc<RawValue>, Arc<Raw
         })
         .collect();
     service_rows.sort_by(|a, b| a.name.cmp(&b.name));
-    (raw(&pod_rows), raw(&service_rows))
+    let relayer = views::relayer_pod(pods, &reads.release).and_then(|p| {
+        let ready = views::phase(p) == "Running" && views::is_ready(p);
+        Some((p.metadata.name.clone()?, ready))
+    });
+    let chains = views::chain_pods(pods)
+        .into_iter()
+        .filter_map(|pod| {
+            let chain_id = pod.metadata.labels.as_ref()?.get(crate::chart::INSTANCE_LABEL)?.clone();
+            let rpc = views::chain_service(services, &chain_id)
+                .and_then(|svc| views::chain_endpoints(svc, node_host).0.rpc);
+            Some((chain_id, rpc))
+        })
+        .collect();
+    Parts { pods: raw(&pod_rows), services: raw(&service_rows), relayer, chains }
 }
 
-/// The status page of these pods and services, wherever they were read from (the cache here,
-/// with the rows reused while its `generation` holds; `bench` measures a per-request LIST
-/// through the same function, with no generation).
-pub async fn status_of(
-    reads: &Reads,
-    pods: Vec<Arc<Pod>>,
-    services: Vec<Arc<Service>>,
-    generation: Option<u64>,
-) -> SystemStatus {
-    let (pod_rows, service_rows) = match generation.and_then(|g| reads.status_rows.get(g)) {
-        Some(rows) => rows,
-        None => {
-            let (p, s) = rows(&pods, &services);
-            if let Some(g) = generation {
-                reads.status_rows.put(g, p.clone(), s.clone());
-            }
-            (p, s)
-        }
-    };
-    let relayer = views::relayer_pod(&pods, &reads.release);
-    let pod = relayer.and_then(|p| p.metadata.name.clone());
+/// The status page of these pods and services, wherever they were read from (`bench`
+/// measures a per-request LIST through it against the cached route).
+pub async fn status_of(reads: &Reads, pods: Vec<Arc<Pod>>, services: Vec<Arc<Service>>) -> SystemStatus {
+    let node_host = reads.directory.node_host().0;
+    page(reads, parts(reads, &pods, &services, node_host.as_deref())).await
+}
+
+async fn page(reads: &Reads, parts: Parts) -> SystemStatus {
+    let now = jiff::Timestamp::now();
+    let pod = parts.relayer.as_ref().map(|(name, _)| name.clone());
     // The last IBC observation's probe, if it saw this very pod.
-    let observed = reads.ibc_memo.last().map(|h| h.relayer).filter(|r| r.pod.is_some() && r.pod == pod);
+    let observed = reads.ibc_memo.last_relayer().filter(|r| r.pod.is_some() && r.pod == pod);
     let relayer = RelayerStatus {
         pod,
-        pod_ready: relayer.is_some_and(|p| views::phase(p) == "Running" && views::is_ready(p)),
+        pod_ready: parts.relayer.as_ref().is_some_and(|(_, ready)| *ready),
         running: observed.as_ref().and_then(|r| r.running),
         observed_at: observed.as_ref().and_then(|r| r.observed_at.clone()),
         observation_age_seconds: observed.as_ref().and_then(|r| r.observed_at.as_deref()).and_then(|t| {
             let at: jiff::Timestamp = t.parse().ok()?;
-            Some(jiff::Timestamp::now().duration_since(at).as_secs_f64().max(0.0))
+            Some(now.duration_since(at).as_secs_f64().max(0.0))
         }),
         hint: "relaying, paths, clients and unrelayed packets: GET /api/v1/system/ibc".into(),
     };
-    let chains = chain_heights(reads, &pods, &services).await;
     SystemStatus {
         namespace: reads.namespace.clone(),
-        timestamp: jiff::Timestamp::now()
-            .round(jiff::Unit::Second)
-            .map_or_else(|_| String::new(), |t| t.to_string()),
-        pods: pod_rows,
-        services: service_rows,
+        timestamp: now.round(jiff::Unit::Second).map_or_else(|_| String::new(), |t| t.to_string()),
+        pods: parts.pods,
+        services: parts.services,
         relayer,
-        chains,
+        chains: chain_heights(reads, &parts.chains).await,
     }
 }
 
-/// Asks every chain's RPC for its status at once; each answer or error stands alone.
-async fn chain_heights(reads: &Reads, pods: &[Arc<Pod>], services: &[Arc<Service>]) -> Vec<ChainHeight> {
-    let node_host = reads.directory.node_host().0;
-    let calls = views::chain_pods(pods).into_iter().filter_map(|pod| {
-        let chain_id = pod.metadata.labels.as_ref()?.get(crate::chart::INSTANCE_LABEL)?.clone();
-        let rpc = views::chain_service(services, &chain_id)
-            .and_then(|svc| views::chain_endpoints(svc, node_host.as_deref()).0.rpc);
-        let memo = reads.chain_status.clone();
-        Some(async move {
-            let mut row = ChainHeight {
-                chain_id,
-                network: None,
-                latest_height: None,
-                latest_block_time: None,
-                catching_up: None,
-                error: None,
-            };
-            match rpc {
-                None => row.error = Some("no NodePort rpc endpoint resolved for this chain".into()),
-                Some(url) => match memo.status(&url).await {
-                    Ok(s) => {
-                        row.network = Some(s.network);
-                        row.latest_height = Some(s.latest_height);
-                        row.latest_block_time = Some(s.latest_block_time);
-                        row.catching_up = Some(s.catching_up);
-                    }
-                    Err(e) => row.error = Some(e),
-                },
+/// Each chain's height from the status memo; only chains never read yet are asked, at once.
+/// Each answer or error stands alone.
+async fn chain_heights(reads: &Reads, chains: &[(String, Option<String>)]) -> Vec<ChainHeight> {
+    let memo = &reads.chain_status;
+    let calls = chains.iter().map(|(chain_id, rpc)| async move {
+        let mut row = ChainHeight {
+            chain_id: chain_id.clone(),
+            network: None,
+            latest_height: None,
+            latest_block_time: None,
+            catching_up: None,
+            error: None,
+        };
+        let Some(url) = rpc else {
+            row.error = Some("no NodePort rpc endpoint resolved for this chain".into());
+            return row;
+        };
+        let answer = match memo.memoized(url) {
+            Some(answer) => answer,
+            None => memo.status(url).await,
+        };
+        match answer {
+            Ok(s) => {
+                row.network = Some(s.network);
+                row.latest_height = Some(s.latest_height);
+                row.latest_block_time = Some(s.latest_block_time);
+                row.catching_up = Some(s.catching_up);
             }
-            row
-        })
+            Err(e) => row.error = Some(e),
+        }
+        row
     });
     futures::future::join_all(calls).await
 }
