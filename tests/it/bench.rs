@@ -202,11 +202,14 @@ fn p12_times_a_start_at_real_block_time_and_counts_blocks_per_link(json: &Value)
         assert_eq!(at["handshake_blocks"].as_array().map(Vec::len), Some(n as usize + 1), "{p12}");
         assert_eq!(at["baseline_handshake_blocks"].as_array().map(Vec::len), Some(n as usize + 1), "{p12}");
         assert!(at["baseline_execs"].as_u64() > at["execs"].as_u64(), "{p12}");
+        // A gwc signer per path: the same links (its end state is checked in the run), timed.
+        assert!(num(json, "p12", &format!("per_path_ratio_{n}")) > 0.0, "{p12}");
+        assert_eq!(at["per_path_handshake_blocks"].as_array().map(Vec::len), Some(n as usize + 1), "{p12}");
     }
     // Counted from the chains, beside the handshake's fewest (how close each side comes is
     // printed, not asserted: the chains' clocks drift apart on a busy machine).
     assert_eq!(num(json, "p12", "min_blocks_per_link"), 10.0, "{p12}");
-    for key in ["blocks_per_link", "baseline_blocks_per_link", "handshake_blocks_per_link"] {
+    for key in ["blocks_per_link", "baseline_blocks_per_link", "handshake_blocks_per_link", "per_path_blocks_per_link"] {
         assert!(num(json, "p12", key) > 0.0, "p12.{key}: {p12}");
     }
 }
