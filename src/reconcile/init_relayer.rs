@@ -13,7 +13,7 @@ use crate::chart::{RELAYER_KEY, mnemonic_file};
 use crate::error_code::ErrorCode;
 use crate::error_code::Failure;
 use crate::jobs::StepOutcome;
-use crate::k8s::script::{Batch, last_line, quote};
+use crate::k8s::script::quote;
 use crate::system::relayer::RelayerState;
 use serde_json::json;
 
@@ -167,34 +167,14 @@ pub async fn run(run: &Run, journal: &dyn Journal) -> Result<StepOutcome, Failur
     if let Some(outcome) = run.decide(&plan, journal) {
         return Ok(outcome);
     }
-    let mut batch = Batch::new(&format!("H={}", quote(&run.settings().rly_home)));
-    for p in &plan.actions {
-        batch.push(&line(&p.action, run.release()));
-    }
     journal.progress(&format!("running {} rly command(s) in {}", plan.actions.len(), topo.relayer_pod));
-    run.invalidate();
-    let out = run
-        .script(
-            journal,
-            &topo.relayer_pod,
-            batch.script(),
-            &format!("{} rly commands (batched)", plan.actions.len()),
-        )
-        .await
-        .map_err(|e| run.exec_failure(e))?;
-    for ran in Batch::results(&out.stdout) {
-        let Some(p) = plan.actions.get(ran.index) else { continue };
-        let outcome = if ran.code == 0 { "ok".to_string() } else { format!("exit {}", ran.code) };
-        journal.command(&p.action.command(), &outcome, &p.reason);
-        if ran.code != 0 {
-            let said = last_line(&ran.output);
-            return Err(Error::CommandFailed {
-                command: p.action.command(),
-                exit_code: ran.code,
-                said: said.to_string(),
-            }
-            .into());
-        }
+    let prelude = format!("H={}", quote(&run.settings().rly_home));
+    let display = format!("{} rly commands (batched)", plan.actions.len());
+    let failed = run
+        .run_batched(journal, &topo.relayer_pod, &prelude, &plan, |a| line(a, run.release()), &display)
+        .await?;
+    if let Some((command, exit_code, said)) = failed {
+        return Err(Error::CommandFailed { command, exit_code, said }.into());
     }
     // Verify from a fresh observation, not from the exit codes.
     let after = relayer_state::observe(run, journal).await?;

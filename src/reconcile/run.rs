@@ -268,6 +268,37 @@ impl Run {
         self.exec(journal, pod, &["sh", "-c", script], display, None).await
     }
 
+    /// Runs a plan's actions as one batched script in `pod` (`prelude`, then each action's
+    /// shell line), journaling each with its outcome and reason; the first that failed as
+    /// (its command, exit code, last line said).
+    pub async fn run_batched<A: super::plan::Act>(
+        &self,
+        journal: &dyn Journal,
+        pod: &str,
+        prelude: &str,
+        plan: &super::plan::Plan<A>,
+        line: impl Fn(&A) -> String,
+        display: &str,
+    ) -> Result<Option<(String, i32, String)>, Failure> {
+        use crate::k8s::script::{Batch, last_line};
+        let mut batch = Batch::new(prelude);
+        for p in &plan.actions {
+            batch.push(&line(&p.action));
+        }
+        self.invalidate();
+        let out =
+            self.script(journal, pod, batch.script(), display).await.map_err(|e| self.exec_failure(e))?;
+        for ran in Batch::results(&out.stdout) {
+            let Some(p) = plan.actions.get(ran.index) else { continue };
+            let outcome = if ran.code == 0 { "ok".to_string() } else { format!("exit {}", ran.code) };
+            journal.command(&p.action.command(), &outcome, &p.reason);
+            if ran.code != 0 {
+                return Ok(Some((p.action.command(), ran.code, last_line(&ran.output).to_string())));
+            }
+        }
+        Ok(None)
+    }
+
     /// What an exec that produced no exit code means to a step: a vanished relayer pod is
     /// RELAYER_NOT_FOUND (run the job again), a refused exec K8S_FORBIDDEN, anything else
     /// EXEC_FAILED; the details name the pod.

@@ -209,7 +209,12 @@ fn p12_times_a_start_at_real_block_time_and_counts_blocks_per_link(json: &Value)
     // Counted from the chains, beside the handshake's fewest (how close each side comes is
     // printed, not asserted: the chains' clocks drift apart on a busy machine).
     assert_eq!(num(json, "p12", "min_blocks_per_link"), 10.0, "{p12}");
-    for key in ["blocks_per_link", "baseline_blocks_per_link", "handshake_blocks_per_link", "per_path_blocks_per_link"] {
+    for key in [
+        "blocks_per_link",
+        "baseline_blocks_per_link",
+        "handshake_blocks_per_link",
+        "per_path_blocks_per_link",
+    ] {
         assert!(num(json, "p12", key) > 0.0, "p12.{key}: {p12}");
     }
 }

@@ -16,7 +16,7 @@ use super::super::run::{CommandExited, Run, Topology};
 use super::ConnectAction;
 use crate::chart::{GWC, RELAYER_KEY, path_name};
 use crate::error_code::Failure;
-use crate::k8s::script::{self, Batch, last_line, quote};
+use crate::k8s::script::{self, quote};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -227,32 +227,17 @@ pub async fn prepare(
     if plan.is_empty() {
         return Ok(());
     }
-    let mut batch = Batch::new("");
-    for p in &plan.actions {
-        batch.push(&p.action.line(&main, run.release()));
-    }
     journal.progress(&format!(
         "setting up {} link home(s): {} rly command(s)",
         chains.len(),
         plan.actions.len()
     ));
-    let out = run
-        .script(
-            journal,
-            &topo.relayer_pod,
-            batch.script(),
-            &format!("{} rly commands in link homes (batched)", plan.actions.len()),
-        )
-        .await
-        .map_err(|e| run.exec_failure(e))?;
-    for ran in Batch::results(&out.stdout) {
-        let Some(p) = plan.actions.get(ran.index) else { continue };
-        let outcome = if ran.code == 0 { "ok".to_string() } else { format!("exit {}", ran.code) };
-        journal.command(&p.action.command(), &outcome, &p.reason);
-        if ran.code != 0 {
-            let stderr = last_line(&ran.output).to_string();
-            return Err(CommandExited { command: p.action.command(), code: ran.code, stderr }.into());
-        }
+    let display = format!("{} rly commands in link homes (batched)", plan.actions.len());
+    let line = |a: &HomeAction| a.line(&main, run.release());
+    if let Some((command, code, stderr)) =
+        run.run_batched(journal, &topo.relayer_pod, "", &plan, line, &display).await?
+    {
+        return Err(CommandExited { command, code, stderr }.into());
     }
     Ok(())
 }

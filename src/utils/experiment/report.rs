@@ -2,7 +2,7 @@
 //! growth, packets), summaries per phase, block-time statistics over the run, and the CSV
 //! whose columns include the exam scripts' field names, so existing analysis keeps working.
 
-use super::session::{Gwc, Outcome, Plan};
+use super::session::{Close, Gwc, Outcome, Plan};
 use crate::chain::{ChainClient, blocktime, rpc};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -29,10 +29,10 @@ pub async fn commit_times(gwc: &Gwc, o: &Outcome) -> (Option<String>, Option<Str
         Some(h) => header(h + 1).await,
         None => None,
     };
-    let close = match (&o.close, o.close_heights) {
-        (Some((_, time)), _) => Some(time.clone()),
-        (None, Some((_, hi))) => header(hi + 1).await,
-        (None, None) => None,
+    let close = match o.close() {
+        Some(Close::Acked { time, .. }) => Some(time.to_string()),
+        Some(Close::Polled { height }) => header(height + 1).await,
+        None => None,
     };
     (init, close)
 }
@@ -57,11 +57,8 @@ pub fn session_json(
     let phases: serde_json::Map<String, Value> =
         PHASES.iter().zip(o.phases).map(|(k, v)| (k.to_string(), json!(v))).collect();
     let upload_seconds = o.phases[1].map(|ms| ms / 1000.0);
-    let (close_height, close_from) = match (&o.close, o.close_heights) {
-        (Some((h, _)), _) => (Some(*h), Some("the manifest's acknowledge_packet")),
-        (None, Some((_, hi))) => (Some(hi), Some("polling: the first height the session read as closed")),
-        (None, None) => (None, None),
-    };
+    let close = o.close();
+    let (close_height, close_from) = (close.as_ref().map(Close::height), close.as_ref().map(Close::source));
     let fdsc_growth: i64 = growth.iter().filter(|(c, _)| c.starts_with("fdsc")).map(|(_, g)| g).sum();
     json!({
         "round": round,

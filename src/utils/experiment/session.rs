@@ -64,6 +64,41 @@ pub struct Outcome {
     pub error: Option<Value>,
 }
 
+/// Where a session's close is known from.
+pub enum Close<'a> {
+    /// The manifest's acknowledge_packet: its gwc height and commit time.
+    Acked { height: u64, time: &'a str },
+    /// Polling: the first gwc height the session read as closed (its commit time unread).
+    Polled { height: u64 },
+}
+
+impl Close<'_> {
+    pub fn height(&self) -> u64 {
+        match self {
+            Self::Acked { height, .. } | Self::Polled { height } => *height,
+        }
+    }
+
+    /// The report's `closeHeightFrom`.
+    pub fn source(&self) -> &'static str {
+        match self {
+            Self::Acked { .. } => "the manifest's acknowledge_packet",
+            Self::Polled { .. } => "polling: the first height the session read as closed",
+        }
+    }
+}
+
+impl Outcome {
+    /// The exact close when the chains were read, else polling's bound.
+    pub fn close(&self) -> Option<Close<'_>> {
+        match (&self.close, self.close_heights) {
+            (Some((height, time)), _) => Some(Close::Acked { height: *height, time }),
+            (None, Some((_, hi))) => Some(Close::Polled { height: hi }),
+            (None, None) => None,
+        }
+    }
+}
+
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }

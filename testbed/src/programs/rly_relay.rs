@@ -289,25 +289,20 @@ pub fn log_values(json: bool, lvl: &str, msg: &str, fields: &[(&str, serde_json:
     format!("{ts}\t{lvl}\t{msg}\t{{{}}}\n", f.join(", "))
 }
 
-/// A zap line: JSON (`--log-format json`) or the console encoder's tab-separated form.
+/// A zap line: JSON (`--log-format json`) or the console encoder's tab-separated form; a
+/// field that reads as a JSON array is one (`zap.Strings`), any other a string.
 pub fn log_line(json: bool, lvl: &str, msg: &str, fields: &[(&str, &str)]) -> String {
-    let ts = humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string();
-    if json {
-        let mut m = serde_json::Map::new();
-        m.insert("lvl".into(), lvl.into());
-        m.insert("ts".into(), ts.into());
-        m.insert("msg".into(), msg.into());
-        for (k, v) in fields {
+    let typed: Vec<(&str, serde_json::Value)> = fields
+        .iter()
+        .map(|(k, v)| {
             let value = serde_json::from_str::<serde_json::Value>(v)
                 .ok()
                 .filter(serde_json::Value::is_array)
                 .unwrap_or_else(|| serde_json::Value::String(v.to_string()));
-            m.insert((*k).into(), value);
-        }
-        return format!("{}\n", serde_json::Value::Object(m));
-    }
-    let f: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\": \"{v}\"")).collect();
-    format!("{ts}\t{lvl}\t{msg}\t{{{}}}\n", f.join(", "))
+            (*k, value)
+        })
+        .collect();
+    log_values(json, lvl, msg, &typed)
 }
 
 /// rly puts a `MsgUpdateClient` before the packets of every relay tx, signed by `signer` on
