@@ -48,6 +48,31 @@ impl Topology {
     }
 }
 
+/// The most script one batched exec carries: the command travels in the exec request's URL
+/// (each byte of it percent-encoded up to three times), which clients cap at 64 KiB.
+pub const BATCH_SCRIPT_BYTES: usize = 16 * 1024;
+
+/// Consecutive ranges of `lines` whose lengths add up to at most `budget` each (a longer line
+/// alone in its range).
+fn chunk_lines(lines: &[String], budget: usize) -> Vec<std::ops::Range<usize>> {
+    let mut chunks = Vec::new();
+    let (mut start, mut size) = (0, 0);
+    for (i, l) in lines.iter().enumerate() {
+        if i > start && size + l.len() > budget {
+            chunks.push(start..i);
+            (start, size) = (i, 0);
+        }
+        size += l.len() + BATCH_LINE_OVERHEAD;
+    }
+    if start < lines.len() {
+        chunks.push(start..lines.len());
+    }
+    chunks
+}
+
+/// What `Batch` wraps around each line (markers and the exit-code check).
+const BATCH_LINE_OVERHEAD: usize = 80;
+
 /// An observing command (`rly q channels`, the relayer probe, `gwcd q gateway endpoints`)
 /// ran and exited non-zero: EXEC_FAILED.
 #[derive(Debug, thiserror::Error)]
@@ -268,9 +293,10 @@ impl Run {
         self.exec(journal, pod, &["sh", "-c", script], display, None).await
     }
 
-    /// Runs a plan's actions as one batched script in `pod` (`prelude`, then each action's
-    /// shell line), journaling each with its outcome and reason; the first that failed as
-    /// (its command, exit code, last line said).
+    /// Runs a plan's actions as batched scripts in `pod` (`prelude`, then each action's shell
+    /// line; as many execs as keep each script under [`BATCH_SCRIPT_BYTES`]), journaling each
+    /// action with its outcome and reason; the first that failed as (its command, exit code,
+    /// last line said). Later actions depend on earlier ones: a failure ends the run.
     pub async fn run_batched<A: super::plan::Act>(
         &self,
         journal: &dyn Journal,
@@ -281,20 +307,33 @@ impl Run {
         display: &str,
     ) -> Result<Option<(String, i32, String)>, Failure> {
         use crate::k8s::script::{Batch, last_line};
-        let mut batch = Batch::new(prelude);
-        for p in &plan.actions {
-            batch.push(&line(&p.action));
-        }
-        self.invalidate();
-        let out =
-            self.script(journal, pod, batch.script(), display).await.map_err(|e| self.exec_failure(e))?;
-        for ran in Batch::results(&out.stdout) {
-            let Some(p) = plan.actions.get(ran.index) else { continue };
-            let outcome = if ran.code == 0 { "ok".to_string() } else { format!("exit {}", ran.code) };
-            journal.command(&p.action.command(), &outcome, &p.reason);
-            if ran.code != 0 {
-                return Ok(Some((p.action.command(), ran.code, last_line(&ran.output).to_string())));
+        let lines: Vec<String> = plan.actions.iter().map(|p| line(&p.action)).collect();
+        let chunks = chunk_lines(&lines, BATCH_SCRIPT_BYTES.saturating_sub(prelude.len()));
+        let mut first = 0;
+        for (i, chunk) in chunks.iter().enumerate() {
+            let mut batch = Batch::new(prelude);
+            for l in &lines[chunk.clone()] {
+                batch.push(l);
             }
+            let display = if chunks.len() > 1 {
+                format!("{display} ({}/{})", i + 1, chunks.len())
+            } else {
+                display.to_string()
+            };
+            self.invalidate();
+            let out = self
+                .script(journal, pod, batch.script(), &display)
+                .await
+                .map_err(|e| self.exec_failure(e))?;
+            for ran in Batch::results(&out.stdout) {
+                let Some(p) = plan.actions.get(first + ran.index) else { continue };
+                let outcome = if ran.code == 0 { "ok".to_string() } else { format!("exit {}", ran.code) };
+                journal.command(&p.action.command(), &outcome, &p.reason);
+                if ran.code != 0 {
+                    return Ok(Some((p.action.command(), ran.code, last_line(&ran.output).to_string())));
+                }
+            }
+            first = chunk.end;
         }
         Ok(None)
     }
@@ -329,5 +368,20 @@ mod tests {
         assert_eq!(Target::parse("chain:fdsc-1"), Some(Target::Chain("fdsc-1".into())));
         assert_eq!(Target::parse("chain:"), None);
         assert_eq!(Target::parse("fdsc-1"), None);
+    }
+
+    #[test]
+    fn batches_split_where_the_script_would_outgrow_one_exec() {
+        let lines: Vec<String> = ["a".repeat(30), "b".repeat(30), "c".repeat(100), "d".repeat(10)].into();
+        // 30+80 fits 120, the next does not: one range each, the long line alone.
+        assert_eq!(chunk_lines(&lines, 120), vec![0..1, 1..2, 2..3, 3..4]);
+        assert_eq!(chunk_lines(&lines, 10_000), vec![0..4]);
+        assert_eq!(chunk_lines(&[], 100), Vec::<std::ops::Range<usize>>::new());
+        // Every line is in exactly one range, in order.
+        let many: Vec<String> = (0..100).map(|i| "x".repeat(i * 7 % 300)).collect();
+        let ranges = chunk_lines(&many, BATCH_SCRIPT_BYTES / 8);
+        assert_eq!(ranges.first().map(|r| r.start), Some(0));
+        assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
+        assert_eq!(ranges.last().map(|r| r.end), Some(100));
     }
 }

@@ -38,17 +38,20 @@ fn gwc_link_txs(h: &Harness) -> BTreeMap<String, (u64, u64, bool)> {
 #[tokio::test]
 async fn with_a_gwc_signer_per_path_links_run_side_by_side_and_reach_the_shared_signers_end_state() {
     crate::testbed_only!("reads who signed the handshake txs from the testbed's gwc blocks");
-    let h = Harness::with(2, |s| s.reconcile.link_signers = LinkSigners::PerPath).await;
+    // Nine links: their homes' setup outgrows one exec's script and runs in several.
+    let h = Harness::with(8, |s| s.reconcile.link_signers = LinkSigners::PerPath).await;
     let job = h.run("/start", json!({})).await;
     assert_succeeded(&job);
     h.assert_end_state();
     let connect = step(&job, "connectAll");
     let message = connect["message"].as_str().unwrap_or_default();
-    assert_eq!(message.matches("own gwc signer").count(), 3, "{connect}");
+    assert_eq!(message.matches("own gwc signer").count(), 9, "{connect}");
+    let log: Vec<String> = h.log(&job).await.iter().map(Value::to_string).collect();
+    assert!(log.iter().any(|l| l.contains("rly commands in link homes (batched) (2/")), "{log:#?}");
 
     // Each link was signed by its own key with the relayer paying, and they overlapped.
     let spans = gwc_link_txs(&h);
-    assert_eq!(spans.len(), 3, "{spans:?}");
+    assert_eq!(spans.len(), 9, "{spans:?}");
     assert!(spans.values().all(|s| s.2), "every gwc handshake tx fee-granted by the relayer: {spans:?}");
     let latest_start = spans.values().map(|s| s.0).max().unwrap();
     let earliest_end = spans.values().map(|s| s.1).min().unwrap();
@@ -56,7 +59,7 @@ async fn with_a_gwc_signer_per_path_links_run_side_by_side_and_reach_the_shared_
     let planned = h.planned(&job).await;
     let grants =
         planned.iter().filter(|c| c.contains("configure feegrant basicallowance gwc relayer")).count();
-    assert_eq!(grants, 3, "{planned:#?}");
+    assert_eq!(grants, 9, "{planned:#?}");
 
     // The main home's paths carry the ids the chains record, so `rly start` relays them.
     let control = &h.env.testbed().control;

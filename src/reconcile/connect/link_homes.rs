@@ -87,20 +87,18 @@ impl Act for HomeAction {
     }
 }
 
-/// The observe script: each home's config, relayer keys and link key, in one exec.
+/// The observe script: each home's config, relayer keys and link key, in one exec (a loop,
+/// so its length does not grow with the chains' number beyond their ids).
 pub fn observe_script(main: &str, chains: &[String]) -> String {
-    let mut s = String::new();
-    for c in chains {
-        let h = quote(&home(main, c));
-        s.push_str(&format!(
-            "H={h}\necho '@@ home {c}'\nif [ -f \"$H/config/config.yaml\" ]; then rly config show --json --home \"$H\" 2>/dev/null\n\
-             for id in {GWC} {c}; do echo \"@@ key {c} $id\"; rly keys show \"$id\" {RELAYER_KEY} --home \"$H\" 2>/dev/null; done\n\
-             echo '@@ signer {c}'; rly keys show {GWC} {} --home \"$H\" 2>/dev/null; fi\n",
-            signer(c)
-        ));
-    }
-    s.push_str("exit 0");
-    s
+    let ids: Vec<String> = chains.iter().map(|c| quote(c)).collect();
+    format!(
+        "for c in {ids}; do H={links}/\"$c\"; echo \"@@ home $c\"\n\
+         if [ -f \"$H/config/config.yaml\" ]; then rly config show --json --home \"$H\" 2>/dev/null\n\
+         for id in {GWC} \"$c\"; do echo \"@@ key $c $id\"; rly keys show \"$id\" {RELAYER_KEY} --home \"$H\" 2>/dev/null; done\n\
+         echo \"@@ signer $c\"; rly keys show {GWC} \"link-$c\" --home \"$H\" 2>/dev/null; fi; done\nexit 0",
+        ids = ids.join(" "),
+        links = quote(&format!("{}/links", main.trim_end_matches('/'))),
+    )
 }
 
 /// Reads the observe script's output.
@@ -277,6 +275,18 @@ mod tests {
         let out = "@@ home fdsc-0\n{\"chains\":{\"gwc\":{\"value\":{\"chain-id\":\"gwc\",\"feegrants\":{\"grantees\":[\"link-fdsc-0\"],\"block_last_verified\":0}}}},\"paths\":{}}\n@@ signer fdsc-0\ncosmos1l\n";
         let plan = plan(&parse(out), &chains());
         assert!(plan.actions.iter().any(|a| a.action == HomeAction::Grant("fdsc-0".into())));
+    }
+
+    #[test]
+    fn the_observe_script_loops_over_the_homes_and_asks_for_each_signer() {
+        let chains: Vec<String> = (0..33).map(|i| format!("fdsc-{i}")).collect();
+        let script = observe_script("/home/relayer/.relayer", &chains);
+        assert!(script.starts_with("for c in 'fdsc-0' 'fdsc-1'"), "{script}");
+        assert!(script.contains("H='/home/relayer/.relayer/links'/\"$c\""), "{script}");
+        // The script names the link key as `signer` does.
+        assert_eq!(signer("$c"), "link-$c");
+        assert!(script.contains("\"link-$c\""), "{script}");
+        assert!(script.len() < 1024, "{} bytes", script.len());
     }
 
     #[test]
