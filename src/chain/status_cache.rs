@@ -1,11 +1,11 @@
 //! A short-lived memo of each node's `/status`, so that pages polled often (system status,
 //! preflight) cost at most one RPC per chain per TTL however many clients poll.
 //!
-//! One refresh per chain at a time, in the background: when the memo runs out, the first caller
-//! starts the refresh as a task of its own and every caller, that one included, answers with
-//! the answer it replaces (at most one TTL and one refresh old) instead of asking the node or
-//! waiting for it. A page polled by eight clients so never waits for a chain's RPC once it has
-//! read that chain; only a chain never read yet makes its callers wait for the first answer.
+//! One refresh per chain at a time. [`StatusCache::status`] is for callers that act on the
+//! height (validation, waits): when the memo has run out, the first caller refreshes and waits
+//! for the node, and the others answer with the answer it replaces (at most one TTL and one
+//! refresh old). [`StatusCache::memoized`] is for pages: it never waits once a chain has been
+//! read, and starts the refresh in the background when the memo has run out.
 
 use super::ChainClient;
 use super::rpc::{self, NodeStatus};
@@ -43,22 +43,36 @@ impl StatusCache {
         &self.client
     }
 
-    /// The node's status, fresh within the TTL, else the last answer while a background
-    /// refresh replaces it; errors are memoized too, so a dead chain does not make every poll
+    /// The node's status, fresh within the TTL (or the one being replaced, while another
+    /// caller refreshes it); errors are memoized too, so a dead chain does not make every poll
     /// wait for its timeout.
     pub async fn status(&self, url: &str) -> Result<NodeStatus, String> {
         let slot = self.slot(url);
-        match self.last(url, &slot) {
-            Some(result) => result,
-            // Never read: wait for the one first read.
-            None => {
-                let _guard = slot.refresh.lock().await;
+        let fresh =
+            |slot: &Slot| slot.last.locked().as_ref().filter(|(at, _)| at.elapsed() < self.ttl).cloned();
+        if let Some((_, result)) = fresh(&slot) {
+            return result;
+        }
+        let guard = match slot.refresh.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                // Another caller refreshes: its predecessor answers meanwhile.
                 if let Some((_, result)) = slot.last.locked().clone() {
                     return result;
                 }
-                self.read(url, &slot).await
+                let guard = slot.refresh.lock().await;
+                if let Some((_, result)) = fresh(&slot) {
+                    return result;
+                }
+                guard
             }
+        };
+        if let Some((_, result)) = fresh(&slot) {
+            return result;
         }
+        let result = self.read(url, &slot).await;
+        drop(guard);
+        result
     }
 
     /// The memo's answer without waiting (a refresh starts in the background when it is
@@ -128,31 +142,49 @@ mod tests {
         (url, calls)
     }
 
-    #[tokio::test]
-    async fn eight_callers_after_the_memo_runs_out_make_one_background_request_and_none_waits() {
-        let (url, calls) = node(Duration::from_millis(200)).await;
+    fn cache() -> StatusCache {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let cache = StatusCache::new(
+        StatusCache::new(
             Duration::from_millis(50),
             ChainClient::new(reqwest::Client::new(), Duration::from_secs(5)),
-        );
+        )
+    }
+
+    #[tokio::test]
+    async fn eight_callers_after_the_memo_runs_out_make_one_request_and_get_an_answer() {
+        let (url, calls) = node(Duration::from_millis(200)).await;
+        let cache = cache();
         // A chain never read: every caller waits for the one refresh.
         let first = futures::future::join_all((0..8).map(|_| cache.status(&url))).await;
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert!(first.iter().all(|r| r.as_ref().is_ok_and(|s| s.latest_height == 1)), "{first:?}");
         tokio::time::sleep(Duration::from_millis(60)).await;
-        // Run out: one refresh, in the background; every caller answers at once with the
+        // Run out: one refresh, which its caller waits for; the others answer with the
         // height it replaces.
         let again = futures::future::join_all((0..8).map(|_| cache.status(&url))).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
         let heights: Vec<_> = again.iter().map(|r| r.as_ref().unwrap().latest_height).collect();
+        assert_eq!(heights.iter().filter(|h| **h == 2).count(), 1, "{heights:?}");
+        assert_eq!(heights.iter().filter(|h| **h == 1).count(), 7, "{heights:?}");
+        assert_eq!(cache.status(&url).await.unwrap().latest_height, 2);
+    }
+
+    #[tokio::test]
+    async fn a_page_never_waits_once_read_and_the_memo_refreshes_in_the_background() {
+        let (url, calls) = node(Duration::from_millis(200)).await;
+        let cache = cache();
+        assert!(cache.memoized(&url).is_none(), "a chain never read has no memo");
+        assert_eq!(cache.status(&url).await.unwrap().latest_height, 1);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        // Run out: every page answers at once with the height the background refresh replaces.
+        let heights: Vec<_> = (0..8).map(|_| cache.memoized(&url).unwrap().unwrap().latest_height).collect();
         assert_eq!(heights, [1; 8]);
-        // And the refreshed answer is the memo's once the one refresh is done.
         let refreshed = tokio::time::timeout(Duration::from_secs(5), async {
-            while cache.status(&url).await.unwrap().latest_height != 2 {
+            while cache.memoized(&url).unwrap().unwrap().latest_height != 2 {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         });
         assert!(refreshed.await.is_ok(), "the background refresh never landed");
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "one refresh for the eight");
     }
 }
