@@ -92,8 +92,20 @@ async fn an_upload_session_closes_only_once_mdsc_acks_and_not_while_rly_is_down(
     let (code, _, _) = exec(&env, &["pkill", "-x", "rly"]).await;
     assert_eq!(code, 0);
     let id2 = upload(&env, "site-b", 1).await;
+    // gwc's executor distributes, then sends the manifest, a block or more apart (more on a
+    // loaded machine): blocks until the session is FINALIZING, where it must then stay.
+    let finalizing = tokio::time::timeout(WAIT, async {
+        loop {
+            env.testbed().control.produce_blocks("gwc", 1);
+            if session(&env, &id2).await["state"] == "SESSION_STATE_FINALIZING" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    });
+    assert!(finalizing.await.is_ok(), "site-b reached FINALIZING: {}", session(&env, &id2).await);
     env.testbed().control.produce_blocks("gwc", 2);
-    assert_eq!(session(&env, &id2).await["state"], "SESSION_STATE_FINALIZING");
+    assert_eq!(session(&env, &id2).await["state"], "SESSION_STATE_FINALIZING", "no close while rly is down");
     let channels = rest(&env, "gwc", "/ibc/core/channel/v1/channels").await;
     let to_mdsc = channels["channels"]
         .as_array()
