@@ -6,8 +6,9 @@
 //! restored from the mounted mnemonics, and a gwc key `link-<chain>` to which the relayer key
 //! grants an unlimited BasicAllowance (`rly chains configure feegrant`), so that rly signs
 //! that home's gwc transactions with the link key while the relayer account pays their fees.
-//! Observe is one exec over every home; the missing parts are set up in one batched exec
-//! (the grants run one after another: each is a tx signed by the relayer key).
+//! Observe is one exec over every home; the missing parts are set up by batched execs
+//! (`Run::run_batched`, as many as keep each script within an exec request; the grants run
+//! one after another: each is a tx signed by the relayer key).
 
 use super::super::init_relayer::{self, InitAction};
 use super::super::journal::Journal;
